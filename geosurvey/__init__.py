@@ -1,0 +1,20 @@
+"""geosurvey: the library under the book on worldwide image geolocation.
+
+Chapters import it as ``import geosurvey as gs``; submodules are loaded on first use so that
+``import geosurvey`` stays cheap (no torch, no cartopy) for command-line tools and tests.
+"""
+
+import importlib
+
+__version__ = "0.1.0"
+
+_SUBMODULES = {
+    "backbones", "cells", "compat", "data", "features", "geo", "maps", "metrics", "plots",
+    "profiles", "retrieval", "s2", "train",
+}
+
+
+def __getattr__(name):
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'geosurvey' has no attribute {name!r}")

@@ -1,0 +1,175 @@
+"""Geocells: the classes of classification-based geolocation.
+
+A :class:`Partition` is a set of non-overlapping S2 cells (possibly of mixed levels) built from
+training coordinates, with per-cell counts and two candidate "class centres" to predict: the mean
+of the member photos and the geometric centre of the cell.
+
+* :func:`uniform` - every S2 cell of one level that holds photos (the OSV-5M / seed 002 labels).
+* :func:`adaptive` - PlaNet's quadtree: split any cell holding more than ``tau_max`` photos,
+  then drop cells holding fewer than ``tau_min`` (Weyand 2016; Mueller-Budack 2018).
+* :func:`hierarchy` - several adaptive partitions at once (coarse/middle/fine) with the index of
+  each cell's enclosing cell one partition up, for hierarchical prediction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import s2
+from .geo import from_xyz, to_xyz, validate_coordinates
+
+
+@dataclass
+class Partition:
+    """Sorted S2 cell ids with their training counts and centres (class index = position)."""
+
+    cell_ids: np.ndarray
+    counts: np.ndarray
+    mean_lat: np.ndarray
+    mean_lon: np.ndarray
+    n_points: int
+    n_dropped: int
+    params: dict = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.cell_ids)
+
+    @property
+    def levels(self) -> np.ndarray:
+        return s2.level_of(self.cell_ids)
+
+    @property
+    def center_lat_lon(self):
+        """Geometric centres of the cells (the alternative to the member mean)."""
+        return s2.cell_center(self.cell_ids)
+
+    def centers(self, kind: str = "mean"):
+        """Class centres to predict: ``"mean"`` of member photos or geometric ``"center"``."""
+        if kind == "mean":
+            return self.mean_lat, self.mean_lon
+        if kind == "center":
+            return self.center_lat_lon
+        raise ValueError(f"unknown centre kind {kind!r}: use 'mean' or 'center'")
+
+    def assign_leaves(self, leaves: np.ndarray) -> np.ndarray:
+        """Class index of the cell containing each leaf id, -1 where no kept cell does."""
+        lo, hi = s2.range_min(self.cell_ids), s2.range_max(self.cell_ids)
+        k = np.searchsorted(lo, leaves, side="right") - 1
+        inside = (k >= 0) & (leaves <= hi[np.clip(k, 0, None)])
+        return np.where(inside, k, -1)
+
+    def assign(self, lat, lon) -> np.ndarray:
+        """Class index of each point (-1 for points in dropped or never-seen regions)."""
+        return self.assign_leaves(s2.leaf_ids(lat, lon))
+
+    def summary(self) -> dict:
+        lv = self.levels
+        return {
+            "cells": len(self),
+            "levels": f"{lv.min()}-{lv.max()}" if len(self) else "-",
+            "median photos/cell": float(np.median(self.counts)) if len(self) else 0.0,
+            "dropped photos": self.n_dropped,
+            "dropped %": 100.0 * self.n_dropped / max(self.n_points, 1),
+        }
+
+
+def _finish(leaves, lat, lon, cells, counts, tau_min, params) -> Partition:
+    order = np.argsort(cells)
+    cells, counts = cells[order], counts[order]
+    keep = counts >= tau_min
+    part = Partition(cells[keep], counts[keep], np.empty(0), np.empty(0), len(leaves),
+                     int(counts[~keep].sum()), params)
+    if len(part) == 0:
+        raise ValueError(f"partition {params} is empty: every cell holds fewer than tau_min={tau_min} photos")
+    label = part.assign_leaves(leaves)
+    part.mean_lat, part.mean_lon = _member_means(lat, lon, label, len(part))
+    return part
+
+
+def _member_means(lat, lon, label, n_cells):
+    """Spherical mean of each cell's member coordinates (robust across the antimeridian)."""
+    ok = label >= 0
+    xyz = np.zeros((n_cells, 3))
+    np.add.at(xyz, label[ok], to_xyz(lat[ok], lon[ok]))
+    return from_xyz(xyz)
+
+
+def uniform(lat, lon, level: int, tau_min: int = 1) -> Partition:
+    """Every S2 cell at ``level`` holding at least ``tau_min`` of the given points."""
+    lat, lon = validate_coordinates(lat, lon, "partition points")
+    leaves = s2.leaf_ids(lat, lon)
+    cells, counts = np.unique(s2.parent(leaves, level), return_counts=True)
+    return _finish(leaves, lat, lon, cells, counts, tau_min, {"kind": "uniform", "level": level, "tau_min": tau_min})
+
+
+def adaptive(lat, lon, tau_max: int, tau_min: int, min_level: int = 0, max_level: int = s2.MAX_LEVEL) -> Partition:
+    """PlaNet's adaptive quadtree over S2 cells.
+
+    Starting from the cells at ``min_level``, any cell holding more than ``tau_max`` points is
+    replaced by its four children, level by level; then cells with fewer than ``tau_min`` points
+    are dropped (their photos are counted in ``n_dropped``). One ``np.unique`` per level over the
+    points still being split makes this O(n log n) per level for millions of points.
+    """
+    if tau_min > tau_max:
+        raise ValueError(f"tau_min ({tau_min}) must not exceed tau_max ({tau_max})")
+    lat, lon = validate_coordinates(lat, lon, "partition points")
+    leaves = s2.leaf_ids(lat, lon)
+    active = leaves
+    final_cells, final_counts = [], []
+    for level in range(min_level, max_level + 1):
+        parents = s2.parent(active, level)
+        cells, inverse, counts = np.unique(parents, return_inverse=True, return_counts=True)
+        split = (counts > tau_max) & (level < max_level)
+        final_cells.append(cells[~split])
+        final_counts.append(counts[~split])
+        active = active[split[inverse]]
+        if len(active) == 0:
+            break
+    params = {"kind": "adaptive", "tau_max": tau_max, "tau_min": tau_min}
+    return _finish(leaves, lat, lon, np.concatenate(final_cells), np.concatenate(final_counts), tau_min, params)
+
+
+@dataclass
+class Hierarchy:
+    """Partitions from coarse to fine; ``parents[k][c]`` is the index in ``partitions[k]`` of the
+    cell that contains cell ``c`` of ``partitions[k + 1]`` (-1 if that cell was dropped)."""
+
+    partitions: list
+    parents: list
+
+    def ancestors(self, level: int) -> list:
+        """For every cell of partition ``level``, its enclosing cell index in each coarser partition."""
+        chain, idx = [], np.arange(len(self.partitions[level]))
+        for k in range(level - 1, -1, -1):
+            idx = np.where(idx >= 0, self.parents[k][np.clip(idx, 0, None)], -1)
+            chain.insert(0, idx)
+        return chain
+
+
+def hierarchy(lat, lon, tau_max_list, tau_min: int) -> Hierarchy:
+    """Adaptive partitions for decreasing ``tau_max`` values, each linked to the one before.
+
+    Because a cell split at a large ``tau_max`` is also split at any smaller one, the finer
+    partitions refine the coarser ones: every fine cell lies inside exactly one coarse cell.
+    """
+    taus = sorted(tau_max_list, reverse=True)
+    parts = [adaptive(lat, lon, t, tau_min) for t in taus]
+    parents = [coarse.assign_leaves(s2.range_min(fine.cell_ids)) for coarse, fine in zip(parts, parts[1:])]
+    return Hierarchy(parts, parents)
+
+
+def hierarchical_log_probs(log_probs: list, hier: Hierarchy):
+    """Fine-cell scores that multiply in the probabilities of the enclosing coarser cells.
+
+    ``log_probs[k]`` has shape (n, len(partitions[k])). Returns (n, n_fine) log-scores
+    ``log p_fine + sum_k log p_k(ancestor)`` (the YOLO9000-style product of seed 003).
+    """
+    fine = len(hier.partitions) - 1
+    out = np.array(log_probs[fine], dtype=np.float64, copy=True)
+    for k, anc in enumerate(hier.ancestors(fine)):
+        lp = np.asarray(log_probs[k])
+        out += np.where(anc >= 0, lp[:, np.clip(anc, 0, None)], -np.inf)
+    return out
+

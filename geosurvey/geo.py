@@ -1,0 +1,116 @@
+"""Geodesy on the sphere: distances, GeoScore, 3-D means and coordinate validation.
+
+One convention for the whole book (see the metrics chapter): haversine distance on a sphere of the
+mean Earth radius R = 6371.0088 km. Everything here is vectorised and broadcasts like numpy.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+EARTH_RADIUS_KM = 6371.0088
+GEOSCORE_SCALE_KM = 1492.7
+
+
+def haversine(lat1, lon1, lat2, lon2):
+    """Great-circle distance in km between points given in degrees (numpy, broadcasting)."""
+    lat1, lon1, lat2, lon2 = (np.radians(np.asarray(a, dtype=np.float64)) for a in (lat1, lon1, lat2, lon2))
+    a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+
+
+def haversine_torch(lat1, lon1, lat2, lon2):
+    """Great-circle distance in km for torch tensors in degrees (differentiable, broadcasting)."""
+    import torch
+
+    lat1, lon1, lat2, lon2 = (torch.deg2rad(t) for t in (lat1, lon1, lat2, lon2))
+    a = torch.sin((lat2 - lat1) / 2) ** 2 + torch.cos(lat1) * torch.cos(lat2) * torch.sin((lon2 - lon1) / 2) ** 2
+    # clamp slightly inside [0, 1]: the gradient of arcsin(sqrt(a)) is infinite at both ends
+    return 2 * EARTH_RADIUS_KM * torch.arcsin(torch.sqrt(a.clamp(1e-12, 1.0 - 1e-12)))
+
+
+def pairwise_haversine(lat1, lon1, lat2, lon2):
+    """Matrix of distances (km) between every point of set 1 (rows) and of set 2 (columns)."""
+    lat1, lon1 = np.asarray(lat1)[:, None], np.asarray(lon1)[:, None]
+    return haversine(lat1, lon1, np.asarray(lat2)[None, :], np.asarray(lon2)[None, :])
+
+
+def geoscore(distance_km):
+    """GeoGuessr-style score of one guess: 5000 at 0 km, halving about every 1035 km."""
+    return 5000.0 * np.exp(-np.asarray(distance_km, dtype=np.float64) / GEOSCORE_SCALE_KM)
+
+
+def to_xyz(lat, lon):
+    """Unit vectors (..., 3) for coordinates in degrees."""
+    lat, lon = np.radians(np.asarray(lat, dtype=np.float64)), np.radians(np.asarray(lon, dtype=np.float64))
+    cl = np.cos(lat)
+    return np.stack([cl * np.cos(lon), cl * np.sin(lon), np.sin(lat)], axis=-1)
+
+
+def from_xyz(xyz):
+    """(lat, lon) in degrees of vectors (..., 3); they need not be unit length."""
+    xyz = np.asarray(xyz, dtype=np.float64)
+    x, y, z = xyz[..., 0], xyz[..., 1], xyz[..., 2]
+    return np.degrees(np.arctan2(z, np.hypot(x, y))), np.degrees(np.arctan2(y, x))
+
+
+def spherical_mean(lat, lon, weights=None, axis=-1):
+    """Weighted mean position on the sphere: average the 3-D unit vectors, project back.
+
+    Averaging longitudes directly fails across the antimeridian (the mean of 179 and -179 is 0);
+    the 3-D mean does not. ``axis`` is the axis of ``lat``/``lon`` to average over.
+    """
+    xyz = to_xyz(lat, lon)
+    if weights is None:
+        mean = xyz.mean(axis=axis if axis >= 0 else axis - 1)
+    else:
+        w = np.asarray(weights, dtype=np.float64)[..., None]
+        mean = (xyz * w).sum(axis=axis if axis >= 0 else axis - 1)
+    return from_xyz(mean)
+
+
+def destination(lat, lon, bearing_deg, distance_km):
+    """Point reached from (lat, lon) after ``distance_km`` along the initial bearing (degrees)."""
+    lat1, lon1 = np.radians(lat), np.radians(lon)
+    theta = np.radians(bearing_deg)
+    delta = np.asarray(distance_km, dtype=np.float64) / EARTH_RADIUS_KM
+    sin_lat2 = np.sin(lat1) * np.cos(delta) + np.cos(lat1) * np.sin(delta) * np.cos(theta)
+    lat2 = np.arcsin(np.clip(sin_lat2, -1.0, 1.0))
+    lon2 = lon1 + np.arctan2(np.sin(theta) * np.sin(delta) * np.cos(lat1), np.cos(delta) - np.sin(lat1) * sin_lat2)
+    return np.degrees(lat2), (np.degrees(lon2) + 180.0) % 360.0 - 180.0
+
+
+class CoordinateError(ValueError):
+    """Coordinates that are missing, out of range or look swapped; the message names the rows."""
+
+
+def _rows(mask, row_labels, limit=8):
+    idx = np.flatnonzero(mask)
+    labels = [row_labels[i] for i in idx[:limit]] if row_labels is not None else idx[:limit].tolist()
+    more = f" and {len(idx) - limit} more" if len(idx) > limit else ""
+    return f"{labels}{more}"
+
+
+def validate_coordinates(lat, lon, source: str = "coordinates", row_labels=None):
+    """Return float64 (lat, lon) or raise :class:`CoordinateError` naming the bad rows.
+
+    Checks NaN/inf, latitude in [-90, 90], longitude in [-180, 180], and recognises the common
+    mistake of swapped columns (latitudes beyond 90 while every longitude fits within 90).
+    """
+    lat = np.asarray(lat, dtype=np.float64)
+    lon = np.asarray(lon, dtype=np.float64)
+    if lat.shape != lon.shape:
+        raise CoordinateError(f"{source}: latitude and longitude differ in shape {lat.shape} vs {lon.shape}")
+    bad = ~np.isfinite(lat) | ~np.isfinite(lon)
+    if bad.any():
+        raise CoordinateError(f"{source}: missing or non-finite coordinates in rows {_rows(bad, row_labels)}")
+    lat_out = np.abs(lat) > 90
+    if lat_out.any():
+        hint = ""
+        if np.all(np.abs(lon) <= 90):
+            hint = " (every longitude is within +-90 and some latitudes are not: are the columns swapped?)"
+        raise CoordinateError(f"{source}: latitude outside [-90, 90] in rows {_rows(lat_out, row_labels)}{hint}")
+    lon_out = np.abs(lon) > 180
+    if lon_out.any():
+        raise CoordinateError(f"{source}: longitude outside [-180, 180] in rows {_rows(lon_out, row_labels)}")
+    return lat, lon
