@@ -27,7 +27,12 @@ REGIONS = ("Global", "Europe", "North America")
 
 def evaluate(pred_lat, pred_lon, true_lat, true_lon, pred_country=None, true_country=None) -> dict:
     """Accuracy (%) within each threshold, median/mean km, GeoScore, country accuracy (%)."""
-    d = haversine(pred_lat, pred_lon, true_lat, true_lon)
+    return summarize(haversine(pred_lat, pred_lon, true_lat, true_lon), pred_country, true_country)
+
+
+def summarize(d, pred_country=None, true_country=None) -> dict:
+    """The metrics of :func:`evaluate` from an array of error distances in km."""
+    d = np.asarray(d, dtype=np.float64)
     if d.size == 0:
         raise ValueError("cannot evaluate an empty set of predictions")
     if not np.all(np.isfinite(d)):

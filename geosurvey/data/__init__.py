@@ -1,0 +1,16 @@
+"""Data: the embedded GeoTiles set, readers for real photo datasets, and their common interface.
+
+Every dataset is an :class:`~geosurvey.data.sets.ImageSet`: a ``meta`` table (one row per image
+with at least ``lat``, ``lon``, ``country`` and ``continent``) plus a way to load image ``i``. So a
+chapter switches between the embedded tiles and OSV-5M or im2gps photos with one parameter.
+"""
+
+from .geotiles import GeoTilesSpec, load_geotiles
+from .images import ImageDecodeError, read_image
+from .readers import read_folder, read_im2gps, read_osv5m
+from .sets import ImageSet, PhotoSet, TileSet
+
+__all__ = [
+    "GeoTilesSpec", "load_geotiles", "ImageDecodeError", "read_image", "read_folder", "read_im2gps",
+    "read_osv5m", "ImageSet", "PhotoSet", "TileSet",
+]

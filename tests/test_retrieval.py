@@ -1,0 +1,52 @@
+import numpy as np
+import pytest
+
+from geosurvey import retrieval
+from geosurvey.geo import haversine
+
+
+def _clustered(n_clusters=40, per=50, d=32, seed=0):
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(n_clusters, d))
+    lat = rng.uniform(-60, 60, n_clusters)
+    lon = rng.uniform(-180, 180, n_clusters)
+    emb = np.repeat(centres, per, axis=0) + 0.3 * rng.normal(size=(n_clusters * per, d))
+    return emb, np.repeat(lat, per), np.repeat(lon, per), centres, lat, lon
+
+
+def test_top1_recovers_the_cluster_location():
+    emb, lat, lon, centres, clat, clon = _clustered()
+    index = retrieval.GeoIndex(emb, lat, lon)
+    plat, plon = retrieval.knn_predict(index, centres, k=1)
+    np.testing.assert_allclose(plat, clat)
+    np.testing.assert_allclose(plon, clon)
+
+
+def test_weighted_mean_is_on_the_sphere():
+    sims = np.array([[0.9, 0.9]])
+    idx = np.array([[0, 1]])
+    plat, plon = retrieval.knn_locations(sims, idx, np.array([0.0, 0.0]), np.array([179.0, -179.0]), k=2)
+    assert abs(plon[0]) == pytest.approx(180)  # averaging longitudes would give 0
+
+
+def test_choose_k_uses_validation_and_prefers_averaging_noisy_neighbours():
+    emb, lat, lon, centres, clat, clon = _clustered(per=30)
+    rng = np.random.default_rng(1)
+    # references scattered ~300 km around each cluster's location: averaging more of them helps
+    jitter_lat = lat + rng.normal(0, 2, len(lat))
+    index = retrieval.GeoIndex(emb, jitter_lat, lon)
+    k, scores = retrieval.choose_k(index, centres, clat, clon, ks=(1, 10))
+    assert k == 10 and scores[10] < scores[1]
+
+
+@pytest.mark.parametrize("kind", ["ivf", "hnsw"])
+def test_approximate_indexes_have_high_recall(kind):
+    emb, lat, lon, centres, _, _ = _clustered(n_clusters=100, per=40)
+    exact = retrieval.GeoIndex(emb, lat, lon)
+    approx = retrieval.GeoIndex(emb, lat, lon, kind=kind)
+    q = emb[::7]
+    _, ie = exact.search(q, 10)
+    _, ia = approx.search(q, 10)
+    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(ia, ie)])
+    assert recall > 0.9
+    assert haversine(*retrieval.knn_predict(approx, q, 1), lat[::7], lon[::7]).max() == pytest.approx(0)

@@ -1,0 +1,58 @@
+import numpy as np
+import pytest
+import s2sphere
+
+from geosurvey import s2
+
+
+@pytest.fixture(scope="module")
+def points():
+    rng = np.random.default_rng(1)
+    lat = np.degrees(np.arcsin(rng.uniform(-1, 1, 500)))
+    lon = rng.uniform(-180, 180, 500)
+    # poles, antimeridian, cube-face edges
+    lat[:6], lon[:6] = [90, -90, 0, 0, 35.26439, 45], [0, 0, 180, -180, 45, 0]
+    return lat, lon
+
+
+def _ref_leaf(lat, lon):
+    return np.array([s2sphere.CellId.from_lat_lng(s2sphere.LatLng.from_degrees(a, b)).id() for a, b in zip(lat, lon)],
+                    dtype=np.uint64)
+
+
+def test_leaf_and_parent_ids_match_s2sphere(points):
+    ref = _ref_leaf(*points)
+    ids = s2.leaf_ids(*points)
+    np.testing.assert_array_equal(ids, ref)
+    for level in (0, 1, 5, 13, 22):
+        expected = np.array([s2sphere.CellId(int(c)).parent(level).id() for c in ref], dtype=np.uint64)
+        np.testing.assert_array_equal(s2.cell_ids(*points, level), expected)
+        assert (s2.level_of(expected) == level).all()
+
+
+def test_tokens_round_trip(points):
+    ids = s2.cell_ids(*points, 9)
+    tokens = s2.to_token(ids)
+    assert tokens == [s2sphere.CellId(int(c)).to_token() for c in ids]
+    np.testing.assert_array_equal(s2.from_token(tokens), ids)
+
+
+def test_centres_and_vertices_match_s2sphere(points):
+    ids = s2.cell_ids(*points, 6)[:50]
+    lat, lon = s2.cell_center(ids)
+    plat, plon = s2.cell_polygons(ids, points_per_edge=3)
+    for k, c in enumerate(ids):
+        cell = s2sphere.Cell(s2sphere.CellId(int(c)))
+        centre = s2sphere.LatLng.from_point(cell.get_center())
+        assert lat[k] == pytest.approx(centre.lat().degrees, abs=1e-9)
+        assert np.cos(np.radians(lon[k] - centre.lng().degrees)) == pytest.approx(1, abs=1e-12)
+        for q in range(4):
+            v = s2sphere.LatLng.from_point(cell.get_vertex(q))
+            assert plat[k, 3 * q] == pytest.approx(v.lat().degrees, abs=1e-9)
+
+
+def test_point_lies_in_range_of_its_cells(points):
+    leaves = s2.leaf_ids(*points)
+    for level in (3, 10):
+        c = s2.parent(leaves, level)
+        assert np.all((s2.range_min(c) <= leaves) & (leaves <= s2.range_max(c)))
