@@ -122,3 +122,11 @@ def imagenet_classifier(name: str = "mobilenetv2_100"):
     model = timm.create_model(name, pretrained=False)
     load_in_order(model, torch.load(package_file(package, relative), map_location="cpu", weights_only=True))
     return model.eval()
+
+
+def first_available(names) -> str:
+    """The first model name whose weights can be had here: bundled ones always, hub ones when online."""
+    for name in names:
+        if name in BUNDLED or _hub_reachable():
+            return name
+    raise RuntimeError(f"none of {list(names)} has offline weights; bundled: {sorted(BUNDLED)}")

@@ -45,10 +45,11 @@ def world(ax=None, projection=None, extent=None, resolution: str = "110m", figsi
         ax.set_extent(extent, crs=ccrs.PlateCarree())
     else:
         ax.set_global()
-    ax.add_feature(cfeature.NaturalEarthFeature("physical", "land", resolution, facecolor="#f2efe9", edgecolor="none"))
-    ax.coastlines(resolution=resolution, linewidth=0.4, color="#555555")
+    ax.add_feature(cfeature.NaturalEarthFeature("physical", "land", resolution, facecolor="#f2efe9", edgecolor="none"),
+                   zorder=0)  # under data layers; coastlines and borders stay on top
+    ax.coastlines(resolution=resolution, linewidth=0.4, color="#555555", zorder=3)
     ax.add_feature(cfeature.NaturalEarthFeature("cultural", "admin_0_boundary_lines_land", resolution,
-                                                facecolor="none", edgecolor="#999999", linewidth=0.3))
+                                                facecolor="none", edgecolor="#999999", linewidth=0.3), zorder=3)
     if title:
         ax.set_title(title)
     return ax

@@ -89,7 +89,15 @@ class Results:
         self.started = time.perf_counter()
 
     def add(self, method: str, pred_lat, pred_lon, meta: pd.DataFrame, pred_country=None, regions=REGIONS, **info):
-        """Evaluate one method on ``meta`` (lat, lon, continent[, country]) and record it."""
+        """Evaluate one method on ``meta`` (lat, lon, continent[, country]) and record it.
+
+        Without ``pred_country``, the predicted points are geocoded with the same offline gazetteer
+        that labelled the data, so every method gets a country accuracy.
+        """
+        if pred_country is None and "country" in meta:
+            from .data.places import countries
+
+            pred_country = countries(pred_lat, pred_lon)
         self.methods[method] = evaluate_regions(pred_lat, pred_lon, meta, regions, pred_country)
         if info:
             self.extra[method] = info

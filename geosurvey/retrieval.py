@@ -78,17 +78,19 @@ def knn_locations(sims, idx, ref_lat, ref_lon, k: int, weighting: str = "similar
 
 
 def choose_k(index: GeoIndex, val_queries, val_lat, val_lon, ks=(1, 3, 5, 10, 20, 50), weighting="similarity",
-             criterion: str = "median_km"):
-    """The k minimising the validation median error (never chosen on test); returns (k, {k: median})."""
-    from .geo import haversine
+             criterion: str = "geoscore"):
+    """The k with the best validation ``criterion`` (never chosen on test); returns (k, {k: value}).
+
+    ``criterion`` is any key of :func:`geosurvey.metrics.summarize`: ``geoscore`` and ``acc@...``
+    are maximised, ``median_km`` and ``mean_km`` minimised.
+    """
+    from .metrics import evaluate
 
     sims, idx = index.search(val_queries, max(ks))
-    scores = {}
-    for k in ks:
-        plat, plon = knn_locations(sims, idx, index.lat, index.lon, k, weighting)
-        d = haversine(plat, plon, val_lat, val_lon)
-        scores[k] = float(np.median(d)) if criterion == "median_km" else -float(np.mean(d <= 750))
-    return min(scores, key=scores.get), scores
+    scores = {k: evaluate(*knn_locations(sims, idx, index.lat, index.lon, k, weighting), val_lat, val_lon)[criterion]
+              for k in ks}
+    best = min if criterion.endswith("_km") else max
+    return best(scores, key=scores.get), scores
 
 
 def knn_predict(index: GeoIndex, queries, k: int, weighting: str = "similarity"):

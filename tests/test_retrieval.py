@@ -35,8 +35,10 @@ def test_choose_k_uses_validation_and_prefers_averaging_noisy_neighbours():
     # references scattered ~300 km around each cluster's location: averaging more of them helps
     jitter_lat = lat + rng.normal(0, 2, len(lat))
     index = retrieval.GeoIndex(emb, jitter_lat, lon)
-    k, scores = retrieval.choose_k(index, centres, clat, clon, ks=(1, 10))
+    k, scores = retrieval.choose_k(index, centres, clat, clon, ks=(1, 10), criterion="median_km")
     assert k == 10 and scores[10] < scores[1]
+    k, scores = retrieval.choose_k(index, centres, clat, clon, ks=(1, 10))
+    assert k == 10 and scores[10] > scores[1]  # GeoScore is maximised
 
 
 @pytest.mark.parametrize("kind", ["ivf", "hnsw"])

@@ -1,0 +1,132 @@
+"""Throughput of the library's hot paths (``make bench``): printed and written as JSON.
+
+Numbers are wall-clock on whatever machine runs it; the JSON records the machine and thread count.
+Chapter wall times come from the last ``make book`` (``build/chapter_times.json``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def _timed(fn, repeat: int = 3):
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def _photo_like_points(n: int, seed: int = 0):
+    """n points resampled from the MP-16 photo locations with ~1 km noise (real density)."""
+    from .data.geotiles import mp16_locations
+
+    base = mp16_locations()
+    rng = np.random.default_rng(seed)
+    pick = rng.integers(0, len(base), n)
+    lat = np.clip(base["lat"].to_numpy()[pick] + rng.normal(0, 0.01, n), -90, 90)
+    lon = (base["lon"].to_numpy()[pick] + rng.normal(0, 0.01, n) + 180) % 360 - 180
+    return lat, lon
+
+
+def bench_partition(sizes):
+    from . import cells, s2
+
+    out = {}
+    for n in sizes:
+        lat, lon = _photo_like_points(n)
+        t_ids = _timed(lambda: s2.leaf_ids(lat, lon))
+        tau_max = max(n // 100, 50)
+        t_part = _timed(lambda: cells.adaptive(lat, lon, tau_max=tau_max, tau_min=10), repeat=2)
+        out[f"{n}"] = {"s2_leaf_ids_points_per_s": n / t_ids, "adaptive_partition_points_per_s": n / t_part,
+                       "adaptive_partition_s": t_part, "tau_max": tau_max}
+    return out
+
+
+def bench_tiles(n: int):
+    from .data.geotiles import GeoTilesSpec, earth_image, render_split
+
+    spec = GeoTilesSpec()
+    for c in spec.conditions:
+        earth_image(c)  # load once, outside the timing
+    lat, lon = _photo_like_points(n)
+    t = _timed(lambda: render_split(lat, lon, spec, np.random.default_rng(0)), repeat=1)
+    return {"tiles_per_s": n / t, "tile_px": spec.tile_px, "n": n}
+
+
+def bench_metrics(n: int):
+    from . import metrics
+
+    rng = np.random.default_rng(0)
+    a = rng.uniform([-90, -180], [90, 180], (n, 2))
+    b = rng.uniform([-90, -180], [90, 180], (n, 2))
+    t = _timed(lambda: metrics.evaluate(a[:, 0], a[:, 1], b[:, 0], b[:, 1]))
+    return {"predictions_per_s": n / t, "n": n}
+
+
+def bench_faiss(n_queries: int, refs, dim: int = 256):
+    from .retrieval import GeoIndex
+
+    rng = np.random.default_rng(0)
+    out = {}
+    q = rng.normal(size=(n_queries, dim)).astype(np.float32)
+    for n in refs:
+        x = rng.normal(size=(n, dim)).astype(np.float32)
+        lat, lon = np.zeros(n), np.zeros(n)
+        flat = GeoIndex(x, lat, lon)
+        t = _timed(lambda: flat.search(q, 10), repeat=1)
+        row = {"flat_queries_per_s": n_queries / t}
+        if n >= 100_000:
+            ivf = GeoIndex(x, lat, lon, kind="ivf", nprobe=16)
+            t = _timed(lambda: ivf.search(q, 10), repeat=1)
+            _, ie = flat.search(q[:1000], 10)
+            _, ia = ivf.search(q[:1000], 10)
+            row.update(ivf_queries_per_s=n_queries / t,
+                       ivf_recall_at_10=float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(ia, ie)])))
+        out[str(n)] = row
+    return out
+
+
+def bench_features(n: int):
+    from .data.geotiles import GeoTilesSpec, render_split
+    from .data.sets import TileSet
+    from . import backbones, features
+    import pandas as pd
+
+    lat, lon = _photo_like_points(n)
+    tiles, _ = render_split(lat, lon, GeoTilesSpec(), np.random.default_rng(0))
+    images = TileSet(pd.DataFrame({"lat": lat, "lon": lon}), tiles, name="bench")
+    out = {}
+    for name in sorted(backbones.BUNDLED):
+        model, info = backbones.create(name)
+        tf = features.image_transform(info.mean, info.std, 96)
+        t = _timed(lambda: features.extract(model, images, tf, batch_size=128), repeat=1)
+        out[name] = {"images_per_s_96px": n / t}
+    return out
+
+
+def run(output: Path, quick: bool = False) -> dict:
+    import torch
+
+    report = {
+        "machine": platform.machine(), "cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+        "partition": bench_partition([100_000] if quick else [100_000, 1_000_000]),
+        "tiles": bench_tiles(500 if quick else 4000),
+        "metrics": bench_metrics(1_000_000),
+        "faiss": bench_faiss(1000 if quick else 10_000, [10_000] if quick else [100_000]),
+        "features": bench_features(256 if quick else 1024),
+    }
+    times = Path("build/chapter_times.json")
+    if times.exists():
+        report["chapter_wall_s"] = json.loads(times.read_text())
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(report, indent=2))
+    print(json.dumps(report, indent=2))
+    return report

@@ -1,0 +1,165 @@
+"""Command line: what people run without a notebook.
+
+    geosurvey data      --profile ci              render (or reuse) the GeoTiles splits
+    geosurvey partition points.csv --tau-max 1000 --tau-min 50 [-o cells.csv]
+    geosurvey evaluate  predictions.csv           metrics of lat/lon predictions vs truth
+    geosurvey book      --profile ci              execute every chapter and render the HTML book
+    geosurvey bench     [-o bench/bench.json]     throughput of the library's hot paths
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+
+def _cmd_data(args) -> None:
+    from . import profiles
+
+    cfg = profiles.get(args.profile, device="cpu", data_root=args.data_root)
+    t0 = time.perf_counter()
+    splits = profiles.load_splits(cfg)
+    sizes = ", ".join(f"{k} {len(v):,}" for k, v in splits.items())
+    print(f"{args.profile}: {sizes} ready in {time.perf_counter() - t0:.1f} s")
+
+
+def _read_points(path, lat_col, lon_col):
+    df = pd.read_csv(path)
+    missing = [c for c in (lat_col, lon_col) if c not in df]
+    if missing:
+        raise SystemExit(f"{path}: missing column(s) {missing}; found {list(df.columns)}")
+    return df
+
+
+def _cmd_partition(args) -> None:
+    from . import cells, s2
+
+    df = _read_points(args.csv, args.lat, args.lon)
+    part = cells.adaptive(df[args.lat].to_numpy(), df[args.lon].to_numpy(), args.tau_max, args.tau_min)
+    print(json.dumps(part.summary(), indent=2))
+    if args.output:
+        clat, clon = part.centers("center")
+        pd.DataFrame({"token": s2.to_token(part.cell_ids), "level": part.levels, "count": part.counts,
+                      "mean_lat": part.mean_lat, "mean_lon": part.mean_lon, "center_lat": clat,
+                      "center_lon": clon}).to_csv(args.output, index=False)
+        print(f"wrote {len(part)} cells to {args.output}")
+
+
+def _cmd_evaluate(args) -> None:
+    from . import metrics
+    from .geo import validate_coordinates
+
+    df = _read_points(args.csv, "pred_lat", "pred_lon")
+    missing = [c for c in ("lat", "lon") if c not in df]
+    if missing:
+        raise SystemExit(f"{args.csv}: missing true coordinate column(s) {missing}")
+    rows = [f"line {i + 2}" for i in range(len(df))]
+    plat, plon = validate_coordinates(df["pred_lat"], df["pred_lon"], f"{args.csv} predictions", rows)
+    tlat, tlon = validate_coordinates(df["lat"], df["lon"], f"{args.csv} truth", rows)
+    print(json.dumps(metrics.evaluate(plat, plon, tlat, tlon), indent=2))
+
+
+def _toc_files(root: Path) -> list:
+    import yaml
+
+    toc = yaml.safe_load((root / "_toc.yml").read_text())
+    files = [toc["root"]]
+    for entry in toc.get("chapters", []):
+        files.append(entry["file"])
+    return files
+
+
+def _cmd_book(args) -> None:
+    """Execute every chapter with papermill into a staging folder, then build HTML with Jupyter Book 1."""
+    import papermill
+
+    from .profiles import find_root
+
+    root = find_root()
+    stage = root / "build" / "book-src"
+    if stage.exists():
+        shutil.rmtree(stage)
+    stage.mkdir(parents=True)
+    for name in ("_config.yml", "_toc.yml"):
+        shutil.copy(root / name, stage / name)
+    times = {}
+    params = {"profile": args.profile, "device": args.device, "data_root": args.data_root or None, "seed": args.seed}
+    for entry in _toc_files(root):
+        matches = [p for p in (root / f"{entry}.ipynb", root / f"{entry}.md") if p.exists()]
+        if not matches:
+            raise SystemExit(f"_toc.yml names {entry!r} but neither {entry}.ipynb nor {entry}.md exists")
+        src = matches[0]
+        dst = stage / src.relative_to(root)
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if src.suffix == ".md":
+            shutil.copy(src, dst)
+            continue
+        print(f"executing {src.relative_to(root)} ({args.profile})", flush=True)
+        t0 = time.perf_counter()
+        papermill.execute_notebook(str(src), str(dst), parameters=params, cwd=str(root), kernel_name="python3",
+                                   progress_bar=False)
+        times[entry] = round(time.perf_counter() - t0, 1)
+        print(f"  done in {times[entry]} s", flush=True)
+    (root / "build" / "chapter_times.json").write_text(json.dumps({"profile": args.profile, "seconds": times}, indent=2))
+    jb = Path(sys.executable).with_name("jupyter-book")
+    subprocess.run([str(jb), "build", str(stage), "--path-output", str(root), "-W", "-n", "--keep-going"], check=True)
+    html = root / "_build" / "html"
+    missing = [e for e in _toc_files(root) if not (html / f"{e}.html").exists()]
+    if missing:
+        raise SystemExit(f"the build produced no page for {missing}")
+    print(f"book built: {html / 'index.html'} ({len(_toc_files(root))} pages); chapter times {times}")
+
+
+def _cmd_bench(args) -> None:
+    from .bench import run
+
+    run(Path(args.output), quick=args.quick)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(prog="geosurvey", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("data", help="prepare the dataset of a profile")
+    p.add_argument("--profile", default="ci")
+    p.add_argument("--data-root", default=None)
+    p.set_defaults(func=_cmd_data)
+
+    p = sub.add_parser("partition", help="adaptive S2 geocells of the points in a CSV")
+    p.add_argument("csv")
+    p.add_argument("--lat", default="lat")
+    p.add_argument("--lon", default="lon")
+    p.add_argument("--tau-max", type=int, default=1000)
+    p.add_argument("--tau-min", type=int, default=50)
+    p.add_argument("-o", "--output")
+    p.set_defaults(func=_cmd_partition)
+
+    p = sub.add_parser("evaluate", help="metrics of a CSV with pred_lat, pred_lon, lat, lon")
+    p.add_argument("csv")
+    p.set_defaults(func=_cmd_evaluate)
+
+    p = sub.add_parser("book", help="execute every chapter and build the HTML book")
+    p.add_argument("--profile", default="ci")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--data-root", default=None)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=_cmd_book)
+
+    p = sub.add_parser("bench", help="throughput benchmarks")
+    p.add_argument("-o", "--output", default="bench/bench.json")
+    p.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
+    p.set_defaults(func=_cmd_bench)
+
+    args = parser.parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

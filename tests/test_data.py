@@ -1,0 +1,154 @@
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from geosurvey.data import (GeoTilesSpec, ImageDecodeError, load_geotiles, read_folder, read_im2gps, read_image,
+                            read_osv5m)
+from geosurvey.data.places import continents, geocode
+from geosurvey.geo import CoordinateError
+
+
+# --- decoding odd images ------------------------------------------------------------------------
+
+def _photo(w=40, h=20):
+    rng = np.random.default_rng(0)
+    return Image.fromarray(rng.integers(0, 255, (h, w, 3), dtype=np.uint8))
+
+
+def test_exif_rotation_is_applied(tmp_path):
+    img = _photo(40, 20)
+    exif = img.getexif()
+    exif[0x0112] = 6  # orientation: rotate 90 degrees clockwise to display
+    img.save(tmp_path / "r.jpg", exif=exif)
+    assert read_image(tmp_path / "r.jpg").size == (20, 40)
+
+
+@pytest.mark.parametrize("mode", ["L", "CMYK", "RGBA", "P", "I;16", "LA"])
+def test_odd_modes_become_rgb(tmp_path, mode):
+    img = _photo().convert("RGBA" if mode in ("RGBA", "LA") else "RGB")
+    img = img.convert(mode) if mode != "I;16" else Image.fromarray((np.arange(800).reshape(20, 40) * 50).astype(np.uint16))
+    path = tmp_path / ("x.tif" if mode in ("CMYK", "I;16") else "x.png")
+    img.save(path)
+    out = read_image(path)
+    assert out.mode == "RGB" and out.size == (40, 20)
+
+
+def test_transparent_pixels_become_white(tmp_path):
+    img = Image.new("RGBA", (4, 4), (255, 0, 0, 0))
+    img.save(tmp_path / "a.png")
+    assert read_image(tmp_path / "a.png").getpixel((0, 0)) == (255, 255, 255)
+
+
+def test_huge_images_are_downscaled(tmp_path):
+    Image.new("RGB", (6000, 3000), (10, 200, 30)).save(tmp_path / "big.jpg", quality=50)
+    out = read_image(tmp_path / "big.jpg", max_side=512)
+    assert max(out.size) <= 512 and out.size[0] == 2 * out.size[1]
+
+
+def test_truncated_and_missing_files_name_the_file(tmp_path):
+    _photo().save(tmp_path / "ok.jpg")
+    data = (tmp_path / "ok.jpg").read_bytes()
+    (tmp_path / "cut.jpg").write_bytes(data[: len(data) // 3])
+    with pytest.raises(ImageDecodeError, match="cut.jpg"):
+        read_image(tmp_path / "cut.jpg")
+    (tmp_path / "text.jpg").write_text("not an image")
+    with pytest.raises(ImageDecodeError, match="text.jpg"):
+        read_image(tmp_path / "text.jpg")
+    with pytest.raises(ImageDecodeError, match="not found"):
+        read_image(tmp_path / "missing.jpg")
+
+
+# --- readers ------------------------------------------------------------------------------------
+
+def _osv5m(root, nested=False):
+    rows = pd.DataFrame({"id": [101, 102, 103], "latitude": [48.85, 40.71, -33.87], "longitude": [2.35, -74.0, 151.2],
+                         "country": ["FR", "US", "AU"], "region": ["x", "y", "z"], "city": ["a", "b", "c"]})
+    rows.to_csv(root / "test.csv", index=False)
+    for i in rows["id"]:
+        folder = root / "images" / "test" / ("00" if nested else "")
+        folder.mkdir(parents=True, exist_ok=True)
+        _photo().save(folder / f"{i}.jpg")
+    return rows
+
+
+@pytest.mark.parametrize("nested", [False, True])
+def test_osv5m_reader(tmp_path, nested):
+    _osv5m(tmp_path, nested)
+    ds = read_osv5m(tmp_path, "test")
+    assert len(ds) == 3 and list(ds.meta["continent"]) == ["Europe", "North America", "Oceania"]
+    x, y = ds[1]
+    assert x.size == (40, 20) and y == 1
+
+
+def test_readers_report_bad_rows_and_missing_things(tmp_path):
+    with pytest.raises(FileNotFoundError, match="data_root"):
+        read_osv5m(None)
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        read_osv5m(tmp_path / "nowhere")
+    rows = _osv5m(tmp_path)
+    rows.loc[2, "latitude"] = np.nan
+    rows.to_csv(tmp_path / "test.csv", index=False)
+    with pytest.raises(CoordinateError, match="line 4"):
+        read_osv5m(tmp_path, "test")
+    rows.drop(columns=["longitude"]).to_csv(tmp_path / "test.csv", index=False)
+    with pytest.raises(KeyError, match="longitude"):
+        read_osv5m(tmp_path, "test")
+
+
+def test_im2gps_and_folder_readers(tmp_path):
+    (tmp_path / "img").mkdir()
+    _photo().save(tmp_path / "img" / "a_1.jpg")
+    _photo().save(tmp_path / "img" / "b_2.jpg")
+    pd.DataFrame({"IMG_ID": ["a_1.jpg", "b_2.jpg"], "AUTHOR": ["u", "v"], "LAT": [35.68, 51.5], "LON": [139.69, -0.12],
+                  "S3_Label": [1, 2]}).to_csv(tmp_path / "im2gps.csv", index=False)
+    ds = read_im2gps(tmp_path / "im2gps.csv", tmp_path / "img")
+    assert list(ds.meta["country"]) == ["JP", "GB"]
+    pd.DataFrame({"file": ["img/a_1.jpg", "img/missing.jpg"], "latitude": [1.0, 2.0],
+                  "longitude": [3.0, 4.0]}).to_csv(tmp_path / "mine.csv", index=False)
+    with pytest.raises(FileNotFoundError, match="missing.jpg"):
+        read_folder(tmp_path / "mine.csv", path_col="file", lat_col="latitude", lon_col="longitude")
+
+
+def test_place_labels():
+    labels = geocode([48.8566, 40.7128, -22.9068], [2.3522, -74.0060, -43.1729])
+    assert list(labels["country"]) == ["FR", "US", "BR"]
+    assert list(continents(labels["country"])) == ["Europe", "North America", "South America"]
+
+
+# --- GeoTiles -----------------------------------------------------------------------------------
+
+SMALL = GeoTilesSpec(n_train=120, n_val=20, n_test=30, tile_px=32, seed=3)
+
+
+def test_geotiles_splits_are_disjoint_labelled_and_cached(tmp_cache):
+    sets = load_geotiles(SMALL)
+    assert {k: len(v) for k, v in sets.items()} == {"train": 120, "val": 20, "test": 30}
+    keys = {k: set(zip(v.meta["lat"].round(4), v.meta["lon"].round(4))) for k, v in sets.items()}
+    assert not (keys["train"] & keys["test"]) and not (keys["train"] & keys["val"]) and not (keys["val"] & keys["test"])
+    meta = sets["train"].meta
+    assert meta["country"].str.len().eq(2).all() and meta["continent"].ne("Unknown").mean() > 0.95
+    assert set(meta["condition"]) <= set(SMALL.conditions)
+    assert sets["train"].tiles.shape == (120, 32, 32, 3)
+    again = load_geotiles(SMALL)  # read back from the cache: identical
+    np.testing.assert_array_equal(np.asarray(again["test"].tiles), np.asarray(sets["test"].tiles))
+    assert len(list(tmp_cache.iterdir())) == 1
+
+
+def test_two_renders_of_the_same_place_differ(tmp_cache):
+    from geosurvey.data.geotiles import render_split
+
+    lat, lon = np.array([48.85, 48.85]), np.array([2.35, 2.35])
+    tiles, params = render_split(lat, lon, SMALL, np.random.default_rng(0))
+    assert not np.array_equal(tiles[0], tiles[1])
+    assert np.abs(tiles[0].astype(int) - tiles[1].astype(int)).mean() > 10
+
+
+def test_tiles_show_the_right_place():
+    """A tile centred on the Sahara is sand-coloured; one on the mid-Pacific is ocean blue."""
+    from geosurvey.data.geotiles import earth_image, render
+
+    earth = earth_image("bluemarble")
+    sahara, pacific = render(earth, np.array([23.0, 0.0]), np.array([12.0, -150.0]), np.zeros(2), np.ones(2), 16, 300.0)
+    assert sahara[..., 0].mean() > sahara[..., 2].mean() + 40
+    assert pacific[..., 2].mean() > pacific[..., 0].mean() + 20
