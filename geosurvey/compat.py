@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import warnings
 
 _SCHEMAS = {
     "nms": "nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor",
@@ -57,10 +56,3 @@ def ensure_torchvision() -> bool:
         _library.define(schema)
     patched = True
     return True
-
-
-def quiet_imports() -> None:
-    """Silence import-time noise that would make notebook outputs machine-specific."""
-    warnings.filterwarnings("ignore", message="IProgress not found")
-    warnings.filterwarnings("ignore", category=UserWarning, module="torchvision.*")
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")

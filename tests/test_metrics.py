@@ -48,3 +48,13 @@ def test_regions_use_the_true_location_and_results_file(tmp_path):
     assert payload["methods"]["oracle"]["Global"]["country_acc"] == 100
     assert res.table().loc["oracle", "best_k"] == 1
     assert not list(tmp_path.glob(".*"))  # no temporary files left behind
+
+
+def test_load_results_reads_a_saved_chapter_and_names_a_missing_one(tmp_path):
+    meta = pd.DataFrame({"lat": [1.0], "lon": [2.0], "continent": ["Africa"]})
+    res = metrics.Results("chap", profile="ci", seed=0, root=tmp_path)
+    res.add("m", [1.0], [2.0], meta)
+    res.save(n_test=1)
+    assert metrics.load_results("chap", root=tmp_path)["methods"]["m"]["Global"]["acc@1km"] == 100
+    with pytest.raises(FileNotFoundError, match="other"):
+        metrics.load_results("other", root=tmp_path)
