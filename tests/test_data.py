@@ -79,6 +79,8 @@ def test_osv5m_reader(tmp_path, nested):
     assert len(ds) == 3 and list(ds.meta["continent"]) == ["Europe", "North America", "Oceania"]
     x, y = ds[1]
     assert x.size == (40, 20) and y == 1
+    sub = ds.subset([2])
+    assert sub.meta["country"][0] == "AU" and sub[0][0].size == (40, 20)
 
 
 def test_readers_report_bad_rows_and_missing_things(tmp_path):
@@ -152,3 +154,12 @@ def test_tiles_show_the_right_place():
     sahara, pacific = render(earth, np.array([23.0, 0.0]), np.array([12.0, -150.0]), np.zeros(2), np.ones(2), 16, 300.0)
     assert sahara[..., 0].mean() > sahara[..., 2].mean() + 40
     assert pacific[..., 2].mean() > pacific[..., 0].mean() + 20
+
+
+def test_subsets_keep_rows_images_and_targets_together(tmp_cache):
+    sets = load_geotiles(SMALL)
+    test = sets["test"].view(targets=np.arange(30) * 10)
+    sub = test.subset([5, 2])
+    assert list(sub.meta["lat"]) == [test.meta["lat"][5], test.meta["lat"][2]]
+    np.testing.assert_array_equal(np.asarray(sub.load(1)), np.asarray(test.load(2)))
+    assert sub[0][1] == 50 and len(sub) == 2 and len(test) == 30

@@ -49,7 +49,12 @@ class ImageSet:
         return out
 
     def subset(self, index) -> "ImageSet":
-        raise NotImplementedError
+        """The rows ``index`` (in that order) with their targets; same transform and name."""
+        index = np.asarray(index)
+        out = copy.copy(self)
+        out.meta = self.meta.iloc[index].reset_index(drop=True)
+        out.targets = None if self.targets is None else np.asarray(self.targets)[index]
+        return out
 
     @property
     def lat(self) -> np.ndarray:
@@ -73,9 +78,9 @@ class TileSet(ImageSet):
         return Image.fromarray(np.ascontiguousarray(self.tiles[i]))
 
     def subset(self, index) -> "TileSet":
-        index = np.asarray(index)
-        return TileSet(self.meta.iloc[index], self.tiles[index], self.transform,
-                       None if self.targets is None else np.asarray(self.targets)[index], self.name)
+        out = super().subset(index)
+        out.tiles = self.tiles[np.asarray(index)]
+        return out
 
 
 class PhotoSet(ImageSet):
@@ -89,8 +94,3 @@ class PhotoSet(ImageSet):
 
     def load(self, i: int) -> Image.Image:
         return read_image(self.meta.at[i, "path"], self.max_side)
-
-    def subset(self, index) -> "PhotoSet":
-        index = np.asarray(index)
-        return PhotoSet(self.meta.iloc[index], self.transform,
-                        None if self.targets is None else np.asarray(self.targets)[index], self.name, self.max_side)
