@@ -73,7 +73,8 @@ def _hub_reachable() -> bool:
 
 
 def create(name: str, weights: str | None = "auto", num_classes: int = 0, **kwargs):
-    """Return ``(model, info)`` for timm model ``name``; ``num_classes=0`` gives pooled features.
+    """Return ``(model, info)`` for timm model ``name``; ``num_classes=0`` gives pooled features,
+    1000 keeps the pretrained ImageNet head, any other number a fresh head of that size.
 
     ``weights``: ``"auto"`` (resolution order above), ``None`` (random init), or a file path.
     """
@@ -105,7 +106,8 @@ def create(name: str, weights: str | None = "auto", num_classes: int = 0, **kwar
         raise RuntimeError(
             f"no offline weights for {name!r}: bundled weights exist for {sorted(BUNDLED)}; "
             "pass weights=<checkpoint path>, or unset HF_HUB_OFFLINE on a machine with the hub")
-    model.reset_classifier(num_classes)
+    if num_classes != 1000:
+        model.reset_classifier(num_classes)
     cfg = model.pretrained_cfg
     info = BackboneInfo(name, desc, model.num_features, tuple(cfg.get("mean", (0.485, 0.456, 0.406))),
                         tuple(cfg.get("std", (0.229, 0.224, 0.225))))
@@ -114,14 +116,7 @@ def create(name: str, weights: str | None = "auto", num_classes: int = 0, **kwar
 
 def imagenet_classifier(name: str = "mobilenetv2_100"):
     """The full 1000-way ImageNet classifier (used to prove the bundled weights are real)."""
-    compat.ensure_torchvision()
-    import timm
-    import torch
-
-    package, relative, desc = BUNDLED[name]
-    model = timm.create_model(name, pretrained=False)
-    load_in_order(model, torch.load(package_file(package, relative), map_location="cpu", weights_only=True))
-    return model.eval()
+    return create(name, num_classes=1000)[0].eval()
 
 
 def first_available(names) -> str:

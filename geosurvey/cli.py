@@ -30,19 +30,12 @@ def _cmd_data(args) -> None:
     print(f"{args.profile}: {sizes} ready in {time.perf_counter() - t0:.1f} s")
 
 
-def _read_points(path, lat_col, lon_col):
-    df = pd.read_csv(path)
-    missing = [c for c in (lat_col, lon_col) if c not in df]
-    if missing:
-        raise SystemExit(f"{path}: missing column(s) {missing}; found {list(df.columns)}")
-    return df
-
-
 def _cmd_partition(args) -> None:
     from . import cells, s2
+    from .data.readers import read_csv_checked
 
-    df = _read_points(args.csv, args.lat, args.lon)
-    part = cells.adaptive(df[args.lat].to_numpy(), df[args.lon].to_numpy(), args.tau_max, args.tau_min)
+    df = read_csv_checked(args.csv, {args.lat: "lat", args.lon: "lon"})
+    part = cells.adaptive(df["lat"].to_numpy(), df["lon"].to_numpy(), args.tau_max, args.tau_min)
     print(json.dumps(part.summary(), indent=2))
     if args.output:
         clat, clon = part.centers("center")
@@ -54,12 +47,10 @@ def _cmd_partition(args) -> None:
 
 def _cmd_evaluate(args) -> None:
     from . import metrics
+    from .data.readers import read_csv_checked
     from .geo import validate_coordinates
 
-    df = _read_points(args.csv, "pred_lat", "pred_lon")
-    missing = [c for c in ("lat", "lon") if c not in df]
-    if missing:
-        raise SystemExit(f"{args.csv}: missing true coordinate column(s) {missing}")
+    df = read_csv_checked(args.csv, {c: c for c in ("pred_lat", "pred_lon", "lat", "lon")})
     rows = [f"line {i + 2}" for i in range(len(df))]
     plat, plon = validate_coordinates(df["pred_lat"], df["pred_lon"], f"{args.csv} predictions", rows)
     tlat, tlon = validate_coordinates(df["lat"], df["lon"], f"{args.csv} truth", rows)

@@ -36,7 +36,9 @@ def require_root(data_root) -> Path:
     return root
 
 
-def _read_csv(path: Path, required: dict) -> pd.DataFrame:
+def read_csv_checked(path, required: dict) -> pd.DataFrame:
+    """Read a CSV, fail naming the file and any missing column, rename ``required`` old -> new."""
+    path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"metadata file {path} not found")
     df = pd.read_csv(path)
@@ -73,7 +75,7 @@ def _index_images(folder: Path) -> dict:
 def read_osv5m(data_root, split: str = "test", max_side: int = 1024, limit: int | None = None) -> PhotoSet:
     root = require_root(data_root)
     csv = root / f"{split}.csv"
-    df = _read_csv(csv, {"id": "id", "latitude": "lat", "longitude": "lon"})
+    df = read_csv_checked(csv, {"id": "id", "latitude": "lat", "longitude": "lon"})
     if limit is not None:
         df = df.iloc[:limit]
     folder = root / "images" / split
@@ -88,7 +90,7 @@ def read_osv5m(data_root, split: str = "test", max_side: int = 1024, limit: int 
 
 def read_im2gps(metadata_csv, image_dir, max_side: int = 1024) -> PhotoSet:
     csv = Path(metadata_csv)
-    df = _read_csv(csv, {"IMG_ID": "id", "LAT": "lat", "LON": "lon"})
+    df = read_csv_checked(csv, {"IMG_ID": "id", "LAT": "lat", "LON": "lon"})
     folder = Path(image_dir)
     if not folder.is_dir():
         raise FileNotFoundError(f"image folder {folder} does not exist")
@@ -100,7 +102,7 @@ def read_folder(metadata_csv, image_dir=None, path_col: str = "path", lat_col: s
                 max_side: int = 1024) -> PhotoSet:
     """A CSV with an image path column (relative to ``image_dir`` or the CSV's folder) and coordinates."""
     csv = Path(metadata_csv)
-    df = _read_csv(csv, {path_col: "path", lat_col: "lat", lon_col: "lon"})
+    df = read_csv_checked(csv, {path_col: "path", lat_col: "lat", lon_col: "lon"})
     base = Path(image_dir) if image_dir is not None else csv.parent
     df["path"] = [str(p) if os.path.isabs(p) else str(base / p) for p in df["path"].astype(str)]
     return _finish(df, csv, csv.stem, max_side)

@@ -1,0 +1,28 @@
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from geosurvey import cli
+
+
+def test_partition_writes_cells_that_cover_the_points(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    pts = pd.DataFrame({"y": rng.normal(48.85, 0.5, 400), "x": rng.normal(2.35, 0.5, 400)})
+    pts.to_csv(tmp_path / "p.csv", index=False)
+    cli.main(["partition", str(tmp_path / "p.csv"), "--lat", "y", "--lon", "x", "--tau-max", "100", "--tau-min", "1",
+              "-o", str(tmp_path / "cells.csv")])
+    cells = pd.read_csv(tmp_path / "cells.csv")
+    assert cells["count"].sum() == 400 and (cells["count"] <= 100).all()
+    assert json.loads(capsys.readouterr().out.split("wrote")[0])["cells"] == len(cells)
+
+
+def test_evaluate_prints_metrics_and_names_bad_input(tmp_path, capsys):
+    pd.DataFrame({"pred_lat": [48.85, 0.0], "pred_lon": [2.35, 0.0], "lat": [48.85, 0.0],
+                  "lon": [2.35, 90.0]}).to_csv(tmp_path / "pred.csv", index=False)
+    cli.main(["evaluate", str(tmp_path / "pred.csv")])
+    assert json.loads(capsys.readouterr().out)["acc@1km"] == 50
+    pd.DataFrame({"pred_lat": [1.0], "lat": [1.0], "lon": [2.0]}).to_csv(tmp_path / "bad.csv", index=False)
+    with pytest.raises(KeyError, match="pred_lon"):
+        cli.main(["evaluate", str(tmp_path / "bad.csv")])
