@@ -70,7 +70,7 @@ def _atomic_save(obj, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def _run_epoch(model, data, loss_fn, device, optimizer=None, scaler_ctx=None, desc="", grad_clip=None):
+def _run_epoch(model, data, loss_fn, device, optimizer, autocast, desc="", grad_clip=None):
     import torch
 
     train = optimizer is not None
@@ -81,7 +81,7 @@ def _run_epoch(model, data, loss_fn, device, optimizer=None, scaler_ctx=None, de
         for x, y in bar:
             x = x.to(device, non_blocking=True)
             y = y.to(device, non_blocking=True) if hasattr(y, "to") else y
-            with scaler_ctx():
+            with autocast():
                 loss = loss_fn(model, x, y)
             if train:
                 optimizer.zero_grad(set_to_none=True)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -55,7 +55,6 @@ class GeoTilesSpec:
     scale_jitter: float = 0.25
     conditions: tuple = ("bluemarble", "relief", "topo")
     seed: int = 0
-    splits: tuple = field(default=("train", "val", "test"), repr=False)
 
     def cache_params(self) -> dict:
         return {**asdict(self), "render_version": RENDER_VERSION}
@@ -182,13 +181,9 @@ def build(spec: GeoTilesSpec, folder: Path) -> None:
     (folder / "spec.json").write_text(json.dumps(spec.cache_params(), indent=2))
 
 
-def load_geotiles(spec: GeoTilesSpec = GeoTilesSpec(), rebuild: bool = False) -> dict:
+def load_geotiles(spec: GeoTilesSpec = GeoTilesSpec()) -> dict:
     """``{"train": TileSet, "val": TileSet, "test": TileSet}``, rendered once and cached on disk."""
     folder = cache.entry("geotiles", spec.cache_params())
-    if rebuild and folder.exists():
-        import shutil
-
-        shutil.rmtree(folder)
     if not folder.exists():
         with cache.Writer(folder) as tmp:
             build(spec, tmp)
