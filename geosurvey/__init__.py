@@ -9,8 +9,8 @@ import importlib
 __version__ = "0.1.0"
 
 _SUBMODULES = {
-    "backbones", "cells", "compat", "data", "features", "geo", "maps", "metrics", "plots",
-    "profiles", "retrieval", "s2", "train",
+    "albums", "backbones", "baselines", "cells", "compat", "data", "features", "finetune", "geo", "maps", "metrics", "plots",
+    "losses", "models", "profiles", "retrieval", "s2", "train",
 }
 
 

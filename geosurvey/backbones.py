@@ -125,3 +125,60 @@ def first_available(names) -> str:
         if name in BUNDLED or _hub_reachable():
             return name
     raise RuntimeError(f"none of {list(names)} has offline weights; bundled: {sorted(BUNDLED)}")
+
+
+def _vit_halves(model, k: int):
+    """A timm VisionTransformer as (embedding + first k blocks, remaining blocks + norm + pooling)."""
+    import torch
+
+    class Trunk(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.patch_embed, self.norm_pre = model.patch_embed, model.norm_pre
+            self.blocks = torch.nn.Sequential(*model.blocks[:k])
+            self._model = [model]  # a list keeps the shared modules from being registered twice
+
+        def forward(self, x):
+            m = self._model[0]
+            x = m.patch_drop(m._pos_embed(self.patch_embed(x)))
+            return self.blocks(self.norm_pre(x))
+
+    class Top(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.blocks, self.norm = torch.nn.Sequential(*model.blocks[k:]), model.norm
+            self._model = [model]
+
+        def forward(self, x):
+            return self._model[0].forward_head(self.norm(self.blocks(x)), pre_logits=True)
+
+    trunk = Trunk()
+    trunk.cls_token, trunk.pos_embed = model.cls_token, model.pos_embed
+    return trunk, Top()
+
+
+def split(model, top_stages: int):
+    """Cut a timm backbone into ``(trunk, top)`` with ``top(trunk(x))`` = its pooled features.
+
+    ``top_stages`` counts from the end: EfficientNet/MobileNet stages (``blocks[i]``) or ViT
+    transformer blocks. Fine-tuning only the top lets a chapter cache the trunk's activations
+    once and train on them in seconds, which is how the ``ci`` profile fine-tunes on a CPU.
+    """
+    import torch
+
+    n = len(model.blocks)
+    if not 0 < top_stages <= n:
+        raise ValueError(f"top_stages must be in 1..{n} for {type(model).__name__}, got {top_stages}")
+    k = n - top_stages
+    if hasattr(model, "conv_stem"):  # EfficientNet / MobileNet family
+        trunk = torch.nn.Sequential(model.conv_stem, model.bn1, *model.blocks[:k])
+        top = torch.nn.Sequential(*model.blocks[k:], model.conv_head, model.bn2, model.global_pool)
+        return trunk, top
+    if hasattr(model, "patch_embed"):
+        return _vit_halves(model, k)
+    raise TypeError(f"split() knows EfficientNet/MobileNet and ViT models, not {type(model).__name__}")
+
+
+def trunk_tap(model, top_stages: int) -> str:
+    """Name of the module whose output is the trunk's output (for caching it with a hook)."""
+    return f"blocks.{len(model.blocks) - top_stages - 1}"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from . import cache, compat
+from .progress import bar
 from .data.sets import ImageSet
 
 
@@ -48,35 +48,68 @@ def extract(model, images: ImageSet, transform, batch_size: int = 128, device: s
     model = model.to(device).eval()
     out = []
     with torch.inference_mode():
-        for x, _ in tqdm(loader(images.view(transform), batch_size, num_workers=num_workers), desc=desc, leave=False):
+        for x, _ in bar(loader(images.view(transform), batch_size, num_workers=num_workers), desc=desc):
             with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=device.startswith("cuda")):
                 out.append(model(x.to(device, non_blocking=True)).float().cpu().numpy())
     return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
 
 
-def frozen_features(backbone: str, images: ImageSet, input_px: int, batch_size: int = 128, device: str = "cpu",
-                    num_workers: int = 0, weights: str = "auto") -> np.ndarray:
-    """Pooled features of a pretrained backbone, computed once per (backbone, images, size)."""
+def activations(backbone: str, images: ImageSet, input_px: int, taps=(), batch_size: int = 128, device: str = "cpu",
+                num_workers: int = 0, weights: str = "auto") -> dict:
+    """Pooled features of a pretrained backbone plus the outputs of the modules named in ``taps``.
+
+    One forward pass fills every array, cached once per (backbone, images, size, taps): chapter 1's
+    frozen k-NN, the trunk activations later chapters fine-tune on, and the feature maps a small
+    ViT reads as tokens all come from the same pass. Tapped maps are stored as float16.
+    """
+    import torch
+
     from . import backbones
 
-    params = {"backbone": backbone, "weights": weights, "images": fingerprint(images), "input_px": input_px}
-    folder = cache.entry("features", params)
+    taps = tuple(taps)
+    params = {"backbone": backbone, "weights": weights, "images": fingerprint(images), "input_px": input_px,
+              "taps": list(taps)}
+    folder = cache.entry("activations", params)
     if not folder.exists():
         model, info = backbones.create(backbone, weights=weights)
-        feats = extract(model, images, image_transform(info.mean, info.std, input_px), batch_size, device,
-                        num_workers, desc=f"{backbone} {images.name}")
+        modules = dict(model.named_modules())
+        missing = [t for t in taps if t not in modules]
+        if missing:
+            raise KeyError(f"{backbone} has no module(s) {missing} to tap")
+        caught = {t: [] for t in taps}
+        hooks = [modules[t].register_forward_hook(lambda _m, _i, out, t=t: caught[t].append(
+            out.detach().to("cpu", torch.float16).numpy())) for t in taps]
+        try:
+            pooled = extract(model, images, image_transform(info.mean, info.std, input_px), batch_size, device,
+                             num_workers, desc=f"{backbone} {images.name}")
+        finally:
+            for h in hooks:
+                h.remove()
         with cache.Writer(folder) as tmp:
-            np.save(tmp / "features.npy", feats.astype(np.float32))
-    return np.load(folder / "features.npy")
+            np.save(tmp / "pooled.npy", pooled.astype(np.float32))
+            for t, parts in caught.items():
+                np.save(tmp / f"{t}.npy", np.concatenate(parts))
+    return {name: np.load(folder / f"{name}.npy") for name in ("pooled", *taps)}
+
+
+def frozen_features(backbone: str, images: ImageSet, input_px: int, batch_size: int = 128, device: str = "cpu",
+                    num_workers: int = 0, weights: str = "auto", taps=()) -> np.ndarray:
+    """Pooled features of a pretrained backbone (the cached pass of :func:`activations`)."""
+    return activations(backbone, images, input_px, taps, batch_size, device, num_workers, weights)["pooled"]
 
 
 def tiny_images(images: ImageSet, size: int = 16) -> np.ndarray:
     """Torralba's tiny images: each image shrunk to ``size`` x ``size``, centred and L2-normalised."""
+    folder = cache.entry("tiny", {"images": fingerprint(images), "size": size})
+    if folder.exists():
+        return np.load(folder / "tiny.npy")
     vecs = np.empty((len(images), size * size * 3), dtype=np.float32)
-    for i in tqdm(range(len(images)), desc=f"tiny images {images.name}", leave=False):
+    for i in bar(range(len(images)), desc=f"tiny images {images.name}"):
         vecs[i] = np.asarray(images.load(i).resize((size, size), _box()), dtype=np.float32).ravel()
     vecs -= vecs.mean(axis=1, keepdims=True)
     vecs /= np.linalg.norm(vecs, axis=1, keepdims=True) + 1e-6
+    with cache.Writer(folder) as tmp:
+        np.save(tmp / "tiny.npy", vecs)
     return vecs
 
 

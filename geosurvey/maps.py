@@ -83,15 +83,18 @@ def density(ax, lat, lon, bins_deg: float = 2.0, label="photos per cell"):
     return mesh
 
 
-def cells(ax, partition, values=None, cmap="viridis", norm=None, edgecolor="#333333", linewidth=0.3, label=None):
-    """Draw the outline of every cell of a :class:`~geosurvey.cells.Partition`, filled by ``values``."""
+def cells(ax, partition, values=None, cmap="viridis", norm=None, edgecolor="#333333", linewidth=0.3, label=None,
+          colorbar=True):
+    """Draw the outline of every cell of a :class:`~geosurvey.cells.Partition` (or of an array of
+    S2 cell ids), filled by ``values``."""
     import cartopy.crs as ccrs
     import matplotlib.pyplot as plt
     from matplotlib.collections import PolyCollection
 
     from . import s2
 
-    plat, plon = s2.cell_polygons(partition.cell_ids, points_per_edge=6)
+    ids = getattr(partition, "cell_ids", partition)
+    plat, plon = s2.cell_polygons(np.asarray(ids, dtype=np.uint64), points_per_edge=6)
     # unwrap each ring in longitude so cells crossing the antimeridian stay in one piece
     plon = np.degrees(np.unwrap(np.radians(plon), axis=1))
     verts = [np.column_stack([o, a]) for o, a in zip(plon, plat)]
@@ -101,6 +104,22 @@ def cells(ax, partition, values=None, cmap="viridis", norm=None, edgecolor="#333
         coll.set_array(np.asarray(values))
         coll.set_alpha(0.7)
     ax.add_collection(coll)
-    if values is not None:
+    if values is not None and colorbar:
         plt.colorbar(coll, ax=ax, shrink=0.6, label=label)
     return coll
+
+
+def cell_probabilities(ax, partition, probs, k: int = 10, true=None, title=None):
+    """The ``k`` most probable cells of one prediction, shaded by probability, with the true
+    location (a star) for comparison: what a classifier believes, not just its argmax."""
+    import cartopy.crs as ccrs
+    import matplotlib.colors as mcolors
+
+    top = np.argsort(probs)[::-1][:k]
+    cells(ax, partition.cell_ids[top], values=probs[top], cmap="Reds", linewidth=0.5, colorbar=False,
+          norm=mcolors.Normalize(0, max(float(probs[top[0]]), 1e-6)))
+    if true is not None:
+        ax.plot(true[1], true[0], marker="*", color="#1f5fbf", markersize=12, markeredgecolor="white",
+                transform=ccrs.PlateCarree(), zorder=5)
+    if title:
+        ax.set_title(title, fontsize=8)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
+from .progress import bar
 
 
 def select_device(preference: str = "auto") -> str:
@@ -76,9 +76,9 @@ def _run_epoch(model, data, loss_fn, device, optimizer, autocast, desc="", grad_
     train = optimizer is not None
     model.train(train)
     total, count, start = 0.0, 0, time.perf_counter()
-    bar = tqdm(data, desc=desc, leave=False)
+    progress = bar(data, desc=desc)
     with torch.set_grad_enabled(train):
-        for x, y in bar:
+        for x, y in progress:
             x = x.to(device, non_blocking=True)
             y = y.to(device, non_blocking=True) if hasattr(y, "to") else y
             with autocast():
@@ -91,7 +91,7 @@ def _run_epoch(model, data, loss_fn, device, optimizer, autocast, desc="", grad_
                 optimizer.step()
             total += float(loss.detach()) * len(x)
             count += len(x)
-            bar.set_postfix(loss=f"{total / count:.4f}")
+            progress.set_postfix(loss=f"{total / count:.4f}")
     seconds = time.perf_counter() - start
     return total / max(count, 1), count / max(seconds, 1e-9)
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from PIL import Image
-from tqdm.auto import tqdm
+from ..progress import bar
 
 from .. import cache
 from ..backbones import package_file
@@ -140,7 +140,7 @@ def render_split(lat, lon, spec: GeoTilesSpec, rng: np.random.Generator, chunk: 
     rotation = rng.uniform(0, 360, n)
     scale = rng.uniform(1 - spec.scale_jitter, 1 + spec.scale_jitter, n)
     tiles = np.empty((n, spec.tile_px, spec.tile_px, 3), dtype=np.uint8)
-    for start in tqdm(range(0, n, chunk), desc=desc, unit="chunk", leave=False):
+    for start in bar(range(0, n, chunk), desc=desc, unit="chunk"):
         sl = slice(start, min(start + chunk, n))
         raw = np.empty((sl.stop - sl.start, spec.tile_px, spec.tile_px, 3))
         for c, name in enumerate(spec.conditions):

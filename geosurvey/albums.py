@@ -1,0 +1,59 @@
+"""Albums: groups of photos taken close together, for PlaNet's sequence model.
+
+The embedded data has no real albums, so :func:`trips` makes them the way a traveller would:
+start at a random unvisited location and add the nearest unvisited locations within
+``radius_km``, up to ``max_len`` photos. Every location ends in exactly one album (possibly alone).
+:func:`album_batches` groups albums of equal length, so a recurrent model sees no padding.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .geo import to_xyz
+
+
+def trips(lat, lon, max_len: int = 8, radius_km: float = 300.0, seed: int = 0) -> list:
+    """Disjoint albums (arrays of row indices) covering every location once; see module doc."""
+    import faiss
+
+    xyz = np.ascontiguousarray(to_xyz(lat, lon), dtype=np.float32)
+    index = faiss.IndexFlatIP(3)
+    index.add(xyz)
+    k = min(len(xyz), 4 * max_len)
+    sims, nbrs = index.search(xyz, k)
+    min_cos = np.cos(radius_km / 6371.0088)
+    used = np.zeros(len(xyz), bool)
+    albums = []
+    for i in np.random.default_rng(seed).permutation(len(xyz)):
+        if used[i]:
+            continue
+        near = nbrs[i][(sims[i] >= min_cos) & ~used[nbrs[i]]]
+        members = np.concatenate([[i], near[near != i]])[:max_len]
+        used[members] = True
+        albums.append(members)
+    return albums
+
+
+def album_batches(feats, labels, make_albums, batch_size: int = 64, seed: int = 0):
+    """``epoch -> batches`` of ``(x (B, L, d), y (B, L))``, each batch one album length ``L``.
+
+    ``make_albums(epoch)`` returns the albums (so training can draw new trips every epoch).
+    """
+    feats = torch.as_tensor(np.asarray(feats, dtype=np.float32))
+    labels = torch.as_tensor(np.asarray(labels))
+
+    def batches(epoch):
+        rng = np.random.default_rng(seed + epoch)
+        by_len = {}
+        for album in make_albums(epoch):
+            by_len.setdefault(len(album), []).append(album)
+        out = []
+        for length, group in by_len.items():
+            group = np.stack(group)[rng.permutation(len(group))]
+            out += [group[i:i + batch_size] for i in range(0, len(group), batch_size)]
+        for j in rng.permutation(len(out)):
+            idx = torch.as_tensor(out[j])
+            yield feats[idx], labels[idx]
+    return batches

@@ -1,0 +1,177 @@
+"""Fine-tuning recipes the chapters share: cell classification, coordinate regression, embeddings.
+
+Each recipe builds a :class:`~geosurvey.models.Network` (a copy of the backbone's top plus a
+head), gives the head a larger learning rate than the pretrained top (differential learning
+rate), runs :func:`geosurvey.train.fit` with a cosine schedule, early stopping on a validation
+*geolocation* score, and a checkpoint keyed by everything that determines the result, so a
+re-executed chapter resumes or returns at once.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from . import cache, losses, models, train
+from .geo import from_xyz
+from .metrics import evaluate
+
+
+def optimizer(model: models.Network, lr: float, top_lr_scale: float = 0.1, weight_decay: float = 1e-4):
+    """AdamW with the pretrained ``top`` at ``lr * top_lr_scale`` and everything else at ``lr``."""
+    top = list(model.top.parameters())
+    top_ids = {id(p) for p in top}
+    rest = [p for p in model.parameters() if p.requires_grad and id(p) not in top_ids]
+    return torch.optim.AdamW([{"params": top, "lr": lr * top_lr_scale}, {"params": rest, "lr": lr}],
+                             weight_decay=weight_decay)
+
+
+def checkpoint_path(cfg, name: str, params: dict):
+    return cfg.checkpoint_dir / f"{name}-{cache.key(params)}.pt"
+
+
+def run(cfg, name: str, model, train_batches, loss_fn, evaluate_fn, *, epochs: int, lr: float,
+        top_lr_scale: float = 0.1, patience: int = 3, key: dict | None = None):
+    """Fit ``model`` with the shared recipe; returns its :class:`~geosurvey.train.History`.
+
+    ``evaluate_fn(model) -> dict`` must return ``val_geoscore`` (the monitored value).
+    ``key``: everything else that determines the run (data, labels), for the checkpoint name.
+    """
+    opt = optimizer(model, lr, top_lr_scale)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs)
+    params = {"name": name, "epochs": epochs, "lr": lr, "top_lr_scale": top_lr_scale, "seed": cfg.seed,
+              "backbone": cfg.backbone, "model": repr(model), **(key or {})}
+    return train.fit(model, train_batches, None, loss_fn, opt, epochs=epochs, device=cfg.device, scheduler=sched,
+                     evaluate=evaluate_fn, monitor="val_geoscore", mode="max", patience=patience,
+                     checkpoint=checkpoint_path(cfg, name, params), seed=cfg.seed, desc=name)
+
+
+def val_scores(plat, plon, lat, lon) -> dict:
+    m = evaluate(plat, plon, lat, lon)
+    return {"val_geoscore": m["geoscore"], "val_acc@750km": m["acc@750km"], "val_median_km": m["median_km"]}
+
+
+def network(cfg, head, top=None, trunk=None) -> models.Network:
+    """A :class:`Network` over a fresh copy of the profile backbone's top (or ``top``)."""
+    if top is None:
+        trunk, top, _ = models.backbone_parts(cfg)
+    return models.Network(copy.deepcopy(top), head, trunk)
+
+
+def cell_centres(logits, partition, kind: str = "mean"):
+    """Predicted (lat, lon): the chosen centre of each row's most probable cell."""
+    lat, lon = partition.centers(kind)
+    c = np.asarray(logits).argmax(1)
+    return lat[c], lon[c]
+
+
+def fit_cells(cfg, name: str, partition, x_train, train_lat, train_lon, x_val, val_lat, val_lon, *,
+              epochs: int, lr: float = 1e-3, label_smoothing: float = 0.0, top=None):
+    """PlaNet-style classifier over ``partition``'s cells, trained with cross-entropy.
+
+    Training images whose location falls in a dropped cell are left out, as in PlaNet.
+    Returns ``(model, history)``.
+    """
+    labels = partition.assign(train_lat, train_lon)
+    keep = labels >= 0
+    model = network(cfg, models.classifier_head(_out_dim(cfg, top), len(partition)), top)
+    batches = _subset(x_train, keep).batches(labels[keep], cfg.batch_size, shuffle=True, seed=cfg.seed)
+
+    def loss(m, x, y):
+        return F.cross_entropy(m(x), y, label_smoothing=label_smoothing)
+
+    def score(m):
+        return val_scores(*cell_centres(models.predict(m, x_val.batches(None, 2 * cfg.batch_size), cfg.device),
+                                        partition), val_lat, val_lon)
+
+    hist = run(cfg, name, model, batches, loss, score, epochs=epochs, lr=lr,
+               key={"cells": partition.cell_ids.tolist()[:3] + [len(partition)], "n": int(keep.sum()),
+                    "label_smoothing": label_smoothing, "inputs": _fingerprint(x_train)})
+    return model, hist
+
+
+def fit_regression(cfg, name: str, x_train, train_lat, train_lon, x_val, val_lat, val_lon, *, epochs: int,
+                   lr: float = 1e-3, top=None):
+    """Direct coordinate regression (a unit vector on the sphere), the seeds' regression baseline."""
+    model = network(cfg, models.UnitVectorHead(_out_dim(cfg, top)), top)
+    coords = np.stack([train_lat, train_lon], 1).astype(np.float32)
+    batches = x_train.batches(coords, cfg.batch_size, shuffle=True, seed=cfg.seed)
+
+    def score(m):
+        xyz = models.predict(m, x_val.batches(None, 2 * cfg.batch_size), cfg.device)
+        return val_scores(*from_xyz(xyz), val_lat, val_lon)
+
+    hist = run(cfg, name, model, batches, lambda m, x, y: losses.unit_vector_loss(m(x), y), score, epochs=epochs,
+               lr=lr, key={"inputs": _fingerprint(x_train)})
+    return model, hist
+
+
+def _out_dim(cfg, top) -> int:
+    if top is not None:
+        return top.num_features
+    return models.backbone_parts(cfg)[2].num_features
+
+
+def _subset(x: models.Inputs, keep) -> models.Inputs:
+    if x.cached is not None:
+        return models.Inputs(cached=x.cached[keep])
+    return models.Inputs(images=x.images.subset(np.flatnonzero(keep)), transform=x.transform,
+                         num_workers=x.num_workers)
+
+
+def _fingerprint(x: models.Inputs) -> str:
+    from .features import fingerprint
+
+    if x.cached is not None:
+        return f"cached-{x.cached.shape}-{float(np.asarray(x.cached[:64], np.float32).sum()):.4f}"
+    return fingerprint(x.images)
+
+
+def fit_albums(cfg, name: str, partition, feats_train, train_lat, train_lon, feats_val, val_lat, val_lon, *,
+               epochs: int, lr: float = 1e-3, max_len: int = 8, radius_km: float = 300.0):
+    """PlaNet's album model: an :class:`~geosurvey.models.AlbumLSTM` over per-image features.
+
+    Training albums are fresh :func:`~geosurvey.albums.trips` of the training locations every
+    epoch; validation uses one fixed set of trips. Images in dropped cells get label -100 (ignored).
+    """
+    from . import albums
+
+    labels = partition.assign(train_lat, train_lon)
+    labels = np.where(labels >= 0, labels, -100)
+    model = models.AlbumLSTM(feats_train.shape[1], len(partition))
+    batches = albums.album_batches(feats_train, labels, lambda e: albums.trips(
+        train_lat, train_lon, max_len, radius_km, seed=cfg.seed + 1000 + e), seed=cfg.seed)
+    val_albums = albums.trips(val_lat, val_lon, max_len, radius_km, seed=cfg.seed)
+
+    def loss(m, x, y):
+        return F.cross_entropy(m(x).flatten(0, 1), y.flatten(), ignore_index=-100)
+
+    def score(m):
+        logits = album_logits(m, feats_val, val_albums, cfg.device)
+        return val_scores(*cell_centres(logits, partition), val_lat, val_lon)
+
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs)
+    params = {"name": name, "epochs": epochs, "lr": lr, "max_len": max_len, "radius_km": radius_km,
+              "seed": cfg.seed, "cells": len(partition), "feats": float(np.asarray(feats_train[:64]).sum())}
+    hist = train.fit(model, batches, None, loss, opt, epochs=epochs, device=cfg.device, scheduler=sched,
+                     evaluate=score, monitor="val_geoscore", mode="max", patience=3,
+                     checkpoint=checkpoint_path(cfg, name, params), seed=cfg.seed, desc=name)
+    return model, hist
+
+
+@torch.no_grad()
+def album_logits(model, feats, album_list, device: str = "cpu") -> np.ndarray:
+    """Per-image logits (n, classes) of an album model, each album run as one sequence."""
+    from . import albums
+
+    out = np.zeros((len(feats), 0), np.float32)
+    for x, idx in albums.album_batches(feats, np.arange(len(feats)), lambda e: album_list)(0):
+        y = models.predict(model, [(x, None)], device)
+        if out.shape[1] == 0:
+            out = np.zeros((len(feats), y.shape[-1]), np.float32)
+        out[idx.numpy().ravel()] = y.reshape(-1, y.shape[-1])
+    return out
