@@ -6,6 +6,7 @@ Chapter wall times come from the last ``make book`` (``build/chapter_times.json`
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import platform
@@ -77,7 +78,14 @@ def _clustered_vectors(rng, n, centres, noise=0.15):
     return (centres[rng.integers(0, len(centres), n)] + noise * rng.normal(size=(n, centres.shape[1]))).astype(np.float32)
 
 
-def bench_faiss(n_queries: int, refs, dim: int = 256):
+def _recall(approx, exact, k: int = 10) -> float:
+    return float(np.mean([len(set(a) & set(b)) / k for a, b in zip(approx, exact)]))
+
+
+def bench_faiss(n_queries: int, refs, dim: int = 128, hnsw_max: int = 200_000):
+    """Queries/s of exact and approximate search, and the approximate indexes' recall@10 against
+    exact search on the first 1000 queries (HNSW is built only up to ``hnsw_max`` references:
+    its build time grows fastest)."""
     from .retrieval import GeoIndex
 
     rng = np.random.default_rng(0)
@@ -90,14 +98,59 @@ def bench_faiss(n_queries: int, refs, dim: int = 256):
         flat = GeoIndex(x, lat, lon)
         t = _timed(lambda: flat.search(q, 10), repeat=1)
         row = {"flat_queries_per_s": n_queries / t}
-        if n >= 100_000:
-            ivf = GeoIndex(x, lat, lon, kind="ivf", nprobe=32)
-            t = _timed(lambda: ivf.search(q, 10), repeat=1)
-            _, ie = flat.search(q[:1000], 10)
-            _, ia = ivf.search(q[:1000], 10)
-            row.update(ivf_queries_per_s=n_queries / t,
-                       ivf_recall_at_10=float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(ia, ie)])))
+        _, exact = flat.search(q[:1000], 10)
+        kinds = {"ivf": {"nprobe": 32}, "hnsw": {}} if n <= hnsw_max else {"ivf": {"nprobe": 32}}
+        for kind, kw in kinds.items():
+            t0 = time.perf_counter()
+            index = GeoIndex(x, lat, lon, kind=kind, **kw)
+            build = time.perf_counter() - t0
+            t = _timed(lambda: index.search(q, 10), repeat=1)
+            row.update({f"{kind}_build_s": build, f"{kind}_queries_per_s": n_queries / t,
+                        f"{kind}_recall_at_10": _recall(index.search(q[:1000], 10)[1], exact)})
         out[str(n)] = row
+    return out
+
+
+def bench_training(n: int = 2048, batch_size: int = 128, n_classes: int = 200):
+    """Images/s of :func:`geosurvey.train.fit` against a bare forward/backward/step loop over the
+    same batches, for the two ways chapters train: the top on cached trunk activations (``ci``)
+    and images streamed through the frozen trunk (``full``)."""
+    import torch
+
+    from . import backbones, models, train
+
+    out = {}
+    model, info = backbones.create("tf_efficientnet_lite0")
+    trunk, top = backbones.split(model, 1)
+    g = torch.Generator().manual_seed(0)
+    images = torch.randn(n, 3, 96, 96, generator=g)
+    with torch.no_grad():
+        cached = torch.cat([trunk(images[i:i + 256]) for i in range(0, n, 256)])
+    labels = torch.randint(0, n_classes, (n,), generator=g)
+    for mode, x, net_trunk, count in (("cached_trunk", cached, None, n), ("streamed_images", images, trunk, n // 4)):
+        batches = [(x[i:i + batch_size], labels[i:i + batch_size]) for i in range(0, count, batch_size)]
+        rates = {}
+        for loop in ("bare", "fit"):
+            net = models.Network(copy.deepcopy(top), models.classifier_head(info.num_features, n_classes), net_trunk)
+            opt = torch.optim.AdamW([p for p in net.parameters() if p.requires_grad], 1e-3)
+
+            def ce(m, xb, yb):
+                return torch.nn.functional.cross_entropy(m(xb), yb)
+
+            ce(net, *batches[0]).backward()  # warm-up: first-call allocations are not the loop's cost
+            opt.zero_grad(set_to_none=True)
+            t0 = time.perf_counter()
+            if loop == "bare":
+                net.train()
+                for xb, yb in batches:
+                    opt.zero_grad(set_to_none=True)
+                    ce(net, xb, yb).backward()
+                    opt.step()
+            else:
+                train.fit(net, batches, None, ce, opt, epochs=1, monitor="train_loss")
+            rates[loop] = count / (time.perf_counter() - t0)
+        out[mode] = {"bare_images_per_s": rates["bare"], "fit_images_per_s": rates["fit"],
+                     "overhead_ratio": rates["bare"] / rates["fit"], "n": count}
     return out
 
 
@@ -127,7 +180,8 @@ def run(output: Path, quick: bool = False) -> dict:
         "partition": bench_partition([100_000] if quick else [100_000, 1_000_000]),
         "tiles": bench_tiles(500 if quick else 4000),
         "metrics": bench_metrics(1_000_000),
-        "faiss": bench_faiss(1000 if quick else 10_000, [10_000] if quick else [100_000]),
+        "faiss": bench_faiss(1000 if quick else 10_000, [10_000] if quick else [100_000, 1_000_000]),
+        "training": bench_training(512 if quick else 2048),
         "features": bench_features(256 if quick else 1024),
     }
     times = Path("build/chapter_times.json")

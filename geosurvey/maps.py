@@ -111,13 +111,16 @@ def cells(ax, partition, values=None, cmap="viridis", norm=None, edgecolor="#333
 
 def cell_probabilities(ax, partition, probs, k: int = 10, true=None, title=None):
     """The ``k`` most probable cells of one prediction, shaded by probability, with the true
-    location (a star) for comparison: what a classifier believes, not just its argmax."""
+    location (a blue star) and the answer, the top cell's member mean (a red cross): what a
+    classifier believes, not just its argmax."""
     import cartopy.crs as ccrs
     import matplotlib.colors as mcolors
 
     top = np.argsort(probs)[::-1][:k]
     cells(ax, partition.cell_ids[top], values=probs[top], cmap="Reds", linewidth=0.5, colorbar=False,
           norm=mcolors.Normalize(0, max(float(probs[top[0]]), 1e-6)))
+    ax.plot(partition.mean_lon[top[0]], partition.mean_lat[top[0]], marker="X", color="#c0392b", markersize=8,
+            markeredgecolor="white", transform=ccrs.PlateCarree(), zorder=5)
     if true is not None:
         ax.plot(true[1], true[0], marker="*", color="#1f5fbf", markersize=12, markeredgecolor="white",
                 transform=ccrs.PlateCarree(), zorder=5)

@@ -24,11 +24,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from PIL import Image
-from ..progress import bar
 
 from .. import cache
 from ..backbones import package_file
 from ..geo import destination
+from ..progress import bar
 from .places import continents, geocode
 from .sets import TileSet
 
