@@ -10,6 +10,7 @@ re-executed chapter resumes or returns at once.
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -174,4 +175,74 @@ def album_logits(model, feats, album_list, device: str = "cpu") -> np.ndarray:
         if out.shape[1] == 0:
             out = np.zeros((len(feats), y.shape[-1]), np.float32)
         out[idx.numpy().ravel()] = y.reshape(-1, y.shape[-1])
+    return out
+
+
+def embed(model, x: models.Inputs, cfg) -> np.ndarray:
+    return models.predict(model, x.batches(None, 2 * cfg.batch_size), cfg.device)
+
+
+def knn_scores(model, x_train, train_lat, train_lon, x_val, val_lat, val_lon, cfg) -> dict:
+    """Validation scores of top-1 k-NN retrieval against the training embeddings."""
+    from .retrieval import GeoIndex, knn_predict
+
+    index = GeoIndex(embed(model, x_train, cfg), train_lat, train_lon)
+    return val_scores(*knn_predict(index, embed(model, x_val, cfg), 1), val_lat, val_lon)
+
+
+def fit_embedding(cfg, name: str, model, x_train, targets, train_lat, train_lon, x_val, val_lat, val_lon, *,
+                  loss, epochs: int, lr: float = 1e-3, top_lr_scale: float = 0.1, batch_size: int | None = None):
+    """Train ``model`` (a :class:`~geosurvey.models.Network` ending in a projection head) with
+    ``loss(z, targets_batch)``, monitoring top-1 k-NN GeoScore on validation.
+
+    ``targets``: cell ids (n,) or (n, levels) for contrastive losses, (lat, lon) rows for triplets.
+    """
+    batches = x_train.batches(targets, batch_size or cfg.batch_size, shuffle=True, seed=cfg.seed)
+    hist = run(cfg, name, model, batches, lambda m, x, y: loss(m(x), y),
+               lambda m: knn_scores(m, x_train, train_lat, train_lon, x_val, val_lat, val_lon, cfg),
+               epochs=epochs, lr=lr, top_lr_scale=top_lr_scale,
+               key={"inputs": _fingerprint(x_train), "targets": float(np.asarray(targets, np.float64).sum()),
+                    "loss": getattr(loss, "__name__", repr(loss)), "batch_size": batch_size})
+    return model, hist
+
+
+@dataclass
+class Candidate:
+    """A model to train: the network, its inputs per split, what it is, and the learning-rate
+    scale of its ``top`` (0.3 when pretrained, 1 when trained from scratch)."""
+
+    network: models.Network
+    inputs: dict
+    description: str
+    top_lr_scale: float
+
+
+def embedding_models(cfg, splits, out_dim: int = 128, names=("CNN", "ViT")) -> dict:
+    """Seed 002's Model 1 (CNN) and Model 2 (ViT), each with a projection head, and their inputs.
+
+    Returns ``{"CNN": Candidate, "ViT": Candidate}``. The ViT is the
+    profile's pretrained ViT when it has one (``full`` with hub access: CLIP ViT-B/16, top blocks
+    fine-tuned); otherwise a small :class:`~geosurvey.models.HybridViT` trained from scratch on
+    the frozen CNN trunk's feature map, since no ViT weights of known provenance install offline.
+    """
+    from . import backbones
+
+    cnn_name = cfg.backbone if cfg.backbone in backbones.BUNDLED else next(iter(sorted(backbones.BUNDLED, reverse=True)))
+    trunk, top, info = models.backbone_parts(cfg, cnn_name)
+    x_cnn = {k: models.inputs(cfg, s, name=cnn_name) for k, s in splits.items()}
+    out = {"CNN": Candidate(models.Network(copy.deepcopy(top), models.ProjectionHead(info.num_features, out_dim), trunk),
+                            x_cnn, f"{info}; last {cfg.top_stages} stage(s) fine-tuned", 0.3)}
+    if "ViT" not in names:
+        return out
+    if cfg.backbone not in backbones.BUNDLED:  # a pretrained ViT is available
+        trunk, top, info = models.backbone_parts(cfg)
+        x_vit = {k: models.inputs(cfg, s) for k, s in splits.items()}
+        out["ViT"] = Candidate(models.Network(top, models.ProjectionHead(info.num_features, out_dim), trunk), x_vit,
+                               f"{info}; last {cfg.top_stages} block(s) fine-tuned", 0.3)
+    else:
+        channels, h, w = x_cnn["train"].cached.shape[1:]
+        vit = models.HybridViT(channels, h * w, dim=128, depth=3, heads=4)
+        out["ViT"] = Candidate(models.Network(vit, models.ProjectionHead(vit.num_features, out_dim)), x_cnn,
+                               f"hybrid ViT (3 blocks, dim 128, trained from scratch) over the frozen {cnn_name} "
+                               f"trunk's {h}x{w}x{channels} feature map", 1.0)
     return out

@@ -56,3 +56,24 @@ def training_curves(history, metrics=("train_loss", "val_loss"), ax=None, title=
     ax.grid(alpha=0.3)
     ax.set_title(title)
     return ax
+
+
+def embedding_projection(emb, groups, ax=None, title="Embeddings, first two principal components", size=6):
+    """Scatter the first two principal components of ``emb`` coloured by ``groups`` (e.g. continent)."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 5))
+    x = np.asarray(emb, dtype=np.float64)
+    x = x - x.mean(0)
+    _, s, vt = np.linalg.svd(x, full_matrices=False)
+    xy = x @ vt[:2].T
+    groups = np.asarray(groups, dtype=object)
+    for g in sorted(set(groups), key=lambda v: -np.sum(groups == v)):
+        m = groups == g
+        ax.scatter(xy[m, 0], xy[m, 1], s=size, label=f"{g} ({m.sum()})", alpha=0.7, linewidths=0)
+    share = (s[:2] ** 2).sum() / (s ** 2).sum()
+    ax.set_title(f"{title} ({100 * share:.0f} % of variance)")
+    ax.set_xticks([]), ax.set_yticks([])
+    ax.legend(fontsize=7, markerscale=2)
+    return ax

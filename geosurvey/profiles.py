@@ -55,7 +55,7 @@ class Profile:
 PROFILES = {
     "ci": Profile("ci", n_train=6000, n_val=1000, n_test=1000, backbones=("tf_efficientnet_lite0",),
                   input_px=96, batch_size=128, num_workers=0, top_stages=1, cache_trunk=True,
-                  taps=("blocks.4", "blocks.5")),
+                  taps=("blocks.5",)),
     "full": Profile("full", n_train=85000, n_val=4000, n_test=4000,
                     backbones=("vit_base_patch16_clip_224.openai", "tf_efficientnet_lite0"),
                     input_px=224, batch_size=256, num_workers=8, top_stages=2, cache_trunk=False),

@@ -1,0 +1,95 @@
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from geosurvey import albums, backbones, finetune, models, profiles
+from geosurvey.data.sets import TileSet
+
+
+@pytest.mark.parametrize("name,weights,px", [("tf_efficientnet_lite0", "auto", 96), ("vit_tiny_patch16_224", None, 224)])
+def test_split_halves_compose_to_the_whole_backbone(name, weights, px):
+    model, _ = backbones.create(name, weights=weights)
+    model.eval()
+    trunk, top = backbones.split(model, 2)
+    x = torch.randn(2, 3, px, px, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        assert torch.allclose(top(trunk(x)), model(x), atol=1e-5)
+    with pytest.raises(ValueError, match="top_stages"):
+        backbones.split(model, 0)
+
+
+def test_network_keeps_the_trunk_frozen_and_in_eval_mode():
+    model, _ = backbones.create("tf_efficientnet_lite0")
+    trunk, top = backbones.split(model, 1)
+    net = models.Network(top, models.classifier_head(1280, 5), trunk).train()
+    assert not trunk.training and net.top.training
+    before = [p.clone() for p in trunk.parameters()]
+    opt = torch.optim.SGD([p for p in net.parameters() if p.requires_grad], lr=0.1)
+    torch.nn.functional.cross_entropy(net(torch.randn(4, 3, 64, 64)), torch.arange(4)).backward()
+    opt.step()
+    assert all(torch.equal(a, b) for a, b in zip(before, trunk.parameters()))
+
+
+def test_cached_batches_cover_every_row_and_reshuffle_per_epoch():
+    x = models.Inputs(cached=np.arange(10, dtype=np.float16)[:, None])
+    batches = x.batches(np.arange(10) * 2, batch_size=4, shuffle=True, seed=0)
+    first = torch.cat([b[0] for b in batches(0)]).ravel()
+    assert sorted(first.tolist()) == list(range(10))
+    assert all(torch.equal(xb.ravel() * 2, yb.to(xb.dtype)) for xb, yb in batches(1))
+    assert not torch.equal(first, torch.cat([b[0] for b in batches(1)]).ravel())
+    assert torch.equal(first, torch.cat([b[0] for b in batches(0)]).ravel())  # same epoch, same order
+    with pytest.raises(ValueError, match="targets"):
+        x.batches(np.arange(3))
+
+
+def test_streamed_inputs_feed_the_same_network_as_cached_ones():
+    rng = np.random.default_rng(0)
+    tiles = rng.integers(0, 255, (6, 64, 64, 3), dtype=np.uint8)
+    images = TileSet(pd.DataFrame({"lat": np.zeros(6), "lon": np.zeros(6)}), tiles, name="t")
+    cfg = profiles.get("ci", device="cpu")
+    streamed = models.inputs(profiles.get("ci", device="cpu", cache_trunk=False), images)
+    model, _ = backbones.create(cfg.backbone)
+    trunk, top = backbones.split(model, cfg.top_stages)
+    net = models.Network(top, torch.nn.Identity(), trunk)
+    out_stream = models.predict(net, streamed.batches(None, 4))
+    with torch.no_grad():
+        acts = torch.cat([trunk(x) for x, _ in streamed.batches(None, 4)(0)]).numpy()
+    out_cached = models.predict(models.Network(top, torch.nn.Identity()), models.Inputs(cached=acts).batches(None, 4))
+    assert out_stream.shape == (6, 1280)
+    assert np.allclose(out_stream, out_cached, atol=1e-5)
+
+
+def test_hybrid_vit_and_album_lstm_shapes():
+    vit = models.HybridViT(192, 9, dim=32, depth=1, heads=2)
+    assert vit(torch.randn(3, 192, 3, 3)).shape == (3, 32)
+    lstm = models.AlbumLSTM(16, 7, hidden=8)
+    assert lstm(torch.randn(2, 5, 16)).shape == (2, 5, 7)
+
+
+def test_trips_are_disjoint_local_and_cover_every_location():
+    rng = np.random.default_rng(0)
+    lat, lon = rng.uniform(40, 50, 300), rng.uniform(-5, 15, 300)
+    trips = albums.trips(lat, lon, max_len=5, radius_km=150, seed=1)
+    members = np.concatenate(trips)
+    assert sorted(members.tolist()) == list(range(300))
+    assert max(len(t) for t in trips) == 5 and min(len(t) for t in trips) >= 1
+    from geosurvey.geo import haversine
+
+    for t in trips:
+        assert np.all(haversine(lat[t[0]], lon[t[0]], lat[t], lon[t]) <= 150 + 1e-6)
+    batches = list(albums.album_batches(np.zeros((300, 4)), np.arange(300), lambda e: trips, batch_size=8)(0))
+    assert sum(x.shape[0] * x.shape[1] for x, _ in batches) == 300  # every photo once, no padding
+
+
+def test_cell_centres_answer_with_the_chosen_point():
+    from geosurvey import cells
+
+    lat = np.array([10.0, 10.1, 10.2, -30.0, -30.1, -30.2])
+    lon = np.array([20.0, 20.1, 20.2, 140.0, 140.1, 140.2])
+    part = cells.adaptive(lat, lon, tau_max=3, tau_min=1)
+    logits = np.eye(len(part))[part.assign(lat, lon)]
+    plat, plon = finetune.cell_centres(logits, part, "mean")
+    assert np.allclose(plat[:3], 10.1, atol=1e-3) and np.allclose(plat[3:], -30.1, atol=1e-3)
+    clat, _ = finetune.cell_centres(logits, part, "center")
+    assert not np.allclose(clat, plat)
