@@ -101,8 +101,8 @@ def knn_predict(index: GeoIndex, queries, k: int, weighting: str = "similarity")
 def knn_methods(index: GeoIndex, val_queries, val_lat, val_lon, test_queries, ks=(1, 3, 5, 10, 20, 50)) -> dict:
     """Seed 002's two inference rules on one index: the top-1 neighbour's location, and the
     similarity-weighted spherical mean of the best ``k`` neighbours (k chosen on validation).
-    Returns ``{"top-1": (lat, lon, 1), "weighted": (lat, lon, k)}``."""
-    k, _ = choose_k(index, val_queries, val_lat, val_lon, ks)
+    Returns ``({"top-1": (lat, lon, 1), "weighted": (lat, lon, k)}, {k: validation GeoScore})``."""
+    k, scores = choose_k(index, val_queries, val_lat, val_lon, ks)
     sims, idx = index.search(test_queries, max(k, 1))
     return {"top-1": (*knn_locations(sims, idx, index.lat, index.lon, 1), 1),
-            "weighted": (*knn_locations(sims, idx, index.lat, index.lon, k), k)}
+            "weighted": (*knn_locations(sims, idx, index.lat, index.lon, k), k)}, scores

@@ -52,3 +52,19 @@ def test_approximate_indexes_have_high_recall(kind):
     recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(ia, ie)])
     assert recall > 0.9
     assert haversine(*retrieval.knn_predict(approx, q, 1), lat[::7], lon[::7]).max() == pytest.approx(0)
+
+
+def test_knn_methods_pick_k_on_validation_and_keep_top1_exact():
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(20, 8))
+    lat_c, lon_c = rng.uniform(-60, 60, 20), rng.uniform(-180, 180, 20)
+    which = rng.integers(0, 20, 400)
+    ref = centres[which] + 0.3 * rng.normal(size=(400, 8))
+    ref_lat, ref_lon = lat_c[which] + rng.normal(0, 2, 400), lon_c[which] + rng.normal(0, 2, 400)
+    index = retrieval.GeoIndex(ref, ref_lat, ref_lon)
+    q = centres[:10] + 0.3 * rng.normal(size=(10, 8))
+    rules, scores = retrieval.knn_methods(index, q, lat_c[:10], lon_c[:10], q)
+    assert set(scores) == {1, 3, 5, 10, 20, 50}
+    assert rules["weighted"][2] == max(scores, key=scores.get)
+    top_lat, top_lon = retrieval.knn_predict(index, q, 1)
+    assert np.allclose(rules["top-1"][0], top_lat) and np.allclose(rules["top-1"][1], top_lon)
