@@ -30,6 +30,13 @@ def optimizer(model: models.Network, lr: float, top_lr_scale: float = 0.1, weigh
                              weight_decay=weight_decay)
 
 
+def seeded(seed: int, build, *args, **kwargs):
+    """``build(*args, **kwargs)`` right after seeding torch: a new head's initial weights depend
+    only on the seed, not on what consumed random numbers before (e.g. a cache miss)."""
+    torch.manual_seed(seed)
+    return build(*args, **kwargs)
+
+
 def checkpoint_path(cfg, name: str, params: dict):
     return cfg.checkpoint_dir / f"{name}-{cache.key(params)}.pt"
 
@@ -78,7 +85,8 @@ def fit_cells(cfg, name: str, partition, x_train, train_lat, train_lon, x_val, v
     """
     labels = partition.assign(train_lat, train_lon)
     keep = labels >= 0
-    model = network(cfg, models.classifier_head(_out_dim(cfg, top), len(partition)), top)
+    dim = _out_dim(cfg, top)
+    model = network(cfg, seeded(cfg.seed, models.classifier_head, dim, len(partition)), top)
     batches = _subset(x_train, keep).batches(labels[keep], cfg.batch_size, shuffle=True, seed=cfg.seed)
 
     def loss(m, x, y):
@@ -97,7 +105,8 @@ def fit_cells(cfg, name: str, partition, x_train, train_lat, train_lon, x_val, v
 def fit_regression(cfg, name: str, x_train, train_lat, train_lon, x_val, val_lat, val_lon, *, epochs: int,
                    lr: float = 1e-3, top=None):
     """Direct coordinate regression (a unit vector on the sphere), the seeds' regression baseline."""
-    model = network(cfg, models.UnitVectorHead(_out_dim(cfg, top)), top)
+    dim = _out_dim(cfg, top)
+    model = network(cfg, seeded(cfg.seed, models.UnitVectorHead, dim), top)
     coords = np.stack([train_lat, train_lon], 1).astype(np.float32)
     batches = x_train.batches(coords, cfg.batch_size, shuffle=True, seed=cfg.seed)
 
@@ -142,7 +151,7 @@ def fit_albums(cfg, name: str, partition, feats_train, train_lat, train_lon, fea
 
     labels = partition.assign(train_lat, train_lon)
     labels = np.where(labels >= 0, labels, -100)
-    model = models.AlbumLSTM(feats_train.shape[1], len(partition))
+    model = seeded(cfg.seed, models.AlbumLSTM, feats_train.shape[1], len(partition))
     batches = albums.album_batches(feats_train, labels, lambda e: albums.trips(
         train_lat, train_lon, max_len, radius_km, seed=cfg.seed + 1000 + e), seed=cfg.seed)
     val_albums = albums.trips(val_lat, val_lon, max_len, radius_km, seed=cfg.seed)
@@ -230,19 +239,21 @@ def embedding_models(cfg, splits, out_dim: int = 128, names=("CNN", "ViT")) -> d
     cnn_name = cfg.backbone if cfg.backbone in backbones.BUNDLED else next(iter(sorted(backbones.BUNDLED, reverse=True)))
     trunk, top, info = models.backbone_parts(cfg, cnn_name)
     x_cnn = {k: models.inputs(cfg, s, name=cnn_name) for k, s in splits.items()}
-    out = {"CNN": Candidate(models.Network(copy.deepcopy(top), models.ProjectionHead(info.num_features, out_dim), trunk),
-                            x_cnn, f"{info}; last {cfg.top_stages} stage(s) fine-tuned", 0.3)}
+    head = seeded(cfg.seed, models.ProjectionHead, info.num_features, out_dim)
+    out = {"CNN": Candidate(models.Network(copy.deepcopy(top), head, trunk), x_cnn, f"{info}; last {cfg.top_stages} stage(s) fine-tuned", 0.3)}
     if "ViT" not in names:
         return out
     if cfg.backbone not in backbones.BUNDLED:  # a pretrained ViT is available
         trunk, top, info = models.backbone_parts(cfg)
         x_vit = {k: models.inputs(cfg, s) for k, s in splits.items()}
-        out["ViT"] = Candidate(models.Network(top, models.ProjectionHead(info.num_features, out_dim), trunk), x_vit,
+        head = seeded(cfg.seed, models.ProjectionHead, info.num_features, out_dim)
+        out["ViT"] = Candidate(models.Network(top, head, trunk), x_vit,
                                f"{info}; last {cfg.top_stages} block(s) fine-tuned", 0.3)
     else:
         channels, h, w = x_cnn["train"].cached.shape[1:]
-        vit = models.HybridViT(channels, h * w, dim=128, depth=3, heads=4)
-        out["ViT"] = Candidate(models.Network(vit, models.ProjectionHead(vit.num_features, out_dim)), x_cnn,
+        vit = seeded(cfg.seed, models.HybridViT, channels, h * w, dim=128, depth=3, heads=4)
+        head = seeded(cfg.seed, models.ProjectionHead, vit.num_features, out_dim)
+        out["ViT"] = Candidate(models.Network(vit, head), x_cnn,
                                f"hybrid ViT (3 blocks, dim 128, trained from scratch) over the frozen {cnn_name} "
                                f"trunk's {h}x{w}x{channels} feature map", 1.0)
     return out

@@ -93,3 +93,18 @@ def test_cell_centres_answer_with_the_chosen_point():
     assert np.allclose(plat[:3], 10.1, atol=1e-3) and np.allclose(plat[3:], -30.1, atol=1e-3)
     clat, _ = finetune.cell_centres(logits, part, "center")
     assert not np.allclose(clat, plat)
+
+
+def test_candidate_models_start_from_the_same_weights_every_time(tmp_cache):
+    rng = np.random.default_rng(0)
+    tiles = rng.integers(0, 255, (8, 64, 64, 3), dtype=np.uint8)
+    images = TileSet(pd.DataFrame({"lat": np.zeros(8), "lon": np.zeros(8)}), tiles, name="t")
+    splits = {"train": images, "val": images, "test": images}
+    cfg = profiles.get("ci", device="cpu")
+    first, second = (finetune.embedding_models(cfg, splits) for _ in range(2))
+    torch.manual_seed(123)  # whatever ran before must not matter
+    third = finetune.embedding_models(cfg, splits)
+    for name in ("CNN", "ViT"):
+        for a, b, c in zip(*(m[name].network.state_dict().values() for m in (first, second, third))):
+            assert torch.equal(a, b) and torch.equal(a, c)
+    assert first["ViT"].top_lr_scale == 1.0 and "from scratch" in first["ViT"].description
