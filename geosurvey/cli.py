@@ -4,6 +4,7 @@
     geosurvey partition points.csv --tau-max 1000 --tau-min 50 [-o cells.csv]
     geosurvey evaluate  predictions.csv           metrics of lat/lon predictions vs truth
     geosurvey book      --profile ci              execute every chapter and render the HTML book
+    geosurvey run planet --profile full --device cuda [--data-root DIR]   execute one chapter
     geosurvey bench     [-o bench/bench.json]     throughput of the library's hot paths
 """
 
@@ -108,6 +109,33 @@ def _cmd_book(args) -> None:
     print(f"book built: {html / 'index.html'} ({len(_toc_files(root))} pages); chapter times {times}")
 
 
+def chapter_notebook(root: Path, name: str) -> Path:
+    """The chapter notebook whose file name contains ``name`` (e.g. ``planet``), exactly one."""
+    chapters = [root / f"{e}.ipynb" for e in _toc_files(root) if (root / f"{e}.ipynb").exists()]
+    found = [p for p in chapters if name in p.stem]
+    if len(found) != 1:
+        names = ", ".join(p.stem for p in chapters)
+        raise SystemExit(f"{'no' if not found else 'more than one'} chapter matches {name!r}; chapters: {names}")
+    return found[0]
+
+
+def _cmd_run(args) -> None:
+    """Execute one chapter (no HTML build): the way to run a chapter's full profile on a GPU."""
+    import papermill
+
+    from .profiles import find_root
+
+    root = find_root()
+    src = chapter_notebook(root, args.chapter)
+    dst = root / "build" / "runs" / f"{src.stem}-{args.profile}.ipynb"
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    params = {"profile": args.profile, "device": args.device, "data_root": args.data_root or None, "seed": args.seed}
+    t0 = time.perf_counter()
+    papermill.execute_notebook(str(src), str(dst), parameters=params, cwd=str(root), kernel_name="python3",
+                               progress_bar=True)
+    print(f"{src.name} ({args.profile}) executed in {time.perf_counter() - t0:.0f} s -> {dst}; results in results/")
+
+
 def _cmd_bench(args) -> None:
     from .bench import run
 
@@ -142,6 +170,14 @@ def main(argv=None) -> None:
     p.add_argument("--data-root", default=None)
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=_cmd_book)
+
+    p = sub.add_parser("run", help="execute one chapter, e.g. 'run planet --profile full --device cuda'")
+    p.add_argument("chapter", help="part of the notebook's name: data, planet, two_stage")
+    p.add_argument("--profile", default="ci")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--data-root", default=None)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("bench", help="throughput benchmarks")
     p.add_argument("-o", "--output", default="bench/bench.json")

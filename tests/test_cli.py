@@ -26,3 +26,14 @@ def test_evaluate_prints_metrics_and_names_bad_input(tmp_path, capsys):
     pd.DataFrame({"pred_lat": [1.0], "lat": [1.0], "lon": [2.0]}).to_csv(tmp_path / "bad.csv", index=False)
     with pytest.raises(KeyError, match="pred_lon"):
         cli.main(["evaluate", str(tmp_path / "bad.csv")])
+
+
+def test_run_finds_one_chapter_by_name_and_lists_them_otherwise():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    assert cli.chapter_notebook(root, "planet").name == "02_planet.ipynb"
+    with pytest.raises(SystemExit, match="no chapter matches 'pigeonx'.*02_planet"):
+        cli.chapter_notebook(root, "pigeonx")
+    with pytest.raises(SystemExit, match="more than one"):
+        cli.chapter_notebook(root, "_")
