@@ -62,11 +62,10 @@ def val_scores(plat, plon, lat, lon) -> dict:
     return {"val_geoscore": m["geoscore"], "val_acc@750km": m["acc@750km"], "val_median_km": m["median_km"]}
 
 
-def network(cfg, head, top=None, trunk=None) -> models.Network:
-    """A :class:`Network` over a fresh copy of the profile backbone's top (or ``top``)."""
-    if top is None:
-        trunk, top, _ = models.backbone_parts(cfg)
-    return models.Network(copy.deepcopy(top), head, trunk)
+def network(cfg, head) -> models.Network:
+    """A :class:`Network`: the profile backbone's (frozen) trunk and fine-tuned top, and ``head``."""
+    trunk, top, _ = models.backbone_parts(cfg)
+    return models.Network(top, head, trunk)
 
 
 def cell_centres(logits, partition, kind: str = "mean"):
@@ -77,7 +76,7 @@ def cell_centres(logits, partition, kind: str = "mean"):
 
 
 def fit_cells(cfg, name: str, partition, x_train, train_lat, train_lon, x_val, val_lat, val_lon, *,
-              epochs: int, lr: float = 1e-3, label_smoothing: float = 0.0, top=None):
+              epochs: int, lr: float = 1e-3):
     """PlaNet-style classifier over ``partition``'s cells, trained with cross-entropy.
 
     Training images whose location falls in a dropped cell are left out, as in PlaNet.
@@ -85,12 +84,12 @@ def fit_cells(cfg, name: str, partition, x_train, train_lat, train_lon, x_val, v
     """
     labels = partition.assign(train_lat, train_lon)
     keep = labels >= 0
-    dim = _out_dim(cfg, top)
-    model = network(cfg, seeded(cfg.seed, models.classifier_head, dim, len(partition)), top)
+    dim = _out_dim(cfg)
+    model = network(cfg, seeded(cfg.seed, models.classifier_head, dim, len(partition)))
     batches = _subset(x_train, keep).batches(labels[keep], cfg.batch_size, shuffle=True, seed=cfg.seed)
 
     def loss(m, x, y):
-        return F.cross_entropy(m(x), y, label_smoothing=label_smoothing)
+        return F.cross_entropy(m(x), y)
 
     def score(m):
         return val_scores(*cell_centres(models.predict(m, x_val.batches(None, 2 * cfg.batch_size), cfg.device),
@@ -98,15 +97,15 @@ def fit_cells(cfg, name: str, partition, x_train, train_lat, train_lon, x_val, v
 
     hist = run(cfg, name, model, batches, loss, score, epochs=epochs, lr=lr,
                key={"cells": partition.cell_ids.tolist()[:3] + [len(partition)], "n": int(keep.sum()),
-                    "label_smoothing": label_smoothing, "inputs": _fingerprint(x_train)})
+                    "inputs": _fingerprint(x_train)})
     return model, hist
 
 
 def fit_regression(cfg, name: str, x_train, train_lat, train_lon, x_val, val_lat, val_lon, *, epochs: int,
-                   lr: float = 1e-3, top=None):
+                   lr: float = 1e-3):
     """Direct coordinate regression (a unit vector on the sphere), the seeds' regression baseline."""
-    dim = _out_dim(cfg, top)
-    model = network(cfg, seeded(cfg.seed, models.UnitVectorHead, dim), top)
+    dim = _out_dim(cfg)
+    model = network(cfg, seeded(cfg.seed, models.UnitVectorHead, dim))
     coords = np.stack([train_lat, train_lon], 1).astype(np.float32)
     batches = x_train.batches(coords, cfg.batch_size, shuffle=True, seed=cfg.seed)
 
@@ -119,9 +118,7 @@ def fit_regression(cfg, name: str, x_train, train_lat, train_lon, x_val, val_lat
     return model, hist
 
 
-def _out_dim(cfg, top) -> int:
-    if top is not None:
-        return top.num_features
+def _out_dim(cfg) -> int:
     return models.backbone_parts(cfg)[2].num_features
 
 

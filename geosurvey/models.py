@@ -147,20 +147,19 @@ def backbone_parts(cfg, name: str | None = None):
     return (None if cfg.cache_trunk else trunk), top, info
 
 
-def inputs(cfg, images: ImageSet, tap: str = "trunk", name: str | None = None) -> Inputs:
-    """:class:`Inputs` for ``images``: the cached output of module ``tap`` (``"trunk"`` = the
-    trunk's output) in the ``ci`` profile, the images themselves otherwise."""
+def inputs(cfg, images: ImageSet, name: str | None = None) -> Inputs:
+    """:class:`Inputs` for ``images``: the cached output of backbone ``name``'s trunk in the
+    ``ci`` profile (it must be among the profile's taps), the images themselves otherwise."""
     name = name or cfg.backbone
     if not cfg.cache_trunk:
         _, info = backbones.create(name)
         return Inputs(images=images, transform=features.image_transform(info.mean, info.std, cfg.input_px),
                       num_workers=cfg.num_workers)
-    if tap == "trunk":
-        model, _ = backbones.create(name)
-        tap = backbones.trunk_tap(model, cfg.top_stages)
+    model, _ = backbones.create(name)
+    tap = backbones.trunk_tap(model, cfg.top_stages)
     acts = features.activations(name, images, cfg.input_px, cfg.taps, cfg.batch_size, cfg.device, cfg.num_workers)
     if tap not in acts:
-        raise KeyError(f"module {tap!r} is not among the profile's cached taps {cfg.taps}")
+        raise KeyError(f"{name}'s trunk ends at {tap!r}, which is not among the profile's cached taps {cfg.taps}")
     return Inputs(cached=acts[tap])
 
 
