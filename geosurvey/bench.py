@@ -78,15 +78,11 @@ def _clustered_vectors(rng, n, centres, noise=0.15):
     return (centres[rng.integers(0, len(centres), n)] + noise * rng.normal(size=(n, centres.shape[1]))).astype(np.float32)
 
 
-def _recall(approx, exact, k: int = 10) -> float:
-    return float(np.mean([len(set(a) & set(b)) / k for a, b in zip(approx, exact)]))
-
-
 def bench_faiss(n_queries: int, refs, dim: int = 128, hnsw_max: int = 200_000):
     """Queries/s of exact and approximate search, and the approximate indexes' recall@10 against
     exact search on the first 1000 queries (HNSW is built only up to ``hnsw_max`` references:
     its build time grows fastest)."""
-    from .retrieval import GeoIndex
+    from .retrieval import GeoIndex, recall_at_k
 
     rng = np.random.default_rng(0)
     centres = rng.normal(size=(2000, dim)) / np.sqrt(dim) * 4
@@ -106,7 +102,7 @@ def bench_faiss(n_queries: int, refs, dim: int = 128, hnsw_max: int = 200_000):
             build = time.perf_counter() - t0
             t = _timed(lambda: index.search(q, 10), repeat=1)
             row.update({f"{kind}_build_s": build, f"{kind}_queries_per_s": n_queries / t,
-                        f"{kind}_recall_at_10": _recall(index.search(q[:1000], 10)[1], exact)})
+                        f"{kind}_recall_at_10": recall_at_k(index.search(q[:1000], 10)[1], exact)})
         out[str(n)] = row
     return out
 

@@ -68,10 +68,27 @@ def _toc_files(root: Path) -> list:
     return files
 
 
-def _cmd_book(args) -> None:
-    """Execute every chapter with papermill into a staging folder, then build HTML with Jupyter Book 1."""
+def _execute(src: Path, dst: Path, root: Path, args, progress_bar: bool) -> float:
+    """Execute notebook ``src`` into ``dst`` with the run parameters in ``args``; returns seconds."""
     import papermill
 
+    params = {"profile": args.profile, "device": args.device, "data_root": args.data_root or None, "seed": args.seed}
+    t0 = time.perf_counter()
+    papermill.execute_notebook(str(src), str(dst), parameters=params, cwd=str(root), kernel_name="python3",
+                               progress_bar=progress_bar)
+    return time.perf_counter() - t0
+
+
+def _add_run_parameters(p) -> None:
+    """The parameters every chapter's ``parameters`` cell takes."""
+    p.add_argument("--profile", default="ci")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--data-root", default=None)
+    p.add_argument("--seed", type=int, default=0)
+
+
+def _cmd_book(args) -> None:
+    """Execute every chapter with papermill into a staging folder, then build HTML with Jupyter Book 1."""
     from .profiles import find_root
 
     root = find_root()
@@ -82,7 +99,6 @@ def _cmd_book(args) -> None:
     for name in ("_config.yml", "_toc.yml"):
         shutil.copy(root / name, stage / name)
     times = {}
-    params = {"profile": args.profile, "device": args.device, "data_root": args.data_root or None, "seed": args.seed}
     for entry in _toc_files(root):
         matches = [p for p in (root / f"{entry}.ipynb", root / f"{entry}.md") if p.exists()]
         if not matches:
@@ -94,10 +110,7 @@ def _cmd_book(args) -> None:
             shutil.copy(src, dst)
             continue
         print(f"executing {src.relative_to(root)} ({args.profile})", flush=True)
-        t0 = time.perf_counter()
-        papermill.execute_notebook(str(src), str(dst), parameters=params, cwd=str(root), kernel_name="python3",
-                                   progress_bar=False)
-        times[entry] = round(time.perf_counter() - t0, 1)
+        times[entry] = round(_execute(src, dst, root, args, progress_bar=False), 1)
         print(f"  done in {times[entry]} s", flush=True)
     (root / "build" / "chapter_times.json").write_text(json.dumps({"profile": args.profile, "seconds": times}, indent=2))
     jb = Path(sys.executable).with_name("jupyter-book")
@@ -121,19 +134,14 @@ def chapter_notebook(root: Path, name: str) -> Path:
 
 def _cmd_run(args) -> None:
     """Execute one chapter (no HTML build): the way to run a chapter's full profile on a GPU."""
-    import papermill
-
     from .profiles import find_root
 
     root = find_root()
     src = chapter_notebook(root, args.chapter)
     dst = root / "build" / "runs" / f"{src.stem}-{args.profile}.ipynb"
     dst.parent.mkdir(parents=True, exist_ok=True)
-    params = {"profile": args.profile, "device": args.device, "data_root": args.data_root or None, "seed": args.seed}
-    t0 = time.perf_counter()
-    papermill.execute_notebook(str(src), str(dst), parameters=params, cwd=str(root), kernel_name="python3",
-                               progress_bar=True)
-    print(f"{src.name} ({args.profile}) executed in {time.perf_counter() - t0:.0f} s -> {dst}; results in results/")
+    seconds = _execute(src, dst, root, args, progress_bar=True)
+    print(f"{src.name} ({args.profile}) executed in {seconds:.0f} s -> {dst}; results in results/")
 
 
 def _cmd_bench(args) -> None:
@@ -165,18 +173,12 @@ def main(argv=None) -> None:
     p.set_defaults(func=_cmd_evaluate)
 
     p = sub.add_parser("book", help="execute every chapter and build the HTML book")
-    p.add_argument("--profile", default="ci")
-    p.add_argument("--device", default="auto")
-    p.add_argument("--data-root", default=None)
-    p.add_argument("--seed", type=int, default=0)
+    _add_run_parameters(p)
     p.set_defaults(func=_cmd_book)
 
     p = sub.add_parser("run", help="execute one chapter, e.g. 'run planet --profile full --device cuda'")
     p.add_argument("chapter", help="part of the notebook's name: data, planet, two_stage")
-    p.add_argument("--profile", default="ci")
-    p.add_argument("--device", default="auto")
-    p.add_argument("--data-root", default=None)
-    p.add_argument("--seed", type=int, default=0)
+    _add_run_parameters(p)
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("bench", help="throughput benchmarks")

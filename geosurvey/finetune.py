@@ -21,13 +21,14 @@ from .geo import from_xyz
 from .metrics import evaluate
 
 
-def optimizer(model: models.Network, lr: float, top_lr_scale: float = 0.1, weight_decay: float = 1e-4):
-    """AdamW with the pretrained ``top`` at ``lr * top_lr_scale`` and everything else at ``lr``."""
-    top = list(model.top.parameters())
+def optimizer(model, lr: float, top_lr_scale: float = 0.1, weight_decay: float = 1e-4):
+    """AdamW with a :class:`Network`'s pretrained ``top`` at ``lr * top_lr_scale`` and everything
+    else (heads, or a whole model trained from scratch) at ``lr``."""
+    top = list(model.top.parameters()) if hasattr(model, "top") else []
     top_ids = {id(p) for p in top}
     rest = [p for p in model.parameters() if p.requires_grad and id(p) not in top_ids]
-    return torch.optim.AdamW([{"params": top, "lr": lr * top_lr_scale}, {"params": rest, "lr": lr}],
-                             weight_decay=weight_decay)
+    groups = [{"params": top, "lr": lr * top_lr_scale}, {"params": rest, "lr": lr}]
+    return torch.optim.AdamW([g for g in groups if g["params"]], weight_decay=weight_decay)
 
 
 def seeded(seed: int, build, *args, **kwargs):
@@ -62,10 +63,11 @@ def val_scores(plat, plon, lat, lon) -> dict:
     return {"val_geoscore": m["geoscore"], "val_acc@750km": m["acc@750km"], "val_median_km": m["median_km"]}
 
 
-def network(cfg, head) -> models.Network:
-    """A :class:`Network`: the profile backbone's (frozen) trunk and fine-tuned top, and ``head``."""
-    trunk, top, _ = models.backbone_parts(cfg)
-    return models.Network(top, head, trunk)
+def network(cfg, head, *args) -> models.Network:
+    """A :class:`Network`: the profile backbone's (frozen) trunk and fine-tuned top, and a head
+    built (seeded) as ``head(backbone feature width, *args)``."""
+    trunk, top, info = models.backbone_parts(cfg)
+    return models.Network(top, seeded(cfg.seed, head, info.num_features, *args), trunk)
 
 
 def cell_centres(logits, partition, kind: str = "mean"):
@@ -84,16 +86,14 @@ def fit_cells(cfg, name: str, partition, x_train, train_lat, train_lon, x_val, v
     """
     labels = partition.assign(train_lat, train_lon)
     keep = labels >= 0
-    dim = _out_dim(cfg)
-    model = network(cfg, seeded(cfg.seed, models.classifier_head, dim, len(partition)))
-    batches = _subset(x_train, keep).batches(labels[keep], cfg.batch_size, shuffle=True, seed=cfg.seed)
+    model = network(cfg, models.classifier_head, len(partition))
+    batches = x_train.subset(keep).batches(labels[keep], cfg.batch_size, shuffle=True, seed=cfg.seed)
 
     def loss(m, x, y):
         return F.cross_entropy(m(x), y)
 
     def score(m):
-        return val_scores(*cell_centres(models.predict(m, x_val.batches(None, 2 * cfg.batch_size), cfg.device),
-                                        partition), val_lat, val_lon)
+        return val_scores(*cell_centres(outputs(m, x_val, cfg), partition), val_lat, val_lon)
 
     hist = run(cfg, name, model, batches, loss, score, epochs=epochs, lr=lr,
                key={"cells": partition.cell_ids.tolist()[:3] + [len(partition)], "n": int(keep.sum()),
@@ -104,29 +104,16 @@ def fit_cells(cfg, name: str, partition, x_train, train_lat, train_lon, x_val, v
 def fit_regression(cfg, name: str, x_train, train_lat, train_lon, x_val, val_lat, val_lon, *, epochs: int,
                    lr: float = 1e-3):
     """Direct coordinate regression (a unit vector on the sphere), the seeds' regression baseline."""
-    dim = _out_dim(cfg)
-    model = network(cfg, seeded(cfg.seed, models.UnitVectorHead, dim))
+    model = network(cfg, models.UnitVectorHead)
     coords = np.stack([train_lat, train_lon], 1).astype(np.float32)
     batches = x_train.batches(coords, cfg.batch_size, shuffle=True, seed=cfg.seed)
 
     def score(m):
-        xyz = models.predict(m, x_val.batches(None, 2 * cfg.batch_size), cfg.device)
-        return val_scores(*from_xyz(xyz), val_lat, val_lon)
+        return val_scores(*from_xyz(outputs(m, x_val, cfg)), val_lat, val_lon)
 
     hist = run(cfg, name, model, batches, lambda m, x, y: losses.unit_vector_loss(m(x), y), score, epochs=epochs,
                lr=lr, key={"inputs": _fingerprint(x_train)})
     return model, hist
-
-
-def _out_dim(cfg) -> int:
-    return models.backbone_parts(cfg)[2].num_features
-
-
-def _subset(x: models.Inputs, keep) -> models.Inputs:
-    if x.cached is not None:
-        return models.Inputs(cached=x.cached[keep])
-    return models.Inputs(images=x.images.subset(np.flatnonzero(keep)), transform=x.transform,
-                         num_workers=x.num_workers)
 
 
 def _fingerprint(x: models.Inputs) -> str:
@@ -160,13 +147,9 @@ def fit_albums(cfg, name: str, partition, feats_train, train_lat, train_lon, fea
         logits = album_logits(m, feats_val, val_albums, cfg.device)
         return val_scores(*cell_centres(logits, partition), val_lat, val_lon)
 
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs)
-    params = {"name": name, "epochs": epochs, "lr": lr, "max_len": max_len, "radius_km": radius_km,
-              "seed": cfg.seed, "cells": len(partition), "feats": float(np.asarray(feats_train[:64]).sum())}
-    hist = train.fit(model, batches, None, loss, opt, epochs=epochs, device=cfg.device, scheduler=sched,
-                     evaluate=score, monitor="val_geoscore", mode="max", patience=3,
-                     checkpoint=checkpoint_path(cfg, name, params), seed=cfg.seed, desc=name)
+    hist = run(cfg, name, model, batches, loss, score, epochs=epochs, lr=lr,
+               key={"max_len": max_len, "radius_km": radius_km, "cells": len(partition),
+                    "feats": float(np.asarray(feats_train[:64]).sum())})
     return model, hist
 
 
@@ -184,16 +167,18 @@ def album_logits(model, feats, album_list, device: str = "cpu") -> np.ndarray:
     return out
 
 
-def embed(model, x: models.Inputs, cfg) -> np.ndarray:
-    return models.predict(model, x.batches(None, 2 * cfg.batch_size), cfg.device)
+def outputs(model, x: models.Inputs, cfg, fn=None) -> np.ndarray:
+    """``model``'s outputs (or ``fn(model, batch)``) for every row of ``x``, in order, batched as the
+    profile says: logits, unit vectors or embeddings."""
+    return models.predict(model, x.batches(None, 2 * cfg.batch_size), cfg.device, fn)
 
 
 def knn_scores(model, x_train, train_lat, train_lon, x_val, val_lat, val_lon, cfg) -> dict:
     """Validation scores of top-1 k-NN retrieval against the training embeddings."""
     from .retrieval import GeoIndex, knn_predict
 
-    index = GeoIndex(embed(model, x_train, cfg), train_lat, train_lon)
-    return val_scores(*knn_predict(index, embed(model, x_val, cfg), 1), val_lat, val_lon)
+    index = GeoIndex(outputs(model, x_train, cfg), train_lat, train_lon)
+    return val_scores(*knn_predict(index, outputs(model, x_val, cfg), 1), val_lat, val_lon)
 
 
 def fit_embedding(cfg, name: str, model, x_train, targets, train_lat, train_lon, x_val, val_lat, val_lon, *,

@@ -67,6 +67,14 @@ def points(ax, lat, lon, values=None, cmap="viridis", norm=None, size=3, label=N
     return sc
 
 
+def errors(ax, lat, lon, error_km, size=6, label="error (km)"):
+    """Points at their true locations coloured by error on one log scale (10 km green to 20,000 km
+    red), so every chapter's error maps read alike."""
+    import matplotlib.colors as mcolors
+
+    return points(ax, lat, lon, error_km, cmap="RdYlGn_r", norm=mcolors.LogNorm(10, 20000), size=size, label=label)
+
+
 def density(ax, lat, lon, bins_deg: float = 2.0, label="photos per cell"):
     """Log-scaled 2-D histogram of points on a lat/lon grid."""
     import cartopy.crs as ccrs

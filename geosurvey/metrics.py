@@ -112,6 +112,10 @@ class Results:
                     df.loc[m, k] = v
         return df if columns is None else df[[c for c in columns if c in df]]
 
+    def regions_table(self, columns, regions=REGIONS, axis: int = 1) -> pd.DataFrame:
+        """The rounded ``columns`` of every region side by side (``axis=1``) or stacked (``axis=0``)."""
+        return pd.concat({r: format_table(self.table(r, columns)) for r in regions}, axis=axis)
+
     def save(self, n_test: int, **meta) -> Path:
         payload = {
             "chapter": self.chapter, "profile": self.profile, "seed": self.seed, "n_test": int(n_test),

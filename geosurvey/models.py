@@ -114,6 +114,13 @@ class Inputs:
     def __len__(self) -> int:
         return len(self.cached) if self.cached is not None else len(self.images)
 
+    def subset(self, keep) -> "Inputs":
+        """The rows where boolean ``keep`` is true, in order."""
+        if self.cached is not None:
+            return Inputs(cached=self.cached[keep])
+        return Inputs(images=self.images.subset(np.flatnonzero(keep)), transform=self.transform,
+                      num_workers=self.num_workers)
+
     def batches(self, targets=None, batch_size: int = 128, shuffle: bool = False, seed: int = 0):
         """``epoch -> iterable of (x, y)``; ``y`` is ``targets[i]`` (or the row index) and each
         epoch shuffles with its own seed, so a resumed run sees the same batches."""
@@ -151,11 +158,10 @@ def inputs(cfg, images: ImageSet, name: str | None = None) -> Inputs:
     """:class:`Inputs` for ``images``: the cached output of backbone ``name``'s trunk in the
     ``ci`` profile (it must be among the profile's taps), the images themselves otherwise."""
     name = name or cfg.backbone
+    model, info = backbones.create(name)
     if not cfg.cache_trunk:
-        _, info = backbones.create(name)
         return Inputs(images=images, transform=features.image_transform(info.mean, info.std, cfg.input_px),
                       num_workers=cfg.num_workers)
-    model, _ = backbones.create(name)
     tap = backbones.trunk_tap(model, cfg.top_stages)
     acts = features.activations(name, images, cfg.input_px, cfg.taps, cfg.batch_size, cfg.device, cfg.num_workers)
     if tap not in acts:

@@ -55,6 +55,12 @@ class GeoIndex:
         return self.index.search(normalize(queries), k)
 
 
+def recall_at_k(found, exact) -> float:
+    """Mean share of the exact search's neighbours (rows of ``exact``) that ``found`` also returned."""
+    k = np.shape(exact)[1]
+    return float(np.mean([len(set(a) & set(b)) / k for a, b in zip(found, exact)]))
+
+
 def knn_locations(sims, idx, ref_lat, ref_lon, k: int, weighting: str = "similarity"):
     """Predicted (lat, lon) from the first ``k`` neighbours.
 
