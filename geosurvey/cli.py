@@ -79,6 +79,19 @@ def _execute(src: Path, dst: Path, root: Path, args, progress_bar: bool) -> floa
     return time.perf_counter() - t0
 
 
+def _show_run_parameters_only(notebook: Path) -> None:
+    """Hide the chapter's default ``parameters`` cell in the rendered page: the cell papermill
+    injected after it holds the values this run used, and showing both reads as a duplicate."""
+    import nbformat
+
+    nb = nbformat.read(notebook, as_version=4)
+    for cell in nb.cells:
+        tags = cell.metadata.get("tags", [])
+        if "parameters" in tags and "remove-cell" not in tags:
+            cell.metadata["tags"] = tags + ["remove-cell"]
+    nbformat.write(nb, notebook)
+
+
 def _add_run_parameters(p) -> None:
     """The parameters every chapter's ``parameters`` cell takes."""
     p.add_argument("--profile", default="ci")
@@ -96,7 +109,7 @@ def _cmd_book(args) -> None:
     if stage.exists():
         shutil.rmtree(stage)
     stage.mkdir(parents=True)
-    for name in ("_config.yml", "_toc.yml"):
+    for name in ("_config.yml", "_toc.yml", "references.bib"):
         shutil.copy(root / name, stage / name)
     times = {}
     for entry in _toc_files(root):
@@ -111,6 +124,7 @@ def _cmd_book(args) -> None:
             continue
         print(f"executing {src.relative_to(root)} ({args.profile})", flush=True)
         times[entry] = round(_execute(src, dst, root, args, progress_bar=False), 1)
+        _show_run_parameters_only(dst)
         print(f"  done in {times[entry]} s", flush=True)
     (root / "build" / "chapter_times.json").write_text(json.dumps({"profile": args.profile, "seconds": times}, indent=2))
     jb = Path(sys.executable).with_name("jupyter-book")

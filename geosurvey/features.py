@@ -6,7 +6,7 @@ import hashlib
 
 import numpy as np
 
-from . import cache, compat
+from . import cache, compat, files
 from .progress import bar
 from .data.sets import ImageSet
 
@@ -85,7 +85,7 @@ def activations(backbone: str, images: ImageSet, input_px: int, taps=(), batch_s
         finally:
             for h in hooks:
                 h.remove()
-        with cache.Writer(folder) as tmp:
+        with files.atomic_folder(folder) as tmp:
             np.save(tmp / "pooled.npy", pooled.astype(np.float32))
             for t, parts in caught.items():
                 np.save(tmp / f"{t}.npy", np.concatenate(parts))
@@ -108,7 +108,7 @@ def tiny_images(images: ImageSet, size: int = 16) -> np.ndarray:
         vecs[i] = np.asarray(images.load(i).resize((size, size), _box()), dtype=np.float32).ravel()
     vecs -= vecs.mean(axis=1, keepdims=True)
     vecs /= np.linalg.norm(vecs, axis=1, keepdims=True) + 1e-6
-    with cache.Writer(folder) as tmp:
+    with files.atomic_folder(folder) as tmp:
         np.save(tmp / "tiny.npy", vecs)
     return vecs
 

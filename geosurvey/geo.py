@@ -114,3 +114,21 @@ def validate_coordinates(lat, lon, source: str = "coordinates", row_labels=None)
     if lon_out.any():
         raise CoordinateError(f"{source}: longitude outside [-180, 180] in rows {_rows(lon_out, row_labels)}")
     return lat, lon
+
+
+def nearest(lat, lon, ref_lat, ref_lon):
+    """For every point, the great-circle distance (km) to its nearest reference point and that
+    point's index (a k-d tree on 3-D unit vectors: chord order is great-circle order)."""
+    from scipy.spatial import cKDTree
+
+    chord, idx = cKDTree(to_xyz(ref_lat, ref_lon)).query(to_xyz(lat, lon))
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.clip(chord / 2, 0.0, 1.0)), idx
+
+
+def nearest_other(lat, lon):
+    """For every point, the distance (km) to the nearest *other* point of the same set and its index."""
+    from scipy.spatial import cKDTree
+
+    xyz = to_xyz(lat, lon)
+    chord, idx = cKDTree(xyz).query(xyz, k=2)
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.clip(chord[:, 1] / 2, 0.0, 1.0)), idx[:, 1]

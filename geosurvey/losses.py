@@ -1,14 +1,20 @@
-"""Losses for geo-embeddings: supervised contrastive (flat and hierarchical) and distance-mined triplets.
+"""Losses of the book's methods, as small objects called ``loss(outputs, targets)``.
 
-All take L2-normalised embeddings ``z`` of shape (batch, d). Cell labels of -1 (photos whose
-cell was dropped) never count as positives.
+Each is a dataclass, so its repr names every hyperparameter (``SupCon(tau=0.07)``): checkpoint
+keys include it, and changing tau, a margin or a weight trains anew. Embedding losses take
+L2-normalised ``z`` (batch, d); cell labels of -1 (photos whose cell was dropped) never count as
+positives.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
+import numpy as np
 import torch
 from torch.nn import functional as F
 
+from . import cache
 from .geo import haversine_torch
 
 
@@ -35,14 +41,30 @@ def supcon(z, labels, tau: float = 0.07):
     return -mean_log_prob.mean()
 
 
-def hierarchical_supcon(z, labels, weights, tau: float = 0.07):
-    """Weighted sum of :func:`supcon` over several label levels (seed 002, appendix).
+@dataclass(frozen=True)
+class SupCon:
+    """:func:`supcon` on one level of cell labels."""
 
-    ``labels``: (batch, levels) cell ids from coarse to fine; ``weights``: one per level.
+    tau: float = 0.07
+
+    def __call__(self, z, labels):
+        return supcon(z, labels, self.tau)
+
+
+@dataclass(frozen=True)
+class HierarchicalSupCon:
+    """Weighted sum of :func:`supcon` over label levels, coarse to fine (seed 002, appendix).
+
+    ``labels``: (batch, levels) cell ids; ``weights``: one per level.
     """
-    if labels.shape[1] != len(weights):
-        raise ValueError(f"{labels.shape[1]} label levels but {len(weights)} weights")
-    return sum(w * supcon(z, labels[:, k], tau) for k, w in enumerate(weights))
+
+    weights: tuple = (0.2, 0.3, 0.5)
+    tau: float = 0.07
+
+    def __call__(self, z, labels):
+        if labels.shape[1] != len(self.weights):
+            raise ValueError(f"{labels.shape[1]} label levels but {len(self.weights)} weights")
+        return sum(w * supcon(z, labels[:, k], self.tau) for k, w in enumerate(self.weights))
 
 
 def distance_triplets(lat, lon):
@@ -55,17 +77,90 @@ def distance_triplets(lat, lon):
     return positive, negative
 
 
-def distance_triplet_loss(z, coords, margin: float = 0.2):
-    """Triplet margin loss (Euclidean, margin 0.2 as in seed 002) on :func:`distance_triplets`.
+@dataclass(frozen=True)
+class DistanceTriplet:
+    """Triplet margin loss (Euclidean, margin 0.2 in seed 002) on :func:`distance_triplets`.
 
     ``coords``: (batch, 2) true latitude and longitude in degrees.
     """
-    positive, negative = distance_triplets(coords[:, 0], coords[:, 1])
-    return F.triplet_margin_loss(z, z[positive], z[negative], margin=margin)
+
+    margin: float = 0.2
+
+    def __call__(self, z, coords):
+        positive, negative = distance_triplets(coords[:, 0], coords[:, 1])
+        return F.triplet_margin_loss(z, z[positive], z[negative], margin=self.margin)
 
 
-def unit_vector_loss(pred_xyz, coords):
+@dataclass(frozen=True)
+class CrossEntropy:
+    """Cross-entropy over cells; label -100 (a dropped cell) is ignored."""
+
+    def __call__(self, logits, labels):
+        return F.cross_entropy(logits.flatten(0, -2), labels.flatten(), ignore_index=-100)
+
+
+@dataclass(frozen=True)
+class UnitVector:
     """Squared chord distance between a predicted unit vector and the true location (regression)."""
-    lat, lon = torch.deg2rad(coords[:, 0]), torch.deg2rad(coords[:, 1])
-    true = torch.stack([torch.cos(lat) * torch.cos(lon), torch.cos(lat) * torch.sin(lon), torch.sin(lat)], 1)
-    return ((pred_xyz - true) ** 2).sum(1).mean()
+
+    def __call__(self, pred_xyz, coords):
+        lat, lon = torch.deg2rad(coords[:, 0]), torch.deg2rad(coords[:, 1])
+        true = torch.stack([torch.cos(lat) * torch.cos(lon), torch.cos(lat) * torch.sin(lon), torch.sin(lat)], 1)
+        return ((pred_xyz - true) ** 2).sum(1).mean()
+
+
+def smoothed_targets(cell_lat, cell_lon, lat, lon, tau: float):
+    """PIGEON's haversine-smoothed labels (seed 001), normalised over cells (torch, batched).
+
+    The seed's target of cell i for a photo at x is exp(-(d(g_i, x) - d(g_n, x)) / tau), with g_n
+    the true cell's centre. Normalised to sum to one, the d(g_n, x) term cancels: the target is
+    softmax(-d(g_i, x) / tau), largest at the cell centre nearest the photo, and one-hot on it as
+    tau -> 0. Returns (batch, cells).
+    """
+    d = haversine_torch(lat[:, None], lon[:, None], cell_lat[None, :], cell_lon[None, :])
+    return torch.softmax(-d / tau, dim=1)
+
+
+@dataclass(frozen=True)
+class HaversineSmoothing:
+    """Cross-entropy against :func:`smoothed_targets` of the true (lat, lon) over every cell.
+
+    ``cell_lat``/``cell_lon``: the class centres (numpy); targets are (batch, 2) coordinates.
+    """
+
+    cell_lat: np.ndarray = field(repr=False)
+    cell_lon: np.ndarray = field(repr=False)
+    tau: float = 75.0
+
+    def __repr__(self) -> str:
+        centres = cache.fingerprint(np.stack([self.cell_lat, self.cell_lon]))
+        return f"HaversineSmoothing(tau={self.tau}, cells={len(self.cell_lat)}, centres={centres})"
+
+    def __call__(self, logits, coords):
+        cl = torch.as_tensor(self.cell_lat, dtype=torch.float32, device=logits.device)
+        co = torch.as_tensor(self.cell_lon, dtype=torch.float32, device=logits.device)
+        target = smoothed_targets(cl, co, coords[:, 0].float(), coords[:, 1].float(), self.tau)
+        return -(target * F.log_softmax(logits.float(), dim=1)).sum(1).mean()
+
+
+@dataclass(frozen=True)
+class WithAuxiliary:
+    """PIGEON's multi-task loss: ``main`` on ``outputs["cells"]`` plus ``weight`` times each
+    auxiliary task (cross-entropy for classes, mean squared error for standardised values).
+
+    ``tasks``: ``((name, n_classes or 1), ...)``. Targets are rows ``[cell, lat, lon, task values...]``;
+    the main loss reads the cell (cross-entropy) or the coordinates (haversine smoothing).
+    """
+
+    main: object
+    tasks: tuple
+    weight: float = 0.3
+
+    def __call__(self, outputs, targets):
+        main_target = targets[:, 1:3] if isinstance(self.main, HaversineSmoothing) else targets[:, 0].long()
+        loss = self.main(outputs["cells"], main_target)
+        for j, (name, n) in enumerate(self.tasks):
+            y = targets[:, 3 + j]
+            aux = F.cross_entropy(outputs[name], y.long()) if n > 1 else F.mse_loss(outputs[name][:, 0], y.float())
+            loss = loss + self.weight * aux
+        return loss

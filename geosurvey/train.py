@@ -8,6 +8,8 @@ geocells, coordinate regression and contrastive embeddings all fit this shape. I
   sees exactly the batches an uninterrupted one would;
 * a checkpoint written atomically after every epoch (model, optimiser, scheduler, history, best
   weights): run the same call again and it resumes, or returns at once if it had finished;
+  :func:`run` names it by everything that determines the run (:class:`Recipe`, model, loss, data),
+  so changing any of them trains anew instead of returning a stale model;
 * early stopping on a validation metric, restoring the best weights;
 * tqdm progress and per-epoch throughput (images/s) in the history.
 """
@@ -15,13 +17,14 @@ geocells, coordinate regression and contrastive embeddings all fit this shape. I
 from __future__ import annotations
 
 import copy
-import os
 import random
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from . import cache, files
 from .progress import bar
 
 
@@ -60,17 +63,13 @@ class History:
     def column(self, name: str) -> list:
         return [e.get(name) for e in self.epochs]
 
-
-def _atomic_save(obj, path: Path) -> None:
-    import torch
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    @property
+    def train_seconds(self) -> float:
+        """Time the training took when it ran (also when this history was read from a checkpoint)."""
+        return float(sum(e.get("seconds", 0.0) for e in self.epochs))
 
 
-def _run_epoch(model, data, loss_fn, device, optimizer, autocast, desc="", grad_clip=None):
+def _run_epoch(model, data, loss_fn, device, optimizer, autocast, desc=""):
     import torch
 
     train = optimizer is not None
@@ -86,8 +85,6 @@ def _run_epoch(model, data, loss_fn, device, optimizer, autocast, desc="", grad_
             if train:
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
-                if grad_clip:
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
                 optimizer.step()
             total += float(loss.detach()) * len(x)
             count += len(x)
@@ -98,7 +95,7 @@ def _run_epoch(model, data, loss_fn, device, optimizer, autocast, desc="", grad_
 
 def fit(model, train_data, val_data, loss_fn, optimizer, *, epochs: int, device: str = "cpu",
         scheduler=None, evaluate=None, monitor: str = "val_loss", mode: str = "min", patience: int | None = None,
-        checkpoint: str | Path | None = None, seed: int = 0, grad_clip: float | None = None, desc: str = "train"):
+        checkpoint: str | Path | None = None, seed: int = 0, desc: str = "train"):
     """Train ``model`` and return its :class:`History`; the model ends with its best weights.
 
     ``train_data``/``val_data``: callables ``epoch -> iterable of (x, y)`` (so each epoch can
@@ -139,7 +136,7 @@ def fit(model, train_data, val_data, loss_fn, optimizer, *, epochs: int, device:
     for epoch in range(start_epoch, epochs):
         t0 = time.perf_counter()
         train_loss, ips = _run_epoch(model, batches(train_data, epoch), loss_fn, device, optimizer, autocast,
-                                     f"{desc} epoch {epoch + 1}/{epochs}", grad_clip)
+                                     f"{desc} epoch {epoch + 1}/{epochs}")
         row = {"epoch": epoch + 1, "train_loss": train_loss, "train_images_per_s": ips}
         if val_data is not None:
             with torch.no_grad():
@@ -161,7 +158,7 @@ def fit(model, train_data, val_data, loss_fn, optimizer, *, epochs: int, device:
         elif patience is not None and epoch + 1 - history.best_epoch >= patience:
             history.stopped_early = True
         if ckpt is not None:
-            _atomic_save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+            files.torch_save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                           "scheduler": scheduler.state_dict() if scheduler is not None else None,
                           "history": history, "best_state": best_state, "epoch": epoch,
                           "torch_rng": torch.get_rng_state()}, ckpt)
@@ -170,3 +167,62 @@ def fit(model, train_data, val_data, loss_fn, optimizer, *, epochs: int, device:
     if best_state is not None:
         model.load_state_dict(best_state)
     return history
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How one model is trained; its repr is part of the checkpoint key."""
+
+    name: str
+    epochs: int
+    lr: float = 1e-3
+    top_lr_scale: float = 0.1  # the pretrained top learns this much slower than a new head
+    batch_size: int = 128
+    patience: int = 3
+    weight_decay: float = 1e-4
+
+    def but(self, **changes) -> "Recipe":
+        """A copy with some fields changed (``recipe.but(name="x", epochs=4)``)."""
+        from dataclasses import replace
+
+        return replace(self, **changes)
+
+
+def optimizer(model, recipe: Recipe):
+    """AdamW with a :class:`~geosurvey.models.Network`'s pretrained ``top`` at
+    ``lr * top_lr_scale`` and everything else (heads, or a model trained from scratch) at ``lr``."""
+    import torch
+
+    top = list(model.top.parameters()) if hasattr(model, "top") else []
+    top_ids = {id(p) for p in top}
+    rest = [p for p in model.parameters() if p.requires_grad and id(p) not in top_ids]
+    groups = [{"params": top, "lr": recipe.lr * recipe.top_lr_scale}, {"params": rest, "lr": recipe.lr}]
+    return torch.optim.AdamW([g for g in groups if g["params"]], weight_decay=recipe.weight_decay)
+
+
+def checkpoint_key(cfg, recipe: Recipe, model, loss, data: dict) -> dict:
+    """Everything that determines a training run: recipe, seed, backbone, architecture, loss
+    (with its hyperparameters) and data (fingerprints of inputs and targets)."""
+    return {"recipe": asdict(recipe), "seed": cfg.seed, "backbone": cfg.backbone, "top_stages": cfg.top_stages,
+            "model": repr(model), "loss": repr(loss), "data": data}
+
+
+def checkpoint_path(cfg, recipe: Recipe, key: dict) -> Path:
+    return cfg.checkpoint_dir / f"{recipe.name}-{cache.key(key)}.pt"
+
+
+def run(cfg, recipe: Recipe, model, batches, loss, evaluate, data: dict, monitor: str = "val_geoscore"):
+    """Fit ``model`` with ``recipe`` (cosine schedule, early stopping on ``monitor`` maximised) and
+    a checkpoint named by :func:`checkpoint_key`; returns the :class:`History`.
+
+    ``loss(outputs, targets)`` is a loss object whose repr carries its hyperparameters;
+    ``evaluate(model) -> dict`` returns the monitored validation value; ``data`` identifies the inputs.
+    """
+    import torch
+
+    opt = optimizer(model, recipe)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, recipe.epochs)
+    ckpt = checkpoint_path(cfg, recipe, checkpoint_key(cfg, recipe, model, loss, data))
+    return fit(model, batches, None, lambda m, x, y: loss(m(x), y), opt, epochs=recipe.epochs, device=cfg.device,
+               scheduler=sched, evaluate=evaluate, monitor=monitor, mode="max", patience=recipe.patience,
+               checkpoint=ckpt, seed=cfg.seed, desc=recipe.name)

@@ -10,7 +10,7 @@ COFFEE = {967, 968, 504}  # espresso, cup, coffee mug
 
 
 def _classify(name, img):
-    model = backbones.imagenet_classifier(name)
+    model = backbones.create(name, num_classes=1000)[0].eval()
     cfg = model.pretrained_cfg
     x = features.image_transform(cfg["mean"], cfg["std"], 224)(Image.fromarray(img))
     with torch.no_grad():
@@ -51,3 +51,11 @@ def test_load_in_order_checks_shapes():
     good = {f"x{i}": v.clone() + 1 for i, v in enumerate(tensors)}
     backbones.load_in_order(model, good)
     assert np.allclose(next(iter(model.state_dict().values())).numpy(), next(iter(good.values())).numpy())
+
+
+def test_describe_matches_create_without_loading_weights():
+    info = backbones.describe("tf_efficientnet_lite0")
+    _, built = backbones.create("tf_efficientnet_lite0")
+    assert (info.num_features, info.mean, info.std) == (built.num_features, built.mean, built.std)
+    assert backbones.trunk_tap("tf_efficientnet_lite0", 0) == "blocks.6"
+    assert backbones.trunk_tap("tf_efficientnet_lite0", 2) == "blocks.4"

@@ -76,3 +76,36 @@ def test_bad_parameters_and_empty_partitions_are_errors(photos):
         cells.adaptive(*photos, tau_max=10, tau_min=20)
     with pytest.raises(ValueError, match="empty"):
         cells.uniform(np.array([1.0, 2.0]), np.array([3.0, 50.0]), level=10, tau_min=5)
+
+
+# --- semantic cells (PIGEON) --------------------------------------------------------------------
+
+def _admin_points():
+    """Points in three countries: FR with two regions (one tiny), DE large enough to split, LU tiny."""
+    rng = np.random.default_rng(0)
+    groups = [("FR", "Ile-de-France", 48.85, 2.35, 60), ("FR", "Corse", 42.0, 9.0, 3),
+              ("DE", "Bayern", 48.5, 11.5, 130), ("LU", "Luxembourg", 49.6, 6.1, 4)]
+    rows = [(c, a, la + rng.normal(0, 0.8), lo + rng.normal(0, 0.8)) for c, a, la, lo, n in groups for _ in range(n)]
+    country, admin1, lat, lon = (np.array(v) for v in zip(*rows))
+    return lat.astype(float), lon.astype(float), country, admin1
+
+
+def test_semantic_cells_never_mix_countries_and_respect_the_bounds():
+    lat, lon, country, admin1 = _admin_points()
+    part = cells.semantic(lat, lon, country, admin1, tau_max=50, tau_min=10, drop_below=5)
+    kept = part.labels >= 0
+    for c in range(len(part)):
+        assert len(set(country[part.labels == c])) == 1
+    assert cells.country_mixing(part.labels, country) == 0.0
+    assert part.counts.max() <= 50 and part.counts.sum() == kept.sum()
+    assert set(country[~kept]) == {"LU"}  # 4 points, below drop_below: dropped, not merged abroad
+    corsica = part.labels[admin1 == "Corse"]
+    assert (corsica >= 0).all() and set(country[np.isin(part.labels, corsica)]) == {"FR"}  # merged within France
+    assert (part.country[part.labels[country == "DE"]] == "DE").all() and len(set(part.labels[country == "DE"])) >= 3
+    assert np.array_equal(part.assign(lat, lon), part.labels)  # training points keep their own cell
+
+
+def test_s2_cells_do_mix_countries_where_semantic_ones_do_not():
+    lat, lon, country, admin1 = _admin_points()
+    s2cells = cells.adaptive(lat, lon, tau_max=400, tau_min=1)
+    assert cells.country_mixing(s2cells.assign(lat, lon), country) > 0

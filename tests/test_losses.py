@@ -42,9 +42,9 @@ def test_hierarchical_supcon_is_the_weighted_sum():
     z = F.normalize(torch.randn(10, 4, generator=torch.Generator().manual_seed(3)), dim=1)
     levels = torch.tensor([[0, 0], [0, 1], [0, 1], [1, 2], [1, 2], [1, 3], [0, 0], [1, 3], [0, 1], [1, 2]])
     expected = 0.3 * losses.supcon(z, levels[:, 0]) + 0.7 * losses.supcon(z, levels[:, 1])
-    assert torch.allclose(losses.hierarchical_supcon(z, levels, (0.3, 0.7)), expected)
+    assert torch.allclose(losses.HierarchicalSupCon((0.3, 0.7))(z, levels), expected)
     with pytest.raises(ValueError, match="weights"):
-        losses.hierarchical_supcon(z, levels, (1.0,))
+        losses.HierarchicalSupCon((1.0,))(z, levels)
 
 
 def test_distance_triplets_use_real_distance_across_the_antimeridian():
@@ -60,14 +60,60 @@ def test_distance_triplets_use_real_distance_across_the_antimeridian():
 def test_triplet_loss_is_zero_when_margin_is_met():
     coords = torch.tensor([[0.0, 0.0], [0.0, 1.0], [0.0, 100.0], [0.0, 101.0]])
     z = torch.tensor([[1.0, 0.0], [1.0, 0.0], [-1.0, 0.0], [-1.0, 0.0]])  # two places, two embeddings
-    assert losses.distance_triplet_loss(z, coords, margin=0.2).item() == pytest.approx(0.0, abs=1e-6)
+    assert losses.DistanceTriplet(margin=0.2)(z, coords).item() == pytest.approx(0.0, abs=1e-6)
     collapsed = torch.ones(4, 2) / np.sqrt(2)
-    assert losses.distance_triplet_loss(collapsed, coords, margin=0.2).item() == pytest.approx(0.2, abs=1e-5)
+    assert losses.DistanceTriplet(margin=0.2)(collapsed, coords).item() == pytest.approx(0.2, abs=1e-5)
 
 
 def test_unit_vector_loss_is_zero_at_the_truth_and_four_at_the_antipode():
     coords = torch.tensor([[10.0, 20.0]])
     lat, lon = np.radians(10.0), np.radians(20.0)
     truth = torch.tensor([[np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)]], dtype=torch.float32)
-    assert losses.unit_vector_loss(truth, coords).item() == pytest.approx(0.0, abs=1e-6)
-    assert losses.unit_vector_loss(-truth, coords).item() == pytest.approx(4.0, abs=1e-5)
+    assert losses.UnitVector()(truth, coords).item() == pytest.approx(0.0, abs=1e-6)
+    assert losses.UnitVector()(-truth, coords).item() == pytest.approx(4.0, abs=1e-5)
+
+
+def test_cross_entropy_ignores_dropped_cells_and_flattens_sequences():
+    logits = torch.randn(2, 3, 5, generator=torch.Generator().manual_seed(0))
+    labels = torch.tensor([[0, 4, -100], [2, -100, 1]])
+    keep = labels.flatten() != -100
+    expected = F.cross_entropy(logits.flatten(0, 1)[keep], labels.flatten()[keep])
+    assert torch.allclose(losses.CrossEntropy()(logits, labels), expected)
+
+
+def _cells():
+    lat = torch.tensor([48.85, 51.51, 40.71, -33.87])  # Paris, London, New York, Sydney
+    lon = torch.tensor([2.35, -0.13, -74.01, 151.21])
+    return lat, lon
+
+
+def test_smoothed_targets_peak_at_the_nearest_cell_and_decay_with_distance():
+    cl, co = _cells()
+    photo_lat, photo_lon = torch.tensor([49.0]), torch.tensor([2.0])  # just north of Paris
+    t = losses.smoothed_targets(cl, co, photo_lat, photo_lon, tau=300.0)[0]
+    assert int(t.argmax()) == 0 and torch.isclose(t.sum(), torch.tensor(1.0))
+    assert t[0] > t[1] > t[2] > t[3]  # Paris, London (~340 km), New York, Sydney
+    # the seed's unnormalised form exp(-(d_i - d_true)/tau), normalised, is the same distribution
+    from geosurvey.geo import haversine_torch
+
+    d = haversine_torch(photo_lat, photo_lon, cl, co)
+    seed_form = torch.exp(-(d - d[0]) / 300.0)
+    assert torch.allclose(t, seed_form / seed_form.sum(), atol=1e-6)
+
+
+def test_one_hot_is_the_limit_of_small_tau():
+    cl, co = _cells()
+    t = losses.smoothed_targets(cl, co, cl[[1]], co[[1]], tau=1e-3)[0]  # a photo at London's centre
+    assert torch.allclose(t, torch.tensor([0.0, 1.0, 0.0, 0.0]), atol=1e-6)
+    wide = losses.smoothed_targets(cl, co, cl[[1]], co[[1]], tau=1e8)[0]
+    assert torch.allclose(wide, torch.full((4,), 0.25), atol=1e-3)
+
+
+def test_smoothing_loss_rewards_near_misses_over_far_ones():
+    cl, co = _cells()
+    loss = losses.HaversineSmoothing(cl.numpy(), co.numpy(), tau=300.0)
+    photo = torch.tensor([[48.85, 2.35]])  # in Paris
+    near_miss = torch.tensor([[0.0, 8.0, 0.0, 0.0]])  # confident London
+    far_miss = torch.tensor([[0.0, 0.0, 0.0, 8.0]])  # confident Sydney
+    assert loss(near_miss, photo) < loss(far_miss, photo)
+    assert "tau=300.0" in repr(loss) and "cells=4" in repr(loss)

@@ -3,20 +3,21 @@ import pandas as pd
 import pytest
 import torch
 
-from geosurvey import albums, backbones, finetune, models, profiles
+from geosurvey import albums, backbones, cells, models, profiles
 from geosurvey.data.sets import TileSet
 
 
 @pytest.mark.parametrize("name,weights,px", [("tf_efficientnet_lite0", "auto", 96), ("vit_tiny_patch16_224", None, 224)])
-def test_split_halves_compose_to_the_whole_backbone(name, weights, px):
+@pytest.mark.parametrize("top_stages", [0, 2])
+def test_split_halves_compose_to_the_whole_backbone(name, weights, px, top_stages):
     model, _ = backbones.create(name, weights=weights)
     model.eval()
-    trunk, top = backbones.split(model, 2)
+    trunk, top = backbones.split(model, top_stages)
     x = torch.randn(2, 3, px, px, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         assert torch.allclose(top(trunk(x)), model(x), atol=1e-5)
     with pytest.raises(ValueError, match="top_stages"):
-        backbones.split(model, 0)
+        backbones.split(model, len(model.blocks) + 1)
 
 
 def test_network_keeps_the_trunk_frozen_and_in_eval_mode():
@@ -31,8 +32,12 @@ def test_network_keeps_the_trunk_frozen_and_in_eval_mode():
     assert all(torch.equal(a, b) for a, b in zip(before, trunk.parameters()))
 
 
+def _meta(n):
+    return pd.DataFrame({"lat": np.linspace(-10, 10, n), "lon": np.zeros(n)})
+
+
 def test_cached_batches_cover_every_row_and_reshuffle_per_epoch():
-    x = models.Inputs(cached=np.arange(10, dtype=np.float16)[:, None])
+    x = models.Inputs(_meta(10), cached=np.arange(10, dtype=np.float16)[:, None])
     batches = x.batches(np.arange(10) * 2, batch_size=4, shuffle=True, seed=0)
     first = torch.cat([b[0] for b in batches(0)]).ravel()
     assert sorted(first.tolist()) == list(range(10))
@@ -49,13 +54,14 @@ def test_streamed_inputs_feed_the_same_network_as_cached_ones():
     images = TileSet(pd.DataFrame({"lat": np.zeros(6), "lon": np.zeros(6)}), tiles, name="t")
     cfg = profiles.get("ci", device="cpu")
     streamed = models.inputs(profiles.get("ci", device="cpu", cache_trunk=False), images)
+    assert np.array_equal(streamed.lat, images.lat)
     model, _ = backbones.create(cfg.backbone)
     trunk, top = backbones.split(model, cfg.top_stages)
     net = models.Network(top, torch.nn.Identity(), trunk)
     out_stream = models.predict(net, streamed.batches(None, 4))
     with torch.no_grad():
         acts = torch.cat([trunk(x) for x, _ in streamed.batches(None, 4)(0)]).numpy()
-    out_cached = models.predict(models.Network(top, torch.nn.Identity()), models.Inputs(cached=acts).batches(None, 4))
+    out_cached = models.predict(models.Network(top, torch.nn.Identity()), models.Inputs(images.meta, cached=acts).batches(None, 4))
     assert out_stream.shape == (6, 1280)
     assert np.allclose(out_stream, out_cached, atol=1e-5)
 
@@ -82,28 +88,41 @@ def test_trips_are_disjoint_local_and_cover_every_location():
     assert sum(x.shape[0] * x.shape[1] for x, _ in batches) == 300  # every photo once, no padding
 
 
-def test_cell_centres_answer_with_the_chosen_point():
-    from geosurvey import cells
+def test_inputs_subset_keeps_rows_and_fingerprint_follows_the_bytes():
+    x = models.Inputs(_meta(5), cached=np.arange(10, dtype=np.float32).reshape(5, 2))
+    sub = x.subset(np.array([False, True, False, True, False]))
+    assert np.array_equal(sub.cached, [[2, 3], [6, 7]]) and np.array_equal(sub.lat, x.lat[[1, 3]])
+    assert np.array_equal(x.subset(np.array([3, 1])).cached, [[6, 7], [2, 3]])
+    changed = models.Inputs(_meta(5), cached=x.cached + np.eye(5, 2, dtype=np.float32) * 1e-3)
+    assert x.fingerprint() == models.Inputs(_meta(5), cached=x.cached.copy()).fingerprint() != changed.fingerprint()
 
+
+def test_album_averaging_replaces_each_photo_by_its_album_mean():
+    lp = np.log(np.array([[0.9, 0.1], [0.2, 0.8], [0.5, 0.5]]))
+    out = albums.averaged(lp, [np.array([0, 1]), np.array([2])])
+    assert np.allclose(out[0], lp[:2].mean(0)) and np.allclose(out[1], out[0]) and np.allclose(out[2], lp[2])
+
+
+def test_cell_centres_answer_with_the_chosen_point():
     lat = np.array([10.0, 10.1, 10.2, -30.0, -30.1, -30.2])
     lon = np.array([20.0, 20.1, 20.2, 140.0, 140.1, 140.2])
     part = cells.adaptive(lat, lon, tau_max=3, tau_min=1)
     logits = np.eye(len(part))[part.assign(lat, lon)]
-    plat, plon = finetune.cell_centres(logits, part, "mean")
+    plat, plon = cells.decode(logits, part, "mean")
     assert np.allclose(plat[:3], 10.1, atol=1e-3) and np.allclose(plat[3:], -30.1, atol=1e-3)
-    clat, _ = finetune.cell_centres(logits, part, "center")
+    clat, _ = cells.decode(logits, part, "center")
     assert not np.allclose(clat, plat)
 
 
 def test_candidate_models_start_from_the_same_weights_every_time(tmp_cache):
     rng = np.random.default_rng(0)
     tiles = rng.integers(0, 255, (8, 64, 64, 3), dtype=np.uint8)
-    images = TileSet(pd.DataFrame({"lat": np.zeros(8), "lon": np.zeros(8)}), tiles, name="t")
+    images = TileSet(_meta(8), tiles, name="t")
     splits = {"train": images, "val": images, "test": images}
     cfg = profiles.get("ci", device="cpu")
-    first, second = (finetune.embedding_models(cfg, splits) for _ in range(2))
+    first, second = (models.embedding_models(cfg, splits) for _ in range(2))
     torch.manual_seed(123)  # whatever ran before must not matter
-    third = finetune.embedding_models(cfg, splits)
+    third = models.embedding_models(cfg, splits)
     for name in ("CNN", "ViT"):
         for a, b, c in zip(*(m[name].network.state_dict().values() for m in (first, second, third))):
             assert torch.equal(a, b) and torch.equal(a, c)

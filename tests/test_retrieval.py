@@ -65,6 +65,17 @@ def test_knn_methods_pick_k_on_validation_and_keep_top1_exact():
     q = centres[:10] + 0.3 * rng.normal(size=(10, 8))
     rules, scores = retrieval.knn_methods(index, q, lat_c[:10], lon_c[:10], q)
     assert set(scores) == {1, 3, 5, 10, 20, 50}
-    assert rules["weighted"][2] == max(scores, key=scores.get)
+    best = max(scores, key=scores.get)
+    assert best > 1 and list(rules) == ["top-1", f"weighted, k={best}"] and rules[f"weighted, k={best}"][2] == best
     top_lat, top_lon = retrieval.knn_predict(index, q, 1)
     assert np.allclose(rules["top-1"][0], top_lat) and np.allclose(rules["top-1"][1], top_lon)
+    # when validation prefers k = 1 the weighted rule *is* top-1 and is not listed twice
+    exact = retrieval.GeoIndex(centres[which], lat_c[which], lon_c[which])
+    rules, scores = retrieval.knn_methods(exact, centres[:10], lat_c[:10], lon_c[:10], centres[:10], ks=(1, 50))
+    assert list(rules) == ["top-1"]
+
+
+def test_neighbour_agreement_counts_same_label_neighbours():
+    ref = np.array([[1.0, 0.0], [0.0, 1.0]])
+    queries = np.array([[0.9, 0.1], [0.1, 0.9], [0.8, 0.3]])
+    assert retrieval.neighbour_agreement(ref, queries, ["EU", "NA"], ["EU", "EU", "EU"]) == pytest.approx(2 / 3)

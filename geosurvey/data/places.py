@@ -32,7 +32,7 @@ def continent_table() -> dict:
     """ISO 3166 alpha-2 code -> continent name, from Natural Earth admin-0 (50m)."""
     import shapefile
 
-    from ..maps import natural_earth_file
+    from ..packaged import natural_earth_file
 
     table = {}
     with shapefile.Reader(str(natural_earth_file("cultural", "ne_50m_admin_0_countries.shp"))) as sf:
@@ -61,3 +61,19 @@ def countries(lat, lon) -> np.ndarray:
 def continents(country_codes) -> np.ndarray:
     table = continent_table()
     return np.array([table.get(c, "Unknown") for c in country_codes], dtype=object)
+
+
+def with_admin(meta: pd.DataFrame) -> pd.DataFrame:
+    """``meta`` with ``country`` and ``admin1`` columns, geocoding the points that lack them."""
+    if "admin1" in meta and "country" in meta:
+        return meta
+    labels = geocode(meta["lat"], meta["lon"])
+    return meta.assign(**{c: labels[c].to_numpy() for c in ("country", "admin1") if c not in meta})
+
+
+def admin1_accuracy(pred_lat, pred_lon, meta: pd.DataFrame) -> float:
+    """% of predictions in the true first-level region (PIGEON reports it beside country accuracy)."""
+    meta = with_admin(meta)
+    pred = geocode(pred_lat, pred_lon)
+    same = (pred["country"].to_numpy() == meta["country"].to_numpy()) & (pred["admin1"].to_numpy() == meta["admin1"].to_numpy())
+    return float(100.0 * same.mean())
