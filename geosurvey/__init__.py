@@ -10,7 +10,7 @@ __version__ = "0.1.0"
 
 _SUBMODULES = {
     "albums", "backbones", "baselines", "cache", "cells", "compat", "data", "features", "files", "geo", "geography", "losses", "maps",
-    "metrics", "models", "packaged", "plots", "profiles", "recipes", "report", "retrieval", "s2", "train",
+    "metrics", "models", "packaged", "plots", "profiles", "recipes", "report", "retrieval", "s2", "scenes", "train",
 }
 
 

@@ -26,7 +26,7 @@ def image_transform(mean, std, input_px: int):
 
 def fingerprint(images: ImageSet) -> str:
     """Identity of an image set for cache keys: its name plus a digest of its metadata."""
-    cols = [c for c in ("lat", "lon", "path", "condition", "rotation") if c in images.meta]
+    cols = [c for c in ("lat", "lon", "path", "condition", "rotation", "crop") if c in images.meta]
     digest = hashlib.sha1(images.meta[cols].to_csv(index=False).encode()).hexdigest()[:12]
     return f"{images.name}-{len(images)}-{digest}"
 
@@ -117,3 +117,28 @@ def _box():
     from PIL import Image
 
     return Image.Resampling.BOX
+
+
+def forward_ms(cfg, batch: int = 32, repeats: int = 3) -> float:
+    """Milliseconds per image of one forward pass of the profile's whole backbone at its input size
+    on its device (best of ``repeats`` batches after a warm-up): the cost of one test-time crop."""
+    import time
+
+    import torch
+
+    from . import backbones
+
+    model = backbones.create(cfg.backbone)[0].to(cfg.device).eval()
+    x = torch.randn(batch, 3, cfg.input_px, cfg.input_px, device=cfg.device)
+    best = float("inf")
+    with torch.inference_mode():
+        model(x)
+        for _ in range(repeats):
+            if cfg.device.startswith("cuda"):
+                torch.cuda.synchronize()
+            t0 = time.perf_counter()
+            model(x)
+            if cfg.device.startswith("cuda"):
+                torch.cuda.synchronize()
+            best = min(best, time.perf_counter() - t0)
+    return 1000.0 * best / batch

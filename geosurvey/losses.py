@@ -164,3 +164,33 @@ class WithAuxiliary:
             aux = F.cross_entropy(outputs[name], y.long()) if n > 1 else F.mse_loss(outputs[name][:, 0], y.float())
             loss = loss + self.weight * aux
         return loss
+
+
+@dataclass(frozen=True)
+class MultiPartition:
+    """Seed 003's L_multi: the mean of the cross-entropies of one head per partition.
+
+    ``heads``: the output names in the order of the target columns; label -100 is ignored.
+    """
+
+    heads: tuple
+
+    def __call__(self, outputs, labels):
+        return sum(F.cross_entropy(outputs[h], labels[:, k], ignore_index=-100)
+                   for k, h in enumerate(self.heads)) / len(self.heads)
+
+
+@dataclass(frozen=True)
+class SoftTargets:
+    """Cross-entropy against target *distributions* (e.g. land-cover shares) for each named head;
+    the target columns are the heads' classes, concatenated in ``heads`` order."""
+
+    heads: tuple  # ((name, n_classes), ...)
+
+    def __call__(self, outputs, targets):
+        loss, col = 0.0, 0
+        for name, n in self.heads:
+            t = targets[:, col:col + n].float()
+            loss = loss - (t * F.log_softmax(outputs[name].float(), dim=1)).sum(1).mean()
+            col += n
+        return loss / len(self.heads)

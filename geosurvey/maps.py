@@ -163,3 +163,18 @@ def point_cells(named: dict, lat, lon, extent=None, size: float = 4, figsize=(14
         ax.legend(loc="lower left", fontsize=7)
     fig.tight_layout()
     return fig
+
+
+def mean_error(partition, lat, lon, err_km, title=None, figsize=(11, 5.5)):
+    """Cells of ``partition`` filled by the mean error (log scale) of the test points inside them."""
+    import matplotlib.colors as mcolors
+
+    labels = partition.assign(lat, lon)
+    ok = labels >= 0
+    total = np.bincount(labels[ok], weights=np.asarray(err_km)[ok], minlength=len(partition))
+    count = np.bincount(labels[ok], minlength=len(partition))
+    has = count > 0
+    ax = world(figsize=figsize, title=title)
+    cells(ax, partition.cell_ids[has], values=total[has] / count[has], cmap="RdYlGn_r",
+          norm=mcolors.LogNorm(10, 20000), label="mean error of the test images in the cell (km)")
+    return ax.figure

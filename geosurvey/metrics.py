@@ -30,7 +30,8 @@ from .geo import geoscore, haversine
 THRESHOLDS_KM = (1, 25, 200, 750, 2500)
 REGIONS = ("Global", "Europe", "North America")
 N_BOOTSTRAP = 1000
-LOWER_IS_BETTER = ("median_km", "mean_km")
+LOWER_IS_BETTER = ("median_km", "mean_km", "q1_km", "q3_km")
+GROUP_COLUMNS = ("continent", "scene")  # a region names a value of one of these meta columns
 VERDICTS = ("reproduced", "not reproduced", "inconclusive")
 
 
@@ -61,7 +62,8 @@ def summarize(d, country_hits=None) -> dict:
 def _metrics(d, hits=None) -> dict:
     """Every metric along the last axis of ``d`` (rows = bootstrap resamples), as arrays."""
     out = {f"acc@{t}km": 100.0 * (d <= t).mean(-1) for t in THRESHOLDS_KM}
-    out.update(median_km=np.median(d, -1), mean_km=d.mean(-1), geoscore=geoscore(d).mean(-1))
+    q1, median, q3 = np.percentile(d, [25, 50, 75], axis=-1)
+    out.update(median_km=median, mean_km=d.mean(-1), q1_km=q1, q3_km=q3, geoscore=geoscore(d).mean(-1))
     if hits is not None:
         out["country_acc"] = 100.0 * hits.astype(np.float64).mean(-1)
     return out
@@ -142,6 +144,7 @@ class Results:
 
     def __init__(self, chapter: str, profile: str = "ci", seed: int = 0, root="results", assert_claims: bool = True):
         self.chapter, self.profile, self.seed, self.assert_claims = chapter, profile, seed, assert_claims
+        self.regions = REGIONS  # what add() breaks results down by; a chapter may add scenes
         self.root = Path(root)
         self.path = self.root / f"{chapter}.json"
         self.evaluated: dict[str, _Evaluated] = {}
@@ -153,7 +156,7 @@ class Results:
 
     # --- evaluation -----------------------------------------------------------------------------
 
-    def add(self, method: str, pred_lat, pred_lon, meta: pd.DataFrame, pred_country=None, regions=REGIONS, **info):
+    def add(self, method: str, pred_lat, pred_lon, meta: pd.DataFrame, pred_country=None, regions=None, **info):
         """Evaluate one method on ``meta`` (lat, lon, continent[, country]) and record it.
 
         Without ``pred_country``, the predicted points are geocoded with the same offline gazetteer
@@ -171,7 +174,7 @@ class Results:
         hits = _hits(pred_country, meta["country"].to_numpy() if "country" in meta else None)
         self.evaluated[method] = _Evaluated(rows, plat, plon, d, hits, info)
         self.methods[method] = {}
-        for region, mask in self._masks(rows, regions).items():
+        for region, mask in self._masks(rows, regions or self.regions).items():
             self.methods[method][region] = summarize(d[mask], None if hits is None else hits[mask])
         return self.methods[method]["Global"]
 
@@ -184,10 +187,15 @@ class Results:
         return self.evaluated[method].d
 
     def _masks(self, rows: str, regions=REGIONS) -> dict:
+        """Boolean rows of each region: all for "Global", else the rows whose continent (or scene,
+        or another of :data:`GROUP_COLUMNS`) has that value; regions without rows are left out."""
         meta = self.metas[rows]
         out = {}
         for region in regions:
-            mask = np.ones(len(meta), bool) if region == "Global" else (meta["continent"].to_numpy() == region)
+            mask = np.ones(len(meta), bool) if region == "Global" else np.zeros(len(meta), bool)
+            for col in GROUP_COLUMNS:
+                if region != "Global" and col in meta:
+                    mask |= meta[col].to_numpy() == region
             if mask.any():
                 out[region] = mask
         return out
@@ -367,6 +375,6 @@ def format_table(df: pd.DataFrame) -> pd.DataFrame:
     for c in out.columns:
         if c.startswith("acc@") or c in ("country_acc",):
             out[c] = out[c].astype(float).round(1)
-        elif c in ("median_km", "mean_km", "geoscore"):
+        elif c in ("median_km", "mean_km", "q1_km", "q3_km", "geoscore"):
             out[c] = out[c].astype(float).round(0).astype(int)
     return out

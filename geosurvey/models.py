@@ -230,6 +230,18 @@ def outputs(model: nn.Module, x: Inputs, cfg, fn=None) -> np.ndarray:
     return predict(model, x.batches(None, 2 * cfg.batch_size), cfg.device, fn)
 
 
+def head_outputs(model: nn.Module, x: Inputs, cfg) -> dict:
+    """``{head: outputs}`` of a network ending in a :class:`MultiHead`, for every row of ``x``."""
+    sizes = {k: h.out_features for k, h in model.head.heads.items()}
+    flat = outputs(model, x, cfg, fn=lambda m, b: torch.cat([v.float() for v in m(b).values()], 1))
+    return dict(zip(sizes, np.split(flat, np.cumsum(list(sizes.values()))[:-1], axis=1)))
+
+
+def weights_fingerprint(model: nn.Module) -> str:
+    """Digest of a model's weights: the key of a run that starts from trained weights."""
+    return cache.fingerprint(torch.cat([t.detach().float().flatten().cpu() for t in model.state_dict().values()]).numpy())
+
+
 class AlbumLSTM(nn.Module):
     """PlaNet's sequence model: a bidirectional LSTM over an album's image features that
     predicts every image's cell from its own features and the rest of the album."""

@@ -177,7 +177,7 @@ def sweep(res, parts, labels, chosen: dict, metric: str = "geoscore"):
         pick = methods.index(f"{name}, {chosen[name]}")
         ax.plot(xs[pick], values[pick], "o", ms=14, mfc="none", color="k")
     ax.set_xticks(range(len(labels)), [label.split(", ")[-1] for label in labels])
-    ax.set_xlabel("label smoothing (tau scaled to each partition's cell spacing)")
+    ax.set_xlabel("label smoothing (tau as a multiple of each partition's cell spacing)")
     ax.set_ylabel(f"test {metric} (95 % CI)")
     ax.grid(alpha=0.3)
     ax.legend(title="partition (circle: chosen on validation)", fontsize=8)
@@ -221,5 +221,29 @@ def error_distribution(errors: dict):
     ax.set_ylabel("% of test images within")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def confusion(true, pred, names, title: str = "Scene classifier (test split)"):
+    """Confusion matrix normalised per true class (rows), with the share in each square."""
+    import matplotlib.pyplot as plt
+
+    n = len(names)
+    m = np.zeros((n, n))
+    np.add.at(m, (np.asarray(true), np.asarray(pred)), 1)
+    share = m / np.maximum(m.sum(1, keepdims=True), 1)
+    fig, ax = plt.subplots(figsize=(1.2 * n + 2, 1.1 * n + 1))
+    im = ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
+    for i in range(n):
+        for j in range(n):
+            ax.text(j, i, f"{100 * share[i, j]:.0f} %\n({int(m[i, j])})", ha="center", va="center", fontsize=8,
+                    color="white" if share[i, j] > 0.6 else "black")
+    ax.set_xticks(range(n), names, rotation=30, ha="right")
+    ax.set_yticks(range(n), names)
+    ax.set_xlabel("predicted scene")
+    ax.set_ylabel("true scene")
+    ax.set_title(title)
+    fig.colorbar(im, ax=ax, label="share of the true class")
     fig.tight_layout()
     return fig

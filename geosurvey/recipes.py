@@ -77,6 +77,64 @@ def fit_multitask(cfg, recipe: Recipe, partition, train_x: models.Inputs, val_x:
     return model, hist
 
 
+def partition_labels(parts: dict, x: models.Inputs) -> np.ndarray:
+    """(n, partitions) cell of every image in each partition, -100 where it was dropped."""
+    labels = np.stack([p.assign(x.lat, x.lon) for p in parts.values()], 1)
+    return np.where(labels >= 0, labels, -100)
+
+
+def fit_partitions(cfg, recipe: Recipe, hier, names, train_x: models.Inputs, val_x: models.Inputs, model=None):
+    """Seed 003's multi-partition classifier: one head per partition of ``hier`` (named ``names``,
+    coarse to fine) on one shared network, trained with the mean of their cross-entropies and
+    monitored by the hierarchical prediction on the finest partition.
+
+    ``model``: a trained multi-partition network to start from (context-specific fine-tuning);
+    its weights become part of the checkpoint key.
+    """
+    parts = dict(zip(names, hier.partitions))
+    labels = partition_labels(parts, train_x)
+    start = "pretrained backbone" if model is None else models.weights_fingerprint(model)
+    model = model or models.network(cfg, models.MultiHead, {k: len(p) for k, p in parts.items()})
+    batches = train_x.batches(labels, recipe.batch_size, shuffle=True, seed=cfg.seed)
+
+    def score(m):
+        return val_scores(*hierarchical_decode(models.head_outputs(m, val_x, cfg), hier, names), val_x.lat, val_x.lon)
+
+    hist = train.run(cfg, recipe, model, batches, losses.MultiPartition(tuple(names)), score,
+                     data={"inputs": train_x.fingerprint(), "targets": cache.fingerprint(labels), "init": start,
+                           "cells": [p.fingerprint() for p in hier.partitions]})
+    return model, hist
+
+
+def hierarchical_decode(logits: dict, hier, names):
+    """Predicted points of the finest partition from the product of every level's probability."""
+    import torch
+
+    log_probs = [torch.log_softmax(torch.as_tensor(logits[n]), 1).numpy() for n in names]
+    return cells.decode(cells.hierarchical_log_probs(log_probs, hier), hier.partitions[-1])
+
+
+def fit_scenes(cfg, recipe: Recipe, train_f: models.Inputs, val_f: models.Inputs, train_probs: dict, val_probs: dict):
+    """A scene classifier: one head per level (``{"fine"|"middle"|"coarse": probabilities}``) on
+    the shared backbone's pooled features (``train_f``/``val_f`` hold them), trained against the
+    scene distributions and monitored by the coarse level's validation accuracy."""
+    from torch import nn
+
+    levels = tuple((k, v.shape[1]) for k, v in train_probs.items())
+    targets = np.concatenate(list(train_probs.values()), 1).astype(np.float32)
+    model = models.seeded(cfg.seed, models.Network, nn.Identity(), models.MultiHead(train_f.cached.shape[1], dict(levels)))
+    batches = train_f.batches(targets, recipe.batch_size, shuffle=True, seed=cfg.seed)
+
+    def score(m):
+        pred = models.head_outputs(m, val_f, cfg)["coarse"].argmax(1)
+        return {"val_scene_acc": float(np.mean(pred == val_probs["coarse"].argmax(1)))}
+
+    hist = train.run(cfg, recipe, model, batches, losses.SoftTargets(levels), score,
+                     data={"features": train_f.fingerprint(), "targets": cache.fingerprint(targets)},
+                     monitor="val_scene_acc")
+    return model, hist
+
+
 def fit_regression(cfg, recipe: Recipe, train_x: models.Inputs, val_x: models.Inputs):
     """Direct coordinate regression (a unit vector on the sphere), the seeds' regression baseline."""
     model = models.network(cfg, models.UnitVectorHead)

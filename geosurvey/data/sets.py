@@ -94,3 +94,35 @@ class PhotoSet(ImageSet):
 
     def load(self, i: int) -> Image.Image:
         return read_image(self.meta.at[i, "path"], self.max_side)
+
+
+def crop_boxes(n_crops: int, fraction: float = 0.75) -> list:
+    """Evenly spaced square crops of ``fraction`` of the shorter side, as (left, top) offsets in
+    [0, 1] of the free margin: 1 = centre; 3 = top-left, centre, bottom-right (seed 003's three
+    evenly spaced crops); 5 = the four corners and the centre (Müller-Budack et al.'s five crops)."""
+    boxes = {1: [(0.5, 0.5)], 3: [(0.0, 0.0), (0.5, 0.5), (1.0, 1.0)],
+             5: [(0.0, 0.0), (1.0, 0.0), (0.5, 0.5), (0.0, 1.0), (1.0, 1.0)]}
+    if n_crops not in boxes:
+        raise ValueError(f"n_crops must be 1, 3 or 5, not {n_crops}")
+    return boxes[n_crops]
+
+
+class Crops(ImageSet):
+    """Test-time crops of another image set: row ``j * n + i`` is crop ``j`` of image ``i``,
+    a square of ``fraction`` of its shorter side, resized back to the image's size."""
+
+    def __init__(self, base: ImageSet, n_crops: int, fraction: float = 0.75):
+        self.base, self.boxes, self.fraction = base, crop_boxes(n_crops, fraction), fraction
+        meta = pd.concat([base.meta.assign(crop=j) for j in range(n_crops)], ignore_index=True)
+        super().__init__(meta, name=f"{base.name}-crops{n_crops}")
+
+    def load(self, i: int) -> Image.Image:
+        img = self.base.load(i % len(self.base))
+        fx, fy = self.boxes[i // len(self.base)]
+        side = self.fraction * min(img.size)
+        left, top = fx * (img.size[0] - side), fy * (img.size[1] - side)
+        return img.crop((round(left), round(top), round(left + side), round(top + side))).resize(
+            img.size, Image.Resampling.BILINEAR)
+
+    def subset(self, index):
+        raise NotImplementedError("subset the base image set, then crop it")
