@@ -9,7 +9,7 @@ import importlib
 __version__ = "0.1.0"
 
 _SUBMODULES = {
-    "albums", "backbones", "baselines", "cache", "cells", "compat", "data", "features", "files", "geo", "geography", "losses", "maps",
+    "albums", "backbones", "baselines", "cache", "cells", "comparison", "compat", "costs", "data", "features", "files", "geo", "geography", "losses", "maps",
     "metrics", "models", "packaged", "plots", "profiles", "recipes", "report", "retrieval", "s2", "scenes", "train",
 }
 

@@ -103,7 +103,7 @@ def create(name: str, weights: str | None = "auto", num_classes: int = 0, **kwar
 
 
 @functools.lru_cache(maxsize=None)
-def _architecture(name: str):
+def architecture(name: str):
     """The model built on PyTorch's meta device: its structure, no weights, no memory, no compute."""
     compat.ensure_torchvision()
     import timm
@@ -116,7 +116,7 @@ def _architecture(name: str):
 @functools.lru_cache(maxsize=None)
 def describe(name: str) -> BackboneInfo:
     """What :func:`create` would return as info, without loading weights."""
-    model = _architecture(name)
+    model = architecture(name)
     cfg = model.pretrained_cfg
     weights = BUNDLED[name][1] if name in BUNDLED else "timm hub weights"
     return BackboneInfo(name, weights, model.num_features, tuple(cfg.get("mean", (0.485, 0.456, 0.406))),
@@ -187,4 +187,4 @@ def split(model, top_stages: int):
 def trunk_tap(name: str, top_stages: int) -> str:
     """Name of the module of backbone ``name`` whose output is the trunk's output (for caching it
     with a hook)."""
-    return f"blocks.{len(_architecture(name).blocks) - top_stages - 1}"
+    return f"blocks.{len(architecture(name).blocks) - top_stages - 1}"

@@ -28,23 +28,23 @@ def knn(ref, query_val, query_test, train, val):
     return (*retrieval.knn_predict(index, query_test, k), k)
 
 
-def add_floors(res, cfg, splits) -> dict:
-    """Add the four floors to ``res`` (a :class:`~geosurvey.metrics.Results`); returns
-    ``{method: (pred_lat, pred_lon)}`` for figures."""
-    train, val, test = splits["train"], splits["val"], splits["test"]
+def add_floors(res, cfg, splits, on: str = "test", suffix: str = "") -> dict:
+    """Add the four floors, evaluated on split ``on`` under their names plus ``suffix``, to ``res``
+    (a :class:`~geosurvey.metrics.Results`); returns ``{method: (pred_lat, pred_lon)}``."""
+    train, val, test = splits["train"], splits["val"], splits[on]
     preds = {}
     coarse = cells.uniform(train.lat, train.lon, level=3)
     top = int(np.argmax(coarse.counts))
     preds[PRIOR] = np.full(len(test), coarse.mean_lat[top]), np.full(len(test), coarse.mean_lon[top])
-    res.add(PRIOR, *preds[PRIOR], test.meta)
+    res.add(PRIOR + suffix, *preds[PRIOR], test.meta)
     pick = np.random.default_rng(cfg.seed).integers(0, len(train), len(test))
     preds[RANDOM] = train.lat[pick], train.lon[pick]
-    res.add(RANDOM, *preds[RANDOM], test.meta)
+    res.add(RANDOM + suffix, *preds[RANDOM], test.meta)
     for name, vecs in ((RAW, [features.tiny_images(s) for s in (train, val, test)]),
                        (frozen_name(cfg.backbone), [features.frozen_features(
                            cfg.backbone, s, cfg.input_px, cfg.batch_size, cfg.device, cfg.num_workers, taps=cfg.taps)
                            for s in (train, val, test)])):
         plat, plon, k = knn(*vecs, train, val)
         preds[name] = plat, plon
-        res.add(name, plat, plon, test.meta, best_k=k)
+        res.add(name + suffix, plat, plon, test.meta, best_k=k)
     return preds

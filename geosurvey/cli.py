@@ -33,9 +33,9 @@ def _cmd_data(args) -> None:
 
 def _cmd_partition(args) -> None:
     from . import cells, s2
-    from .data.readers import read_csv_checked
+    from .data.tables import read_table
 
-    df = read_csv_checked(args.csv, {args.lat: "lat", args.lon: "lon"})
+    df = read_table(args.csv, {args.lat: "lat", args.lon: "lon"})
     part = cells.adaptive(df["lat"].to_numpy(), df["lon"].to_numpy(), args.tau_max, args.tau_min)
     print(json.dumps(part.summary(), indent=2))
     if args.output:
@@ -48,14 +48,11 @@ def _cmd_partition(args) -> None:
 
 def _cmd_evaluate(args) -> None:
     from . import metrics
-    from .data.readers import read_csv_checked
-    from .geo import validate_coordinates
+    from .data.tables import read_table
 
-    df = read_csv_checked(args.csv, {c: c for c in ("pred_lat", "pred_lon", "lat", "lon")})
-    rows = [f"line {i + 2}" for i in range(len(df))]
-    plat, plon = validate_coordinates(df["pred_lat"], df["pred_lon"], f"{args.csv} predictions", rows)
-    tlat, tlon = validate_coordinates(df["lat"], df["lon"], f"{args.csv} truth", rows)
-    print(json.dumps(metrics.evaluate(plat, plon, tlat, tlon), indent=2))
+    df = read_table(args.csv, {c: c for c in ("pred_lat", "pred_lon", "lat", "lon")},
+                    coordinates=(("pred_lat", "pred_lon"), ("lat", "lon")))
+    print(json.dumps(metrics.evaluate(df["pred_lat"], df["pred_lon"], df["lat"], df["lon"]), indent=2))
 
 
 def _toc_files(root: Path) -> list:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 
 import numpy as np
@@ -122,23 +123,28 @@ def _box():
 def forward_ms(cfg, batch: int = 32, repeats: int = 3) -> float:
     """Milliseconds per image of one forward pass of the profile's whole backbone at its input size
     on its device (best of ``repeats`` batches after a warm-up): the cost of one test-time crop."""
+    return _forward_ms(cfg.backbone, cfg.input_px, cfg.device, batch, repeats)
+
+
+@functools.lru_cache(maxsize=None)
+def _forward_ms(backbone: str, input_px: int, device: str, batch: int, repeats: int) -> float:
     import time
 
     import torch
 
     from . import backbones
 
-    model = backbones.create(cfg.backbone)[0].to(cfg.device).eval()
-    x = torch.randn(batch, 3, cfg.input_px, cfg.input_px, device=cfg.device)
+    model = backbones.create(backbone)[0].to(device).eval()
+    x = torch.randn(batch, 3, input_px, input_px, device=device)
     best = float("inf")
     with torch.inference_mode():
         model(x)
         for _ in range(repeats):
-            if cfg.device.startswith("cuda"):
+            if device.startswith("cuda"):
                 torch.cuda.synchronize()
             t0 = time.perf_counter()
             model(x)
-            if cfg.device.startswith("cuda"):
+            if device.startswith("cuda"):
                 torch.cuda.synchronize()
             best = min(best, time.perf_counter() - t0)
     return 1000.0 * best / batch

@@ -31,7 +31,9 @@ THRESHOLDS_KM = (1, 25, 200, 750, 2500)
 REGIONS = ("Global", "Europe", "North America")
 N_BOOTSTRAP = 1000
 LOWER_IS_BETTER = ("median_km", "mean_km", "q1_km", "q3_km")
-GROUP_COLUMNS = ("continent", "scene")  # a region names a value of one of these meta columns
+GROUP_COLUMNS = ("continent", "scene", "novelty")  # a region names a value of one of these meta columns
+UNSEEN = " | unseen places"  # suffix of a method evaluated on the split of places far from all training
+EXTRA_SPLITS = {"unseen": UNSEEN, "eval": " | eval set"}  # test sets beside "test", and their suffixes
 VERDICTS = ("reproduced", "not reproduced", "inconclusive")
 
 
@@ -142,8 +144,10 @@ class Results:
     >>> res.finish()                                                # doctest: +SKIP
     """
 
-    def __init__(self, chapter: str, profile: str = "ci", seed: int = 0, root="results", assert_claims: bool = True):
+    def __init__(self, chapter: str, profile: str = "ci", seed: int = 0, root="results", assert_claims: bool = True,
+                 images: dict | None = None):
         self.chapter, self.profile, self.seed, self.assert_claims = chapter, profile, seed, assert_claims
+        self.images = images or {}  # the chapter's image sets, whose skipped images the results report
         self.regions = REGIONS  # what add() breaks results down by; a chapter may add scenes
         self.root = Path(root)
         self.path = self.root / f"{chapter}.json"
@@ -178,6 +182,13 @@ class Results:
             self.methods[method][region] = summarize(d[mask], None if hits is None else hits[mask])
         return self.methods[method]["Global"]
 
+    def add_extra(self, method: str, predict, splits: dict, **info) -> None:
+        """Evaluate ``method`` on every extra test set the run has (unseen places, an eval set):
+        ``predict(split name) -> (lat, lon)``; recorded as ``method + suffix``."""
+        for split, suffix in EXTRA_SPLITS.items():
+            if split in splits:
+                self.add(method + suffix, *predict(split), splits[split].meta, **info)
+
     def predicted(self, method: str):
         """(pred_lat, pred_lon) of ``method``, in the order of the rows it was evaluated on."""
         return self.evaluated[method].pred_lat, self.evaluated[method].pred_lon
@@ -208,6 +219,18 @@ class Results:
         d, hits = ev.d[mask], None if ev.hits is None else ev.hits[mask]
         return _metrics(d[idx], None if hits is None else hits[idx])
 
+    def point(self, method: str, region: str = "Global") -> dict:
+        """The metrics of ``method`` in ``region`` (computed and kept if ``add`` did not break it down so)."""
+        if region not in self.methods[method]:
+            ev = self.evaluated[method]
+            mask = self._masks(ev.rows, (region,))[region]
+            self.methods[method][region] = summarize(ev.d[mask], None if ev.hits is None else ev.hits[mask])
+        return self.methods[method][region]
+
+    def samples(self, method: str, metric: str, region: str = "Global") -> np.ndarray:
+        """The bootstrap samples of one metric (the same resamples for every method on these rows)."""
+        return self._samples(method, region)[metric]
+
     def intervals(self, method: str, region: str = "Global") -> dict:
         """95 % bootstrap interval of every metric of ``method`` in ``region``."""
         return {m: interval(s) for m, s in self._samples(method, region).items()}
@@ -228,7 +251,7 @@ class Results:
             raise ValueError(f"{better!r} and {worse!r} were evaluated on different test rows; a paired comparison "
                              "needs the same rows")
         sa, sb = self._samples(better, region)[metric], self._samples(worse, region)[metric]
-        va, vb = self.methods[better][region][metric], self.methods[worse][region][metric]
+        va, vb = self.point(better, region)[metric], self.point(worse, region)[metric]
         ci = interval(sa - sb)
         c = Claim(claim, source, better, worse, metric, region, va, vb, va - vb, ci, verdict(ci, metric),
                   expect if self.assert_claims else None, note)
@@ -293,7 +316,8 @@ class Results:
             "wall_time_s": round(time.perf_counter() - self.started, 1),
             "machine": platform.machine(), "evaluator": evaluator_description(),
             "methods": methods, "method_info": {m: ev.info for m, ev in self.evaluated.items() if ev.info},
-            "claims": [asdict(c) for c in self.claims], "failed_assertions": self.failures(), **meta,
+            "claims": [asdict(c) for c in self.claims], "failed_assertions": self.failures(),
+            "skipped_images": {k: v.skipped for k, v in self.images.items() if v.skipped}, **meta,
         }
         files.write_text(self.path, json.dumps(payload, indent=2, default=_json_default))
         self._save_predictions()
@@ -322,8 +346,10 @@ class Results:
         if failures:
             raise AssertionError(f"{len(failures)} of the chapter's assertions failed (recorded in {path.name}):\n- "
                                  + "\n- ".join(failures))
+        skipped = sum(len(v.skipped) for v in self.images.values())
         print(f"{len(self.claims)} claims, {len(self.methods)} methods: results in {path.name}, "
-              f"{time.perf_counter() - self.started:.0f} s since the chapter started")
+              f"{time.perf_counter() - self.started:.0f} s since the chapter started"
+              + (f"; {skipped} unreadable images were skipped (listed in the results)" if skipped else ""))
 
 
 def _with_interval(value, ci, metric) -> str:

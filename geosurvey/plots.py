@@ -247,3 +247,49 @@ def confusion(true, pred, names, title: str = "Scene classifier (test split)"):
     fig.colorbar(im, ax=ax, label="share of the true class")
     fig.tight_layout()
     return fig
+
+
+def novelty(res, families, groups, metric: str = "geoscore"):
+    """``metric`` with its 95 % interval for each family (lines) in each group of test places (x):
+    by distance to the nearest training image, then the unseen places."""
+    import matplotlib.pyplot as plt
+
+    from .metrics import UNSEEN
+
+    fig, ax = plt.subplots(figsize=(9, 4.2))
+    for k, family in enumerate(families):
+        xs, ys, lo, hi = [], [], [], []
+        for j, g in enumerate(groups):
+            method, region = (family + UNSEEN, "Global") if g == "unseen places" else (family, g)
+            if region not in res.methods.get(method, {}):
+                continue
+            v, ci = res.methods[method][region][metric], res.intervals(method, region)[metric]
+            xs.append(j + 0.05 * (k - len(families) / 2))
+            ys.append(v), lo.append(v - ci[0]), hi.append(ci[1] - v)
+        ax.errorbar(xs, ys, yerr=[lo, hi], marker="o", capsize=2, label=family, ls="--" if k < 4 else "-")
+    ax.set_xticks(range(len(groups)), groups)
+    ax.set_xlabel("test places, by distance to the nearest training image")
+    ax.set_ylabel(f"{metric} (95 % CI)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    fig.tight_layout()
+    return fig
+
+
+def accuracy_vs_cost(cost, score, label: str = "GeoScore (test)"):
+    """Each family's score against its training time and its inference speed (log scales)."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for ax, col, xlabel in ((axes[0], "train_seconds", "training time (s, this machine)"),
+                            (axes[1], "images_per_s", "inference speed (images/s, this machine)")):
+        for family, row in cost.iterrows():
+            x = max(float(row[col]), 1e-2)
+            ax.scatter(x, score[family])
+            ax.annotate(family, (x, score[family]), fontsize=7, xytext=(4, 3), textcoords="offset points")
+        ax.set_xscale("log")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig

@@ -42,6 +42,10 @@ class Profile:
     cell_divisors: tuple = (10, 40, 150)  # coarse/middle/fine partitions: tau_max = n_train // divisor
     tau_min_divisor: int = 1000  # tau_min = max(n_train // divisor, 2), the same at every level
     assert_claims: bool = True  # a profile too small to support any claim reports verdicts only
+    n_unseen: int = 500  # GeoTiles test places farther than unseen_km from every training location
+    unseen_km: float = 100.0
+    bad_image_tolerance: float = 0.01  # share of a photo split that may be unreadable (skipped and reported)
+    eval_root: str | None = None  # an im2gps-style test set (CSV + images) evaluated beside the test split
 
     @property
     def backbone(self) -> str:
@@ -70,22 +74,30 @@ class Profile:
         """The profile's classifier recipe under a name (the checkpoint's), with any changes."""
         return Recipe(name, epochs=self.epochs, batch_size=self.batch_size, top_lr_scale=self.top_lr_scale).but(**changes)
 
-    def results(self, chapter: str):
+    def results(self, chapter: str, splits: dict | None = None):
+        """The chapter's :class:`~geosurvey.metrics.Results`; with ``splits``, the images any
+        reader skipped are reported in its results file."""
         from .metrics import Results
 
         return Results(chapter, profile=self.name, seed=self.seed, root=self.results_dir,
-                       assert_claims=self.assert_claims)
+                       assert_claims=self.assert_claims, images=splits)
 
 
 PROFILES = {
     "ci": Profile("ci", n_train=6000, n_val=1000, n_test=1000, backbones=("tf_efficientnet_lite0",),
                   input_px=64, batch_size=128, num_workers=0, top_stages=0, cache_trunk=True,
                   taps=("blocks.4", "blocks.6"), token_tap="blocks.4"),
-    "full": Profile("full", n_train=85000, n_val=4000, n_test=4000,
+    "full": Profile("full", n_train=85000, n_val=4000, n_test=4000, n_unseen=2000,
                     backbones=("vit_base_patch16_clip_224.openai", "tf_efficientnet_lite0"),
                     input_px=224, batch_size=256, num_workers=8, top_stages=2, top_lr_scale=0.1, cache_trunk=False,
                     epochs=20, embedding_epochs=20, embedding_batch=400),
+    # The paper-scale code path (photos decoded by DataLoader workers, the trunk streamed) at a size
+    # a CPU runs in seconds per chapter: a smoke test of the full profile, too small for any claim.
+    "photos": Profile("photos", n_train=64, n_val=16, n_test=16, n_unseen=0, backbones=("tf_efficientnet_lite0",),
+                      input_px=160, batch_size=16, num_workers=2, top_stages=1, top_lr_scale=0.1, cache_trunk=False,
+                      epochs=2, embedding_epochs=2, embedding_batch=32, assert_claims=False),
 }
+MIN_SIZES = {"train": 20, "val": 4, "test": 4}  # below these a split cannot train or be evaluated
 
 
 def find_root() -> Path:
@@ -97,33 +109,70 @@ def find_root() -> Path:
     return here
 
 
-def get(profile: str = "ci", device: str = "auto", data_root=None, seed: int = 0, **overrides) -> Profile:
+def get(profile: str = "ci", device: str = "auto", data_root=None, seed: int = 0, sizes=None, eval_root=None,
+        **overrides) -> Profile:
+    """The named profile for this run. ``sizes`` (``{"train": n, "val": n, "test": n}``, any subset)
+    overrides its split sizes, which are upper bounds: a smaller dataset is used whole."""
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; choose from {sorted(PROFILES)}")
-    return dataclasses.replace(PROFILES[profile], device=select_device(device), data_root=data_root, seed=seed,
-                               **overrides)
+    for k, v in (sizes or {}).items():
+        if k not in ("train", "val", "test") or int(v) < 1:
+            raise ValueError(f"sizes: {k}={v}; give positive sizes for train, val and/or test")
+        overrides[f"n_{k}"] = int(v)
+    return dataclasses.replace(PROFILES[profile], device=select_device(device), data_root=data_root or None, seed=seed,
+                               eval_root=eval_root or None, **overrides)
 
 
 def load_splits(p: Profile) -> dict:
-    """``{"train", "val", "test"}`` image sets for the profile (same interface for tiles and photos)."""
-    if p.data_root:
-        from .data.readers import read_osv5m
+    """``{"train", "val", "test"[, "unseen"][, "eval"]}`` image sets for the profile (the same interface
+    for tiles and photos). GeoTiles adds ``unseen``, test places far from every training location;
+    an ``eval_root`` adds ``eval``, an im2gps-style test set."""
+    splits = _photo_splits(p) if p.data_root else _geotiles_splits(p)
+    for name, images in splits.items():
+        if len(images) < MIN_SIZES.get(name, 1):
+            raise ValueError(f"the {name} split has {len(images)} usable images; at least {MIN_SIZES[name]} are needed "
+                             f"(data_root={p.data_root})")
+    if p.eval_root:
+        from .data.readers import read_eval_root
 
-        train = read_osv5m(p.data_root, "train", limit=p.n_train + p.n_val)
-        test = read_osv5m(p.data_root, "test", limit=p.n_test)
-        return {"train": train.subset(range(p.n_train)), "val": train.subset(range(p.n_train, len(train))),
-                "test": test}
-    from .data.geotiles import GeoTilesSpec, load_geotiles
-
-    return load_geotiles(GeoTilesSpec(n_train=p.n_train, n_val=p.n_val, n_test=p.n_test, tile_px=p.tile_px,
-                                      seed=p.seed))
+        splits["eval"] = read_eval_root(p.eval_root, tolerance=p.bad_image_tolerance)
+    return splits
 
 
-def start(profile: str = "ci", device: str = "auto", data_root=None, seed: int = 0, **overrides):
-    """A chapter's first line: ``cfg, splits = start(profile, device, data_root, seed)``."""
-    cfg = get(profile, device, data_root, seed, **overrides)
+def _geotiles_splits(p: Profile) -> dict:
+    from .data.geotiles import GeoTilesSpec, load_geotiles, load_unseen
+
+    spec = GeoTilesSpec(n_train=p.n_train, n_val=p.n_val, n_test=p.n_test, tile_px=p.tile_px, seed=p.seed)
+    splits = load_geotiles(spec)
+    if p.n_unseen:
+        splits["unseen"] = load_unseen(spec, p.n_unseen, p.unseen_km)
+    return splits
+
+
+def _photo_splits(p: Profile) -> dict:
+    """OpenStreetView-5M-layout photos: validation carved from train.csv by a seeded shuffle (the
+    file may be ordered by region), test drawn from test.csv the same way; sizes are upper bounds."""
+    from .data.readers import read_osv5m
+
+    train_all = read_osv5m(p.data_root, "train", sample=p.n_train + p.n_val, seed=p.seed,
+                           tolerance=p.bad_image_tolerance)
+    test = read_osv5m(p.data_root, "test", sample=p.n_test, seed=p.seed, tolerance=p.bad_image_tolerance)
+    n_val = min(p.n_val, max(len(train_all) // 10, 1))
+    n_train = min(p.n_train, len(train_all) - n_val)
+    if n_train + n_val < p.n_train + p.n_val or len(test) < p.n_test:
+        print(f"{p.data_root} holds fewer photos than the {p.name!r} profile asks for: using train {n_train}, "
+              f"val {n_val}, test {len(test)} (profile: {p.n_train}, {p.n_val}, {p.n_test})")
+    return {"train": train_all.subset(range(n_train)), "val": train_all.subset(range(n_train, n_train + n_val)),
+            "test": test}
+
+
+def start(profile: str = "ci", device: str = "auto", data_root=None, seed: int = 0, sizes=None, eval_root=None,
+          **overrides):
+    """A chapter's first line: ``cfg, splits = start(profile, device, data_root, seed, sizes, eval_root)``."""
+    cfg = get(profile, device, data_root, seed, sizes, eval_root, **overrides)
     splits = load_splits(cfg)
-    sizes = "/".join(str(len(splits[k])) for k in ("train", "val", "test"))
+    counts = ", ".join(f"{k} {len(v)}" for k, v in splits.items())
+    skipped = sum(len(v.skipped) for v in splits.values())
     print(f"profile={cfg.name} device={cfg.device} seed={cfg.seed} backbone={cfg.backbone} "
-          f"input={cfg.input_px}px train/val/test={sizes}")
+          f"input={cfg.input_px}px; images: {counts}" + (f"; {skipped} unreadable images skipped" if skipped else ""))
     return cfg, splits

@@ -212,3 +212,36 @@ def load_views(spec: GeoTilesSpec, images: TileSet) -> TileSet:
     meta = pd.concat([base.assign(condition=c) for c in spec.conditions], ignore_index=True)
     meta["view_of"] = np.tile(np.arange(n), len(spec.conditions))
     return TileSet(meta, np.load(folder / "tiles.npy", mmap_mode="r"), name=f"{images.name}-views")
+
+
+def load_unseen(spec: GeoTilesSpec, n: int, min_km: float = 100.0) -> TileSet:
+    """Up to ``n`` photo locations used by no split and farther than ``min_km`` from every
+    training location, rendered like the test split: places the models never saw anything near.
+
+    On the standard test split most locations have a training location within a few km, and a
+    500 km tile shares most of its ground with its neighbours; this split measures whether a
+    method generalises to new places or recognises known terrain.
+    """
+    from ..geo import nearest
+
+    params = {**spec.cache_params(), "unseen": n, "min_km": min_km}
+    folder = cache.entry("geotiles-unseen", params)
+    if not folder.exists():
+        splits = split_locations(spec)
+        used = pd.concat(list(splits.values()))
+        pool = mp16_locations().merge(used, how="left", indicator=True).query("_merge == 'left_only'")
+        dist, _ = nearest(pool["lat"].to_numpy(), pool["lon"].to_numpy(), splits["train"]["lat"].to_numpy(),
+                          splits["train"]["lon"].to_numpy())
+        far = pool.loc[dist > min_km, ["lat", "lon"]]
+        locs = far.sample(min(n, len(far)), random_state=spec.seed).reset_index(drop=True)
+        rng = np.random.default_rng([spec.seed, 7, RENDER_VERSION])
+        tiles, render_params = render_split(locs["lat"].to_numpy(), locs["lon"].to_numpy(), spec, rng,
+                                            desc="GeoTiles unseen places")
+        meta = pd.concat([locs, geocode(locs["lat"], locs["lon"]), render_params], axis=1)
+        meta["continent"] = continents(meta["country"])
+        with files.atomic_folder(folder) as tmp:
+            np.save(tmp / "tiles.npy", tiles)
+            meta.to_csv(tmp / "meta.csv", index=False)
+    meta = pd.read_csv(folder / "meta.csv", keep_default_na=False, na_values=[""])
+    meta["country"] = meta["country"].fillna("NA")
+    return TileSet(meta, np.load(folder / "tiles.npy", mmap_mode="r"), name="geotiles-unseen")

@@ -27,6 +27,7 @@ class ImageSet:
             raise KeyError(f"{name}: metadata lacks column(s) {missing}; has {list(meta.columns)}")
         self.meta = meta.reset_index(drop=True)
         self.transform, self.targets, self.name = transform, targets, name
+        self.skipped = []  # images a reader left out: {"id", "path", "reason"}
 
     def __len__(self) -> int:
         return len(self.meta)
