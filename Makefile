@@ -5,14 +5,22 @@ PY      := $(VENV)/bin/python
 PROFILE ?= ci
 DEVICE  ?= auto
 DATA_ROOT ?=
+EVAL_ROOT ?=
 SEED    ?= 0
+# upper bounds on the split sizes, overriding the profile's (e.g. N_TRAIN=2000)
+N_TRAIN ?=
+N_VAL   ?=
+N_TEST  ?=
+RUN_ARGS = --profile $(PROFILE) --device $(DEVICE) --seed $(SEED) $(if $(DATA_ROOT),--data-root $(DATA_ROOT)) \
+	$(if $(EVAL_ROOT),--eval-root $(EVAL_ROOT)) $(if $(N_TRAIN),--n-train $(N_TRAIN)) $(if $(N_VAL),--n-val $(N_VAL)) \
+	$(if $(N_TEST),--n-test $(N_TEST))
 
 # Offline by default: timm must not spend a minute retrying the hub. Set HF_HUB_OFFLINE=0 on a
 # machine with the hub to use its weights (the `full` profile's CLIP ViT).
 export HF_HUB_OFFLINE ?= 1
 export PYTHONHASHSEED := 0
 
-.PHONY: install data book test bench clean
+.PHONY: install data book test bench lab clean
 
 install: $(VENV)/.installed
 
@@ -29,13 +37,19 @@ data: install
 
 # Progress bars are off while executing chapters: they would be stored in the rendered pages.
 book: data
-	TQDM_DISABLE=1 $(PY) -m geosurvey.cli book --profile $(PROFILE) --device $(DEVICE) --seed $(SEED) \
-		$(if $(DATA_ROOT),--data-root $(DATA_ROOT))
+	TQDM_DISABLE=1 $(PY) -m geosurvey.cli book $(RUN_ARGS)
 
 # nbval re-executes every chapter; its results go to build/test-results so they never overwrite
 # the results/ that `make book` rendered (checkpoints are shared: their keys are complete).
 test: install
 	TQDM_DISABLE=1 GEOSURVEY_RESULTS=$(CURDIR)/build/test-results $(PY) -m pytest -q -p no:cacheprovider --nbval-lax tests book
+
+# JupyterLab on the book, with the project's environment registered as the kernel "geosurvey".
+# A chapter's first code cell (tagged `parameters`) holds profile, device, data_root, seed: edit it
+# there, or pass them to papermill (`geosurvey run` does) as the README shows.
+lab: install
+	$(PY) -m ipykernel install --user --name geosurvey --display-name "Python (geosurvey)"
+	$(VENV)/bin/jupyter lab book
 
 bench: install
 	$(PY) -m geosurvey.cli bench -o bench/bench.json

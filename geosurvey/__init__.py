@@ -9,8 +9,8 @@ import importlib
 __version__ = "0.1.0"
 
 _SUBMODULES = {
-    "albums", "backbones", "baselines", "cache", "cells", "comparison", "compat", "costs", "data", "features", "files", "geo", "geography", "losses", "maps",
-    "metrics", "models", "packaged", "plots", "profiles", "recipes", "report", "retrieval", "s2", "scenes", "train",
+    "albums", "backbones", "baselines", "cache", "cells", "comparison", "compat", "costs", "data", "doctor", "features", "files", "geo", "geography", "jobs", "losses", "maps",
+    "metrics", "models", "packaged", "places365", "predict", "plots", "profiles", "recipes", "report", "retrieval", "s2", "scenes", "train",
 }
 
 

@@ -184,6 +184,14 @@ def split(model, top_stages: int):
     raise TypeError(f"split() knows EfficientNet/MobileNet and ViT models, not {type(model).__name__}")
 
 
+def output_shape(module, input_px: int) -> tuple:
+    """(channels, height, width) of ``module``'s output for one RGB image of ``input_px`` pixels."""
+    import torch
+
+    with torch.no_grad():
+        return tuple(module.eval()(torch.zeros(1, 3, input_px, input_px)).shape[1:])
+
+
 def trunk_tap(name: str, top_stages: int) -> str:
     """Name of the module of backbone ``name`` whose output is the trunk's output (for caching it
     with a hook)."""

@@ -123,6 +123,8 @@ def adaptive(lat, lon, tau_max: int, tau_min: int, min_level: int = 0, max_level
     are dropped (their photos are counted in ``n_dropped``). One ``np.unique`` per level over the
     points still being split makes this O(n log n) per level for millions of points.
     """
+    if tau_max < 1 or tau_min < 1:
+        raise ValueError(f"tau_max ({tau_max}) and tau_min ({tau_min}) must be positive numbers of photos")
     if tau_min > tau_max:
         raise ValueError(f"tau_min ({tau_min}) must not exceed tau_max ({tau_max})")
     lat, lon = validate_coordinates(lat, lon, "partition points")

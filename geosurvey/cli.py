@@ -5,7 +5,12 @@
     geosurvey evaluate  predictions.csv           metrics of lat/lon predictions vs truth
     geosurvey book      --profile ci              execute every chapter and render the HTML book
     geosurvey run planet --profile full --device cuda [--data-root DIR]   execute one chapter
+    geosurvey fit planet --level middle --profile full    train a chapter's model (torchrun: several GPUs)
+    geosurvey predict photo.jpg folder/ --checkpoint CKPT [-o predictions.csv] [--maps DIR]
+    geosurvey doctor                              what this machine offers (GPU, weights, data)
     geosurvey bench     [-o bench/bench.json]     throughput of the library's hot paths
+
+Every command reports a bad input (a file, a line, a parameter) in one line and exits with status 2.
 """
 
 from __future__ import annotations
@@ -69,7 +74,9 @@ def _execute(src: Path, dst: Path, root: Path, args, progress_bar: bool) -> floa
     """Execute notebook ``src`` into ``dst`` with the run parameters in ``args``; returns seconds."""
     import papermill
 
-    params = {"profile": args.profile, "device": args.device, "data_root": args.data_root or None, "seed": args.seed}
+    sizes = {k: v for k, v in (("train", args.n_train), ("val", args.n_val), ("test", args.n_test)) if v}
+    params = {"profile": args.profile, "device": args.device, "data_root": args.data_root or None, "seed": args.seed,
+              "eval_root": args.eval_root or None, "sizes": sizes or None}
     t0 = time.perf_counter()
     papermill.execute_notebook(str(src), str(dst), parameters=params, cwd=str(root), kernel_name="python3",
                                progress_bar=progress_bar)
@@ -93,8 +100,11 @@ def _add_run_parameters(p) -> None:
     """The parameters every chapter's ``parameters`` cell takes."""
     p.add_argument("--profile", default="ci")
     p.add_argument("--device", default="auto")
-    p.add_argument("--data-root", default=None)
+    p.add_argument("--data-root", default=None, help="an OpenStreetView-5M folder instead of GeoTiles")
+    p.add_argument("--eval-root", default=None, help="an im2gps-style test set (one CSV + its images)")
     p.add_argument("--seed", type=int, default=0)
+    for split in ("train", "val", "test"):
+        p.add_argument(f"--n-{split}", type=int, default=None, help=f"at most this many {split} images")
 
 
 def _cmd_book(args) -> None:
@@ -155,6 +165,75 @@ def _cmd_run(args) -> None:
     print(f"{src.name} ({args.profile}) executed in {seconds:.0f} s -> {dst}; results in results/")
 
 
+def _cmd_fit(args) -> None:
+    """Train one of :data:`geosurvey.jobs.JOBS`, under torchrun with DistributedDataParallel when
+    launched with several processes; the checkpoint is the one the chapter looks up."""
+    import os
+
+    import torch
+    import torch.distributed as dist
+
+    from . import jobs, models, profiles
+
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    device = args.device
+    if world > 1:
+        cuda = torch.cuda.is_available() and args.device != "cpu"
+        dist.init_process_group("nccl" if cuda else "gloo")
+        if cuda:
+            device = f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}"
+            torch.cuda.set_device(device)
+    rank = dist.get_rank() if world > 1 else 0
+    try:
+        sizes = {k: v for k, v in (("train", args.n_train), ("val", args.n_val), ("test", args.n_test)) if v}
+        cfg = profiles.get(args.profile, device, args.data_root, args.seed, sizes or None)
+        if rank > 0:
+            dist.barrier()  # rank 0 prepares the data and its caches first; the others then read them
+        splits = profiles.load_splits(cfg)
+        x = models.inputs(cfg, {k: splits[k] for k in ("train", "val")})
+        if world > 1 and rank == 0:
+            dist.barrier()
+        model, history = jobs.JOBS[args.job](cfg, x, args.level)
+        if rank == 0:
+            print(f"{args.job} ({args.level}) on {world} process(es): best validation GeoScore "
+                  f"{history.best_score:.1f} at epoch {history.best_epoch}; checkpoint in {cfg.checkpoint_dir}")
+    finally:
+        if world > 1:
+            dist.destroy_process_group()
+
+
+def _cmd_predict(args) -> None:
+    from . import predict
+
+    from .train import select_device
+
+    predictor = predict.Predictor.load(args.checkpoint, select_device(args.device))
+    table, skipped = predict.predict(predictor, args.images, k=args.k, scenes=not args.no_scenes)
+    for path, reason in skipped:
+        print(f"skipped {path}: {reason}", file=sys.stderr)
+    if table.empty:
+        raise ValueError(f"none of the {len(skipped)} file(s) given could be read as an image")
+    probabilities = table.attrs.pop("probabilities")
+    if args.output:
+        from .files import write_text
+
+        write_text(args.output, table.to_csv(index=False))
+        print(f"wrote {len(table)} predictions to {args.output} ({len(skipped)} file(s) skipped); model: "
+              f"{predictor.description}")
+    else:
+        print(table.to_csv(index=False), end="")
+    if args.maps:
+        for (_, row), p in zip(table.iterrows(), probabilities):
+            name = Path(row["path"]).stem
+            predict.probability_map(predictor, p, Path(args.maps) / f"{name}.png", title=f"{name}: top cells")
+
+
+def _cmd_doctor(args) -> None:
+    from .doctor import lines
+
+    print("\n".join(lines()))
+
+
 def _cmd_bench(args) -> None:
     from .bench import run
 
@@ -188,9 +267,28 @@ def main(argv=None) -> None:
     p.set_defaults(func=_cmd_book)
 
     p = sub.add_parser("run", help="execute one chapter, e.g. 'run planet --profile full --device cuda'")
-    p.add_argument("chapter", help="part of the notebook's name: data, planet, two_stage")
+    p.add_argument("chapter", help="part of the notebook's name: data, planet, pigeon, two_stage, scene, comparison")
     _add_run_parameters(p)
     p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("fit", help="train a chapter's model (under torchrun: on several GPUs)")
+    p.add_argument("job", choices=sorted(__import__("geosurvey.jobs", fromlist=["JOBS"]).JOBS))
+    p.add_argument("--level", default="middle", help="partition for the planet job: coarse, middle or fine")
+    _add_run_parameters(p)
+    p.set_defaults(func=_cmd_fit)
+
+    p = sub.add_parser("predict", help="locate photos with a trained cell classifier")
+    p.add_argument("images", nargs="+", help="image files and/or folders")
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("-k", type=int, default=5, help="cells listed per image")
+    p.add_argument("-o", "--output", help="CSV to write (default: print)")
+    p.add_argument("--maps", help="folder for one PNG map of cell probabilities per image")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--no-scenes", action="store_true", help="skip the Places365 scene of each photo")
+    p.set_defaults(func=_cmd_predict)
+
+    p = sub.add_parser("doctor", help="what this machine offers: torch, CUDA, GPUs, weights, data")
+    p.set_defaults(func=_cmd_doctor)
 
     p = sub.add_parser("bench", help="throughput benchmarks")
     p.add_argument("-o", "--output", default="bench/bench.json")
@@ -198,7 +296,27 @@ def main(argv=None) -> None:
     p.set_defaults(func=_cmd_bench)
 
     args = parser.parse_args(argv)
-    args.func(args)
+    try:
+        args.func(args)
+    except USER_ERRORS as exc:
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        print(f"geosurvey {args.command}: error: {message}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _user_errors() -> tuple:
+    """The library's errors about its inputs (files, rows, parameters): shown as one line."""
+    from .data.images import ImageDecodeError
+    from .data.readers import TooManyBadImages
+    from .data.tables import TableError
+    from .geo import CoordinateError
+    from .packaged import MissingPackageFile
+
+    return (TableError, CoordinateError, ImageDecodeError, TooManyBadImages, MissingPackageFile, FileNotFoundError,
+            ValueError, KeyError)
+
+
+USER_ERRORS = _user_errors()
 
 
 if __name__ == "__main__":

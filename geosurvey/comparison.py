@@ -77,17 +77,17 @@ def test_meta(chapters, fams: dict, nearest_km) -> pd.DataFrame:
     return first.assign(novelty=novelty(nearest_km))
 
 
-def add_unseen(res, chapters, fams: dict):
-    """Add every family's predictions on the unseen places (if the chapters made them) to ``res``
-    under ``family + UNSEEN``; returns those rows, or None."""
+def add_split(res, chapters, fams: dict, suffix: str = metrics.UNSEEN):
+    """Add every family's predictions on an extra test set (unseen places, an eval set), if the
+    chapters made them, to ``res`` under ``family + suffix``; returns those rows, or None."""
     meta = None
     for family, (chapter, method) in fams.items():
-        name = method + metrics.UNSEEN
+        name = method + suffix
         if name not in chapters[chapter]["predictions"]:
             return None
         p = chapters[chapter]["predictions"][name]
         meta = p.drop(columns=["pred_lat", "pred_lon"])
-        res.add(family + metrics.UNSEEN, p["pred_lat"], p["pred_lon"], meta)
+        res.add(family + suffix, p["pred_lat"], p["pred_lon"], meta)
     return meta
 
 

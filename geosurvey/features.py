@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 
 import numpy as np
 
@@ -32,12 +33,45 @@ def fingerprint(images: ImageSet) -> str:
     return f"{images.name}-{len(images)}-{digest}"
 
 
-def loader(dataset, batch_size: int, shuffle: bool = False, num_workers: int = 0, seed: int = 0, drop_last=False):
+class EpochSampler:
+    """The rows of each epoch: in order, or shuffled with seed ``seed + epoch`` (so a resumed run
+    sees the same batches). With ``shard`` and several processes (DistributedDataParallel), each
+    process takes every world-th row of that order: the shards are disjoint and cover the epoch."""
+
+    def __init__(self, n: int, shuffle: bool = False, seed: int = 0, shard: bool = False):
+        from .train import distributed
+
+        self.n, self.shuffle, self.seed, self.epoch = n, shuffle, seed, 0
+        self.rank, self.world = distributed() if shard else (0, 1)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def indices(self):
+        import torch
+
+        order = torch.randperm(self.n, generator=torch.Generator().manual_seed(self.seed + self.epoch)) \
+            if self.shuffle else torch.arange(self.n)
+        shard = order[self.rank::self.world]
+        log = os.environ.get("GEOSURVEY_SHARD_LOG")  # audit: which rows each process trained on
+        if log and self.world > 1:
+            np.savetxt(os.path.join(log, f"rank{self.rank}-epoch{self.epoch}.txt"), shard.numpy(), fmt="%d")
+        return shard
+
+    def __iter__(self):
+        return iter(self.indices().tolist())
+
+    def __len__(self) -> int:
+        return len(range(self.rank, self.n, self.world))
+
+
+def loader(dataset, batch_size: int, shuffle: bool = False, num_workers: int = 0, seed: int = 0, shard: bool = False):
+    """A DataLoader over ``dataset`` whose :class:`EpochSampler` is its ``sampler``: call
+    ``loader.sampler.set_epoch(e)`` and iterate again; workers persist across epochs."""
     import torch
 
-    gen = torch.Generator().manual_seed(seed)
-    return torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, num_workers=num_workers,
-                                       generator=gen, drop_last=drop_last, pin_memory=torch.cuda.is_available(),
+    return torch.utils.data.DataLoader(dataset, batch_size=batch_size, sampler=EpochSampler(len(dataset), shuffle, seed, shard),
+                                       num_workers=num_workers, pin_memory=torch.cuda.is_available(),
                                        persistent_workers=num_workers > 0)
 
 

@@ -50,8 +50,8 @@ def points(ax, lat, lon, values=None, cmap="viridis", norm=None, size=3, label=N
     import cartopy.crs as ccrs
     import matplotlib.pyplot as plt
 
-    sc = ax.scatter(lon, lat, c=values if values is not None else kw.pop("color", "C3"), s=size, cmap=cmap,
-                    norm=norm, transform=ccrs.PlateCarree(), linewidths=0, **kw)
+    colours = {"c": values, "cmap": cmap, "norm": norm} if values is not None else {"color": kw.pop("color", "C3")}
+    sc = ax.scatter(lon, lat, s=size, transform=ccrs.PlateCarree(), linewidths=0, **colours, **kw)
     if values is not None and colorbar:
         plt.colorbar(sc, ax=ax, shrink=0.6, label=label)
     return sc

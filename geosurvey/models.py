@@ -161,25 +161,30 @@ class Inputs:
                       num_workers=self.num_workers)
 
     def batches(self, targets=None, batch_size: int = 128, shuffle: bool = False, seed: int = 0):
-        """``epoch -> iterable of (x, y)``; ``y`` is ``targets[i]`` (or the row index) and each
-        epoch shuffles with its own seed, so a resumed run sees the same batches."""
+        """``epoch -> iterable of (x, y)``; ``y`` is ``targets[i]`` (or the row index). Each epoch
+        shuffles with its own seed, so a resumed run sees the same batches; shuffled (training)
+        batches are sharded across processes under DistributedDataParallel."""
         n = len(self)
         y_all = torch.as_tensor(np.arange(n) if targets is None else np.asarray(targets))
         if len(y_all) != n:
             raise ValueError(f"{len(y_all)} targets for {n} inputs")
 
         if self.cached is None:
-            def stream(epoch):
-                return features.loader(self.images.view(self.transform, y_all), batch_size, shuffle,
-                                       self.num_workers, seed + epoch)
-            return stream
+            stream = features.loader(self.images.view(self.transform, y_all), batch_size, shuffle, self.num_workers,
+                                     seed, shard=shuffle)
+
+            def streamed(epoch):
+                stream.sampler.set_epoch(epoch)
+                return stream
+            return streamed
 
         x_all = torch.from_numpy(np.asarray(self.cached))
+        sampler = features.EpochSampler(n, shuffle, seed, shard=shuffle)
 
         def cached(epoch):
-            order = torch.randperm(n, generator=torch.Generator().manual_seed(seed + epoch)) if shuffle \
-                else torch.arange(n)
-            for i in range(0, n, batch_size):
+            sampler.set_epoch(epoch)
+            order = sampler.indices()
+            for i in range(0, len(order), batch_size):
                 j = order[i:i + batch_size]
                 yield x_all[j].float(), y_all[j]
         return cached
@@ -306,10 +311,12 @@ def embedding_models(cfg, splits, out_dim: int = 128, names=("CNN", "ViT")) -> d
                                f"{info}; {_top_words(cfg.top_stages, 'block')} fine-tuned", cfg.top_lr_scale)
     else:
         x_map = inputs(cfg, splits, name=cnn_name, tap=cfg.token_tap)
-        channels, h, w = x_map["train"].cached.shape[1:]
+        model, _ = backbones.create(cnn_name)
+        token_trunk, _ = backbones.split(model, len(model.blocks) - 1 - int(cfg.token_tap.split(".")[1]))
+        channels, h, w = backbones.output_shape(token_trunk, cfg.input_px)
         vit = seeded(cfg.seed, HybridViT, channels, h * w, dim=64, depth=2, heads=2)
         head = seeded(cfg.seed, ProjectionHead, vit.num_features, out_dim)
-        out["ViT"] = Candidate(Network(vit, head), x_map,
+        out["ViT"] = Candidate(Network(vit, head, None if cfg.cache_trunk else token_trunk), x_map,
                                f"hybrid ViT (2 blocks, dim 64, trained from scratch) whose {h * w} tokens are the "
                                f"frozen {cnn_name}'s {h}x{w}x{channels} feature map ({cfg.token_tap})", 1.0)
     return out

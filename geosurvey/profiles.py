@@ -35,7 +35,7 @@ class Profile:
     top_lr_scale: float = 1.0  # learning rate of the pretrained top relative to a new head's
     cache_trunk: bool = True  # train on cached trunk activations (CPU) or stream images (GPU)
     taps: tuple = ()  # backbone modules whose outputs are cached in one pass
-    token_tap: str | None = None  # the feature map a from-scratch hybrid ViT reads as tokens
+    token_tap: str = "blocks.4"  # the (stride-16) feature map a from-scratch hybrid ViT reads as tokens
     epochs: int = 8  # classifiers and regressors
     embedding_epochs: int = 8  # contrastive stage 1 (stage 2 gets half)
     embedding_batch: int = 512  # contrastive batches need several photos of a cell
@@ -70,6 +70,15 @@ class Profile:
         return {level: (max(n_train // d, tau_min), tau_min)
                 for level, d in zip(("coarse", "middle", "fine"), self.cell_divisors)}
 
+    def partitions(self, train):
+        """The book's three nested adaptive partitions of the training locations:
+        ``({"coarse"|"middle"|"fine": Partition}, Hierarchy)``."""
+        from .cells import hierarchy
+
+        taus = self.cell_taus(len(train))
+        hier = hierarchy(train.lat, train.lon, [t[0] for t in taus.values()], tau_min=taus["middle"][1])
+        return dict(zip(taus, hier.partitions)), hier
+
     def recipe(self, name: str, **changes) -> Recipe:
         """The profile's classifier recipe under a name (the checkpoint's), with any changes."""
         return Recipe(name, epochs=self.epochs, batch_size=self.batch_size, top_lr_scale=self.top_lr_scale).but(**changes)
@@ -86,7 +95,7 @@ class Profile:
 PROFILES = {
     "ci": Profile("ci", n_train=6000, n_val=1000, n_test=1000, backbones=("tf_efficientnet_lite0",),
                   input_px=64, batch_size=128, num_workers=0, top_stages=0, cache_trunk=True,
-                  taps=("blocks.4", "blocks.6"), token_tap="blocks.4"),
+                  taps=("blocks.4", "blocks.6")),
     "full": Profile("full", n_train=85000, n_val=4000, n_test=4000, n_unseen=2000,
                     backbones=("vit_base_patch16_clip_224.openai", "tf_efficientnet_lite0"),
                     input_px=224, batch_size=256, num_workers=8, top_stages=2, top_lr_scale=0.1, cache_trunk=False,
@@ -95,7 +104,7 @@ PROFILES = {
     # a CPU runs in seconds per chapter: a smoke test of the full profile, too small for any claim.
     "photos": Profile("photos", n_train=64, n_val=16, n_test=16, n_unseen=0, backbones=("tf_efficientnet_lite0",),
                       input_px=160, batch_size=16, num_workers=2, top_stages=1, top_lr_scale=0.1, cache_trunk=False,
-                      epochs=2, embedding_epochs=2, embedding_batch=32, assert_claims=False),
+                      epochs=1, embedding_epochs=2, embedding_batch=32, assert_claims=False),
 }
 MIN_SIZES = {"train": 20, "val": 4, "test": 4}  # below these a split cannot train or be evaluated
 

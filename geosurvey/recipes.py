@@ -47,7 +47,9 @@ def fit_cells(cfg, recipe: Recipe, partition, train_x: models.Inputs, val_x: mod
 
     hist = train.run(cfg, recipe, model, batches, loss, score,
                      data={"inputs": kept.fingerprint(), "targets": cache.fingerprint(targets),
-                           "cells": partition.fingerprint()})
+                           "cells": partition.fingerprint()},
+                     meta={"task": "cells", "cell_lat": partition.mean_lat.tolist(), "cell_lon": partition.mean_lon.tolist(),
+                           "cell_ids": [int(c) for c in getattr(partition, "cell_ids", [])]})
     return model, hist
 
 

@@ -21,6 +21,13 @@ def _faiss():
     return faiss
 
 
+def backend() -> str:
+    """Which FAISS serves the searches: faiss-gpu when installed with a GPU present, else faiss-cpu."""
+    faiss = _faiss()
+    gpus = faiss.get_num_gpus() if hasattr(faiss, "get_num_gpus") else 0
+    return f"faiss {faiss.__version__} on {gpus} GPU(s)" if gpus else f"faiss {faiss.__version__} on the CPU (faiss-cpu)"
+
+
 def normalize(x: np.ndarray) -> np.ndarray:
     x = np.ascontiguousarray(x, dtype=np.float32)
     return x / (np.linalg.norm(x, axis=1, keepdims=True) + 1e-12)
@@ -49,6 +56,8 @@ class GeoIndex:
             self.index.hnsw.efSearch = ef_search
         else:
             raise ValueError(f"unknown index kind {kind!r}: use 'flat', 'ivf' or 'hnsw'")
+        if kind == "flat" and hasattr(faiss, "get_num_gpus") and faiss.get_num_gpus() > 0:
+            self.index = faiss.index_cpu_to_all_gpus(self.index)  # faiss-gpu: exact search on the GPUs
         self.index.add(x)
         self.kind = kind
 

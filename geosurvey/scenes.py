@@ -100,12 +100,12 @@ def route(scene_probs, outputs) -> np.ndarray:
 
 def for_images(splits: dict, cfg):
     """Scene hierarchy and ``{split: {"fine"|"middle"|"coarse": probabilities}}`` for a chapter's
-    image sets, and a sentence saying where the labels came from: land cover over the footprint of
-    rendered tiles, the Places365 classifier for photos."""
+    image sets, and a sentence saying where the labels came from: land cover over the footprint
+    when the training images are rendered tiles, the Places365 classifier when they are photos."""
     from .data.geotiles import GeoTilesSpec
     from .data.sets import TileSet
 
-    if all(isinstance(s, TileSet) for s in splits.values()):
+    if isinstance(splits["train"], TileSet):  # every split gets the labels the training images have
         extent = GeoTilesSpec().extent_km
         probs = {k: LAND.probabilities(land_cover_shares(s.lat, s.lon, extent)) for k, s in splits.items()}
         return LAND, probs, (f"MODIS IGBP land cover 2019 over each tile's {extent:.0f} km footprint "

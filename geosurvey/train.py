@@ -42,6 +42,15 @@ def select_device(preference: str = "auto") -> str:
     return "cpu"
 
 
+def distributed() -> tuple:
+    """(rank, world size) of this process: (0, 1) unless torch.distributed is initialised (torchrun)."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
 def seed_everything(seed: int, deterministic: bool = True) -> None:
     import torch
 
@@ -95,7 +104,7 @@ def _run_epoch(model, data, loss_fn, device, optimizer, autocast, desc=""):
 
 def fit(model, train_data, val_data, loss_fn, optimizer, *, epochs: int, device: str = "cpu",
         scheduler=None, evaluate=None, monitor: str = "val_loss", mode: str = "min", patience: int | None = None,
-        checkpoint: str | Path | None = None, seed: int = 0, desc: str = "train"):
+        checkpoint: str | Path | None = None, seed: int = 0, desc: str = "train", meta: dict | None = None):
     """Train ``model`` and return its :class:`History`; the model ends with its best weights.
 
     ``train_data``/``val_data``: callables ``epoch -> iterable of (x, y)`` (so each epoch can
@@ -103,6 +112,7 @@ def fit(model, train_data, val_data, loss_fn, optimizer, *, epochs: int, device:
     metrics to each epoch; ``monitor`` names the value (``val_loss`` or one of those metrics) that
     early stopping and best-weight selection follow, minimised or maximised by ``mode``.
     Calling again with a larger ``epochs`` continues a finished run from its checkpoint.
+    ``meta`` is stored in the checkpoint: what a reader needs to rebuild and use the model.
     """
     import torch
 
@@ -110,6 +120,12 @@ def fit(model, train_data, val_data, loss_fn, optimizer, *, epochs: int, device:
         raise ValueError("mode must be 'min' or 'max'")
     seed_everything(seed, deterministic=not device.startswith("cuda"))
     model.to(device)
+    rank, world = distributed()
+    net = model  # what the training steps call: the model itself, or its DistributedDataParallel wrapper
+    if world > 1:
+        from torch.nn.parallel import DistributedDataParallel
+
+        net = DistributedDataParallel(model, device_ids=[torch.device(device).index] if device.startswith("cuda") else None)
     history, start_epoch, best_state = History(), 0, None
     ckpt = Path(checkpoint) if checkpoint else None
     if ckpt is not None and ckpt.exists():
@@ -135,7 +151,7 @@ def fit(model, train_data, val_data, loss_fn, optimizer, *, epochs: int, device:
     better = (lambda a, b: a < b) if mode == "min" else (lambda a, b: a > b)
     for epoch in range(start_epoch, epochs):
         t0 = time.perf_counter()
-        train_loss, ips = _run_epoch(model, batches(train_data, epoch), loss_fn, device, optimizer, autocast,
+        train_loss, ips = _run_epoch(net, batches(train_data, epoch), loss_fn, device, optimizer, autocast,
                                      f"{desc} epoch {epoch + 1}/{epochs}")
         row = {"epoch": epoch + 1, "train_loss": train_loss, "train_images_per_s": ips}
         if val_data is not None:
@@ -157,13 +173,17 @@ def fit(model, train_data, val_data, loss_fn, optimizer, *, epochs: int, device:
             best_state = copy.deepcopy(model.state_dict())
         elif patience is not None and epoch + 1 - history.best_epoch >= patience:
             history.stopped_early = True
-        if ckpt is not None:
+        if ckpt is not None and rank == 0:
             files.torch_save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                           "scheduler": scheduler.state_dict() if scheduler is not None else None,
                           "history": history, "best_state": best_state, "epoch": epoch,
-                          "torch_rng": torch.get_rng_state()}, ckpt)
+                          "torch_rng": torch.get_rng_state(), "meta": meta}, ckpt)
         if history.stopped_early:
             break
+    if world > 1:
+        import torch.distributed as dist
+
+        dist.barrier()  # rank 0 has written the last checkpoint before any process returns
     if best_state is not None:
         model.load_state_dict(best_state)
     return history
@@ -211,12 +231,14 @@ def checkpoint_path(cfg, recipe: Recipe, key: dict) -> Path:
     return cfg.checkpoint_dir / f"{recipe.name}-{cache.key(key)}.pt"
 
 
-def run(cfg, recipe: Recipe, model, batches, loss, evaluate, data: dict, monitor: str = "val_geoscore"):
+def run(cfg, recipe: Recipe, model, batches, loss, evaluate, data: dict, monitor: str = "val_geoscore",
+        meta: dict | None = None):
     """Fit ``model`` with ``recipe`` (cosine schedule, early stopping on ``monitor`` maximised) and
     a checkpoint named by :func:`checkpoint_key`; returns the :class:`History`.
 
     ``loss(outputs, targets)`` is a loss object whose repr carries its hyperparameters;
-    ``evaluate(model) -> dict`` returns the monitored validation value; ``data`` identifies the inputs.
+    ``evaluate(model) -> dict`` returns the monitored validation value; ``data`` identifies the inputs;
+    ``meta`` (not part of the key) is stored in the checkpoint for readers such as ``geosurvey predict``.
     """
     import torch
 
@@ -225,4 +247,6 @@ def run(cfg, recipe: Recipe, model, batches, loss, evaluate, data: dict, monitor
     ckpt = checkpoint_path(cfg, recipe, checkpoint_key(cfg, recipe, model, loss, data))
     return fit(model, batches, None, lambda m, x, y: loss(m(x), y), opt, epochs=recipe.epochs, device=cfg.device,
                scheduler=sched, evaluate=evaluate, monitor=monitor, mode="max", patience=recipe.patience,
-               checkpoint=ckpt, seed=cfg.seed, desc=recipe.name)
+               checkpoint=ckpt, seed=cfg.seed, desc=recipe.name,
+               meta={"backbone": cfg.backbone, "top_stages": cfg.top_stages, "input_px": cfg.input_px,
+                     "profile": cfg.name, **(meta or {})})

@@ -24,8 +24,10 @@ def test_evaluate_prints_metrics_and_names_bad_input(tmp_path, capsys):
     cli.main(["evaluate", str(tmp_path / "pred.csv")])
     assert json.loads(capsys.readouterr().out)["acc@1km"] == 50
     pd.DataFrame({"pred_lat": [1.0], "lat": [1.0], "lon": [2.0]}).to_csv(tmp_path / "bad.csv", index=False)
-    with pytest.raises(KeyError, match="pred_lon"):
+    with pytest.raises(SystemExit, match="2"):
         cli.main(["evaluate", str(tmp_path / "bad.csv")])
+    err = capsys.readouterr().err
+    assert "bad.csv" in err and "pred_lon" in err and "Traceback" not in err
 
 
 def test_run_finds_one_chapter_by_name_and_lists_them_otherwise():

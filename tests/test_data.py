@@ -3,8 +3,8 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from geosurvey.data import (GeoTilesSpec, ImageDecodeError, load_geotiles, read_folder, read_im2gps, read_image,
-                            read_osv5m)
+from geosurvey.data import (GeoTilesSpec, ImageDecodeError, TableError, TooManyBadImages, load_geotiles, read_folder,
+                            read_im2gps, read_image, read_osv5m)
 from geosurvey.data.places import continents, geocode
 from geosurvey.geo import CoordinateError
 
@@ -94,7 +94,7 @@ def test_readers_report_bad_rows_and_missing_things(tmp_path):
     with pytest.raises(CoordinateError, match="line 4"):
         read_osv5m(tmp_path, "test")
     rows.drop(columns=["longitude"]).to_csv(tmp_path / "test.csv", index=False)
-    with pytest.raises(KeyError, match="longitude"):
+    with pytest.raises(TableError, match=r"test.csv: missing column\(s\) \['longitude'\]"):
         read_osv5m(tmp_path, "test")
 
 
@@ -108,8 +108,10 @@ def test_im2gps_and_folder_readers(tmp_path):
     assert list(ds.meta["country"]) == ["JP", "GB"]
     pd.DataFrame({"file": ["img/a_1.jpg", "img/missing.jpg"], "latitude": [1.0, 2.0],
                   "longitude": [3.0, 4.0]}).to_csv(tmp_path / "mine.csv", index=False)
-    with pytest.raises(FileNotFoundError, match="missing.jpg"):
+    with pytest.raises(TooManyBadImages, match="1 of 2 images.*missing.jpg"):
         read_folder(tmp_path / "mine.csv", path_col="file", lat_col="latitude", lon_col="longitude")
+    kept = read_folder(tmp_path / "mine.csv", path_col="file", lat_col="latitude", lon_col="longitude", tolerance=0.5)
+    assert len(kept) == 1 and kept.skipped[0]["path"].endswith("missing.jpg")
 
 
 def test_place_labels():

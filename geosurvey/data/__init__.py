@@ -7,10 +7,11 @@ chapter switches between the embedded tiles and OSV-5M or im2gps photos with one
 
 from .geotiles import GeoTilesSpec, load_geotiles
 from .images import ImageDecodeError, read_image
-from .readers import read_folder, read_im2gps, read_osv5m
+from .readers import TooManyBadImages, read_folder, read_im2gps, read_osv5m
+from .tables import TableError
 from .sets import ImageSet, PhotoSet, TileSet
 
 __all__ = [
     "GeoTilesSpec", "load_geotiles", "ImageDecodeError", "read_image", "read_folder", "read_im2gps",
-    "read_osv5m", "ImageSet", "PhotoSet", "TileSet",
+    "read_osv5m", "TableError", "TooManyBadImages", "ImageSet", "PhotoSet", "TileSet",
 ]

@@ -62,10 +62,9 @@ def read_table(path, required: dict, id_column: str | None = None, coordinates=(
     wrong = [(i, len(r)) for i, r in enumerate(rows[1:]) if len(r) != len(header)]
     if wrong:
         i, n = wrong[0]
-        what = "more" if n > len(header) else "fewer"
-        raise TableError(f"{path}: {_line(i)} has {n} fields but the header has {len(header)} "
-                         f"({len(wrong)} such line(s)); a field with {what} commas than it should: quote values "
-                         "that contain commas, and check for a missing or extra separator")
+        raise TableError(f"{path}: {_line(i)} has {n} fields but the header has {len(header)} ({len(wrong)} such "
+                         "line(s)); look for an unquoted comma inside a value or a missing or extra separator, and "
+                         "quote values that contain commas")
     missing = [c for c in required if c not in header]
     if missing:
         raise TableError(f"{path}: missing column(s) {missing}; found {header}")

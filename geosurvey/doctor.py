@@ -1,0 +1,48 @@
+"""``geosurvey doctor``: what this machine offers the book, checked rather than assumed."""
+
+from __future__ import annotations
+
+import os
+import platform
+
+
+def lines() -> list:
+    """One line per fact: Python, torch and CUDA, each GPU, FAISS, every profile's backbone
+    weights, the packaged data files, the data roots the environment names."""
+    import torch
+
+    from . import backbones, packaged, profiles, retrieval
+
+    out = [f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPUs; "
+           f"torch {torch.__version__} ({torch.get_num_threads()} threads)"]
+    if torch.cuda.is_available():
+        out.append(f"CUDA {torch.version.cuda}: {torch.cuda.device_count()} GPU(s)")
+        for i in range(torch.cuda.device_count()):
+            p = torch.cuda.get_device_properties(i)
+            out.append(f"  cuda:{i} {p.name}, {p.total_memory / 2**30:.1f} GiB, bf16 "
+                       f"{'yes' if torch.cuda.is_bf16_supported() else 'no'}")
+    else:
+        out.append("CUDA: not available (chapters run on the CPU; the full profile wants a GPU)")
+    out.append(f"retrieval: {retrieval.backend()}")
+    hub = ("allowed (HF_HUB_OFFLINE unset; hub weights are fetched on first use)"
+           if os.environ.get("HF_HUB_OFFLINE", "0") in ("0", "") else "off (HF_HUB_OFFLINE=1: bundled weights only)")
+    out.append(f"model hub: {hub}")
+    for name, p in profiles.PROFILES.items():
+        try:
+            chosen = backbones.first_available(p.backbones)
+            out.append(f"profile {name}: backbone {chosen} -> {backbones.describe(chosen).weights}")
+        except RuntimeError as exc:
+            out.append(f"profile {name}: {exc}")
+    for name in packaged.FILES:
+        try:
+            out.append(f"data {name}: {packaged.path(name)}")
+        except (FileNotFoundError, ValueError) as exc:
+            out.append(f"data {name}: MISSING ({exc})")
+    for var in ("DATA_ROOT", "EVAL_ROOT", "GEOSURVEY_CACHE", "GEOSURVEY_RESULTS", "GEOSURVEY_CHECKPOINTS"):
+        value = os.environ.get(var)
+        if value:
+            out.append(f"{var}={value} ({'exists' if os.path.exists(value) else 'does not exist'})")
+    from .cache import cache_root
+
+    out.append(f"cache: {cache_root()}")
+    return out

@@ -1,0 +1,229 @@
+"""Fault injection: what a user gets from tables and photo folders nobody here wrote, and from
+runs that die half-way. Each test states the fault and asserts what the user now sees."""
+
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from conftest import photo
+from geosurvey import files
+from geosurvey.data import read_folder
+from geosurvey.data.readers import TooManyBadImages
+from geosurvey.data.tables import TableError, read_table
+
+
+def _folder(tmp_path, n=5, **extra):
+    for i in range(n):
+        photo(i).save(tmp_path / f"p{i}.jpg")
+    df = pd.DataFrame({"path": [f"p{i}.jpg" for i in range(n)], "lat": np.linspace(40, 50, n),
+                       "lon": np.linspace(0, 10, n), **extra})
+    df.to_csv(tmp_path / "meta.csv", index=False)
+    return tmp_path / "meta.csv"
+
+
+# --- tables -------------------------------------------------------------------------------------
+
+def test_a_row_with_one_field_more_than_the_header_is_refused_not_shifted(tmp_path):
+    # coordinates inside +-90 so a shifted read would pass every range check
+    (tmp_path / "p.csv").write_text("pred_lat,pred_lon,lat,lon\n10,20,10,20\n10,20,10,20,5\n")
+    with pytest.raises(TableError, match=r"line 3 has 5 fields but the header has 4"):
+        read_table(tmp_path / "p.csv", {"lat": "lat", "lon": "lon"})
+
+
+def test_a_missing_field_names_the_line(tmp_path):
+    (tmp_path / "p.csv").write_text("lat,lon,country\n10,20,FR\n11,21\n")
+    with pytest.raises(TableError, match=r"line 3 has 2 fields"):
+        read_table(tmp_path / "p.csv", {"lat": "lat", "lon": "lon"})
+
+
+def test_duplicate_ids_are_refused(tmp_path):
+    (tmp_path / "p.csv").write_text("id,latitude,longitude\n7,1,1\n8,2,2\n7,3,3\n")
+    with pytest.raises(TableError, match=r"2 rows share an id, e.g. '7' at line 2, line 4"):
+        read_table(tmp_path / "p.csv", {"id": "id", "latitude": "lat", "longitude": "lon"}, id_column="id")
+
+
+@pytest.mark.parametrize("given,expected", [(["Germany", "france", "United States"], ["DE", "FR", "US"]),
+                                            (["DEU", "FRA", "USA"], ["DE", "FR", "US"]),
+                                            (["de", "FR", "NA"], ["DE", "FR", "NA"])])  # NA is Namibia, not missing
+def test_countries_as_names_iso3_or_iso2_become_iso2(tmp_path, given, expected):
+    csv = _folder(tmp_path, n=3, country=given)
+    photos = read_folder(csv)
+    assert list(photos.meta["country"]) == expected
+    assert (photos.meta["continent"] != "Unknown").all()
+
+
+def test_an_unknown_country_is_an_error_naming_it(tmp_path):
+    csv = _folder(tmp_path, n=3, country=["Germany", "Atlantis", "France"])
+    with pytest.raises(TableError, match=r"'Atlantis'.*line 3"):
+        read_folder(csv)
+
+
+def test_empty_files_and_header_only_files_are_refused(tmp_path):
+    (tmp_path / "empty.csv").write_text("")
+    with pytest.raises(TableError, match="empty"):
+        read_table(tmp_path / "empty.csv", {"lat": "lat"})
+    (tmp_path / "header.csv").write_text("lat,lon\n")
+    with pytest.raises(TableError, match="no rows"):
+        read_table(tmp_path / "header.csv", {"lat": "lat"})
+
+
+def test_a_byte_order_mark_and_windows_line_endings_are_read(tmp_path):
+    (tmp_path / "p.csv").write_bytes("\ufefflat,lon\r\n48.85,2.35\r\n51.5,-0.12\r\n".encode("utf-8"))
+    df = read_table(tmp_path / "p.csv", {"lat": "lat", "lon": "lon"})
+    assert list(df.columns) == ["lat", "lon"] and df["lon"].tolist() == [2.35, -0.12]
+
+
+def test_non_numeric_and_out_of_range_coordinates_name_the_line(tmp_path):
+    (tmp_path / "a.csv").write_text("lat,lon\n1,2\nnorth,3\n")
+    with pytest.raises(TableError, match=r"'lat' is not a number at line 3"):
+        read_table(tmp_path / "a.csv", {"lat": "lat", "lon": "lon"})
+    (tmp_path / "b.csv").write_text("lat,lon\n1,2\n95,3\n")
+    with pytest.raises(ValueError, match=r"line 3"):
+        read_table(tmp_path / "b.csv", {"lat": "lat", "lon": "lon"})
+
+
+def test_the_command_line_reports_a_bad_csv_in_one_line(tmp_path):
+    (tmp_path / "p.csv").write_text("pred_lat,pred_lon,lat,lon\n10,20,10,20\n10,20,10,20,5\n")
+    out = subprocess.run([sys.executable, "-m", "geosurvey.cli", "evaluate", str(tmp_path / "p.csv")],
+                         capture_output=True, text=True)
+    assert out.returncode == 2 and out.stdout == ""
+    assert out.stderr.count("\n") == 1 and "line 3 has 5 fields" in out.stderr and "Traceback" not in out.stderr
+
+
+# --- images ---------------------------------------------------------------------------------------
+
+def _corrupt(tmp_path, n, bad):
+    csv = _folder(tmp_path, n=n)
+    for i in range(bad):
+        data = (tmp_path / f"p{i}.jpg").read_bytes()
+        (tmp_path / f"p{i}.jpg").write_bytes(data[: len(data) // 3] if i % 2 else b"not an image at all")
+    return csv
+
+
+def test_a_few_corrupt_or_missing_images_are_skipped_and_reported(tmp_path):
+    csv = _corrupt(tmp_path, n=100, bad=1)  # 1 % corrupt
+    (tmp_path / "p99.jpg").unlink()  # and one missing: 2 % unusable
+    with pytest.raises(TooManyBadImages):
+        read_folder(csv)  # above the default tolerance of 1 %
+    photos = read_folder(csv, tolerance=0.02)
+    assert len(photos) == 98
+    reasons = {s["path"].rsplit("/", 1)[-1]: s["reason"] for s in photos.skipped}
+    assert set(reasons) == {"p0.jpg", "p99.jpg"} and reasons["p99.jpg"] == "file not found"
+
+
+def test_many_bad_images_are_a_clear_error(tmp_path):
+    csv = _corrupt(tmp_path, n=50, bad=10)  # 20 %
+    with pytest.raises(TooManyBadImages, match=r"10 of 50 images \(20.0 %\)"):
+        read_folder(csv)
+
+
+def test_skipped_images_reach_the_results_file(tmp_path):
+    from geosurvey import metrics
+
+    csv = _corrupt(tmp_path, n=100, bad=1)
+    photos = read_folder(csv)
+    res = metrics.Results("t", root=tmp_path / "results", images={"test": photos})
+    res.add("m", photos.lat, photos.lon, photos.meta)
+    import json
+
+    saved = json.loads(res.save().read_text())
+    assert saved["skipped_images"]["test"][0]["id"] == "p0.jpg"
+
+
+# --- interrupted runs ---------------------------------------------------------------------------
+
+FIT = """
+import sys, torch
+from geosurvey import train
+torch.manual_seed(0)
+x = torch.randn(512, 8, generator=torch.Generator().manual_seed(1)); y = (x[:, 0] > 0).long()
+model = torch.nn.Sequential(torch.nn.Linear(8, 64), torch.nn.ReLU(), torch.nn.Linear(64, 2))
+opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+def batches(epoch):
+    import time; time.sleep(float(sys.argv[3]))
+    order = torch.randperm(512, generator=torch.Generator().manual_seed(epoch))
+    return [(x[order[i:i + 64]], y[order[i:i + 64]]) for i in range(0, 512, 64)]
+loss = lambda m, xb, yb: torch.nn.functional.cross_entropy(m(xb), yb)
+train.fit(model, batches, None, loss, opt, epochs=int(sys.argv[2]), checkpoint=sys.argv[1], monitor="train_loss")
+torch.save(model.state_dict(), sys.argv[1] + ".final")
+"""
+
+
+def test_a_run_killed_during_fit_resumes_to_the_uninterrupted_result(tmp_path):
+    script = tmp_path / "fit.py"
+    script.write_text(FIT)
+    subprocess.run([sys.executable, str(script), str(tmp_path / "a.pt"), "6", "0"], check=True)
+    proc = subprocess.Popen([sys.executable, str(script), str(tmp_path / "b.pt"), "6", "0.7"])
+    deadline = time.time() + 60
+    while not (tmp_path / "b.pt").exists() and time.time() < deadline:  # wait for an epoch's checkpoint
+        time.sleep(0.05)
+    time.sleep(0.2)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    epochs_done = torch.load(tmp_path / "b.pt", weights_only=False)["epoch"] + 1
+    assert 1 <= epochs_done < 6  # killed half-way
+    subprocess.run([sys.executable, str(script), str(tmp_path / "b.pt"), "6", "0"], check=True)
+    a, b = (torch.load(tmp_path / f"{n}.pt.final") for n in "ab")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+WRITER = """
+import sys, time, numpy as np
+from geosurvey import files
+with files.atomic_folder(sys.argv[1]) as tmp:
+    for i in range(50):
+        np.save(tmp / f"part{i}.npy", np.full(10000, i))
+        time.sleep(float(sys.argv[2]))
+"""
+
+
+def test_a_cache_entry_killed_half_written_never_appears(tmp_path):
+    script = tmp_path / "w.py"
+    script.write_text(WRITER)
+    proc = subprocess.Popen([sys.executable, str(script), str(tmp_path / "entry"), "0.05"])
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (tmp_path / "entry").exists()  # only a hidden temporary folder is left behind
+    subprocess.run([sys.executable, str(script), str(tmp_path / "entry"), "0"], check=True)
+    assert len(list((tmp_path / "entry").iterdir())) == 50
+
+
+def _write_entry(target, value, barrier):
+    with files.atomic_folder(target) as tmp:
+        np.save(tmp / "x.npy", np.full(1000, value))
+        barrier.wait()  # both writers finish their copy at the same moment
+
+
+def test_two_processes_writing_the_same_entry_both_succeed_and_leave_one(tmp_path):
+    ctx = multiprocessing.get_context("spawn")
+    barrier = ctx.Barrier(2)
+    procs = [ctx.Process(target=_write_entry, args=(tmp_path / "entry", v, barrier)) for v in (1, 2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    assert [p.exitcode for p in procs] == [0, 0]
+    x = np.load(tmp_path / "entry" / "x.npy")
+    assert len(set(x.tolist())) == 1 and os.listdir(tmp_path / "entry") == ["x.npy"]
+    assert [p.name for p in tmp_path.iterdir()] == ["entry"]  # the loser's copy was removed
+
+
+def test_two_processes_saving_the_same_checkpoint_both_succeed(tmp_path):
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=files.torch_save, args=({"v": torch.full((1000,), float(v))}, tmp_path / "c.pt"))
+             for v in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    assert [p.exitcode for p in procs] == [0] * 4
+    assert torch.load(tmp_path / "c.pt")["v"].unique().numel() == 1
