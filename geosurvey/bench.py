@@ -168,6 +168,81 @@ def bench_features(n: int):
     return out
 
 
+def bench_geography(n: int):
+    """Climate, land cover, elevation and country lookups for ``n`` photo-like points."""
+    from . import geography
+    from .data.places import countries
+
+    lat, lon = _photo_like_points(n)
+    out = {name: n / _timed(lambda f=f: f(lat, lon), repeat=2)  # the second excludes loading the raster
+           for name, f in (("climate", geography.climate), ("land_cover", geography.land_cover),
+                           ("elevation", geography.elevation))}
+    out["country"] = n / _timed(lambda: countries(lat, lon), repeat=2)
+    return {f"{k}_points_per_s": v for k, v in out.items()}
+
+
+# H100 SXM dense bf16 peak, and the share of it a well-fed ViT training step typically reaches.
+GPU_PEAK_FLOPS, GPU_UTILISATION = 989e12, 0.4
+
+
+def _jpeg_photos(folder: Path, n: int) -> list:
+    """``n`` JPEG photos of OpenStreetView-5M's size (512 x 384), GeoTiles renderings of real places."""
+    from PIL import Image
+
+    from .data.geotiles import GeoTilesSpec, render_split
+
+    lat, lon = _photo_like_points(n)
+    tiles, _ = render_split(lat, lon, GeoTilesSpec(tile_px=512), np.random.default_rng(0))
+    paths = []
+    for i, tile in enumerate(tiles):
+        paths.append(folder / f"{i}.jpg")
+        Image.fromarray(tile[64:448]).save(paths[-1], quality=90)
+    return paths
+
+
+def bench_full_profile(n_photos: int = 64) -> dict:
+    """What one training of the ``full`` profile costs, estimated on a machine without a GPU: the
+    FLOPs of one training step per image (counted by torch on the meta device: a frozen trunk's
+    forward, the fine-tuned top's forward and backward) and the photos/s one DataLoader worker
+    decodes and transforms (measured here). The GPU rate assumes GPU_UTILISATION of GPU_PEAK_FLOPS."""
+    import tempfile
+
+    import pandas as pd
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from . import backbones, features, profiles
+    from .data.sets import PhotoSet
+
+    cfg = profiles.PROFILES["full"]
+    name = cfg.backbones[0]
+    trunk, top = backbones.split(backbones.architecture(name), cfg.top_stages)
+    x = torch.empty(1, 3, cfg.input_px, cfg.input_px, device="meta")
+    with FlopCounterMode(display=False) as counter:
+        with torch.no_grad():
+            h = trunk(x)
+        top(h).sum().backward()
+    flops = counter.get_total_flops()
+    info = backbones.describe(name)
+    tf = features.image_transform(info.mean, info.std, cfg.input_px)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as in a DataLoader worker
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            photos = PhotoSet(pd.DataFrame({"path": map(str, _jpeg_photos(Path(tmp), n_photos)), "lat": 0.0, "lon": 0.0}))
+            decode = n_photos / _timed(lambda: [tf(photos.load(i)) for i in range(n_photos)], repeat=2)
+    finally:
+        torch.set_num_threads(threads)
+    gpu = GPU_UTILISATION * GPU_PEAK_FLOPS / flops
+    fed = min(gpu, decode * cfg.num_workers)
+    return {"backbone": name, "input_px": cfg.input_px, "top_stages": cfg.top_stages,
+            "train_gflop_per_image": flops / 1e9, "decode_images_per_s_per_worker": decode,
+            "num_workers": cfg.num_workers, "gpu_images_per_s_if_fed": gpu, "estimated_train_images_per_s": fed,
+            "estimated_hours_per_training": cfg.n_train * cfg.epochs / fed / 3600,
+            "assumption": f"{GPU_UTILISATION:.0%} of {GPU_PEAK_FLOPS / 1e12:.0f} TFLOP/s (H100 bf16 dense); "
+                          f"decoding at this machine's per-core speed with {cfg.num_workers} workers"}
+
+
 def run(output: Path, quick: bool = False) -> dict:
     import torch
 
@@ -179,6 +254,8 @@ def run(output: Path, quick: bool = False) -> dict:
         "faiss": bench_faiss(1000 if quick else 10_000, [10_000] if quick else [100_000, 1_000_000]),
         "training": bench_training(512 if quick else 2048),
         "features": bench_features(256 if quick else 1024),
+        "geography": bench_geography(100_000 if quick else 1_000_000),
+        "full_profile_estimate": bench_full_profile(16 if quick else 64),
     }
     times = Path("build/chapter_times.json")
     if times.exists():

@@ -30,7 +30,9 @@ def lines() -> list:
     for name, p in profiles.PROFILES.items():
         try:
             chosen = backbones.first_available(p.backbones)
-            out.append(f"profile {name}: backbone {chosen} -> {backbones.describe(chosen).weights}")
+            skipped = p.backbones[:p.backbones.index(chosen)]
+            note = f" (preferred {', '.join(skipped)}: weights not available here)" if skipped else ""
+            out.append(f"profile {name}: backbone {chosen} -> {backbones.describe(chosen).weights}{note}")
         except RuntimeError as exc:
             out.append(f"profile {name}: {exc}")
     for name in packaged.FILES:
