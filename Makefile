@@ -45,8 +45,8 @@ test: install
 	TQDM_DISABLE=1 GEOSURVEY_RESULTS=$(CURDIR)/build/test-results $(PY) -m pytest -q -p no:cacheprovider --nbval-lax tests book
 
 # JupyterLab on the book, with the project's environment registered as the kernel "geosurvey".
-# A chapter's first code cell (tagged `parameters`) holds profile, device, data_root, seed: edit it
-# there, or pass them to papermill (`geosurvey run` does) as the README shows.
+# A chapter's first code cell (tagged `parameters`) holds profile, device, data_root, eval_root, seed
+# and sizes: edit it there, or pass them to papermill (`geosurvey run` does) as the README shows.
 lab: install
 	$(PY) -m ipykernel install --user --name geosurvey --display-name "Python (geosurvey)"
 	$(VENV)/bin/jupyter lab book

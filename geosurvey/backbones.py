@@ -56,7 +56,8 @@ def load_in_order(model, state_dict) -> None:
         model.load_state_dict(mapped, strict=False)
 
 
-def _hub_reachable() -> bool:
+def hub_reachable() -> bool:
+    """Whether the model hub may be asked for weights (HF_HUB_OFFLINE unset or false)."""
     return os.environ.get("HF_HUB_OFFLINE", "0") not in ("1", "true", "True")
 
 
@@ -87,7 +88,7 @@ def create(name: str, weights: str | None = "auto", num_classes: int = 0, **kwar
     elif name in BUNDLED:
         file, desc = BUNDLED[name]
         load_in_order(model, torch.load(packaged.path(file), map_location="cpu", weights_only=True))
-    elif _hub_reachable():
+    elif hub_reachable():
         model = timm.create_model(name, pretrained=True, num_classes=1000, **kwargs)
         desc = f"timm hub weights ({model.pretrained_cfg.get('hf_hub_id') or model.pretrained_cfg.get('tag')})"
     else:
@@ -126,7 +127,7 @@ def describe(name: str) -> BackboneInfo:
 def first_available(names) -> str:
     """The first model name whose weights can be had here: bundled ones always, hub ones when online."""
     for name in names:
-        if name in BUNDLED or _hub_reachable():
+        if name in BUNDLED or hub_reachable():
             return name
     raise RuntimeError(f"none of {list(names)} has offline weights; bundled: {sorted(BUNDLED)}")
 

@@ -4,7 +4,7 @@ A :class:`Partition` is a set of non-overlapping S2 cells (possibly of mixed lev
 training coordinates, with per-cell counts and two candidate "class centres" to predict: the mean
 of the member photos and the geometric centre of the cell.
 
-* :func:`uniform` - every S2 cell of one level that holds photos (the OSV-5M / seed 002 labels).
+* :func:`uniform` - every S2 cell of one level that holds photos (the OSV-5M / Wu et al. labels).
 * :func:`adaptive` - PlaNet's quadtree: split any cell holding more than ``tau_max`` photos,
   then drop cells holding fewer than ``tau_min`` (Weyand 2016; Mueller-Budack 2018).
 * :func:`hierarchy` - several adaptive partitions at once (coarse/middle/fine) with the index of
@@ -177,7 +177,7 @@ def hierarchical_log_probs(log_probs: list, hier: Hierarchy):
     """Fine-cell scores that multiply in the probabilities of the enclosing coarser cells.
 
     ``log_probs[k]`` has shape (n, len(partitions[k])). Returns (n, n_fine) log-scores
-    ``log p_fine + sum_k log p_k(ancestor)`` (the YOLO9000-style product of seed 003).
+    ``log p_fine + sum_k log p_k(ancestor)`` (the YOLO9000-style product of Lo et al.).
     """
     fine = len(hier.partitions) - 1
     out = np.array(log_probs[fine], dtype=np.float64, copy=True)

@@ -25,6 +25,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from .files import write_text
+
 
 def _cmd_data(args) -> None:
     from . import profiles
@@ -45,9 +47,10 @@ def _cmd_partition(args) -> None:
     print(json.dumps(part.summary(), indent=2))
     if args.output:
         clat, clon = part.centers("center")
-        pd.DataFrame({"token": s2.to_token(part.cell_ids), "level": part.levels, "count": part.counts,
-                      "mean_lat": part.mean_lat, "mean_lon": part.mean_lon, "center_lat": clat,
-                      "center_lon": clon}).to_csv(args.output, index=False)
+        table = pd.DataFrame({"token": s2.to_token(part.cell_ids), "level": part.levels, "count": part.counts,
+                              "mean_lat": part.mean_lat, "mean_lon": part.mean_lon, "center_lat": clat,
+                              "center_lon": clon})
+        write_text(args.output, table.to_csv(index=False))
         print(f"wrote {len(part)} cells to {args.output}")
 
 
@@ -133,7 +136,7 @@ def _cmd_book(args) -> None:
         times[entry] = round(_execute(src, dst, root, args, progress_bar=False), 1)
         _show_run_parameters_only(dst)
         print(f"  done in {times[entry]} s", flush=True)
-    (root / "build" / "chapter_times.json").write_text(json.dumps({"profile": args.profile, "seconds": times}, indent=2))
+    write_text(root / "build" / "chapter_times.json", json.dumps({"profile": args.profile, "seconds": times}, indent=2))
     jb = Path(sys.executable).with_name("jupyter-book")
     subprocess.run([str(jb), "build", str(stage), "--path-output", str(root), "-W", "-n", "--keep-going"], check=True)
     html = root / "_build" / "html"
@@ -149,7 +152,7 @@ def chapter_notebook(root: Path, name: str) -> Path:
     found = [p for p in chapters if name in p.stem]
     if len(found) != 1:
         names = ", ".join(p.stem for p in chapters)
-        raise SystemExit(f"{'no' if not found else 'more than one'} chapter matches {name!r}; chapters: {names}")
+        raise ValueError(f"{'no' if not found else 'more than one'} chapter matches {name!r}; chapters: {names}")
     return found[0]
 
 
@@ -215,17 +218,15 @@ def _cmd_predict(args) -> None:
         raise ValueError(f"none of the {len(skipped)} file(s) given could be read as an image")
     probabilities = table.attrs.pop("probabilities")
     if args.output:
-        from .files import write_text
-
         write_text(args.output, table.to_csv(index=False))
         print(f"wrote {len(table)} predictions to {args.output} ({len(skipped)} file(s) skipped); model: "
               f"{predictor.description}")
     else:
         print(table.to_csv(index=False), end="")
     if args.maps:
-        for (_, row), p in zip(table.iterrows(), probabilities):
-            name = Path(row["path"]).stem
-            predict.probability_map(predictor, p, Path(args.maps) / f"{name}.png", title=f"{name}: top cells")
+        for i, (path, p) in enumerate(zip(table["path"], probabilities)):
+            name = Path(path).stem  # numbered: a/1.jpg and b/1.jpg must not share a map
+            predict.probability_map(predictor, p, Path(args.maps) / f"{i:04d}-{name}.png", title=f"{name}: top cells")
 
 
 def _cmd_doctor(args) -> None:

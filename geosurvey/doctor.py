@@ -24,8 +24,8 @@ def lines() -> list:
     else:
         out.append("CUDA: not available (chapters run on the CPU; the full profile wants a GPU)")
     out.append(f"retrieval: {retrieval.backend()}")
-    hub = ("allowed (HF_HUB_OFFLINE unset; hub weights are fetched on first use)"
-           if os.environ.get("HF_HUB_OFFLINE", "0") in ("0", "") else "off (HF_HUB_OFFLINE=1: bundled weights only)")
+    hub = ("allowed (hub weights are fetched on first use)" if backbones.hub_reachable()
+           else "off (HF_HUB_OFFLINE is set: bundled weights only)")
     out.append(f"model hub: {hub}")
     for name, p in profiles.PROFILES.items():
         try:

@@ -36,7 +36,9 @@ def fingerprint(images: ImageSet) -> str:
 class EpochSampler:
     """The rows of each epoch: in order, or shuffled with seed ``seed + epoch`` (so a resumed run
     sees the same batches). With ``shard`` and several processes (DistributedDataParallel), each
-    process takes every world-th row of that order: the shards are disjoint and cover the epoch."""
+    process takes every world-th row of that order, padded by wrapping around to ceil(n / world)
+    rows as DistributedSampler does: every process runs the same number of steps (or DDP would
+    hang), the shards cover the epoch and are disjoint but for those few repeated rows."""
 
     def __init__(self, n: int, shuffle: bool = False, seed: int = 0, shard: bool = False):
         from .train import distributed
@@ -52,6 +54,7 @@ class EpochSampler:
 
         order = torch.randperm(self.n, generator=torch.Generator().manual_seed(self.seed + self.epoch)) \
             if self.shuffle else torch.arange(self.n)
+        order = torch.cat([order, order[:len(self) * self.world - self.n]])
         shard = order[self.rank::self.world]
         log = os.environ.get("GEOSURVEY_SHARD_LOG")  # audit: which rows each process trained on
         if log and self.world > 1:
@@ -62,7 +65,7 @@ class EpochSampler:
         return iter(self.indices().tolist())
 
     def __len__(self) -> int:
-        return len(range(self.rank, self.n, self.world))
+        return -(-self.n // self.world)
 
 
 def loader(dataset, batch_size: int, shuffle: bool = False, num_workers: int = 0, seed: int = 0, shard: bool = False):

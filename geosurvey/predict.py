@@ -81,7 +81,7 @@ def predict(predictor: Predictor, paths, k: int = 5, batch_size: int = 32, scene
     ``(path, reason)`` of every file that could not be read."""
     from .data.places import countries
 
-    rows, skipped, kept, probs = [], [], [], []
+    skipped, kept, probs = [], [], []
     files = image_files(paths)
     for start in range(0, len(files), batch_size):
         batch, names = [], []
@@ -111,13 +111,11 @@ def predict(predictor: Predictor, paths, k: int = 5, batch_size: int = 32, scene
 
 def photo_scenes(files, device: str = "cpu") -> pd.DataFrame:
     """Places365 scene of each photo: coarse scene (indoor / natural / urban) and top category."""
-    import torch
-
     from . import places365
+    from .data.sets import PhotoSet
 
-    net, tf, h = places365.model().to(device), places365.transform(), places365.hierarchy()
-    with torch.inference_mode():
-        p = torch.cat([torch.softmax(net(tf(read_image(f))[None].to(device)), 1).cpu() for f in files]).numpy()
+    p = places365.classify(PhotoSet(pd.DataFrame({"path": [str(f) for f in files], "lat": 0.0, "lon": 0.0})), device)
+    h = places365.hierarchy()
     coarse = h.probabilities(p)["coarse"]
     return pd.DataFrame({"scene": np.asarray(h.coarse)[coarse.argmax(1)], "scene_probability": coarse.max(1),
                          "scene_category": np.asarray(places365.categories())[p.argmax(1)]})

@@ -3,7 +3,8 @@
 Every chapter's ``parameters`` cell names a profile; :func:`start` turns it into a :class:`Profile`
 and the train/val/test image sets. ``ci`` uses the embedded GeoTiles on a 2-core CPU in minutes;
 ``full`` uses the photos under ``data_root`` (OpenStreetView-5M layout) when one is given, else
-GeoTiles at its full size, on a GPU.
+GeoTiles at its full size, on a GPU; ``photos`` runs the ``full`` code path (photos decoded by
+DataLoader workers, the trunk streamed) at a size a CPU executes in seconds per chapter.
 """
 
 from __future__ import annotations
@@ -139,7 +140,7 @@ def load_splits(p: Profile) -> dict:
     splits = _photo_splits(p) if p.data_root else _geotiles_splits(p)
     for name, images in splits.items():
         if len(images) < MIN_SIZES.get(name, 1):
-            raise ValueError(f"the {name} split has {len(images)} usable images; at least {MIN_SIZES[name]} are needed "
+            raise ValueError(f"the {name} split has {len(images)} usable images; at least {MIN_SIZES.get(name, 1)} are needed "
                              f"(data_root={p.data_root})")
     if p.eval_root:
         from .data.readers import read_eval_root
@@ -166,9 +167,10 @@ def _photo_splits(p: Profile) -> dict:
     train_all = read_osv5m(p.data_root, "train", sample=p.n_train + p.n_val, seed=p.seed,
                            tolerance=p.bad_image_tolerance)
     test = read_osv5m(p.data_root, "test", sample=p.n_test, seed=p.seed, tolerance=p.bad_image_tolerance)
-    n_val = min(p.n_val, max(len(train_all) // 10, 1))
+    short = len(train_all) < p.n_train + p.n_val  # then a tenth goes to validation, the rest to training
+    n_val = min(p.n_val, max(len(train_all) // 10, 1)) if short else p.n_val
     n_train = min(p.n_train, len(train_all) - n_val)
-    if n_train + n_val < p.n_train + p.n_val or len(test) < p.n_test:
+    if short or len(test) < p.n_test:
         print(f"{p.data_root} holds fewer photos than the {p.name!r} profile asks for: using train {n_train}, "
               f"val {n_val}, test {len(test)} (profile: {p.n_train}, {p.n_val}, {p.n_test})")
     return {"train": train_all.subset(range(n_train)), "val": train_all.subset(range(n_train, n_train + n_val)),

@@ -86,7 +86,7 @@ def partition_labels(parts: dict, x: models.Inputs) -> np.ndarray:
 
 
 def fit_partitions(cfg, recipe: Recipe, hier, names, train_x: models.Inputs, val_x: models.Inputs, model=None):
-    """Seed 003's multi-partition classifier: one head per partition of ``hier`` (named ``names``,
+    """Lo et al.'s multi-partition classifier: one head per partition of ``hier`` (named ``names``,
     coarse to fine) on one shared network, trained with the mean of their cross-entropies and
     monitored by the hierarchical prediction on the finest partition.
 
@@ -138,7 +138,7 @@ def fit_scenes(cfg, recipe: Recipe, train_f: models.Inputs, val_f: models.Inputs
 
 
 def fit_regression(cfg, recipe: Recipe, train_x: models.Inputs, val_x: models.Inputs):
-    """Direct coordinate regression (a unit vector on the sphere), the seeds' regression baseline."""
+    """Direct coordinate regression (a unit vector on the sphere), the papers' regression baseline."""
     model = models.network(cfg, models.UnitVectorHead)
     targets = coordinates(train_x)
     batches = train_x.batches(targets, recipe.batch_size, shuffle=True, seed=cfg.seed)

@@ -23,12 +23,6 @@ def glue(name: str, value, display: bool = False):
     return value
 
 
-def glue_many(prefix: str, values: dict) -> None:
-    """``glue(f"{prefix}_{key}", value)`` for each item (keys are made identifier-safe)."""
-    for k, v in values.items():
-        glue(f"{prefix}_{safe(k)}", v)
-
-
 def safe(text: str) -> str:
     return "".join(ch if ch.isalnum() else "_" for ch in str(text)).strip("_")
 
@@ -38,11 +32,6 @@ def say(text: str) -> None:
     from IPython.display import Markdown, display
 
     display(Markdown(text))
-
-
-def compare(a: float, b: float, higher: str, lower: str, equal: str = "the same as") -> str:
-    """``higher`` when a > b, ``lower`` when a < b: the word a sentence needs for this run."""
-    return higher if a > b else lower if a < b else equal
 
 
 def claims_markdown(claims) -> str:

@@ -104,7 +104,7 @@ def knn_predict(index: GeoIndex, queries, k: int):
 
 
 def knn_methods(index: GeoIndex, val_queries, val_lat, val_lon, test_queries, ks=(1, 3, 5, 10, 20, 50)) -> dict:
-    """Seed 002's two inference rules on one index: the top-1 neighbour's location, and the
+    """Wu et al.'s two inference rules on one index: the top-1 neighbour's location, and the
     similarity-weighted spherical mean of the best ``k`` neighbours (k chosen on validation).
 
     Returns ``({"top-1": (lat, lon, 1)[, "weighted, k=K": (lat, lon, K)]}, {k: validation GeoScore})``:

@@ -1,7 +1,7 @@
-"""Scene context for scene-aware geolocation (seed 003; Müller-Budack et al. 2018).
+"""Scene context for scene-aware geolocation (Lo et al.; Müller-Budack et al. 2018).
 
 A scene is described at three levels, fine -> middle -> coarse, and a fine class that belongs to
-two groups splits its probability between them (seed 003, "handling overlapping categories"):
+two groups splits its probability between them (Lo et al., "handling overlapping categories"):
 the group probabilities are the fine probabilities times a row-normalised membership matrix.
 
 GeoTiles are seen from orbit, so their scene comes from independent land-cover data: the MODIS

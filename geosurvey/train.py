@@ -164,6 +164,12 @@ def fit(model, train_data, val_data, loss_fn, optimizer, *, epochs: int, device:
         if scheduler is not None:
             scheduler.step()
         row["seconds"] = time.perf_counter() - t0
+        if world > 1:  # every process follows rank 0's numbers, so all stop (and keep weights) together
+            import torch.distributed as dist
+
+            shared = [row]
+            dist.broadcast_object_list(shared, src=0)
+            row = shared[0]
         history.epochs.append(row)
         score = row.get(monitor)
         if score is None:

@@ -35,7 +35,7 @@ def test_run_finds_one_chapter_by_name_and_lists_them_otherwise():
 
     root = Path(__file__).resolve().parent.parent
     assert cli.chapter_notebook(root, "planet").name == "02_planet.ipynb"
-    with pytest.raises(SystemExit, match="no chapter matches 'pigeonx'.*02_planet"):
+    with pytest.raises(ValueError, match="no chapter matches 'pigeonx'.*02_planet"):
         cli.chapter_notebook(root, "pigeonx")
-    with pytest.raises(SystemExit, match="more than one"):
+    with pytest.raises(ValueError, match="more than one"):
         cli.chapter_notebook(root, "_")

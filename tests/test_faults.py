@@ -227,3 +227,9 @@ def test_two_processes_saving_the_same_checkpoint_both_succeed(tmp_path):
         p.join(60)
     assert [p.exitcode for p in procs] == [0] * 4
     assert torch.load(tmp_path / "c.pt")["v"].unique().numel() == 1
+
+
+def test_line_numbers_count_blank_lines(tmp_path):
+    (tmp_path / "test.csv").write_text("id,latitude,longitude\n1,10,10\n\n2,10,x\n")
+    with pytest.raises(TableError, match="line 4"):
+        read_table(tmp_path / "test.csv", {"id": "id", "latitude": "lat", "longitude": "lon"})

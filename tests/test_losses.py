@@ -93,12 +93,12 @@ def test_smoothed_targets_peak_at_the_nearest_cell_and_decay_with_distance():
     t = losses.smoothed_targets(cl, co, photo_lat, photo_lon, tau=300.0)[0]
     assert int(t.argmax()) == 0 and torch.isclose(t.sum(), torch.tensor(1.0))
     assert t[0] > t[1] > t[2] > t[3]  # Paris, London (~340 km), New York, Sydney
-    # the seed's unnormalised form exp(-(d_i - d_true)/tau), normalised, is the same distribution
+    # the paper's unnormalised form exp(-(d_i - d_true)/tau), normalised, is the same distribution
     from geosurvey.geo import haversine_torch
 
     d = haversine_torch(photo_lat, photo_lon, cl, co)
-    seed_form = torch.exp(-(d - d[0]) / 300.0)
-    assert torch.allclose(t, seed_form / seed_form.sum(), atol=1e-6)
+    paper_form = torch.exp(-(d - d[0]) / 300.0)
+    assert torch.allclose(t, paper_form / paper_form.sum(), atol=1e-6)
 
 
 def test_one_hot_is_the_limit_of_small_tau():

@@ -86,6 +86,12 @@ def test_a_clear_gain_is_reproduced_and_no_gain_is_inconclusive():
     assert same.claim("a beats b", "a", "b", "acc@750km").verdict == "inconclusive"
 
 
+def test_a_difference_is_measured_without_being_recorded_as_a_claim():
+    res = _two_methods(gap_km=300)
+    va, vb, ci = res.difference("a", "b", "median_km")
+    assert va == pytest.approx(vb - 300, abs=1) and ci[1] < 0 and res.claims == []
+
+
 def test_paired_bootstrap_is_tighter_than_the_marginal_intervals():
     res = _two_methods(gap_km=40)
     c = res.claim("a beats b", "a", "b", "mean_km")

@@ -1,8 +1,6 @@
 import numpy as np
 import pandas as pd
 import pytest
-import torch
-from PIL import Image
 
 from geosurvey import cells, scenes
 from geosurvey.data.sets import Crops, TileSet
@@ -47,12 +45,6 @@ def test_hierarchical_product_equals_the_brute_force_product_over_ancestors():
             parent = coarse.assign_leaves(leaf)[0]  # the coarse cell that contains this fine cell
             total += log_probs[k][:, parent] if parent >= 0 else -np.inf
         np.testing.assert_allclose(fast[:, c], total)
-
-
-def test_averaging_identical_crops_equals_one_crop():
-    probs = torch.softmax(torch.randn(4, 6, generator=torch.Generator().manual_seed(0)), 1).numpy()
-    stacked = np.stack([probs] * 3)
-    assert np.allclose(stacked.mean(0), probs)
 
 
 def test_crops_cover_the_image_at_the_chosen_places():

@@ -1,4 +1,3 @@
-import numpy as np
 import pytest
 import torch
 
@@ -89,3 +88,16 @@ def test_history_reports_the_training_time_it_recorded(tmp_path):
     assert hist.train_seconds == pytest.approx(sum(e["seconds"] for e in hist.epochs)) and hist.train_seconds > 0
     _, again = _run(3, tmp_path / "t.pt")  # read back from the checkpoint: the first run's time, not ~0
     assert again.train_seconds == hist.train_seconds
+
+
+def test_shards_have_equal_length_and_cover_every_row(monkeypatch):
+    from geosurvey.features import EpochSampler
+
+    shards = []
+    for rank in range(3):  # 10 rows on 3 processes: 4 steps each, or DistributedDataParallel would hang
+        monkeypatch.setattr(train, "distributed", lambda rank=rank: (rank, 3))
+        sampler = EpochSampler(10, shuffle=True, seed=1, shard=True)
+        sampler.set_epoch(2)
+        shards.append(sampler.indices().tolist())
+        assert len(shards[-1]) == len(sampler) == 4
+    assert sorted(set(sum(shards, []))) == list(range(10)) and len(sum(shards, [])) == 12

@@ -196,7 +196,9 @@ def load_views(spec: GeoTilesSpec, images: TileSet) -> TileSet:
     """Every location of ``images`` rendered again under each condition, with fresh rotation,
     scale and jitter: the several views of one place that PIGEON fuses. Row ``v * n + i`` is
     view ``v`` (condition ``spec.conditions[v]``) of location ``i``; the meta rows repeat."""
-    params = {**spec.cache_params(), "views_of": images.name, "n": len(images)}
+    from ..features import fingerprint
+
+    params = {**spec.cache_params(), "views_of": fingerprint(images)}
     folder = cache.entry("geotiles-views", params)
     n = len(images)
     if not folder.exists():

@@ -99,7 +99,7 @@ class PhotoSet(ImageSet):
 
 def crop_boxes(n_crops: int, fraction: float = 0.75) -> list:
     """Evenly spaced square crops of ``fraction`` of the shorter side, as (left, top) offsets in
-    [0, 1] of the free margin: 1 = centre; 3 = top-left, centre, bottom-right (seed 003's three
+    [0, 1] of the free margin: 1 = centre; 3 = top-left, centre, bottom-right (Lo et al.'s three
     evenly spaced crops); 5 = the four corners and the centre (Müller-Budack et al.'s five crops)."""
     boxes = {1: [(0.5, 0.5)], 3: [(0.0, 0.0), (0.5, 0.5), (1.0, 1.0)],
              5: [(0.0, 0.0), (1.0, 0.0), (0.5, 0.5), (0.0, 1.0), (1.0, 1.0)]}

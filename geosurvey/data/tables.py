@@ -30,14 +30,15 @@ class TableError(ValueError):
     """A table that cannot be read as given; the message names the file and the lines."""
 
 
-def _line(i: int) -> str:
-    return f"line {i + 2}"  # the header is line 1
+def _line(i: int, lines=None) -> str:
+    """The file line of data row ``i``: ``lines[i]`` when known, else counted after a one-line header."""
+    return f"line {lines[i] if lines is not None else i + 2}"
 
 
-def _lines(mask, limit: int = 5) -> str:
+def _lines(mask, lines=None, limit: int = 5) -> str:
     idx = np.flatnonzero(mask)
     more = f" and {len(idx) - limit} more" if len(idx) > limit else ""
-    return ", ".join(_line(i) for i in idx[:limit]) + more
+    return ", ".join(_line(i, lines) for i in idx[:limit]) + more
 
 
 def read_table(path, required: dict, id_column: str | None = None, coordinates=(("lat", "lon"),),
@@ -51,9 +52,14 @@ def read_table(path, required: dict, id_column: str | None = None, coordinates=(
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: file not found")
+    rows, lines = [], []  # non-blank rows and the file line each ends on (a quoted value may span lines)
     with open(path, newline="", encoding="utf-8-sig") as f:
-        rows = list(csv.reader(f))
-    rows = [r for r in rows if r]  # blank lines (e.g. a trailing one) carry nothing
+        reader = csv.reader(f)
+        for r in reader:
+            if r:  # blank lines (e.g. a trailing one) carry nothing
+                rows.append(r)
+                lines.append(reader.line_num)
+    lines = lines[1:]
     if not rows:
         raise TableError(f"{path}: the file is empty; expected a header line and one row per item")
     header = rows[0]
@@ -62,7 +68,7 @@ def read_table(path, required: dict, id_column: str | None = None, coordinates=(
     wrong = [(i, len(r)) for i, r in enumerate(rows[1:]) if len(r) != len(header)]
     if wrong:
         i, n = wrong[0]
-        raise TableError(f"{path}: {_line(i)} has {n} fields but the header has {len(header)} ({len(wrong)} such "
+        raise TableError(f"{path}: {_line(i, lines)} has {n} fields but the header has {len(header)} ({len(wrong)} such "
                          "line(s)); look for an unquoted comma inside a value or a missing or extra separator, and "
                          "quote values that contain commas")
     missing = [c for c in required if c not in header]
@@ -73,21 +79,21 @@ def read_table(path, required: dict, id_column: str | None = None, coordinates=(
         dup = df[id_column].duplicated(keep=False).to_numpy()
         if dup.any():
             first = df.loc[dup, id_column].iloc[0]
-            raise TableError(f"{path}: {int(dup.sum())} rows share an id, e.g. {first!r} at {_lines(dup)}; "
+            raise TableError(f"{path}: {int(dup.sum())} rows share an id, e.g. {first!r} at {_lines(dup, lines)}; "
                              "ids must be unique")
     for pair in coordinates:
         for col in pair:
             values = pd.to_numeric(df[col].str.strip(), errors="coerce")
             bad = values.isna().to_numpy() & (df[col].str.strip() != "").to_numpy()
             if bad.any():
-                raise TableError(f"{path}: column {col!r} is not a number at {_lines(bad)} "
+                raise TableError(f"{path}: column {col!r} is not a number at {_lines(bad, lines)} "
                                  f"(e.g. {df.loc[bad, col].iloc[0]!r})")
             df[col] = values
         lat, lon = validate_coordinates(df[pair[0]], df[pair[1]], f"{path} ({pair[0]}, {pair[1]})",
-                                        row_labels=[_line(i) for i in range(len(df))])
+                                        row_labels=[_line(i, lines) for i in range(len(df))])
         df[pair[0]], df[pair[1]] = lat, lon
     if country is not None and country in df:
-        df[country] = normalise_countries(df[country], path)
+        df[country] = normalise_countries(df[country], path, lines)
     return df
 
 
@@ -108,7 +114,7 @@ def _country_index() -> dict:
     return index
 
 
-def normalise_countries(values, source="countries") -> np.ndarray:
+def normalise_countries(values, source="countries", lines=None) -> np.ndarray:
     """ISO 3166 alpha-2 code for each value given as alpha-2, alpha-3 or English name (any case);
     a value that matches nothing is an error naming it."""
     index = _country_index()
@@ -126,5 +132,5 @@ def normalise_countries(values, source="countries") -> np.ndarray:
             except LookupError:
                 hints.append(repr(v))
         raise TableError(f"{source}: {int(unknown.sum())} country value(s) are neither ISO 3166 codes nor English "
-                         f"country names: {', '.join(hints)} at {_lines(unknown)}")
+                         f"country names: {', '.join(hints)} at {_lines(unknown, lines)}")
     return out.to_numpy(dtype=object)
