@@ -33,7 +33,7 @@ $(VENV)/.installed: requirements.txt requirements-nodeps.txt pyproject.toml
 	touch $@
 
 data: install
-	$(PY) -m geosurvey.cli data --profile $(PROFILE) $(if $(DATA_ROOT),--data-root $(DATA_ROOT))
+	$(PY) -m geosurvey.cli data $(RUN_ARGS)
 
 # Progress bars are off while executing chapters: they would be stored in the rendered pages.
 book: data

@@ -31,7 +31,7 @@ from .files import write_text
 def _cmd_data(args) -> None:
     from . import profiles
 
-    cfg = profiles.get(args.profile, device="cpu", data_root=args.data_root)
+    cfg = profiles.get(args.profile, "cpu", args.data_root, args.seed, _sizes(args), args.eval_root)
     t0 = time.perf_counter()
     splits = profiles.load_splits(cfg)
     sizes = ", ".join(f"{k} {len(v):,}" for k, v in splits.items())
@@ -73,13 +73,18 @@ def _toc_files(root: Path) -> list:
     return files
 
 
+def _sizes(args) -> dict | None:
+    """The split sizes given on the command line (``--n-train`` ...), or None for the profile's."""
+    sizes = {k: v for k, v in (("train", args.n_train), ("val", args.n_val), ("test", args.n_test)) if v}
+    return sizes or None
+
+
 def _execute(src: Path, dst: Path, root: Path, args, progress_bar: bool) -> float:
     """Execute notebook ``src`` into ``dst`` with the run parameters in ``args``; returns seconds."""
     import papermill
 
-    sizes = {k: v for k, v in (("train", args.n_train), ("val", args.n_val), ("test", args.n_test)) if v}
     params = {"profile": args.profile, "device": args.device, "data_root": args.data_root or None, "seed": args.seed,
-              "eval_root": args.eval_root or None, "sizes": sizes or None}
+              "eval_root": args.eval_root or None, "sizes": _sizes(args)}
     t0 = time.perf_counter()
     papermill.execute_notebook(str(src), str(dst), parameters=params, cwd=str(root), kernel_name="python3",
                                progress_bar=progress_bar)
@@ -188,8 +193,7 @@ def _cmd_fit(args) -> None:
             torch.cuda.set_device(device)
     rank = dist.get_rank() if world > 1 else 0
     try:
-        sizes = {k: v for k, v in (("train", args.n_train), ("val", args.n_val), ("test", args.n_test)) if v}
-        cfg = profiles.get(args.profile, device, args.data_root, args.seed, sizes or None)
+        cfg = profiles.get(args.profile, device, args.data_root, args.seed, _sizes(args))
         if rank > 0:
             dist.barrier()  # rank 0 prepares the data and its caches first; the others then read them
         splits = profiles.load_splits(cfg)
@@ -245,9 +249,8 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="geosurvey", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("data", help="prepare the dataset of a profile")
-    p.add_argument("--profile", default="ci")
-    p.add_argument("--data-root", default=None)
+    p = sub.add_parser("data", help="prepare (render or read) the splits a run of the chapters will use")
+    _add_run_parameters(p)
     p.set_defaults(func=_cmd_data)
 
     p = sub.add_parser("partition", help="adaptive S2 geocells of the points in a CSV")

@@ -15,7 +15,6 @@ CHAPTERS = {  # results name: notebook
 }
 FLOORS = ("prior", "raw-pixel k-NN", "frozen k-NN", "direct regression")
 NOVELTY_BINS = ("within 25 km", "25-100 km", "beyond 100 km")
-UNSEEN_GROUP = "unseen places"
 
 # im2gps3k, accuracy % within 1 / 25 / 200 / 750 / 2500 km, as quoted by later papers (see the appendix)
 PUBLISHED_IM2GPS3K = {
@@ -104,7 +103,7 @@ def novelty_table(res, fams, bins, has_unseen: bool) -> pd.DataFrame:
     for family in fams:
         row = {b: _cell(res, family, b) for b in bins}
         if has_unseen:
-            row[UNSEEN_GROUP] = _cell(res, family + metrics.UNSEEN, "Global")
+            row[metrics.UNSEEN_GROUP] = _cell(res, family + metrics.UNSEEN, "Global")
         rows[family] = row
     return pd.DataFrame.from_dict(rows, orient="index")
 

@@ -116,13 +116,18 @@ def validate_coordinates(lat, lon, source: str = "coordinates", row_labels=None)
     return lat, lon
 
 
+def chord_km(chord):
+    """Great-circle distance (km) of a chord between unit vectors (what k-d trees on them return)."""
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.clip(np.asarray(chord) / 2, 0.0, 1.0))
+
+
 def nearest(lat, lon, ref_lat, ref_lon):
     """For every point, the great-circle distance (km) to its nearest reference point and that
     point's index (a k-d tree on 3-D unit vectors: chord order is great-circle order)."""
     from scipy.spatial import cKDTree
 
     chord, idx = cKDTree(to_xyz(ref_lat, ref_lon)).query(to_xyz(lat, lon))
-    return 2 * EARTH_RADIUS_KM * np.arcsin(np.clip(chord / 2, 0.0, 1.0)), idx
+    return chord_km(chord), idx
 
 
 def nearest_other(lat, lon):
@@ -131,4 +136,4 @@ def nearest_other(lat, lon):
 
     xyz = to_xyz(lat, lon)
     chord, idx = cKDTree(xyz).query(xyz, k=2)
-    return 2 * EARTH_RADIUS_KM * np.arcsin(np.clip(chord[:, 1] / 2, 0.0, 1.0)), idx[:, 1]
+    return chord_km(chord[:, 1]), idx[:, 1]

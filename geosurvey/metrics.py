@@ -32,7 +32,8 @@ REGIONS = ("Global", "Europe", "North America")
 N_BOOTSTRAP = 1000
 LOWER_IS_BETTER = ("median_km", "mean_km", "q1_km", "q3_km")
 GROUP_COLUMNS = ("continent", "scene", "novelty")  # a region names a value of one of these meta columns
-UNSEEN = " | unseen places"  # suffix of a method evaluated on the split of places far from all training
+UNSEEN_GROUP = "unseen places"  # the GeoTiles split of test places far from all training locations
+UNSEEN = f" | {UNSEEN_GROUP}"  # suffix of a method evaluated on that split
 EXTRA_SPLITS = {"unseen": UNSEEN, "eval": " | eval set"}  # test sets beside "test", and their suffixes
 VERDICTS = ("reproduced", "not reproduced", "inconclusive")
 
@@ -368,21 +369,21 @@ def evaluator_description() -> str:
             "GeoScore=5000*exp(-d/1492.7), regions by true location, 95 % paired bootstrap (1000 resamples)")
 
 
-def load_results(chapter: str, root="results") -> dict:
-    path = Path(root) / f"{chapter}.json"
+def _chapter_output(root, name: str, chapter: str) -> Path:
+    path = Path(root) / name
     if not path.exists():
         raise FileNotFoundError(f"{path} not found: execute the '{chapter}' chapter first "
                                 f"(geosurvey run {chapter}, or make book)")
-    return json.loads(path.read_text())
+    return path
+
+
+def load_results(chapter: str, root="results") -> dict:
+    return json.loads(_chapter_output(root, f"{chapter}.json", chapter).read_text())
 
 
 def load_predictions(chapter: str, root="results") -> dict:
     """``{method: DataFrame(pred_lat, pred_lon, lat, lon[, continent, country])}`` as a chapter saved them."""
-    path = Path(root) / f"{chapter}.predictions.npz"
-    if not path.exists():
-        raise FileNotFoundError(f"{path} not found: execute the '{chapter}' chapter first "
-                                f"(geosurvey run {chapter}, or make book)")
-    with np.load(path) as z:
+    with np.load(_chapter_output(root, f"{chapter}.predictions.npz", chapter)) as z:
         out = {}
         for i, name in enumerate(z["methods"]):
             g = int(z[f"m{i}_rows"])

@@ -254,13 +254,13 @@ def novelty(res, families, groups, metric: str = "geoscore"):
     by distance to the nearest training image, then the unseen places."""
     import matplotlib.pyplot as plt
 
-    from .metrics import UNSEEN
+    from .metrics import UNSEEN, UNSEEN_GROUP
 
     fig, ax = plt.subplots(figsize=(9, 4.2))
     for k, family in enumerate(families):
         xs, ys, lo, hi = [], [], [], []
         for j, g in enumerate(groups):
-            method, region = (family + UNSEEN, "Global") if g == "unseen places" else (family, g)
+            method, region = (family + UNSEEN, "Global") if g == UNSEEN_GROUP else (family, g)
             if region not in res.methods.get(method, {}):
                 continue
             v, ci = res.methods[method][region][metric], res.intervals(method, region)[metric]
