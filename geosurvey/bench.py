@@ -187,32 +187,32 @@ def bench_geography(n: int):
 GPU_PEAK_FLOPS, GPU_UTILISATION = 989e12, 0.4
 
 
-def _jpeg_photos(folder: Path, n: int) -> list:
-    """``n`` JPEG photos of OpenStreetView-5M's size (512 x 384), GeoTiles renderings of real places."""
+def _jpeg_photos(folder: Path, n: int):
+    """A PhotoSet of ``n`` JPEG photos of OpenStreetView-5M's size (512 x 384) written to ``folder``:
+    GeoTiles renderings of real places."""
+    import pandas as pd
     from PIL import Image
 
     from .data.geotiles import GeoTilesSpec, render_split
+    from .data.sets import PhotoSet
 
     lat, lon = _photo_like_points(n)
     tiles, _ = render_split(lat, lon, GeoTilesSpec(tile_px=512), np.random.default_rng(0))
     paths = []
     for i, tile in enumerate(tiles):
-        paths.append(folder / f"{i}.jpg")
+        paths.append(str(folder / f"{i}.jpg"))
         Image.fromarray(tile[64:448]).save(paths[-1], quality=90)
-    return paths
+    return PhotoSet(pd.DataFrame({"path": paths, "lat": lat, "lon": lon}))
 
 
 def bench_places365(n: int):
     """Scene labelling: Places365 WideResNet-18 over JPEG photos, decoding included."""
     import tempfile
 
-    import pandas as pd
-
     from . import places365
-    from .data.sets import PhotoSet
 
     with tempfile.TemporaryDirectory() as tmp:
-        photos = PhotoSet(pd.DataFrame({"path": map(str, _jpeg_photos(Path(tmp), n)), "lat": 0.0, "lon": 0.0}))
+        photos = _jpeg_photos(Path(tmp), n)
         places365.classify(photos.subset(range(min(n, 8))))  # load the weights once, outside the timing
         return {"images_per_s": n / _timed(lambda: places365.classify(photos), repeat=1)}
 
@@ -224,12 +224,10 @@ def bench_full_profile(n_photos: int = 64) -> dict:
     decodes and transforms (measured here). The GPU rate assumes GPU_UTILISATION of GPU_PEAK_FLOPS."""
     import tempfile
 
-    import pandas as pd
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
     from . import backbones, features, profiles
-    from .data.sets import PhotoSet
 
     cfg = profiles.PROFILES["full"]
     name = cfg.backbones[0]
@@ -246,7 +244,7 @@ def bench_full_profile(n_photos: int = 64) -> dict:
     torch.set_num_threads(1)  # as in a DataLoader worker
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            photos = PhotoSet(pd.DataFrame({"path": map(str, _jpeg_photos(Path(tmp), n_photos)), "lat": 0.0, "lon": 0.0}))
+            photos = _jpeg_photos(Path(tmp), n_photos)
             decode = n_photos / _timed(lambda: [tf(photos.load(i)) for i in range(n_photos)], repeat=2)
     finally:
         torch.set_num_threads(threads)

@@ -80,6 +80,13 @@ class Profile:
         hier = hierarchy(train.lat, train.lon, [t[0] for t in taus.values()], tau_min=taus["middle"][1])
         return dict(zip(taus, hier.partitions)), hier
 
+    def geotiles_spec(self):
+        """The GeoTiles this profile renders (its sizes, tile size and seed)."""
+        from .data.geotiles import GeoTilesSpec
+
+        return GeoTilesSpec(n_train=self.n_train, n_val=self.n_val, n_test=self.n_test, tile_px=self.tile_px,
+                            seed=self.seed)
+
     def recipe(self, name: str, **changes) -> Recipe:
         """The profile's classifier recipe under a name (the checkpoint's), with any changes."""
         return Recipe(name, epochs=self.epochs, batch_size=self.batch_size, top_lr_scale=self.top_lr_scale).but(**changes)
@@ -150,9 +157,9 @@ def load_splits(p: Profile) -> dict:
 
 
 def _geotiles_splits(p: Profile) -> dict:
-    from .data.geotiles import GeoTilesSpec, load_geotiles, load_unseen
+    from .data.geotiles import load_geotiles, load_unseen
 
-    spec = GeoTilesSpec(n_train=p.n_train, n_val=p.n_val, n_test=p.n_test, tile_px=p.tile_px, seed=p.seed)
+    spec = p.geotiles_spec()
     splits = load_geotiles(spec)
     if p.n_unseen:
         splits["unseen"] = load_unseen(spec, p.n_unseen, p.unseen_km)
