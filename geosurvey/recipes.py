@@ -79,10 +79,15 @@ def fit_multitask(cfg, recipe: Recipe, partition, train_x: models.Inputs, val_x:
     return model, hist
 
 
-def partition_labels(parts: dict, x: models.Inputs) -> np.ndarray:
-    """(n, partitions) cell of every image in each partition, -100 where it was dropped."""
-    labels = np.stack([p.assign(x.lat, x.lon) for p in parts.values()], 1)
+def cell_labels(partition, x: models.Inputs) -> np.ndarray:
+    """The cell of every image, -100 (ignored by the losses) where its cell was dropped."""
+    labels = partition.assign(x.lat, x.lon)
     return np.where(labels >= 0, labels, -100)
+
+
+def partition_labels(parts: dict, x: models.Inputs) -> np.ndarray:
+    """(n, partitions) :func:`cell_labels` of every image in each partition."""
+    return np.stack([cell_labels(p, x) for p in parts.values()], 1)
 
 
 def fit_partitions(cfg, recipe: Recipe, hier, names, train_x: models.Inputs, val_x: models.Inputs, model=None):
@@ -179,8 +184,7 @@ def fit_albums(cfg, recipe: Recipe, partition, train_f: models.Inputs, val_f: mo
     Training albums are fresh :func:`~geosurvey.albums.trips` of the training locations every
     epoch; validation uses one fixed set of trips. Images in dropped cells get label -100 (ignored).
     """
-    labels = partition.assign(train_f.lat, train_f.lon)
-    labels = np.where(labels >= 0, labels, -100)
+    labels = cell_labels(partition, train_f)
     model = models.seeded(cfg.seed, models.AlbumLSTM, train_f.cached.shape[1], len(partition))
     batches = albums.album_batches(train_f.cached, labels, lambda e: albums.trips(
         train_f.lat, train_f.lon, max_len, radius_km, seed=cfg.seed + 1000 + e), seed=cfg.seed)
