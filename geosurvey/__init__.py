@@ -9,8 +9,8 @@ import importlib
 __version__ = "0.1.0"
 
 _SUBMODULES = {
-    "albums", "backbones", "baselines", "cache", "cells", "comparison", "compat", "costs", "data", "doctor", "features", "files", "geo", "geography", "jobs", "losses", "maps",
-    "metrics", "models", "packaged", "places365", "predict", "plots", "profiles", "recipes", "report", "retrieval", "s2", "scenes", "train",
+    "albums", "backbones", "baselines", "cache", "cells", "chapters", "claims", "comparison", "compat", "costs", "data", "doctor", "evaluation", "features", "files", "geo", "geography", "inputs", "losses", "maps",
+    "metrics", "models", "packaged", "places365", "plans", "predict", "plots", "profiles", "regimes", "report", "results", "retrieval", "s2", "scenes", "stats", "tasks", "train",
 }
 
 

@@ -185,6 +185,17 @@ def split(model, top_stages: int):
     raise TypeError(f"split() knows EfficientNet/MobileNet and ViT models, not {type(model).__name__}")
 
 
+def freeze_top(top, n_frozen: int | None) -> None:
+    """Freeze the first ``n_frozen`` stages (CNN stages or ViT blocks) of a top made by
+    :func:`split`, or the whole top when ``n_frozen`` is None (then only a head above it
+    trains). Frozen batch norms keep their statistics: :class:`~geosurvey.models.Network` holds
+    frozen modules in eval mode while training."""
+    stages = list(top.blocks) if hasattr(top, "blocks") else list(top)
+    frozen = list(top.modules()) if n_frozen is None else stages[:n_frozen]
+    for module in frozen:
+        module.requires_grad_(False)
+
+
 def output_shape(module, input_px: int) -> tuple:
     """(channels, height, width) of ``module``'s output for one RGB image of ``input_px`` pixels."""
     import torch

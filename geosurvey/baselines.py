@@ -1,11 +1,12 @@
-"""The floors every chapter reports beside its methods, on the same split and evaluator.
+"""The floors every chapter reports beside its methods, on the same test sets and evaluator.
 
-* prior: always the member mean of the densest S2 level-3 cell of the training set;
+* prior: always the member mean of the densest S2 cell (level ``prior_level``) of the training set;
 * random training location: the photo-density prior;
-* raw-pixel k-NN: 16x16 tiny images (Torralba) and their nearest training images;
+* raw-pixel k-NN: tiny images (Torralba) and their nearest training images;
 * frozen k-NN: pooled features of the profile's pretrained backbone, no training.
 
-k is chosen on validation (mean GeoScore), never on test.
+A k-NN floor chooses k on the validation split of the regime it answers (mean GeoScore), never
+on test.
 """
 
 from __future__ import annotations
@@ -14,37 +15,69 @@ import numpy as np
 
 from . import cells, features, retrieval
 
-PRIOR, RANDOM, RAW = "prior (densest cell)", "random training location", "raw-pixel k-NN (16x16)"
+PRIOR, RANDOM, RAW, FROZEN = (
+    "prior (densest cell)",
+    "random training location",
+    "raw-pixel k-NN",
+    "frozen k-NN",
+)
 
 
-def frozen_name(backbone: str) -> str:
-    return f"frozen {backbone} k-NN"
+def vectors(ctx, kind: str) -> dict:
+    """``{split: vectors}`` of every split: ``"raw"`` tiny images or ``"frozen"`` features."""
+    cfg, s = ctx.cfg, ctx.settings("data_and_metrics")
+
+    def make():
+        if kind == "raw":
+            return {
+                k: features.tiny_images(v, s.tiny_px) for k, v in ctx.splits.items()
+            }
+        return {k: features.frozen_features(cfg, v) for k, v in ctx.splits.items()}
+
+    return ctx.memo(f"floors:{kind}", make)
 
 
-def knn(ref, query_val, query_test, train, val):
-    """Predicted test (lat, lon) of a k-NN over ``ref`` embeddings, and the k chosen on validation."""
-    index = retrieval.GeoIndex(ref, train.lat, train.lon)
-    k, _ = retrieval.choose_k(index, query_val, val.lat, val.lon)
-    return (*retrieval.knn_predict(index, query_test, k), k)
+def knn_floor(ctx, kind: str, regime):
+    """(lat, lon, k) of a k-NN floor on ``regime``'s test split, k chosen on its validation."""
+    vec, train = vectors(ctx, kind), ctx.splits["train"]
+    index = ctx.memo(
+        f"floors:{kind}:index",
+        lambda: retrieval.GeoIndex(vec["train"], train.lat, train.lon),
+    )
+    val = ctx.splits[regime.val]
+    k, _ = retrieval.choose_k(
+        index, vec[regime.val], val.lat, val.lon, ctx.settings("data_and_metrics").ks
+    )
+    return (*retrieval.knn_predict(index, vec[regime.test], k), k)
 
 
-def add_floors(res, cfg, splits, on: str = "test", suffix: str = "") -> dict:
-    """Add the four floors, evaluated on split ``on`` under their names plus ``suffix``, to ``res``
-    (a :class:`~geosurvey.metrics.Results`); returns ``{method: (pred_lat, pred_lon)}``."""
-    train, val, test = splits["train"], splits["val"], splits[on]
-    preds = {}
-    coarse = cells.uniform(train.lat, train.lon, level=3)
+def prior_point(ctx):
+    train = ctx.splits["train"]
+    coarse = cells.uniform(
+        train.lat, train.lon, level=ctx.settings("data_and_metrics").prior_level
+    )
     top = int(np.argmax(coarse.counts))
-    preds[PRIOR] = np.full(len(test), coarse.mean_lat[top]), np.full(len(test), coarse.mean_lon[top])
-    res.add(PRIOR + suffix, *preds[PRIOR], test.meta)
-    pick = np.random.default_rng(cfg.seed).integers(0, len(train), len(test))
-    preds[RANDOM] = train.lat[pick], train.lon[pick]
-    res.add(RANDOM + suffix, *preds[RANDOM], test.meta)
-    for name, vecs in ((RAW, [features.tiny_images(s) for s in (train, val, test)]),
-                       (frozen_name(cfg.backbone), [features.frozen_features(
-                           cfg.backbone, s, cfg.input_px, cfg.batch_size, cfg.device, cfg.num_workers, taps=cfg.taps)
-                           for s in (train, val, test)])):
-        plat, plon, k = knn(*vecs, train, val)
-        preds[name] = plat, plon
-        res.add(name + suffix, plat, plon, test.meta, best_k=k)
-    return preds
+    return coarse.mean_lat[top], coarse.mean_lon[top]
+
+
+def add_floors(ch) -> None:
+    """Evaluate the four floors in every regime of the chapter ``ch``."""
+    lat, lon = prior_point(ch)
+    train = ch.splits["train"]
+
+    def constant(r):
+        n = len(ch.splits[r.test])
+        return np.full(n, lat), np.full(n, lon)
+
+    def random_location(r):
+        pick = np.random.default_rng(ch.cfg.seed).integers(
+            0, len(train), len(ch.splits[r.test])
+        )
+        return train.lat[pick], train.lon[pick]
+
+    ch.add(PRIOR, constant)
+    ch.add(RANDOM, random_location)
+    for name, kind in ((RAW, "raw"), (FROZEN, "frozen")):
+        for r in ch.regimes:
+            plat, plon, k = knn_floor(ch, kind, r)
+            ch.ev.add(name, r.test, plat, plon, best_k=k)

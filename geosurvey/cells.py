@@ -6,7 +6,9 @@ of the member photos and the geometric centre of the cell.
 
 * :func:`uniform` - every S2 cell of one level that holds photos (the OSV-5M / Wu et al. labels).
 * :func:`adaptive` - PlaNet's quadtree: split any cell holding more than ``tau_max`` photos,
-  then drop cells holding fewer than ``tau_min`` (Weyand 2016; Mueller-Budack 2018).
+  then drop sparse cells (Weyand 2016). The book follows the public reference implementation of
+  that rule, GeoEstimation's ``create_cells`` (Mueller-Budack 2018, also used by Lo et al.):
+  start from the 96 cells of S2 level 2 and drop cells with at most ``tau_min`` photos.
 * :func:`hierarchy` - several adaptive partitions at once (coarse/middle/fine) with the index of
   each cell's enclosing cell one partition up, for hierarchical prediction.
 """
@@ -19,6 +21,9 @@ import numpy as np
 
 from . import cache, s2
 from .geo import from_xyz, to_xyz, validate_coordinates
+
+DROPPED = -1  # the class of a photo whose cell was dropped: no class, ignored by every loss
+DROP_RULES = ("at_most", "below")  # drop cells with <= tau_min photos (GeoEstimation), or < tau_min
 
 
 @dataclass
@@ -54,14 +59,14 @@ class Partition:
         raise ValueError(f"unknown centre kind {kind!r}: use 'mean' or 'center'")
 
     def assign_leaves(self, leaves: np.ndarray) -> np.ndarray:
-        """Class index of the cell containing each leaf id, -1 where no kept cell does."""
+        """Class index of the cell containing each leaf id, :data:`DROPPED` where no kept cell does."""
         lo, hi = s2.range_min(self.cell_ids), s2.range_max(self.cell_ids)
         k = np.searchsorted(lo, leaves, side="right") - 1
         inside = (k >= 0) & (leaves <= hi[np.clip(k, 0, None)])
-        return np.where(inside, k, -1)
+        return np.where(inside, k, DROPPED)
 
     def assign(self, lat, lon) -> np.ndarray:
-        """Class index of each point (-1 for points in dropped or never-seen regions)."""
+        """Class index of each point (:data:`DROPPED` in dropped or never-seen regions)."""
         return self.assign_leaves(s2.leaf_ids(lat, lon))
 
     def fingerprint(self) -> str:
@@ -86,10 +91,19 @@ def decode(logits, partition, kind: str = "mean"):
     return lat[c], lon[c]
 
 
-def _finish(leaves, lat, lon, cells, counts, tau_min, params) -> Partition:
+def hierarchical_decode(logits: dict, hier, names):
+    """Predicted points of the finest partition from the product of every level's probability
+    (``logits[name]`` per partition of ``hier``, coarse to fine, named ``names``)."""
+    from scipy.special import log_softmax
+
+    log_probs = [log_softmax(np.asarray(logits[n], np.float64), axis=1) for n in names]
+    return decode(hierarchical_log_probs(log_probs, hier), hier.partitions[-1])
+
+
+def _finish(leaves, lat, lon, cells, counts, tau_min, params, drop="at_most") -> Partition:
     order = np.argsort(cells)
     cells, counts = cells[order], counts[order]
-    keep = counts >= tau_min
+    keep = counts > tau_min if drop == "at_most" else counts >= tau_min
     part = Partition(cells[keep], counts[keep], np.empty(0), np.empty(0), len(leaves),
                      int(counts[~keep].sum()), params)
     if len(part) == 0:
@@ -112,21 +126,26 @@ def uniform(lat, lon, level: int, tau_min: int = 1) -> Partition:
     lat, lon = validate_coordinates(lat, lon, "partition points")
     leaves = s2.leaf_ids(lat, lon)
     cells, counts = np.unique(s2.parent(leaves, level), return_counts=True)
-    return _finish(leaves, lat, lon, cells, counts, tau_min, {"kind": "uniform", "level": level, "tau_min": tau_min})
+    params = {"kind": "uniform", "level": level, "tau_min": tau_min}
+    return _finish(leaves, lat, lon, cells, counts, tau_min, params, drop="below")
 
 
-def adaptive(lat, lon, tau_max: int, tau_min: int, min_level: int = 0, max_level: int = s2.MAX_LEVEL) -> Partition:
+def adaptive(lat, lon, tau_max: int, tau_min: int, *, min_level: int = 2,
+             max_level: int = s2.MAX_LEVEL, drop: str = "at_most") -> Partition:
     """PlaNet's adaptive quadtree over S2 cells.
 
     Starting from the cells at ``min_level``, any cell holding more than ``tau_max`` points is
-    replaced by its four children, level by level; then cells with fewer than ``tau_min`` points
-    are dropped (their photos are counted in ``n_dropped``). One ``np.unique`` per level over the
-    points still being split makes this O(n log n) per level for millions of points.
+    replaced by its four children, level by level; then cells with at most ``tau_min`` points
+    (``drop="at_most"``, GeoEstimation's rule) or fewer than ``tau_min`` (``drop="below"``) are
+    dropped, their photos counted in ``n_dropped``. One ``np.unique`` per level over the points
+    still being split makes this O(n log n) per level for millions of points.
     """
     if tau_max < 1 or tau_min < 1:
         raise ValueError(f"tau_max ({tau_max}) and tau_min ({tau_min}) must be positive numbers of photos")
     if tau_min > tau_max:
         raise ValueError(f"tau_min ({tau_min}) must not exceed tau_max ({tau_max})")
+    if drop not in DROP_RULES:
+        raise ValueError(f"drop must be one of {DROP_RULES}, not {drop!r}")
     lat, lon = validate_coordinates(lat, lon, "partition points")
     leaves = s2.leaf_ids(lat, lon)
     active = leaves
@@ -140,8 +159,10 @@ def adaptive(lat, lon, tau_max: int, tau_min: int, min_level: int = 0, max_level
         active = active[split[inverse]]
         if len(active) == 0:
             break
-    params = {"kind": "adaptive", "tau_max": tau_max, "tau_min": tau_min}
-    return _finish(leaves, lat, lon, np.concatenate(final_cells), np.concatenate(final_counts), tau_min, params)
+    params = {"kind": "adaptive", "tau_max": tau_max, "tau_min": tau_min, "min_level": min_level,
+              "drop": drop}
+    return _finish(leaves, lat, lon, np.concatenate(final_cells), np.concatenate(final_counts),
+                   tau_min, params, drop)
 
 
 @dataclass
@@ -192,7 +213,7 @@ def hierarchical_log_probs(log_probs: list, hier: Hierarchy):
 class SemanticPartition:
     """PIGEON's semantic geocells: sets of training points that follow administrative borders.
 
-    ``labels[i]`` is the cell of training point i (-1 where its cell was dropped); a new point
+    ``labels[i]`` is the cell of training point i (:data:`DROPPED` where its cell was dropped); a new point
     takes the cell of its nearest training point. Cells never mix countries.
     """
 
@@ -223,7 +244,7 @@ class SemanticPartition:
         return self.mean_lat, self.mean_lon
 
     def assign(self, lat, lon) -> np.ndarray:
-        """The cell of each point's nearest training point (-1 if that point's cell was dropped)."""
+        """The cell of each point's nearest training point (:data:`DROPPED` if its cell was dropped)."""
         from .geo import nearest
 
         _, idx = nearest(lat, lon, self.lat, self.lon)
@@ -259,7 +280,7 @@ def semantic(lat, lon, country, admin1, tau_max: int, tau_min: int, drop_below: 
     counts = np.bincount(labels, minlength=len(names))
     cell_country = np.array([n.split("/", 1)[0] for n in names], dtype=object)
     keep = counts >= (tau_min if drop_below is None else drop_below)
-    remap = np.where(keep, np.cumsum(keep) - 1, -1)
+    remap = np.where(keep, np.cumsum(keep) - 1, DROPPED)
     labels = remap[labels]
     mean_lat, mean_lon = _member_means(lat, lon, labels, int(keep.sum()))
     return SemanticPartition(labels, lat, lon, counts[keep], mean_lat, mean_lon, cell_country[keep],

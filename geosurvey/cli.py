@@ -5,7 +5,8 @@
     geosurvey evaluate  predictions.csv           metrics of lat/lon predictions vs truth
     geosurvey book      --profile ci              execute every chapter and render the HTML book
     geosurvey run planet --profile full --device cuda [--data-root DIR]   execute one chapter
-    geosurvey fit planet --level middle --profile full    train a chapter's model (torchrun: several GPUs)
+    geosurvey fit --list                          every model a chapter trains (a "job")
+    geosurvey fit planet-middle --profile full    train one job (torchrun: several GPUs)
     geosurvey predict photo.jpg folder/ --checkpoint CKPT [-o predictions.csv] [--maps DIR]
     geosurvey doctor                              what this machine offers (GPU, weights, data)
     geosurvey bench     [-o bench/bench.json]     throughput of the library's hot paths
@@ -173,16 +174,42 @@ def _cmd_run(args) -> None:
     print(f"{src.name} ({args.profile}) executed in {seconds:.0f} s -> {dst}; results in results/")
 
 
+def _list_jobs(args) -> None:
+    """Every job, by chapter, with what it needs; ``--keys``: the checkpoint each would write."""
+    from .chapters import context, registry
+
+    jobs = registry().jobs
+    ctx = None
+    if args.keys:
+        from . import profiles
+
+        cfg = profiles.get(args.profile, args.device, args.data_root, args.seed, _sizes(args), args.eval_root)
+        ctx = context(cfg, profiles.load_splits(cfg))
+    chapter = None
+    for name, job in jobs.items():
+        if job.chapter != chapter:
+            chapter = job.chapter
+            print(f"{chapter}:")
+        needs = job.needs.__doc__ if callable(job.needs) else ", ".join(job.needs)
+        line = f"  {name:28s} {job.description}" + (f" (needs {needs})" if needs else "")
+        print(line + (f"\n  {'':28s} -> {ctx.checkpoint(name).name}" if ctx else ""))
+
+
 def _cmd_fit(args) -> None:
-    """Train one of :data:`geosurvey.jobs.JOBS`, under torchrun with DistributedDataParallel when
-    launched with several processes; the checkpoint is the one the chapter looks up."""
+    """Train one job of :mod:`geosurvey.chapters`, under torchrun with DistributedDataParallel
+    when launched with several processes; the checkpoint is the one the chapter looks up."""
     import os
 
     import torch
     import torch.distributed as dist
 
-    from . import jobs, models, profiles
+    from . import profiles
+    from .chapters import context, registry
 
+    if args.list or not args.job:
+        return _list_jobs(args)
+    if args.job not in registry().jobs:
+        raise ValueError(f"no job {args.job!r}; 'geosurvey fit --list' lists them")
     world = int(os.environ.get("WORLD_SIZE", "1"))
     device = args.device
     if world > 1:
@@ -193,17 +220,17 @@ def _cmd_fit(args) -> None:
             torch.cuda.set_device(device)
     rank = dist.get_rank() if world > 1 else 0
     try:
-        cfg = profiles.get(args.profile, device, args.data_root, args.seed, _sizes(args))
+        cfg = profiles.get(args.profile, device, args.data_root, args.seed, _sizes(args), args.eval_root)
         if rank > 0:
             dist.barrier()  # rank 0 prepares the data and its caches first; the others then read them
-        splits = profiles.load_splits(cfg)
-        x = models.inputs(cfg, {k: splits[k] for k in ("train", "val")})
+        ctx = context(cfg, profiles.load_splits(cfg))
+        ctx.plan(args.job)
         if world > 1 and rank == 0:
             dist.barrier()
-        model, history = jobs.JOBS[args.job](cfg, x, args.level)
+        trained = ctx.fit(args.job)
         if rank == 0:
-            print(f"{args.job} ({args.level}) on {world} process(es): best validation GeoScore "
-                  f"{history.best_score:.1f} at epoch {history.best_epoch}; checkpoint in {cfg.checkpoint_dir}")
+            best = ", ".join(f"{k} {v['score']:.1f} (epoch {v['epoch']})" for k, v in trained.history.best.items())
+            print(f"{args.job} on {world} process(es): best validation score {best}; checkpoint {trained.path}")
     finally:
         if world > 1:
             dist.destroy_process_group()
@@ -275,9 +302,10 @@ def main(argv=None) -> None:
     _add_run_parameters(p)
     p.set_defaults(func=_cmd_run)
 
-    p = sub.add_parser("fit", help="train a chapter's model (under torchrun: on several GPUs)")
-    p.add_argument("job", choices=sorted(__import__("geosurvey.jobs", fromlist=["JOBS"]).JOBS))
-    p.add_argument("--level", default="middle", help="partition for the planet job: coarse, middle or fine")
+    p = sub.add_parser("fit", help="train a chapter's model (under torchrun: on several GPUs); --list lists them")
+    p.add_argument("job", nargs="?", help="a job's name, e.g. planet-middle ('--list' lists every job)")
+    p.add_argument("--list", action="store_true", help="list every job a chapter trains, by chapter")
+    p.add_argument("--keys", action="store_true", help="with --list: the checkpoint each job would write")
     _add_run_parameters(p)
     p.set_defaults(func=_cmd_fit)
 

@@ -130,10 +130,16 @@ def activations(backbone: str, images: ImageSet, input_px: int, taps=(), batch_s
     return {name: np.load(folder / f"{name}.npy") for name in ("pooled", *taps)}
 
 
-def frozen_features(backbone: str, images: ImageSet, input_px: int, batch_size: int = 128, device: str = "cpu",
-                    num_workers: int = 0, weights: str = "auto", taps=()) -> np.ndarray:
-    """Pooled features of a pretrained backbone (the cached pass of :func:`activations`)."""
-    return activations(backbone, images, input_px, taps, batch_size, device, num_workers, weights)["pooled"]
+def profile_activations(cfg, images: ImageSet, backbone: str | None = None) -> dict:
+    """:func:`activations` of ``images`` as the profile computes them: its backbone (or
+    ``backbone``), input size, cached taps, batch size, device and workers."""
+    return activations(backbone or cfg.backbone, images, cfg.input_px, cfg.taps, cfg.batch_size,
+                       cfg.device, cfg.num_workers)
+
+
+def frozen_features(cfg, images: ImageSet, backbone: str | None = None) -> np.ndarray:
+    """Pooled features of the profile's pretrained backbone (one cached pass of :func:`activations`)."""
+    return profile_activations(cfg, images, backbone)["pooled"]
 
 
 def tiny_images(images: ImageSet, size: int = 16) -> np.ndarray:

@@ -20,13 +20,26 @@ def haversine(lat1, lon1, lat2, lon2):
 
 
 def haversine_torch(lat1, lon1, lat2, lon2):
-    """Great-circle distance in km for torch tensors in degrees (differentiable, broadcasting)."""
+    """Great-circle distance in km for torch tensors in degrees (differentiable, broadcasting).
+
+    Written as ``2R atan2(sqrt(a), sqrt(1 - a))``: exactly 0 for identical points and exactly
+    pi R for antipodes, with finite gradients at both (where the distance has a kink, the
+    gradient through the square root is taken as 0 instead of infinite).
+    """
     import torch
 
     lat1, lon1, lat2, lon2 = (torch.deg2rad(t) for t in (lat1, lon1, lat2, lon2))
     a = torch.sin((lat2 - lat1) / 2) ** 2 + torch.cos(lat1) * torch.cos(lat2) * torch.sin((lon2 - lon1) / 2) ** 2
-    # clamp slightly inside [0, 1]: the gradient of arcsin(sqrt(a)) is infinite at both ends
-    return 2 * EARTH_RADIUS_KM * torch.arcsin(torch.sqrt(a.clamp(1e-12, 1.0 - 1e-12)))
+    a = a.clamp(0.0, 1.0)
+    return 2 * EARTH_RADIUS_KM * torch.atan2(_safe_sqrt(a), _safe_sqrt(1.0 - a))
+
+
+def _safe_sqrt(x, eps: float = 1e-12):
+    """sqrt(x) with value 0 and gradient 0 at x <= eps (not an infinite gradient at 0)."""
+    import torch
+
+    positive = x > eps
+    return torch.where(positive, torch.sqrt(torch.where(positive, x, torch.ones_like(x))), torch.zeros_like(x))
 
 
 def pairwise_haversine(lat1, lon1, lat2, lon2):

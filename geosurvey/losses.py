@@ -2,8 +2,8 @@
 
 Each is a dataclass, so its repr names every hyperparameter (``SupCon(tau=0.07)``): checkpoint
 keys include it, and changing tau, a margin or a weight trains anew. Embedding losses take
-L2-normalised ``z`` (batch, d); cell labels of -1 (photos whose cell was dropped) never count as
-positives.
+L2-normalised ``z`` (batch, d); the label :data:`geosurvey.cells.DROPPED` (a photo whose cell was
+dropped) is ignored by every loss and never counts as a positive.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import torch
 from torch.nn import functional as F
 
 from . import cache
+from .cells import DROPPED
 from .geo import haversine_torch
 
 
@@ -69,7 +70,11 @@ class HierarchicalSupCon:
 
 def distance_triplets(lat, lon):
     """In-batch triplets by real distance: for each anchor, its geographically closest other
-    sample (positive) and its farthest (negative). Returns (positive index, negative index)."""
+    sample (positive) and its farthest (negative). Returns (positive index, negative index).
+
+    Distances are ranked in float64 without any clamping, so a candidate 10 m away beats one
+    20 m away; ties (the same location twice) go to the lower index."""
+    lat, lon = lat.double(), lon.double()
     d = haversine_torch(lat[:, None], lon[:, None], lat[None, :], lon[None, :])
     eye = torch.eye(len(lat), dtype=torch.bool, device=lat.device)
     positive = d.masked_fill(eye, float("inf")).argmin(1)
@@ -77,9 +82,17 @@ def distance_triplets(lat, lon):
     return positive, negative
 
 
+def triplet(z, positive, negative, margin: float = 0.2):
+    """Wu et al.'s Eq. (2): ``max(||e_a - e_p||^2 - ||e_a - e_n||^2 + m, 0)``, averaged over
+    anchors, with *squared* Euclidean distances."""
+    d_pos = (z - z[positive]).pow(2).sum(1)
+    d_neg = (z - z[negative]).pow(2).sum(1)
+    return F.relu(d_pos - d_neg + margin).mean()
+
+
 @dataclass(frozen=True)
 class DistanceTriplet:
-    """Triplet margin loss (Euclidean, margin 0.2 in Wu et al.) on :func:`distance_triplets`.
+    """:func:`triplet` on :func:`distance_triplets` (margin 0.2 in Wu et al.).
 
     ``coords``: (batch, 2) true latitude and longitude in degrees.
     """
@@ -88,25 +101,69 @@ class DistanceTriplet:
 
     def __call__(self, z, coords):
         positive, negative = distance_triplets(coords[:, 0], coords[:, 1])
-        return F.triplet_margin_loss(z, z[positive], z[negative], margin=self.margin)
+        return triplet(z, positive, negative, self.margin)
+
+
+@dataclass(frozen=True)
+class HaversineAlignment:
+    """A distance-aware term for embeddings: the mean squared difference between the angle of
+    two unit embeddings and the angle of their two locations (both over pi), over the pairs of a
+    batch. Wu et al.'s multi-stage warm-up adds a "haversine distance" term to the contrastive
+    loss without giving its formula; this is ours: embedding geometry should mirror geography."""
+
+    def __call__(self, z, coords):
+        cos = (z @ z.T).clamp(-1 + 1e-6, 1 - 1e-6)
+        lat, lon = coords[:, 0].float(), coords[:, 1].float()
+        ground = haversine_torch(lat[:, None], lon[:, None], lat[None, :], lon[None, :])
+        return ((torch.arccos(cos) - ground / 6371.0088) ** 2).mean() / torch.pi**2
+
+
+@dataclass(frozen=True)
+class WarmUp:
+    """Wu et al.'s multi-stage warm-up: supervised contrastive loss on the coarsest cells plus
+    ``weight`` times :class:`HaversineAlignment`. Targets are rows ``[cell, lat, lon]``."""
+
+    tau: float = 0.07
+    weight: float = 1.0
+
+    def __call__(self, z, targets):
+        return supcon(z, targets[:, 0].long(), self.tau) + self.weight * HaversineAlignment()(
+            z, targets[:, 1:3])
 
 
 @dataclass(frozen=True)
 class CrossEntropy:
-    """Cross-entropy over cells; label -100 (a dropped cell) is ignored."""
+    """Cross-entropy over cells; a dropped cell's label is ignored."""
 
     def __call__(self, logits, labels):
-        return F.cross_entropy(logits.flatten(0, -2), labels.flatten(), ignore_index=-100)
+        return F.cross_entropy(logits.flatten(0, -2), labels.flatten(), ignore_index=DROPPED)
+
+
+def unit_vectors(coords):
+    """(batch, 3) unit vectors of (lat, lon) rows in degrees."""
+    lat, lon = torch.deg2rad(coords[:, 0].float()), torch.deg2rad(coords[:, 1].float())
+    return torch.stack([torch.cos(lat) * torch.cos(lon), torch.cos(lat) * torch.sin(lon), torch.sin(lat)], 1)
 
 
 @dataclass(frozen=True)
 class UnitVector:
-    """Squared chord distance between a predicted unit vector and the true location (regression)."""
+    """Squared chord distance between a predicted unit vector and the true location: the
+    regression baseline as commonly written (its optimum is the *mean* of the target vectors,
+    so it hedges between modes)."""
 
     def __call__(self, pred_xyz, coords):
-        lat, lon = torch.deg2rad(coords[:, 0]), torch.deg2rad(coords[:, 1])
-        true = torch.stack([torch.cos(lat) * torch.cos(lon), torch.cos(lat) * torch.sin(lon), torch.sin(lat)], 1)
-        return ((pred_xyz - true) ** 2).sum(1).mean()
+        return ((pred_xyz - unit_vectors(coords)) ** 2).sum(1).mean()
+
+
+@dataclass(frozen=True)
+class GreatCircle:
+    """The great-circle distance (km) between the predicted and the true location: a regression
+    trained on the very distance the evaluator measures (its optimum is the spherical *median*,
+    which does not sit between two modes the way a mean does)."""
+
+    def __call__(self, pred_xyz, coords):
+        cos = (pred_xyz * unit_vectors(coords)).sum(1).clamp(-1 + 1e-7, 1 - 1e-7)
+        return 6371.0088 * torch.arccos(cos).mean()
 
 
 def smoothed_targets(cell_lat, cell_lon, lat, lon, tau: float):
@@ -170,13 +227,13 @@ class WithAuxiliary:
 class MultiPartition:
     """Lo et al.'s L_multi: the mean of the cross-entropies of one head per partition.
 
-    ``heads``: the output names in the order of the target columns; label -100 is ignored.
+    ``heads``: the output names in the order of the target columns; a dropped cell is ignored.
     """
 
     heads: tuple
 
     def __call__(self, outputs, labels):
-        return sum(F.cross_entropy(outputs[h], labels[:, k], ignore_index=-100)
+        return sum(F.cross_entropy(outputs[h], labels[:, k], ignore_index=DROPPED)
                    for k, h in enumerate(self.heads)) / len(self.heads)
 
 

@@ -1,10 +1,12 @@
-"""Run profiles: every size and knob a chapter depends on, in one place.
+"""Run profiles: the properties of a run (data, sizes, backbone, device), not of a method.
 
-Every chapter's ``parameters`` cell names a profile; :func:`start` turns it into a :class:`Profile`
-and the train/val/test image sets. ``ci`` uses the embedded GeoTiles on a 2-core CPU in minutes;
-``full`` uses the photos under ``data_root`` (OpenStreetView-5M layout) when one is given, else
-GeoTiles at its full size, on a GPU; ``photos`` runs the ``full`` code path (photos decoded by
-DataLoader workers, the trunk streamed) at a size a CPU executes in seconds per chapter.
+Every chapter's ``parameters`` cell names a profile; :func:`get` turns it into a
+:class:`Profile` and :func:`load_splits` into the image sets. ``ci`` uses the embedded GeoTiles
+on a 2-core CPU in minutes; ``full`` uses the photos under ``data_root`` when one is given, else
+GeoTiles at a larger size, on a GPU; ``photos`` runs the ``full`` code path (photos decoded by
+DataLoader workers, the trunk streamed) at a size a CPU executes in seconds per chapter. What a
+chapter's methods do with the run (epochs, learning rates, loss parameters, sweeps) is that
+chapter's settings object (:mod:`geosurvey.chapters`), derived from the profile's name.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import backbones
-from .train import Recipe, select_device
+from .train import select_device
 
 
 @dataclass(frozen=True)
@@ -24,29 +26,34 @@ class Profile:
     n_train: int
     n_val: int
     n_test: int
+    n_val_new: int
+    n_test_new: int
     backbones: tuple  # preference order: the first whose weights can be had is used
     input_px: int
     batch_size: int
     num_workers: int
     device: str = "cpu"
     data_root: str | None = None
+    eval_root: str | None = (
+        None  # an im2gps-style test set evaluated beside the test splits
+    )
     seed: int = 0
     tile_px: int = 64
-    top_stages: int = 0  # backbone stages (CNN) or blocks (ViT) fine-tuned above the final layers
-    top_lr_scale: float = 1.0  # learning rate of the pretrained top relative to a new head's
-    cache_trunk: bool = True  # train on cached trunk activations (CPU) or stream images (GPU)
+    top_stages: int = (
+        0  # backbone stages (CNN) or blocks (ViT) fine-tuned above the trunk
+    )
+    cache_trunk: bool = (
+        True  # train on cached trunk activations (CPU) or stream images (GPU)
+    )
     taps: tuple = ()  # backbone modules whose outputs are cached in one pass
-    token_tap: str = "blocks.4"  # the (stride-16) feature map a from-scratch hybrid ViT reads as tokens
-    epochs: int = 8  # classifiers and regressors
-    embedding_epochs: int = 8  # contrastive stage 1 (stage 2 gets half)
-    embedding_batch: int = 512  # contrastive batches need several photos of a cell
-    cell_divisors: tuple = (10, 40, 150)  # coarse/middle/fine partitions: tau_max = n_train // divisor
-    tau_min_divisor: int = 1000  # tau_min = max(n_train // divisor, 2), the same at every level
-    assert_claims: bool = True  # a profile too small to support any claim reports verdicts only
-    n_unseen: int = 500  # GeoTiles test places farther than unseen_km from every training location
-    unseen_km: float = 100.0
-    bad_image_tolerance: float = 0.01  # share of a photo split that may be unreadable (skipped and reported)
-    eval_root: str | None = None  # an im2gps-style test set (CSV + images) evaluated beside the test split
+    token_tap: str = (
+        "blocks.4"  # the stride-16 feature map a from-scratch hybrid ViT reads
+    )
+    assert_claims: bool = True  # only the ci profile on GeoTiles asserts its claims
+    new_places_km: float = (
+        25.0  # photos: new places lie this far from every training photo
+    )
+    bad_image_tolerance: float = 0.01  # share of a photo split that may be unreadable
 
     @property
     def backbone(self) -> str:
@@ -58,67 +65,94 @@ class Profile:
 
     @property
     def results_dir(self) -> Path:
-        return Path(os.environ.get("GEOSURVEY_RESULTS", self.root / "results"))
+        """``results/`` (or ``$GEOSURVEY_RESULTS``) for seed 0, ``seed-<n>/`` below it else."""
+        from .results import seed_dir
+
+        return seed_dir(
+            os.environ.get("GEOSURVEY_RESULTS", self.root / "results"), self.seed
+        )
 
     @property
     def checkpoint_dir(self) -> Path:
-        return Path(os.environ.get("GEOSURVEY_CHECKPOINTS", self.root / "data" / "checkpoints")) / self.name
-
-    def cell_taus(self, n_train: int) -> dict:
-        """``{"coarse"|"middle"|"fine": (tau_max, tau_min)}`` for ``n_train`` training images
-        (PlaNet used 10,000 / 50 on 126 M photos; we keep the ratios of images per cell)."""
-        tau_min = max(n_train // self.tau_min_divisor, 2)
-        return {level: (max(n_train // d, tau_min), tau_min)
-                for level, d in zip(("coarse", "middle", "fine"), self.cell_divisors)}
-
-    def partitions(self, train):
-        """The book's three nested adaptive partitions of the training locations:
-        ``({"coarse"|"middle"|"fine": Partition}, Hierarchy)``."""
-        from .cells import hierarchy
-
-        taus = self.cell_taus(len(train))
-        hier = hierarchy(train.lat, train.lon, [t[0] for t in taus.values()], tau_min=taus["middle"][1])
-        return dict(zip(taus, hier.partitions)), hier
+        base = os.environ.get(
+            "GEOSURVEY_CHECKPOINTS", self.root / "data" / "checkpoints"
+        )
+        return Path(base) / self.name
 
     def geotiles_spec(self):
         """The GeoTiles this profile renders (its sizes, tile size and seed)."""
         from .data.geotiles import GeoTilesSpec
 
-        return GeoTilesSpec(n_train=self.n_train, n_val=self.n_val, n_test=self.n_test, tile_px=self.tile_px,
-                            seed=self.seed)
-
-    def recipe(self, name: str, **changes) -> Recipe:
-        """The profile's classifier recipe under a name (the checkpoint's), with any changes."""
-        return Recipe(name, epochs=self.epochs, batch_size=self.batch_size, top_lr_scale=self.top_lr_scale).but(**changes)
-
-    def results(self, chapter: str, splits: dict | None = None):
-        """The chapter's :class:`~geosurvey.metrics.Results`; with ``splits``, the images any
-        reader skipped are reported in its results file."""
-        from .metrics import Results
-
-        return Results(chapter, profile=self.name, seed=self.seed, root=self.results_dir,
-                       assert_claims=self.assert_claims, images=splits)
+        return GeoTilesSpec(
+            n_train=self.n_train,
+            n_val=self.n_val,
+            n_test=self.n_test,
+            n_val_new=self.n_val_new,
+            n_test_new=self.n_test_new,
+            tile_px=self.tile_px,
+            seed=self.seed,
+        )
 
 
 PROFILES = {
-    "ci": Profile("ci", n_train=6000, n_val=1000, n_test=1000, backbones=("tf_efficientnet_lite0",),
-                  input_px=64, batch_size=128, num_workers=0, top_stages=0, cache_trunk=True,
-                  taps=("blocks.4", "blocks.6")),
-    "full": Profile("full", n_train=85000, n_val=4000, n_test=4000, n_unseen=2000,
-                    backbones=("vit_base_patch16_clip_224.openai", "tf_efficientnet_lite0"),
-                    input_px=224, batch_size=256, num_workers=8, top_stages=2, top_lr_scale=0.1, cache_trunk=False,
-                    epochs=20, embedding_epochs=20, embedding_batch=400),
-    # The paper-scale code path (photos decoded by DataLoader workers, the trunk streamed) at a size
-    # a CPU runs in seconds per chapter: a smoke test of the full profile, too small for any claim.
-    "photos": Profile("photos", n_train=64, n_val=16, n_test=16, n_unseen=0, backbones=("tf_efficientnet_lite0",),
-                      input_px=160, batch_size=16, num_workers=2, top_stages=1, top_lr_scale=0.1, cache_trunk=False,
-                      epochs=1, embedding_epochs=2, embedding_batch=32, assert_claims=False),
+    "ci": Profile(
+        "ci",
+        n_train=6000,
+        n_val=1000,
+        n_test=1000,
+        n_val_new=500,
+        n_test_new=1000,
+        backbones=("tf_efficientnet_lite0",),
+        input_px=64,
+        batch_size=128,
+        num_workers=0,
+        top_stages=0,
+        cache_trunk=True,
+        taps=("blocks.4", "blocks.6"),
+    ),
+    "full": Profile(
+        "full",
+        n_train=20000,
+        n_val=4000,
+        n_test=4000,
+        n_val_new=2000,
+        n_test_new=4000,
+        backbones=("vit_base_patch16_clip_224.openai", "tf_efficientnet_lite0"),
+        input_px=224,
+        batch_size=256,
+        num_workers=8,
+        top_stages=2,
+        cache_trunk=False,
+        assert_claims=False,
+    ),
+    # The paper-scale code path (photos decoded by DataLoader workers, the trunk streamed) at a
+    # size a CPU runs in seconds per chapter: a smoke test of the full profile, too small for
+    # any claim.
+    "photos": Profile(
+        "photos",
+        n_train=64,
+        n_val=16,
+        n_test=16,
+        n_val_new=16,
+        n_test_new=16,
+        backbones=("tf_efficientnet_lite0",),
+        input_px=160,
+        batch_size=16,
+        num_workers=2,
+        top_stages=1,
+        cache_trunk=False,
+        assert_claims=False,
+    ),
 }
-MIN_SIZES = {"train": 20, "val": 4, "test": 4}  # below these a split cannot train or be evaluated
+MIN_SIZES = {
+    "train": 20,
+    "val": 4,
+    "test": 4,
+}  # below these a split cannot train or be evaluated
 
 
 def find_root() -> Path:
-    """The book's root (the folder holding ``_toc.yml``), searched upwards from the working directory."""
+    """The book's root (the folder holding ``_toc.yml``), searched upwards from here."""
     here = Path.cwd().resolve()
     for folder in (here, *here.parents):
         if (folder / "_toc.yml").exists():
@@ -126,29 +160,51 @@ def find_root() -> Path:
     return here
 
 
-def get(profile: str = "ci", device: str = "auto", data_root=None, seed: int = 0, sizes=None, eval_root=None,
-        **overrides) -> Profile:
-    """The named profile for this run. ``sizes`` (``{"train": n, "val": n, "test": n}``, any subset)
-    overrides its split sizes, which are upper bounds: a smaller dataset is used whole."""
+def get(
+    profile: str = "ci",
+    device: str = "auto",
+    data_root=None,
+    seed: int = 0,
+    sizes=None,
+    eval_root=None,
+    **overrides,
+) -> Profile:
+    """The named profile for this run. ``sizes`` (``{"train": n, "val": n, "test": n, ...}``,
+    any subset) overrides its split sizes, which are upper bounds: a smaller dataset is used
+    whole. Claims are asserted only by the ``ci`` profile on GeoTiles: on any other data they
+    are reported with their verdicts and never stop a chapter."""
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; choose from {sorted(PROFILES)}")
+    known = ("train", "val", "test", "val_new", "test_new")
     for k, v in (sizes or {}).items():
-        if k not in ("train", "val", "test") or int(v) < 1:
-            raise ValueError(f"sizes: {k}={v}; give positive sizes for train, val and/or test")
+        if k not in known or int(v) < 1:
+            raise ValueError(
+                f"sizes: {k}={v}; give positive sizes for any of {', '.join(known)}"
+            )
         overrides[f"n_{k}"] = int(v)
-    return dataclasses.replace(PROFILES[profile], device=select_device(device), data_root=data_root or None, seed=seed,
-                               eval_root=eval_root or None, **overrides)
+    base = PROFILES[profile]
+    return dataclasses.replace(
+        base,
+        device=select_device(device),
+        data_root=data_root or None,
+        seed=seed,
+        eval_root=eval_root or None,
+        assert_claims=base.assert_claims and not data_root,
+        **overrides,
+    )
 
 
 def load_splits(p: Profile) -> dict:
-    """``{"train", "val", "test"[, "unseen"][, "eval"]}`` image sets for the profile (the same interface
-    for tiles and photos). GeoTiles adds ``unseen``, test places far from every training location;
+    """``{"train", "val", "test", "val_new", "test_new"[, "eval"]}`` image sets: seen places
+    (val, test) and new places (val_new, test_new), the same interface for tiles and photos;
     an ``eval_root`` adds ``eval``, an im2gps-style test set."""
     splits = _photo_splits(p) if p.data_root else _geotiles_splits(p)
     for name, images in splits.items():
-        if len(images) < MIN_SIZES.get(name, 1):
-            raise ValueError(f"the {name} split has {len(images)} usable images; at least {MIN_SIZES.get(name, 1)} are needed "
-                             f"(data_root={p.data_root})")
+        if len(images) < MIN_SIZES.get(name, 0):
+            raise ValueError(
+                f"the {name} split has {len(images)} usable images; at least "
+                f"{MIN_SIZES[name]} are needed (data_root={p.data_root})"
+            )
     if p.eval_root:
         from .data.readers import read_eval_root
 
@@ -157,40 +213,57 @@ def load_splits(p: Profile) -> dict:
 
 
 def _geotiles_splits(p: Profile) -> dict:
-    from .data.geotiles import load_geotiles, load_unseen
+    from .data.geotiles import load_geotiles
 
-    spec = p.geotiles_spec()
-    splits = load_geotiles(spec)
-    if p.n_unseen:
-        splits["unseen"] = load_unseen(spec, p.n_unseen, p.unseen_km)
-    return splits
+    return load_geotiles(p.geotiles_spec())
 
 
 def _photo_splits(p: Profile) -> dict:
-    """OpenStreetView-5M-layout photos: validation carved from train.csv by a seeded shuffle (the
-    file may be ordered by region), test drawn from test.csv the same way; sizes are upper bounds."""
+    """OpenStreetView-5M-layout photos: validation carved from train.csv by a seeded shuffle
+    (the file may be ordered by region), test drawn from test.csv the same way; sizes are upper
+    bounds. New places are the validation and test photos farther than ``new_places_km`` from
+    every training photo."""
     from .data.readers import read_osv5m
 
-    train_all = read_osv5m(p.data_root, "train", sample=p.n_train + p.n_val, seed=p.seed,
-                           tolerance=p.bad_image_tolerance)
-    test = read_osv5m(p.data_root, "test", sample=p.n_test, seed=p.seed, tolerance=p.bad_image_tolerance)
-    short = len(train_all) < p.n_train + p.n_val  # then a tenth goes to validation, the rest to training
+    train_all = read_osv5m(
+        p.data_root,
+        "train",
+        sample=p.n_train + p.n_val,
+        seed=p.seed,
+        tolerance=p.bad_image_tolerance,
+    )
+    test = read_osv5m(
+        p.data_root,
+        "test",
+        sample=p.n_test,
+        seed=p.seed,
+        tolerance=p.bad_image_tolerance,
+    )
+    short = len(train_all) < p.n_train + p.n_val  # then a tenth goes to validation
     n_val = min(p.n_val, max(len(train_all) // 10, 1)) if short else p.n_val
     n_train = min(p.n_train, len(train_all) - n_val)
     if short or len(test) < p.n_test:
-        print(f"{p.data_root} holds fewer photos than the {p.name!r} profile asks for: using train {n_train}, "
-              f"val {n_val}, test {len(test)} (profile: {p.n_train}, {p.n_val}, {p.n_test})")
-    return {"train": train_all.subset(range(n_train)), "val": train_all.subset(range(n_train, n_train + n_val)),
-            "test": test}
+        print(
+            f"{p.data_root} holds fewer photos than the {p.name!r} profile asks for: using "
+            f"train {n_train}, val {n_val}, test {len(test)} "
+            f"(profile: {p.n_train}, {p.n_val}, {p.n_test})"
+        )
+    train = train_all.subset(range(n_train))
+    val = train_all.subset(range(n_train, n_train + n_val))
+    return {
+        "train": train,
+        "val": val,
+        "test": test,
+        "val_new": far_from(val, train, p.new_places_km, p.n_val_new),
+        "test_new": far_from(test, train, p.new_places_km, p.n_test_new),
+    }
 
 
-def start(profile: str = "ci", device: str = "auto", data_root=None, seed: int = 0, sizes=None, eval_root=None,
-          **overrides):
-    """A chapter's first line: ``cfg, splits = start(profile, device, data_root, seed, sizes, eval_root)``."""
-    cfg = get(profile, device, data_root, seed, sizes, eval_root, **overrides)
-    splits = load_splits(cfg)
-    counts = ", ".join(f"{k} {len(v)}" for k, v in splits.items())
-    skipped = sum(len(v.skipped) for v in splits.values())
-    print(f"profile={cfg.name} device={cfg.device} seed={cfg.seed} backbone={cfg.backbone} "
-          f"input={cfg.input_px}px; images: {counts}" + (f"; {skipped} unreadable images skipped" if skipped else ""))
-    return cfg, splits
+def far_from(images, train, km: float, limit: int):
+    """The first ``limit`` rows of ``images`` farther than ``km`` from every training image."""
+    import numpy as np
+
+    from .geo import nearest
+
+    d, _ = nearest(images.lat, images.lon, train.lat, train.lon)
+    return images.subset(np.flatnonzero(d > km)[:limit])

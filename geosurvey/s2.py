@@ -52,7 +52,9 @@ _LOOKUP_POS, _LOOKUP_IJ = _build_lookup()
 
 def _xyz_to_face_uv(xyz):
     x, y, z = xyz[:, 0], xyz[:, 1], xyz[:, 2]
-    axis = np.abs(xyz).argmax(axis=1)
+    # the largest |component| picks the face; on a tie the later axis wins, as in S2's
+    # LargestAbsComponent (argmax alone would give the tie to the earlier axis)
+    axis = 2 - np.abs(xyz)[:, ::-1].argmax(axis=1)
     negative = xyz[np.arange(len(xyz)), axis] < 0
     face = axis + 3 * negative
     u = np.empty(len(xyz))

@@ -8,7 +8,8 @@ GeoTiles are seen from orbit, so their scene comes from independent land-cover d
 IGBP classes over the tile's footprint (their shares are the fine "probabilities"). At 8 km per
 pixel a 500 km tile is almost never mostly city, so the man-made coarse scene is *land use*:
 cropland and built-up land (the human footprint that shows from orbit), with the cropland/natural
-mosaic split between man-made and natural. Photos get Places365 scenes (:mod:`geosurvey.places365`).
+mosaic split between man-made and natural. Photos get Places365 scenes (:mod:`geosurvey.places365`);
+:func:`geosurvey.chapters.scene_networks.scene_labels` picks one or the other.
 """
 
 from __future__ import annotations
@@ -96,23 +97,3 @@ def route(scene_probs, outputs) -> np.ndarray:
     scene. ``outputs[s]`` holds network ``s``'s outputs (n, ...) for every row."""
     choice = np.asarray(scene_probs).argmax(1)
     return np.stack(outputs)[choice, np.arange(len(choice))]
-
-
-def for_images(splits: dict, cfg):
-    """Scene hierarchy and ``{split: {"fine"|"middle"|"coarse": probabilities}}`` for a chapter's
-    image sets, and a sentence saying where the labels came from: land cover over the footprint
-    when the training images are rendered tiles, the Places365 classifier when they are photos."""
-    from .data.geotiles import GeoTilesSpec
-    from .data.sets import TileSet
-
-    if isinstance(splits["train"], TileSet):  # every split gets the labels the training images have
-        extent = GeoTilesSpec().extent_km
-        probs = {k: LAND.probabilities(land_cover_shares(s.lat, s.lon, extent)) for k, s in splits.items()}
-        return LAND, probs, (f"MODIS IGBP land cover 2019 over each tile's {extent:.0f} km footprint "
-                             "(the images are GeoTiles, seen from orbit)")
-    from . import places365
-
-    hierarchy = places365.hierarchy()
-    probs = {k: hierarchy.probabilities(places365.scene_probabilities(s, cfg)) for k, s in splits.items()}
-    return hierarchy, probs, ("the Places365 WideResNet-18 scene classifier (CSAIL, Zhou et al. 2017) "
-                                        "applied to every photo")

@@ -28,10 +28,13 @@ from PIL import Image
 from .. import cache, files, packaged
 from ..geo import destination
 from ..progress import bar
+from . import newplaces
 from .places import continents, geocode
 from .sets import TileSet
 
-RENDER_VERSION = 1  # bump when rendering changes: it is part of the cache key
+SPLITS = ("train", "val", "test", "val_new", "test_new")
+
+RENDER_VERSION = 2  # bump when rendering or splitting changes: it is part of the cache key
 EARTH_WIDTH = 5400  # every rendering is used at 5400 x 2700 (~7.4 km per pixel at the equator)
 
 EARTH_SOURCES = {  # condition: (packaged file, what it is)
@@ -53,6 +56,12 @@ class GeoTilesSpec:
     scale_jitter: float = 0.25
     conditions: tuple = ("bluemarble", "relief", "topo")
     seed: int = 0
+    n_val_new: int = 500
+    n_test_new: int = 1000
+    block_radius_km: float = 250.0
+    buffer_km: float = 625.0  # the footprint's side at the largest scale: 500 km x 1.25
+    test_discs: tuple = newplaces.TEST_DISCS
+    val_discs: tuple = newplaces.VAL_DISCS
 
     def cache_params(self) -> dict:
         return {**asdict(self), "render_version": RENDER_VERSION}
@@ -151,17 +160,51 @@ def render_split(lat, lon, spec: GeoTilesSpec, rng: np.random.Generator, chunk: 
     return tiles, params
 
 
-def split_locations(spec: GeoTilesSpec) -> dict:
-    """Disjoint train/val/test rows of the de-duplicated MP-16 locations, shuffled by ``seed``."""
+@functools.lru_cache(maxsize=1)
+def labelled_locations() -> pd.DataFrame:
+    """:func:`mp16_locations` with country, admin-1, nearest place and continent of each."""
     locs = mp16_locations()
+    labels = geocode(locs["lat"], locs["lon"])
+    out = pd.concat([locs, labels], axis=1)
+    out["continent"] = continents(out["country"])
+    return out
+
+
+@functools.lru_cache(maxsize=8)
+def blocks(spec: GeoTilesSpec) -> newplaces.Blocks:
+    """The held-out discs of the new-places regime for ``spec`` (its seed draws them)."""
+    return newplaces.choose_blocks(
+        labelled_locations(), n_test=spec.n_test_new, n_val=spec.n_val_new, seed=spec.seed,
+        radius_km=spec.block_radius_km, buffer_km=spec.buffer_km,
+        test_discs=spec.test_discs, val_discs=spec.val_discs)
+
+
+def split_locations(spec: GeoTilesSpec) -> dict:
+    """Disjoint rows of the labelled MP-16 locations for every split in :data:`SPLITS`.
+
+    Seen-places splits (train, val, test) are shuffled by ``seed`` from the locations outside
+    every held-out disc and its buffer; new-places splits (val_new, test_new) come from the
+    validation and test discs, with the continent mix of the seen test (:mod:`.newplaces`).
+    """
+    locs = labelled_locations()
+    held = blocks(spec)
+    role = held.roles(locs["lat"].to_numpy(), locs["lon"].to_numpy())
+    pool = np.flatnonzero(role == "pool")
     sizes = {"test": spec.n_test, "val": spec.n_val, "train": spec.n_train}
-    if sum(sizes.values()) > len(locs):
-        raise ValueError(f"GeoTiles has {len(locs)} distinct locations; asked for {sum(sizes.values())}")
-    order = np.random.default_rng(spec.seed).permutation(len(locs))
+    if sum(sizes.values()) > len(pool):
+        raise ValueError(f"GeoTiles has {len(pool)} locations outside the held-out discs; "
+                         f"asked for {sum(sizes.values())} (train, val and test)")
+    order = pool[np.random.default_rng(spec.seed).permutation(len(pool))]
     out, start = {}, 0
     for split in ("test", "val", "train"):  # test first so it does not change when n_train grows
-        out[split] = locs.iloc[order[start:start + sizes[split]]].reset_index(drop=True)
+        out[split] = locs.iloc[order[start : start + sizes[split]]].reset_index(drop=True)
         start += sizes[split]
+    shares = locs["continent"].iloc[pool].value_counts(normalize=True)
+    for split, discs, n, kind in (("val_new", spec.val_discs, spec.n_val_new, "val"),
+                                  ("test_new", spec.test_discs, spec.n_test_new, "test")):
+        wanted = newplaces.quotas_for(shares, discs, n)
+        rows = newplaces.draw(locs, np.flatnonzero(role == kind), wanted, spec.seed)
+        out[split] = locs.iloc[rows].reset_index(drop=True)
     return out
 
 
@@ -169,27 +212,42 @@ def build(spec: GeoTilesSpec, folder: Path) -> None:
     """Render every split of ``spec`` into ``folder`` (tiles.npy + meta.csv per split)."""
     for k, (split, locs) in enumerate(split_locations(spec).items()):
         rng = np.random.default_rng([spec.seed, k, RENDER_VERSION])
-        tiles, params = render_split(locs["lat"].to_numpy(), locs["lon"].to_numpy(), spec, rng, desc=f"GeoTiles {split}")
-        labels = geocode(locs["lat"], locs["lon"])
-        meta = pd.concat([locs, labels, params], axis=1)
-        meta["continent"] = continents(meta["country"])
+        tiles, params = render_split(locs["lat"].to_numpy(), locs["lon"].to_numpy(), spec, rng,
+                                     desc=f"GeoTiles {split}")
+        meta = pd.concat([locs, params], axis=1)
         np.save(folder / f"{split}_tiles.npy", tiles)
         meta.to_csv(folder / f"{split}_meta.csv", index=False)
+    held = blocks(spec)
+    pd.DataFrame({"lat": held.lat, "lon": held.lon, "role": held.role,
+                  "continent": held.continent}).to_csv(folder / "blocks.csv", index=False)
     (folder / "spec.json").write_text(json.dumps(spec.cache_params(), indent=2))
 
 
-def load_geotiles(spec: GeoTilesSpec = GeoTilesSpec()) -> dict:
-    """``{"train": TileSet, "val": TileSet, "test": TileSet}``, rendered once and cached on disk."""
+def _folder(spec: GeoTilesSpec) -> Path:
     folder = cache.entry("geotiles", spec.cache_params())
     if not folder.exists():
         with files.atomic_folder(folder) as tmp:
             build(spec, tmp)
-    out = {}
-    for split in ("train", "val", "test"):
-        meta = pd.read_csv(folder / f"{split}_meta.csv", keep_default_na=False, na_values=[""])
-        meta["country"] = meta["country"].fillna("NA")  # Namibia's code is "NA", not a missing value
-        out[split] = TileSet(meta, np.load(folder / f"{split}_tiles.npy", mmap_mode="r"), name=f"geotiles-{split}")
-    return out
+    return folder
+
+
+def _read_meta(path: Path) -> pd.DataFrame:
+    meta = pd.read_csv(path, keep_default_na=False, na_values=[""])
+    meta["country"] = meta["country"].fillna("NA")  # Namibia's code is "NA", not a missing value
+    return meta
+
+
+def load_geotiles(spec: GeoTilesSpec = GeoTilesSpec()) -> dict:
+    """``{split: TileSet}`` for every split in :data:`SPLITS`, rendered once and cached."""
+    folder = _folder(spec)
+    return {split: TileSet(_read_meta(folder / f"{split}_meta.csv"),
+                           np.load(folder / f"{split}_tiles.npy", mmap_mode="r"),
+                           name=f"geotiles-{split}") for split in SPLITS}
+
+
+def load_blocks(spec: GeoTilesSpec) -> pd.DataFrame:
+    """The held-out discs (lat, lon, role, continent) of ``spec``'s new-places regime."""
+    return pd.read_csv(_folder(spec) / "blocks.csv", keep_default_na=False)
 
 
 def load_views(spec: GeoTilesSpec, images: TileSet) -> TileSet:
@@ -214,36 +272,3 @@ def load_views(spec: GeoTilesSpec, images: TileSet) -> TileSet:
     meta = pd.concat([base.assign(condition=c) for c in spec.conditions], ignore_index=True)
     meta["view_of"] = np.tile(np.arange(n), len(spec.conditions))
     return TileSet(meta, np.load(folder / "tiles.npy", mmap_mode="r"), name=f"{images.name}-views")
-
-
-def load_unseen(spec: GeoTilesSpec, n: int, min_km: float = 100.0) -> TileSet:
-    """Up to ``n`` photo locations used by no split and farther than ``min_km`` from every
-    training location, rendered like the test split: places the models never saw anything near.
-
-    On the standard test split most locations have a training location within a few km, and a
-    500 km tile shares most of its ground with its neighbours; this split measures whether a
-    method generalises to new places or recognises known terrain.
-    """
-    from ..geo import nearest
-
-    params = {**spec.cache_params(), "unseen": n, "min_km": min_km}
-    folder = cache.entry("geotiles-unseen", params)
-    if not folder.exists():
-        splits = split_locations(spec)
-        used = pd.concat(list(splits.values()))
-        pool = mp16_locations().merge(used, how="left", indicator=True).query("_merge == 'left_only'")
-        dist, _ = nearest(pool["lat"].to_numpy(), pool["lon"].to_numpy(), splits["train"]["lat"].to_numpy(),
-                          splits["train"]["lon"].to_numpy())
-        far = pool.loc[dist > min_km, ["lat", "lon"]]
-        locs = far.sample(min(n, len(far)), random_state=spec.seed).reset_index(drop=True)
-        rng = np.random.default_rng([spec.seed, 7, RENDER_VERSION])
-        tiles, render_params = render_split(locs["lat"].to_numpy(), locs["lon"].to_numpy(), spec, rng,
-                                            desc="GeoTiles unseen places")
-        meta = pd.concat([locs, geocode(locs["lat"], locs["lon"]), render_params], axis=1)
-        meta["continent"] = continents(meta["country"])
-        with files.atomic_folder(folder) as tmp:
-            np.save(tmp / "tiles.npy", tiles)
-            meta.to_csv(tmp / "meta.csv", index=False)
-    meta = pd.read_csv(folder / "meta.csv", keep_default_na=False, na_values=[""])
-    meta["country"] = meta["country"].fillna("NA")
-    return TileSet(meta, np.load(folder / "tiles.npy", mmap_mode="r"), name="geotiles-unseen")

@@ -1,0 +1,206 @@
+"""What every chapter stands on: its settings, its jobs and the run they belong to.
+
+* A chapter's :class:`Settings` is a frozen dataclass of every knob its methods use (epochs of
+  each stage, learning rates, loss parameters, sweep values, thresholds), with one line of
+  meaning per knob and the values each profile changes. It is part of every checkpoint key of
+  the chapter's jobs.
+* A :class:`Job` is one model a chapter trains, with a stable name: ``geosurvey fit NAME``
+  (or ``torchrun ... fit NAME``) trains exactly the model the chapter then loads.
+* A :class:`Context` is one run: the profile, the image sets, what they derive (partitions,
+  cached inputs, scene labels; computed once) and the jobs trained so far. The command line
+  builds one to train a job; a chapter builds a :class:`Chapter`, which adds the evaluations,
+  the claims and the results file.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, fields
+from typing import Callable, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from .. import inputs as inputs_mod
+from .. import plans, regimes, results
+from ..claims import Claims
+from ..evaluation import Evaluations
+
+
+def knob(default, doc: str):
+    """A settings field with its meaning (shown in the chapter's settings table)."""
+    return field(default=default, metadata={"doc": doc})
+
+
+class Settings:
+    """Mixin of a chapter's frozen settings dataclass; ``PROFILES`` holds each profile's
+    changes to the defaults (the defaults are the ``ci`` profile's)."""
+
+    PROFILES: ClassVar[dict] = {}
+
+    @classmethod
+    def for_profile(cls, profile: str):
+        return cls(**cls.PROFILES.get(profile, {}))
+
+    def table(self) -> pd.DataFrame:
+        rows = {
+            f.name: {
+                "value": _shown(getattr(self, f.name)),
+                "meaning": f.metadata.get("doc", ""),
+            }
+            for f in fields(self)
+        }
+        return pd.DataFrame.from_dict(rows, orient="index").rename_axis("setting")
+
+    def key(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def _shown(value) -> str:
+    if isinstance(value, tuple):
+        return ", ".join(_shown(v) for v in value)
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+@dataclass(frozen=True)
+class Job:
+    """A model a chapter trains: ``plan(ctx)`` describes the run; ``needs`` names the jobs it
+    starts from or reads the outputs of (trained first when missing), or is a function of the
+    run that says which."""
+
+    name: str
+    chapter: str
+    description: str
+    plan: Callable
+    needs: tuple | Callable = ()
+
+    def dependencies(self, ctx) -> tuple:
+        return self.needs(ctx) if callable(self.needs) else self.needs
+
+
+class Context:
+    """One run: profile, image sets, derived data (memoised) and trained jobs.
+
+    ``registry`` maps job names to :class:`Job` and chapter names to their settings classes.
+    """
+
+    def __init__(self, cfg, splits: dict, registry):
+        self.cfg, self.splits, self.registry = cfg, splits, registry
+        self._memo: dict = {}
+        self._trained: dict = {}
+
+    def memo(self, name: str, make: Callable):
+        """``make()`` the first time ``name`` is asked for, the same object afterwards."""
+        if name not in self._memo:
+            self._memo[name] = make()
+        return self._memo[name]
+
+    def settings(self, chapter: str):
+        return self.memo(
+            f"settings:{chapter}",
+            lambda: self.registry.settings[chapter].for_profile(self.cfg.name),
+        )
+
+    @property
+    def inputs(self) -> dict:
+        """:class:`~geosurvey.inputs.Inputs` of every split for the profile's backbone."""
+        return self.memo("inputs", lambda: inputs_mod.inputs(self.cfg, self.splits))
+
+    @property
+    def regimes(self) -> tuple:
+        """The regimes (and the eval set) this run has test splits for."""
+        return regimes.present(self.splits)
+
+    @property
+    def judged(self) -> tuple:
+        return regimes.judged(self.splits)
+
+    def monitors(self, metric: str = "geoscore") -> dict:
+        """``{regime: validation value}`` a training run selects its epochs by, per regime."""
+        return {r.key: f"{r.val}_{metric}" for r in self.judged}
+
+    def plan(self, job: str) -> plans.Plan:
+        return self.memo(f"plan:{job}", lambda: self.registry.jobs[job].plan(self))
+
+    def key(self, job: str) -> str:
+        """The checkpoint key of ``job`` (computed without training anything)."""
+        return self.memo(f"key:{job}", lambda: plans.digest(self.cfg, self.plan(job)))
+
+    def checkpoint(self, job: str):
+        return self.cfg.checkpoint_dir / f"{job}-{self.key(job)}.pt"
+
+    def fit(self, job: str):
+        """Train ``job`` (after the jobs it needs), or load it: a :class:`~geosurvey.train.Trained`."""
+        if job not in self._trained:
+            for need in self.registry.jobs[job].dependencies(self):
+                self.fit(need)
+            self._trained[job] = plans.run(self.cfg, self.plan(job))
+        return self._trained[job]
+
+    def outputs(
+        self, trained, regime, split: str | None = None, x=None, fn=None
+    ) -> np.ndarray:
+        """Outputs of ``trained``'s model with the weights chosen for ``regime``, on that
+        regime's test split (or ``split``, or the inputs ``x`` given)."""
+        x = self.inputs[split or regime.test] if x is None else x
+        return inputs_mod.outputs(trained.net(regime.key), x, self.cfg, fn)
+
+
+class Chapter(Context):
+    """A chapter's run: a :class:`Context` with its settings, evaluations and claims."""
+
+    def __init__(self, name: str, cfg, splits: dict, registry):
+        super().__init__(cfg, splits, registry)
+        self.name = name
+        self.ev = Evaluations({r.test: splits[r.test].meta for r in self.regimes})
+        self.claims = Claims(
+            self.ev, self.judged, seed=cfg.seed, assert_claims=cfg.assert_claims
+        )
+        self.started = time.perf_counter()
+        self.record: dict = {}  # what the results file keeps beside the methods and claims
+
+    @property
+    def s(self):
+        """This chapter's settings."""
+        return self.settings(self.name)
+
+    def add(self, method: str, predict: Callable, **info) -> None:
+        """Evaluate ``method`` on the test split of every regime: ``predict(regime) -> (lat,
+        lon)`` answers that regime's test images with that regime's choices."""
+        for r in self.regimes:
+            self.ev.add(method, r.test, *predict(r), **info)
+
+    def results(self) -> dict:
+        return {
+            "chapter": self.name,
+            "profile": self.cfg.name,
+            "seed": self.cfg.seed,
+            "settings": self.s.key() if self.name in self.registry.settings else {},
+            "splits": {k: len(v) for k, v in self.splits.items()},
+            "regimes": [r.key for r in self.regimes],
+            "methods": results.method_table(self.ev, self.regions()),
+            "claims": self.claims.records(),
+            "failed_assertions": self.claims.failures(),
+            "jobs": {job: self.key(job) for job in self._trained},
+            "skipped_images": {
+                k: v.skipped for k, v in self.splits.items() if v.skipped
+            },
+            "wall_time_s": round(time.perf_counter() - self.started, 1),
+            **self.record,
+        }
+
+    def regions(self) -> tuple:
+        from ..metrics import REGIONS
+
+        scenes = [s for s in self.record.get("scenes", ())]
+        return (*REGIONS, *scenes)
+
+    def finish(self) -> list:
+        """Judge the claims (pooling the other seeds whose results exist), save the results
+        files, and return the broken assertions (the notebook's last cell raises on them)."""
+        root = self.cfg.results_dir
+        self.claims.others = results.other_seeds(self.name, root, self.cfg.seed)
+        self.claims.judge()
+        results.save_predictions(root / f"{self.name}.predictions.npz", self.ev)
+        results.save_json(root / f"{self.name}.json", self.results())
+        return self.claims.failures()

@@ -1,0 +1,163 @@
+"""Chapter 3, PIGEON: its settings, its semantic cells and the models it trains.
+
+Every PIGEON model uses chapter 2's training recipe and backbone, so its numbers compare with
+PlaNet's; the S2 one-hot classifier of its sweep *is* chapter 2's middle classifier.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import geo, geography, losses, tasks
+from ..cells import semantic
+from ..data.places import with_admin
+from .base import Job, Settings, knob
+from .planet import partitions
+
+SMOOTHINGS = (0.25, 0.5, 1.0)
+
+
+@dataclass(frozen=True)
+class PigeonSettings(Settings):
+    smoothing: tuple = knob(
+        SMOOTHINGS,
+        "haversine smoothing tau, as multiples of each partition's cell spacing",
+    )
+    semantic_min_ratio: float = knob(
+        0.5,
+        "semantic cells: tau_min = this x tau_max (PIGEON's band is 1000-2000 images)",
+    )
+    aux_weight: float = knob(
+        0.3, "weight of each auxiliary loss beside the geolocation loss"
+    )
+    aux_smoothing: float = knob(
+        0.5, "smoothing (x spacing) of the classifier that gets auxiliary heads"
+    )
+    photos_per_cluster: int = knob(
+        10, "training images per location cluster in retrieval refinement"
+    )
+    refine_top_k: tuple = knob(
+        (1, 3, 5, 10),
+        "numbers of top cells refinement may search, chosen on validation",
+    )
+
+
+def semantic_cells(ctx):
+    """PIGEON-style semantic cells of the training points, at the S2 middle partition's tau_max."""
+
+    def make():
+        train, s = ctx.splits["train"], ctx.settings("pigeon")
+        tau_max, tau_min = ctx.settings("planet").taus(len(train))["middle"]
+        admin = with_admin(train.meta)
+        return semantic(
+            train.lat,
+            train.lon,
+            admin["country"],
+            admin["admin1"],
+            tau_max,
+            int(tau_max * s.semantic_min_ratio),
+            drop_below=tau_min + 1,
+        )
+
+    return ctx.memo("pigeon:semantic", make)
+
+
+def cell_sets(ctx) -> dict:
+    """``{"S2": the middle adaptive partition, "semantic": semantic cells}``."""
+    return {"S2": partitions(ctx)[0]["middle"], "semantic": semantic_cells(ctx)}
+
+
+def spacing_km(partition) -> float:
+    """Median distance from a cell's member mean to the nearest other cell's."""
+    return float(np.median(geo.nearest_other(*partition.centers("mean"))[0]))
+
+
+def smoothing_loss(partition, factor: float):
+    lat, lon = partition.centers("mean")
+    return losses.HaversineSmoothing(lat, lon, round(factor * spacing_km(partition)))
+
+
+def _classifier(cells_name: str, factor):
+    tag = "onehot" if factor is None else f"smooth{factor:g}"
+
+    def plan(ctx):
+        part = cell_sets(ctx)[cells_name]
+        loss = None if factor is None else smoothing_loss(part, factor)
+        recipe = ctx.settings("planet").recipe(ctx.cfg)
+        return tasks.cell_classifier(
+            ctx,
+            f"pigeon-{cells_name.lower()}-{tag}",
+            recipe,
+            ctx.settings("pigeon"),
+            part,
+            loss=loss,
+        )
+
+    return plan
+
+
+def geography_tables(ctx) -> dict:
+    """Climate, land cover, elevation and distance to the coast at every split's locations."""
+    return ctx.memo(
+        "pigeon:geography",
+        lambda: {k: geography.describe(v.lat, v.lon) for k, v in ctx.splits.items()},
+    )
+
+
+def _auxiliary(ctx):
+    s = ctx.settings("pigeon")
+    part = semantic_cells(ctx)
+    aux = geography.auxiliary_targets(geography_tables(ctx)["train"])
+    return tasks.multitask(
+        ctx,
+        "pigeon-auxiliary",
+        ctx.settings("planet").recipe(ctx.cfg),
+        s,
+        part,
+        aux,
+        main_loss=smoothing_loss(part, s.aux_smoothing),
+        weight=s.aux_weight,
+    )
+
+
+def job_name(cells_name: str, factor) -> str:
+    """The job of one setting of the smoothing sweep (S2 one-hot is chapter 2's classifier)."""
+    if cells_name == "S2" and factor is None:
+        return "planet-middle"
+    return f"pigeon-{cells_name.lower()}-{'onehot' if factor is None else f'smooth{factor:g}'}"
+
+
+JOBS = (
+    *(
+        Job(
+            f"pigeon-s2-smooth{f:g}",
+            "pigeon",
+            f"classifier over the middle S2 cells, haversine smoothing {f:g} x spacing",
+            _classifier("S2", f),
+        )
+        for f in SMOOTHINGS
+    ),
+    Job(
+        "pigeon-semantic-onehot",
+        "pigeon",
+        "classifier over semantic cells, one-hot labels",
+        _classifier("semantic", None),
+    ),
+    *(
+        Job(
+            f"pigeon-semantic-smooth{f:g}",
+            "pigeon",
+            f"classifier over semantic cells, haversine smoothing {f:g} x spacing",
+            _classifier("semantic", f),
+        )
+        for f in SMOOTHINGS
+    ),
+    Job(
+        "pigeon-auxiliary",
+        "pigeon",
+        "semantic-cell classifier with climate, land cover, elevation and coast heads",
+        _auxiliary,
+    ),
+)

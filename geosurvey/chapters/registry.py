@@ -1,0 +1,74 @@
+"""Every chapter's settings and jobs in one place: what ``geosurvey fit --list`` prints, and
+where a chapter's first cell gets its run from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import data_and_metrics, pigeon, planet, scene_networks, two_stage_vit
+from .base import Chapter, Context
+
+MODULES = {
+    "data_and_metrics": data_and_metrics,
+    "planet": planet,
+    "pigeon": pigeon,
+    "two_stage_vit": two_stage_vit,
+    "scene_networks": scene_networks,
+}
+SETTINGS = {
+    "data_and_metrics": data_and_metrics.FloorSettings,
+    "planet": planet.PlanetSettings,
+    "pigeon": pigeon.PigeonSettings,
+    "two_stage_vit": two_stage_vit.TwoStageSettings,
+    "scene_networks": scene_networks.SceneSettings,
+}
+
+
+@dataclass(frozen=True)
+class Registry:
+    jobs: dict
+    settings: dict
+
+
+def registry() -> Registry:
+    jobs = {}
+    for module in MODULES.values():
+        for job in module.JOBS:
+            if job.name in jobs:
+                raise ValueError(f"two jobs are named {job.name!r}")
+            jobs[job.name] = job
+    return Registry(jobs, dict(SETTINGS))
+
+
+def context(cfg, splits) -> Context:
+    """A run's :class:`Context`: what ``geosurvey fit`` trains a job in."""
+    return Context(cfg, splits, registry())
+
+
+def start(
+    chapter: str,
+    profile: str = "ci",
+    device: str = "auto",
+    data_root=None,
+    seed: int = 0,
+    sizes=None,
+    eval_root=None,
+    **overrides,
+) -> Chapter:
+    """A chapter's first line: the profile, its image sets and the chapter's run, printed."""
+    from .. import profiles
+
+    if chapter not in MODULES and chapter != "comparison":
+        raise ValueError(
+            f"unknown chapter {chapter!r}; chapters: {', '.join(MODULES)}, comparison"
+        )
+    cfg = profiles.get(profile, device, data_root, seed, sizes, eval_root, **overrides)
+    splits = profiles.load_splits(cfg)
+    counts = ", ".join(f"{k} {len(v)}" for k, v in splits.items())
+    skipped = sum(len(v.skipped) for v in splits.values())
+    print(
+        f"profile={cfg.name} device={cfg.device} seed={cfg.seed} backbone={cfg.backbone} "
+        f"input={cfg.input_px}px; images: {counts}"
+        + (f"; {skipped} unreadable images skipped" if skipped else "")
+    )
+    return Chapter(chapter, cfg, splits, registry())

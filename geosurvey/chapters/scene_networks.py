@@ -1,0 +1,283 @@
+"""Chapter 5, scene-aware networks (Lo et al.; Mueller-Budack et al. 2018): its settings, the
+scene labels of every image and the models it trains.
+
+Every network uses chapter 2's recipe and its three nested partitions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import features, inputs, models, scenes, tasks
+from ..data.geotiles import GeoTilesSpec
+from ..data.sets import TileSet
+from ..plans import Init
+from .base import Job, Settings, knob
+from .planet import LEVELS, partitions
+
+N_SCENES = 3
+
+
+@dataclass(frozen=True)
+class SceneSettings(Settings):
+    scene_epochs: int = knob(16, "epochs of the scene classifier (at most)")
+    csn_epochs: int = knob(
+        4, "epochs of each context-specific network, from the multi-partition network"
+    )
+    scene_threshold: float = knob(
+        0.5, "tau_s: a training image belongs to a scene above this probability"
+    )
+    min_csn_images: int = knob(
+        256, "fewer training images of a scene than this make no specialist"
+    )
+    crop_fraction: float = knob(
+        0.75, "side of a test-time crop, as a share of the image's shorter side"
+    )
+    crops: tuple = knob((1, 3, 5), "numbers of test-time crops compared")
+
+    PROFILES = {
+        "full": {"scene_epochs": 20, "csn_epochs": 10, "min_csn_images": 2000},
+        "photos": {"scene_epochs": 1, "csn_epochs": 1, "min_csn_images": 8},
+    }
+
+
+def scene_labels(ctx):
+    """``(hierarchy, {split: {"fine"|"middle"|"coarse": probabilities}}, source sentence)``:
+    land cover over the footprint when the images are rendered tiles, the Places365 classifier
+    when they are photos."""
+
+    def make():
+        if isinstance(ctx.splits["train"], TileSet):
+            extent = GeoTilesSpec().extent_km
+            probs = {
+                k: scenes.LAND.probabilities(
+                    scenes.land_cover_shares(s.lat, s.lon, extent)
+                )
+                for k, s in ctx.splits.items()
+            }
+            return (
+                scenes.LAND,
+                probs,
+                (
+                    f"MODIS IGBP land cover 2019 over each tile's {extent:.0f} km "
+                    "footprint (the images are GeoTiles, seen from orbit)"
+                ),
+            )
+        from .. import places365
+
+        hierarchy = places365.hierarchy()
+        probs = {
+            k: hierarchy.probabilities(places365.scene_probabilities(s, ctx.cfg))
+            for k, s in ctx.splits.items()
+        }
+        return (
+            hierarchy,
+            probs,
+            (
+                "the Places365 WideResNet-18 scene classifier (CSAIL, Zhou et al. 2017) "
+                "applied to every photo"
+            ),
+        )
+
+    return ctx.memo("scenes:labels", make)
+
+
+def pooled(ctx) -> dict:
+    """Frozen pooled backbone features of every split: what the scene classifier reads."""
+    return ctx.memo(
+        "scenes:pooled",
+        lambda: {
+            k: inputs.Inputs(s.meta, cached=features.frozen_features(ctx.cfg, s))
+            for k, s in ctx.splits.items()
+        },
+    )
+
+
+def _recipe(ctx, **changes):
+    return ctx.settings("planet").recipe(ctx.cfg, **changes)
+
+
+def _scene_classifier(ctx):
+    s = ctx.settings("scene_networks")
+    return tasks.scene_classifier(
+        ctx,
+        "scene-classifier",
+        _recipe(ctx, epochs=s.scene_epochs),
+        s,
+        pooled(ctx),
+        scene_labels(ctx)[1],
+    )
+
+
+def _multi(ctx):
+    _, hier = partitions(ctx)
+    return tasks.multi_partition(
+        ctx,
+        "scene-multi-partition",
+        _recipe(ctx),
+        ctx.settings("scene_networks"),
+        hier,
+        LEVELS,
+    )
+
+
+def scene_rows(ctx, k: int, split: str = "train") -> np.ndarray:
+    """Images of ``split`` whose probability of coarse scene ``k`` exceeds tau_s."""
+    return (
+        scene_labels(ctx)[1][split]["coarse"][:, k]
+        > ctx.settings("scene_networks").scene_threshold
+    )
+
+
+def has_specialist(ctx, k: int) -> bool:
+    """Whether scene ``k`` has enough training images (and any validation image) for a CSN."""
+    s = ctx.settings("scene_networks")
+    return (
+        scene_rows(ctx, k).sum() >= s.min_csn_images and scene_rows(ctx, k, "val").any()
+    )
+
+
+def _csn(k: int):
+    def plan(ctx):
+        _, hier = partitions(ctx)
+        s = ctx.settings("scene_networks")
+        init = Init(
+            ctx.key("scene-multi-partition"),
+            lambda: ctx.fit("scene-multi-partition").states["seen"],
+        )
+        return tasks.multi_partition(
+            ctx,
+            f"scene-csn-{k + 1}",
+            _recipe(ctx, epochs=s.csn_epochs),
+            s,
+            hier,
+            LEVELS,
+            rows=np.flatnonzero(scene_rows(ctx, k)),
+            init=init,
+            data={"scene": k},
+        )
+
+    return plan
+
+
+def scene_features(ctx) -> dict:
+    """The multi-partition network's features, and the scene classifier's coarse probabilities,
+    for every split (both from trained models: computed when first asked for)."""
+
+    def make():
+        multi = ctx.fit("scene-multi-partition").net("seen")
+        clf = ctx.fit("scene-classifier").net("seen")
+        feats = {
+            k: inputs.outputs(multi, x, ctx.cfg, fn=lambda m, b: m.features(b))
+            for k, x in ctx.inputs.items()
+        }
+        scene = {
+            k: _softmax(inputs.head_outputs(clf, x, ctx.cfg)["coarse"])
+            for k, x in pooled(ctx).items()
+        }
+        return feats, scene
+
+    return ctx.memo("scenes:features", make)
+
+
+def _softmax(logits):
+    e = np.exp(logits - logits.max(1, keepdims=True))
+    return e / e.sum(1, keepdims=True)
+
+
+def _scene_input(with_scene: bool):
+    name = f"scene-input-{'with' if with_scene else 'without'}"
+
+    def plan(ctx):
+        from torch import nn
+
+        parts, hier = partitions(ctx)
+        width = models.backbones.describe(ctx.cfg.backbone).num_features + (
+            N_SCENES if with_scene else 0
+        )
+
+        def x():
+            feats, scene = scene_features(ctx)
+            return {
+                k: inputs.Inputs(
+                    s.meta,
+                    cached=np.hstack([feats[k], scene[k]]) if with_scene else feats[k],
+                )
+                for k, s in ctx.splits.items()
+            }
+
+        def build():
+            head = models.MultiHead(width, {n: len(p) for n, p in parts.items()})
+            return models.seeded(ctx.cfg.seed, models.Network, nn.Identity(), head)
+
+        sources = {
+            "features": ctx.key("scene-multi-partition"),
+            "scene": ctx.key("scene-classifier") if with_scene else None,
+        }
+        return tasks.multi_partition(
+            ctx,
+            name,
+            _recipe(ctx),
+            ctx.settings("scene_networks"),
+            hier,
+            LEVELS,
+            x=_Lazy(x),
+            build=build,
+            data=sources,
+        )
+
+    return plan
+
+
+class _Lazy(dict):
+    """A dict of inputs made on first access (features of models that may still be training)."""
+
+    def __init__(self, make):
+        super().__init__()
+        self._make = make
+
+    def __missing__(self, key):
+        self.update(self._make())
+        return dict.__getitem__(self, key)
+
+
+JOBS = (
+    Job(
+        "scene-classifier",
+        "scene_networks",
+        "scene classifier: one head per scene level on frozen features",
+        _scene_classifier,
+    ),
+    Job(
+        "scene-multi-partition",
+        "scene_networks",
+        "one head per partition (coarse, middle, fine) on one network",
+        _multi,
+    ),
+    *(
+        Job(
+            f"scene-csn-{k + 1}",
+            "scene_networks",
+            f"context-specific network for coarse scene {k + 1} (the multi-partition network fine-tuned on it)",
+            _csn(k),
+            needs=("scene-multi-partition",),
+        )
+        for k in range(N_SCENES)
+    ),
+    Job(
+        "scene-input-with",
+        "scene_networks",
+        "partition heads on the multi-partition features plus the predicted scene",
+        _scene_input(True),
+        needs=("scene-multi-partition", "scene-classifier"),
+    ),
+    Job(
+        "scene-input-without",
+        "scene_networks",
+        "the same heads on the multi-partition features alone",
+        _scene_input(False),
+        needs=("scene-multi-partition", "scene-classifier"),
+    ),
+)

@@ -1,0 +1,320 @@
+"""Chapter 4, Wu et al.'s two-stage ViT: its settings and the embeddings it trains.
+
+Stage 1 trains Model 1 (the CNN) and Model 2 (the ViT) with the supervised contrastive loss on
+the middle cells; stage 2 fine-tunes one of them with the squared triplet loss of Eq. (2); a
+control continues stage 1 for as many epochs with the contrastive loss, so that "the triplet
+stage helps" is not "more training helps"; the appendix's hierarchical loss and its progressive
+multi-stage schedule (Table 7) are adapted to the book's three levels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from .. import backbones, inputs, losses, models, tasks
+from ..plans import Init
+from ..train import Recipe
+from .base import Job, Settings, knob
+from .planet import partitions
+
+TABLE7_DATA = (10, 97, 30, 60)  # folders of 50k images per stage in Wu et al.'s Table 7
+
+
+@dataclass(frozen=True)
+class TwoStageSettings(Settings):
+    epochs: int = knob(8, "epochs of stage 1 (at most)")
+    stage2_epochs: int = knob(4, "epochs of stage 2 and of its contrastive control")
+    batch_size: int = knob(512, "images per contrastive batch (several of each cell)")
+    lr: float = knob(1e-3, "learning rate of the projection head")
+    top_lr_scale: float = knob(
+        1.0, "a pretrained top's learning rate, relative to the head's"
+    )
+    stage2_lr: float = knob(3e-4, "learning rate of stage 2 and of its control")
+    patience: int = knob(
+        3, "epochs without a better validation GeoScore before stopping"
+    )
+    tau: float = knob(0.07, "temperature of the supervised contrastive loss")
+    margin: float = knob(0.2, "margin m of the triplet loss, Eq. (2)")
+    out_dim: int = knob(128, "embedding dimension")
+    hierarchical_weights: tuple = knob(
+        (1.0, 0.3, 0.05),
+        "coarse, middle, fine weights of the hierarchical loss (Table 7, stage 2)",
+    )
+    multistage_top: int = knob(
+        2, "stages (CNN) or blocks (ViT) of the top the first multi-stage stage trains"
+    )
+    multistage_frozen: tuple = knob(
+        (0, 1, 2, -1),
+        "of those, how many each multi-stage stage freezes (-1: all, only the head trains)",
+    )
+    multistage_batch: tuple = knob(
+        (64, 256, 512, 1024), "batch size of each multi-stage stage"
+    )
+    multistage_weights: tuple = knob(
+        ((1.0, 0.3, 0.05), (1.0, 0.3, 0.1), (0.8, 0.35, 0.15)),
+        "level weights of stages 2-4 (Table 7, first three levels)",
+    )
+    warmup_weight: float = knob(
+        1.0, "weight of the haversine alignment term in the warm-up stage"
+    )
+    vit_dim: int = knob(64, "width of the from-scratch hybrid ViT")
+    vit_depth: int = knob(2, "transformer blocks of the hybrid ViT")
+    ks: tuple = knob(
+        (1, 3, 5, 10, 20, 50),
+        "numbers of neighbours the weighted k-NN chooses from on validation",
+    )
+
+    PROFILES = {
+        "full": {
+            "epochs": 15,
+            "stage2_epochs": 5,
+            "batch_size": 400,
+            "lr": 1e-4,
+            "top_lr_scale": 0.1,
+            "stage2_lr": 1e-4,
+            "multistage_batch": (16, 128, 256, 1024),
+            "multistage_top": 12,
+            "multistage_frozen": (0, 6, 8, 11),
+        },
+        "photos": {
+            "epochs": 2,
+            "stage2_epochs": 1,
+            "batch_size": 32,
+            "top_lr_scale": 0.1,
+            "multistage_batch": (8, 16, 32, 32),
+        },
+    }
+
+    def recipe(self, **changes) -> Recipe:
+        base = Recipe(
+            epochs=self.epochs,
+            lr=self.lr,
+            top_lr_scale=self.top_lr_scale,
+            batch_size=self.batch_size,
+            patience=self.patience,
+        )
+        return replace(base, **changes)
+
+    def multistage_epochs(self) -> tuple:
+        """Epochs of each multi-stage stage: stage 1 plus stage 2's epochs, split in Table 7's
+        proportions of data (10 : 97 : 30 : 60), at least one each."""
+        total = self.epochs + self.stage2_epochs
+        return tuple(max(1, round(total * d / sum(TABLE7_DATA))) for d in TABLE7_DATA)
+
+
+def candidates(ctx) -> dict:
+    """``{"CNN": Candidate, "ViT": Candidate}``: Wu et al.'s Model 1 and Model 2."""
+    s = ctx.settings("two_stage_vit")
+    return ctx.memo(
+        "two_stage:candidates",
+        lambda: {
+            "CNN": models.cnn_candidate(ctx.cfg, s.out_dim),
+            "ViT": models.vit_candidate(
+                ctx.cfg, s.out_dim, dim=s.vit_dim, depth=s.vit_depth
+            ),
+        },
+    )
+
+
+def stage2_base(ctx) -> str:
+    """Stage 2 fine-tunes the ViT when it is pretrained (as in the paper), else the CNN."""
+    return "ViT" if candidates(ctx)["ViT"].pretrained else "CNN"
+
+
+def multistage_candidate(ctx) -> models.Candidate:
+    """Stage 2's base model, cut so that its top holds the stages the first stage trains."""
+    s = ctx.settings("two_stage_vit")
+    if stage2_base(ctx) == "ViT":
+        return models.vit_candidate(ctx.cfg, s.out_dim, top_stages=s.multistage_top)
+    return models.cnn_candidate(ctx.cfg, s.out_dim, top_stages=s.multistage_top)
+
+
+def candidate_inputs(ctx, c: models.Candidate) -> dict:
+    """What candidate ``c`` reads for every split (cached at its tap, or streamed)."""
+    key = f"two_stage:inputs:{c.backbone}:{c.tap}"
+    return ctx.memo(
+        key, lambda: inputs.inputs(ctx.cfg, ctx.splits, name=c.backbone, tap=c.tap)
+    )
+
+
+def cell_levels(ctx, split: str) -> np.ndarray:
+    """(n, 3) coarse, middle and fine cell of every image of ``split``."""
+    parts, _ = partitions(ctx)
+    x = ctx.splits[split]
+    return tasks.partition_labels(parts, x)
+
+
+def _stage1(name: str):
+    def plan(ctx):
+        s, c = ctx.settings("two_stage_vit"), candidates(ctx)[name]
+        recipe = s.recipe(top_lr_scale=s.top_lr_scale if c.pretrained else 1.0)
+        return tasks.embedding(
+            ctx,
+            f"two-stage-{name.lower()}",
+            recipe,
+            s,
+            c.build,
+            candidate_inputs(ctx, c),
+            cell_levels(ctx, "train")[:, 1],
+            losses.SupCon(s.tau),
+            val_targets=cell_levels(ctx, "val")[:, 1],
+        )
+
+    return plan
+
+
+def _continued(job: str, loss_of, targets_of):
+    """Stage 2 (``loss_of``: the triplet loss) or its control (the contrastive loss), both from
+    the stage-1 model, for the same epochs at the same learning rate."""
+
+    def plan(ctx):
+        s, base = ctx.settings("two_stage_vit"), stage2_base(ctx)
+        c, first = candidates(ctx)[base], f"two-stage-{base.lower()}"
+        recipe = s.recipe(
+            epochs=s.stage2_epochs,
+            lr=s.stage2_lr,
+            top_lr_scale=s.top_lr_scale if c.pretrained else 1.0,
+        )
+        init = Init(ctx.key(first), lambda: ctx.fit(first).states["seen"])
+        return tasks.embedding(
+            ctx,
+            job,
+            recipe,
+            s,
+            c.build,
+            candidate_inputs(ctx, c),
+            targets_of(ctx, "train"),
+            loss_of(s),
+            init=init,
+            val_targets=targets_of(ctx, "val"),
+        )
+
+    return plan
+
+
+def _stage1_job(ctx) -> tuple:
+    """two-stage-cnn, or two-stage-vit when the ViT is pretrained"""
+    return (f"two-stage-{stage2_base(ctx).lower()}",)
+
+
+def _coords(ctx, split):
+    return tasks.coordinates(ctx.inputs[split])
+
+
+def _middle(ctx, split):
+    return cell_levels(ctx, split)[:, 1]
+
+
+def _hierarchical(ctx):
+    s, c = ctx.settings("two_stage_vit"), candidates(ctx)["CNN"]
+    return tasks.embedding(
+        ctx,
+        "two-stage-hierarchical",
+        s.recipe(),
+        s,
+        c.build,
+        candidate_inputs(ctx, c),
+        cell_levels(ctx, "train"),
+        losses.HierarchicalSupCon(s.hierarchical_weights, s.tau),
+        val_targets=cell_levels(ctx, "val"),
+    )
+
+
+def multistage_targets(ctx, stage: int, split: str) -> np.ndarray:
+    levels = cell_levels(ctx, split)
+    if stage == 1:  # the coarsest cells and the coordinates, for the warm-up loss
+        return np.concatenate(
+            [levels[:, :1], tasks.coordinates(ctx.inputs[split])], 1
+        ).astype(np.float32)
+    return levels
+
+
+def _multistage(stage: int):
+    def plan(ctx):
+        s, c = ctx.settings("two_stage_vit"), multistage_candidate(ctx)
+        frozen = s.multistage_frozen[stage - 1]
+
+        def build():
+            net = c.build()
+            backbones.freeze_top(net.top, None if frozen < 0 else frozen)
+            return net
+
+        loss = (
+            losses.WarmUp(s.tau, s.warmup_weight)
+            if stage == 1
+            else losses.HierarchicalSupCon(s.multistage_weights[stage - 2], s.tau)
+        )
+        recipe = s.recipe(
+            epochs=s.multistage_epochs()[stage - 1],
+            batch_size=s.multistage_batch[stage - 1],
+        )
+        init = None
+        if stage > 1:
+            prev = f"multi-stage-{stage - 1}"
+            init = Init(ctx.key(prev), lambda: ctx.fit(prev).states["seen"])
+        p = tasks.embedding(
+            ctx,
+            f"multi-stage-{stage}",
+            recipe,
+            s,
+            build,
+            candidate_inputs(ctx, c),
+            multistage_targets(ctx, stage, "train"),
+            loss,
+            init=init,
+            val_targets=multistage_targets(ctx, stage, "val"),
+        )
+        p.data["frozen_stages"] = frozen
+        return p
+
+    return plan
+
+
+JOBS = (
+    Job(
+        "two-stage-cnn",
+        "two_stage_vit",
+        "stage 1, Model 1: the CNN with supervised contrastive loss on the middle cells",
+        _stage1("CNN"),
+    ),
+    Job(
+        "two-stage-vit",
+        "two_stage_vit",
+        "stage 1, Model 2: the ViT (pretrained, or a from-scratch hybrid offline)",
+        _stage1("ViT"),
+    ),
+    Job(
+        "two-stage-triplet",
+        "two_stage_vit",
+        "stage 2: the stage-1 model fine-tuned with the squared triplet loss",
+        _continued(
+            "two-stage-triplet", lambda s: losses.DistanceTriplet(s.margin), _coords
+        ),
+        needs=_stage1_job,
+    ),
+    Job(
+        "two-stage-control",
+        "two_stage_vit",
+        "control: stage 1 continued with its own loss for stage 2's epochs",
+        _continued("two-stage-control", lambda s: losses.SupCon(s.tau), _middle),
+        needs=_stage1_job,
+    ),
+    Job(
+        "two-stage-hierarchical",
+        "two_stage_vit",
+        "the CNN with the hierarchical contrastive loss (Table 7 weights)",
+        _hierarchical,
+    ),
+    *(
+        Job(
+            f"multi-stage-{k}",
+            "two_stage_vit",
+            f"progressive multi-stage schedule, stage {k} of 4 (Table 7)",
+            _multistage(k),
+            needs=(f"multi-stage-{k - 1}",) if k > 1 else (),
+        )
+        for k in range(1, 5)
+    ),
+)

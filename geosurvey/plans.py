@@ -1,0 +1,111 @@
+"""A training run described before it runs: what a job hands to the training loop.
+
+A :class:`Plan` holds everything that determines one run: the recipe, a builder of the fresh
+model, the loss, the identity of its data, the settings of its chapter, and (for a run that
+starts from another run's weights) the key of that run. Its checkpoint key is computed from
+these alone, so ``geosurvey fit --list --keys`` can say which file a chapter will load without
+training anything; the batches, the validation scores and the starting weights are callables,
+evaluated only when the run actually trains.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Callable
+
+from . import cache, train
+
+
+@dataclass
+class Init:
+    """Start from another run's weights: that run's key, and how to get its weights (which may
+    train it first)."""
+
+    key: str
+    weights: Callable[[], dict]
+
+
+@dataclass
+class Plan:
+    name: str  # the job's name, which starts the checkpoint's file name
+    recipe: train.Recipe
+    build: Callable  # () -> a fresh, seeded model
+    loss: object  # loss(outputs, targets); its repr carries its hyperparameters
+    data: dict  # identity of the inputs and targets (fingerprints, or the keys of other runs)
+    batches: Callable  # () -> (epoch -> training batches)
+    evaluate: Callable  # () -> (model -> {monitor value: score}) on each regime's validation split
+    monitors: dict  # {regime key: the epoch value its best epoch is chosen by}
+    settings: dict = field(default_factory=dict)  # the chapter's settings
+    init: Init | None = None
+    val_batches: Callable | None = (
+        None  # () -> (epoch -> validation batches), for a val loss
+    )
+    meta: dict = field(
+        default_factory=dict
+    )  # stored in the checkpoint, not part of the key
+
+
+def key(cfg, plan: Plan, model=None) -> dict:
+    """Everything that determines the run: recipe, seed, backbone and input size, architecture,
+    loss, data, the chapter's settings and the run it starts from."""
+    model = plan.build() if model is None else model
+    return {
+        "recipe": asdict(plan.recipe),
+        "seed": cfg.seed,
+        "backbone": cfg.backbone,
+        "input_px": cfg.input_px,
+        "model": repr(model),
+        "loss": repr(plan.loss),
+        "data": plan.data,
+        "settings": plan.settings,
+        "monitors": plan.monitors,
+        "init": None if plan.init is None else plan.init.key,
+    }
+
+
+def digest(cfg, plan: Plan, model=None) -> str:
+    return cache.key(key(cfg, plan, model))
+
+
+def path(cfg, plan: Plan, model=None):
+    return cfg.checkpoint_dir / f"{plan.name}-{digest(cfg, plan, model)}.pt"
+
+
+def run(cfg, plan: Plan):
+    """Train (or resume, or load) the planned model: a :class:`~geosurvey.train.Trained`.
+
+    Cosine schedule over the recipe's epochs, AdamW with the pretrained top at its smaller
+    learning rate, early stopping when no regime's validation score improved for the recipe's
+    patience; the best epoch of each regime is kept.
+    """
+    import torch
+
+    model = plan.build()
+    ckpt = path(cfg, plan, model)
+    if plan.init is not None and not ckpt.exists():
+        train.load_trainable(model, plan.init.weights())
+    opt = train.optimizer(model, plan.recipe)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, plan.recipe.epochs)
+    return train.fit(
+        model,
+        plan.batches(),
+        plan.val_batches() if plan.val_batches else None,
+        lambda m, x, y: plan.loss(m(x), y),
+        opt,
+        epochs=plan.recipe.epochs,
+        device=cfg.device,
+        scheduler=sched,
+        evaluate=plan.evaluate(),
+        monitors=plan.monitors,
+        mode="max",
+        patience=plan.recipe.patience,
+        checkpoint=ckpt,
+        seed=cfg.seed,
+        desc=plan.name,
+        meta={
+            "backbone": cfg.backbone,
+            "input_px": cfg.input_px,
+            "profile": cfg.name,
+            **plan.meta,
+        },
+    )

@@ -1,0 +1,47 @@
+"""The two regimes every claim is judged in, and the test sets beside them.
+
+* **Seen places**: test locations drawn like the training locations. On GeoTiles a test tile's
+  ground is almost always imaged by training tiles too, so this regime measures recognising
+  known terrain, as a landmark benchmark does.
+* **New places**: test locations in held-out discs whose tiles share no ground with training
+  (:mod:`geosurvey.data.newplaces`); for photo datasets, test photos farther than the profile's
+  ``new_places_km`` from every training photo.
+
+Each regime has its own validation split, and every choice a method makes (k, tau, top-k cells,
+the best epoch) is made on the validation split of the regime it is judged in. An ``eval`` set
+(a user's im2gps-style test set) is reported beside them with the seen-places choices.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Regime:
+    key: str  # "seen", "new", "eval"
+    name: str  # as printed beside a verdict
+    val: str  # the split key of its validation images
+    test: str  # the split key of its test images
+
+
+SEEN = Regime("seen", "seen places", "val", "test")
+NEW = Regime("new", "new places", "val_new", "test_new")
+EVAL = Regime("eval", "eval set", "val", "eval")
+REGIMES = (SEEN, NEW)  # where claims are judged
+BY_KEY = {r.key: r for r in (SEEN, NEW, EVAL)}
+
+
+def present(splits: dict, with_eval: bool = True) -> tuple:
+    """The regimes (and the eval set) whose validation and test splits this run has."""
+    candidates = REGIMES + ((EVAL,) if with_eval else ())
+    return tuple(
+        r
+        for r in candidates
+        if len(splits.get(r.val, ())) and len(splits.get(r.test, ()))
+    )
+
+
+def judged(splits: dict) -> tuple:
+    """The regimes of :data:`REGIMES` this run can judge claims in."""
+    return present(splits, with_eval=False)
