@@ -62,7 +62,7 @@ def album_batches(feats, labels, make_albums, batch_size: int = 64, seed: int = 
 @torch.no_grad()
 def album_logits(model, feats, album_list, device: str = "cpu") -> np.ndarray:
     """Per-image logits (n, classes) of an album model, each album run as one sequence."""
-    from .models import predict
+    from .inputs import predict
 
     out = None
     for x, idx in album_batches(feats, np.arange(len(feats)), lambda e: album_list)(0):
@@ -79,3 +79,12 @@ def averaged(log_probs, album_list) -> np.ndarray:
     for a in album_list:
         out[a] = log_probs[a].mean(0)
     return out
+
+
+def random_like(album_list, seed: int = 0) -> list:
+    """Albums of the same sizes as ``album_list`` over the same photos, drawn at random: the
+    control that keeps an album's length and takes away its photos' being close together."""
+    rows = np.concatenate(album_list)
+    rows = rows[np.random.default_rng(seed).permutation(len(rows))]
+    cuts = np.cumsum([len(a) for a in album_list])[:-1]
+    return np.split(rows, cuts)

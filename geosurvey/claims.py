@@ -51,6 +51,7 @@ class Claim:
     expect: tuple = ()  # ((regime key, verdict), ...) asserted by the ci profile
     untestable: str = ""  # why a prerequisite is missing here; empty when testable
     note: str = ""
+    subset: str = ""  # judged on the test set "<regime's test split><subset>" (e.g. "_albums")
 
 
 @dataclass
@@ -141,7 +142,7 @@ class Claims:
         return bool(condition)
 
     def _measure(self, claim: Claim, regime) -> Judgement | None:
-        split = regime.test
+        split = regime.test + claim.subset
         if not (self.ev.has(claim.better, split) and self.ev.has(claim.worse, split)):
             return None
         if not self.ev.metrics(claim.better, split, claim.region):

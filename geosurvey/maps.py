@@ -178,3 +178,26 @@ def mean_error(partition, lat, lon, err_km, title=None, figsize=(11, 5.5)):
     cells(ax, partition.cell_ids[has], values=total[has] / count[has], cmap="RdYlGn_r",
           norm=mcolors.LogNorm(10, 20000), label="mean error of the test images in the cell (km)")
     return ax.figure
+
+
+def footprints(ax, meta, *, extent_km: float, color="C0", linewidth=0.8, **kw):
+    """Outline the ground of each rendered tile of ``meta`` (lat, lon, rotation, scale)."""
+    import cartopy.crs as ccrs
+
+    from .data.newplaces import corners
+
+    clat, clon = corners(meta["lat"], meta["lon"], meta["rotation"], meta["scale"], extent_km=extent_km)
+    for a, o in zip(clat, clon):
+        ax.plot(o, a, color=color, linewidth=linewidth, transform=ccrs.Geodetic(), **kw)
+
+
+def discs(ax, lat, lon, radius_km: float, *, color="C3", linewidth=1.0, **kw):
+    """Outline a disc of ``radius_km`` around each (lat, lon)."""
+    import cartopy.crs as ccrs
+
+    from .geo import destination
+
+    bearing = np.linspace(0, 360, 73)
+    for a, o in zip(np.atleast_1d(lat), np.atleast_1d(lon)):
+        plat, plon = destination(np.full_like(bearing, a), np.full_like(bearing, o), bearing, radius_km)
+        ax.plot(plon, plat, color=color, linewidth=linewidth, transform=ccrs.Geodetic(), **kw)

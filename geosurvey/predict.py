@@ -35,6 +35,7 @@ class Predictor:
         import torch
 
         from . import backbones, features, models
+        from .train import load_trainable
 
         path = Path(checkpoint)
         if not path.exists():
@@ -45,13 +46,12 @@ class Predictor:
             raise ValueError(f"{path} is not a cell classifier checkpoint (geosurvey predict needs one, e.g. planet-middle-*.pt)")
         model, info = backbones.create(meta["backbone"])
         trunk, top = backbones.split(model, meta["top_stages"])
-        weights = state["best_state"]
         head = models.classifier_head(info.num_features, len(meta["cell_lat"]))
         net = models.Network(top, head, trunk)
-        missing, unexpected = net.load_state_dict(weights, strict=False)
-        if unexpected or any(not k.startswith("trunk.") for k in missing):
-            raise ValueError(f"{path}: weights do not fit the network it describes "
-                             f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
+        try:  # the weights chosen on the seen-places validation split
+            load_trainable(net, state["states"]["seen"])
+        except KeyError as exc:
+            raise ValueError(f"{path}: weights do not fit the network it describes ({exc})") from None
         return cls(net.to(device).eval(), features.image_transform(info.mean, info.std, meta["input_px"]),
                    np.asarray(meta["cell_lat"]), np.asarray(meta["cell_lon"]), np.asarray(meta.get("cell_ids", []), np.uint64),
                    device, f"{info}; {len(meta['cell_lat'])} cells; trained in profile {meta.get('profile')!r}")

@@ -1,13 +1,24 @@
-"""Prose computed from the run: every number or verdict a chapter's text states comes from here.
+"""Prose computed from the run, and the library's own code shown on the page.
 
 Chapters ``glue`` values (myst-nb) and cite them in markdown as ``{glue:text}`name:.1f``` (numbers)
 or ``{glue:md}`name``` (sentences), or print whole sentences from a code cell with :func:`say`.
-A re-run with another seed or profile therefore cannot leave stale text behind.
+A re-run with another seed or profile therefore cannot leave stale text behind. A claim's
+sentence is glued as ``claim_<key>`` once the chapter has judged its claims (its last cell), and
+the text may cite it anywhere above.
+
+:func:`show` prints a function or class of the library as it is, so that the method a page
+explains and the code that runs can never drift apart.
 """
 
 from __future__ import annotations
 
+import inspect
 import numbers
+
+import pandas as pd
+
+from .claims import NOT_TESTABLE, unit
+from .regimes import BY_KEY
 
 
 def glue(name: str, value, display: bool = False):
@@ -23,10 +34,6 @@ def glue(name: str, value, display: bool = False):
     return value
 
 
-def safe(text: str) -> str:
-    return "".join(ch if ch.isalnum() else "_" for ch in str(text)).strip("_")
-
-
 def say(text: str) -> None:
     """Show generated Markdown (a sentence or paragraph built from this run's numbers)."""
     from IPython.display import Markdown, display
@@ -34,6 +41,62 @@ def say(text: str) -> None:
     display(Markdown(text))
 
 
-def claims_markdown(claims) -> str:
-    """A bullet list of claims with their verdicts and intervals."""
-    return "\n".join(f"* {c.claim}{f' ({c.source})' if c.source else ''}: {c.sentence()}" for c in claims)
+def show(*objects) -> None:
+    """Show the source of library functions or classes, highlighted, one block each."""
+    blocks = [f"```python\n{inspect.getsource(obj).rstrip()}\n```" for obj in objects]
+    say("\n\n".join(blocks))
+
+
+def _number(value: float, metric: str, sign: bool = False) -> str:
+    digits = 0 if metric.endswith("_km") or metric == "geoscore" else 1
+    return f"{value:{'+' if sign else ''},.{digits}f}"
+
+
+def _p(p: float) -> str:
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def judgement(j, metric: str, pooled: bool = False) -> str:
+    """``reproduced: +29.6 points [+17.0, +41.7], corrected p < 0.001`` for one regime."""
+    if pooled:
+        d, ci, p, v = j.pooled_difference, j.pooled_ci95, j.pooled_p_adjusted, j.pooled_verdict
+    else:
+        d, ci, p, v = j.difference, j.ci95, j.p_adjusted, j.verdict
+    span = f"[{_number(ci[0], metric, True)}, {_number(ci[1], metric, True)}]"
+    return f"{v}: {_number(d, metric, True)}{unit(metric)} {span}, corrected p {_p(p)}"
+
+
+def claim_sentence(claims, key: str) -> str:
+    """The verdicts of one claim in every regime it was judged in, as one Markdown sentence."""
+    c = claims.claims[key]
+    if c.untestable:
+        return f"**{NOT_TESTABLE}**: {c.untestable}"
+    parts = []
+    for regime, j in claims.judged.get(key, {}).items():
+        values = f"{c.metric} {_number(j.value_better, c.metric)} vs {_number(j.value_worse, c.metric)}"
+        text = f"on **{BY_KEY[regime].name}** {judgement(j, c.metric)} ({values})"
+        if j.pooled_verdict is not None:
+            seeds = ", ".join(map(str, j.seeds))
+            text += f"; pooled over seeds {seeds}, {judgement(j, c.metric, pooled=True)}"
+        parts.append(text)
+    about = f" The claim is about {BY_KEY[c.about].name}." if c.about in BY_KEY else ""
+    return ("; ".join(parts) + "." if parts else "not measured on this run.") + about
+
+
+def claims_table(claims, keys=None) -> pd.DataFrame:
+    """One row per claim: its source, the regime it is about and the verdict in each regime."""
+    rows = {}
+    for key in keys or claims.claims:
+        c = claims.claims[key]
+        row = {"source": c.source, "about": BY_KEY[c.about].name if c.about in BY_KEY else ""}
+        for r in claims.regimes:
+            j = claims.judged.get(key, {}).get(r.key)
+            row[r.name] = NOT_TESTABLE if c.untestable else ("–" if j is None else judgement(j, c.metric))
+        rows[c.text] = row
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("claim")
+
+
+def glue_claims(claims) -> None:
+    """Glue every claim's sentence as ``claim_<key>`` for the chapter's text."""
+    for key in claims.claims:
+        glue(f"claim_{key}", claim_sentence(claims, key))

@@ -231,3 +231,39 @@ def shared_ground(
         p, t = point[s : s + chunk], tile[s : s + chunk]
         covered[p[_inside(train, t, plat[p], plon[p], extent_km)]] = True
     return covered.reshape(shape).mean(1)
+
+
+def corners(lat, lon, rotation, scale, *, extent_km: float):
+    """(lat, lon) arrays (tiles, 5) of each tile's corners, the first repeated (to draw it)."""
+    half = extent_km / 2
+    east, north = np.array([-half, half, half, -half, -half]), np.array([half, half, -half, -half, half])
+    dist = np.hypot(east, north)[None] * np.asarray(scale)[:, None]
+    bearing = np.degrees(np.arctan2(east, north))[None] + np.asarray(rotation)[:, None]
+    return destination(np.asarray(lat)[:, None], np.asarray(lon)[:, None], bearing, dist)
+
+
+def overview(splits: dict, tests=("test", "test_new"), *, extent_km: float, max_scale: float,
+             sample: int = 200, seed: int = 0) -> pd.DataFrame:
+    """What each test split measures: its size, the share of a test tile's ground that training
+    tiles also image (on ``sample`` tiles; only for rendered tiles), the distance to the nearest
+    training location and the continent mix."""
+    from ..geo import nearest
+
+    train = splits["train"].meta
+    rows = {}
+    for name in tests:
+        meta = splits[name].meta
+        row = {"images": len(meta)}
+        if {"rotation", "scale"} <= set(meta) and len(meta):
+            sub = meta.sample(min(sample, len(meta)), random_state=seed)
+            share = 100 * shared_ground(sub, train, extent_km=extent_km, max_scale=max_scale)
+            row.update({"ground shared, median %": np.median(share), "ground shared, mean %": share.mean(),
+                        "tiles sharing any ground %": 100 * np.mean(share > 0)})
+        d, _ = nearest(meta["lat"], meta["lon"], train["lat"], train["lon"])
+        row["nearest training km (median)"] = np.median(d) if len(d) else np.nan
+        mix = meta["continent"].value_counts(normalize=True) * 100
+        for c in ("Europe", "North America", "Asia"):
+            row[f"{c} %"] = mix.get(c, 0.0)
+        row["elsewhere %"] = 100 - sum(mix.get(c, 0.0) for c in ("Europe", "North America", "Asia"))
+        rows[name] = row
+    return pd.DataFrame.from_dict(rows, orient="index")
