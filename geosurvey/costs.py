@@ -24,10 +24,12 @@ def parameters(*modules) -> int:
     return total
 
 
-def measure(cfg, predict, n_images: int, train_seconds: float, models=(), database=None) -> dict:
+def measure(cfg, predict, n_images: int, train_seconds: float, models=(), database=None,
+            passes: int = 1) -> dict:
     """The cost of one method: ``predict()`` maps the test split to answers (timed here);
     ``models`` are the modules it adds to the pretrained backbone (heads, a from-scratch
-    transformer); ``database`` the reference embeddings a retrieval method searches."""
+    transformer); ``database`` the reference embeddings a retrieval method searches;
+    ``passes`` the backbone's forward passes per image (test-time crops)."""
     from . import backbones
     from .features import forward_ms
 
@@ -40,6 +42,6 @@ def measure(cfg, predict, n_images: int, train_seconds: float, models=(), databa
         "train_seconds": float(train_seconds),
         "parameters_m": (n_backbone + parameters(*models)) / 1e6,
         "database_mb": 0.0 if database is None else float(np.asarray(database, np.float32).nbytes / 2**20),
-        "images_per_s": 1000.0 / (backbone_ms + head_ms),
+        "images_per_s": 1000.0 / (passes * backbone_ms + head_ms),
         "device": cfg.device,
     }

@@ -142,27 +142,31 @@ def cell_probabilities(ax, partition, probs, k: int = 10, true=None, title=None)
         ax.set_title(title, fontsize=8)
 
 
-def point_cells(named: dict, lat, lon, extent=None, size: float = 4, figsize=(14, 5.5)):
-    """Partitions side by side, each training point coloured by its cell (20 colours in a shuffled
-    order, so neighbouring cells rarely share one), with country borders."""
+def regions(ax, lat, lon, labels, *, extent, alpha: float = 0.8):
+    """Draw a point-set partition as regions: each training point's Voronoi region (in the map's
+    lon/lat plane, within ``extent``) filled with its cell's colour, 20 colours in a shuffled
+    order so that neighbouring cells rarely share one; dropped points are left blank."""
     import cartopy.crs as ccrs
     import matplotlib.pyplot as plt
+    from matplotlib.collections import PolyCollection
+    from scipy.spatial import Voronoi
 
+    lon0, lon1, lat0, lat1 = extent
+    pts = np.column_stack([lon, lat])
+    inside = (pts[:, 0] > lon0 - 10) & (pts[:, 0] < lon1 + 10) & (pts[:, 1] > lat0 - 10) & (pts[:, 1] < lat1 + 10)
+    frame = [[lon0 - 60, lat0 - 60], [lon0 - 60, lat1 + 60], [lon1 + 60, lat0 - 60], [lon1 + 60, lat1 + 60]]
+    vor = Voronoi(np.vstack([pts[inside], frame]))
     palette = plt.get_cmap("tab20").colors
-    fig, axes = plt.subplots(1, len(named), figsize=figsize, subplot_kw={"projection": ccrs.PlateCarree()},
-                             squeeze=False)
-    for ax, (name, part) in zip(axes[0], named.items()):
-        labels = part.assign(lat, lon)
-        colour_of = np.random.default_rng(0).permutation(max(len(part), 1)) % len(palette)
-        world(ax=ax, extent=extent, resolution="50m", title=f"{name}: {len(part)} cells")
-        kept = labels >= 0
-        ax.scatter(np.asarray(lon)[kept], np.asarray(lat)[kept], s=size, linewidths=0,
-                   c=[palette[k] for k in colour_of[labels[kept]]], transform=ccrs.PlateCarree(), zorder=4)
-        ax.scatter(np.asarray(lon)[~kept], np.asarray(lat)[~kept], s=size, marker="x", color="k", linewidths=0.5,
-                   transform=ccrs.PlateCarree(), zorder=4, label="dropped")
-        ax.legend(loc="lower left", fontsize=7)
-    fig.tight_layout()
-    return fig
+    labels = np.asarray(labels)[inside]
+    colour_of = np.random.default_rng(0).permutation(max(int(labels.max()) + 1, 1)) % len(palette)
+    polys, colours = [], []
+    for k, label in enumerate(labels):
+        region = vor.regions[vor.point_region[k]]
+        if label >= 0 and region and -1 not in region:
+            polys.append(vor.vertices[region])
+            colours.append(palette[colour_of[label]])
+    ax.add_collection(PolyCollection(polys, facecolors=colours, edgecolors="none", alpha=alpha,
+                                     transform=ccrs.PlateCarree(), zorder=1))
 
 
 def mean_error(partition, lat, lon, err_km, title=None, figsize=(11, 5.5)):
@@ -201,3 +205,23 @@ def discs(ax, lat, lon, radius_km: float, *, color="C3", linewidth=1.0, **kw):
     for a, o in zip(np.atleast_1d(lat), np.atleast_1d(lon)):
         plat, plon = destination(np.full_like(bearing, a), np.full_like(bearing, o), bearing, radius_km)
         ax.plot(plon, plat, color=color, linewidth=linewidth, transform=ccrs.Geodetic(), **kw)
+
+
+ERROR_BINS = ((500, "#2ca02c", "<= 500 km"), (1500, "#f2c80f", "<= 1500 km"),
+              (2500, "#ff7f0e", "<= 2500 km"), (np.inf, "#d62728", "> 2500 km"))
+
+
+def binned_errors(ax, lat, lon, error_km, size=6, legend: bool = True):
+    """Points at their true locations in four colours by error, as Wu et al.'s accuracy maps
+    (Figs. 4-5): green within 500 km, yellow 1500, orange 2500, red beyond."""
+    import cartopy.crs as ccrs
+
+    err = np.asarray(error_km)
+    low = 0.0
+    for high, colour, label in ERROR_BINS:
+        m = (err > low) & (err <= high) if low else err <= high
+        ax.scatter(np.asarray(lon)[m], np.asarray(lat)[m], s=size, color=colour, linewidths=0,
+                   transform=ccrs.PlateCarree(), label=label, zorder=4)
+        low = high
+    if legend:
+        ax.legend(loc="lower left", fontsize=6, markerscale=2, frameon=True)

@@ -177,3 +177,12 @@ def scene_probabilities(images, cfg) -> np.ndarray:
                 with open(tmp, "wb") as f:
                     np.save(f, p.astype(np.float32))
     return np.stack([np.load(folder / f"{d}.npy") for d in digests])
+
+
+def classify_photo(image, device: str = "cpu") -> np.ndarray:
+    """(365,) scene probabilities of one PIL image."""
+    import torch
+
+    with torch.inference_mode():
+        x = transform()(image.convert("RGB"))[None].to(device)
+        return torch.softmax(model().to(device)(x).float(), 1)[0].cpu().numpy()

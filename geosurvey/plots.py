@@ -204,28 +204,28 @@ def retrieval_curves(table, learned, title: str = "Accuracy within distance"):
     return fig
 
 
-def sweep(res, parts, labels, chosen: dict, metric: str = "geoscore"):
-    """``metric`` with its 95 % interval for each smoothing setting (x) and partition (one line
-    each); the setting chosen on validation is circled."""
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 3.8))
-    for k, name in enumerate(parts):
-        methods = [m for m in (f"{name}, {label}" for label in labels) if m in res.methods]
-        values = [res.methods[m]["Global"][metric] for m in methods]
-        ci = np.array([res.intervals(m)[metric] for m in methods])
-        xs = np.arange(len(methods)) + 0.06 * (k - 0.5)
-        ax.errorbar(xs, values, yerr=[np.subtract(values, ci[:, 0]), np.subtract(ci[:, 1], values)], marker="o",
-                    capsize=3, label=name)
-        pick = methods.index(f"{name}, {chosen[name]}")
-        ax.plot(xs[pick], values[pick], "o", ms=14, mfc="none", color="k")
-    ax.set_xticks(range(len(labels)), [label.split(", ")[-1] for label in labels])
-    ax.set_xlabel("label smoothing (tau as a multiple of each partition's cell spacing)")
+def sweep(ev, split: str, settings: dict, chosen: dict, labels, *, metric: str = "geoscore",
+          ax=None, title=None):
+    """``metric`` with its 95 % interval on test set ``split`` for each setting (x) of each
+    partition (``settings[partition]``: its methods in the order of ``labels``, one line each);
+    the setting chosen on validation (``chosen[partition]``) is circled."""
+    if ax is None:
+        _, ax = figure(height=3)
+    for k, (name, methods) in enumerate(settings.items()):
+        values = [ev.metrics(m, split)[metric] for m in methods]
+        ci = np.array([ev.intervals(m, split)[metric] for m in methods])
+        xs = np.arange(len(methods)) + 0.08 * (k - 0.5)
+        ax.errorbar(xs, values, yerr=[np.subtract(values, ci[:, 0]), np.subtract(ci[:, 1], values)],
+                    marker="o", capsize=3, label=name)
+        pick = methods.index(chosen[name])
+        ax.plot(xs[pick], values[pick], "o", ms=12, mfc="none", color="k")
+    ax.set_xticks(range(len(labels)), labels)
+    ax.set_xlabel("tau, as a multiple of the cell spacing")
     ax.set_ylabel(f"test {metric} (95 % CI)")
     ax.grid(alpha=0.3)
-    ax.legend(title="partition (circle: chosen on validation)", fontsize=8)
-    fig.tight_layout()
-    return fig
+    ax.set_title(title or split)
+    ax.legend(fontsize=7)
+    return ax
 
 
 def label_distributions(table):
@@ -268,6 +268,23 @@ def error_distribution(errors: dict):
     return fig
 
 
+def error_histogram(error_km, ax=None, title: str = "", bins: int = 40):
+    """Histogram of errors on a log axis with the mean and the median marked (Lo et al.'s
+    Figs. 13-14)."""
+    if ax is None:
+        _, ax = figure(height=2.8)
+    d = np.maximum(np.asarray(error_km, np.float64), 1.0)
+    ax.hist(d, bins=np.geomspace(1, 20000, bins), color="C0", alpha=0.8)
+    for value, colour, name in ((d.mean(), "C3", "mean"), (np.median(d), "k", "median")):
+        ax.axvline(value, color=colour, ls="--", lw=1, label=f"{name} {value:,.0f} km")
+    ax.set_xscale("log")
+    ax.set_xlabel("error (km)")
+    ax.set_ylabel("test images")
+    ax.set_title(title)
+    ax.legend(fontsize=7)
+    return ax
+
+
 def confusion(true, pred, names, title: str = "Scene classifier (test split)"):
     """Confusion matrix normalised per true class (rows), with the share in each square."""
     import matplotlib.pyplot as plt
@@ -292,47 +309,37 @@ def confusion(true, pred, names, title: str = "Scene classifier (test split)"):
     return fig
 
 
-def novelty(res, families, groups, metric: str = "geoscore"):
-    """``metric`` with its 95 % interval for each family (lines) in each group of test places (x):
-    by distance to the nearest training image, then the unseen places."""
-    import matplotlib.pyplot as plt
-
-    from .metrics import UNSEEN, UNSEEN_GROUP
-
-    fig, ax = plt.subplots(figsize=(9, 4.2))
-    for k, family in enumerate(families):
-        xs, ys, lo, hi = [], [], [], []
-        for j, g in enumerate(groups):
-            method, region = (family + UNSEEN, "Global") if g == UNSEEN_GROUP else (family, g)
-            if region not in res.methods.get(method, {}):
-                continue
-            v, ci = res.methods[method][region][metric], res.intervals(method, region)[metric]
-            xs.append(j + 0.05 * (k - len(families) / 2))
-            ys.append(v), lo.append(v - ci[0]), hi.append(ci[1] - v)
-        ax.errorbar(xs, ys, yerr=[lo, hi], marker="o", capsize=2, label=family, ls="--" if k < 4 else "-")
-    ax.set_xticks(range(len(groups)), groups)
-    ax.set_xlabel("test places, by distance to the nearest training image")
+def by_regime(ev, methods, regimes, *, metric: str = "geoscore", ax=None):
+    """``metric`` with its 95 % interval for each method (lines) on each regime's test set (x)."""
+    if ax is None:
+        _, ax = figure(height=3)
+    for k, m in enumerate(methods):
+        ys = [ev.metrics(m, r.test)[metric] for r in regimes]
+        ci = np.array([ev.intervals(m, r.test)[metric] for r in regimes])
+        xs = np.arange(len(regimes)) + 0.04 * (k - len(methods) / 2)
+        ax.errorbar(xs, ys, yerr=[np.subtract(ys, ci[:, 0]), np.subtract(ci[:, 1], ys)], marker="o",
+                    capsize=2, label=m)
+    ax.set_xticks(range(len(regimes)), [r.name for r in regimes])
     ax.set_ylabel(f"{metric} (95 % CI)")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
-    fig.tight_layout()
-    return fig
+    ax.legend(fontsize=7, loc="upper right")
+    return ax
 
 
-def accuracy_vs_cost(cost, score, label: str = "GeoScore (test)"):
-    """Each family's score against its training time and its inference speed (log scales)."""
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+def accuracy_vs_cost(cost, score, label: str = "GeoScore (seen places)"):
+    """Each family's score against its training time and its inference speed (log scales);
+    a family that trains nothing is drawn at the left edge and says so."""
+    fig, axes = figure(ncols=2, height=3, sharey=True)
     for ax, col, xlabel in ((axes[0], "train_seconds", "training time (s, this machine)"),
-                            (axes[1], "images_per_s", "inference speed (images/s, this machine)")):
-        for family, row in cost.iterrows():
-            x = max(float(row[col]), 1e-2)
-            ax.scatter(x, score[family])
-            ax.annotate(family, (x, score[family]), fontsize=7, xytext=(4, 3), textcoords="offset points")
+                            (axes[1], "images_per_s", "inference speed (images/s)")):
+        trained = cost[col] > 0
+        low = float(cost.loc[trained, col].min()) / 3 if trained.any() else 1.0
+        for k, (family, row) in enumerate(cost.iterrows()):
+            x = float(row[col]) if row[col] > 0 else low
+            ax.scatter(x, score[family], color=f"C{k}", label=family if ax is axes[0] else None)
         ax.set_xscale("log")
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel(label)
+        ax.set_xlabel(xlabel + ("; none: at the left edge" if (~trained).any() else ""))
         ax.grid(alpha=0.3)
-    fig.tight_layout()
+    axes[0].set_ylabel(label)
+    fig.legend(loc="outside lower center", ncols=3, fontsize=7)
     return fig

@@ -21,7 +21,7 @@ from .claims import NOT_TESTABLE, unit
 from .regimes import BY_KEY
 
 
-def glue(name: str, value, display: bool = False):
+def glue(name: str, value, display: bool = False) -> None:
     """Record ``value`` under ``name`` for the text; strings are glued as Markdown."""
     from IPython.display import Markdown
     from myst_nb import glue as _glue
@@ -31,7 +31,6 @@ def glue(name: str, value, display: bool = False):
     elif isinstance(value, numbers.Number) and not isinstance(value, bool):
         value = float(value) if not isinstance(value, numbers.Integral) else int(value)
     _glue(name, value, display=display)
-    return value
 
 
 def say(text: str) -> None:

@@ -25,6 +25,7 @@ from .. import inputs as inputs_mod
 from .. import plans, regimes, results
 from ..claims import Claims
 from ..evaluation import Evaluations
+from ..metrics import REGIONS
 
 
 def knob(default, doc: str):
@@ -157,6 +158,7 @@ class Chapter(Context):
             self.ev, self.judged, seed=cfg.seed, assert_claims=cfg.assert_claims
         )
         self.started = time.perf_counter()
+        self.regions = REGIONS  # what the results break down by; a chapter may add scenes
         self.record: dict = {}  # what the results file keeps beside the methods and claims
 
     @property
@@ -178,7 +180,7 @@ class Chapter(Context):
             "settings": self.s.key() if self.name in self.registry.settings else {},
             "splits": {k: len(v) for k, v in self.splits.items()},
             "regimes": [r.key for r in self.regimes],
-            "methods": results.method_table(self.ev, self.regions()),
+            "methods": results.method_table(self.ev, self.regions),
             "claims": self.claims.records(),
             "failed_assertions": self.claims.failures(),
             "jobs": {job: self.key(job) for job in self._trained},
@@ -188,12 +190,6 @@ class Chapter(Context):
             "wall_time_s": round(time.perf_counter() - self.started, 1),
             **self.record,
         }
-
-    def regions(self) -> tuple:
-        from ..metrics import REGIONS
-
-        scenes = [s for s in self.record.get("scenes", ())]
-        return (*REGIONS, *scenes)
 
     def finish(self) -> list:
         """Judge the claims (pooling the other seeds whose results exist), save the results

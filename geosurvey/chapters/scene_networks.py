@@ -187,6 +187,19 @@ def _softmax(logits):
     return e / e.sum(1, keepdims=True)
 
 
+def scene_inputs(ctx, job: str) -> dict:
+    """What a scene-input job reads for every split: the multi-partition features, with the
+    predicted scene probabilities for ``scene-input-with``."""
+
+    def make():
+        feats, scene = scene_features(ctx)
+        with_scene = job == "scene-input-with"
+        return {k: inputs.Inputs(s.meta, cached=np.hstack([feats[k], scene[k]]) if with_scene else feats[k])
+                for k, s in ctx.splits.items()}
+
+    return ctx.memo(f"scenes:inputs:{job}", make)
+
+
 def _scene_input(with_scene: bool):
     name = f"scene-input-{'with' if with_scene else 'without'}"
 

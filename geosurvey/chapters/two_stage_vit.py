@@ -318,3 +318,20 @@ JOBS = (
         for k in range(1, 5)
     ),
 )
+
+
+def knn_answers(ctx, trained, x: dict, regime) -> dict:
+    """Wu et al.'s two inference rules for ``regime``'s test images, with that regime's
+    weights: ``{"top-1": (lat, lon, 1), "weighted": (lat, lon, k)}``, k chosen on the
+    regime's validation split (the database is the training split, embedded by the same
+    weights)."""
+    from ..retrieval import GeoIndex, choose_k, knn_predict
+
+    s, net = ctx.settings("two_stage_vit"), trained.net(regime.key)
+    emb = {k: inputs.outputs(net, x[k], ctx.cfg) for k in ("train", regime.val, regime.test)}
+    train = ctx.splits["train"]
+    index = GeoIndex(emb["train"], train.lat, train.lon)
+    val = ctx.splits[regime.val]
+    k, _ = choose_k(index, emb[regime.val], val.lat, val.lon, s.ks)
+    return {"top-1": (*knn_predict(index, emb[regime.test], 1), 1),
+            "weighted": (*knn_predict(index, emb[regime.test], k), k)}
