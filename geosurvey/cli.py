@@ -31,7 +31,7 @@ from .files import write_text
 def _cmd_data(args) -> None:
     from . import profiles
 
-    cfg = profiles.get(args.profile, "cpu", args.data_root, args.seed, _sizes(args), args.eval_root)
+    cfg = profiles.get(args.profile, "cpu", args.data_root, args.seed, _sizes(args), args.eval_root, **_photo_options(args))
     t0 = time.perf_counter()
     splits = profiles.load_splits(cfg)
     sizes = ", ".join(f"{k} {len(v):,}" for k, v in splits.items())
@@ -79,12 +79,19 @@ def _sizes(args) -> dict | None:
     return sizes or None
 
 
+def _photo_options(args) -> dict:
+    """The photo-reading options given on the command line (profile fields and notebook
+    parameters of the same names); those not given keep the profile's."""
+    given = {"only_present": args.only_present or None, "bad_image_tolerance": args.bad_image_tolerance}
+    return {k: v for k, v in given.items() if v is not None}
+
+
 def _execute(src: Path, dst: Path, root: Path, args, progress_bar: bool) -> float:
     """Execute notebook ``src`` into ``dst`` with the run parameters in ``args``; returns seconds."""
     import papermill
 
     params = {"profile": args.profile, "device": args.device, "data_root": args.data_root or None, "seed": args.seed,
-              "eval_root": args.eval_root or None, "sizes": _sizes(args)}
+              "eval_root": args.eval_root or None, "sizes": _sizes(args), **_photo_options(args)}
     t0 = time.perf_counter()
     papermill.execute_notebook(str(src), str(dst), parameters=params, cwd=str(root), kernel_name="python3",
                                progress_bar=progress_bar)
@@ -108,8 +115,11 @@ def _add_run_parameters(p) -> None:
     """The parameters every chapter's ``parameters`` cell takes."""
     p.add_argument("--profile", default="ci")
     p.add_argument("--device", default="auto")
-    p.add_argument("--data-root", default=None, help="an OpenStreetView-5M folder instead of GeoTiles")
-    p.add_argument("--eval-root", default=None, help="an im2gps-style test set (one CSV + its images)")
+    p.add_argument("--data-root", default=None, help="an OpenStreetView-5M or MP-16 folder instead of GeoTiles")
+    p.add_argument("--eval-root", default=None, help="a test set: im2gps3k (info.json), yfcc4k (info.txt) or a CSV + images")
+    p.add_argument("--only-present", action="store_true", help="use only the rows whose image is there (a partial download)")
+    p.add_argument("--bad-image-tolerance", type=float, default=None,
+                   help="share of a photo split that may be unreadable, skipped and reported (default: 0.01)")
     p.add_argument("--seed", type=int, default=0)
     for split in ("train", "val", "test"):
         p.add_argument(f"--n-{split}", type=int, default=None, help=f"at most this many {split} images")
@@ -193,7 +203,7 @@ def _cmd_fit(args) -> None:
             torch.cuda.set_device(device)
     rank = dist.get_rank() if world > 1 else 0
     try:
-        cfg = profiles.get(args.profile, device, args.data_root, args.seed, _sizes(args))
+        cfg = profiles.get(args.profile, device, args.data_root, args.seed, _sizes(args), **_photo_options(args))
         if rank > 0:
             dist.barrier()  # rank 0 prepares the data and its caches first; the others then read them
         splits = profiles.load_splits(cfg)

@@ -87,7 +87,7 @@ def accept_uint8(module, mean, std):
 
 def fingerprint(images: ImageSet) -> str:
     """Identity of an image set for cache keys: its name plus a digest of its metadata."""
-    cols = [c for c in ("lat", "lon", "path", "condition", "rotation", "crop") if c in images.meta]
+    cols = [c for c in ("lat", "lon", "path", "offset", "condition", "rotation", "crop") if c in images.meta]
     digest = hashlib.sha1(images.meta[cols].to_csv(index=False).encode()).hexdigest()[:12]
     return f"{images.name}-{len(images)}-{digest}"
 

@@ -42,11 +42,12 @@ class Profile:
     embedding_batch: int = 512  # contrastive batches need several photos of a cell
     cell_divisors: tuple = (10, 40, 150)  # coarse/middle/fine partitions: tau_max = n_train // divisor
     tau_min_divisor: int = 1000  # tau_min = max(n_train // divisor, 2), the same at every level
-    assert_claims: bool = True  # a profile too small to support any claim reports verdicts only
+    assert_claims: bool = True  # only the ci profile on GeoTiles asserts claims (get()); others report verdicts
     n_unseen: int = 500  # GeoTiles test places farther than unseen_km from every training location
     unseen_km: float = 100.0
     bad_image_tolerance: float = 0.01  # share of a photo split that may be unreadable (skipped and reported)
     eval_root: str | None = None  # an im2gps-style test set (CSV + images) evaluated beside the test split
+    only_present: bool = False  # photos: use only the rows whose image is there (a partial download)
 
     @property
     def backbone(self) -> str:
@@ -136,6 +137,7 @@ def get(profile: str = "ci", device: str = "auto", data_root=None, seed: int = 0
         if k not in ("train", "val", "test") or int(v) < 1:
             raise ValueError(f"sizes: {k}={v}; give positive sizes for train, val and/or test")
         overrides[f"n_{k}"] = int(v)
+    overrides.setdefault("assert_claims", profile == "ci" and not data_root)  # where the claims were established
     return dataclasses.replace(PROFILES[profile], device=select_device(device), data_root=data_root or None, seed=seed,
                                eval_root=eval_root or None, **overrides)
 
@@ -149,7 +151,7 @@ def load_splits(p: Profile) -> dict:
         if len(images) < MIN_SIZES.get(name, 1):
             raise ValueError(f"the {name} split has {len(images)} usable images; at least {MIN_SIZES.get(name, 1)} are needed "
                              f"(data_root={p.data_root})")
-    if p.eval_root:
+    if p.eval_root and not p.data_root:  # a photo root's reader places the eval set itself
         from .data.readers import read_eval_root
 
         splits["eval"] = read_eval_root(p.eval_root, tolerance=p.bad_image_tolerance)
@@ -167,13 +169,14 @@ def _geotiles_splits(p: Profile) -> dict:
 
 
 def _photo_splits(p: Profile) -> dict:
-    """OpenStreetView-5M-layout photos: validation carved from train.csv by a seeded shuffle (the
-    file may be ordered by region), test drawn from test.csv the same way; sizes are upper bounds."""
-    from .data.readers import read_osv5m
+    """Photos in OpenStreetView-5M or MP-16 layout (:func:`~geosurvey.data.readers.read_data_root`):
+    validation carved from the training rows by a seeded shuffle (the file may be ordered by
+    region), test drawn the same way; sizes are upper bounds."""
+    from .data.readers import read_data_root
 
-    train_all = read_osv5m(p.data_root, "train", sample=p.n_train + p.n_val, seed=p.seed,
-                           tolerance=p.bad_image_tolerance)
-    test = read_osv5m(p.data_root, "test", sample=p.n_test, seed=p.seed, tolerance=p.bad_image_tolerance)
+    sets = read_data_root(p.data_root, n_train=p.n_train + p.n_val, n_test=p.n_test, seed=p.seed,
+                          tolerance=p.bad_image_tolerance, only_present=p.only_present, eval_root=p.eval_root)
+    train_all, test = sets.pop("train"), sets["test"]
     short = len(train_all) < p.n_train + p.n_val  # then a tenth goes to validation, the rest to training
     n_val = min(p.n_val, max(len(train_all) // 10, 1)) if short else p.n_val
     n_train = min(p.n_train, len(train_all) - n_val)
@@ -181,7 +184,7 @@ def _photo_splits(p: Profile) -> dict:
         print(f"{p.data_root} holds fewer photos than the {p.name!r} profile asks for: using train {n_train}, "
               f"val {n_val}, test {len(test)} (profile: {p.n_train}, {p.n_val}, {p.n_test})")
     return {"train": train_all.subset(range(n_train)), "val": train_all.subset(range(n_train, n_train + n_val)),
-            "test": test}
+            **sets}
 
 
 def start(profile: str = "ci", device: str = "auto", data_root=None, seed: int = 0, sizes=None, eval_root=None,

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
+from . import shards
 from .images import ImageDecodeError, decode_array, decode_image, read_bytes
 
 REQUIRED_COLUMNS = ("lat", "lon")
@@ -97,7 +98,8 @@ class TileSet(ImageSet):
 
 
 class PhotoSet(ImageSet):
-    """Photos on disk; ``meta['path']`` holds each file's path."""
+    """Photos on disk: ``meta['path']`` holds each file's path, or, with ``offset`` and ``size``
+    columns, the MessagePack shard holding the image's record (:mod:`geosurvey.data.shards`)."""
 
     def __init__(self, meta, transform=None, targets=None, name="photos", max_side: int = 1024):
         super().__init__(meta, transform, targets, name)
@@ -108,7 +110,11 @@ class PhotoSet(ImageSet):
     def encoded(self, i: int):
         """``(bytes of image i's file, a name for errors)``."""
         path = self.meta.at[i, "path"]
-        return read_bytes(path), path
+        if "offset" not in self.meta:
+            return read_bytes(path), path
+        offset = int(self.meta.at[i, "offset"])
+        data = shards.read_image_bytes(path, offset, int(self.meta.at[i, "size"]))
+        return data, f"{path} at byte {offset} ({self.meta.at[i, 'id']})"
 
     def load(self, i: int, min_side: int | None = None) -> Image.Image:
         return decode_image(*self.encoded(i), self.max_side, min_side=min_side)
