@@ -2,7 +2,7 @@
 
     geosurvey data      --profile ci              render (or reuse) the GeoTiles splits
     geosurvey partition points.csv --tau-max 1000 --tau-min 50 [-o cells.csv]
-    geosurvey evaluate  predictions.csv           metrics of lat/lon predictions vs truth
+    geosurvey evaluate  predictions.csv [--convention osv5m]   metrics of lat/lon predictions vs truth
     geosurvey book      --profile ci              execute every chapter and render the HTML book
     geosurvey run planet --profile full --device cuda [--data-root DIR]   execute one chapter
     geosurvey fit planet --level middle --profile full    train a chapter's model (torchrun: several GPUs)
@@ -55,12 +55,16 @@ def _cmd_partition(args) -> None:
 
 
 def _cmd_evaluate(args) -> None:
-    from . import metrics
-    from .data.tables import read_table
+    from . import conventions
+    from .data.tables import header, read_table
 
+    has = set(header(args.csv))
     df = read_table(args.csv, {c: c for c in ("pred_lat", "pred_lon", "lat", "lon")},
-                    coordinates=(("pred_lat", "pred_lon"), ("lat", "lon")))
-    print(json.dumps(metrics.evaluate(df["pred_lat"], df["pred_lon"], df["lat"], df["lon"]), indent=2))
+                    id_column="id" if "id" in has else None, coordinates=(("pred_lat", "pred_lon"), ("lat", "lon")),
+                    country="country")
+    truth = df["country"].to_numpy(dtype=object) if "country" in has else None
+    print(json.dumps(conventions.evaluate(df["pred_lat"], df["pred_lon"], df["lat"], df["lon"], convention=args.convention,
+                                          true_country=truth), indent=2))
 
 
 def _toc_files(root: Path) -> list:
@@ -272,8 +276,10 @@ def main(argv=None) -> None:
     p.add_argument("-o", "--output")
     p.set_defaults(func=_cmd_partition)
 
-    p = sub.add_parser("evaluate", help="metrics of a CSV with pred_lat, pred_lon, lat, lon")
+    p = sub.add_parser("evaluate", help="metrics of a CSV with pred_lat, pred_lon, lat, lon[, id][, country]")
     p.add_argument("csv")
+    p.add_argument("--convention", default="geosurvey", choices=sorted(__import__("geosurvey.conventions",
+                   fromlist=["CONVENTIONS"]).CONVENTIONS), help="whose evaluation code to follow (default: the book's)")
     p.set_defaults(func=_cmd_evaluate)
 
     p = sub.add_parser("book", help="execute every chapter and build the HTML book")

@@ -307,3 +307,11 @@ def test_an_unknown_country_gets_a_close_suggestion_and_a_blank_one_none():
         normalise_countries([" ", "FR"])
     assert list(normalise_countries(["", "FR"], blank="keep")) == [None, "FR"]
 
+
+
+def test_the_command_line_refuses_repeated_prediction_ids(tmp_path):
+    rows = pd.DataFrame({"id": np.arange(300) % 10, "pred_lat": 1.0, "pred_lon": 2.0, "lat": 1.0, "lon": 2.0})
+    rows.to_csv(tmp_path / "p.csv", index=False)
+    out = subprocess.run([sys.executable, "-m", "geosurvey.cli", "evaluate", str(tmp_path / "p.csv")],
+                         capture_output=True, text=True)
+    assert out.returncode == 2 and "300 rows share an id" in out.stderr and "Traceback" not in out.stderr
