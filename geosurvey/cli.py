@@ -8,7 +8,7 @@
     geosurvey fit planet --level middle --profile full    train a chapter's model (torchrun: several GPUs)
     geosurvey predict photo.jpg folder/ --checkpoint CKPT [-o predictions.csv] [--maps DIR]
     geosurvey doctor                              what this machine offers (GPU, weights, data)
-    geosurvey bench     [-o bench/bench.json]     throughput of the library's hot paths
+    geosurvey bench     [-o bench/bench.json]     throughput of the library's hot paths (--gpu: on a GPU)
 
 Every command reports a bad input (a file, a line, a parameter) in one line and exits with status 2.
 """
@@ -254,6 +254,10 @@ def _cmd_doctor(args) -> None:
 
 
 def _cmd_bench(args) -> None:
+    if args.gpu:
+        from .bench_gpu import run as run_gpu
+
+        return run_gpu()
     from .bench import run
 
     run(Path(args.output), quick=args.quick)
@@ -313,6 +317,7 @@ def main(argv=None) -> None:
     p = sub.add_parser("bench", help="throughput benchmarks")
     p.add_argument("-o", "--output", default="bench/bench.json")
     p.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
+    p.add_argument("--gpu", action="store_true", help="the GPU figures, one JSON line each (on a CUDA machine)")
     p.set_defaults(func=_cmd_bench)
 
     args = parser.parse_args(argv)
