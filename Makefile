@@ -7,20 +7,24 @@ DEVICE  ?= auto
 DATA_ROOT ?=
 EVAL_ROOT ?=
 SEED    ?= 0
+# photo folders: ONLY_PRESENT=1 uses only the rows whose image is there; the share of bad images allowed
+ONLY_PRESENT ?=
+BAD_IMAGE_TOLERANCE ?=
 # upper bounds on the split sizes, overriding the profile's (e.g. N_TRAIN=2000)
 N_TRAIN ?=
 N_VAL   ?=
 N_TEST  ?=
 RUN_ARGS = --profile $(PROFILE) --device $(DEVICE) --seed $(SEED) $(if $(DATA_ROOT),--data-root $(DATA_ROOT)) \
 	$(if $(EVAL_ROOT),--eval-root $(EVAL_ROOT)) $(if $(N_TRAIN),--n-train $(N_TRAIN)) $(if $(N_VAL),--n-val $(N_VAL)) \
-	$(if $(N_TEST),--n-test $(N_TEST))
+	$(if $(N_TEST),--n-test $(N_TEST)) $(if $(ONLY_PRESENT),--only-present) \
+	$(if $(BAD_IMAGE_TOLERANCE),--bad-image-tolerance $(BAD_IMAGE_TOLERANCE))
 
 # Offline by default: timm must not spend a minute retrying the hub. Set HF_HUB_OFFLINE=0 on a
 # machine with the hub to use its weights (the `full` profile's CLIP ViT).
 export HF_HUB_OFFLINE ?= 1
 export PYTHONHASHSEED := 0
 
-.PHONY: install data book test bench lab clean
+.PHONY: install data book test bench bench-gpu lab clean
 
 install: $(VENV)/.installed
 
@@ -53,6 +57,10 @@ lab: install
 
 bench: install
 	$(PY) -m geosurvey.cli bench -o bench/bench.json
+
+# On a CUDA machine: matmul peak, the full profile's training step and memory, DataLoader photos/s.
+bench-gpu: install
+	$(PY) -m geosurvey.cli bench --gpu
 
 clean:
 	rm -rf _build build results bench

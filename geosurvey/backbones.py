@@ -97,10 +97,14 @@ def create(name: str, weights: str | None = "auto", num_classes: int = 0, **kwar
             "pass weights=<checkpoint path>, or unset HF_HUB_OFFLINE on a machine with the hub")
     if num_classes != 1000:
         model.reset_classifier(num_classes)
-    cfg = model.pretrained_cfg
-    info = BackboneInfo(name, desc, model.num_features, tuple(cfg.get("mean", (0.485, 0.456, 0.406))),
-                        tuple(cfg.get("std", (0.229, 0.224, 0.225))))
+    info = BackboneInfo(name, desc, model.num_features, *normalisation(model))
     return model, info
+
+
+def normalisation(model) -> tuple:
+    """``(mean, std)`` of the images a timm model was trained on (ImageNet's when it does not say)."""
+    cfg = model.pretrained_cfg
+    return tuple(cfg.get("mean", (0.485, 0.456, 0.406))), tuple(cfg.get("std", (0.229, 0.224, 0.225)))
 
 
 @functools.lru_cache(maxsize=None)
@@ -118,10 +122,8 @@ def architecture(name: str):
 def describe(name: str) -> BackboneInfo:
     """What :func:`create` would return as info, without loading weights."""
     model = architecture(name)
-    cfg = model.pretrained_cfg
     weights = BUNDLED[name][1] if name in BUNDLED else "timm hub weights"
-    return BackboneInfo(name, weights, model.num_features, tuple(cfg.get("mean", (0.485, 0.456, 0.406))),
-                        tuple(cfg.get("std", (0.229, 0.224, 0.225))))
+    return BackboneInfo(name, weights, model.num_features, *normalisation(model))
 
 
 def first_available(names) -> str:
@@ -168,9 +170,13 @@ def split(model, top_stages: int):
     ``top_stages`` counts from the end: EfficientNet/MobileNet stages (``blocks[i]``) or ViT
     transformer blocks; 0 leaves only the final layers (the 1x1 conv head and its batch norm, or
     the ViT's last norm). Fine-tuning only the top lets a chapter cache the trunk's activations
-    once and train on them in seconds, which is how the ``ci`` profile fine-tunes on a CPU.
+    once and train on them in seconds, which is how the ``ci`` profile fine-tunes on a CPU. The
+    trunk also takes uint8 image batches, normalised on their device with the backbone's mean and
+    std (:func:`geosurvey.features.accept_uint8`).
     """
     import torch
+
+    from .features import accept_uint8
 
     n = len(model.blocks)
     if not 0 <= top_stages <= n:
@@ -179,10 +185,11 @@ def split(model, top_stages: int):
     if hasattr(model, "conv_stem"):  # EfficientNet / MobileNet family
         trunk = torch.nn.Sequential(model.conv_stem, model.bn1, *model.blocks[:k])
         top = torch.nn.Sequential(*model.blocks[k:], model.conv_head, model.bn2, model.global_pool)
-        return trunk, top
-    if hasattr(model, "patch_embed"):
-        return _vit_halves(model, k)
-    raise TypeError(f"split() knows EfficientNet/MobileNet and ViT models, not {type(model).__name__}")
+    elif hasattr(model, "patch_embed"):
+        trunk, top = _vit_halves(model, k)
+    else:
+        raise TypeError(f"split() knows EfficientNet/MobileNet and ViT models, not {type(model).__name__}")
+    return accept_uint8(trunk, *normalisation(model)), top
 
 
 def freeze_top(top, n_frozen: int | None) -> None:

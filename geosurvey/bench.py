@@ -173,13 +173,14 @@ def bench_features(n: int):
 def bench_geography(n: int):
     """Climate, land cover, elevation and country lookups for ``n`` photo-like points."""
     from . import geography
-    from .data.places import countries
+    from .data.places import countries, polygon_countries
 
     lat, lon = _photo_like_points(n)
     out = {name: n / _timed(lambda f=f: f(lat, lon), repeat=2)  # the second excludes loading the raster
            for name, f in (("climate", geography.climate), ("land_cover", geography.land_cover),
                            ("elevation", geography.elevation))}
-    out["country"] = n / _timed(lambda: countries(lat, lon), repeat=2)
+    out["country"] = n / _timed(lambda: countries(lat, lon), repeat=2)  # reverse geocoding (GeoNames)
+    out["country_polygons"] = n / _timed(lambda: polygon_countries(lat, lon), repeat=2)  # rasterised admin-0
     return {f"{k}_points_per_s": v for k, v in out.items()}
 
 
@@ -217,45 +218,134 @@ def bench_places365(n: int):
         return {"images_per_s": n / _timed(lambda: places365.classify(photos), repeat=1)}
 
 
-def bench_full_profile(n_photos: int = 64) -> dict:
-    """What one training of the ``full`` profile costs, estimated on a machine without a GPU: the
-    FLOPs of one training step per image (counted by torch on the meta device: a frozen trunk's
-    forward, the fine-tuned top's forward and backward) and the photos/s one DataLoader worker
-    decodes and transforms (measured here). The GPU rate assumes GPU_UTILISATION of GPU_PEAK_FLOPS."""
+def bench_decoding(n_photos: int = 64, input_px: int = 224) -> dict:
+    """Photos/s one DataLoader worker (one thread) decodes and transforms to ``input_px`` from
+    OpenStreetView-5M-size JPEGs (512 x 384): the float path (PIL decode, torchvision resize,
+    ToTensor, Normalize; what cached features use) and the uint8 path the GPU profiles stream
+    (libjpeg-turbo at the crop's scale, torch's resize, normalised later on the device)."""
     import tempfile
 
     import torch
-    from torch.utils.flop_counter import FlopCounterMode
 
-    from . import backbones, features, profiles
+    from . import features
 
-    cfg = profiles.PROFILES["full"]
-    name = cfg.backbones[0]
-    trunk, top = backbones.split(backbones.architecture(name), cfg.top_stages)
-    x = torch.empty(1, 3, cfg.input_px, cfg.input_px, device="meta")
-    with FlopCounterMode(display=False) as counter:
-        with torch.no_grad():
-            h = trunk(x)
-        top(h).sum().backward()
-    flops = counter.get_total_flops()
-    info = backbones.describe(name)
-    tf = features.image_transform(info.mean, info.std, cfg.input_px)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # as in a DataLoader worker
     try:
         with tempfile.TemporaryDirectory() as tmp:
             photos = _jpeg_photos(Path(tmp), n_photos)
-            decode = n_photos / _timed(lambda: [tf(photos.load(i)) for i in range(n_photos)], repeat=2)
+            flt = photos.view(features.image_transform((0.5,) * 3, (0.5,) * 3, input_px))
+            u8 = photos.view(features.Uint8Transform(input_px))
+            rates = {name: n_photos / _timed(lambda s=s: [s[i] for i in range(n_photos)], repeat=3)
+                     for name, s in (("float", flt), ("uint8", u8))}
     finally:
         torch.set_num_threads(threads)
+    return {"float_path_photos_per_s_per_worker": rates["float"], "uint8_path_photos_per_s_per_worker": rates["uint8"],
+            "speedup": rates["uint8"] / rates["float"], "input_px": input_px, "photo_px": [512, 384], "n": n_photos}
+
+
+def bench_full_profile(decode_per_worker: float) -> dict:
+    """What one training of the ``full`` profile costs, estimated on a machine without a GPU: the
+    FLOPs of one training step per image (counted by torch on the meta device: a frozen trunk's
+    forward, the fine-tuned top's forward and backward) and the photos/s one DataLoader worker
+    decodes and transforms (measured by :func:`bench_decoding`, uint8 path). The GPU rate assumes
+    GPU_UTILISATION of GPU_PEAK_FLOPS; ``geosurvey bench --gpu`` measures it on a GPU."""
+    from . import profiles
+    from .bench_gpu import train_flops_per_image
+
+    cfg = profiles.PROFILES["full"]
+    name = cfg.backbones[0]
+    flops = train_flops_per_image(name, cfg)
     gpu = GPU_UTILISATION * GPU_PEAK_FLOPS / flops
-    fed = min(gpu, decode * cfg.num_workers)
+    fed = min(gpu, decode_per_worker * cfg.num_workers)
     return {"backbone": name, "input_px": cfg.input_px, "top_stages": cfg.top_stages,
-            "train_gflop_per_image": flops / 1e9, "decode_images_per_s_per_worker": decode,
+            "train_gflop_per_image": flops / 1e9, "decode_images_per_s_per_worker": decode_per_worker,
             "num_workers": cfg.num_workers, "gpu_images_per_s_if_fed": gpu, "estimated_train_images_per_s": fed,
             "estimated_hours_per_training": cfg.n_train * cfg.epochs / fed / 3600,
             "assumption": f"{GPU_UTILISATION:.0%} of {GPU_PEAK_FLOPS / 1e12:.0f} TFLOP/s (H100 bf16 dense); "
                           f"decoding at this machine's per-core speed with {cfg.num_workers} workers"}
+
+
+OSV5M_COLUMNS = ("id", "latitude", "longitude", "thumb_original_url", "country", "sequence", "captured_at", "lon_bin",
+                 "lat_bin", "cell", "land_cover", "road_index", "drive_side", "climate", "soil", "dist_sea",
+                 "quadtree_10_5000", "quadtree_10_25000", "quadtree_10_1000", "quadtree_10_50000", "quadtree_10_12500",
+                 "quadtree_10_500", "quadtree_10_2500", "unique_region", "unique_sub-region", "unique_city",
+                 "unique_country", "creator_username", "creator_id", "region", "sub-region", "city")
+
+
+def _osv5m_chunk(rng, ids, lat, lon):
+    """One block of rows with OpenStreetView-5M's columns and value shapes (about 600 bytes a row)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    n, text = len(ids), pc.cast(pa.array(ids), pa.string())
+    names = np.array([f"{p}{i}" for p in ("Region ", "Sub-region ", "City ", "user_") for i in range(500)])
+    countries = np.array(["US", "FR", "BR", "JP", "RU", "DE", "NMB", "AU", "IN", "ZA", "", "GB"])
+
+    def pick(words):
+        return pa.array(words[rng.integers(0, len(words), n)])
+
+    cols = {"id": pa.array(ids), "latitude": pa.array(lat), "longitude": pa.array(lon),
+            "thumb_original_url": pc.binary_join_element_wise(
+                "https://scontent-iad3-2.xx.fbcdn.net/m1/v/t6/An8fdTCfxAQ6s7lD0R1tJNYkZJu1V3xY1xqeIU5RjW_kNNbLt"
+                "0ShaXXrY9BUquYUZFsh3kK0vYjEbVvMdHpAnvMEeAg7BhHl0FU8aKCrbM-yA8JxdfwH9Lu6ZWhExpA?stp=s2048x1536&ccb"
+                "=10-5&oh=00_AfB", text, "&oe=6626A1F3&_nc_sid=201bca&id=", text, ""),
+            "country": pick(countries), "sequence": pc.binary_join_element_wise("sq", text, "Xq9kLm2Rt", ""),
+            "captured_at": pa.array(rng.integers(1_300_000_000_000, 1_700_000_000_000, n))}
+    for c in OSV5M_COLUMNS[7:23]:
+        cols[c] = pa.array(rng.integers(0, 10_000, n) if c.startswith(("quadtree", "cell", "lon", "lat"))
+                           else rng.random(n).round(6))
+    for c in OSV5M_COLUMNS[23:]:
+        cols[c] = pa.array(rng.integers(0, 10**9, n)) if c == "creator_id" else pick(names)
+    return pa.table(cols)
+
+
+def write_osv5m_csv(path: Path, n_rows: int, seed: int = 0, block: int = 250_000) -> int:
+    """A synthetic ``train.csv`` of ``n_rows`` with OpenStreetView-5M's columns; its size in bytes."""
+    import pyarrow.csv as pacsv
+
+    rng = np.random.default_rng(seed)
+    ids = 10**15 + 7 * rng.permutation(n_rows).astype(np.int64)
+    lat, lon = _photo_like_points(n_rows, seed)
+    with pacsv.CSVWriter(str(path), _osv5m_chunk(rng, ids[:1], lat[:1], lon[:1]).schema) as writer:
+        for i in range(0, n_rows, block):
+            writer.write_table(_osv5m_chunk(rng, ids[i:i + block], lat[i:i + block], lon[i:i + block]))
+    return path.stat().st_size
+
+
+READ_OSV5M_TABLE = """
+import json, sys, time
+t0 = time.perf_counter()
+from geosurvey.data import tables
+imported = time.perf_counter()
+table = tables.scan(sys.argv[1], {"id": "id", "latitude": "lat", "longitude": "lon"}, id_column="id",
+                    columns=["country"])
+df = table.frame(tables.sample_rows(len(table), int(sys.argv[2]), 0), country="country")
+done = time.perf_counter()
+status = dict(line.split(":", 1) for line in open("/proc/self/status"))
+print(json.dumps({"rows": len(table), "sampled": len(df), "seconds": done - imported, "import_s": imported - t0,
+                  "peak_rss_gb": int(status["VmHWM"].split()[0]) / 2**20}))
+"""
+
+
+def bench_osv5m_table(n_rows: int = 4_900_000, sample: int = 89_000) -> dict:
+    """Peak memory and time of reading OpenStreetView-5M's ``train.csv`` as ``read_osv5m`` does
+    (the whole file scanned strictly, ``sample`` rows, the full profile's train + val, converted),
+    on a synthetic file of ``n_rows`` written to a temporary folder; measured in a fresh process,
+    whose peak resident set is its ``VmHWM`` (Linux): ``getrusage``'s ``ru_maxrss`` would carry
+    over the peak of the process that started it, across ``exec``."""
+    import subprocess
+    import sys
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        csv = Path(tmp) / "train.csv"
+        t0 = time.perf_counter()
+        size = write_osv5m_csv(csv, n_rows)
+        written = time.perf_counter() - t0
+        out = subprocess.run([sys.executable, "-c", READ_OSV5M_TABLE, str(csv), str(sample)], capture_output=True,
+                             text=True, check=True)
+    return {**json.loads(out.stdout), "file_gb": size / 1e9, "columns": len(OSV5M_COLUMNS), "write_s": written}
 
 
 def run(output: Path, quick: bool = False) -> dict:
@@ -271,8 +361,10 @@ def run(output: Path, quick: bool = False) -> dict:
         "features": bench_features(256 if quick else 1024),
         "geography": bench_geography(100_000 if quick else 1_000_000),
         "places365": bench_places365(32 if quick else 128),
-        "full_profile_estimate": bench_full_profile(16 if quick else 64),
+        "decoding": bench_decoding(16 if quick else 64),
+        "osv5m_table": bench_osv5m_table(490_000 if quick else 4_900_000),
     }
+    report["full_profile_estimate"] = bench_full_profile(report["decoding"]["uint8_path_photos_per_s_per_worker"])
     times = Path("build/chapter_times.json")
     if times.exists():
         report["chapter_wall_s"] = json.loads(times.read_text())

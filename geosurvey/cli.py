@@ -2,14 +2,14 @@
 
     geosurvey data      --profile ci              render (or reuse) the GeoTiles splits
     geosurvey partition points.csv --tau-max 1000 --tau-min 50 [-o cells.csv]
-    geosurvey evaluate  predictions.csv           metrics of lat/lon predictions vs truth
+    geosurvey evaluate  predictions.csv [--convention osv5m]   metrics of lat/lon predictions vs truth
     geosurvey book      --profile ci              execute every chapter and render the HTML book
     geosurvey run planet --profile full --device cuda [--data-root DIR]   execute one chapter
     geosurvey fit --list                          every model a chapter trains (a "job")
     geosurvey fit planet-middle --profile full    train one job (torchrun: several GPUs)
     geosurvey predict photo.jpg folder/ --checkpoint CKPT [-o predictions.csv] [--maps DIR]
     geosurvey doctor                              what this machine offers (GPU, weights, data)
-    geosurvey bench     [-o bench/bench.json]     throughput of the library's hot paths
+    geosurvey bench     [-o bench/bench.json]     throughput of the library's hot paths (--gpu: on a GPU)
 
 Every command reports a bad input (a file, a line, a parameter) in one line and exits with status 2.
 """
@@ -32,7 +32,7 @@ from .files import write_text
 def _cmd_data(args) -> None:
     from . import profiles
 
-    cfg = profiles.get(args.profile, "cpu", args.data_root, args.seed, _sizes(args), args.eval_root)
+    cfg = profiles.get(args.profile, "cpu", args.data_root, args.seed, _sizes(args), args.eval_root, **_photo_options(args))
     t0 = time.perf_counter()
     splits = profiles.load_splits(cfg)
     sizes = ", ".join(f"{k} {len(v):,}" for k, v in splits.items())
@@ -56,12 +56,16 @@ def _cmd_partition(args) -> None:
 
 
 def _cmd_evaluate(args) -> None:
-    from . import metrics
-    from .data.tables import read_table
+    from . import conventions
+    from .data.tables import header, read_table
 
+    has = set(header(args.csv))
     df = read_table(args.csv, {c: c for c in ("pred_lat", "pred_lon", "lat", "lon")},
-                    coordinates=(("pred_lat", "pred_lon"), ("lat", "lon")))
-    print(json.dumps(metrics.evaluate(df["pred_lat"], df["pred_lon"], df["lat"], df["lon"]), indent=2))
+                    id_column="id" if "id" in has else None, coordinates=(("pred_lat", "pred_lon"), ("lat", "lon")),
+                    country="country")
+    truth = df["country"].to_numpy(dtype=object) if "country" in has else None
+    print(json.dumps(conventions.evaluate(df["pred_lat"], df["pred_lon"], df["lat"], df["lon"], convention=args.convention,
+                                          true_country=truth), indent=2))
 
 
 def _toc_files(root: Path) -> list:
@@ -80,12 +84,19 @@ def _sizes(args) -> dict | None:
     return sizes or None
 
 
+def _photo_options(args) -> dict:
+    """The photo-reading options given on the command line (profile fields and notebook
+    parameters of the same names); those not given keep the profile's."""
+    given = {"only_present": args.only_present or None, "bad_image_tolerance": args.bad_image_tolerance}
+    return {k: v for k, v in given.items() if v is not None}
+
+
 def _execute(src: Path, dst: Path, root: Path, args, progress_bar: bool) -> float:
     """Execute notebook ``src`` into ``dst`` with the run parameters in ``args``; returns seconds."""
     import papermill
 
     params = {"profile": args.profile, "device": args.device, "data_root": args.data_root or None, "seed": args.seed,
-              "eval_root": args.eval_root or None, "sizes": _sizes(args)}
+              "eval_root": args.eval_root or None, "sizes": _sizes(args), **_photo_options(args)}
     t0 = time.perf_counter()
     papermill.execute_notebook(str(src), str(dst), parameters=params, cwd=str(root), kernel_name="python3",
                                progress_bar=progress_bar)
@@ -109,8 +120,11 @@ def _add_run_parameters(p) -> None:
     """The parameters every chapter's ``parameters`` cell takes."""
     p.add_argument("--profile", default="ci")
     p.add_argument("--device", default="auto")
-    p.add_argument("--data-root", default=None, help="an OpenStreetView-5M folder instead of GeoTiles")
-    p.add_argument("--eval-root", default=None, help="an im2gps-style test set (one CSV + its images)")
+    p.add_argument("--data-root", default=None, help="an OpenStreetView-5M or MP-16 folder instead of GeoTiles")
+    p.add_argument("--eval-root", default=None, help="a test set: im2gps3k (info.json), yfcc4k (info.txt) or a CSV + images")
+    p.add_argument("--only-present", action="store_true", help="use only the rows whose image is there (a partial download)")
+    p.add_argument("--bad-image-tolerance", type=float, default=None,
+                   help="share of a photo split that may be unreadable, skipped and reported (default: 0.01)")
     p.add_argument("--seed", type=int, default=0)
     for split in ("train", "val", "test"):
         p.add_argument(f"--n-{split}", type=int, default=None, help=f"at most this many {split} images")
@@ -183,7 +197,8 @@ def _list_jobs(args) -> None:
     if args.keys:
         from . import profiles
 
-        cfg = profiles.get(args.profile, args.device, args.data_root, args.seed, _sizes(args), args.eval_root)
+        cfg = profiles.get(args.profile, args.device, args.data_root, args.seed, _sizes(args), args.eval_root,
+                           **_photo_options(args))
         ctx = context(cfg, profiles.load_splits(cfg))
     chapter = None
     for name, job in jobs.items():
@@ -220,7 +235,8 @@ def _cmd_fit(args) -> None:
             torch.cuda.set_device(device)
     rank = dist.get_rank() if world > 1 else 0
     try:
-        cfg = profiles.get(args.profile, device, args.data_root, args.seed, _sizes(args), args.eval_root)
+        cfg = profiles.get(args.profile, device, args.data_root, args.seed, _sizes(args), args.eval_root,
+                           **_photo_options(args))
         if rank > 0:
             dist.barrier()  # rank 0 prepares the data and its caches first; the others then read them
         ctx = context(cfg, profiles.load_splits(cfg))
@@ -267,6 +283,10 @@ def _cmd_doctor(args) -> None:
 
 
 def _cmd_bench(args) -> None:
+    if args.gpu:
+        from .bench_gpu import run as run_gpu
+
+        return run_gpu()
     from .bench import run
 
     run(Path(args.output), quick=args.quick)
@@ -289,8 +309,10 @@ def main(argv=None) -> None:
     p.add_argument("-o", "--output")
     p.set_defaults(func=_cmd_partition)
 
-    p = sub.add_parser("evaluate", help="metrics of a CSV with pred_lat, pred_lon, lat, lon")
+    p = sub.add_parser("evaluate", help="metrics of a CSV with pred_lat, pred_lon, lat, lon[, id][, country]")
     p.add_argument("csv")
+    p.add_argument("--convention", default="geosurvey", choices=sorted(__import__("geosurvey.conventions",
+                   fromlist=["CONVENTIONS"]).CONVENTIONS), help="whose evaluation code to follow (default: the book's)")
     p.set_defaults(func=_cmd_evaluate)
 
     p = sub.add_parser("book", help="execute every chapter and build the HTML book")
@@ -325,6 +347,7 @@ def main(argv=None) -> None:
     p = sub.add_parser("bench", help="throughput benchmarks")
     p.add_argument("-o", "--output", default="bench/bench.json")
     p.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
+    p.add_argument("--gpu", action="store_true", help="the GPU figures, one JSON line each (on a CUDA machine)")
     p.set_defaults(func=_cmd_bench)
 
     args = parser.parse_args(argv)

@@ -54,6 +54,7 @@ class Profile:
         25.0  # photos: new places lie this far from every training photo
     )
     bad_image_tolerance: float = 0.01  # share of a photo split that may be unreadable
+    only_present: bool = False  # photos: use only the rows whose image is there (a partial download)
 
     @property
     def backbone(self) -> str:
@@ -205,7 +206,7 @@ def load_splits(p: Profile) -> dict:
                 f"the {name} split has {len(images)} usable images; at least "
                 f"{MIN_SIZES[name]} are needed (data_root={p.data_root})"
             )
-    if p.eval_root:
+    if p.eval_root and not p.data_root:  # a photo root's reader places the eval set itself
         from .data.readers import read_eval_root
 
         splits["eval"] = read_eval_root(p.eval_root, tolerance=p.bad_image_tolerance)
@@ -219,44 +220,28 @@ def _geotiles_splits(p: Profile) -> dict:
 
 
 def _photo_splits(p: Profile) -> dict:
-    """OpenStreetView-5M-layout photos: validation carved from train.csv by a seeded shuffle
-    (the file may be ordered by region), test drawn from test.csv the same way; sizes are upper
-    bounds. New places are the validation and test photos farther than ``new_places_km`` from
-    every training photo."""
-    from .data.readers import read_osv5m
+    """Photos in OpenStreetView-5M or MP-16 layout (:func:`~geosurvey.data.readers.read_data_root`):
+    validation carved from the training rows by a seeded shuffle (the file may be ordered by
+    region), test drawn the same way; sizes are upper bounds. New places are the validation and
+    test photos farther than ``new_places_km`` from every training photo."""
+    from .data.readers import read_data_root
 
-    train_all = read_osv5m(
-        p.data_root,
-        "train",
-        sample=p.n_train + p.n_val,
-        seed=p.seed,
-        tolerance=p.bad_image_tolerance,
-    )
-    test = read_osv5m(
-        p.data_root,
-        "test",
-        sample=p.n_test,
-        seed=p.seed,
-        tolerance=p.bad_image_tolerance,
-    )
+    sets = read_data_root(p.data_root, n_train=p.n_train + p.n_val, n_test=p.n_test, seed=p.seed,
+                          tolerance=p.bad_image_tolerance, only_present=p.only_present,
+                          eval_root=p.eval_root)
+    train_all, test = sets.pop("train"), sets["test"]
     short = len(train_all) < p.n_train + p.n_val  # then a tenth goes to validation
     n_val = min(p.n_val, max(len(train_all) // 10, 1)) if short else p.n_val
     n_train = min(p.n_train, len(train_all) - n_val)
     if short or len(test) < p.n_test:
-        print(
-            f"{p.data_root} holds fewer photos than the {p.name!r} profile asks for: using "
-            f"train {n_train}, val {n_val}, test {len(test)} "
-            f"(profile: {p.n_train}, {p.n_val}, {p.n_test})"
-        )
+        print(f"{p.data_root} holds fewer photos than the {p.name!r} profile asks for: using "
+              f"train {n_train}, val {n_val}, test {len(test)} "
+              f"(profile: {p.n_train}, {p.n_val}, {p.n_test})")
     train = train_all.subset(range(n_train))
     val = train_all.subset(range(n_train, n_train + n_val))
-    return {
-        "train": train,
-        "val": val,
-        "test": test,
-        "val_new": far_from(val, train, p.new_places_km, p.n_val_new),
-        "test_new": far_from(test, train, p.new_places_km, p.n_test_new),
-    }
+    return {"train": train, "val": val, **sets,
+            "val_new": far_from(val, train, p.new_places_km, p.n_val_new),
+            "test_new": far_from(test, train, p.new_places_km, p.n_test_new)}
 
 
 def far_from(images, train, km: float, limit: int):

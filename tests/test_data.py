@@ -165,3 +165,81 @@ def test_subsets_keep_rows_images_and_targets_together(tmp_cache):
     assert list(sub.meta["lat"]) == [test.meta["lat"][5], test.meta["lat"][2]]
     np.testing.assert_array_equal(np.asarray(sub.load(1)), np.asarray(test.load(2)))
     assert sub[0][1] == 50 and len(sub) == 2 and len(test) == 30
+
+
+# --- decoding for uint8 batches -----------------------------------------------------------------
+
+def _jpegs(tmp_path):
+    """Photos of the kinds decoding must get right, as files."""
+    big = _photo(64, 48).resize((2048, 1536), Image.Resampling.BICUBIC)
+    big.resize((512, 384)).save(tmp_path / "osv.jpg", quality=90)
+    big.save(tmp_path / "big.jpg", quality=90)
+    big.convert("L").save(tmp_path / "gray.jpg")
+    big.resize((512, 384)).convert("CMYK").save(tmp_path / "cmyk.jpg")
+    big.resize((512, 384)).save(tmp_path / "osv.png")
+    rotated = big.resize((64, 32))
+    exif = rotated.getexif()
+    exif[0x0112] = 6
+    rotated.save(tmp_path / "rot.jpg", exif=exif)
+    return sorted(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("turbo", [True, False])
+def test_uint8_decoding_gives_the_pixels_pil_gives(tmp_path, monkeypatch, turbo):
+    from geosurvey.data import images
+
+    if not turbo:
+        monkeypatch.setattr(images, "simplejpeg", None)  # the fallback when simplejpeg is not installed
+    for path in _jpegs(tmp_path):
+        data = path.read_bytes()
+        for max_side, min_side in ((1024, None), (64, None), (1024, 224)):
+            want = np.asarray(images.decode_image(data, path, max_side, min_side=min_side))
+            got = images.decode_array(data, path, max_side, min_side=min_side)
+            assert got.dtype == np.uint8 and np.array_equal(got, want), (path.name, max_side, min_side)
+    used = images._turbo((tmp_path / "osv.jpg").read_bytes(), "osv.jpg", 1024, None) is not None
+    assert used == turbo and images._turbo((tmp_path / "rot.jpg").read_bytes(), "rot.jpg", 1024, None) is None
+
+
+def test_a_transform_s_size_decodes_jpegs_no_larger_than_it_needs(tmp_path):
+    _jpegs(tmp_path)
+    assert read_image(tmp_path / "big.jpg").size == (1024, 768)  # the float path, as before
+    assert read_image(tmp_path / "big.jpg", min_side=224).size == (512, 384)  # 1/4 scale: 384 >= 224 > 192
+    assert read_image(tmp_path / "osv.jpg", min_side=224).size == (512, 384)
+
+
+def test_uint8_batches_normalised_on_the_device_match_the_float_transform(tmp_path):
+    import torch
+
+    from geosurvey import backbones, features
+
+    img = read_image(_jpegs(tmp_path)[-2])  # osv.jpg, 512 x 384
+    model, info = backbones.create("tf_efficientnet_lite0")
+    model.eval()
+    flt = features.image_transform(info.mean, info.std, 96)(img)
+    u8 = features.Uint8Transform(96)(np.array(img))
+    assert u8.dtype == torch.uint8 and u8.shape == (3, 96, 96)
+    one_level = 1.5 / 255 / min(info.std)  # torch's and PIL's bicubic resampling differ by a grey level at most
+    assert (features.normalise(u8, info.mean, info.std) - flt).abs().max() <= one_level
+    trunk, top = backbones.split(model, 1)
+    plain = torch.nn.Sequential(model.conv_stem, model.bn1, *model.blocks[:-1])
+    assert list(trunk.state_dict()) == list(plain.state_dict())  # checkpoints keep their keys
+    with torch.no_grad():
+        assert torch.equal(trunk(u8[None]), plain(features.normalise(u8[None], info.mean, info.std)))
+        assert torch.equal(trunk(flt[None]), plain(flt[None]))  # float input passes as before
+
+
+def test_photo_sets_hand_uint8_transforms_decoded_arrays_and_decode_errors_cross_processes(tmp_path):
+    import pickle
+
+    from geosurvey import features
+    from geosurvey.data.sets import PhotoSet
+
+    _jpegs(tmp_path)
+    (tmp_path / "cut.jpg").write_bytes((tmp_path / "osv.jpg").read_bytes()[:500])
+    ds = PhotoSet(pd.DataFrame({"path": [str(tmp_path / n) for n in ("osv.jpg", "cut.jpg")], "lat": [0.0, 1.0],
+                                "lon": [0.0, 1.0]})).view(features.Uint8Transform(32))
+    assert ds[0][0].shape == (3, 32, 32) and ds.problem(1).startswith("cannot decode image")
+    with pytest.raises(ImageDecodeError, match="cut.jpg") as err:
+        ds[1]
+    again = pickle.loads(pickle.dumps(err.value))
+    assert str(again) == str(err.value) and again.reason == err.value.reason

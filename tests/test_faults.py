@@ -233,3 +233,85 @@ def test_line_numbers_count_blank_lines(tmp_path):
     (tmp_path / "test.csv").write_text("id,latitude,longitude\n1,10,10\n\n2,10,x\n")
     with pytest.raises(TableError, match="line 4"):
         read_table(tmp_path / "test.csv", {"id": "id", "latitude": "lat", "longitude": "lon"})
+
+
+# --- paper-scale tables and dataset quirks ------------------------------------------------------
+
+def _long_table(path, n=300, edit=None):
+    """``n`` rows of id, latitude, longitude, country; ``edit(lines)`` may spoil some lines."""
+    lines = ["id,latitude,longitude,country,city"] + [f"{i},{10 + i / 1000},{20 + i / 1000},FR,x" for i in range(n)]
+    if edit:
+        edit(lines)
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_only_the_sampled_rows_are_converted_but_a_malformed_line_anywhere_is_found(tmp_path):
+    from geosurvey.data.tables import sample_rows
+
+    sampled = set(sample_rows(300, 5, seed=0).tolist())
+    spoilt = next(i for i in range(299, 0, -1) if i not in sampled)
+
+    def bad_latitude(lines):
+        lines[spoilt + 1] = f"{spoilt},north,20,FR,x"
+    csv = _long_table(tmp_path / "a.csv", edit=bad_latitude)
+    cols = {"id": "id", "latitude": "lat", "longitude": "lon"}
+    df = read_table(csv, cols, id_column="id", country="country", columns=["country"], sample=5, seed=0)
+    assert sorted(df["id"].astype(int)) == sorted(sampled) and list(df.columns) == ["id", "lat", "lon", "country"]
+    with pytest.raises(TableError, match=rf"'lat' is not a number at line {spoilt + 2}"):
+        read_table(csv, cols, id_column="id")
+
+    def extra_field(lines):
+        lines[spoilt + 1] += ",surplus"
+    csv = _long_table(tmp_path / "b.csv", edit=extra_field)
+    with pytest.raises(TableError, match=rf"line {spoilt + 2} has 6 fields but the header has 5 \(1 such"):
+        read_table(csv, cols, id_column="id", sample=5, seed=0)
+
+    def repeated_id(lines):
+        lines[spoilt + 1] = "0" + lines[spoilt + 1][len(str(spoilt)):]
+    csv = _long_table(tmp_path / "c.csv", edit=repeated_id)
+    with pytest.raises(TableError, match=rf"2 rows share an id, e.g. '0' at line 2, line {spoilt + 2}"):
+        read_table(csv, cols, id_column="id", sample=5, seed=0)
+
+
+def test_sampled_rows_are_named_by_their_file_lines_past_multiline_values(tmp_path):
+    from geosurvey.data.tables import sample_rows
+
+    (tmp_path / "m.csv").write_text('id,latitude,longitude,note\n1,10,10,"two\nlines"\n\n2,95,10,x\n')
+    seed = next(s for s in range(20) if sample_rows(2, 1, s)[0] == 1)  # a sample of the second row alone
+    with pytest.raises(ValueError, match=r"latitude outside \[-90, 90\] in rows \['line 5'\]"):
+        read_table(tmp_path / "m.csv", {"id": "id", "latitude": "lat", "longitude": "lon"}, sample=1, seed=seed)
+
+
+def test_namibia_as_the_osv5m_release_writes_it_and_as_na(tmp_path):
+    csv = _folder(tmp_path, n=3, country=["NMB", "NA", "nmb"])
+    assert list(read_folder(csv).meta["country"]) == ["NA", "NA", "NA"]
+
+
+def test_blank_countries_are_filled_by_reverse_geocoding_and_counted(tmp_path, capsys):
+    for i in range(3):
+        photo(i).save(tmp_path / f"p{i}.jpg")
+    pd.DataFrame({"path": [f"p{i}.jpg" for i in range(3)], "lat": [48.85, 40.71, 35.68], "lon": [2.35, -74.0, 139.69],
+                  "country": ["FR", "", "Japan"]}).to_csv(tmp_path / "meta.csv", index=False)
+    photos = read_folder(tmp_path / "meta.csv")
+    assert list(photos.meta["country"]) == ["FR", "US", "JP"]
+    assert "1 of 3 rows have no country: filled by reverse geocoding" in capsys.readouterr().out
+
+
+def test_an_unknown_country_gets_a_close_suggestion_and_a_blank_one_none():
+    from geosurvey.data.tables import normalise_countries
+
+    with pytest.raises(TableError, match=r"'Germny' \(did you mean Germany, DE\?\) at line 3"):
+        normalise_countries(["France", "Germny"])
+    with pytest.raises(TableError, match=r"^countries: 1 country value\(s\) are blank at line 2$"):
+        normalise_countries([" ", "FR"])
+    assert list(normalise_countries(["", "FR"], blank="keep")) == [None, "FR"]
+
+
+
+def test_the_command_line_refuses_repeated_prediction_ids(tmp_path):
+    rows = pd.DataFrame({"id": np.arange(300) % 10, "pred_lat": 1.0, "pred_lon": 2.0, "lat": 1.0, "lon": 2.0})
+    rows.to_csv(tmp_path / "p.csv", index=False)
+    out = subprocess.run([sys.executable, "-m", "geosurvey.cli", "evaluate", str(tmp_path / "p.csv")],
+                         capture_output=True, text=True)
+    assert out.returncode == 2 and "300 rows share an id" in out.stderr and "Traceback" not in out.stderr

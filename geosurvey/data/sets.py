@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from .images import read_image
+from . import shards
+from .images import ImageDecodeError, decode_array, decode_image, read_bytes
 
 REQUIRED_COLUMNS = ("lat", "lon")
 
@@ -18,7 +19,8 @@ class ImageSet:
 
     ``set[i]`` is ``(x, y)``: ``x`` the image through ``transform`` (a PIL image when there is
     none), ``y`` the row's entry of ``targets`` (the index ``i`` when there are none), so the
-    same set feeds feature extraction (indices) and training (cell labels, coordinates).
+    same set feeds feature extraction (indices) and training (cell labels, coordinates). A
+    transform with ``takes_arrays`` gets an (H, W, 3) uint8 array decoded with its ``min_side``.
     """
 
     def __init__(self, meta: pd.DataFrame, transform=None, targets=None, name: str = "images"):
@@ -32,11 +34,19 @@ class ImageSet:
     def __len__(self) -> int:
         return len(self.meta)
 
-    def load(self, i: int) -> Image.Image:
+    def load(self, i: int, min_side: int | None = None) -> Image.Image:
+        """Image ``i`` (``min_side``: the shorter side a caller needs at least; a hint to decoders)."""
         raise NotImplementedError
 
+    def load_array(self, i: int, min_side: int | None = None) -> np.ndarray:
+        """Image ``i`` as an (H, W, 3) uint8 array."""
+        return np.array(self.load(i, min_side))
+
     def __getitem__(self, i):
-        img = self.load(int(i))
+        if getattr(self.transform, "takes_arrays", False):
+            img = self.load_array(int(i), self.transform.min_side)
+        else:
+            img = self.load(int(i))
         x = self.transform(img) if self.transform is not None else img
         y = self.targets[i] if self.targets is not None else i
         return x, y
@@ -75,8 +85,11 @@ class TileSet(ImageSet):
             raise ValueError(f"{name}: {len(tiles)} tiles for {len(self.meta)} metadata rows")
         self.tiles = tiles
 
-    def load(self, i: int) -> Image.Image:
+    def load(self, i: int, min_side: int | None = None) -> Image.Image:
         return Image.fromarray(np.ascontiguousarray(self.tiles[i]))
+
+    def load_array(self, i: int, min_side: int | None = None) -> np.ndarray:
+        return np.array(self.tiles[i])
 
     def subset(self, index) -> "TileSet":
         out = super().subset(index)
@@ -85,7 +98,8 @@ class TileSet(ImageSet):
 
 
 class PhotoSet(ImageSet):
-    """Photos on disk; ``meta['path']`` holds each file's path."""
+    """Photos on disk: ``meta['path']`` holds each file's path, or, with ``offset`` and ``size``
+    columns, the MessagePack shard holding the image's record (:mod:`geosurvey.data.shards`)."""
 
     def __init__(self, meta, transform=None, targets=None, name="photos", max_side: int = 1024):
         super().__init__(meta, transform, targets, name)
@@ -93,8 +107,28 @@ class PhotoSet(ImageSet):
             raise KeyError(f"{name}: metadata lacks the 'path' column")
         self.max_side = max_side
 
-    def load(self, i: int) -> Image.Image:
-        return read_image(self.meta.at[i, "path"], self.max_side)
+    def encoded(self, i: int):
+        """``(bytes of image i's file, a name for errors)``."""
+        path = self.meta.at[i, "path"]
+        if "offset" not in self.meta:
+            return read_bytes(path), path
+        offset = int(self.meta.at[i, "offset"])
+        data = shards.read_image_bytes(path, offset, int(self.meta.at[i, "size"]))
+        return data, f"{path} at byte {offset} ({self.meta.at[i, 'id']})"
+
+    def load(self, i: int, min_side: int | None = None) -> Image.Image:
+        return decode_image(*self.encoded(i), self.max_side, min_side=min_side)
+
+    def load_array(self, i: int, min_side: int | None = None) -> np.ndarray:
+        return decode_array(*self.encoded(i), self.max_side, min_side=min_side)
+
+    def problem(self, i: int) -> str | None:
+        """Why image ``i`` cannot be used (missing, corrupt, not an image), or None when it decodes."""
+        try:
+            decode_image(*self.encoded(i), max_side=64)  # JPEG draft mode: a full check at a fraction of the cost
+        except ImageDecodeError as exc:
+            return exc.reason
+        return None
 
 
 def crop_boxes(n_crops: int, fraction: float = 0.75) -> list:
@@ -117,8 +151,8 @@ class Crops(ImageSet):
         meta = pd.concat([base.meta.assign(crop=j) for j in range(n_crops)], ignore_index=True)
         super().__init__(meta, name=f"{base.name}-crops{n_crops}")
 
-    def load(self, i: int) -> Image.Image:
-        img = self.base.load(i % len(self.base))
+    def load(self, i: int, min_side: int | None = None) -> Image.Image:
+        img = self.base.load(i % len(self.base), min_side)
         fx, fy = self.boxes[i // len(self.base)]
         side = self.fraction * min(img.size)
         left, top = fx * (img.size[0] - side), fy * (img.size[1] - side)
