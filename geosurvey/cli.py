@@ -126,6 +126,7 @@ def _cmd_book(args) -> None:
     stage.mkdir(parents=True)
     for name in ("_config.yml", "_toc.yml", "references.bib"):
         shutil.copy(root / name, stage / name)
+    shutil.copytree(root / "book" / "_static", stage / "book" / "_static")  # html_static_path
     times = {}
     for entry in _toc_files(root):
         matches = [p for p in (root / f"{entry}.ipynb", root / f"{entry}.md") if p.exists()]
