@@ -51,7 +51,8 @@ check-book: install
 test: install
 	TQDM_DISABLE=1 GEOSURVEY_RESULTS=$(CURDIR)/build/test-results $(PY) -m pytest -q -p no:cacheprovider --nbval-lax tests book
 
-# JupyterLab on the book, with the project's environment registered as the kernel "geosurvey".
+# JupyterLab on the book, with the project's environment registered as the kernel "geosurvey";
+# jupyterlab-myst (requirements.txt) renders the chapters' MyST markdown: roles, directives, math.
 # A chapter's first code cell (tagged `parameters`) holds profile, device, data_root, eval_root, seed
 # and sizes: edit it there, or pass them to papermill (`geosurvey run` does) as the README shows.
 lab: install
