@@ -9,7 +9,7 @@ import importlib
 __version__ = "0.1.0"
 
 _SUBMODULES = {
-    "albums", "backbones", "baselines", "cache", "cells", "comparison", "compat", "costs", "data", "doctor", "features", "files", "geo", "geography", "jobs", "losses", "maps",
+    "albums", "backbones", "baselines", "cache", "cells", "comparison", "compat", "costs", "data", "display", "doctor", "features", "files", "geo", "geography", "jobs", "losses", "maps",
     "metrics", "models", "packaged", "places365", "predict", "plots", "profiles", "recipes", "report", "retrieval", "s2", "scenes", "train",
 }
 

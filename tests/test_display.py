@@ -124,3 +124,9 @@ def test_the_index_and_the_shape_are_kept():
     df = pd.DataFrame({"n": [1, 2]}, index=pd.Index(["prior", "k-NN"], name="method"))
     out = display.table(df)
     assert out.index.equals(df.index) and out.shape == df.shape
+
+
+def test_chapters_reach_it_as_gs_display():
+    import geosurvey as gs
+
+    assert gs.display.table is display.table
