@@ -21,7 +21,8 @@ decimals). Lists are formatted element by element, dicts as ``key: value`` with 
 value formatted by its key's kind.
 
 The result is for display only: its column labels hold a zero-width space (:data:`ZWSP`)
-after each ``@`` and ``_``, where a narrow header may wrap; they read the same.
+after each ``@`` and ``_``, where a narrow header may wrap, and intervals non-breaking
+spaces (:data:`NBSP`), so that none is split over two lines; they read the same.
 
 ``formats`` overrides the rule for named columns: a kind (``"percent"``, ``"km"``, ...),
 a format string such as ``"{:.3f}"``, or a function of the cell returning its text.
@@ -44,6 +45,7 @@ import pandas as pd
 
 DASH = "\u2013"
 ZWSP = "\u200b"
+NBSP = "\u00a0"
 KINDS = ("percent", "km", "score", "count", "label", "number")
 _RULES = (  # first match wins, on the lower-cased column name
     ("percent", re.compile(r"^acc@|_acc$|%|accuracy")),
@@ -208,4 +210,4 @@ def _interval(text: str, write: _Writer) -> str:
     values = [float(g.replace(",", "")) for g in match.groups()]
     value, lo, hi = write.interval(match.group(1), values)
     sign = "+" if match.group(1).startswith("+") and not value.startswith("-") else ""
-    return f"{sign}{value} [{lo}, {hi}]"
+    return f"{sign}{value}{NBSP}[{lo},{NBSP}{hi}]"  # one datum: never split over lines

@@ -80,13 +80,16 @@ def test_intervals_take_the_precision_of_their_value():
             "difference": ["+3.21456 [1.2, 5.0]"],
         }
     )
-    out = _shown(df).iloc[0]
+    out = _shown(df).iloc[0].str.replace(display.NBSP, " ")
     assert out["acc@750km"] == "41.3 [38.0, 44.3]"
     assert out["median_km"] == "2,296 [2,000, 2,501]"
     assert out["geoscore"] == "2,296 [2,102, 2,400]"
-    assert (
-        out["difference"] == "+3.21 [1.20, 5.00]"
-    )  # no rule: as written, at most 2 decimals
+    assert out["difference"] == "+3.21 [1.20, 5.00]"  # no rule: as written, 2 decimals
+
+
+def test_an_interval_is_never_split_over_two_lines():
+    shown = _one("acc@25km", "41.27 [38.0, 44.333]")
+    assert shown == f"41.3{display.NBSP}[38.0,{display.NBSP}44.3]" and " " not in shown
 
 
 def test_dicts_and_lists_are_formatted_by_their_keys():
