@@ -24,7 +24,7 @@ RUN_ARGS = --profile $(PROFILE) --device $(DEVICE) --seed $(SEED) $(if $(DATA_RO
 export HF_HUB_OFFLINE ?= 1
 export PYTHONHASHSEED := 0
 
-.PHONY: install data book test bench bench-gpu lab clean
+.PHONY: install data book check-book test bench bench-gpu lab clean seeds
 
 install: $(VENV)/.installed
 
@@ -42,13 +42,21 @@ data: install
 # Progress bars are off while executing chapters: they would be stored in the rendered pages.
 book: data
 	TQDM_DISABLE=1 $(PY) -m geosurvey.cli book $(RUN_ARGS)
+	$(MAKE) check-book
+
+# Every rendered page in headless Chromium at 1280 px, offline: equations typeset, images loaded,
+# tables, code and figures inside the content column, numbers formatted, no stderr, glue and
+# citations resolved; screenshots in build/screens. Says so and passes where no Chromium is installed.
+check-book: install
+	$(PY) -m geosurvey.cli check-book --html _build/html --screens build/screens
 
 # nbval re-executes every chapter; its results go to build/test-results so they never overwrite
 # the results/ that `make book` rendered (checkpoints are shared: their keys are complete).
 test: install
 	TQDM_DISABLE=1 GEOSURVEY_RESULTS=$(CURDIR)/build/test-results $(PY) -m pytest -q -p no:cacheprovider --nbval-lax tests book
 
-# JupyterLab on the book, with the project's environment registered as the kernel "geosurvey".
+# JupyterLab on the book, with the project's environment registered as the kernel "geosurvey";
+# jupyterlab-myst (requirements.txt) renders the chapters' MyST markdown: roles, directives, math.
 # A chapter's first code cell (tagged `parameters`) holds profile, device, data_root, eval_root, seed
 # and sizes: edit it there, or pass them to papermill (`geosurvey run` does) as the README shows.
 lab: install

@@ -9,7 +9,7 @@ import importlib
 __version__ = "0.1.0"
 
 _SUBMODULES = {
-    "albums", "backbones", "baselines", "cache", "cells", "chapters", "claims", "comparison", "compat", "costs", "data", "display", "doctor", "evaluation", "features", "files", "geo", "geography", "inputs", "losses", "maps",
+    "albums", "backbones", "baselines", "cache", "cells", "chapters", "checkbook", "claims", "comparison", "compat", "conventions", "costs", "data", "display", "doctor", "evaluation", "features", "files", "geo", "geography", "inputs", "losses", "maps",
     "metrics", "models", "packaged", "places365", "plans", "predict", "plots", "profiles", "regimes", "report", "results", "retrieval", "s2", "scenes", "stats", "tasks", "train",
 }
 

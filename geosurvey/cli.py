@@ -4,6 +4,7 @@
     geosurvey partition points.csv --tau-max 1000 --tau-min 50 [-o cells.csv]
     geosurvey evaluate  predictions.csv [--convention osv5m]   metrics of lat/lon predictions vs truth
     geosurvey book      --profile ci              execute every chapter and render the HTML book
+    geosurvey check-book [--html _build/html]     every rendered page in headless Chromium
     geosurvey run planet --profile full --device cuda [--data-root DIR]   execute one chapter
     geosurvey fit --list                          every model a chapter trains (a "job")
     geosurvey fit planet-middle --profile full    train one job (torchrun: several GPUs)
@@ -141,6 +142,7 @@ def _cmd_book(args) -> None:
     stage.mkdir(parents=True)
     for name in ("_config.yml", "_toc.yml", "references.bib"):
         shutil.copy(root / name, stage / name)
+    shutil.copytree(root / "book" / "_static", stage / "book" / "_static")  # html_static_path
     times = {}
     for entry in _toc_files(root):
         matches = [p for p in (root / f"{entry}.ipynb", root / f"{entry}.md") if p.exists()]
@@ -282,6 +284,12 @@ def _cmd_doctor(args) -> None:
     print("\n".join(lines()))
 
 
+def _cmd_check_book(args) -> None:
+    from .checkbook import run
+
+    raise SystemExit(run(Path(args.html), Path(args.screens), bib=Path(args.bib)))
+
+
 def _cmd_bench(args) -> None:
     if args.gpu:
         from .bench_gpu import run as run_gpu
@@ -343,6 +351,12 @@ def main(argv=None) -> None:
 
     p = sub.add_parser("doctor", help="what this machine offers: torch, CUDA, GPUs, weights, data")
     p.set_defaults(func=_cmd_doctor)
+
+    p = sub.add_parser("check-book", help="check every rendered page in headless Chromium at 1280 px")
+    p.add_argument("--html", default="_build/html", help="the rendered book")
+    p.add_argument("--screens", default="build/screens", help="folder for a screenshot of each page")
+    p.add_argument("--bib", default="references.bib", help="its keys must not show as plain text")
+    p.set_defaults(func=_cmd_check_book)
 
     p = sub.add_parser("bench", help="throughput benchmarks")
     p.add_argument("-o", "--output", default="bench/bench.json")

@@ -1,33 +1,35 @@
 """One formatting rule for every table the book shows.
 
-``table(df)`` returns a copy of ``df`` whose cells are strings, each formatted by the kind of
-its column, which the column's name tells (for a column of a MultiIndex, its last level):
+``table(df)`` returns a copy of ``df`` whose cells are strings, each formatted by the
+kind of its column, which the column's name tells (of a MultiIndex: its last level):
 
-============================================  =======  ======================================
-column name (case ignored)                    kind     a number shown as
-============================================  =======  ======================================
-``acc@*``, ``*_acc``, ``*%*``, ``*accuracy*``  percent  one decimal: ``41.3``
-``*_km``, ``* km``, ``(km)``                  km       whole km, thousands separated: ``5,408``
-``*geoscore*``                                score    whole points: ``2,296``
-``n``, ``n_*``, ``*count*``, ``images`` ...   count    integer, thousands separated: ``6,000``
-``year``, ``seed``, ``id``, ``level`` ...     label    integer as it is: ``2016``
-anything else                                 number   see below
-============================================  =======  ======================================
+    column name (case ignored)           kind     a number shown as
+    acc@*, *_acc, *%*, *accuracy*        percent  one decimal: 41.3
+    *_km, * km, (km)                     km       whole km: 5,408
+    *geoscore*                           score    whole points: 2,296
+    n, n_*, *count*, images, cells ...   count    integer: 6,000
+    year, seed, id, level, epoch ...     label    integer as it is: 2016
+    anything else                        number   see below
 
-A *number* column shows whole values as counts; other values with 2, 1 or 0 decimals as the
-column's smallest non-zero magnitude is below 10, below 100 or above (below 0.01: as
-``1.2e-03``). In every
-column a missing value is an en dash, booleans are ``yes`` / ``no``, and text is left as it is,
-except intervals ``"value [lo, hi]"``, whose three numbers take the column's format (in a
-*number* column, the precision they were written with, at most 2 decimals). Lists are formatted
-element by element, dicts as ``key: value`` with each value formatted by its key's kind.
+Numbers of 1,000 and more are thousands separated, except labels. A *number* column
+shows whole values as counts; other values with 2, 1 or 0 decimals as the column's
+smallest non-zero magnitude is below 10, below 100 or above (below 0.01: ``1.2e-03``).
+In every column a missing value is an en dash, booleans are ``yes`` / ``no``, and text
+is left as it is, except intervals ``"value [lo, hi]"``, whose three numbers take the
+column's format (in a *number* column: the precision they were written with, at most 2
+decimals). Lists are formatted element by element, dicts as ``key: value`` with each
+value formatted by its key's kind.
 
-``formats`` overrides the rule for named columns: a kind (``"percent"``, ``"km"``, ...), a format
-string such as ``"{:.3f}"``, or a function of the cell returning its text.
+The result is for display only: its column labels hold a zero-width space (:data:`ZWSP`)
+after each ``@`` and ``_``, where a narrow header may wrap, and intervals non-breaking
+spaces (:data:`NBSP`), so that none is split over two lines; they read the same.
 
->>> table(pd.DataFrame({"acc@25km": [12.345], "median_km": [2296.33], "n": [6000]}))
-  acc@25km median_km      n
-0     12.3     2,296  6,000
+``formats`` overrides the rule for named columns: a kind (``"percent"``, ``"km"``, ...),
+a format string such as ``"{:.3f}"``, or a function of the cell returning its text.
+
+>>> df = pd.DataFrame({"acc@25km": [12.345], "median_km": [2296.33], "n": [6000]})
+>>> table(df).iloc[0].tolist()
+['12.3', '2,296', '6,000']
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ import numpy as np
 import pandas as pd
 
 DASH = "\u2013"
+ZWSP = "\u200b"
+NBSP = "\u00a0"
 KINDS = ("percent", "km", "score", "count", "label", "number")
 _RULES = (  # first match wins, on the lower-cased column name
     ("percent", re.compile(r"^acc@|_acc$|%|accuracy")),
@@ -63,14 +67,15 @@ _INTERVAL = re.compile(
 
 
 def kind(column) -> str:
-    """The kind of a column (one of :data:`KINDS`) from its name, by the module's rule."""
+    """The kind of a column (one of :data:`KINDS`) from its name, by the rule above."""
     name = str(column[-1] if isinstance(column, tuple) else column).lower()
     return next((k for k, pattern in _RULES if pattern.search(name)), "number")
 
 
 def table(df: pd.DataFrame, formats: Mapping | None = None) -> pd.DataFrame:
-    """``df`` with every cell as display text, by the rule of this module; ``formats`` maps
-    column names to a kind, a format string or a function, for columns the rule does not fit."""
+    """``df`` with every cell as display text, by the rule of this module; ``formats``
+    maps column names to a kind, a format string or a function, for columns the rule
+    does not fit."""
     formats = dict(formats or {})
     unknown = [c for c in formats if c not in df.columns and not _is_last_level(c, df)]
     if unknown:
@@ -81,8 +86,16 @@ def table(df: pd.DataFrame, formats: Mapping | None = None) -> pd.DataFrame:
     writers = [_formatter(c, df.iloc[:, i], formats) for i, c in enumerate(df.columns)]
     cells = {i: [_cell(v, w) for v in df.iloc[:, i]] for i, w in enumerate(writers)}
     out = pd.DataFrame(cells, index=df.index, dtype=object)
-    out.columns = df.columns
+    out.columns = df.columns.map(_breakable)
     return out
+
+
+def _breakable(label):
+    """A column label with a zero-width space after each ``@`` and ``_``: where a narrow
+    header wraps (``acc@`` over ``25km``) instead of breaking inside a word."""
+    if isinstance(label, tuple):
+        return tuple(map(_breakable, label))
+    return re.sub("([@_])", "\\1" + ZWSP, label) if isinstance(label, str) else label
 
 
 def _is_last_level(name, df: pd.DataFrame) -> bool:
@@ -131,8 +144,8 @@ def _formatter(column, cells: pd.Series, formats: dict) -> _Writer:
 
 
 def number(x, kind: str = "number", *, decimals: int | None = None) -> str:
-    """One number as a column of ``kind`` shows it; ``decimals`` fixes a *number*'s precision
-    (by default: from its own magnitude)."""
+    """One number as a column of ``kind`` shows it; ``decimals`` fixes the precision of
+    a *number* (by default: from its own magnitude)."""
     if math.isinf(x):
         return "\u221e" if x > 0 else "-\u221e"
     whole = float(x).is_integer()
@@ -149,7 +162,7 @@ def number(x, kind: str = "number", *, decimals: int | None = None) -> str:
 
 
 def _decimals(magnitude: float, whole: bool) -> int:
-    """Decimals for a number of this size: 0 for whole ones, -1 for exponent notation."""
+    """Decimals for a number of this size: 0 for whole ones, -1 for an exponent."""
     if whole:
         return 0
     if magnitude < 0.01:
@@ -158,9 +171,9 @@ def _decimals(magnitude: float, whole: bool) -> int:
 
 
 def _column_decimals(cells: pd.Series) -> int | None:
-    """One precision for the numbers of a column that are not whole (of a count) or have no
-    rule of their kind (of a *number*): enough for its smallest non-zero magnitude, so that
-    no value loses its leading digits; None without such numbers."""
+    """One precision for the numbers of a column that its kind does not fix (of a
+    *number*; of a count, those not whole): enough for its smallest non-zero magnitude,
+    so that no value loses its leading digits; None without such numbers."""
     values = [abs(float(v)) for v in cells if _is_number(v) and math.isfinite(v)]
     values = [v for v in values if v > 0]
     if not values:
@@ -197,4 +210,4 @@ def _interval(text: str, write: _Writer) -> str:
     values = [float(g.replace(",", "")) for g in match.groups()]
     value, lo, hi = write.interval(match.group(1), values)
     sign = "+" if match.group(1).startswith("+") and not value.startswith("-") else ""
-    return f"{sign}{value} [{lo}, {hi}]"
+    return f"{sign}{value}{NBSP}[{lo},{NBSP}{hi}]"  # one datum: never split over lines

@@ -44,6 +44,8 @@ def figure(width="column", height: float | None = None, *, nrows: int = 1, ncols
     import matplotlib as mpl
     import matplotlib.pyplot as plt
 
+    if isinstance(width, str) and width not in WIDTHS:
+        raise ValueError(f"width must be one of {sorted(WIDTHS)} or inches, not {width!r}")
     inches = WIDTHS[width] if isinstance(width, str) else float(width)
     mpl.rcParams.update(STYLE)
     size = (inches, 0.6 * inches if height is None else height)
