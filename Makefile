@@ -14,10 +14,11 @@ BAD_IMAGE_TOLERANCE ?=
 N_TRAIN ?=
 N_VAL   ?=
 N_TEST  ?=
-RUN_ARGS = --profile $(PROFILE) --device $(DEVICE) --seed $(SEED) $(if $(DATA_ROOT),--data-root $(DATA_ROOT)) \
+RUN_COMMON = --profile $(PROFILE) --device $(DEVICE) $(if $(DATA_ROOT),--data-root $(DATA_ROOT)) \
 	$(if $(EVAL_ROOT),--eval-root $(EVAL_ROOT)) $(if $(N_TRAIN),--n-train $(N_TRAIN)) $(if $(N_VAL),--n-val $(N_VAL)) \
 	$(if $(N_TEST),--n-test $(N_TEST)) $(if $(ONLY_PRESENT),--only-present) \
 	$(if $(BAD_IMAGE_TOLERANCE),--bad-image-tolerance $(BAD_IMAGE_TOLERANCE))
+RUN_ARGS = $(RUN_COMMON) --seed $(SEED)
 
 # Offline by default: timm must not spend a minute retrying the hub. Set HF_HUB_OFFLINE=0 on a
 # machine with the hub to use its weights (the `full` profile's CLIP ViT).
@@ -69,6 +70,11 @@ bench: install
 # On a CUDA machine: matmul peak, the full profile's training step and memory, DataLoader photos/s.
 bench-gpu: install
 	$(PY) -m geosurvey.cli bench --gpu
+
+# Seeds 1 and 2 of every chapter into results/seed-1 and results/seed-2; a later `make book`
+# (seed 0) pools them into its intervals and shows each claim's verdict at every seed.
+seeds: data
+	for seed in 1 2; do TQDM_DISABLE=1 $(PY) -m geosurvey.cli run all $(RUN_COMMON) --seed $$seed || exit 1; done
 
 clean:
 	rm -rf _build build results bench

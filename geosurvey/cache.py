@@ -32,7 +32,9 @@ def fingerprint(array) -> str:
     """Digest of an array's dtype, shape and bytes (16 hex digits)."""
     a = np.ascontiguousarray(np.asarray(array))
     if a.dtype == object:
-        return hashlib.sha1(json.dumps(a.tolist(), default=str).encode()).hexdigest()[:16]
+        return hashlib.sha1(json.dumps(a.tolist(), default=str).encode()).hexdigest()[
+            :16
+        ]
     h = hashlib.sha1(f"{a.dtype.str}{a.shape}".encode())
     h.update(a.view(np.uint8).reshape(-1) if a.size else b"")
     return h.hexdigest()[:16]
@@ -47,7 +49,9 @@ def _canonical(value):
         return str(value)
     text = repr(value)
     if _ADDRESS.search(text):
-        raise TypeError(f"cannot key {text}: its repr names a memory address, not its parameters")
+        raise TypeError(
+            f"cannot key {text}: its repr names a memory address, not its parameters"
+        )
     return text
 
 

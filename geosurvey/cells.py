@@ -22,8 +22,13 @@ import numpy as np
 from . import cache, s2
 from .geo import from_xyz, to_xyz, validate_coordinates
 
-DROPPED = -1  # the class of a photo whose cell was dropped: no class, ignored by every loss
-DROP_RULES = ("at_most", "below")  # drop cells with <= tau_min photos (GeoEstimation), or < tau_min
+DROPPED = (
+    -1
+)  # the class of a photo whose cell was dropped: no class, ignored by every loss
+DROP_RULES = (
+    "at_most",
+    "below",
+)  # drop cells with <= tau_min photos (GeoEstimation), or < tau_min
 
 
 @dataclass
@@ -70,7 +75,9 @@ class Partition:
         return self.assign_leaves(s2.leaf_ids(lat, lon))
 
     def fingerprint(self) -> str:
-        return cache.fingerprint(self.cell_ids) + cache.fingerprint(np.stack([self.mean_lat, self.mean_lon]))
+        return cache.fingerprint(self.cell_ids) + cache.fingerprint(
+            np.stack([self.mean_lat, self.mean_lon])
+        )
 
     def summary(self) -> dict:
         lv = self.levels
@@ -100,14 +107,25 @@ def hierarchical_decode(logits: dict, hier, names):
     return decode(hierarchical_log_probs(log_probs, hier), hier.partitions[-1])
 
 
-def _finish(leaves, lat, lon, cells, counts, tau_min, params, drop="at_most") -> Partition:
+def _finish(
+    leaves, lat, lon, cells, counts, tau_min, params, drop="at_most"
+) -> Partition:
     order = np.argsort(cells)
     cells, counts = cells[order], counts[order]
     keep = counts > tau_min if drop == "at_most" else counts >= tau_min
-    part = Partition(cells[keep], counts[keep], np.empty(0), np.empty(0), len(leaves),
-                     int(counts[~keep].sum()), params)
+    part = Partition(
+        cells[keep],
+        counts[keep],
+        np.empty(0),
+        np.empty(0),
+        len(leaves),
+        int(counts[~keep].sum()),
+        params,
+    )
     if len(part) == 0:
-        raise ValueError(f"partition {params} is empty: every cell holds fewer than tau_min={tau_min} photos")
+        raise ValueError(
+            f"partition {params} is empty: every cell holds fewer than tau_min={tau_min} photos"
+        )
     label = part.assign_leaves(leaves)
     part.mean_lat, part.mean_lon = _member_means(lat, lon, label, len(part))
     return part
@@ -130,8 +148,45 @@ def uniform(lat, lon, level: int, tau_min: int = 1) -> Partition:
     return _finish(leaves, lat, lon, cells, counts, tau_min, params, drop="below")
 
 
-def adaptive(lat, lon, tau_max: int, tau_min: int, *, min_level: int = 2,
-             max_level: int = s2.MAX_LEVEL, drop: str = "at_most") -> Partition:
+def _check_taus(tau_max: int, tau_min: int, drop: str) -> None:
+    if tau_max < 1 or tau_min < 1:
+        raise ValueError(
+            f"tau_max ({tau_max}) and tau_min ({tau_min}) must be positive "
+            "numbers of photos"
+        )
+    if tau_min > tau_max:
+        raise ValueError(f"tau_min ({tau_min}) must not exceed tau_max ({tau_max})")
+    if drop not in DROP_RULES:
+        raise ValueError(f"drop must be one of {DROP_RULES}, not {drop!r}")
+
+
+def _quadtree(leaves, tau_max: int, min_level: int, max_level: int):
+    """Cells and counts of the quadtree that splits every cell above ``tau_max`` points."""
+    active, out_cells, out_counts = leaves, [], []
+    for level in range(min_level, max_level + 1):
+        parents = s2.parent(active, level)
+        cells, inverse, counts = np.unique(
+            parents, return_inverse=True, return_counts=True
+        )
+        split = (counts > tau_max) & (level < max_level)
+        out_cells.append(cells[~split])
+        out_counts.append(counts[~split])
+        active = active[split[inverse]]
+        if len(active) == 0:
+            break
+    return np.concatenate(out_cells), np.concatenate(out_counts)
+
+
+def adaptive(
+    lat,
+    lon,
+    tau_max: int,
+    tau_min: int,
+    *,
+    min_level: int = 2,
+    max_level: int = s2.MAX_LEVEL,
+    drop: str = "at_most",
+) -> Partition:
     """PlaNet's adaptive quadtree over S2 cells.
 
     Starting from the cells at ``min_level``, any cell holding more than ``tau_max`` points is
@@ -140,29 +195,18 @@ def adaptive(lat, lon, tau_max: int, tau_min: int, *, min_level: int = 2,
     dropped, their photos counted in ``n_dropped``. One ``np.unique`` per level over the points
     still being split makes this O(n log n) per level for millions of points.
     """
-    if tau_max < 1 or tau_min < 1:
-        raise ValueError(f"tau_max ({tau_max}) and tau_min ({tau_min}) must be positive numbers of photos")
-    if tau_min > tau_max:
-        raise ValueError(f"tau_min ({tau_min}) must not exceed tau_max ({tau_max})")
-    if drop not in DROP_RULES:
-        raise ValueError(f"drop must be one of {DROP_RULES}, not {drop!r}")
+    _check_taus(tau_max, tau_min, drop)
     lat, lon = validate_coordinates(lat, lon, "partition points")
     leaves = s2.leaf_ids(lat, lon)
-    active = leaves
-    final_cells, final_counts = [], []
-    for level in range(min_level, max_level + 1):
-        parents = s2.parent(active, level)
-        cells, inverse, counts = np.unique(parents, return_inverse=True, return_counts=True)
-        split = (counts > tau_max) & (level < max_level)
-        final_cells.append(cells[~split])
-        final_counts.append(counts[~split])
-        active = active[split[inverse]]
-        if len(active) == 0:
-            break
-    params = {"kind": "adaptive", "tau_max": tau_max, "tau_min": tau_min, "min_level": min_level,
-              "drop": drop}
-    return _finish(leaves, lat, lon, np.concatenate(final_cells), np.concatenate(final_counts),
-                   tau_min, params, drop)
+    cells, counts = _quadtree(leaves, tau_max, min_level, max_level)
+    params = {
+        "kind": "adaptive",
+        "tau_max": tau_max,
+        "tau_min": tau_min,
+        "min_level": min_level,
+        "drop": drop,
+    }
+    return _finish(leaves, lat, lon, cells, counts, tau_min, params, drop)
 
 
 @dataclass
@@ -190,7 +234,10 @@ def hierarchy(lat, lon, tau_max_list, tau_min: int) -> Hierarchy:
     """
     taus = sorted(tau_max_list, reverse=True)
     parts = [adaptive(lat, lon, t, tau_min) for t in taus]
-    parents = [coarse.assign_leaves(s2.range_min(fine.cell_ids)) for coarse, fine in zip(parts, parts[1:])]
+    parents = [
+        coarse.assign_leaves(s2.range_min(fine.cell_ids))
+        for coarse, fine in zip(parts, parts[1:])
+    ]
     return Hierarchy(parts, parents)
 
 
@@ -206,7 +253,6 @@ def hierarchical_log_probs(log_probs: list, hier: Hierarchy):
         lp = np.asarray(log_probs[k])
         out += np.where(anc >= 0, lp[:, np.clip(anc, 0, None)], -np.inf)
     return out
-
 
 
 @dataclass
@@ -240,7 +286,9 @@ class SemanticPartition:
 
     def centers(self, kind: str = "mean"):
         if kind != "mean":
-            raise ValueError("semantic cells are point sets: only their member 'mean' is defined")
+            raise ValueError(
+                "semantic cells are point sets: only their member 'mean' is defined"
+            )
         return self.mean_lat, self.mean_lon
 
     def assign(self, lat, lon) -> np.ndarray:
@@ -251,14 +299,23 @@ class SemanticPartition:
         return self.labels[idx]
 
     def fingerprint(self) -> str:
-        return cache.fingerprint(self.labels) + cache.fingerprint(np.stack([self.mean_lat, self.mean_lon]))
+        return cache.fingerprint(self.labels) + cache.fingerprint(
+            np.stack([self.mean_lat, self.mean_lon])
+        )
 
     def summary(self) -> dict:
-        return {"cells": len(self), "levels": "-", "median photos/cell": float(np.median(self.counts)),
-                "dropped photos": self.n_dropped, "dropped %": 100.0 * self.n_dropped / max(self.n_points, 1)}
+        return {
+            "cells": len(self),
+            "levels": "-",
+            "median photos/cell": float(np.median(self.counts)),
+            "dropped photos": self.n_dropped,
+            "dropped %": 100.0 * self.n_dropped / max(self.n_points, 1),
+        }
 
 
-def semantic(lat, lon, country, admin1, tau_max: int, tau_min: int, drop_below: int | None = None) -> SemanticPartition:
+def semantic(
+    lat, lon, country, admin1, tau_max: int, tau_min: int, drop_below: int | None = None
+) -> SemanticPartition:
     """Semantic geocells from the first-level regions (admin-1) of the training points.
 
     1. One region per (country, admin-1).
@@ -283,9 +340,22 @@ def semantic(lat, lon, country, admin1, tau_max: int, tau_min: int, drop_below: 
     remap = np.where(keep, np.cumsum(keep) - 1, DROPPED)
     labels = remap[labels]
     mean_lat, mean_lon = _member_means(lat, lon, labels, int(keep.sum()))
-    return SemanticPartition(labels, lat, lon, counts[keep], mean_lat, mean_lon, cell_country[keep],
-                             np.asarray(names, dtype=object)[keep],
-                             {"kind": "semantic", "tau_max": tau_max, "tau_min": tau_min, "drop_below": drop_below})
+    return SemanticPartition(
+        labels,
+        lat,
+        lon,
+        counts[keep],
+        mean_lat,
+        mean_lon,
+        cell_country[keep],
+        np.asarray(names, dtype=object)[keep],
+        {
+            "kind": "semantic",
+            "tau_max": tau_max,
+            "tau_min": tau_min,
+            "drop_below": drop_below,
+        },
+    )
 
 
 def _merge_small(lat, lon, country, admin1, tau_min):
@@ -295,7 +365,9 @@ def _merge_small(lat, lon, country, admin1, tau_min):
     for c in np.unique(country):
         in_c = np.flatnonzero(country == c)
         while True:
-            keys, inv, counts = np.unique(region[in_c], return_inverse=True, return_counts=True)
+            keys, inv, counts = np.unique(
+                region[in_c], return_inverse=True, return_counts=True
+            )
             if len(keys) == 1 or counts.min() >= tau_min:
                 break
             small = int(np.argmin(counts))

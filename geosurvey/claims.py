@@ -51,7 +51,9 @@ class Claim:
     expect: tuple = ()  # ((regime key, verdict), ...) asserted by the ci profile
     untestable: str = ""  # why a prerequisite is missing here; empty when testable
     note: str = ""
-    subset: str = ""  # judged on the test set "<regime's test split><subset>" (e.g. "_albums")
+    subset: str = (
+        ""  # judged on the test set "<regime's test split><subset>" (e.g. "_albums")
+    )
 
 
 @dataclass

@@ -33,7 +33,15 @@ from .files import write_text
 def _cmd_data(args) -> None:
     from . import profiles
 
-    cfg = profiles.get(args.profile, "cpu", args.data_root, args.seed, _sizes(args), args.eval_root, **_photo_options(args))
+    cfg = profiles.get(
+        args.profile,
+        "cpu",
+        args.data_root,
+        args.seed,
+        _sizes(args),
+        args.eval_root,
+        **_photo_options(args),
+    )
     t0 = time.perf_counter()
     splits = profiles.load_splits(cfg)
     sizes = ", ".join(f"{k} {len(v):,}" for k, v in splits.items())
@@ -45,13 +53,23 @@ def _cmd_partition(args) -> None:
     from .data.tables import read_table
 
     df = read_table(args.csv, {args.lat: "lat", args.lon: "lon"})
-    part = cells.adaptive(df["lat"].to_numpy(), df["lon"].to_numpy(), args.tau_max, args.tau_min)
+    part = cells.adaptive(
+        df["lat"].to_numpy(), df["lon"].to_numpy(), args.tau_max, args.tau_min
+    )
     print(json.dumps(part.summary(), indent=2))
     if args.output:
         clat, clon = part.centers("center")
-        table = pd.DataFrame({"token": s2.to_token(part.cell_ids), "level": part.levels, "count": part.counts,
-                              "mean_lat": part.mean_lat, "mean_lon": part.mean_lon, "center_lat": clat,
-                              "center_lon": clon})
+        table = pd.DataFrame(
+            {
+                "token": s2.to_token(part.cell_ids),
+                "level": part.levels,
+                "count": part.counts,
+                "mean_lat": part.mean_lat,
+                "mean_lon": part.mean_lon,
+                "center_lat": clat,
+                "center_lon": clon,
+            }
+        )
         write_text(args.output, table.to_csv(index=False))
         print(f"wrote {len(part)} cells to {args.output}")
 
@@ -61,12 +79,27 @@ def _cmd_evaluate(args) -> None:
     from .data.tables import header, read_table
 
     has = set(header(args.csv))
-    df = read_table(args.csv, {c: c for c in ("pred_lat", "pred_lon", "lat", "lon")},
-                    id_column="id" if "id" in has else None, coordinates=(("pred_lat", "pred_lon"), ("lat", "lon")),
-                    country="country")
+    df = read_table(
+        args.csv,
+        {c: c for c in ("pred_lat", "pred_lon", "lat", "lon")},
+        id_column="id" if "id" in has else None,
+        coordinates=(("pred_lat", "pred_lon"), ("lat", "lon")),
+        country="country",
+    )
     truth = df["country"].to_numpy(dtype=object) if "country" in has else None
-    print(json.dumps(conventions.evaluate(df["pred_lat"], df["pred_lon"], df["lat"], df["lon"], convention=args.convention,
-                                          true_country=truth), indent=2))
+    print(
+        json.dumps(
+            conventions.evaluate(
+                df["pred_lat"],
+                df["pred_lon"],
+                df["lat"],
+                df["lon"],
+                convention=args.convention,
+                true_country=truth,
+            ),
+            indent=2,
+        )
+    )
 
 
 def _toc_files(root: Path) -> list:
@@ -81,14 +114,25 @@ def _toc_files(root: Path) -> list:
 
 def _sizes(args) -> dict | None:
     """The split sizes given on the command line (``--n-train`` ...), or None for the profile's."""
-    sizes = {k: v for k, v in (("train", args.n_train), ("val", args.n_val), ("test", args.n_test)) if v}
+    sizes = {
+        k: v
+        for k, v in (
+            ("train", args.n_train),
+            ("val", args.n_val),
+            ("test", args.n_test),
+        )
+        if v
+    }
     return sizes or None
 
 
 def _photo_options(args) -> dict:
     """The photo-reading options given on the command line (profile fields and notebook
     parameters of the same names); those not given keep the profile's."""
-    given = {"only_present": args.only_present or None, "bad_image_tolerance": args.bad_image_tolerance}
+    given = {
+        "only_present": args.only_present or None,
+        "bad_image_tolerance": args.bad_image_tolerance,
+    }
     return {k: v for k, v in given.items() if v is not None}
 
 
@@ -96,11 +140,24 @@ def _execute(src: Path, dst: Path, root: Path, args, progress_bar: bool) -> floa
     """Execute notebook ``src`` into ``dst`` with the run parameters in ``args``; returns seconds."""
     import papermill
 
-    params = {"profile": args.profile, "device": args.device, "data_root": args.data_root or None, "seed": args.seed,
-              "eval_root": args.eval_root or None, "sizes": _sizes(args), **_photo_options(args)}
+    params = {
+        "profile": args.profile,
+        "device": args.device,
+        "data_root": args.data_root or None,
+        "seed": args.seed,
+        "eval_root": args.eval_root or None,
+        "sizes": _sizes(args),
+        **_photo_options(args),
+    }
     t0 = time.perf_counter()
-    papermill.execute_notebook(str(src), str(dst), parameters=params, cwd=str(root), kernel_name="python3",
-                               progress_bar=progress_bar)
+    papermill.execute_notebook(
+        str(src),
+        str(dst),
+        parameters=params,
+        cwd=str(root),
+        kernel_name="python3",
+        progress_bar=progress_bar,
+    )
     return time.perf_counter() - t0
 
 
@@ -121,34 +178,89 @@ def _add_run_parameters(p) -> None:
     """The parameters every chapter's ``parameters`` cell takes."""
     p.add_argument("--profile", default="ci")
     p.add_argument("--device", default="auto")
-    p.add_argument("--data-root", default=None, help="an OpenStreetView-5M or MP-16 folder instead of GeoTiles")
-    p.add_argument("--eval-root", default=None, help="a test set: im2gps3k (info.json), yfcc4k (info.txt) or a CSV + images")
-    p.add_argument("--only-present", action="store_true", help="use only the rows whose image is there (a partial download)")
-    p.add_argument("--bad-image-tolerance", type=float, default=None,
-                   help="share of a photo split that may be unreadable, skipped and reported (default: 0.01)")
+    p.add_argument(
+        "--data-root",
+        default=None,
+        help="an OpenStreetView-5M or MP-16 folder instead of GeoTiles",
+    )
+    p.add_argument(
+        "--eval-root",
+        default=None,
+        help="a test set: im2gps3k (info.json), yfcc4k (info.txt) or a CSV + images",
+    )
+    p.add_argument(
+        "--only-present",
+        action="store_true",
+        help="use only the rows whose image is there (a partial download)",
+    )
+    p.add_argument(
+        "--bad-image-tolerance",
+        type=float,
+        default=None,
+        help="share of a photo split that may be unreadable, skipped and reported (default: 0.01)",
+    )
     p.add_argument("--seed", type=int, default=0)
     for split in ("train", "val", "test"):
-        p.add_argument(f"--n-{split}", type=int, default=None, help=f"at most this many {split} images")
+        p.add_argument(
+            f"--n-{split}",
+            type=int,
+            default=None,
+            help=f"at most this many {split} images",
+        )
 
 
-def _cmd_book(args) -> None:
-    """Execute every chapter with papermill into a staging folder, then build HTML with Jupyter Book 1."""
-    from .profiles import find_root
-
-    root = find_root()
+def _stage(root: Path) -> Path:
+    """A fresh staging folder with the book's configuration, bibliography and static files."""
     stage = root / "build" / "book-src"
     if stage.exists():
         shutil.rmtree(stage)
     stage.mkdir(parents=True)
     for name in ("_config.yml", "_toc.yml", "references.bib"):
         shutil.copy(root / name, stage / name)
-    shutil.copytree(root / "book" / "_static", stage / "book" / "_static")  # html_static_path
-    times = {}
+    shutil.copytree(
+        root / "book" / "_static", stage / "book" / "_static"
+    )  # html_static_path
+    return stage
+
+
+def _source(root: Path, entry: str) -> Path:
+    for path in (root / f"{entry}.ipynb", root / f"{entry}.md"):
+        if path.exists():
+            return path
+    raise SystemExit(
+        f"_toc.yml names {entry!r} but neither {entry}.ipynb nor {entry}.md exists"
+    )
+
+
+def _render(root: Path, stage: Path) -> Path:
+    """Build the staged book with Jupyter Book 1 into ``_build/html``; every page must exist."""
+    jb = Path(sys.executable).with_name("jupyter-book")
+    cmd = [
+        str(jb),
+        "build",
+        str(stage),
+        "--path-output",
+        str(root),
+        "-W",
+        "-n",
+        "--keep-going",
+    ]
+    subprocess.run(cmd, check=True)
+    html = root / "_build" / "html"
+    missing = [e for e in _toc_files(root) if not (html / f"{e}.html").exists()]
+    if missing:
+        raise SystemExit(f"the build produced no page for {missing}")
+    return html
+
+
+def _cmd_book(args) -> None:
+    """Execute every chapter with papermill into a staging folder, then render the HTML."""
+    from .profiles import find_root
+
+    root = find_root()
+    stage, times = _stage(root), {}
     for entry in _toc_files(root):
-        matches = [p for p in (root / f"{entry}.ipynb", root / f"{entry}.md") if p.exists()]
-        if not matches:
-            raise SystemExit(f"_toc.yml names {entry!r} but neither {entry}.ipynb nor {entry}.md exists")
-        src = matches[0]
+        src = _source(root, entry)
         dst = stage / src.relative_to(root)
         dst.parent.mkdir(parents=True, exist_ok=True)
         if src.suffix == ".md":
@@ -158,36 +270,52 @@ def _cmd_book(args) -> None:
         times[entry] = round(_execute(src, dst, root, args, progress_bar=False), 1)
         _show_run_parameters_only(dst)
         print(f"  done in {times[entry]} s", flush=True)
-    write_text(root / "build" / "chapter_times.json", json.dumps({"profile": args.profile, "seconds": times}, indent=2))
-    jb = Path(sys.executable).with_name("jupyter-book")
-    subprocess.run([str(jb), "build", str(stage), "--path-output", str(root), "-W", "-n", "--keep-going"], check=True)
-    html = root / "_build" / "html"
-    missing = [e for e in _toc_files(root) if not (html / f"{e}.html").exists()]
-    if missing:
-        raise SystemExit(f"the build produced no page for {missing}")
-    print(f"book built: {html / 'index.html'} ({len(_toc_files(root))} pages); chapter times {times}")
+    summary = {"profile": args.profile, "seconds": times}
+    write_text(root / "build" / "chapter_times.json", json.dumps(summary, indent=2))
+    html = _render(root, stage)
+    print(
+        f"book built: {html / 'index.html'} ({len(_toc_files(root))} pages); times {times}"
+    )
 
 
 def chapter_notebook(root: Path, name: str) -> Path:
     """The chapter notebook whose file name contains ``name`` (e.g. ``planet``), exactly one."""
-    chapters = [root / f"{e}.ipynb" for e in _toc_files(root) if (root / f"{e}.ipynb").exists()]
+    chapters = [
+        root / f"{e}.ipynb" for e in _toc_files(root) if (root / f"{e}.ipynb").exists()
+    ]
     found = [p for p in chapters if name in p.stem]
     if len(found) != 1:
         names = ", ".join(p.stem for p in chapters)
-        raise ValueError(f"{'no' if not found else 'more than one'} chapter matches {name!r}; chapters: {names}")
+        raise ValueError(
+            f"{'no' if not found else 'more than one'} chapter matches {name!r}; chapters: {names}"
+        )
     return found[0]
 
 
 def _cmd_run(args) -> None:
-    """Execute one chapter (no HTML build): the way to run a chapter's full profile on a GPU."""
+    """Execute one chapter, or ``all`` of them in order (no HTML build): the way to run a
+    chapter's full profile on a GPU, or another seed (``make seeds``)."""
     from .profiles import find_root
 
     root = find_root()
-    src = chapter_notebook(root, args.chapter)
-    dst = root / "build" / "runs" / f"{src.stem}-{args.profile}.ipynb"
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    seconds = _execute(src, dst, root, args, progress_bar=True)
-    print(f"{src.name} ({args.profile}) executed in {seconds:.0f} s -> {dst}; results in results/")
+    if args.chapter == "all":
+        sources = [
+            root / f"{e}.ipynb"
+            for e in _toc_files(root)
+            if (root / f"{e}.ipynb").exists()
+        ]
+    else:
+        sources = [chapter_notebook(root, args.chapter)]
+    for src in sources:
+        dst = (
+            root / "build" / "runs" / f"{src.stem}-{args.profile}-seed{args.seed}.ipynb"
+        )
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        seconds = _execute(src, dst, root, args, progress_bar=args.chapter != "all")
+        print(
+            f"{src.name} ({args.profile}, seed {args.seed}) executed in {seconds:.0f} s -> {dst}",
+            flush=True,
+        )
 
 
 def _list_jobs(args) -> None:
@@ -199,8 +327,15 @@ def _list_jobs(args) -> None:
     if args.keys:
         from . import profiles
 
-        cfg = profiles.get(args.profile, args.device, args.data_root, args.seed, _sizes(args), args.eval_root,
-                           **_photo_options(args))
+        cfg = profiles.get(
+            args.profile,
+            args.device,
+            args.data_root,
+            args.seed,
+            _sizes(args),
+            args.eval_root,
+            **_photo_options(args),
+        )
         ctx = context(cfg, profiles.load_splits(cfg))
     chapter = None
     for name, job in jobs.items():
@@ -208,16 +343,35 @@ def _list_jobs(args) -> None:
             chapter = job.chapter
             print(f"{chapter}:")
         needs = job.needs.__doc__ if callable(job.needs) else ", ".join(job.needs)
-        line = f"  {name:28s} {job.description}" + (f" (needs {needs})" if needs else "")
+        line = f"  {name:28s} {job.description}" + (
+            f" (needs {needs})" if needs else ""
+        )
         print(line + (f"\n  {'':28s} -> {ctx.checkpoint(name).name}" if ctx else ""))
+
+
+def _join_processes(requested: str) -> tuple:
+    """Under torchrun: join the process group (NCCL on GPUs, gloo on CPUs); returns
+    ``(device of this process, world size)``."""
+    import os
+
+    import torch
+    import torch.distributed as dist
+
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world == 1:
+        return requested, 1
+    cuda = torch.cuda.is_available() and requested != "cpu"
+    dist.init_process_group("nccl" if cuda else "gloo")
+    if not cuda:
+        return requested, world
+    device = f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}"
+    torch.cuda.set_device(device)
+    return device, world
 
 
 def _cmd_fit(args) -> None:
     """Train one job of :mod:`geosurvey.chapters`, under torchrun with DistributedDataParallel
     when launched with several processes; the checkpoint is the one the chapter looks up."""
-    import os
-
-    import torch
     import torch.distributed as dist
 
     from . import profiles
@@ -227,28 +381,34 @@ def _cmd_fit(args) -> None:
         return _list_jobs(args)
     if args.job not in registry().jobs:
         raise ValueError(f"no job {args.job!r}; 'geosurvey fit --list' lists them")
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    device = args.device
-    if world > 1:
-        cuda = torch.cuda.is_available() and args.device != "cpu"
-        dist.init_process_group("nccl" if cuda else "gloo")
-        if cuda:
-            device = f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}"
-            torch.cuda.set_device(device)
+    device, world = _join_processes(args.device)
     rank = dist.get_rank() if world > 1 else 0
     try:
-        cfg = profiles.get(args.profile, device, args.data_root, args.seed, _sizes(args), args.eval_root,
-                           **_photo_options(args))
+        cfg = profiles.get(
+            args.profile,
+            device,
+            args.data_root,
+            args.seed,
+            _sizes(args),
+            args.eval_root,
+            **_photo_options(args),
+        )
         if rank > 0:
-            dist.barrier()  # rank 0 prepares the data and its caches first; the others then read them
+            dist.barrier()  # rank 0 prepares the data and its caches first; then the others
         ctx = context(cfg, profiles.load_splits(cfg))
         ctx.plan(args.job)
         if world > 1 and rank == 0:
             dist.barrier()
         trained = ctx.fit(args.job)
+        best = ", ".join(
+            f"{k} {v['score']:.1f} (epoch {v['epoch']})"
+            for k, v in trained.history.best.items()
+        )
         if rank == 0:
-            best = ", ".join(f"{k} {v['score']:.1f} (epoch {v['epoch']})" for k, v in trained.history.best.items())
-            print(f"{args.job} on {world} process(es): best validation score {best}; checkpoint {trained.path}")
+            print(
+                f"{args.job} on {world} process(es): best validation score {best}; "
+                f"checkpoint {trained.path}"
+            )
     finally:
         if world > 1:
             dist.destroy_process_group()
@@ -260,22 +420,33 @@ def _cmd_predict(args) -> None:
     from .train import select_device
 
     predictor = predict.Predictor.load(args.checkpoint, select_device(args.device))
-    table, skipped = predict.predict(predictor, args.images, k=args.k, scenes=not args.no_scenes)
+    table, skipped = predict.predict(
+        predictor, args.images, k=args.k, scenes=not args.no_scenes
+    )
     for path, reason in skipped:
         print(f"skipped {path}: {reason}", file=sys.stderr)
     if table.empty:
-        raise ValueError(f"none of the {len(skipped)} file(s) given could be read as an image")
+        raise ValueError(
+            f"none of the {len(skipped)} file(s) given could be read as an image"
+        )
     probabilities = table.attrs.pop("probabilities")
     if args.output:
         write_text(args.output, table.to_csv(index=False))
-        print(f"wrote {len(table)} predictions to {args.output} ({len(skipped)} file(s) skipped); model: "
-              f"{predictor.description}")
+        print(
+            f"wrote {len(table)} predictions to {args.output} ({len(skipped)} file(s) skipped); model: "
+            f"{predictor.description}"
+        )
     else:
         print(table.to_csv(index=False), end="")
     if args.maps:
         for i, (path, p) in enumerate(zip(table["path"], probabilities)):
             name = Path(path).stem  # numbered: a/1.jpg and b/1.jpg must not share a map
-            predict.probability_map(predictor, p, Path(args.maps) / f"{i:04d}-{name}.png", title=f"{name}: top cells")
+            predict.probability_map(
+                predictor,
+                p,
+                Path(args.maps) / f"{i:04d}-{name}.png",
+                title=f"{name}: top cells",
+            )
 
 
 def _cmd_doctor(args) -> None:
@@ -300,71 +471,162 @@ def _cmd_bench(args) -> None:
     run(Path(args.output), quick=args.quick)
 
 
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(prog="geosurvey", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    p = sub.add_parser("data", help="prepare (render or read) the splits a run of the chapters will use")
-    _add_run_parameters(p)
-    p.set_defaults(func=_cmd_data)
-
-    p = sub.add_parser("partition", help="adaptive S2 geocells of the points in a CSV")
+def _args_partition(p) -> None:
     p.add_argument("csv")
     p.add_argument("--lat", default="lat")
     p.add_argument("--lon", default="lon")
     p.add_argument("--tau-max", type=int, default=1000)
     p.add_argument("--tau-min", type=int, default=50)
     p.add_argument("-o", "--output")
-    p.set_defaults(func=_cmd_partition)
 
-    p = sub.add_parser("evaluate", help="metrics of a CSV with pred_lat, pred_lon, lat, lon[, id][, country]")
+
+def _args_evaluate(p) -> None:
+    from .conventions import CONVENTIONS
+
     p.add_argument("csv")
-    p.add_argument("--convention", default="geosurvey", choices=sorted(__import__("geosurvey.conventions",
-                   fromlist=["CONVENTIONS"]).CONVENTIONS), help="whose evaluation code to follow (default: the book's)")
-    p.set_defaults(func=_cmd_evaluate)
+    p.add_argument(
+        "--convention",
+        default="geosurvey",
+        choices=sorted(CONVENTIONS),
+        help="whose evaluation code to follow (default: the book's)",
+    )
 
-    p = sub.add_parser("book", help="execute every chapter and build the HTML book")
+
+def _args_run(p) -> None:
+    p.add_argument(
+        "chapter",
+        help="part of the notebook's name (data, planet, pigeon, "
+        "two_stage, scene, comparison), or 'all'",
+    )
     _add_run_parameters(p)
-    p.set_defaults(func=_cmd_book)
 
-    p = sub.add_parser("run", help="execute one chapter, e.g. 'run planet --profile full --device cuda'")
-    p.add_argument("chapter", help="part of the notebook's name: data, planet, pigeon, two_stage, scene, comparison")
+
+def _args_fit(p) -> None:
+    p.add_argument("job", nargs="?", help="a job's name, e.g. planet-middle")
+    p.add_argument("--list", action="store_true", help="list every job, by chapter")
+    p.add_argument(
+        "--keys",
+        action="store_true",
+        help="with --list: the checkpoint each job would write",
+    )
     _add_run_parameters(p)
-    p.set_defaults(func=_cmd_run)
 
-    p = sub.add_parser("fit", help="train a chapter's model (under torchrun: on several GPUs); --list lists them")
-    p.add_argument("job", nargs="?", help="a job's name, e.g. planet-middle ('--list' lists every job)")
-    p.add_argument("--list", action="store_true", help="list every job a chapter trains, by chapter")
-    p.add_argument("--keys", action="store_true", help="with --list: the checkpoint each job would write")
-    _add_run_parameters(p)
-    p.set_defaults(func=_cmd_fit)
 
-    p = sub.add_parser("predict", help="locate photos with a trained cell classifier")
+def _args_predict(p) -> None:
     p.add_argument("images", nargs="+", help="image files and/or folders")
     p.add_argument("--checkpoint", required=True)
     p.add_argument("-k", type=int, default=5, help="cells listed per image")
     p.add_argument("-o", "--output", help="CSV to write (default: print)")
-    p.add_argument("--maps", help="folder for one PNG map of cell probabilities per image")
+    p.add_argument(
+        "--maps", help="folder for one PNG map of cell probabilities per image"
+    )
     p.add_argument("--device", default="auto")
-    p.add_argument("--no-scenes", action="store_true", help="skip the Places365 scene of each photo")
-    p.set_defaults(func=_cmd_predict)
+    p.add_argument(
+        "--no-scenes",
+        action="store_true",
+        help="skip the Places365 scene of each photo",
+    )
 
-    p = sub.add_parser("doctor", help="what this machine offers: torch, CUDA, GPUs, weights, data")
-    p.set_defaults(func=_cmd_doctor)
 
-    p = sub.add_parser("check-book", help="check every rendered page in headless Chromium at 1280 px")
+def _args_check_book(p) -> None:
     p.add_argument("--html", default="_build/html", help="the rendered book")
-    p.add_argument("--screens", default="build/screens", help="folder for a screenshot of each page")
-    p.add_argument("--bib", default="references.bib", help="its keys must not show as plain text")
-    p.set_defaults(func=_cmd_check_book)
+    p.add_argument(
+        "--screens",
+        default="build/screens",
+        help="folder for a screenshot of each page",
+    )
+    p.add_argument(
+        "--bib", default="references.bib", help="its keys must not show as plain text"
+    )
 
-    p = sub.add_parser("bench", help="throughput benchmarks")
+
+def _args_bench(p) -> None:
     p.add_argument("-o", "--output", default="bench/bench.json")
-    p.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
-    p.add_argument("--gpu", action="store_true", help="the GPU figures, one JSON line each (on a CUDA machine)")
-    p.set_defaults(func=_cmd_bench)
+    p.add_argument(
+        "--quick", action="store_true", help="smaller sizes, for a smoke run"
+    )
+    p.add_argument(
+        "--gpu",
+        action="store_true",
+        help="the GPU figures, one JSON line each (on a CUDA machine)",
+    )
 
-    args = parser.parse_args(argv)
+
+COMMANDS = (  # name, help, what it runs, its arguments
+    (
+        "data",
+        "prepare (render or read) the splits a run of the chapters uses",
+        "_cmd_data",
+        _add_run_parameters,
+    ),
+    (
+        "partition",
+        "adaptive S2 geocells of the points in a CSV",
+        "_cmd_partition",
+        _args_partition,
+    ),
+    (
+        "evaluate",
+        "metrics of a CSV with pred_lat, pred_lon, lat, lon[, id][, country]",
+        "_cmd_evaluate",
+        _args_evaluate,
+    ),
+    (
+        "book",
+        "execute every chapter and build the HTML book",
+        "_cmd_book",
+        _add_run_parameters,
+    ),
+    (
+        "run",
+        "execute one chapter, e.g. 'run planet --profile full --device cuda'",
+        "_cmd_run",
+        _args_run,
+    ),
+    (
+        "fit",
+        "train one of the chapters' models (torchrun: on several GPUs); --list lists them",
+        "_cmd_fit",
+        _args_fit,
+    ),
+    (
+        "predict",
+        "locate photos with a trained cell classifier",
+        "_cmd_predict",
+        _args_predict,
+    ),
+    (
+        "doctor",
+        "what this machine offers: torch, CUDA, GPUs, weights, data",
+        "_cmd_doctor",
+        lambda p: None,
+    ),
+    (
+        "check-book",
+        "check every rendered page in headless Chromium at 1280 px",
+        "_cmd_check_book",
+        _args_check_book,
+    ),
+    ("bench", "throughput benchmarks", "_cmd_bench", _args_bench),
+)
+
+
+def parser() -> argparse.ArgumentParser:
+    out = argparse.ArgumentParser(
+        prog="geosurvey",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = out.add_subparsers(dest="command", required=True)
+    for name, text, func, add in COMMANDS:
+        p = sub.add_parser(name, help=text)
+        add(p)
+        p.set_defaults(func=globals()[func])
+    return out
+
+
+def main(argv=None) -> None:
+    args = parser().parse_args(argv)
     try:
         args.func(args)
     except USER_ERRORS as exc:
@@ -381,8 +643,16 @@ def _user_errors() -> tuple:
     from .geo import CoordinateError
     from .packaged import MissingPackageFile
 
-    return (TableError, CoordinateError, ImageDecodeError, TooManyBadImages, MissingPackageFile, FileNotFoundError,
-            ValueError, KeyError)
+    return (
+        TableError,
+        CoordinateError,
+        ImageDecodeError,
+        TooManyBadImages,
+        MissingPackageFile,
+        FileNotFoundError,
+        ValueError,
+        KeyError,
+    )
 
 
 USER_ERRORS = _user_errors()

@@ -11,17 +11,28 @@ from . import baselines, claims, results
 from .regimes import BY_KEY
 
 CHAPTERS = {  # results name: notebook
-    "data_and_metrics": "01_data_and_metrics", "planet": "02_planet", "pigeon": "03_pigeon",
-    "two_stage_vit": "04_two_stage_vit", "scene_networks": "05_scene_networks",
+    "data_and_metrics": "01_data_and_metrics",
+    "planet": "02_planet",
+    "pigeon": "03_pigeon",
+    "two_stage_vit": "04_two_stage_vit",
+    "scene_networks": "05_scene_networks",
 }
 SEEDS = (0, 1, 2)
-MARK = {claims.REPRODUCED: "✓", claims.NOT_REPRODUCED: "✗", claims.INCONCLUSIVE: "?",
-        claims.NOT_TESTABLE: "n/t", None: "–"}
+MARK = {
+    claims.REPRODUCED: "✓",
+    claims.NOT_REPRODUCED: "✗",
+    claims.INCONCLUSIVE: "?",
+    claims.NOT_TESTABLE: "n/t",
+    None: "–",
+}
 
 # im2gps3k, accuracy % within 1 / 25 / 200 / 750 / 2500 km, as quoted by later papers (see the appendix)
 PUBLISHED_IM2GPS3K = {
     "PlaNet": ("PlaNet, as reproduced in CPlaNet", (8.5, 24.8, 34.3, 48.4, 64.6)),
-    "scene-aware": ("Müller-Budack et al. ISN(M, f*, S3)", (10.5, 28.0, 36.6, 49.7, 66.0)),
+    "scene-aware": (
+        "Müller-Budack et al. ISN(M, f*, S3)",
+        (10.5, 28.0, 36.6, 49.7, 66.0),
+    ),
     "PIGEON": ("PIGEOTTO", (11.3, 36.7, 53.8, 72.4, 85.3)),
     "contrastive retrieval": ("GeoCLIP", (14.11, 34.47, 50.65, 69.67, 83.82)),
 }
@@ -35,20 +46,33 @@ def load_chapters(cfg) -> dict:
     for name, notebook in CHAPTERS.items():
         res = results.load_json(name, cfg.results_dir)
         if (res["profile"], res["seed"]) != (cfg.name, cfg.seed):
-            raise ValueError(f"{cfg.results_dir / name}.json comes from profile {res['profile']!r}, seed "
-                             f"{res['seed']}; execute {notebook} with profile {cfg.name!r}, seed {cfg.seed} "
-                             f"first (geosurvey run {name} --profile {cfg.name} --seed {cfg.seed})")
-        out[name] = {"results": res, "ev": results.load_predictions(name, cfg.results_dir)}
+            raise ValueError(
+                f"{cfg.results_dir / name}.json comes from profile {res['profile']!r}, seed "
+                f"{res['seed']}; execute {notebook} with profile {cfg.name!r}, seed {cfg.seed} "
+                f"first (geosurvey run {name} --profile {cfg.name} --seed {cfg.seed})"
+            )
+        out[name] = {
+            "results": res,
+            "ev": results.load_predictions(name, cfg.results_dir),
+        }
     return out
 
 
 def families(chapters) -> dict:
     """``{family: (chapter, method)}``: the floors, then each family's representative, named by
     its chapter (its headline, chosen on validation)."""
-    out = {"prior": ("data_and_metrics", baselines.PRIOR), "raw-pixel k-NN": ("data_and_metrics", baselines.RAW),
-           "frozen k-NN": ("data_and_metrics", baselines.FROZEN)}
-    for family, chapter in (("direct regression", "planet"), ("PlaNet", "planet"), ("PIGEON", "pigeon"),
-                            ("contrastive retrieval", "two_stage_vit"), ("scene-aware", "scene_networks")):
+    out = {
+        "prior": ("data_and_metrics", baselines.PRIOR),
+        "raw-pixel k-NN": ("data_and_metrics", baselines.RAW),
+        "frozen k-NN": ("data_and_metrics", baselines.FROZEN),
+    }
+    for family, chapter in (
+        ("direct regression", "planet"),
+        ("PlaNet", "planet"),
+        ("PIGEON", "pigeon"),
+        ("contrastive retrieval", "two_stage_vit"),
+        ("scene-aware", "scene_networks"),
+    ):
         out[family] = (chapter, chapters[chapter]["results"]["headlines"][family])
     return out
 
@@ -62,8 +86,10 @@ def add_families(ch, chapters, fams: dict) -> None:
             mine = ch.ev.sets[r.test].meta[["lat", "lon"]].to_numpy()
             theirs = ev.sets[r.test].meta[["lat", "lon"]].to_numpy()
             if mine.shape != theirs.shape or not np.allclose(mine, theirs):
-                raise ValueError(f"{chapter} evaluated {family} on other {r.name} rows: run every chapter "
-                                 "with one profile and seed")
+                raise ValueError(
+                    f"{chapter} evaluated {family} on other {r.name} rows: run every chapter "
+                    "with one profile and seed"
+                )
             ch.ev.add(family, r.test, *ev.predicted(method, r.test))
 
 
@@ -72,7 +98,11 @@ def seed_verdicts(root, seeds=SEEDS) -> dict:
     out = {}
     for seed in seeds:
         folder = results.seed_dir(root, seed)
-        found = {c: results.load_json(c, folder) for c in CHAPTERS if (folder / f"{c}.json").exists()}
+        found = {
+            c: results.load_json(c, folder)
+            for c in CHAPTERS
+            if (folder / f"{c}.json").exists()
+        }
         if found:
             out[seed] = found
     return out
@@ -92,33 +122,60 @@ def stability_table(by_seed: dict, regimes=("seen", "new")) -> pd.DataFrame:
     rows = {}
     seeds = sorted(by_seed)
     for chapter in CHAPTERS:
-        records = {s: {c["key"]: c for c in by_seed[s].get(chapter, {}).get("claims", [])} for s in seeds}
+        records = {
+            s: {c["key"]: c for c in by_seed[s].get(chapter, {}).get("claims", [])}
+            for s in seeds
+        }
         keys = list(dict.fromkeys(k for s in seeds for k in records[s]))
         for key in keys:
             first = next(records[s][key] for s in seeds if key in records[s])
             row = {"chapter": CHAPTERS[chapter], "about": BY_KEY[first["about"]].name}
             for r in regimes:
-                row[BY_KEY[r].name] = " ".join(MARK[_verdict(records[s][key], r) if key in records[s] else None]
-                                               for s in seeds)
-            about = [_verdict(records[s][key], first["about"]) if key in records[s] else None for s in seeds]
-            row["stable"] = len(seeds) > 1 and None not in about and len(set(about)) == 1
-            row["verdict"] = about[0] if row["stable"] or len(seeds) == 1 else "seed-dependent"
+                row[BY_KEY[r].name] = " ".join(
+                    MARK[_verdict(records[s][key], r) if key in records[s] else None]
+                    for s in seeds
+                )
+            about = [
+                _verdict(records[s][key], first["about"]) if key in records[s] else None
+                for s in seeds
+            ]
+            row["stable"] = (
+                len(seeds) > 1 and None not in about and len(set(about)) == 1
+            )
+            row["verdict"] = (
+                about[0] if row["stable"] or len(seeds) == 1 else "seed-dependent"
+            )
             rows[(CHAPTERS[chapter], first["text"])] = row
-    return pd.DataFrame.from_dict(rows, orient="index").rename_axis(["chapter", "claim"]).drop(columns="chapter")
+    return (
+        pd.DataFrame.from_dict(rows, orient="index")
+        .rename_axis(["chapter", "claim"])
+        .drop(columns="chapter")
+    )
 
 
 def lessons(table: pd.DataFrame, n_seeds: int) -> str:
     """The findings: claims whose corrected verdict, in the regime each is about, is decisive and
     the same at every seed; and how many claims that leaves out."""
     if n_seeds < 2:
-        return ("Only one seed's results exist, so no verdict can be called stable across seeds and this "
-                "chapter lists no finding. Run `make seeds` (seeds 1 and 2) and then the book again.")
-    decisive = table[table["stable"] & table["verdict"].isin([claims.REPRODUCED, claims.NOT_REPRODUCED])]
-    parts = [f"Of {len(table)} claims, {len(decisive)} have the same decisive verdict at all {n_seeds} seeds "
-             f"in the regime they are about, after Holm's correction; "
-             f"{int((table['verdict'] == 'seed-dependent').sum())} change verdict with the seed."]
+        return (
+            "Only one seed's results exist, so no verdict can be called stable across seeds and this "
+            "chapter lists no finding. Run `make seeds` (seeds 1 and 2) and then the book again."
+        )
+    decisive = table[
+        table["stable"]
+        & table["verdict"].isin([claims.REPRODUCED, claims.NOT_REPRODUCED])
+    ]
+    parts = [
+        f"Of {len(table)} claims, {len(decisive)} have the same decisive verdict at all {n_seeds} seeds "
+        f"in the regime they are about, after Holm's correction; "
+        f"{int((table['verdict'] == 'seed-dependent').sum())} change verdict with the seed."
+    ]
     for verdict in (claims.REPRODUCED, claims.NOT_REPRODUCED):
-        found = decisive[decisive["verdict"] == verdict].index.get_level_values("claim").tolist()
+        found = (
+            decisive[decisive["verdict"] == verdict]
+            .index.get_level_values("claim")
+            .tolist()
+        )
         if found:
             parts.append(f"**{verdict}** ({len(found)}): " + "; ".join(found) + ".")
     return "\n\n".join(parts)
@@ -137,8 +194,15 @@ def cost_table(chapters, fams) -> pd.DataFrame:
 def published_table() -> pd.DataFrame:
     from .metrics import THRESHOLDS_KM
 
-    return pd.DataFrame({family: {"method (im2gps3k, published)": m, **{f"acc@{t}km": v for t, v in zip(THRESHOLDS_KM, acc)}}
-                         for family, (m, acc) in PUBLISHED_IM2GPS3K.items()}).T
+    return pd.DataFrame(
+        {
+            family: {
+                "method (im2gps3k, published)": m,
+                **{f"acc@{t}km": v for t, v in zip(THRESHOLDS_KM, acc)},
+            }
+            for family, (m, acc) in PUBLISHED_IM2GPS3K.items()
+        }
+    ).T
 
 
 def ranking(ch, fams, regime) -> str:
@@ -151,6 +215,9 @@ def ranking(ch, fams, regime) -> str:
     order = sorted(learned, key=lambda f: -score[f])
     text = f"{order[0]} ({score[order[0]]:,.0f})"
     for a, b in zip(order, order[1:]):
-        diff = ch.ev.samples(a, regime.test)["geoscore"] - ch.ev.samples(b, regime.test)["geoscore"]
+        diff = (
+            ch.ev.samples(a, regime.test)["geoscore"]
+            - ch.ev.samples(b, regime.test)["geoscore"]
+        )
         text += f" {'>' if interval(diff)[0] > 0 else '≈'} {b} ({score[b]:,.0f})"
     return text

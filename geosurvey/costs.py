@@ -24,8 +24,15 @@ def parameters(*modules) -> int:
     return total
 
 
-def measure(cfg, predict, n_images: int, train_seconds: float, models=(), database=None,
-            passes: int = 1) -> dict:
+def measure(
+    cfg,
+    predict,
+    n_images: int,
+    train_seconds: float,
+    models=(),
+    database=None,
+    passes: int = 1,
+) -> dict:
     """The cost of one method: ``predict()`` maps the test split to answers (timed here);
     ``models`` are the modules it adds to the pretrained backbone (heads, a from-scratch
     transformer); ``database`` the reference embeddings a retrieval method searches;
@@ -37,11 +44,15 @@ def measure(cfg, predict, n_images: int, train_seconds: float, models=(), databa
     predict()
     head_ms = 1000.0 * (time.perf_counter() - t0) / max(n_images, 1)
     backbone_ms = forward_ms(cfg)
-    n_backbone = parameters(backbones.architecture(cfg.backbone))  # built on the meta device: no weights
+    n_backbone = parameters(
+        backbones.architecture(cfg.backbone)
+    )  # built on the meta device: no weights
     return {
         "train_seconds": float(train_seconds),
         "parameters_m": (n_backbone + parameters(*models)) / 1e6,
-        "database_mb": 0.0 if database is None else float(np.asarray(database, np.float32).nbytes / 2**20),
+        "database_mb": 0.0
+        if database is None
+        else float(np.asarray(database, np.float32).nbytes / 2**20),
         "images_per_s": 1000.0 / (passes * backbone_ms + head_ms),
         "device": cfg.device,
     }

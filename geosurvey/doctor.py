@@ -6,45 +6,87 @@ import os
 import platform
 
 
-def lines() -> list:
-    """One line per fact: Python, torch and CUDA, each GPU, FAISS, every profile's backbone
-    weights, the packaged data files, the data roots the environment names."""
+def _devices() -> list:
     import torch
 
-    from . import backbones, packaged, profiles, retrieval
+    out = [
+        f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPUs; "
+        f"torch {torch.__version__} ({torch.get_num_threads()} threads)"
+    ]
+    if not torch.cuda.is_available():
+        return out + [
+            "CUDA: not available (chapters run on the CPU; the full profile wants a GPU)"
+        ]
+    out.append(f"CUDA {torch.version.cuda}: {torch.cuda.device_count()} GPU(s)")
+    for i in range(torch.cuda.device_count()):
+        p = torch.cuda.get_device_properties(i)
+        bf16 = "yes" if torch.cuda.is_bf16_supported() else "no"
+        out.append(
+            f"  cuda:{i} {p.name}, {p.total_memory / 2**30:.1f} GiB, bf16 {bf16}"
+        )
+    return out
 
-    out = [f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPUs; "
-           f"torch {torch.__version__} ({torch.get_num_threads()} threads)"]
-    if torch.cuda.is_available():
-        out.append(f"CUDA {torch.version.cuda}: {torch.cuda.device_count()} GPU(s)")
-        for i in range(torch.cuda.device_count()):
-            p = torch.cuda.get_device_properties(i)
-            out.append(f"  cuda:{i} {p.name}, {p.total_memory / 2**30:.1f} GiB, bf16 "
-                       f"{'yes' if torch.cuda.is_bf16_supported() else 'no'}")
-    else:
-        out.append("CUDA: not available (chapters run on the CPU; the full profile wants a GPU)")
-    out.append(f"retrieval: {retrieval.backend()}")
-    hub = ("allowed (hub weights are fetched on first use)" if backbones.hub_reachable()
-           else "off (HF_HUB_OFFLINE is set: bundled weights only)")
-    out.append(f"model hub: {hub}")
+
+def _profiles() -> list:
+    from . import backbones, profiles
+
+    out = []
     for name, p in profiles.PROFILES.items():
         try:
             chosen = backbones.first_available(p.backbones)
-            skipped = p.backbones[:p.backbones.index(chosen)]
-            note = f" (preferred {', '.join(skipped)}: weights not available here)" if skipped else ""
-            out.append(f"profile {name}: backbone {chosen} -> {backbones.describe(chosen).weights}{note}")
         except RuntimeError as exc:
             out.append(f"profile {name}: {exc}")
+            continue
+        skipped = p.backbones[: p.backbones.index(chosen)]
+        note = (
+            f" (preferred {', '.join(skipped)}: weights not available here)"
+            if skipped
+            else ""
+        )
+        out.append(
+            f"profile {name}: backbone {chosen} -> {backbones.describe(chosen).weights}{note}"
+        )
+    return out
+
+
+def _files() -> list:
+    from . import packaged
+    from .cache import cache_root
+
+    out = []
     for name in packaged.FILES:
         try:
             out.append(f"data {name}: {packaged.path(name)}")
         except (FileNotFoundError, ValueError) as exc:
             out.append(f"data {name}: MISSING ({exc})")
-    for var in ("DATA_ROOT", "EVAL_ROOT", "GEOSURVEY_CACHE", "GEOSURVEY_RESULTS", "GEOSURVEY_CHECKPOINTS"):
+    for var in (
+        "DATA_ROOT",
+        "EVAL_ROOT",
+        "GEOSURVEY_CACHE",
+        "GEOSURVEY_RESULTS",
+        "GEOSURVEY_CHECKPOINTS",
+    ):
         value = os.environ.get(var)
         if value:
-            out.append(f"{var}={value} ({'exists' if os.path.exists(value) else 'does not exist'})")
-    from .cache import cache_root
+            there = "exists" if os.path.exists(value) else "does not exist"
+            out.append(f"{var}={value} ({there})")
+    return out + [f"cache: {cache_root()}"]
 
-    out.append(f"cache: {cache_root()}")
-    return out
+
+def lines() -> list:
+    """One line per fact: Python, torch and CUDA, each GPU, FAISS, every profile's backbone
+    weights, the packaged data files, the data roots the environment names."""
+    from . import backbones, retrieval
+
+    hub = (
+        "allowed (hub weights are fetched on first use)"
+        if backbones.hub_reachable()
+        else "off (HF_HUB_OFFLINE is set: bundled weights only)"
+    )
+    return [
+        *_devices(),
+        f"retrieval: {retrieval.backend()}",
+        f"model hub: {hub}",
+        *_profiles(),
+        *_files(),
+    ]

@@ -18,12 +18,14 @@ def image_transform(mean, std, input_px: int):
     compat.ensure_torchvision()
     from torchvision import transforms as T
 
-    return T.Compose([
-        T.Resize(input_px, interpolation=T.InterpolationMode.BICUBIC),
-        T.CenterCrop(input_px),
-        T.ToTensor(),
-        T.Normalize(mean, std),
-    ])
+    return T.Compose(
+        [
+            T.Resize(input_px, interpolation=T.InterpolationMode.BICUBIC),
+            T.CenterCrop(input_px),
+            T.ToTensor(),
+            T.Normalize(mean, std),
+        ]
+    )
 
 
 class Uint8Transform:
@@ -31,7 +33,7 @@ class Uint8Transform:
     resize the shorter side to ``input_px`` (bicubic, antialiased: torch's resampling of uint8
     images, within a grey level or two of PIL's that :func:`image_transform` uses) and centre-crop,
     to a uint8 (3, input_px, input_px) tensor. Batches stay uint8 (4x less to pin and copy) and are
-    normalised on their device by the trunk (:func:`accept_uint8`). Image sets hand it (H, W, 3)
+    normalised on their device by the trunk (:func:`geosurvey.backbones.accept_uint8`). Image sets hand it (H, W, 3)
     arrays (``takes_arrays``) decoded no larger than needed (``min_side``)."""
 
     takes_arrays = True
@@ -44,9 +46,13 @@ class Uint8Transform:
 
         arr = img if isinstance(img, np.ndarray) else np.array(img.convert("RGB"))
         (h, w), px = arr.shape[:2], self.input_px
-        size = (px, int(px * w / h)) if h <= w else (int(px * h / w), px)  # torchvision's Resize(int)
+        size = (
+            (px, int(px * w / h)) if h <= w else (int(px * h / w), px)
+        )  # torchvision's Resize(int)
         x = torch.from_numpy(arr).permute(2, 0, 1)[None]
-        x = torch.nn.functional.interpolate(x, size=size, mode="bicubic", antialias=True, align_corners=False)
+        x = torch.nn.functional.interpolate(
+            x, size=size, mode="bicubic", antialias=True, align_corners=False
+        )
         top, left = int(round((size[0] - px) / 2.0)), int(round((size[1] - px) / 2.0))
         return x[0, :, top : top + px, left : left + px].contiguous()
 
@@ -54,41 +60,16 @@ class Uint8Transform:
         return f"Uint8Transform(input_px={self.input_px}, resize=bicubic antialiased (torch), crop=centre)"
 
 
-def normalise(x, mean, std):
-    """A uint8 image batch as ``ToTensor`` + ``Normalize(mean, std)`` would give it, computed on
-    ``x``'s device in the same order (so on a CPU the values are the same bits)."""
-    import torch
-
-    mean = torch.as_tensor(mean, dtype=torch.float32, device=x.device)[:, None, None]
-    std = torch.as_tensor(std, dtype=torch.float32, device=x.device)[:, None, None]
-    return x.float().div(255).sub(mean).div(std)
-
-
-class _Uint8Input:
-    """Forward pre-hook: uint8 input is normalised (:func:`normalise`), float input passes."""
-
-    def __init__(self, mean, std):
-        self.mean, self.std = tuple(mean), tuple(std)
-
-    def __call__(self, module, args):
-        import torch
-
-        if args and isinstance(args[0], torch.Tensor) and args[0].dtype == torch.uint8:
-            return (normalise(args[0], self.mean, self.std), *args[1:])
-        return None
-
-
-def accept_uint8(module, mean, std):
-    """Let ``module`` take uint8 image batches (normalised on their device with ``mean``/``std``)
-    as well as normalised float ones; its state dict is unchanged. Returns ``module``."""
-    module.register_forward_pre_hook(_Uint8Input(mean, std))
-    return module
-
-
 def fingerprint(images: ImageSet) -> str:
     """Identity of an image set for cache keys: its name plus a digest of its metadata."""
-    cols = [c for c in ("lat", "lon", "path", "offset", "condition", "rotation", "crop") if c in images.meta]
-    digest = hashlib.sha1(images.meta[cols].to_csv(index=False).encode()).hexdigest()[:12]
+    cols = [
+        c
+        for c in ("lat", "lon", "path", "offset", "condition", "rotation", "crop")
+        if c in images.meta
+    ]
+    digest = hashlib.sha1(images.meta[cols].to_csv(index=False).encode()).hexdigest()[
+        :12
+    ]
     return f"{images.name}-{len(images)}-{digest}"
 
 
@@ -99,7 +80,9 @@ class EpochSampler:
     rows as DistributedSampler does: every process runs the same number of steps (or DDP would
     hang), the shards cover the epoch and are disjoint but for those few repeated rows."""
 
-    def __init__(self, n: int, shuffle: bool = False, seed: int = 0, shard: bool = False):
+    def __init__(
+        self, n: int, shuffle: bool = False, seed: int = 0, shard: bool = False
+    ):
         from .train import distributed
 
         self.n, self.shuffle, self.seed, self.epoch = n, shuffle, seed, 0
@@ -111,13 +94,24 @@ class EpochSampler:
     def indices(self):
         import torch
 
-        order = torch.randperm(self.n, generator=torch.Generator().manual_seed(self.seed + self.epoch)) \
-            if self.shuffle else torch.arange(self.n)
-        order = torch.cat([order, order[:len(self) * self.world - self.n]])
-        shard = order[self.rank::self.world]
-        log = os.environ.get("GEOSURVEY_SHARD_LOG")  # audit: which rows each process trained on
+        order = (
+            torch.randperm(
+                self.n, generator=torch.Generator().manual_seed(self.seed + self.epoch)
+            )
+            if self.shuffle
+            else torch.arange(self.n)
+        )
+        order = torch.cat([order, order[: len(self) * self.world - self.n]])
+        shard = order[self.rank :: self.world]
+        log = os.environ.get(
+            "GEOSURVEY_SHARD_LOG"
+        )  # audit: which rows each process trained on
         if log and self.world > 1:
-            np.savetxt(os.path.join(log, f"rank{self.rank}-epoch{self.epoch}.txt"), shard.numpy(), fmt="%d")
+            np.savetxt(
+                os.path.join(log, f"rank{self.rank}-epoch{self.epoch}.txt"),
+                shard.numpy(),
+                fmt="%d",
+            )
         return shard
 
     def __iter__(self):
@@ -127,73 +121,139 @@ class EpochSampler:
         return -(-self.n // self.world)
 
 
-def loader(dataset, batch_size: int, shuffle: bool = False, num_workers: int = 0, seed: int = 0, shard: bool = False):
+def loader(
+    dataset,
+    batch_size: int,
+    shuffle: bool = False,
+    num_workers: int = 0,
+    seed: int = 0,
+    shard: bool = False,
+):
     """A DataLoader over ``dataset`` whose :class:`EpochSampler` is its ``sampler``: call
     ``loader.sampler.set_epoch(e)`` and iterate again; workers persist across epochs."""
     import torch
 
-    return torch.utils.data.DataLoader(dataset, batch_size=batch_size, sampler=EpochSampler(len(dataset), shuffle, seed, shard),
-                                       num_workers=num_workers, pin_memory=torch.cuda.is_available(),
-                                       persistent_workers=num_workers > 0)
+    return torch.utils.data.DataLoader(
+        dataset,
+        batch_size=batch_size,
+        sampler=EpochSampler(len(dataset), shuffle, seed, shard),
+        num_workers=num_workers,
+        pin_memory=torch.cuda.is_available(),
+        persistent_workers=num_workers > 0,
+    )
 
 
-def extract(model, images: ImageSet, transform, batch_size: int = 128, device: str = "cpu",
-            num_workers: int = 0, desc: str = "features") -> np.ndarray:
+def extract(
+    model,
+    images: ImageSet,
+    transform,
+    batch_size: int = 128,
+    device: str = "cpu",
+    num_workers: int = 0,
+    desc: str = "features",
+) -> np.ndarray:
     """Features (n, d) float32 of every image, in order, with the model in eval mode."""
     import torch
 
     model = model.to(device).eval()
     out = []
     with torch.inference_mode():
-        for x, _ in bar(loader(images.view(transform), batch_size, num_workers=num_workers), desc=desc):
-            with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=device.startswith("cuda")):
+        for x, _ in bar(
+            loader(images.view(transform), batch_size, num_workers=num_workers),
+            desc=desc,
+        ):
+            with torch.autocast(
+                device_type="cuda",
+                dtype=torch.bfloat16,
+                enabled=device.startswith("cuda"),
+            ):
                 out.append(model(x.to(device, non_blocking=True)).float().cpu().numpy())
     return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
 
 
-def activations(backbone: str, images: ImageSet, input_px: int, taps=(), batch_size: int = 128, device: str = "cpu",
-                num_workers: int = 0, weights: str = "auto") -> dict:
-    """Pooled features of a pretrained backbone plus the outputs of the modules named in ``taps``.
-
-    One forward pass fills every array, cached once per (backbone, images, size, taps): chapter 1's
-    frozen k-NN, the trunk activations later chapters fine-tune on, and the feature maps a small
-    ViT reads as tokens all come from the same pass. Tapped maps are stored as float16.
-    """
+def _tapped_pass(model, info, images, input_px, taps, batch_size, device, num_workers):
+    """Pooled features of every image and the outputs of the modules named in ``taps``."""
     import torch
 
+    modules = dict(model.named_modules())
+    missing = [t for t in taps if t not in modules]
+    if missing:
+        raise KeyError(f"{info.name} has no module(s) {missing} to tap")
+    caught = {t: [] for t in taps}
+
+    def hook(t):
+        return lambda _m, _i, out: caught[t].append(
+            out.detach().to("cpu", torch.float16).numpy()
+        )
+
+    hooks = [modules[t].register_forward_hook(hook(t)) for t in taps]
+    try:
+        pooled = extract(
+            model,
+            images,
+            image_transform(info.mean, info.std, input_px),
+            batch_size,
+            device,
+            num_workers,
+            desc=f"{info.name} {images.name}",
+        )
+    finally:
+        for h in hooks:
+            h.remove()
+    return pooled, {t: np.concatenate(parts) for t, parts in caught.items()}
+
+
+def activations(
+    backbone: str,
+    images: ImageSet,
+    input_px: int,
+    taps=(),
+    batch_size: int = 128,
+    device: str = "cpu",
+    num_workers: int = 0,
+    weights: str = "auto",
+) -> dict:
+    """Pooled features of a pretrained backbone plus the outputs of the modules named in ``taps``.
+
+    One forward pass fills every array, cached once per (backbone, images, size, taps): chapter
+    1's frozen k-NN, the trunk activations later chapters fine-tune on, and the feature maps a
+    small ViT reads as tokens all come from the same pass. Tapped maps are stored as float16.
+    """
     from . import backbones
 
     taps = tuple(taps)
-    params = {"backbone": backbone, "weights": weights, "images": fingerprint(images), "input_px": input_px,
-              "taps": list(taps)}
+    params = {
+        "backbone": backbone,
+        "weights": weights,
+        "images": fingerprint(images),
+        "input_px": input_px,
+        "taps": list(taps),
+    }
     folder = cache.entry("activations", params)
     if not folder.exists():
         model, info = backbones.create(backbone, weights=weights)
-        modules = dict(model.named_modules())
-        missing = [t for t in taps if t not in modules]
-        if missing:
-            raise KeyError(f"{backbone} has no module(s) {missing} to tap")
-        caught = {t: [] for t in taps}
-        hooks = [modules[t].register_forward_hook(lambda _m, _i, out, t=t: caught[t].append(
-            out.detach().to("cpu", torch.float16).numpy())) for t in taps]
-        try:
-            pooled = extract(model, images, image_transform(info.mean, info.std, input_px), batch_size, device,
-                             num_workers, desc=f"{backbone} {images.name}")
-        finally:
-            for h in hooks:
-                h.remove()
+        pooled, maps = _tapped_pass(
+            model, info, images, input_px, taps, batch_size, device, num_workers
+        )
         with files.atomic_folder(folder) as tmp:
             np.save(tmp / "pooled.npy", pooled.astype(np.float32))
-            for t, parts in caught.items():
-                np.save(tmp / f"{t}.npy", np.concatenate(parts))
+            for t, array in maps.items():
+                np.save(tmp / f"{t}.npy", array)
     return {name: np.load(folder / f"{name}.npy") for name in ("pooled", *taps)}
 
 
 def profile_activations(cfg, images: ImageSet, backbone: str | None = None) -> dict:
     """:func:`activations` of ``images`` as the profile computes them: its backbone (or
     ``backbone``), input size, cached taps, batch size, device and workers."""
-    return activations(backbone or cfg.backbone, images, cfg.input_px, cfg.taps, cfg.batch_size,
-                       cfg.device, cfg.num_workers)
+    return activations(
+        backbone or cfg.backbone,
+        images,
+        cfg.input_px,
+        cfg.taps,
+        cfg.batch_size,
+        cfg.device,
+        cfg.num_workers,
+    )
 
 
 def frozen_features(cfg, images: ImageSet, backbone: str | None = None) -> np.ndarray:
@@ -208,7 +268,9 @@ def tiny_images(images: ImageSet, size: int = 16) -> np.ndarray:
         return np.load(folder / "tiny.npy")
     vecs = np.empty((len(images), size * size * 3), dtype=np.float32)
     for i in bar(range(len(images)), desc=f"tiny images {images.name}"):
-        vecs[i] = np.asarray(images.load(i).resize((size, size), _box()), dtype=np.float32).ravel()
+        vecs[i] = np.asarray(
+            images.load(i).resize((size, size), _box()), dtype=np.float32
+        ).ravel()
     vecs -= vecs.mean(axis=1, keepdims=True)
     vecs /= np.linalg.norm(vecs, axis=1, keepdims=True) + 1e-6
     with files.atomic_folder(folder) as tmp:
@@ -229,7 +291,9 @@ def forward_ms(cfg, batch: int = 32, repeats: int = 3) -> float:
 
 
 @functools.lru_cache(maxsize=None)
-def _forward_ms(backbone: str, input_px: int, device: str, batch: int, repeats: int) -> float:
+def _forward_ms(
+    backbone: str, input_px: int, device: str, batch: int, repeats: int
+) -> float:
     import time
 
     import torch

@@ -26,7 +26,9 @@ def atomic_path(path):
     os.close(fd)
     try:
         yield Path(tmp)
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes files private; outputs get the usual permissions
+        os.chmod(
+            tmp, 0o666 & ~_UMASK
+        )  # mkstemp makes files private; outputs get the usual permissions
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -61,7 +63,9 @@ def atomic_folder(target):
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     try:
-        os.rename(tmp, target)  # fails if target exists and is not empty: never merges two copies
+        os.rename(
+            tmp, target
+        )  # fails if target exists and is not empty: never merges two copies
     except OSError:
         if not target.is_dir():
             shutil.rmtree(tmp, ignore_errors=True)

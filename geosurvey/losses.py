@@ -33,7 +33,12 @@ def supcon(z, labels, tau: float = 0.07):
     logits = logits.masked_fill(self_mask, float("-inf"))
     log_prob = logits - torch.logsumexp(logits, dim=1, keepdim=True)
     valid = labels >= 0
-    pos = (labels[:, None] == labels[None, :]) & ~self_mask & valid[:, None] & valid[None, :]
+    pos = (
+        (labels[:, None] == labels[None, :])
+        & ~self_mask
+        & valid[:, None]
+        & valid[None, :]
+    )
     n_pos = pos.sum(1)
     anchors = n_pos > 0
     if not anchors.any():
@@ -64,8 +69,12 @@ class HierarchicalSupCon:
 
     def __call__(self, z, labels):
         if labels.shape[1] != len(self.weights):
-            raise ValueError(f"{labels.shape[1]} label levels but {len(self.weights)} weights")
-        return sum(w * supcon(z, labels[:, k], self.tau) for k, w in enumerate(self.weights))
+            raise ValueError(
+                f"{labels.shape[1]} label levels but {len(self.weights)} weights"
+            )
+        return sum(
+            w * supcon(z, labels[:, k], self.tau) for k, w in enumerate(self.weights)
+        )
 
 
 def distance_triplets(lat, lon):
@@ -127,8 +136,9 @@ class WarmUp:
     weight: float = 1.0
 
     def __call__(self, z, targets):
-        return supcon(z, targets[:, 0].long(), self.tau) + self.weight * HaversineAlignment()(
-            z, targets[:, 1:3])
+        return supcon(
+            z, targets[:, 0].long(), self.tau
+        ) + self.weight * HaversineAlignment()(z, targets[:, 1:3])
 
 
 @dataclass(frozen=True)
@@ -136,13 +146,22 @@ class CrossEntropy:
     """Cross-entropy over cells; a dropped cell's label is ignored."""
 
     def __call__(self, logits, labels):
-        return F.cross_entropy(logits.flatten(0, -2), labels.flatten(), ignore_index=DROPPED)
+        return F.cross_entropy(
+            logits.flatten(0, -2), labels.flatten(), ignore_index=DROPPED
+        )
 
 
 def unit_vectors(coords):
     """(batch, 3) unit vectors of (lat, lon) rows in degrees."""
     lat, lon = torch.deg2rad(coords[:, 0].float()), torch.deg2rad(coords[:, 1].float())
-    return torch.stack([torch.cos(lat) * torch.cos(lon), torch.cos(lat) * torch.sin(lon), torch.sin(lat)], 1)
+    return torch.stack(
+        [
+            torch.cos(lat) * torch.cos(lon),
+            torch.cos(lat) * torch.sin(lon),
+            torch.sin(lat),
+        ],
+        1,
+    )
 
 
 @dataclass(frozen=True)
@@ -174,7 +193,9 @@ def smoothed_targets(cell_lat, cell_lon, lat, lon, tau: float):
     softmax(-d(g_i, x) / tau), largest at the cell centre nearest the photo, and one-hot on it as
     tau -> 0. Returns (batch, cells).
     """
-    d = haversine_torch(lat[:, None], lon[:, None], cell_lat[None, :], cell_lon[None, :])
+    d = haversine_torch(
+        lat[:, None], lon[:, None], cell_lat[None, :], cell_lon[None, :]
+    )
     return torch.softmax(-d / tau, dim=1)
 
 
@@ -196,7 +217,9 @@ class HaversineSmoothing:
     def __call__(self, logits, coords):
         cl = torch.as_tensor(self.cell_lat, dtype=torch.float32, device=logits.device)
         co = torch.as_tensor(self.cell_lon, dtype=torch.float32, device=logits.device)
-        target = smoothed_targets(cl, co, coords[:, 0].float(), coords[:, 1].float(), self.tau)
+        target = smoothed_targets(
+            cl, co, coords[:, 0].float(), coords[:, 1].float(), self.tau
+        )
         return -(target * F.log_softmax(logits.float(), dim=1)).sum(1).mean()
 
 
@@ -214,11 +237,19 @@ class WithAuxiliary:
     weight: float = 0.3
 
     def __call__(self, outputs, targets):
-        main_target = targets[:, 1:3] if isinstance(self.main, HaversineSmoothing) else targets[:, 0].long()
+        main_target = (
+            targets[:, 1:3]
+            if isinstance(self.main, HaversineSmoothing)
+            else targets[:, 0].long()
+        )
         loss = self.main(outputs["cells"], main_target)
         for j, (name, n) in enumerate(self.tasks):
             y = targets[:, 3 + j]
-            aux = F.cross_entropy(outputs[name], y.long()) if n > 1 else F.mse_loss(outputs[name][:, 0], y.float())
+            aux = (
+                F.cross_entropy(outputs[name], y.long())
+                if n > 1
+                else F.mse_loss(outputs[name][:, 0], y.float())
+            )
             loss = loss + self.weight * aux
         return loss
 
@@ -233,8 +264,10 @@ class MultiPartition:
     heads: tuple
 
     def __call__(self, outputs, labels):
-        return sum(F.cross_entropy(outputs[h], labels[:, k], ignore_index=DROPPED)
-                   for k, h in enumerate(self.heads)) / len(self.heads)
+        return sum(
+            F.cross_entropy(outputs[h], labels[:, k], ignore_index=DROPPED)
+            for k, h in enumerate(self.heads)
+        ) / len(self.heads)
 
 
 @dataclass(frozen=True)
@@ -247,7 +280,9 @@ class SoftTargets:
     def __call__(self, outputs, targets):
         loss, col = 0.0, 0
         for name, n in self.heads:
-            t = targets[:, col:col + n].float()
-            loss = loss - (t * F.log_softmax(outputs[name].float(), dim=1)).sum(1).mean()
+            t = targets[:, col : col + n].float()
+            loss = (
+                loss - (t * F.log_softmax(outputs[name].float(), dim=1)).sum(1).mean()
+            )
             col += n
         return loss / len(self.heads)

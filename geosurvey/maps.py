@@ -22,38 +22,79 @@ def configure() -> None:
     cartopy.config["pre_existing_data_dir"] = str(packaged.path("natural_earth"))
 
 
-def world(ax=None, projection=None, extent=None, resolution: str = "110m", figsize=(10, 5), title=None):
-    """A GeoAxes with land, coastlines and borders; ``extent`` = (lon0, lon1, lat0, lat1)."""
+def world(
+    ax=None,
+    projection=None,
+    extent=None,
+    resolution: str = "110m",
+    height: float = 3.4,
+    title=None,
+):
+    """A GeoAxes with land, coastlines and borders, the text column wide and ``height`` inches
+    high (when it makes its own figure); ``extent`` = (lon0, lon1, lat0, lat1)."""
     configure()
     import cartopy.crs as ccrs
     import cartopy.feature as cfeature
-    import matplotlib.pyplot as plt
+
+    from .figures import figure
 
     if ax is None:
-        _, ax = plt.subplots(figsize=figsize, subplot_kw={"projection": projection or ccrs.Robinson()})
+        _, ax = figure(
+            height=height, subplot_kw={"projection": projection or ccrs.Robinson()}
+        )
     if extent is not None:
         ax.set_extent(extent, crs=ccrs.PlateCarree())
     else:
         ax.set_global()
-    ax.add_feature(cfeature.NaturalEarthFeature("physical", "land", resolution, facecolor="#f2efe9", edgecolor="none"),
-                   zorder=0)  # under data layers; coastlines and borders stay on top
+    ax.add_feature(
+        cfeature.NaturalEarthFeature(
+            "physical", "land", resolution, facecolor="#f2efe9", edgecolor="none"
+        ),
+        zorder=0,
+    )  # under data layers; coastlines and borders stay on top
     ax.coastlines(resolution=resolution, linewidth=0.4, color="#555555", zorder=3)
-    ax.add_feature(cfeature.NaturalEarthFeature("cultural", "admin_0_boundary_lines_land", resolution,
-                                                facecolor="none", edgecolor="#999999", linewidth=0.3), zorder=3)
+    ax.add_feature(
+        cfeature.NaturalEarthFeature(
+            "cultural",
+            "admin_0_boundary_lines_land",
+            resolution,
+            facecolor="none",
+            edgecolor="#999999",
+            linewidth=0.3,
+        ),
+        zorder=3,
+    )
     if title:
         ax.set_title(title)
     return ax
 
 
-def points(ax, lat, lon, values=None, cmap="viridis", norm=None, size=3, label=None, colorbar=True, **kw):
+def points(
+    ax,
+    lat,
+    lon,
+    values=None,
+    cmap="viridis",
+    norm=None,
+    size=3,
+    label=None,
+    colorbar=True,
+    **kw,
+):
     """Scatter points on a map, optionally coloured by ``values`` with a colour bar."""
     import cartopy.crs as ccrs
     import matplotlib.pyplot as plt
 
-    colours = {"c": values, "cmap": cmap, "norm": norm} if values is not None else {"color": kw.pop("color", "C3")}
-    sc = ax.scatter(lon, lat, s=size, transform=ccrs.PlateCarree(), linewidths=0, **colours, **kw)
+    colours = (
+        {"c": values, "cmap": cmap, "norm": norm}
+        if values is not None
+        else {"color": kw.pop("color", "C3")}
+    )
+    sc = ax.scatter(
+        lon, lat, s=size, transform=ccrs.PlateCarree(), linewidths=0, **colours, **kw
+    )
     if values is not None and colorbar:
-        plt.colorbar(sc, ax=ax, shrink=0.6, label=label)
+        plt.colorbar(sc, ax=ax, shrink=0.7, label=label)
     return sc
 
 
@@ -62,7 +103,16 @@ def errors(ax, lat, lon, error_km, size=6, label="error (km)"):
     red), so every chapter's error maps read alike."""
     import matplotlib.colors as mcolors
 
-    return points(ax, lat, lon, error_km, cmap="RdYlGn_r", norm=mcolors.LogNorm(10, 20000), size=size, label=label)
+    return points(
+        ax,
+        lat,
+        lon,
+        error_km,
+        cmap="RdYlGn_r",
+        norm=mcolors.LogNorm(10, 20000),
+        size=size,
+        label=label,
+    )
 
 
 def density(ax, lat, lon, bins_deg: float = 2.0, label="photos per cell"):
@@ -75,14 +125,29 @@ def density(ax, lat, lon, bins_deg: float = 2.0, label="photos per cell"):
     lat_edges = np.arange(-90, 90 + bins_deg, bins_deg)
     h, _, _ = np.histogram2d(lat, lon, bins=[lat_edges, lon_edges])
     h = np.ma.masked_equal(h, 0)
-    mesh = ax.pcolormesh(lon_edges, lat_edges, h, transform=ccrs.PlateCarree(), cmap="magma_r",
-                         norm=mcolors.LogNorm(vmin=1, vmax=max(h.max(), 2)))
+    mesh = ax.pcolormesh(
+        lon_edges,
+        lat_edges,
+        h,
+        transform=ccrs.PlateCarree(),
+        cmap="magma_r",
+        norm=mcolors.LogNorm(vmin=1, vmax=max(h.max(), 2)),
+    )
     plt.colorbar(mesh, ax=ax, shrink=0.6, label=label)
     return mesh
 
 
-def cells(ax, partition, values=None, cmap="viridis", norm=None, edgecolor="#333333", linewidth=0.3, label=None,
-          colorbar=True):
+def cells(
+    ax,
+    partition,
+    values=None,
+    cmap="viridis",
+    norm=None,
+    edgecolor="#333333",
+    linewidth=0.3,
+    label=None,
+    colorbar=True,
+):
     """Draw the outline of every cell of a :class:`~geosurvey.cells.Partition` (or of an array of
     S2 cell ids), filled by ``values``."""
     import cartopy.crs as ccrs
@@ -96,8 +161,15 @@ def cells(ax, partition, values=None, cmap="viridis", norm=None, edgecolor="#333
     # unwrap each ring in longitude so cells crossing the antimeridian stay in one piece
     plon = np.degrees(np.unwrap(np.radians(plon), axis=1))
     verts = [np.column_stack([o, a]) for o, a in zip(plon, plat)]
-    coll = PolyCollection(verts, transform=ccrs.Geodetic(), edgecolor=edgecolor, linewidth=linewidth,
-                          facecolor="none" if values is None else None, cmap=cmap, norm=norm)
+    coll = PolyCollection(
+        verts,
+        transform=ccrs.Geodetic(),
+        edgecolor=edgecolor,
+        linewidth=linewidth,
+        facecolor="none" if values is None else None,
+        cmap=cmap,
+        norm=norm,
+    )
     if values is not None:
         coll.set_array(np.asarray(values))
         coll.set_alpha(0.7)
@@ -105,22 +177,6 @@ def cells(ax, partition, values=None, cmap="viridis", norm=None, edgecolor="#333
     if values is not None and colorbar:
         plt.colorbar(coll, ax=ax, shrink=0.6, label=label)
     return coll
-
-
-def partitions(named: dict, label: str = "log10 training photos per cell", figsize=(14, 4)):
-    """Partitions side by side, every panel filled by log10 of its cell counts on ONE colour scale."""
-    import cartopy.crs as ccrs
-    import matplotlib.colors as mcolors
-    import matplotlib.pyplot as plt
-
-    logs = {name: np.log10(np.maximum(p.counts, 1)) for name, p in named.items()}
-    norm = mcolors.Normalize(0, max(float(v.max()) for v in logs.values()))
-    fig, axes = plt.subplots(1, len(named), figsize=figsize, subplot_kw={"projection": ccrs.Robinson()}, squeeze=False)
-    for ax, (name, part) in zip(axes[0], named.items()):
-        world(ax=ax, title=f"{name}: {len(part)} cells")
-        coll = cells(ax, part, values=logs[name], norm=norm, colorbar=False)
-    fig.colorbar(coll, ax=axes[0].tolist(), shrink=0.7, label=label)
-    return fig
 
 
 def cell_probabilities(ax, partition, probs, k: int = 10, true=None, title=None):
@@ -131,13 +187,36 @@ def cell_probabilities(ax, partition, probs, k: int = 10, true=None, title=None)
     import matplotlib.colors as mcolors
 
     top = np.argsort(probs)[::-1][:k]
-    cells(ax, partition.cell_ids[top], values=probs[top], cmap="Reds", linewidth=0.5, colorbar=False,
-          norm=mcolors.Normalize(0, max(float(probs[top[0]]), 1e-6)))
-    ax.plot(partition.mean_lon[top[0]], partition.mean_lat[top[0]], marker="X", color="#c0392b", markersize=8,
-            markeredgecolor="white", transform=ccrs.PlateCarree(), zorder=5)
+    cells(
+        ax,
+        partition.cell_ids[top],
+        values=probs[top],
+        cmap="Reds",
+        linewidth=0.5,
+        colorbar=False,
+        norm=mcolors.Normalize(0, max(float(probs[top[0]]), 1e-6)),
+    )
+    ax.plot(
+        partition.mean_lon[top[0]],
+        partition.mean_lat[top[0]],
+        marker="X",
+        color="#c0392b",
+        markersize=8,
+        markeredgecolor="white",
+        transform=ccrs.PlateCarree(),
+        zorder=5,
+    )
     if true is not None:
-        ax.plot(true[1], true[0], marker="*", color="#1f5fbf", markersize=12, markeredgecolor="white",
-                transform=ccrs.PlateCarree(), zorder=5)
+        ax.plot(
+            true[1],
+            true[0],
+            marker="*",
+            color="#1f5fbf",
+            markersize=12,
+            markeredgecolor="white",
+            transform=ccrs.PlateCarree(),
+            zorder=5,
+        )
     if title:
         ax.set_title(title, fontsize=8)
 
@@ -153,35 +232,40 @@ def regions(ax, lat, lon, labels, *, extent, alpha: float = 0.8):
 
     lon0, lon1, lat0, lat1 = extent
     pts = np.column_stack([lon, lat])
-    inside = (pts[:, 0] > lon0 - 10) & (pts[:, 0] < lon1 + 10) & (pts[:, 1] > lat0 - 10) & (pts[:, 1] < lat1 + 10)
-    frame = [[lon0 - 60, lat0 - 60], [lon0 - 60, lat1 + 60], [lon1 + 60, lat0 - 60], [lon1 + 60, lat1 + 60]]
+    inside = (
+        (pts[:, 0] > lon0 - 10)
+        & (pts[:, 0] < lon1 + 10)
+        & (pts[:, 1] > lat0 - 10)
+        & (pts[:, 1] < lat1 + 10)
+    )
+    frame = [
+        [lon0 - 60, lat0 - 60],
+        [lon0 - 60, lat1 + 60],
+        [lon1 + 60, lat0 - 60],
+        [lon1 + 60, lat1 + 60],
+    ]
     vor = Voronoi(np.vstack([pts[inside], frame]))
     palette = plt.get_cmap("tab20").colors
     labels = np.asarray(labels)[inside]
-    colour_of = np.random.default_rng(0).permutation(max(int(labels.max()) + 1, 1)) % len(palette)
+    colour_of = np.random.default_rng(0).permutation(
+        max(int(labels.max()) + 1, 1)
+    ) % len(palette)
     polys, colours = [], []
     for k, label in enumerate(labels):
         region = vor.regions[vor.point_region[k]]
         if label >= 0 and region and -1 not in region:
             polys.append(vor.vertices[region])
             colours.append(palette[colour_of[label]])
-    ax.add_collection(PolyCollection(polys, facecolors=colours, edgecolors="none", alpha=alpha,
-                                     transform=ccrs.PlateCarree(), zorder=1))
-
-
-def mean_error(partition, lat, lon, err_km, title=None, figsize=(11, 5.5)):
-    """Cells of ``partition`` filled by the mean error (log scale) of the test points inside them."""
-    import matplotlib.colors as mcolors
-
-    labels = partition.assign(lat, lon)
-    ok = labels >= 0
-    total = np.bincount(labels[ok], weights=np.asarray(err_km)[ok], minlength=len(partition))
-    count = np.bincount(labels[ok], minlength=len(partition))
-    has = count > 0
-    ax = world(figsize=figsize, title=title)
-    cells(ax, partition.cell_ids[has], values=total[has] / count[has], cmap="RdYlGn_r",
-          norm=mcolors.LogNorm(10, 20000), label="mean error of the test images in the cell (km)")
-    return ax.figure
+    ax.add_collection(
+        PolyCollection(
+            polys,
+            facecolors=colours,
+            edgecolors="none",
+            alpha=alpha,
+            transform=ccrs.PlateCarree(),
+            zorder=1,
+        )
+    )
 
 
 def footprints(ax, meta, *, extent_km: float, color="C0", linewidth=0.8, **kw):
@@ -190,7 +274,9 @@ def footprints(ax, meta, *, extent_km: float, color="C0", linewidth=0.8, **kw):
 
     from .data.newplaces import corners
 
-    clat, clon = corners(meta["lat"], meta["lon"], meta["rotation"], meta["scale"], extent_km=extent_km)
+    clat, clon = corners(
+        meta["lat"], meta["lon"], meta["rotation"], meta["scale"], extent_km=extent_km
+    )
     for a, o in zip(clat, clon):
         ax.plot(o, a, color=color, linewidth=linewidth, transform=ccrs.Geodetic(), **kw)
 
@@ -203,12 +289,25 @@ def discs(ax, lat, lon, radius_km: float, *, color="C3", linewidth=1.0, **kw):
 
     bearing = np.linspace(0, 360, 73)
     for a, o in zip(np.atleast_1d(lat), np.atleast_1d(lon)):
-        plat, plon = destination(np.full_like(bearing, a), np.full_like(bearing, o), bearing, radius_km)
-        ax.plot(plon, plat, color=color, linewidth=linewidth, transform=ccrs.Geodetic(), **kw)
+        plat, plon = destination(
+            np.full_like(bearing, a), np.full_like(bearing, o), bearing, radius_km
+        )
+        ax.plot(
+            plon,
+            plat,
+            color=color,
+            linewidth=linewidth,
+            transform=ccrs.Geodetic(),
+            **kw,
+        )
 
 
-ERROR_BINS = ((500, "#2ca02c", "<= 500 km"), (1500, "#f2c80f", "<= 1500 km"),
-              (2500, "#ff7f0e", "<= 2500 km"), (np.inf, "#d62728", "> 2500 km"))
+ERROR_BINS = (
+    (500, "#2ca02c", "<= 500 km"),
+    (1500, "#f2c80f", "<= 1500 km"),
+    (2500, "#ff7f0e", "<= 2500 km"),
+    (np.inf, "#d62728", "> 2500 km"),
+)
 
 
 def binned_errors(ax, lat, lon, error_km, size=6, legend: bool = True):
@@ -220,8 +319,16 @@ def binned_errors(ax, lat, lon, error_km, size=6, legend: bool = True):
     low = 0.0
     for high, colour, label in ERROR_BINS:
         m = (err > low) & (err <= high) if low else err <= high
-        ax.scatter(np.asarray(lon)[m], np.asarray(lat)[m], s=size, color=colour, linewidths=0,
-                   transform=ccrs.PlateCarree(), label=label, zorder=4)
+        ax.scatter(
+            np.asarray(lon)[m],
+            np.asarray(lat)[m],
+            s=size,
+            color=colour,
+            linewidths=0,
+            transform=ccrs.PlateCarree(),
+            label=label,
+            zorder=4,
+        )
         low = high
     if legend:
         ax.legend(loc="lower left", fontsize=6, markerscale=2, frameon=True)

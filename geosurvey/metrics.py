@@ -16,21 +16,30 @@ from .geo import geoscore, haversine
 
 THRESHOLDS_KM = (1, 25, 200, 750, 2500)
 REGIONS = ("Global", "Europe", "North America")
-DESCRIPTION = ("haversine, R=6371.0088 km, hit if d <= t, t in 1/25/200/750/2500 km, "
-               "GeoScore=5000*exp(-d/1492.7), regions by true location, 95 % block bootstrap "
-               "(S2 level-5 cells, 1000 replicates; seeds pooled where several exist), "
-               "Holm's correction per chapter")
+DESCRIPTION = (
+    "haversine, R=6371.0088 km, hit if d <= t, t in 1/25/200/750/2500 km, "
+    "GeoScore=5000*exp(-d/1492.7), regions by true location, 95 % block bootstrap "
+    "(S2 level-5 cells, 1000 replicates; seeds pooled where several exist), "
+    "Holm's correction per chapter"
+)
 
 
-def evaluate(pred_lat, pred_lon, true_lat, true_lon, pred_country=None, true_country=None) -> dict:
+def evaluate(
+    pred_lat, pred_lon, true_lat, true_lon, pred_country=None, true_country=None
+) -> dict:
     """Accuracy (%) within each threshold, median/mean km, GeoScore, country accuracy (%)."""
-    return summarize(haversine(pred_lat, pred_lon, true_lat, true_lon), _hits(pred_country, true_country))
+    return summarize(
+        haversine(pred_lat, pred_lon, true_lat, true_lon),
+        _hits(pred_country, true_country),
+    )
 
 
 def _hits(pred_country, true_country):
     if pred_country is None or true_country is None:
         return None
-    return np.asarray(pred_country, dtype=object) == np.asarray(true_country, dtype=object)
+    return np.asarray(pred_country, dtype=object) == np.asarray(
+        true_country, dtype=object
+    )
 
 
 def summarize(d, country_hits=None) -> dict:
@@ -39,13 +48,22 @@ def summarize(d, country_hits=None) -> dict:
     if d.size == 0:
         raise ValueError("cannot evaluate an empty set of predictions")
     if not np.all(np.isfinite(d)):
-        raise ValueError(f"{int((~np.isfinite(d)).sum())} predictions are NaN or infinite")
+        raise ValueError(
+            f"{int((~np.isfinite(d)).sum())} predictions are NaN or infinite"
+        )
     out = {f"acc@{t}km": float(100.0 * np.mean(d <= t)) for t in THRESHOLDS_KM}
     q1, median, q3 = np.percentile(d, [25, 50, 75])
-    out.update(median_km=float(median), mean_km=float(d.mean()), q1_km=float(q1),
-               q3_km=float(q3), geoscore=float(geoscore(d).mean()))
+    out.update(
+        median_km=float(median),
+        mean_km=float(d.mean()),
+        q1_km=float(q1),
+        q3_km=float(q3),
+        geoscore=float(geoscore(d).mean()),
+    )
     if country_hits is not None:
-        out["country_acc"] = float(100.0 * np.mean(np.asarray(country_hits, dtype=bool)))
+        out["country_acc"] = float(
+            100.0 * np.mean(np.asarray(country_hits, dtype=bool))
+        )
     out["n"] = int(d.size)
     return out
 

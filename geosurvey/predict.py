@@ -43,7 +43,9 @@ class Predictor:
         state = torch.load(path, map_location="cpu", weights_only=False)
         meta = state.get("meta") or {}
         if meta.get("task") != "cells":
-            raise ValueError(f"{path} is not a cell classifier checkpoint (geosurvey predict needs one, e.g. planet-middle-*.pt)")
+            raise ValueError(
+                f"{path} is not a cell classifier checkpoint (geosurvey predict needs one, e.g. planet-middle-*.pt)"
+            )
         model, info = backbones.create(meta["backbone"])
         trunk, top = backbones.split(model, meta["top_stages"])
         head = models.classifier_head(info.num_features, len(meta["cell_lat"]))
@@ -51,10 +53,18 @@ class Predictor:
         try:  # the weights chosen on the seen-places validation split
             load_trainable(net, state["states"]["seen"])
         except KeyError as exc:
-            raise ValueError(f"{path}: weights do not fit the network it describes ({exc})") from None
-        return cls(net.to(device).eval(), features.image_transform(info.mean, info.std, meta["input_px"]),
-                   np.asarray(meta["cell_lat"]), np.asarray(meta["cell_lon"]), np.asarray(meta.get("cell_ids", []), np.uint64),
-                   device, f"{info}; {len(meta['cell_lat'])} cells; trained in profile {meta.get('profile')!r}")
+            raise ValueError(
+                f"{path}: weights do not fit the network it describes ({exc})"
+            ) from None
+        return cls(
+            net.to(device).eval(),
+            features.image_transform(info.mean, info.std, meta["input_px"]),
+            np.asarray(meta["cell_lat"]),
+            np.asarray(meta["cell_lon"]),
+            np.asarray(meta.get("cell_ids", []), np.uint64),
+            device,
+            f"{info}; {len(meta['cell_lat'])} cells; trained in profile {meta.get('profile')!r}",
+        )
 
     def probabilities(self, images) -> np.ndarray:
         import torch
@@ -75,7 +85,9 @@ def image_files(paths) -> list:
     return out
 
 
-def predict(predictor: Predictor, paths, k: int = 5, batch_size: int = 32, scenes: bool = True):
+def predict(
+    predictor: Predictor, paths, k: int = 5, batch_size: int = 32, scenes: bool = True
+):
     """``(table, skipped)``: one row per readable image (its top-k cells with probabilities, the
     predicted point, its country and, with ``scenes``, the photo's Places365 scene), and the
     ``(path, reason)`` of every file that could not be read."""
@@ -85,7 +97,7 @@ def predict(predictor: Predictor, paths, k: int = 5, batch_size: int = 32, scene
     files = image_files(paths)
     for start in range(0, len(files), batch_size):
         batch, names = [], []
-        for f in files[start:start + batch_size]:
+        for f in files[start : start + batch_size]:
             try:
                 batch.append(read_image(f))
                 names.append(f)
@@ -99,10 +111,22 @@ def predict(predictor: Predictor, paths, k: int = 5, batch_size: int = 32, scene
     p = np.concatenate(probs)
     top = np.argsort(-p, axis=1)[:, :k]
     lat, lon = predictor.cell_lat[top[:, 0]], predictor.cell_lon[top[:, 0]]
-    table = pd.DataFrame({"path": [str(f) for f in kept], "pred_lat": lat, "pred_lon": lon,
-                          "country": countries(lat, lon), "top1_probability": p[np.arange(len(p)), top[:, 0]]})
-    table["top_cells"] = [";".join(f"{predictor.cell_lat[c]:.3f},{predictor.cell_lon[c]:.3f}:{p[i, c]:.3f}" for c in row)
-                          for i, row in enumerate(top)]
+    table = pd.DataFrame(
+        {
+            "path": [str(f) for f in kept],
+            "pred_lat": lat,
+            "pred_lon": lon,
+            "country": countries(lat, lon),
+            "top1_probability": p[np.arange(len(p)), top[:, 0]],
+        }
+    )
+    table["top_cells"] = [
+        ";".join(
+            f"{predictor.cell_lat[c]:.3f},{predictor.cell_lon[c]:.3f}:{p[i, c]:.3f}"
+            for c in row
+        )
+        for i, row in enumerate(top)
+    ]
     if scenes:
         table = table.join(photo_scenes(kept, predictor.device))
     table.attrs["probabilities"] = p
@@ -114,14 +138,26 @@ def photo_scenes(files, device: str = "cpu") -> pd.DataFrame:
     from . import places365
     from .data.sets import PhotoSet
 
-    p = places365.classify(PhotoSet(pd.DataFrame({"path": [str(f) for f in files], "lat": 0.0, "lon": 0.0})), device)
+    p = places365.classify(
+        PhotoSet(
+            pd.DataFrame({"path": [str(f) for f in files], "lat": 0.0, "lon": 0.0})
+        ),
+        device,
+    )
     h = places365.hierarchy()
     coarse = h.probabilities(p)["coarse"]
-    return pd.DataFrame({"scene": np.asarray(h.coarse)[coarse.argmax(1)], "scene_probability": coarse.max(1),
-                         "scene_category": np.asarray(places365.categories())[p.argmax(1)]})
+    return pd.DataFrame(
+        {
+            "scene": np.asarray(h.coarse)[coarse.argmax(1)],
+            "scene_probability": coarse.max(1),
+            "scene_category": np.asarray(places365.categories())[p.argmax(1)],
+        }
+    )
 
 
-def probability_map(predictor: Predictor, probs, path, title: str = "", k: int = 20) -> None:
+def probability_map(
+    predictor: Predictor, probs, path, title: str = "", k: int = 20
+) -> None:
     """A PNG of the ``k`` most probable cells of one image (S2 cells drawn, semantic cells as points)."""
     import matplotlib
 
@@ -132,13 +168,26 @@ def probability_map(predictor: Predictor, probs, path, title: str = "", k: int =
 
     ax = maps.world(title=title)
     if len(predictor.cell_ids):
-        part = cells.Partition(predictor.cell_ids, np.ones(len(predictor.cell_ids)), predictor.cell_lat,
-                               predictor.cell_lon, 0, 0)
+        part = cells.Partition(
+            predictor.cell_ids,
+            np.ones(len(predictor.cell_ids)),
+            predictor.cell_lat,
+            predictor.cell_lon,
+            0,
+            0,
+        )
         maps.cell_probabilities(ax, part, probs, k=k)
     else:
         top = np.argsort(-probs)[:k]
-        maps.points(ax, predictor.cell_lat[top], predictor.cell_lon[top], probs[top], cmap="Reds", size=30,
-                    label="probability")
+        maps.points(
+            ax,
+            predictor.cell_lat[top],
+            predictor.cell_lon[top],
+            probs[top],
+            cmap="Reds",
+            size=30,
+            label="probability",
+        )
     os.makedirs(Path(path).parent, exist_ok=True)
     ax.figure.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(ax.figure)

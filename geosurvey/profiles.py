@@ -54,7 +54,9 @@ class Profile:
         25.0  # photos: new places lie this far from every training photo
     )
     bad_image_tolerance: float = 0.01  # share of a photo split that may be unreadable
-    only_present: bool = False  # photos: use only the rows whose image is there (a partial download)
+    only_present: bool = (
+        False  # photos: use only the rows whose image is there (a partial download)
+    )
 
     @property
     def backbone(self) -> str:
@@ -109,7 +111,7 @@ PROFILES = {
         num_workers=0,
         top_stages=0,
         cache_trunk=True,
-        taps=("blocks.4", "blocks.6"),
+        taps=("blocks.4", "blocks.5", "blocks.6"),
     ),
     "full": Profile(
         "full",
@@ -206,7 +208,9 @@ def load_splits(p: Profile) -> dict:
                 f"the {name} split has {len(images)} usable images; at least "
                 f"{MIN_SIZES[name]} are needed (data_root={p.data_root})"
             )
-    if p.eval_root and not p.data_root:  # a photo root's reader places the eval set itself
+    if (
+        p.eval_root and not p.data_root
+    ):  # a photo root's reader places the eval set itself
         from .data.readers import read_eval_root
 
         splits["eval"] = read_eval_root(p.eval_root, tolerance=p.bad_image_tolerance)
@@ -226,22 +230,34 @@ def _photo_splits(p: Profile) -> dict:
     test photos farther than ``new_places_km`` from every training photo."""
     from .data.readers import read_data_root
 
-    sets = read_data_root(p.data_root, n_train=p.n_train + p.n_val, n_test=p.n_test, seed=p.seed,
-                          tolerance=p.bad_image_tolerance, only_present=p.only_present,
-                          eval_root=p.eval_root)
+    sets = read_data_root(
+        p.data_root,
+        n_train=p.n_train + p.n_val,
+        n_test=p.n_test,
+        seed=p.seed,
+        tolerance=p.bad_image_tolerance,
+        only_present=p.only_present,
+        eval_root=p.eval_root,
+    )
     train_all, test = sets.pop("train"), sets["test"]
     short = len(train_all) < p.n_train + p.n_val  # then a tenth goes to validation
     n_val = min(p.n_val, max(len(train_all) // 10, 1)) if short else p.n_val
     n_train = min(p.n_train, len(train_all) - n_val)
     if short or len(test) < p.n_test:
-        print(f"{p.data_root} holds fewer photos than the {p.name!r} profile asks for: using "
-              f"train {n_train}, val {n_val}, test {len(test)} "
-              f"(profile: {p.n_train}, {p.n_val}, {p.n_test})")
+        print(
+            f"{p.data_root} holds fewer photos than the {p.name!r} profile asks for: using "
+            f"train {n_train}, val {n_val}, test {len(test)} "
+            f"(profile: {p.n_train}, {p.n_val}, {p.n_test})"
+        )
     train = train_all.subset(range(n_train))
     val = train_all.subset(range(n_train, n_train + n_val))
-    return {"train": train, "val": val, **sets,
-            "val_new": far_from(val, train, p.new_places_km, p.n_val_new),
-            "test_new": far_from(test, train, p.new_places_km, p.n_test_new)}
+    return {
+        "train": train,
+        "val": val,
+        **sets,
+        "val_new": far_from(val, train, p.new_places_km, p.n_val_new),
+        "test_new": far_from(test, train, p.new_places_km, p.n_test_new),
+    }
 
 
 def far_from(images, train, km: float, limit: int):

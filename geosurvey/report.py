@@ -58,7 +58,12 @@ def _p(p: float) -> str:
 def judgement(j, metric: str, pooled: bool = False) -> str:
     """``reproduced: +29.6 points [+17.0, +41.7], corrected p < 0.001`` for one regime."""
     if pooled:
-        d, ci, p, v = j.pooled_difference, j.pooled_ci95, j.pooled_p_adjusted, j.pooled_verdict
+        d, ci, p, v = (
+            j.pooled_difference,
+            j.pooled_ci95,
+            j.pooled_p_adjusted,
+            j.pooled_verdict,
+        )
     else:
         d, ci, p, v = j.difference, j.ci95, j.p_adjusted, j.verdict
     span = f"[{_number(ci[0], metric, True)}, {_number(ci[1], metric, True)}]"
@@ -76,7 +81,9 @@ def claim_sentence(claims, key: str) -> str:
         text = f"on **{BY_KEY[regime].name}** {judgement(j, c.metric)} ({values})"
         if j.pooled_verdict is not None:
             seeds = ", ".join(map(str, j.seeds))
-            text += f"; pooled over seeds {seeds}, {judgement(j, c.metric, pooled=True)}"
+            text += (
+                f"; pooled over seeds {seeds}, {judgement(j, c.metric, pooled=True)}"
+            )
         parts.append(text)
     about = f" The claim is about {BY_KEY[c.about].name}." if c.about in BY_KEY else ""
     return ("; ".join(parts) + "." if parts else "not measured on this run.") + about
@@ -87,10 +94,17 @@ def claims_table(claims, keys=None) -> pd.DataFrame:
     rows = {}
     for key in keys or claims.claims:
         c = claims.claims[key]
-        row = {"source": c.source, "about": BY_KEY[c.about].name if c.about in BY_KEY else ""}
+        row = {
+            "source": c.source,
+            "about": BY_KEY[c.about].name if c.about in BY_KEY else "",
+        }
         for r in claims.regimes:
             j = claims.judged.get(key, {}).get(r.key)
-            row[r.name] = NOT_TESTABLE if c.untestable else ("–" if j is None else judgement(j, c.metric))
+            row[r.name] = (
+                NOT_TESTABLE
+                if c.untestable
+                else ("–" if j is None else judgement(j, c.metric))
+            )
         rows[c.text] = row
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("claim")
 

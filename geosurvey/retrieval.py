@@ -25,7 +25,11 @@ def backend() -> str:
     """Which FAISS serves the searches: faiss-gpu when installed with a GPU present, else faiss-cpu."""
     faiss = _faiss()
     gpus = faiss.get_num_gpus() if hasattr(faiss, "get_num_gpus") else 0
-    return f"faiss {faiss.__version__} on {gpus} GPU(s)" if gpus else f"faiss {faiss.__version__} on the CPU (faiss-cpu)"
+    return (
+        f"faiss {faiss.__version__} on {gpus} GPU(s)"
+        if gpus
+        else f"faiss {faiss.__version__} on the CPU (faiss-cpu)"
+    )
 
 
 def normalize(x: np.ndarray) -> np.ndarray:
@@ -36,28 +40,50 @@ def normalize(x: np.ndarray) -> np.ndarray:
 class GeoIndex:
     """Reference embeddings (L2-normalised, compared by cosine similarity) with their coordinates."""
 
-    def __init__(self, embeddings, lat, lon, kind: str = "flat", nlist: int | None = None, nprobe: int = 16,
-                 hnsw_m: int = 32, ef_search: int = 128):
+    def __init__(
+        self,
+        embeddings,
+        lat,
+        lon,
+        kind: str = "flat",
+        nlist: int | None = None,
+        nprobe: int = 16,
+        hnsw_m: int = 32,
+        ef_search: int = 128,
+    ):
         faiss = _faiss()
         x = normalize(embeddings)
         d = x.shape[1]
-        self.lat, self.lon = np.asarray(lat, dtype=np.float64), np.asarray(lon, dtype=np.float64)
+        self.lat, self.lon = (
+            np.asarray(lat, dtype=np.float64),
+            np.asarray(lon, dtype=np.float64),
+        )
         if len(self.lat) != len(x):
             raise ValueError(f"{len(x)} embeddings but {len(self.lat)} coordinates")
         if kind == "flat":
             self.index = faiss.IndexFlatIP(d)
         elif kind == "ivf":
             nlist = nlist or max(1, int(4 * np.sqrt(len(x))))
-            self.index = faiss.IndexIVFFlat(faiss.IndexFlatIP(d), d, nlist, faiss.METRIC_INNER_PRODUCT)
+            self.index = faiss.IndexIVFFlat(
+                faiss.IndexFlatIP(d), d, nlist, faiss.METRIC_INNER_PRODUCT
+            )
             self.index.train(x)
             self.index.nprobe = nprobe
         elif kind == "hnsw":
             self.index = faiss.IndexHNSWFlat(d, hnsw_m, faiss.METRIC_INNER_PRODUCT)
             self.index.hnsw.efSearch = ef_search
         else:
-            raise ValueError(f"unknown index kind {kind!r}: use 'flat', 'ivf' or 'hnsw'")
-        if kind == "flat" and hasattr(faiss, "get_num_gpus") and faiss.get_num_gpus() > 0:
-            self.index = faiss.index_cpu_to_all_gpus(self.index)  # faiss-gpu: exact search on the GPUs
+            raise ValueError(
+                f"unknown index kind {kind!r}: use 'flat', 'ivf' or 'hnsw'"
+            )
+        if (
+            kind == "flat"
+            and hasattr(faiss, "get_num_gpus")
+            and faiss.get_num_gpus() > 0
+        ):
+            self.index = faiss.index_cpu_to_all_gpus(
+                self.index
+            )  # faiss-gpu: exact search on the GPUs
         self.index.add(x)
         self.kind = kind
 
@@ -83,7 +109,14 @@ def knn_locations(sims, idx, ref_lat, ref_lon, k: int):
     return spherical_mean(lat, lon, weights=w, axis=1)
 
 
-def choose_k(index: GeoIndex, val_queries, val_lat, val_lon, ks=(1, 3, 5, 10, 20, 50), criterion: str = "geoscore"):
+def choose_k(
+    index: GeoIndex,
+    val_queries,
+    val_lat,
+    val_lon,
+    ks=(1, 3, 5, 10, 20, 50),
+    criterion: str = "geoscore",
+):
     """The k with the best validation ``criterion`` (never chosen on test); returns (k, {k: value}).
 
     ``criterion`` is any key of :func:`geosurvey.metrics.summarize`: ``geoscore`` and ``acc@...``
@@ -92,8 +125,12 @@ def choose_k(index: GeoIndex, val_queries, val_lat, val_lon, ks=(1, 3, 5, 10, 20
     from .metrics import evaluate
 
     sims, idx = index.search(val_queries, max(ks))
-    scores = {k: evaluate(*knn_locations(sims, idx, index.lat, index.lon, k), val_lat, val_lon)[criterion]
-              for k in ks}
+    scores = {
+        k: evaluate(
+            *knn_locations(sims, idx, index.lat, index.lon, k), val_lat, val_lon
+        )[criterion]
+        for k in ks
+    }
     best = min if criterion.endswith("_km") else max
     return best(scores, key=scores.get), scores
 
@@ -103,7 +140,14 @@ def knn_predict(index: GeoIndex, queries, k: int):
     return knn_locations(sims, idx, index.lat, index.lon, k)
 
 
-def knn_methods(index: GeoIndex, val_queries, val_lat, val_lon, test_queries, ks=(1, 3, 5, 10, 20, 50)) -> dict:
+def knn_methods(
+    index: GeoIndex,
+    val_queries,
+    val_lat,
+    val_lon,
+    test_queries,
+    ks=(1, 3, 5, 10, 20, 50),
+) -> dict:
     """Wu et al.'s two inference rules on one index: the top-1 neighbour's location, and the
     similarity-weighted spherical mean of the best ``k`` neighbours (k chosen on validation).
 
@@ -115,7 +159,10 @@ def knn_methods(index: GeoIndex, val_queries, val_lat, val_lon, test_queries, ks
     sims, idx = index.search(test_queries, k)
     rules = {"top-1": (*knn_locations(sims, idx, index.lat, index.lon, 1), 1)}
     if k > 1:
-        rules[f"weighted, k={k}"] = (*knn_locations(sims, idx, index.lat, index.lon, k), k)
+        rules[f"weighted, k={k}"] = (
+            *knn_locations(sims, idx, index.lat, index.lon, k),
+            k,
+        )
     return rules, scores
 
 
@@ -135,10 +182,14 @@ class LocationClusters:
     lat: np.ndarray
     lon: np.ndarray
     embedding: np.ndarray  # (clusters, d), L2-normalised
-    member: np.ndarray  # (training images,) cluster of each image, -1 outside every cell
+    member: (
+        np.ndarray
+    )  # (training images,) cluster of each image, -1 outside every cell
 
 
-def location_clusters(labels, lat, lon, embeddings, per_cluster: int = 10, seed: int = 0) -> LocationClusters:
+def location_clusters(
+    labels, lat, lon, embeddings, per_cluster: int = 10, seed: int = 0
+) -> LocationClusters:
     """Split every cell's images into ``ceil(n / per_cluster)`` clusters by k-means on their
     positions (PIGEON used OPTICS), so a cluster is one place, not one look."""
     from sklearn.cluster import KMeans
@@ -151,7 +202,11 @@ def location_clusters(labels, lat, lon, embeddings, per_cluster: int = 10, seed:
     for c in np.unique(labels[labels >= 0]):
         idx = np.flatnonzero(labels == c)
         k = min(int(np.ceil(len(idx) / per_cluster)), len(idx))
-        parts = KMeans(k, n_init=1, random_state=seed).fit_predict(xyz[idx]) if k > 1 else np.zeros(len(idx), int)
+        parts = (
+            KMeans(k, n_init=1, random_state=seed).fit_predict(xyz[idx])
+            if k > 1
+            else np.zeros(len(idx), int)
+        )
         for j in np.unique(parts):
             rows = idx[parts == j]
             member[rows] = len(cell)
@@ -159,7 +214,9 @@ def location_clusters(labels, lat, lon, embeddings, per_cluster: int = 10, seed:
             mean_xyz.append(xyz[rows].mean(0))
             mean_emb.append(emb[rows].mean(0))
     clat, clon = from_xyz(np.array(mean_xyz))
-    return LocationClusters(np.array(cell), clat, clon, normalize(np.array(mean_emb)), member)
+    return LocationClusters(
+        np.array(cell), clat, clon, normalize(np.array(mean_emb)), member
+    )
 
 
 def refine(log_probs, clusters: LocationClusters, queries, top_k: int = 5):
@@ -173,7 +230,9 @@ def refine(log_probs, clusters: LocationClusters, queries, top_k: int = 5):
     return clusters.lat[choice], clusters.lon[choice], choice
 
 
-def nearest_member(choice, clusters: LocationClusters, train_emb, train_lat, train_lon, queries):
+def nearest_member(
+    choice, clusters: LocationClusters, train_emb, train_lat, train_lon, queries
+):
     """Within each query's chosen cluster, the location of its most similar training image."""
     emb, q = normalize(train_emb), normalize(queries)
     lat, lon = np.empty(len(q)), np.empty(len(q))

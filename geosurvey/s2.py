@@ -37,8 +37,14 @@ def _build_lookup():
             return
         r = _POS_TO_IJ[orientation]
         for index in range(4):
-            visit(level + 1, (i << 1) + (r[index] >> 1), (j << 1) + (r[index] & 1), orig,
-                  (pos << 2) + index, orientation ^ _POS_TO_ORIENTATION[index])
+            visit(
+                level + 1,
+                (i << 1) + (r[index] >> 1),
+                (j << 1) + (r[index] & 1),
+                orig,
+                (pos << 2) + index,
+                orientation ^ _POS_TO_ORIENTATION[index],
+            )
 
     for orientation in range(4):
         visit(0, 0, 0, orientation, 0, orientation)
@@ -49,6 +55,7 @@ _LOOKUP_POS, _LOOKUP_IJ = _build_lookup()
 
 
 # --- projections -------------------------------------------------------------------------------
+
 
 def _xyz_to_face_uv(xyz):
     x, y, z = xyz[:, 0], xyz[:, 1], xyz[:, 2]
@@ -79,8 +86,12 @@ def _xyz_to_face_uv(xyz):
 def _face_uv_to_xyz(face, u, v):
     one = np.ones_like(u)
     table = [
-        (one, u, v), (-u, one, v), (-u, -v, one),
-        (-one, -v, -u), (v, -one, -u), (v, u, -one),
+        (one, u, v),
+        (-u, one, v),
+        (-u, -v, one),
+        (-one, -v, -u),
+        (v, -one, -u),
+        (v, u, -one),
     ]
     out = np.empty(face.shape + (3,))
     for f, comps in enumerate(table):
@@ -91,7 +102,11 @@ def _face_uv_to_xyz(face, u, v):
 
 
 def _uv_to_st(u):
-    return np.where(u >= 0, 0.5 * np.sqrt(np.maximum(1 + 3 * u, 0)), 1 - 0.5 * np.sqrt(np.maximum(1 - 3 * u, 0)))
+    return np.where(
+        u >= 0,
+        0.5 * np.sqrt(np.maximum(1 + 3 * u, 0)),
+        1 - 0.5 * np.sqrt(np.maximum(1 - 3 * u, 0)),
+    )
 
 
 def _st_to_uv(s):
@@ -103,6 +118,7 @@ def _st_to_ij(s):
 
 
 # --- ids ---------------------------------------------------------------------------------------
+
 
 def _face_ij_to_id(face, i, j):
     n = face.astype(np.uint64) << U64(_POS_BITS - 1)
@@ -145,7 +161,9 @@ def level_of(ids) -> np.ndarray:
     """Level of each id, from the position of its lowest set bit."""
     ids = np.asarray(ids, dtype=np.uint64)
     lsb = ids & (~ids + U64(1))
-    return (MAX_LEVEL - np.log2(lsb.astype(np.float64)).round().astype(np.int64) // 2).astype(np.int64)
+    return (
+        MAX_LEVEL - np.log2(lsb.astype(np.float64)).round().astype(np.int64) // 2
+    ).astype(np.int64)
 
 
 def range_min(ids) -> np.ndarray:
@@ -177,7 +195,9 @@ def _id_to_face_ij(ids):
     j = np.zeros(len(ids), dtype=np.int64)
     nbits = MAX_LEVEL - 7 * _LOOKUP_BITS
     for k in range(7, -1, -1):
-        chunk = ((ids >> U64(k * 2 * _LOOKUP_BITS + 1)) & U64((1 << (2 * nbits)) - 1)).astype(np.int64)
+        chunk = (
+            (ids >> U64(k * 2 * _LOOKUP_BITS + 1)) & U64((1 << (2 * nbits)) - 1)
+        ).astype(np.int64)
         bits = _LOOKUP_IJ[bits + (chunk << 2)]
         i += (bits >> (_LOOKUP_BITS + 2)) << (k * _LOOKUP_BITS)
         j += ((bits >> 2) & ((1 << _LOOKUP_BITS) - 1)) << (k * _LOOKUP_BITS)
@@ -213,7 +233,11 @@ def cell_polygons(ids, points_per_edge: int = 8):
     w = np.linspace(0.0, 1.0, points_per_edge, endpoint=False)[None, :]
     lerp = lambda a, b: a[:, None] + (b - a)[:, None] * w  # noqa: E731
     full = lambda a: np.broadcast_to(a[:, None], (len(a), points_per_edge))  # noqa: E731
-    us = np.concatenate([lerp(u0, u1), full(u1), lerp(u1, u0), full(u0), u0[:, None]], axis=1)
-    vs = np.concatenate([full(v0), lerp(v0, v1), full(v1), lerp(v1, v0), v0[:, None]], axis=1)
+    us = np.concatenate(
+        [lerp(u0, u1), full(u1), lerp(u1, u0), full(u0), u0[:, None]], axis=1
+    )
+    vs = np.concatenate(
+        [full(v0), lerp(v0, v1), full(v1), lerp(v1, v0), v0[:, None]], axis=1
+    )
     xyz = _face_uv_to_xyz(np.broadcast_to(face[:, None], us.shape), us, vs)
     return from_xyz(xyz)

@@ -22,23 +22,46 @@ from . import geography
 from .geo import destination
 
 # IGBP class -> middle groups it belongs to (several = its share is split evenly).
-LAND_MIDDLE = ("forest", "shrub and savanna", "grassland", "cropland", "built-up", "water and wetland",
-               "snow, ice and barren")
+LAND_MIDDLE = (
+    "forest",
+    "shrub and savanna",
+    "grassland",
+    "cropland",
+    "built-up",
+    "water and wetland",
+    "snow, ice and barren",
+)
 _IGBP_TO_MIDDLE = {
-    "water": ("water and wetland",), "evergreen needleleaf forest": ("forest",),
-    "evergreen broadleaf forest": ("forest",), "deciduous needleleaf forest": ("forest",),
-    "deciduous broadleaf forest": ("forest",), "mixed forest": ("forest",),
-    "closed shrubland": ("shrub and savanna",), "open shrubland": ("shrub and savanna",),
-    "woody savanna": ("shrub and savanna",), "savanna": ("shrub and savanna",), "grassland": ("grassland",),
-    "permanent wetland": ("water and wetland",), "cropland": ("cropland",), "urban and built-up": ("built-up",),
-    "cropland/natural mosaic": ("cropland", "grassland"), "snow and ice": ("snow, ice and barren",),
+    "water": ("water and wetland",),
+    "evergreen needleleaf forest": ("forest",),
+    "evergreen broadleaf forest": ("forest",),
+    "deciduous needleleaf forest": ("forest",),
+    "deciduous broadleaf forest": ("forest",),
+    "mixed forest": ("forest",),
+    "closed shrubland": ("shrub and savanna",),
+    "open shrubland": ("shrub and savanna",),
+    "woody savanna": ("shrub and savanna",),
+    "savanna": ("shrub and savanna",),
+    "grassland": ("grassland",),
+    "permanent wetland": ("water and wetland",),
+    "cropland": ("cropland",),
+    "urban and built-up": ("built-up",),
+    "cropland/natural mosaic": ("cropland", "grassland"),
+    "snow and ice": ("snow, ice and barren",),
     "barren": ("snow, ice and barren",),
 }
 LAND_COARSE = ("natural", "man-made", "water and ice")
 _IGBP_TO_COARSE = {c: ("natural",) for c in geography.IGBP}
-_IGBP_TO_COARSE.update({"water": ("water and ice",), "snow and ice": ("water and ice",),
-                        "permanent wetland": ("natural", "water and ice"), "cropland": ("man-made",),
-                        "urban and built-up": ("man-made",), "cropland/natural mosaic": ("man-made", "natural")})
+_IGBP_TO_COARSE.update(
+    {
+        "water": ("water and ice",),
+        "snow and ice": ("water and ice",),
+        "permanent wetland": ("natural", "water and ice"),
+        "cropland": ("man-made",),
+        "urban and built-up": ("man-made",),
+        "cropland/natural mosaic": ("man-made", "natural"),
+    }
+)
 
 
 def membership(members: dict, rows, columns) -> np.ndarray:
@@ -63,18 +86,27 @@ class SceneHierarchy:
     def probabilities(self, fine_probs) -> dict:
         """``{"fine", "middle", "coarse"}`` probabilities from fine ones (rows sum to one)."""
         fine_probs = np.asarray(fine_probs, np.float64)
-        return {"fine": fine_probs, "middle": fine_probs @ self.fine_to_middle,
-                "coarse": fine_probs @ self.fine_to_coarse}
+        return {
+            "fine": fine_probs,
+            "middle": fine_probs @ self.fine_to_middle,
+            "coarse": fine_probs @ self.fine_to_coarse,
+        }
 
     def labels(self, fine_probs) -> dict:
         """The most probable class at each level, as names."""
-        return {level: np.asarray(getattr(self, level), dtype=object)[p.argmax(1)]
-                for level, p in self.probabilities(fine_probs).items()}
+        return {
+            level: np.asarray(getattr(self, level), dtype=object)[p.argmax(1)]
+            for level, p in self.probabilities(fine_probs).items()
+        }
 
 
-LAND = SceneHierarchy(geography.IGBP, LAND_MIDDLE, LAND_COARSE,
-                      membership(_IGBP_TO_MIDDLE, geography.IGBP, LAND_MIDDLE),
-                      membership(_IGBP_TO_COARSE, geography.IGBP, LAND_COARSE))
+LAND = SceneHierarchy(
+    geography.IGBP,
+    LAND_MIDDLE,
+    LAND_COARSE,
+    membership(_IGBP_TO_MIDDLE, geography.IGBP, LAND_MIDDLE),
+    membership(_IGBP_TO_COARSE, geography.IGBP, LAND_COARSE),
+)
 
 
 def land_cover_shares(lat, lon, extent_km: float = 500.0, grid: int = 16) -> np.ndarray:
@@ -88,7 +120,9 @@ def land_cover_shares(lat, lon, extent_km: float = 500.0, grid: int = 16) -> np.
     plat, plon = destination(lat[:, None], lon[:, None], bearing[None], dist[None])
     classes = geography.land_cover(plat.ravel(), plon.ravel()).reshape(len(lat), -1)
     shares = np.zeros((len(lat), len(geography.IGBP)))
-    np.add.at(shares, (np.repeat(np.arange(len(lat)), classes.shape[1]), classes.ravel()), 1.0)
+    np.add.at(
+        shares, (np.repeat(np.arange(len(lat)), classes.shape[1]), classes.ravel()), 1.0
+    )
     return shares / classes.shape[1]
 
 

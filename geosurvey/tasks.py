@@ -163,6 +163,15 @@ def partition_labels(parts: dict, x) -> np.ndarray:
     return np.stack([p.assign(x.lat, x.lon) for p in parts.values()], 1)
 
 
+def _hierarchical_scores(ctx, x, hier, names):
+    def predict(m, split):
+        return cells.hierarchical_decode(
+            head_outputs(m, x[split], ctx.cfg), hier, names
+        )
+
+    return val_scores(ctx, predict, x)
+
+
 def multi_partition(
     ctx,
     name,
@@ -178,31 +187,21 @@ def multi_partition(
     data=None,
 ) -> Plan:
     """Lo et al.'s multi-partition classifier: one head per partition of ``hier`` (named
-    ``names``, coarse to fine) on one network, trained with the mean of their cross-entropies
-    and validated by the hierarchical prediction on the finest partition.
+    ``names``, coarse to fine) on one network, trained with the mean of their cross-entropies,
+    validated by the hierarchical prediction on the finest partition.
 
     ``x``: inputs per split (default the backbone's; a mapping that makes them on first access
     for features of trained models, then ``data`` identifies them); ``rows``: the training rows
-    to use (a context-specific network's scene); ``build``: another network than the
-    backbone's (a head on features); ``init``: weights to start from."""
-    lazy = x is not None
-    x = ctx.inputs if x is None else x
+    (a context-specific network's scene); ``build``: another network than the backbone's (a
+    head on features); ``init``: weights to start from."""
+    lazy, x = x is not None, ctx.inputs if x is None else x
     meta = ctx.splits["train"] if rows is None else ctx.splits["train"].subset(rows)
     parts = dict(zip(names, hier.partitions))
-    targets = partition_labels(parts, meta)
-    build = build or (
-        lambda: models.network(
-            ctx.cfg, models.MultiHead, {k: len(p) for k, p in parts.items()}
-        )
-    )
+    sizes = {k: len(p) for k, p in parts.items()}
+    build = build or (lambda: models.network(ctx.cfg, models.MultiHead, sizes))
 
     def train():
         return x["train"] if rows is None else x["train"].subset(rows)
-
-    def predict(m, split):
-        return cells.hierarchical_decode(
-            head_outputs(m, x[split], ctx.cfg), hier, names
-        )
 
     ident = {"cells": [p.fingerprint() for p in hier.partitions], **(data or {})}
     return _plan(
@@ -213,10 +212,10 @@ def multi_partition(
         build=build,
         loss=losses.MultiPartition(tuple(names)),
         x_train=train if lazy else train(),
-        targets=targets,
-        evaluate=lambda: val_scores(ctx, predict, x),
+        targets=partition_labels(parts, meta),
         data=ident,
         init=init,
+        evaluate=lambda: _hierarchical_scores(ctx, x, hier, names),
     )
 
 
@@ -306,15 +305,19 @@ def embedding(
     *,
     init: Init | None = None,
     val_targets=None,
+    rows=None,
 ) -> Plan:
     """Train a network ending in a projection head with ``loss(z, targets)``, monitoring top-1
-    k-NN GeoScore per regime; ``val_targets`` (the same kind of targets for the validation
-    split) adds a validation loss per epoch, as Wu et al.'s Fig. 2 plots it."""
-    val = None
-    if val_targets is not None:
-        val = lambda: x["val"].batches(
+    k-NN GeoScore per regime against the whole training set; ``rows``: train on these training
+    rows only (``targets`` are theirs); ``val_targets`` (the same kind of targets for the
+    validation split) adds a validation loss per epoch, as Wu et al.'s Fig. 2 plots it."""
+
+    def val():
+        return x["val"].batches(
             val_targets, recipe.batch_size, shuffle=True, seed=ctx.cfg.seed
-        )  # noqa: E731
+        )
+
+    train = x["train"] if rows is None else x["train"].subset(rows)
     return _plan(
         ctx,
         name,
@@ -322,12 +325,40 @@ def embedding(
         settings,
         build=build,
         loss=loss,
-        x_train=x["train"],
+        x_train=train,
         targets=targets,
         evaluate=lambda: knn_scores(ctx, x),
         init=init,
-        val_batches=val,
+        val_batches=None if val_targets is None else val,
     )
+
+
+def _album_batches(ctx, f, partition, max_len, radius_km):
+    """Training batches of fresh trips every epoch (seeded by the epoch)."""
+    labels = partition.assign(f.lat, f.lon)
+
+    def trips(epoch):
+        return albums.trips(
+            f.lat, f.lon, max_len, radius_km, seed=ctx.cfg.seed + 1000 + epoch
+        )
+
+    return albums.album_batches(f.cached, labels, trips, seed=ctx.cfg.seed)
+
+
+def _album_scores(ctx, f: dict, partition, max_len, radius_km):
+    """Validation scores of an album model on one fixed set of trips per validation split."""
+    fixed = {
+        r.val: albums.trips(
+            f[r.val].lat, f[r.val].lon, max_len, radius_km, seed=ctx.cfg.seed
+        )
+        for r in ctx.judged
+    }
+
+    def predict(m, split):
+        logits = albums.album_logits(m, f[split].cached, fixed[split], ctx.cfg.device)
+        return cells.decode(logits, partition)
+
+    return val_scores(ctx, predict, f)
 
 
 def album_model(
@@ -349,50 +380,21 @@ def album_model(
     trained classifier's, so computed only when training); ``source`` is that classifier's
     checkpoint key. Training albums are fresh :func:`~geosurvey.albums.trips` every epoch;
     validation uses one fixed set of trips per split."""
-
-    def batches():
-        f = features()["train"]
-        labels = partition.assign(f.lat, f.lon)
-        return albums.album_batches(
-            f.cached,
-            labels,
-            lambda e: albums.trips(
-                f.lat, f.lon, max_len, radius_km, seed=ctx.cfg.seed + 1000 + e
-            ),
-            seed=ctx.cfg.seed,
-        )
-
-    def evaluate():
-        f = features()
-        fixed = {
-            r.val: albums.trips(
-                f[r.val].lat, f[r.val].lon, max_len, radius_km, seed=ctx.cfg.seed
-            )
-            for r in ctx.judged
-        }
-
-        def predict(m, split):
-            return cells.decode(
-                albums.album_logits(m, f[split].cached, fixed[split], ctx.cfg.device),
-                partition,
-            )
-
-        return val_scores(ctx, predict, f)
-
     data = {
         "features": source,
         "cells": partition.fingerprint(),
         "max_len": max_len,
         "radius_km": radius_km,
     }
+    trips = (partition, max_len, radius_km)
     return Plan(
         name,
         recipe,
         lambda: models.seeded(ctx.cfg.seed, models.AlbumLSTM, width, len(partition)),
         losses.CrossEntropy(),
         data,
-        batches,
-        evaluate,
+        lambda: _album_batches(ctx, features()["train"], *trips),
+        lambda: _album_scores(ctx, features(), *trips),
         ctx.monitors(),
         settings.key(),
     )

@@ -166,7 +166,7 @@ def run_epoch(model, data, loss_fn, device, optimizer=None, desc=""):
 
 @dataclass
 class _Loop:
-    """The state one run carries from epoch to epoch."""
+    """The state one run carries from epoch to epoch, and what each epoch calls."""
 
     model: object
     optimizer: object
@@ -174,9 +174,20 @@ class _Loop:
     monitors: dict
     mode: str
     device: str
+    train_data: object = None
+    val_data: object = None
+    loss_fn: object = None
+    evaluate: object = None
+    seed: int = 0
     history: History = field(default_factory=History)
     states: dict = field(default_factory=dict)
     start: int = 0
+
+    def __post_init__(self):
+        if self.mode not in ("min", "max"):
+            raise ValueError("mode must be 'min' or 'max'")
+        seed_everything(self.seed, deterministic=not self.device.startswith("cuda"))
+        self.model.to(self.device)
 
     def better(self, a, b) -> bool:
         return a < b if self.mode == "min" else a > b
@@ -196,6 +207,12 @@ class _Loop:
         return all(
             epoch + 1 - b["epoch"] >= patience for b in self.history.best.values()
         )
+
+    def record(self, row: dict, epoch: int, patience) -> None:
+        """Keep the epoch's values, each monitor's best weights, and whether to stop."""
+        self.history.epochs.append(row)
+        self.select(row, epoch)
+        self.history.stopped_early = self.should_stop(epoch, patience)
 
     def finish(self, path) -> Trained:
         load_trainable(self.model, next(iter(self.states.values())))
@@ -266,20 +283,54 @@ def _agree(row: dict) -> dict:
     return shared[0]
 
 
-def _validate(loop: _Loop, val_data, loss_fn, evaluate, epoch) -> dict:
+def _validate(loop: _Loop, epoch) -> dict:
     import torch
 
     row = {}
-    if val_data is not None:
+    if loop.val_data is not None:
         with torch.no_grad():
             row["val_loss"], _ = run_epoch(
-                loop.model, _batches(val_data, epoch), loss_fn, loop.device, desc="val"
+                loop.model,
+                _batches(loop.val_data, epoch),
+                loop.loss_fn,
+                loop.device,
+                desc="val",
             )
-    if evaluate is not None:
+    if loop.evaluate is not None:
         loop.model.eval()
         with torch.no_grad():
-            row.update(evaluate(loop.model))
+            row.update(loop.evaluate(loop.model))
     return row
+
+
+def _epoch(loop: _Loop, net, epoch: int, label: str) -> dict:
+    """Train one epoch, validate, step the schedule: the epoch's values (rank 0's)."""
+    t0 = time.perf_counter()
+    loss, ips = run_epoch(
+        net,
+        _batches(loop.train_data, epoch),
+        loop.loss_fn,
+        loop.device,
+        loop.optimizer,
+        label,
+    )
+    row = {
+        "epoch": epoch + 1,
+        "train_loss": loss,
+        "train_images_per_s": ips,
+        **_validate(loop, epoch),
+    }
+    if loop.scheduler is not None:
+        loop.scheduler.step()
+    return _agree({**row, "seconds": time.perf_counter() - t0})
+
+
+def _barrier() -> None:
+    """Under torchrun: rank 0 has written the last checkpoint before any process returns."""
+    if distributed()[1] > 1:
+        import torch.distributed as dist
+
+        dist.barrier()
 
 
 def fit(
@@ -301,53 +352,28 @@ def fit(
     desc: str = "train",
     meta: dict | None = None,
 ) -> Trained:
-    """Train ``model`` for up to ``epochs`` epochs (see the module doc); returns a
-    :class:`Trained` whose model holds the first monitor's best weights.
-
-    ``train_data``/``val_data``: callables ``epoch -> iterable of (x, y)``, or iterables.
-    ``monitors``: ``{key: epoch value}`` to select on (default ``{"seen": "val_loss"}``),
-    minimised or maximised by ``mode``. A larger ``epochs`` continues a finished run.
-    """
-    if mode not in ("min", "max"):
-        raise ValueError("mode must be 'min' or 'max'")
-    seed_everything(seed, deterministic=not device.startswith("cuda"))
-    model.to(device)
-    loop = _Loop(
-        model, optimizer, scheduler, monitors or {"seen": "val_loss"}, mode, device
+    """Train ``model`` (see the module doc): a :class:`Trained` holding the first monitor's
+    best weights. ``train_data``/``val_data``: ``epoch -> batches``, or iterables;
+    ``monitors``: ``{key: epoch value}`` to select on (default ``{"seen": "val_loss"}``)."""
+    monitors = monitors or {"seen": "val_loss"}
+    loop = _Loop(model, optimizer, scheduler, monitors, mode, device, seed=seed)
+    loop.train_data, loop.val_data, loop.loss_fn, loop.evaluate = (
+        train_data,
+        val_data,
+        loss_fn,
+        evaluate,
     )
     ckpt = Path(checkpoint) if checkpoint else None
     if _resume(loop, ckpt) or loop.start >= epochs:
         return loop.finish(ckpt)
     net = _wrap(model, device)
     for epoch in range(loop.start, epochs):
-        t0 = time.perf_counter()
-        loss, ips = run_epoch(
-            net,
-            _batches(train_data, epoch),
-            loss_fn,
-            device,
-            optimizer,
-            f"{desc} epoch {epoch + 1}/{epochs}",
-        )
-        row = {
-            "epoch": epoch + 1,
-            "train_loss": loss,
-            "train_images_per_s": ips,
-            **_validate(loop, val_data, loss_fn, evaluate, epoch),
-        }
-        if scheduler is not None:
-            scheduler.step()
-        row = _agree({**row, "seconds": time.perf_counter() - t0})
-        loop.history.epochs.append(row)
-        loop.select(row, epoch)
-        loop.history.stopped_early = loop.should_stop(epoch, patience)
+        row = _epoch(loop, net, epoch, f"{desc} epoch {epoch + 1}/{epochs}")
+        loop.record(row, epoch, patience)
         _save(loop, ckpt, epoch, meta)
         if loop.history.stopped_early:
             break
-    if distributed()[1] > 1:
-        import torch.distributed as dist
-
-        dist.barrier()  # rank 0 has written the last checkpoint before any process returns
+    _barrier()
     return loop.finish(ckpt)
 
 

@@ -158,7 +158,9 @@ class Chapter(Context):
             self.ev, self.judged, seed=cfg.seed, assert_claims=cfg.assert_claims
         )
         self.started = time.perf_counter()
-        self.regions = REGIONS  # what the results break down by; a chapter may add scenes
+        self.regions = (
+            REGIONS  # what the results break down by; a chapter may add scenes
+        )
         self.record: dict = {}  # what the results file keeps beside the methods and claims
 
     @property

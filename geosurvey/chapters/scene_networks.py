@@ -194,8 +194,13 @@ def scene_inputs(ctx, job: str) -> dict:
     def make():
         feats, scene = scene_features(ctx)
         with_scene = job == "scene-input-with"
-        return {k: inputs.Inputs(s.meta, cached=np.hstack([feats[k], scene[k]]) if with_scene else feats[k])
-                for k, s in ctx.splits.items()}
+        return {
+            k: inputs.Inputs(
+                s.meta,
+                cached=np.hstack([feats[k], scene[k]]) if with_scene else feats[k],
+            )
+            for k, s in ctx.splits.items()
+        }
 
     return ctx.memo(f"scenes:inputs:{job}", make)
 

@@ -20,6 +20,7 @@ from .base import Job, Settings, knob
 from .planet import partitions
 
 TABLE7_DATA = (10, 97, 30, 60)  # folders of 50k images per stage in Wu et al.'s Table 7
+OSV5M_FOLDERS = 98  # OpenStreetView-5M's training images come in 98 folders
 
 
 @dataclass(frozen=True)
@@ -43,10 +44,10 @@ class TwoStageSettings(Settings):
         "coarse, middle, fine weights of the hierarchical loss (Table 7, stage 2)",
     )
     multistage_top: int = knob(
-        2, "stages (CNN) or blocks (ViT) of the top the first multi-stage stage trains"
+        1, "stages (CNN) or blocks (ViT) of the top the first multi-stage stage trains"
     )
     multistage_frozen: tuple = knob(
-        (0, 1, 2, -1),
+        (0, 1, 1, -1),
         "of those, how many each multi-stage stage freezes (-1: all, only the head trains)",
     )
     multistage_batch: tuple = knob(
@@ -55,6 +56,10 @@ class TwoStageSettings(Settings):
     multistage_weights: tuple = knob(
         ((1.0, 0.3, 0.05), (1.0, 0.3, 0.1), (0.8, 0.35, 0.15)),
         "level weights of stages 2-4 (Table 7, first three levels)",
+    )
+    multistage_passes: int = knob(
+        2,
+        "passes over each stage's share of the training images (Table 7's folders of 98)",
     )
     warmup_weight: float = knob(
         1.0, "weight of the haversine alignment term in the warm-up stage"
@@ -77,6 +82,7 @@ class TwoStageSettings(Settings):
             "multistage_batch": (16, 128, 256, 1024),
             "multistage_top": 12,
             "multistage_frozen": (0, 6, 8, 11),
+            "multistage_passes": 1,
         },
         "photos": {
             "epochs": 2,
@@ -84,6 +90,7 @@ class TwoStageSettings(Settings):
             "batch_size": 32,
             "top_lr_scale": 0.1,
             "multistage_batch": (8, 16, 32, 32),
+            "multistage_passes": 1,
         },
     }
 
@@ -97,11 +104,10 @@ class TwoStageSettings(Settings):
         )
         return replace(base, **changes)
 
-    def multistage_epochs(self) -> tuple:
-        """Epochs of each multi-stage stage: stage 1 plus stage 2's epochs, split in Table 7's
-        proportions of data (10 : 97 : 30 : 60), at least one each."""
-        total = self.epochs + self.stage2_epochs
-        return tuple(max(1, round(total * d / sum(TABLE7_DATA))) for d in TABLE7_DATA)
+    def multistage_shares(self) -> tuple:
+        """The share of the training images each multi-stage stage trains on: Table 7's folders
+        of OpenStreetView-5M's 98 (10, 97, 30 and 60), one pass each in the paper."""
+        return tuple(min(1.0, d / OSV5M_FOLDERS) for d in TABLE7_DATA)
 
 
 def candidates(ctx) -> dict:
@@ -222,6 +228,14 @@ def _hierarchical(ctx):
     )
 
 
+def multistage_rows(ctx, stage: int) -> np.ndarray:
+    """The training rows of one multi-stage stage: its share of the images, drawn by the seed."""
+    n = len(ctx.splits["train"])
+    share = ctx.settings("two_stage_vit").multistage_shares()[stage - 1]
+    rng = np.random.default_rng([ctx.cfg.seed, 17, stage])
+    return np.sort(rng.choice(n, max(1, round(share * n)), replace=False))
+
+
 def multistage_targets(ctx, stage: int, split: str) -> np.ndarray:
     levels = cell_levels(ctx, split)
     if stage == 1:  # the coarsest cells and the coordinates, for the warm-up loss
@@ -247,9 +261,9 @@ def _multistage(stage: int):
             else losses.HierarchicalSupCon(s.multistage_weights[stage - 2], s.tau)
         )
         recipe = s.recipe(
-            epochs=s.multistage_epochs()[stage - 1],
-            batch_size=s.multistage_batch[stage - 1],
+            epochs=s.multistage_passes, batch_size=s.multistage_batch[stage - 1]
         )
+        rows = multistage_rows(ctx, stage)
         init = None
         if stage > 1:
             prev = f"multi-stage-{stage - 1}"
@@ -261,9 +275,10 @@ def _multistage(stage: int):
             s,
             build,
             candidate_inputs(ctx, c),
-            multistage_targets(ctx, stage, "train"),
+            multistage_targets(ctx, stage, "train")[rows],
             loss,
             init=init,
+            rows=rows,
             val_targets=multistage_targets(ctx, stage, "val"),
         )
         p.data["frozen_stages"] = frozen
@@ -328,10 +343,15 @@ def knn_answers(ctx, trained, x: dict, regime) -> dict:
     from ..retrieval import GeoIndex, choose_k, knn_predict
 
     s, net = ctx.settings("two_stage_vit"), trained.net(regime.key)
-    emb = {k: inputs.outputs(net, x[k], ctx.cfg) for k in ("train", regime.val, regime.test)}
+    emb = {
+        k: inputs.outputs(net, x[k], ctx.cfg)
+        for k in ("train", regime.val, regime.test)
+    }
     train = ctx.splits["train"]
     index = GeoIndex(emb["train"], train.lat, train.lon)
     val = ctx.splits[regime.val]
     k, _ = choose_k(index, emb[regime.val], val.lat, val.lon, s.ks)
-    return {"top-1": (*knn_predict(index, emb[regime.test], 1), 1),
-            "weighted": (*knn_predict(index, emb[regime.test], k), k)}
+    return {
+        "top-1": (*knn_predict(index, emb[regime.test], 1), 1),
+        "weighted": (*knn_predict(index, emb[regime.test], k), k),
+    }

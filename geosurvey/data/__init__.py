@@ -7,12 +7,32 @@ chapter switches between the embedded tiles and OSV-5M, MP-16 or im2gps photos w
 
 from .geotiles import GeoTilesSpec, load_geotiles
 from .images import ImageDecodeError, read_image
-from .readers import TooManyBadImages, read_data_root, read_eval_root, read_folder, read_im2gps, read_mp16, read_osv5m
+from .readers import (
+    TooManyBadImages,
+    read_data_root,
+    read_eval_root,
+    read_folder,
+    read_im2gps,
+    read_mp16,
+    read_osv5m,
+)
 from .tables import TableError
 from .sets import ImageSet, PhotoSet, TileSet
 
 __all__ = [
-    "GeoTilesSpec", "load_geotiles", "ImageDecodeError", "read_image", "read_folder", "read_im2gps",
-    "read_osv5m", "read_mp16", "read_eval_root", "read_data_root", "TableError", "TooManyBadImages", "ImageSet",
-    "PhotoSet", "TileSet",
+    "GeoTilesSpec",
+    "load_geotiles",
+    "ImageDecodeError",
+    "read_image",
+    "read_folder",
+    "read_im2gps",
+    "read_osv5m",
+    "read_mp16",
+    "read_eval_root",
+    "read_data_root",
+    "TableError",
+    "TooManyBadImages",
+    "ImageSet",
+    "PhotoSet",
+    "TileSet",
 ]

@@ -34,8 +34,12 @@ from .sets import TileSet
 
 SPLITS = ("train", "val", "test", "val_new", "test_new")
 
-RENDER_VERSION = 2  # bump when rendering or splitting changes: it is part of the cache key
-EARTH_WIDTH = 5400  # every rendering is used at 5400 x 2700 (~7.4 km per pixel at the equator)
+RENDER_VERSION = (
+    2  # bump when rendering or splitting changes: it is part of the cache key
+)
+EARTH_WIDTH = (
+    5400  # every rendering is used at 5400 x 2700 (~7.4 km per pixel at the equator)
+)
 
 EARTH_SOURCES = {  # condition: (packaged file, what it is)
     "bluemarble": ("bluemarble", "NASA Blue Marble, true colour"),
@@ -69,7 +73,9 @@ class GeoTilesSpec:
 
 def mp16_locations() -> pd.DataFrame:
     """The MP-16 photo coordinates, exact duplicates (to 1e-4 degrees, ~10 m) removed."""
-    df = pd.read_csv(packaged.path("mp16_coordinates")).rename(columns={"LAT": "lat", "LON": "lon"})
+    df = pd.read_csv(packaged.path("mp16_coordinates")).rename(
+        columns={"LAT": "lat", "LON": "lon"}
+    )
     return df.loc[~df.round(4).duplicated()].reset_index(drop=True)
 
 
@@ -77,7 +83,9 @@ def mp16_locations() -> pd.DataFrame:
 def earth_image(condition: str) -> np.ndarray:
     """A global equirectangular rendering as uint8 (2700, 5400, 3)."""
     if condition not in EARTH_SOURCES:
-        raise ValueError(f"unknown condition {condition!r}; choose from {sorted(EARTH_SOURCES)}")
+        raise ValueError(
+            f"unknown condition {condition!r}; choose from {sorted(EARTH_SOURCES)}"
+        )
     with Image.open(packaged.path(EARTH_SOURCES[condition][0])) as img:
         img.draft("RGB", (EARTH_WIDTH, EARTH_WIDTH // 2))
         img = img.convert("RGB")
@@ -99,14 +107,21 @@ def sample_bilinear(earth: np.ndarray, lat: np.ndarray, lon: np.ndarray) -> np.n
     return top * (1 - fy) + bottom * fy
 
 
-def render(earth: np.ndarray, lat, lon, rotation_deg, scale, tile_px: int, extent_km: float) -> np.ndarray:
+def render(
+    earth: np.ndarray, lat, lon, rotation_deg, scale, tile_px: int, extent_km: float
+) -> np.ndarray:
     """Tiles (n, px, px, 3) float in [0, 255] centred on each (lat, lon), north rotated by ``rotation_deg``."""
     half = extent_km / 2
     offs = (np.arange(tile_px) + 0.5) / tile_px * extent_km - half
     east, north = np.meshgrid(offs, -offs)  # image rows go southwards
     dist = np.hypot(east, north)[None] * np.asarray(scale)[:, None, None]
-    bearing = np.degrees(np.arctan2(east, north))[None] + np.asarray(rotation_deg)[:, None, None]
-    lat2, lon2 = destination(np.asarray(lat)[:, None, None], np.asarray(lon)[:, None, None], bearing, dist)
+    bearing = (
+        np.degrees(np.arctan2(east, north))[None]
+        + np.asarray(rotation_deg)[:, None, None]
+    )
+    lat2, lon2 = destination(
+        np.asarray(lat)[:, None, None], np.asarray(lon)[:, None, None], bearing, dist
+    )
     return sample_bilinear(earth, lat2, lon2)
 
 
@@ -119,9 +134,12 @@ def _smooth_noise(rng, n, px, grids=(4, 9)):
         i0 = t.astype(int)
         f = t - i0
         f = f * f * (3 - 2 * f)  # smoothstep: round blobs instead of bilinear creases
-        rows = coarse[:, i0] * (1 - f)[None, :, None] + coarse[:, i0 + 1] * f[None, :, None]
-        out += (rows[:, :, i0] * (1 - f) + rows[:, :, i0 + 1] * f) / 2 ** octave
-    return out / sum(1 / 2 ** k for k in range(len(grids)))
+        rows = (
+            coarse[:, i0] * (1 - f)[None, :, None]
+            + coarse[:, i0 + 1] * f[None, :, None]
+        )
+        out += (rows[:, :, i0] * (1 - f) + rows[:, :, i0 + 1] * f) / 2**octave
+    return out / sum(1 / 2**k for k in range(len(grids)))
 
 
 def photometric_jitter(tiles: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -139,7 +157,14 @@ def photometric_jitter(tiles: np.ndarray, rng: np.random.Generator) -> np.ndarra
     return (np.clip(x, 0, 1) * 255 + 0.5).astype(np.uint8)
 
 
-def render_split(lat, lon, spec: GeoTilesSpec, rng: np.random.Generator, chunk: int = 512, desc="tiles"):
+def render_split(
+    lat,
+    lon,
+    spec: GeoTilesSpec,
+    rng: np.random.Generator,
+    chunk: int = 512,
+    desc="tiles",
+):
     """Render and jitter tiles for one split; returns (tiles uint8, per-sample render parameters)."""
     n = len(lat)
     cond = rng.integers(0, len(spec.conditions), n)
@@ -152,11 +177,23 @@ def render_split(lat, lon, spec: GeoTilesSpec, rng: np.random.Generator, chunk: 
         for c, name in enumerate(spec.conditions):
             m = cond[sl] == c
             if m.any():
-                raw[m] = render(earth_image(name), lat[sl][m], lon[sl][m], rotation[sl][m], scale[sl][m],
-                                spec.tile_px, spec.extent_km)
+                raw[m] = render(
+                    earth_image(name),
+                    lat[sl][m],
+                    lon[sl][m],
+                    rotation[sl][m],
+                    scale[sl][m],
+                    spec.tile_px,
+                    spec.extent_km,
+                )
         tiles[sl] = photometric_jitter(raw, rng)
-    params = pd.DataFrame({"condition": np.asarray(spec.conditions, dtype=object)[cond],
-                           "rotation": rotation, "scale": scale})
+    params = pd.DataFrame(
+        {
+            "condition": np.asarray(spec.conditions, dtype=object)[cond],
+            "rotation": rotation,
+            "scale": scale,
+        }
+    )
     return tiles, params
 
 
@@ -174,9 +211,15 @@ def labelled_locations() -> pd.DataFrame:
 def blocks(spec: GeoTilesSpec) -> newplaces.Blocks:
     """The held-out discs of the new-places regime for ``spec`` (its seed draws them)."""
     return newplaces.choose_blocks(
-        labelled_locations(), n_test=spec.n_test_new, n_val=spec.n_val_new, seed=spec.seed,
-        radius_km=spec.block_radius_km, buffer_km=spec.buffer_km,
-        test_discs=spec.test_discs, val_discs=spec.val_discs)
+        labelled_locations(),
+        n_test=spec.n_test_new,
+        n_val=spec.n_val_new,
+        seed=spec.seed,
+        radius_km=spec.block_radius_km,
+        buffer_km=spec.buffer_km,
+        test_discs=spec.test_discs,
+        val_discs=spec.val_discs,
+    )
 
 
 def split_locations(spec: GeoTilesSpec) -> dict:
@@ -192,16 +235,26 @@ def split_locations(spec: GeoTilesSpec) -> dict:
     pool = np.flatnonzero(role == "pool")
     sizes = {"test": spec.n_test, "val": spec.n_val, "train": spec.n_train}
     if sum(sizes.values()) > len(pool):
-        raise ValueError(f"GeoTiles has {len(pool)} locations outside the held-out discs; "
-                         f"asked for {sum(sizes.values())} (train, val and test)")
+        raise ValueError(
+            f"GeoTiles has {len(pool)} locations outside the held-out discs; "
+            f"asked for {sum(sizes.values())} (train, val and test)"
+        )
     order = pool[np.random.default_rng(spec.seed).permutation(len(pool))]
     out, start = {}, 0
-    for split in ("test", "val", "train"):  # test first so it does not change when n_train grows
-        out[split] = locs.iloc[order[start : start + sizes[split]]].reset_index(drop=True)
+    for split in (
+        "test",
+        "val",
+        "train",
+    ):  # test first so it does not change when n_train grows
+        out[split] = locs.iloc[order[start : start + sizes[split]]].reset_index(
+            drop=True
+        )
         start += sizes[split]
     shares = locs["continent"].iloc[pool].value_counts(normalize=True)
-    for split, discs, n, kind in (("val_new", spec.val_discs, spec.n_val_new, "val"),
-                                  ("test_new", spec.test_discs, spec.n_test_new, "test")):
+    for split, discs, n, kind in (
+        ("val_new", spec.val_discs, spec.n_val_new, "val"),
+        ("test_new", spec.test_discs, spec.n_test_new, "test"),
+    ):
         wanted = newplaces.quotas_for(shares, discs, n)
         rows = newplaces.draw(locs, np.flatnonzero(role == kind), wanted, spec.seed)
         out[split] = locs.iloc[rows].reset_index(drop=True)
@@ -212,14 +265,25 @@ def build(spec: GeoTilesSpec, folder: Path) -> None:
     """Render every split of ``spec`` into ``folder`` (tiles.npy + meta.csv per split)."""
     for k, (split, locs) in enumerate(split_locations(spec).items()):
         rng = np.random.default_rng([spec.seed, k, RENDER_VERSION])
-        tiles, params = render_split(locs["lat"].to_numpy(), locs["lon"].to_numpy(), spec, rng,
-                                     desc=f"GeoTiles {split}")
+        tiles, params = render_split(
+            locs["lat"].to_numpy(),
+            locs["lon"].to_numpy(),
+            spec,
+            rng,
+            desc=f"GeoTiles {split}",
+        )
         meta = pd.concat([locs, params], axis=1)
         np.save(folder / f"{split}_tiles.npy", tiles)
         meta.to_csv(folder / f"{split}_meta.csv", index=False)
     held = blocks(spec)
-    pd.DataFrame({"lat": held.lat, "lon": held.lon, "role": held.role,
-                  "continent": held.continent}).to_csv(folder / "blocks.csv", index=False)
+    pd.DataFrame(
+        {
+            "lat": held.lat,
+            "lon": held.lon,
+            "role": held.role,
+            "continent": held.continent,
+        }
+    ).to_csv(folder / "blocks.csv", index=False)
     (folder / "spec.json").write_text(json.dumps(spec.cache_params(), indent=2))
 
 
@@ -233,16 +297,23 @@ def _folder(spec: GeoTilesSpec) -> Path:
 
 def _read_meta(path: Path) -> pd.DataFrame:
     meta = pd.read_csv(path, keep_default_na=False, na_values=[""])
-    meta["country"] = meta["country"].fillna("NA")  # Namibia's code is "NA", not a missing value
+    meta["country"] = meta["country"].fillna(
+        "NA"
+    )  # Namibia's code is "NA", not a missing value
     return meta
 
 
 def load_geotiles(spec: GeoTilesSpec = GeoTilesSpec()) -> dict:
     """``{split: TileSet}`` for every split in :data:`SPLITS`, rendered once and cached."""
     folder = _folder(spec)
-    return {split: TileSet(_read_meta(folder / f"{split}_meta.csv"),
-                           np.load(folder / f"{split}_tiles.npy", mmap_mode="r"),
-                           name=f"geotiles-{split}") for split in SPLITS}
+    return {
+        split: TileSet(
+            _read_meta(folder / f"{split}_meta.csv"),
+            np.load(folder / f"{split}_tiles.npy", mmap_mode="r"),
+            name=f"geotiles-{split}",
+        )
+        for split in SPLITS
+    }
 
 
 def load_blocks(spec: GeoTilesSpec) -> pd.DataFrame:
@@ -262,13 +333,21 @@ def load_views(spec: GeoTilesSpec, images: TileSet) -> TileSet:
     if not folder.exists():
         rng = np.random.default_rng([spec.seed, 99, RENDER_VERSION])
         lat, lon = images.lat, images.lon
-        tiles = np.empty((len(spec.conditions) * n, spec.tile_px, spec.tile_px, 3), np.uint8)
+        tiles = np.empty(
+            (len(spec.conditions) * n, spec.tile_px, spec.tile_px, 3), np.uint8
+        )
         for v, condition in enumerate(spec.conditions):
             one = GeoTilesSpec(**{**asdict(spec), "conditions": (condition,)})
-            tiles[v * n:(v + 1) * n], _ = render_split(lat, lon, one, rng, desc=f"GeoTiles views ({condition})")
+            tiles[v * n : (v + 1) * n], _ = render_split(
+                lat, lon, one, rng, desc=f"GeoTiles views ({condition})"
+            )
         with files.atomic_folder(folder) as tmp:
             np.save(tmp / "tiles.npy", tiles)
     base = images.meta.drop(columns=["rotation", "scale"], errors="ignore")
-    meta = pd.concat([base.assign(condition=c) for c in spec.conditions], ignore_index=True)
+    meta = pd.concat(
+        [base.assign(condition=c) for c in spec.conditions], ignore_index=True
+    )
     meta["view_of"] = np.tile(np.arange(n), len(spec.conditions))
-    return TileSet(meta, np.load(folder / "tiles.npy", mmap_mode="r"), name=f"{images.name}-views")
+    return TileSet(
+        meta, np.load(folder / "tiles.npy", mmap_mode="r"), name=f"{images.name}-views"
+    )

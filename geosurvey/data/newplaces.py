@@ -85,6 +85,26 @@ def _far_enough(c, chosen, lat, lon, role, radius_km, buffer_km) -> bool:
     return True
 
 
+def _candidates(cont, counts, continent: str, need: float) -> np.ndarray:
+    """Locations of ``continent`` whose disc holds ``need`` photos (else its densest ones)."""
+    pool = np.flatnonzero((cont == continent) & (counts >= need))
+    if len(pool) == 0:
+        pool = np.flatnonzero(cont == continent)
+        pool = pool[counts[pool] == counts[pool].max()]
+    return pool
+
+
+def _place(pool, k: int, chosen: list, role: str, fits) -> None:
+    """Add the first ``k`` locations of ``pool`` that ``fits(location, role)`` to ``chosen``."""
+    placed = 0
+    for c in pool:
+        if placed == k:
+            break
+        if fits(c, role):
+            chosen.append((c, role))
+            placed += 1
+
+
 def choose_blocks(
     locs: pd.DataFrame,
     *,
@@ -98,45 +118,37 @@ def choose_blocks(
 ) -> Blocks:
     """Disc centres for the new-places test and validation splits (see the module doc).
 
-    ``locs`` holds every candidate location (``lat``, ``lon``, ``continent``). A centre qualifies
-    when its disc holds at least 1.5 times its share of the continent's quota, so that a split
-    rarely runs short; centres are drawn at random among qualifying locations, by ``seed``.
+    ``locs`` holds every candidate location (``lat``, ``lon``, ``continent``). A centre
+    qualifies when its disc holds at least 1.5 times its share of the continent's quota, so
+    that a split rarely runs short; centres are drawn at random among qualifying locations.
     """
     from scipy.spatial import cKDTree
 
-    lat, lon = locs["lat"].to_numpy(), locs["lon"].to_numpy()
-    cont = locs["continent"].to_numpy()
+    lat, lon, cont = (
+        locs["lat"].to_numpy(),
+        locs["lon"].to_numpy(),
+        locs["continent"].to_numpy(),
+    )
     xyz = to_xyz(lat, lon)
     counts = cKDTree(xyz).query_ball_point(xyz, _chord(radius_km), return_length=True)
     shares = pd.Series(cont).value_counts(normalize=True)
-    rng = np.random.default_rng([seed, 11])
-    chosen = []
+    rng, chosen = np.random.default_rng([seed, 11]), []
     for role, discs, n in (("test", test_discs, n_test), ("val", val_discs, n_val)):
         wanted = quotas_for(shares, discs, n)
         for continent, k in discs:
-            need = 1.5 * wanted[continent] / k
-            pool = np.flatnonzero((cont == continent) & (counts >= need))
-            if (
-                len(pool) == 0
-            ):  # no disc of that continent can fill its share: take its densest
-                pool = np.flatnonzero(cont == continent)
-                pool = pool[counts[pool] == counts[pool].max()]
-            placed = 0
-            for c in rng.permutation(pool):
-                if placed == k:
-                    break
-                if _far_enough(c, chosen, lat, lon, role, radius_km, buffer_km):
-                    chosen.append((c, role))
-                    placed += 1
+            pool = rng.permutation(
+                _candidates(cont, counts, continent, 1.5 * wanted[continent] / k)
+            )
+            _place(
+                pool,
+                k,
+                chosen,
+                role,
+                lambda c, r: _far_enough(c, chosen, lat, lon, r, radius_km, buffer_km),
+            )
     idx = np.array([c for c, _ in chosen])
-    return Blocks(
-        lat[idx],
-        lon[idx],
-        np.array([r for _, r in chosen], dtype=object),
-        cont[idx],
-        radius_km,
-        buffer_km,
-    )
+    roles = np.array([r for _, r in chosen], dtype=object)
+    return Blocks(lat[idx], lon[idx], roles, cont[idx], radius_km, buffer_km)
 
 
 def draw(
@@ -236,14 +248,26 @@ def shared_ground(
 def corners(lat, lon, rotation, scale, *, extent_km: float):
     """(lat, lon) arrays (tiles, 5) of each tile's corners, the first repeated (to draw it)."""
     half = extent_km / 2
-    east, north = np.array([-half, half, half, -half, -half]), np.array([half, half, -half, -half, half])
+    east, north = (
+        np.array([-half, half, half, -half, -half]),
+        np.array([half, half, -half, -half, half]),
+    )
     dist = np.hypot(east, north)[None] * np.asarray(scale)[:, None]
     bearing = np.degrees(np.arctan2(east, north))[None] + np.asarray(rotation)[:, None]
-    return destination(np.asarray(lat)[:, None], np.asarray(lon)[:, None], bearing, dist)
+    return destination(
+        np.asarray(lat)[:, None], np.asarray(lon)[:, None], bearing, dist
+    )
 
 
-def overview(splits: dict, tests=("test", "test_new"), *, extent_km: float, max_scale: float,
-             sample: int = 200, seed: int = 0) -> pd.DataFrame:
+def overview(
+    splits: dict,
+    tests=("test", "test_new"),
+    *,
+    extent_km: float,
+    max_scale: float,
+    sample: int = 200,
+    seed: int = 0,
+) -> pd.DataFrame:
     """What each test split measures: its size, the share of a test tile's ground that training
     tiles also image (on ``sample`` tiles; only for rendered tiles), the distance to the nearest
     training location and the continent mix."""
@@ -256,14 +280,23 @@ def overview(splits: dict, tests=("test", "test_new"), *, extent_km: float, max_
         row = {"images": len(meta)}
         if {"rotation", "scale"} <= set(meta) and len(meta):
             sub = meta.sample(min(sample, len(meta)), random_state=seed)
-            share = 100 * shared_ground(sub, train, extent_km=extent_km, max_scale=max_scale)
-            row.update({"ground shared, median %": np.median(share), "ground shared, mean %": share.mean(),
-                        "tiles sharing any ground %": 100 * np.mean(share > 0)})
+            share = 100 * shared_ground(
+                sub, train, extent_km=extent_km, max_scale=max_scale
+            )
+            row.update(
+                {
+                    "ground shared, median %": np.median(share),
+                    "ground shared, mean %": share.mean(),
+                    "tiles sharing any ground %": 100 * np.mean(share > 0),
+                }
+            )
         d, _ = nearest(meta["lat"], meta["lon"], train["lat"], train["lon"])
         row["nearest training km (median)"] = np.median(d) if len(d) else np.nan
         mix = meta["continent"].value_counts(normalize=True) * 100
         for c in ("Europe", "North America", "Asia"):
             row[f"{c} %"] = mix.get(c, 0.0)
-        row["elsewhere %"] = 100 - sum(mix.get(c, 0.0) for c in ("Europe", "North America", "Asia"))
+        row["elsewhere %"] = 100 - sum(
+            mix.get(c, 0.0) for c in ("Europe", "North America", "Asia")
+        )
         rows[name] = row
     return pd.DataFrame.from_dict(rows, orient="index")

@@ -14,9 +14,20 @@ import pandas as pd
 
 # GeoNames codes for overseas parts that Natural Earth folds into another country
 _EXTRA_CONTINENTS = {
-    "GI": "Europe", "SJ": "Europe", "AX": "Europe", "RE": "Africa", "YT": "Africa", "GF": "South America",
-    "MQ": "North America", "GP": "North America", "BQ": "North America", "PM": "North America",
-    "MF": "North America", "BL": "North America", "SX": "North America", "CW": "North America",
+    "GI": "Europe",
+    "SJ": "Europe",
+    "AX": "Europe",
+    "RE": "Africa",
+    "YT": "Africa",
+    "GF": "South America",
+    "MQ": "North America",
+    "GP": "North America",
+    "BQ": "North America",
+    "PM": "North America",
+    "MF": "North America",
+    "BL": "North America",
+    "SX": "North America",
+    "CW": "North America",
 }
 
 
@@ -35,7 +46,9 @@ def continent_table() -> dict:
     from ..packaged import natural_earth_file
 
     table = {}
-    with shapefile.Reader(str(natural_earth_file("cultural", "ne_50m_admin_0_countries.shp"))) as sf:
+    with shapefile.Reader(
+        str(natural_earth_file("cultural", "ne_50m_admin_0_countries.shp"))
+    ) as sf:
         for rec in sf.records():
             d = rec.as_dict()
             code = d.get("ISO_A2_EH") or d.get("ISO_A2")
@@ -50,8 +63,13 @@ def geocode(lat, lon) -> pd.DataFrame:
     if len(lat) == 0:
         return pd.DataFrame(columns=["country", "admin1", "place"])
     rows = _geocoder().query(list(zip(lat.tolist(), lon.tolist())))
-    return pd.DataFrame({"country": [r["cc"] for r in rows], "admin1": [r["admin1"] for r in rows],
-                         "place": [r["name"] for r in rows]})
+    return pd.DataFrame(
+        {
+            "country": [r["cc"] for r in rows],
+            "admin1": [r["admin1"] for r in rows],
+            "place": [r["name"] for r in rows],
+        }
+    )
 
 
 def countries(lat, lon) -> np.ndarray:
@@ -68,18 +86,24 @@ def with_admin(meta: pd.DataFrame) -> pd.DataFrame:
     if "admin1" in meta and "country" in meta:
         return meta
     labels = geocode(meta["lat"], meta["lon"])
-    return meta.assign(**{c: labels[c].to_numpy() for c in ("country", "admin1") if c not in meta})
+    return meta.assign(
+        **{c: labels[c].to_numpy() for c in ("country", "admin1") if c not in meta}
+    )
 
 
 def admin1_accuracy(pred_lat, pred_lon, meta: pd.DataFrame) -> float:
     """% of predictions in the true first-level region (PIGEON reports it beside country accuracy)."""
     meta = with_admin(meta)
     pred = geocode(pred_lat, pred_lon)
-    same = (pred["country"].to_numpy() == meta["country"].to_numpy()) & (pred["admin1"].to_numpy() == meta["admin1"].to_numpy())
+    same = (pred["country"].to_numpy() == meta["country"].to_numpy()) & (
+        pred["admin1"].to_numpy() == meta["admin1"].to_numpy()
+    )
     return float(100.0 * same.mean())
 
 
-RASTER_DEGREES = 0.05  # cell size of the rasterised admin-0 map (about 5.5 km at the equator)
+RASTER_DEGREES = (
+    0.05  # cell size of the rasterised admin-0 map (about 5.5 km at the equator)
+)
 
 
 def _admin0_shapefile():
@@ -101,18 +125,26 @@ def _rasterise(shp, degrees: float):
     draw = ImageDraw.Draw(canvas)
     with shapefile.Reader(str(shp)) as sf:
         features = [(r.as_dict(), s) for r, s in zip(sf.records(), sf.shapes())]
-    features.sort(key=lambda f: -(f[1].bbox[2] - f[1].bbox[0]) * (f[1].bbox[3] - f[1].bbox[1]))
+    features.sort(
+        key=lambda f: -(f[1].bbox[2] - f[1].bbox[0]) * (f[1].bbox[3] - f[1].bbox[1])
+    )
     codes = []  # drawn largest first, so that an enclave (Lesotho) is drawn over its surroundings
     for record, shape in features:
         code = record.get("ISO_A2_EH") or record.get("ISO_A2")
-        if not code or code == "-99":  # disputed areas and bases without an ISO code: no country
+        if (
+            not code or code == "-99"
+        ):  # disputed areas and bases without an ISO code: no country
             continue
         codes.append(code)
         points = np.asarray(shape.points, dtype=np.float64)
         for start, end in zip(shape.parts, [*shape.parts[1:], len(points)]):
             ring = points[start:end]
-            xy = np.column_stack([(ring[:, 0] + 180) / degrees, (90 - ring[:, 1]) / degrees])
-            area = np.sum(ring[:-1, 0] * ring[1:, 1] - ring[1:, 0] * ring[:-1, 1])  # < 0: outer ring (clockwise)
+            xy = np.column_stack(
+                [(ring[:, 0] + 180) / degrees, (90 - ring[:, 1]) / degrees]
+            )
+            area = np.sum(
+                ring[:-1, 0] * ring[1:, 1] - ring[1:, 0] * ring[:-1, 1]
+            )  # < 0: outer ring (clockwise)
             draw.polygon([tuple(p) for p in xy], fill=len(codes) if area < 0 else 0)
     return np.asarray(canvas, dtype=np.uint16), codes
 
@@ -126,12 +158,21 @@ def country_raster():
 
     shp = _admin0_shapefile()
     stat = shp.stat()
-    entry = cache.entry("country-raster", {"file": shp.name, "size": stat.st_size, "mtime": stat.st_mtime_ns,
-                                           "degrees": RASTER_DEGREES})
+    entry = cache.entry(
+        "country-raster",
+        {
+            "file": shp.name,
+            "size": stat.st_size,
+            "mtime": stat.st_mtime_ns,
+            "degrees": RASTER_DEGREES,
+        },
+    )
     if not entry.exists():
         raster, codes = _rasterise(shp, RASTER_DEGREES)
         with files.atomic_folder(entry) as tmp:
-            np.savez_compressed(tmp / "raster.npz", raster=raster, codes=np.array(codes))
+            np.savez_compressed(
+                tmp / "raster.npz", raster=raster, codes=np.array(codes)
+            )
     with np.load(entry / "raster.npz") as z:
         return z["raster"], z["codes"].astype(object)
 
@@ -141,7 +182,9 @@ def polygon_countries(lat, lon) -> np.ndarray:
     country (at sea), by lookup in :func:`country_raster`: PIGEON's polygon containment."""
     raster, codes = country_raster()
     lat, lon = np.asarray(lat, dtype=np.float64), np.asarray(lon, dtype=np.float64)
-    rows = np.clip(((90 - lat) / RASTER_DEGREES).astype(np.int64), 0, raster.shape[0] - 1)
+    rows = np.clip(
+        ((90 - lat) / RASTER_DEGREES).astype(np.int64), 0, raster.shape[0] - 1
+    )
     cols = ((lon + 180) / RASTER_DEGREES).astype(np.int64) % raster.shape[1]
     values = raster[rows, cols]
     return np.where(values > 0, np.concatenate([[None], codes])[values], None)

@@ -23,10 +23,14 @@ class ImageSet:
     transform with ``takes_arrays`` gets an (H, W, 3) uint8 array decoded with its ``min_side``.
     """
 
-    def __init__(self, meta: pd.DataFrame, transform=None, targets=None, name: str = "images"):
+    def __init__(
+        self, meta: pd.DataFrame, transform=None, targets=None, name: str = "images"
+    ):
         missing = [c for c in REQUIRED_COLUMNS if c not in meta.columns]
         if missing:
-            raise KeyError(f"{name}: metadata lacks column(s) {missing}; has {list(meta.columns)}")
+            raise KeyError(
+                f"{name}: metadata lacks column(s) {missing}; has {list(meta.columns)}"
+            )
         self.meta = meta.reset_index(drop=True)
         self.transform, self.targets, self.name = transform, targets, name
         self.skipped = []  # images a reader left out: {"id", "path", "reason"}
@@ -56,7 +60,9 @@ class ImageSet:
         out = copy.copy(self)
         out.transform, out.targets = transform, targets
         if targets is not None and len(targets) != len(self):
-            raise ValueError(f"{self.name}: {len(targets)} targets for {len(self)} images")
+            raise ValueError(
+                f"{self.name}: {len(targets)} targets for {len(self)} images"
+            )
         return out
 
     def subset(self, index) -> "ImageSet":
@@ -79,10 +85,14 @@ class ImageSet:
 class TileSet(ImageSet):
     """Rendered tiles held in one uint8 array of shape (n, h, w, 3)."""
 
-    def __init__(self, meta, tiles: np.ndarray, transform=None, targets=None, name="tiles"):
+    def __init__(
+        self, meta, tiles: np.ndarray, transform=None, targets=None, name="tiles"
+    ):
         super().__init__(meta, transform, targets, name)
         if len(tiles) != len(self.meta):
-            raise ValueError(f"{name}: {len(tiles)} tiles for {len(self.meta)} metadata rows")
+            raise ValueError(
+                f"{name}: {len(tiles)} tiles for {len(self.meta)} metadata rows"
+            )
         self.tiles = tiles
 
     def load(self, i: int, min_side: int | None = None) -> Image.Image:
@@ -101,7 +111,9 @@ class PhotoSet(ImageSet):
     """Photos on disk: ``meta['path']`` holds each file's path, or, with ``offset`` and ``size``
     columns, the MessagePack shard holding the image's record (:mod:`geosurvey.data.shards`)."""
 
-    def __init__(self, meta, transform=None, targets=None, name="photos", max_side: int = 1024):
+    def __init__(
+        self, meta, transform=None, targets=None, name="photos", max_side: int = 1024
+    ):
         super().__init__(meta, transform, targets, name)
         if "path" not in self.meta:
             raise KeyError(f"{name}: metadata lacks the 'path' column")
@@ -125,7 +137,9 @@ class PhotoSet(ImageSet):
     def problem(self, i: int) -> str | None:
         """Why image ``i`` cannot be used (missing, corrupt, not an image), or None when it decodes."""
         try:
-            decode_image(*self.encoded(i), max_side=64)  # JPEG draft mode: a full check at a fraction of the cost
+            decode_image(
+                *self.encoded(i), max_side=64
+            )  # JPEG draft mode: a full check at a fraction of the cost
         except ImageDecodeError as exc:
             return exc.reason
         return None
@@ -135,8 +149,11 @@ def crop_boxes(n_crops: int, fraction: float = 0.75) -> list:
     """Evenly spaced square crops of ``fraction`` of the shorter side, as (left, top) offsets in
     [0, 1] of the free margin: 1 = centre; 3 = top-left, centre, bottom-right (Lo et al.'s three
     evenly spaced crops); 5 = the four corners and the centre (Müller-Budack et al.'s five crops)."""
-    boxes = {1: [(0.5, 0.5)], 3: [(0.0, 0.0), (0.5, 0.5), (1.0, 1.0)],
-             5: [(0.0, 0.0), (1.0, 0.0), (0.5, 0.5), (0.0, 1.0), (1.0, 1.0)]}
+    boxes = {
+        1: [(0.5, 0.5)],
+        3: [(0.0, 0.0), (0.5, 0.5), (1.0, 1.0)],
+        5: [(0.0, 0.0), (1.0, 0.0), (0.5, 0.5), (0.0, 1.0), (1.0, 1.0)],
+    }
     if n_crops not in boxes:
         raise ValueError(f"n_crops must be 1, 3 or 5, not {n_crops}")
     return boxes[n_crops]
@@ -147,8 +164,14 @@ class Crops(ImageSet):
     a square of ``fraction`` of its shorter side, resized back to the image's size."""
 
     def __init__(self, base: ImageSet, n_crops: int, fraction: float = 0.75):
-        self.base, self.boxes, self.fraction = base, crop_boxes(n_crops, fraction), fraction
-        meta = pd.concat([base.meta.assign(crop=j) for j in range(n_crops)], ignore_index=True)
+        self.base, self.boxes, self.fraction = (
+            base,
+            crop_boxes(n_crops, fraction),
+            fraction,
+        )
+        meta = pd.concat(
+            [base.meta.assign(crop=j) for j in range(n_crops)], ignore_index=True
+        )
         super().__init__(meta, name=f"{base.name}-crops{n_crops}")
 
     def load(self, i: int, min_side: int | None = None) -> Image.Image:
@@ -156,8 +179,9 @@ class Crops(ImageSet):
         fx, fy = self.boxes[i // len(self.base)]
         side = self.fraction * min(img.size)
         left, top = fx * (img.size[0] - side), fy * (img.size[1] - side)
-        return img.crop((round(left), round(top), round(left + side), round(top + side))).resize(
-            img.size, Image.Resampling.BILINEAR)
+        return img.crop(
+            (round(left), round(top), round(left + side), round(top + side))
+        ).resize(img.size, Image.Resampling.BILINEAR)
 
     def subset(self, index):
         raise NotImplementedError("subset the base image set, then crop it")
