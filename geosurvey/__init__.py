@@ -1,7 +1,8 @@
 """geosurvey: the library under the book on worldwide image geolocation.
 
-Chapters import it as ``import geosurvey as gs``; submodules are loaded on first use so that
-``import geosurvey`` stays cheap (no torch, no cartopy) for command-line tools and tests.
+Chapters import it as ``import geosurvey as gs``; submodules are loaded on first use so
+that ``import geosurvey`` stays cheap (no torch, no cartopy) for command-line tools and
+tests.
 """
 
 import importlib

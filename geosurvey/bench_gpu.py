@@ -1,15 +1,17 @@
-"""GPU figures in one command (``geosurvey bench --gpu``, ``make bench-gpu``), in a few minutes on
-one CUDA device, one JSON line per figure:
+"""GPU figures in one command (``geosurvey bench --gpu``, ``make bench-gpu``), in a few
+minutes on one CUDA device, one JSON line per figure:
 
 * ``device``: the GPU, its memory, torch and CUDA versions;
-* ``bf16_matmul_peak``: the TFLOP/s of large bf16 matrix products (what the device can do);
-* ``full_training_step``: images/s of the ``full`` profile's training step (the backbone it
-  resolves, its batch, uint8 images normalised on the device, bf16 autocast, AdamW) and the share
-  of that peak it reaches, from the step's FLOPs counted by torch;
+* ``bf16_matmul_peak``: the TFLOP/s of large bf16 matrix products (what the device can
+  do);
+* ``full_training_step``: images/s of the ``full`` profile's training step (the backbone
+  it resolves, its batch, uint8 images normalised on the device, bf16 autocast, AdamW)
+  and the share of that peak it reaches, from the step's FLOPs counted by torch;
 * ``full_peak_gpu_memory``: the most GPU memory the step held at the profile's batch;
-* ``dataloader``: photos/s that 1, 4 and all CPU cores' DataLoader workers decode and transform
-  from OpenStreetView-5M-size JPEGs (512 x 384) written to a temporary folder;
-* ``decoding_keeps_up``: whether all workers deliver as many photos/s as the step trains on.
+* ``dataloader``: photos/s that 1, 4 and all CPU cores' DataLoader workers decode and
+  transform from OpenStreetView-5M-size JPEGs (512 x 384) written to a temporary folder;
+* ``decoding_keeps_up``: whether all workers deliver as many photos/s as the step trains
+  on.
 
 On a machine without CUDA it says so in one line and measures nothing.
 """
@@ -24,7 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-N_CLASSES = 2000  # about the full profile's middle partition (85,000 training images / 40 per cell)
+# about the full profile's middle partition (85,000 training images / 40 per cell)
+N_CLASSES = 2000
 
 
 def emit(figure: str, **values) -> dict:
@@ -35,8 +38,9 @@ def emit(figure: str, **values) -> dict:
 
 
 def train_flops_per_image(backbone: str, cfg) -> float:
-    """FLOPs of one training step per image, counted by torch on the meta device: the frozen
-    trunk's forward, the fine-tuned top's forward and backward (``cfg.top_stages`` of it)."""
+    """FLOPs of one training step per image, counted by torch on the meta device: the
+    frozen trunk's forward, the fine-tuned top's forward and backward
+    (``cfg.top_stages`` of it)."""
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
@@ -118,7 +122,8 @@ def training_step(cfg, peak_flops: float, steps: int = 10) -> dict:
 
 
 def write_jpegs(folder: Path, n: int, distinct: int = 256) -> list:
-    """``n`` JPEG files of 512 x 384 (``distinct`` different photos, the rest linked to them)."""
+    """``n`` JPEG files of 512 x 384 (``distinct`` different photos, the rest linked to
+    them)."""
     from PIL import Image
 
     rng = np.random.default_rng(0)
@@ -140,8 +145,8 @@ def write_jpegs(folder: Path, n: int, distinct: int = 256) -> list:
 
 
 def loader_rate(paths: list, input_px: int, batch_size: int, workers: int) -> float:
-    """Photos/s a DataLoader with ``workers`` workers delivers (uint8 batches, pinned memory), over
-    its second epoch (the workers already started)."""
+    """Photos/s a DataLoader with ``workers`` workers delivers (uint8 batches, pinned
+    memory), over its second epoch (the workers already started)."""
     import pandas as pd
 
     from . import features

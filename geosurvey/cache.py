@@ -1,12 +1,14 @@
 """A small on-disk cache for expensive intermediate results, keyed by their inputs.
 
-Entries live under ``$GEOSURVEY_CACHE`` (default ``data/cache`` in the repository) in folders named
-``<kind>-<hash of the parameters>``, written atomically (:mod:`geosurvey.files`). Chapters share
-entries: the tiles and frozen features that chapter 1 computes are read back by later chapters.
+Entries live under ``$GEOSURVEY_CACHE`` (default ``data/cache`` in the repository) in
+folders named ``<kind>-<hash of the parameters>``, written atomically
+(:mod:`geosurvey.files`). Chapters share entries: the tiles and frozen features that
+chapter 1 computes are read back by later chapters.
 
-A key must change whenever anything that determines the entry changes, and must be the same in
-every process. So :func:`key` hashes arrays by their bytes, objects by a repr that carries their
-parameters, and refuses a repr that only names a memory address (it would differ every run).
+A key must change whenever anything that determines the entry changes, and must be the
+same in every process. So :func:`key` hashes arrays by their bytes, objects by a repr
+that carries their parameters, and refuses a repr that only names a memory address (it
+would differ every run).
 """
 
 from __future__ import annotations
@@ -56,7 +58,8 @@ def _canonical(value):
 
 
 def key(params: dict) -> str:
-    """Stable 12-hex-digit hash of the parameters (see the module doc for what is allowed)."""
+    """Stable 12-hex-digit hash of the parameters (see the module doc for what is
+    allowed)."""
     blob = json.dumps(params, sort_keys=True, default=_canonical).encode()
     return hashlib.sha1(blob).hexdigest()[:12]
 

@@ -1,16 +1,18 @@
 """Geocells: the classes of classification-based geolocation.
 
-A :class:`Partition` is a set of non-overlapping S2 cells (possibly of mixed levels) built from
-training coordinates, with per-cell counts and two candidate "class centres" to predict: the mean
-of the member photos and the geometric centre of the cell.
+A :class:`Partition` is a set of non-overlapping S2 cells (possibly of mixed levels)
+built from training coordinates, with per-cell counts and two candidate "class centres"
+to predict: the mean of the member photos and the geometric centre of the cell.
 
-* :func:`uniform` - every S2 cell of one level that holds photos (the OSV-5M / Wu et al. labels).
-* :func:`adaptive` - PlaNet's quadtree: split any cell holding more than ``tau_max`` photos,
-  then drop sparse cells (Weyand 2016). The book follows the public reference implementation of
-  that rule, GeoEstimation's ``create_cells`` (Mueller-Budack 2018, also used by Lo et al.):
-  start from the 96 cells of S2 level 2 and drop cells with at most ``tau_min`` photos.
-* :func:`hierarchy` - several adaptive partitions at once (coarse/middle/fine) with the index of
-  each cell's enclosing cell one partition up, for hierarchical prediction.
+* :func:`uniform` - every S2 cell of one level that holds photos (the OSV-5M / Wu et al.
+  labels).
+* :func:`adaptive` - PlaNet's quadtree: split any cell holding more than ``tau_max``
+  photos, then drop sparse cells (Weyand 2016). The book follows the public reference
+  implementation of that rule, GeoEstimation's ``create_cells`` (Mueller-Budack 2018,
+  also used by Lo et al.): start from the 96 cells of S2 level 2 and drop cells with at
+  most ``tau_min`` photos.
+* :func:`hierarchy` - several adaptive partitions at once (coarse/middle/fine) with the
+  index of each cell's enclosing cell one partition up, for hierarchical prediction.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ DROP_RULES = (
 
 @dataclass
 class Partition:
-    """Sorted S2 cell ids with their training counts and centres (class index = position)."""
+    """Sorted S2 cell ids with their training counts and centres (class index =
+    position)."""
 
     cell_ids: np.ndarray
     counts: np.ndarray
@@ -56,7 +59,8 @@ class Partition:
         return s2.cell_center(self.cell_ids)
 
     def centers(self, kind: str = "mean"):
-        """Class centres to predict: ``"mean"`` of member photos or geometric ``"center"``."""
+        """Class centres to predict: ``"mean"`` of member photos or geometric
+        ``"center"``."""
         if kind == "mean":
             return self.mean_lat, self.mean_lon
         if kind == "center":
@@ -64,7 +68,8 @@ class Partition:
         raise ValueError(f"unknown centre kind {kind!r}: use 'mean' or 'center'")
 
     def assign_leaves(self, leaves: np.ndarray) -> np.ndarray:
-        """Class index of the cell containing each leaf id, :data:`DROPPED` where no kept cell does."""
+        """Class index of the cell containing each leaf id, :data:`DROPPED` where no
+        kept cell does."""
         lo, hi = s2.range_min(self.cell_ids), s2.range_max(self.cell_ids)
         k = np.searchsorted(lo, leaves, side="right") - 1
         inside = (k >= 0) & (leaves <= hi[np.clip(k, 0, None)])
@@ -91,16 +96,17 @@ class Partition:
 
 
 def decode(logits, partition, kind: str = "mean"):
-    """Predicted (lat, lon): the chosen centre (member ``"mean"`` or geometric ``"center"``) of
-    each row's most probable cell."""
+    """Predicted (lat, lon): the chosen centre (member ``"mean"`` or geometric
+    ``"center"``) of each row's most probable cell."""
     lat, lon = partition.centers(kind)
     c = np.asarray(logits).argmax(1)
     return lat[c], lon[c]
 
 
 def hierarchical_decode(logits: dict, hier, names):
-    """Predicted points of the finest partition from the product of every level's probability
-    (``logits[name]`` per partition of ``hier``, coarse to fine, named ``names``)."""
+    """Predicted points of the finest partition from the product of every level's
+    probability (``logits[name]`` per partition of ``hier``, coarse to fine, named
+    ``names``)."""
     from scipy.special import log_softmax
 
     log_probs = [log_softmax(np.asarray(logits[n], np.float64), axis=1) for n in names]
@@ -132,7 +138,8 @@ def _finish(
 
 
 def _member_means(lat, lon, label, n_cells):
-    """Spherical mean of each cell's member coordinates (robust across the antimeridian)."""
+    """Spherical mean of each cell's member coordinates (robust across the
+    antimeridian)."""
     ok = label >= 0
     xyz = np.zeros((n_cells, 3))
     np.add.at(xyz, label[ok], to_xyz(lat[ok], lon[ok]))
@@ -189,11 +196,12 @@ def adaptive(
 ) -> Partition:
     """PlaNet's adaptive quadtree over S2 cells.
 
-    Starting from the cells at ``min_level``, any cell holding more than ``tau_max`` points is
-    replaced by its four children, level by level; then cells with at most ``tau_min`` points
-    (``drop="at_most"``, GeoEstimation's rule) or fewer than ``tau_min`` (``drop="below"``) are
-    dropped, their photos counted in ``n_dropped``. One ``np.unique`` per level over the points
-    still being split makes this O(n log n) per level for millions of points.
+    Starting from the cells at ``min_level``, any cell holding more than ``tau_max``
+    points is replaced by its four children, level by level; then cells with at most
+    ``tau_min`` points (``drop="at_most"``, GeoEstimation's rule) or fewer than
+    ``tau_min`` (``drop="below"``) are dropped, their photos counted in ``n_dropped``.
+    One ``np.unique`` per level over the points still being split makes this O(n log n)
+    per level for millions of points.
     """
     _check_taus(tau_max, tau_min, drop)
     lat, lon = validate_coordinates(lat, lon, "partition points")
@@ -211,14 +219,16 @@ def adaptive(
 
 @dataclass
 class Hierarchy:
-    """Partitions from coarse to fine; ``parents[k][c]`` is the index in ``partitions[k]`` of the
-    cell that contains cell ``c`` of ``partitions[k + 1]`` (-1 if that cell was dropped)."""
+    """Partitions from coarse to fine; ``parents[k][c]`` is the index in
+    ``partitions[k]`` of the cell that contains cell ``c`` of ``partitions[k + 1]`` (-1
+    if that cell was dropped)."""
 
     partitions: list
     parents: list
 
     def ancestors(self, level: int) -> list:
-        """For every cell of partition ``level``, its enclosing cell index in each coarser partition."""
+        """For every cell of partition ``level``, its enclosing cell index in each
+        coarser partition."""
         chain, idx = [], np.arange(len(self.partitions[level]))
         for k in range(level - 1, -1, -1):
             idx = np.where(idx >= 0, self.parents[k][np.clip(idx, 0, None)], -1)
@@ -227,10 +237,12 @@ class Hierarchy:
 
 
 def hierarchy(lat, lon, tau_max_list, tau_min: int) -> Hierarchy:
-    """Adaptive partitions for decreasing ``tau_max`` values, each linked to the one before.
+    """Adaptive partitions for decreasing ``tau_max`` values, each linked to the one
+    before.
 
-    Because a cell split at a large ``tau_max`` is also split at any smaller one, the finer
-    partitions refine the coarser ones: every fine cell lies inside exactly one coarse cell.
+    Because a cell split at a large ``tau_max`` is also split at any smaller one, the
+    finer partitions refine the coarser ones: every fine cell lies inside exactly one
+    coarse cell.
     """
     taus = sorted(tau_max_list, reverse=True)
     parts = [adaptive(lat, lon, t, tau_min) for t in taus]
@@ -242,7 +254,8 @@ def hierarchy(lat, lon, tau_max_list, tau_min: int) -> Hierarchy:
 
 
 def hierarchical_log_probs(log_probs: list, hier: Hierarchy):
-    """Fine-cell scores that multiply in the probabilities of the enclosing coarser cells.
+    """Fine-cell scores that multiply in the probabilities of the enclosing coarser
+    cells.
 
     ``log_probs[k]`` has shape (n, len(partitions[k])). Returns (n, n_fine) log-scores
     ``log p_fine + sum_k log p_k(ancestor)`` (the YOLO9000-style product of Lo et al.).
@@ -257,10 +270,12 @@ def hierarchical_log_probs(log_probs: list, hier: Hierarchy):
 
 @dataclass
 class SemanticPartition:
-    """PIGEON's semantic geocells: sets of training points that follow administrative borders.
+    """PIGEON's semantic geocells: sets of training points that follow administrative
+    borders.
 
-    ``labels[i]`` is the cell of training point i (:data:`DROPPED` where its cell was dropped); a new point
-    takes the cell of its nearest training point. Cells never mix countries.
+    ``labels[i]`` is the cell of training point i (:data:`DROPPED` where its cell was
+    dropped); a new point takes the cell of its nearest training point. Cells never mix
+    countries.
     """
 
     labels: np.ndarray
@@ -292,7 +307,8 @@ class SemanticPartition:
         return self.mean_lat, self.mean_lon
 
     def assign(self, lat, lon) -> np.ndarray:
-        """The cell of each point's nearest training point (:data:`DROPPED` if its cell was dropped)."""
+        """The cell of each point's nearest training point (:data:`DROPPED` if its cell
+        was dropped)."""
         from .geo import nearest
 
         _, idx = nearest(lat, lon, self.lat, self.lon)
@@ -319,27 +335,35 @@ def semantic(
     """Semantic geocells from the first-level regions (admin-1) of the training points.
 
     1. One region per (country, admin-1).
-    2. Regions with fewer than ``tau_min`` points merge into the region of the same country whose
-       member mean is nearest, smallest first, until none is too small or the country is one region.
-    3. Regions with more than ``tau_max`` points are cut in two at the median of their widest
-       direction, again while a piece is still too large: compact, balanced pieces (PIGEON used
-       OPTICS clustering; any split that keeps cells compact serves, and this one never leaves
-       an island of three points as a cell of its own).
-    4. A country too small to reach ``tau_min`` stays one cell; cells with fewer than
-       ``drop_below`` points (default ``tau_min``) are dropped, as PlaNet drops sparse S2 cells:
-       their images are not used as class labels.
+    2. Regions with fewer than ``tau_min`` points merge into the nearest region of the
+       same country, smallest first, until none is too small or the country is one.
+    3. Regions with more than ``tau_max`` points are cut in two at the median of their
+       widest direction while a piece is too large (PIGEON used OPTICS clustering).
+    4. Cells with fewer than ``drop_below`` points (default ``tau_min``) are dropped.
     """
     lat, lon = validate_coordinates(lat, lon, "semantic partition points")
-    country = np.asarray(country, dtype=object)
-    admin1 = np.asarray(admin1, dtype=object)
+    country, admin1 = (np.asarray(a, dtype=object) for a in (country, admin1))
     regions = _merge_small(lat, lon, country, admin1, tau_min)
     labels, names = _split_large(lat, lon, regions, tau_max)
+    bound = tau_min if drop_below is None else drop_below
+    params = {
+        "kind": "semantic",
+        "tau_max": tau_max,
+        "tau_min": tau_min,
+        "drop_below": drop_below,
+    }
+    return _point_cells(
+        lat, lon, labels, np.asarray(names, dtype=object), bound, params
+    )
+
+
+def _point_cells(lat, lon, labels, names, bound: int, params) -> SemanticPartition:
+    """The cells of point labels with at least ``bound`` points; the others are dropped."""
     counts = np.bincount(labels, minlength=len(names))
-    cell_country = np.array([n.split("/", 1)[0] for n in names], dtype=object)
-    keep = counts >= (tau_min if drop_below is None else drop_below)
-    remap = np.where(keep, np.cumsum(keep) - 1, DROPPED)
-    labels = remap[labels]
+    keep = counts >= bound
+    labels = np.where(keep, np.cumsum(keep) - 1, DROPPED)[labels]
     mean_lat, mean_lon = _member_means(lat, lon, labels, int(keep.sum()))
+    country = np.array([n.split("/", 1)[0] for n in names], dtype=object)
     return SemanticPartition(
         labels,
         lat,
@@ -347,14 +371,9 @@ def semantic(
         counts[keep],
         mean_lat,
         mean_lon,
-        cell_country[keep],
-        np.asarray(names, dtype=object)[keep],
-        {
-            "kind": "semantic",
-            "tau_max": tau_max,
-            "tau_min": tau_min,
-            "drop_below": drop_below,
-        },
+        country[keep],
+        names[keep],
+        params,
     )
 
 
@@ -379,7 +398,8 @@ def _merge_small(lat, lon, country, admin1, tau_min):
 
 
 def _split_large(lat, lon, region, tau_max):
-    """Integer cell labels and cell names after splitting every region above ``tau_max`` points."""
+    """Integer cell labels and cell names after splitting every region above ``tau_max``
+    points."""
     xyz = to_xyz(lat, lon)
     labels = np.empty(len(region), np.int64)
     names = []
@@ -392,8 +412,9 @@ def _split_large(lat, lon, region, tau_max):
 
 
 def _bisect(xyz, idx, tau_max) -> list:
-    """Split points at the median of their widest direction until no piece exceeds ``tau_max``:
-    pieces stay compact and balanced (each half of a split holds half the points)."""
+    """Split points at the median of their widest direction until no piece exceeds
+    ``tau_max``: pieces stay compact and balanced (each half of a split holds half the
+    points)."""
     if len(idx) <= tau_max:
         return [idx]
     centred = xyz[idx] - xyz[idx].mean(0)

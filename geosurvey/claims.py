@@ -1,20 +1,26 @@
-"""A paper's claim, measured here: in both regimes, with an interval, a corrected verdict.
+"""A paper's claim, measured here: in both regimes, with an interval, a corrected
+verdict.
 
-A chapter states each claim it tests as a :class:`Claim` ("fine cells beat coarse cells at
-25 km": method A beats method B on one metric), adds it to its :class:`Claims`, and judges them
-all at once at the end, because the correction for many claims needs every p-value:
+A chapter states each claim it tests as a :class:`Claim` ("fine cells beat coarse cells
+at 25 km": method A beats method B on one metric), adds it to its :class:`Claims`, and
+judges them all at once at the end, because the correction for many claims needs every
+p-value:
 
-* in every regime the run has (:mod:`geosurvey.regimes`), the difference of the two methods on
-  that regime's test set, its 95 % block-bootstrap interval and p-value (:mod:`geosurvey.stats`);
-* where results of other seeds exist, the same pooled over seeds (a two-level bootstrap);
-* Holm's correction over every (claim, regime) the chapter judges, separately for this seed
-  and for the pooled results;
-* a verdict: **reproduced** (the corrected test passes on the claimed side), **not reproduced**
-  (it passes on the other side), **inconclusive** (it does not pass), or **not testable here**
-  when a prerequisite of the claim is missing (then nothing is measured under its name).
+* in every regime the run has (:mod:`geosurvey.regimes`), the difference of the two
+  methods on that regime's test set, its 95 % block-bootstrap interval and p-value
+  (:mod:`geosurvey.stats`);
+* where results of other seeds exist, the same pooled over seeds (a two-level
+  bootstrap);
+* Holm's correction over every (claim, regime) the chapter judges, separately for this
+  seed and for the pooled results;
+* a verdict: **reproduced** (the corrected test passes on the claimed side), **not
+  reproduced** (it passes on the other side), **inconclusive** (it does not pass), or
+  **not testable here** when a prerequisite of the claim is missing (then nothing is
+  measured under its name).
 
-A claim also names the regime the paper's claim is about (``about``): most benchmark claims are
-about places like the training places; a claim about generalisation is about new places.
+A claim also names the regime the paper's claim is about (``about``): most benchmark
+claims are about places like the training places; a claim about generalisation is about
+new places.
 """
 
 from __future__ import annotations
@@ -97,7 +103,8 @@ def unit(metric: str) -> str:
 
 
 def _difference(ev, claim: Claim, split: str):
-    """(value better, value worse, difference, replicates of the difference) on ``split``."""
+    """(value better, value worse, difference, replicates of the difference) on
+    ``split``."""
     a = ev.metrics(claim.better, split, claim.region)[claim.metric]
     b = ev.metrics(claim.worse, split, claim.region)[claim.metric]
     sa = ev.samples(claim.better, split, claim.region)[claim.metric]
@@ -106,11 +113,13 @@ def _difference(ev, claim: Claim, split: str):
 
 
 class Claims:
-    """The claims of one chapter, judged over its regimes and, where they exist, its seeds.
+    """The claims of one chapter, judged over its regimes and, where they exist, its
+    seeds.
 
-    ``evaluations``: this run's :class:`~geosurvey.evaluation.Evaluations`; ``others``: the same
-    chapter's evaluations at other seeds (``{seed: Evaluations}``); ``regimes``: the regimes this
-    run judges in; ``assert_claims``: whether expected verdicts are asserted (the ci profile).
+    ``evaluations``: this run's :class:`~geosurvey.evaluation.Evaluations`; ``others``:
+    the same chapter's evaluations at other seeds (``{seed: Evaluations}``);
+    ``regimes``: the regimes this run judges in; ``assert_claims``: whether expected
+    verdicts are asserted (the ci profile).
     """
 
     def __init__(
@@ -201,7 +210,8 @@ class Claims:
         return None if j is None else j.verdict
 
     def failures(self) -> list:
-        """Broken assertions: checks that failed and expected verdicts that were not measured."""
+        """Broken assertions: checks that failed and expected verdicts that were not
+        measured."""
         if not self.assert_claims:
             return []
         out = [m for m, ok in self.checks if not ok]

@@ -12,7 +12,8 @@
     geosurvey doctor                              what this machine offers (GPU, weights, data)
     geosurvey bench     [-o bench/bench.json]     throughput of the library's hot paths (--gpu: on a GPU)
 
-Every command reports a bad input (a file, a line, a parameter) in one line and exits with status 2.
+Every command reports a bad input (a file, a line, a parameter) in one line and exits
+with status 2.
 """
 
 from __future__ import annotations
@@ -113,7 +114,8 @@ def _toc_files(root: Path) -> list:
 
 
 def _sizes(args) -> dict | None:
-    """The split sizes given on the command line (``--n-train`` ...), or None for the profile's."""
+    """The split sizes given on the command line (``--n-train`` ...), or None for the
+    profile's."""
     sizes = {
         k: v
         for k, v in (
@@ -137,7 +139,8 @@ def _photo_options(args) -> dict:
 
 
 def _execute(src: Path, dst: Path, root: Path, args, progress_bar: bool) -> float:
-    """Execute notebook ``src`` into ``dst`` with the run parameters in ``args``; returns seconds."""
+    """Execute notebook ``src`` into ``dst`` with the run parameters in ``args``;
+    returns seconds."""
     import papermill
 
     params = {
@@ -162,8 +165,9 @@ def _execute(src: Path, dst: Path, root: Path, args, progress_bar: bool) -> floa
 
 
 def _show_run_parameters_only(notebook: Path) -> None:
-    """Hide the chapter's default ``parameters`` cell in the rendered page: the cell papermill
-    injected after it holds the values this run used, and showing both reads as a duplicate."""
+    """Hide the chapter's default ``parameters`` cell in the rendered page: the cell
+    papermill injected after it holds the values this run used, and showing both reads
+    as a duplicate."""
     import nbformat
 
     nb = nbformat.read(notebook, as_version=4)
@@ -210,7 +214,8 @@ def _add_run_parameters(p) -> None:
 
 
 def _stage(root: Path) -> Path:
-    """A fresh staging folder with the book's configuration, bibliography and static files."""
+    """A fresh staging folder with the book's configuration, bibliography and static
+    files."""
     stage = root / "build" / "book-src"
     if stage.exists():
         shutil.rmtree(stage)
@@ -233,7 +238,8 @@ def _source(root: Path, entry: str) -> Path:
 
 
 def _render(root: Path, stage: Path) -> Path:
-    """Build the staged book with Jupyter Book 1 into ``_build/html``; every page must exist."""
+    """Build the staged book with Jupyter Book 1 into ``_build/html``; every page must
+    exist."""
     jb = Path(sys.executable).with_name("jupyter-book")
     cmd = [
         str(jb),
@@ -279,7 +285,8 @@ def _cmd_book(args) -> None:
 
 
 def chapter_notebook(root: Path, name: str) -> Path:
-    """The chapter notebook whose file name contains ``name`` (e.g. ``planet``), exactly one."""
+    """The chapter notebook whose file name contains ``name`` (e.g. ``planet``), exactly
+    one."""
     chapters = [
         root / f"{e}.ipynb" for e in _toc_files(root) if (root / f"{e}.ipynb").exists()
     ]
@@ -293,8 +300,8 @@ def chapter_notebook(root: Path, name: str) -> Path:
 
 
 def _cmd_run(args) -> None:
-    """Execute one chapter, or ``all`` of them in order (no HTML build): the way to run a
-    chapter's full profile on a GPU, or another seed (``make seeds``)."""
+    """Execute one chapter, or ``all`` of them in order (no HTML build): the way to run
+    a chapter's full profile on a GPU, or another seed (``make seeds``)."""
     from .profiles import find_root
 
     root = find_root()
@@ -319,7 +326,8 @@ def _cmd_run(args) -> None:
 
 
 def _list_jobs(args) -> None:
-    """Every job, by chapter, with what it needs; ``--keys``: the checkpoint each would write."""
+    """Every job, by chapter, with what it needs; ``--keys``: the checkpoint each would
+    write."""
     from .chapters import context, registry
 
     jobs = registry().jobs
@@ -370,8 +378,9 @@ def _join_processes(requested: str) -> tuple:
 
 
 def _cmd_fit(args) -> None:
-    """Train one job of :mod:`geosurvey.chapters`, under torchrun with DistributedDataParallel
-    when launched with several processes; the checkpoint is the one the chapter looks up."""
+    """Train one job of :mod:`geosurvey.chapters`, under torchrun with
+    DistributedDataParallel when launched with several processes; the checkpoint is the
+    one the chapter looks up."""
     import torch.distributed as dist
 
     from . import profiles
@@ -394,7 +403,8 @@ def _cmd_fit(args) -> None:
             **_photo_options(args),
         )
         if rank > 0:
-            dist.barrier()  # rank 0 prepares the data and its caches first; then the others
+            # rank 0 prepares the data and its caches first; then the others
+            dist.barrier()
         ctx = context(cfg, profiles.load_splits(cfg))
         ctx.plan(args.job)
         if world > 1 and rank == 0:
@@ -636,7 +646,8 @@ def main(argv=None) -> None:
 
 
 def _user_errors() -> tuple:
-    """The library's errors about its inputs (files, rows, parameters): shown as one line."""
+    """The library's errors about its inputs (files, rows, parameters): shown as one
+    line."""
     from .data.images import ImageDecodeError
     from .data.readers import TooManyBadImages
     from .data.tables import TableError

@@ -1,6 +1,6 @@
-"""The comparison chapter's reading of the other chapters: one representative per method family,
-evaluated again on the same test sets of both regimes, every claim's verdict at every seed that
-was run, and every family's cost. Nothing is retrained."""
+"""The comparison chapter's reading of the other chapters: one representative per method
+family, evaluated again on the same test sets of both regimes, every claim's verdict at
+every seed that was run, and every family's cost. Nothing is retrained."""
 
 from __future__ import annotations
 
@@ -26,7 +26,8 @@ MARK = {
     None: "–",
 }
 
-# im2gps3k, accuracy % within 1 / 25 / 200 / 750 / 2500 km, as quoted by later papers (see the appendix)
+# im2gps3k, accuracy % within 1 / 25 / 200 / 750 / 2500 km, as quoted by later papers
+# (see the appendix)
 PUBLISHED_IM2GPS3K = {
     "PlaNet": ("PlaNet, as reproduced in CPlaNet", (8.5, 24.8, 34.3, 48.4, 64.6)),
     "scene-aware": (
@@ -40,8 +41,9 @@ FLOORS = ("prior", "raw-pixel k-NN", "frozen k-NN", "direct regression")
 
 
 def load_chapters(cfg) -> dict:
-    """``{chapter: {"results": ..., "ev": Evaluations}}`` for the profile and seed of ``cfg``;
-    a missing or mismatched chapter is an error that says which chapter to run."""
+    """``{chapter: {"results": ..., "ev": Evaluations}}`` for the profile and seed of
+    ``cfg``; a missing or mismatched chapter is an error that says which chapter to run.
+    """
     out = {}
     for name, notebook in CHAPTERS.items():
         res = results.load_json(name, cfg.results_dir)
@@ -59,8 +61,8 @@ def load_chapters(cfg) -> dict:
 
 
 def families(chapters) -> dict:
-    """``{family: (chapter, method)}``: the floors, then each family's representative, named by
-    its chapter (its headline, chosen on validation)."""
+    """``{family: (chapter, method)}``: the floors, then each family's representative,
+    named by its chapter (its headline, chosen on validation)."""
     out = {
         "prior": ("data_and_metrics", baselines.PRIOR),
         "raw-pixel k-NN": ("data_and_metrics", baselines.RAW),
@@ -78,8 +80,8 @@ def families(chapters) -> dict:
 
 
 def add_families(ch, chapters, fams: dict) -> None:
-    """Every family's predictions, as its chapter made them, on the test sets of ``ch``; the
-    chapters must have used the same rows (the same profile and seed)."""
+    """Every family's predictions, as its chapter made them, on the test sets of ``ch``;
+    the chapters must have used the same rows (the same profile and seed)."""
     for family, (chapter, method) in fams.items():
         ev = chapters[chapter]["ev"]
         for r in ch.regimes:
@@ -116,9 +118,9 @@ def _verdict(record: dict, regime: str):
 
 
 def stability_table(by_seed: dict, regimes=("seen", "new")) -> pd.DataFrame:
-    """Every claim of every chapter: its verdict at each seed in each regime (✓ reproduced, ✗ not
-    reproduced, ? inconclusive, n/t not testable here, – not run), and whether the verdict in the
-    regime the claim is about is the same at every seed."""
+    """Every claim of every chapter: its verdict at each seed in each regime (✓
+    reproduced, ✗ not reproduced, ? inconclusive, n/t not testable here, – not run), and
+    whether the verdict in the regime the claim is about is the same at every seed."""
     rows = {}
     seeds = sorted(by_seed)
     for chapter in CHAPTERS:
@@ -154,8 +156,8 @@ def stability_table(by_seed: dict, regimes=("seen", "new")) -> pd.DataFrame:
 
 
 def lessons(table: pd.DataFrame, n_seeds: int) -> str:
-    """The findings: claims whose corrected verdict, in the regime each is about, is decisive and
-    the same at every seed; and how many claims that leaves out."""
+    """The findings: claims whose corrected verdict, in the regime each is about, is
+    decisive and the same at every seed; and how many claims that leaves out."""
     if n_seeds < 2:
         return (
             "Only one seed's results exist, so no verdict can be called stable across seeds and this "
@@ -206,8 +208,9 @@ def published_table() -> pd.DataFrame:
 
 
 def ranking(ch, fams, regime) -> str:
-    """The learned families ranked by GeoScore on ``regime``'s test set; a step is ">" only
-    where the block-bootstrap interval of the difference excludes zero, "≈" otherwise."""
+    """The learned families ranked by GeoScore on ``regime``'s test set; a step is ">"
+    only where the block-bootstrap interval of the difference excludes zero, "≈"
+    otherwise."""
     from .stats import interval
 
     learned = [f for f in fams if f not in FLOORS]

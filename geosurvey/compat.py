@@ -1,12 +1,13 @@
 """Make torchvision (and so timm) importable next to a CPU-only torch.
 
-The registry's torchvision 0.28.0 wheel is a CUDA build. With the CPU torch 2.13.0 wheel its compiled
-operators fail to load, and ``import torchvision`` dies with ``operator torchvision::nms does not
-exist`` because ``torchvision/_meta_registrations.py`` registers fake kernels for ops whose schemas
-were never defined. Defining the two schemas ourselves, before torchvision is imported, is enough
-for the parts we use (``torchvision.models`` and ``torchvision.transforms``, which timm imports);
-``torchvision.ops`` and ``torchvision.io`` stay unusable. On a machine where torchvision's own ops
-load (a matching CUDA install), nothing is changed.
+The registry's torchvision 0.28.0 wheel is a CUDA build. With the CPU torch 2.13.0 wheel
+its compiled operators fail to load, and ``import torchvision`` dies with ``operator
+torchvision::nms does not exist`` because ``torchvision/_meta_registrations.py``
+registers fake kernels for ops whose schemas were never defined. Defining the two
+schemas ourselves, before torchvision is imported, is enough for the parts we use
+(``torchvision.models`` and ``torchvision.transforms``, which timm imports);
+``torchvision.ops`` and ``torchvision.io`` stay unusable. On a machine where
+torchvision's own ops load (a matching CUDA install), nothing is changed.
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ def _torchvision_ops_load() -> bool:
 
 
 def ensure_torchvision() -> bool:
-    """Define the missing torchvision op schemas if needed; return True when a patch was applied."""
+    """Define the missing torchvision op schemas if needed; return True when a patch was
+    applied."""
     global _library, patched
     if patched:
         return True

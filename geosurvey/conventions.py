@@ -1,20 +1,22 @@
 """The evaluation conventions of the peers' code, beside the book's own.
 
-The book evaluates one way (:mod:`geosurvey.metrics`: haversine on R = 6371.0088 km, a hit when
-d <= t, the mean of each image's GeoScore, countries from the GeoNames gazetteer). Published code
-differs in small ways that move published numbers:
+The book evaluates one way (:mod:`geosurvey.metrics`: haversine on R = 6371.0088 km, a
+hit when d <= t, the mean of each image's GeoScore, countries from the GeoNames
+gazetteer). Published code differs in small ways that move published numbers:
 
-* OpenStreetView-5M (``metrics/distance_based.py``, ``metrics/utils.py``): R = 6371 km, a hit when
-  d < t; country accuracy by reverse geocoding the prediction (GeoNames places, as the book does)
-  against ``unique_country``, over the rows whose true country is known.
-* PIGEON: R = 6378.137 km (the equatorial radius), each image's GeoScore rounded to a whole point
-  before averaging, countries by polygon containment (here: Natural Earth admin-0, rasterised,
-  :func:`geosurvey.data.places.polygon_countries`; a prediction at sea has no country).
+* OpenStreetView-5M (``metrics/distance_based.py``, ``metrics/utils.py``): R = 6371 km,
+  a hit when d < t; country accuracy by reverse geocoding the prediction (GeoNames
+  places, as the book does) against ``unique_country``, over the rows whose true country
+  is known.
+* PIGEON: R = 6378.137 km (the equatorial radius), each image's GeoScore rounded to a
+  whole point before averaging, countries by polygon containment (here: Natural Earth
+  admin-0, rasterised, :func:`geosurvey.data.places.polygon_countries`; a prediction at
+  sea has no country).
 * GeoEstimation: R = 6371 km, a hit when d <= t; it reports no country accuracy.
 
 :func:`evaluate` scores predictions under one convention with the keys of
-:func:`geosurvey.metrics.evaluate` (:func:`summarize` from distances); :func:`conventions_table`
-puts every convention side by side.
+:func:`geosurvey.metrics.evaluate` (:func:`summarize` from distances);
+:func:`conventions_table` puts every convention side by side.
 """
 
 from __future__ import annotations
@@ -40,7 +42,9 @@ class Convention:
     )
     country: (
         str | None
-    )  # how a point's country is found: "reverse_geocoding" (GeoNames), "polygons", or None
+        # how a point's country is found: "reverse_geocoding" (GeoNames), "polygons", or
+        # None
+    )
     known_countries_only: bool = (
         False  # country accuracy over rows whose true country is known
     )
@@ -104,7 +108,8 @@ def _country_accuracy(
     c: Convention, pred_lat, pred_lon, true_lat, true_lon, true_country
 ) -> float:
     """% of predictions in the true country; blank true countries are left out
-    (``known_countries_only``) or looked up from the true location by the same method."""
+    (``known_countries_only``) or looked up from the true location by the same method.
+    """
     truth = np.asarray(true_country, dtype=object)
     known = ~pd.isna(truth) & (truth != "")
     if c.known_countries_only:
@@ -125,8 +130,8 @@ def _country_accuracy(
 
 
 def summarize(d, convention="geosurvey") -> dict:
-    """The metrics of :func:`geosurvey.metrics.summarize` from distances ``d`` (km, on the
-    convention's sphere), with its hit rule and GeoScore rounding."""
+    """The metrics of :func:`geosurvey.metrics.summarize` from distances ``d`` (km, on
+    the convention's sphere), with its hit rule and GeoScore rounding."""
     c = get(convention)
     out = metrics.summarize(d)
     if c.strict:
@@ -144,8 +149,9 @@ def summarize(d, convention="geosurvey") -> dict:
 def evaluate(
     pred_lat, pred_lon, true_lat, true_lon, *, convention="geosurvey", true_country=None
 ) -> dict:
-    """The metrics of :func:`geosurvey.metrics.evaluate` (same keys) under ``convention``; with
-    ``true_country`` (ISO alpha-2, None or "" where unknown), country accuracy by its method."""
+    """The metrics of :func:`geosurvey.metrics.evaluate` (same keys) under
+    ``convention``; with ``true_country`` (ISO alpha-2, None or "" where unknown),
+    country accuracy by its method."""
     c = get(convention)
     out = summarize(
         haversine(pred_lat, pred_lon, true_lat, true_lon)
@@ -164,7 +170,8 @@ def evaluate(
 def conventions_table(
     pred_lat, pred_lon, true_lat, true_lon, true_country=None
 ) -> pd.DataFrame:
-    """One row per convention of :data:`CONVENTIONS`: what it is, and the metrics it gives."""
+    """One row per convention of :data:`CONVENTIONS`: what it is, and the metrics it
+    gives."""
     rows = {
         name: {
             "convention": c.describe(),

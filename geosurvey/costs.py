@@ -1,9 +1,10 @@
-"""What a method costs: training time, parameters, reference database, and inference speed.
+"""What a method costs: training time, parameters, reference database, and inference
+speed.
 
-Each chapter records the cost of its headline method, so the comparison chapter can put accuracy
-against cost without retraining anything. Inference speed is measured on this machine: one
-forward pass of the backbone (:func:`geosurvey.features.forward_ms`) plus the method's own
-head, decoding or search, timed on the test split.
+Each chapter records the cost of its headline method, so the comparison chapter can put
+accuracy against cost without retraining anything. Inference speed is measured on this
+machine: one forward pass of the backbone (:func:`geosurvey.features.forward_ms`) plus
+the method's own head, decoding or search, timed on the test split.
 """
 
 from __future__ import annotations
@@ -33,10 +34,10 @@ def measure(
     database=None,
     passes: int = 1,
 ) -> dict:
-    """The cost of one method: ``predict()`` maps the test split to answers (timed here);
-    ``models`` are the modules it adds to the pretrained backbone (heads, a from-scratch
-    transformer); ``database`` the reference embeddings a retrieval method searches;
-    ``passes`` the backbone's forward passes per image (test-time crops)."""
+    """The cost of one method: ``predict()`` maps the test split to answers (timed
+    here); ``models`` are the modules it adds to the pretrained backbone (heads, a
+    from-scratch transformer); ``database`` the reference embeddings a retrieval method
+    searches; ``passes`` the backbone's forward passes per image (test-time crops)."""
     from . import backbones
     from .features import forward_ms
 

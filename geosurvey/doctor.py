@@ -74,8 +74,8 @@ def _files() -> list:
 
 
 def lines() -> list:
-    """One line per fact: Python, torch and CUDA, each GPU, FAISS, every profile's backbone
-    weights, the packaged data files, the data roots the environment names."""
+    """One line per fact: Python, torch and CUDA, each GPU, FAISS, every profile's
+    backbone weights, the packaged data files, the data roots the environment names."""
     from . import backbones, retrieval
 
     hub = (

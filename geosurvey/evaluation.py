@@ -1,11 +1,11 @@
 """Every method's predictions on every test set, measured by the one evaluator.
 
-:class:`Evaluations` holds, for each (method, test set), the predicted points, the error of
-every image and whether its predicted country is right; metrics come from
+:class:`Evaluations` holds, for each (method, test set), the predicted points, the error
+of every image and whether its predicted country is right; metrics come from
 :func:`geosurvey.metrics.summarize` and their intervals from the block bootstrap of
-:mod:`geosurvey.stats`. Results break down by *region*: ``Global``, or any value of a group
-column of the test set's metadata (its ``continent``, or a chapter's ``scene``), always by the
-*true* location.
+:mod:`geosurvey.stats`. Results break down by *region*: ``Global``, or any value of a
+group column of the test set's metadata (its ``continent``, or a chapter's ``scene``),
+always by the *true* location.
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ class TestSet:
         return cls(meta, stats.blocks(meta["lat"].to_numpy(), meta["lon"].to_numpy()))
 
     def mask(self, region: str) -> np.ndarray:
-        """Rows of ``region`` (``Global``: all); an empty mask where no group has that value."""
+        """Rows of ``region`` (``Global``: all); an empty mask where no group has that
+        value."""
         if region == "Global":
             return np.ones(len(self.meta), bool)
         hit = np.zeros(len(self.meta), bool)
@@ -47,7 +48,8 @@ class TestSet:
         return hit
 
     def bootstrap(self, region: str) -> np.ndarray:
-        """Block-bootstrap weights of the rows of ``region`` (the same for every method)."""
+        """Block-bootstrap weights of the rows of ``region`` (the same for every
+        method)."""
         if region not in self.weights:
             blocks = np.unique(self.block[self.mask(region)], return_inverse=True)[1]
             self.weights[region] = stats.block_weights(blocks.reshape(-1))
@@ -73,10 +75,11 @@ class Evaluations:
     def add(
         self, method: str, split: str, pred_lat, pred_lon, *, pred_country=None, **info
     ) -> dict:
-        """Evaluate ``method``'s predictions on test set ``split``; returns its Global metrics.
+        """Evaluate ``method``'s predictions on test set ``split``; returns its Global
+        metrics.
 
-        Without ``pred_country`` the predicted points are geocoded with the gazetteer that
-        labelled the data, so every method gets a country accuracy.
+        Without ``pred_country`` the predicted points are geocoded with the gazetteer
+        that labelled the data, so every method gets a country accuracy.
         """
         meta = self.sets[split].meta
         plat, plon = np.asarray(pred_lat, np.float64), np.asarray(pred_lon, np.float64)
@@ -111,14 +114,16 @@ class Evaluations:
         return e.pred_lat, e.pred_lon
 
     def metrics(self, method: str, split: str, region: str = "Global") -> dict:
-        """Every metric of ``method`` on ``split`` in ``region`` (empty when it has no rows)."""
+        """Every metric of ``method`` on ``split`` in ``region`` (empty when it has no
+        rows)."""
         e, mask = self.done[(method, split)], self.sets[split].mask(region)
         if not mask.any():
             return {}
         return metrics.summarize(e.d[mask], None if e.hits is None else e.hits[mask])
 
     def samples(self, method: str, split: str, region: str = "Global") -> dict:
-        """Block-bootstrap replicates of every metric (paired across methods on ``split``)."""
+        """Block-bootstrap replicates of every metric (paired across methods on
+        ``split``)."""
         e, ts = self.done[(method, split)], self.sets[split]
         mask = ts.mask(region)
         hits = None if e.hits is None else e.hits[mask]
@@ -134,7 +139,8 @@ class Evaluations:
     def table(
         self, split: str, methods=None, *, region: str = "Global", columns=None
     ) -> pd.DataFrame:
-        """One row per method: its metrics on ``split`` in ``region`` and what it recorded."""
+        """One row per method: its metrics on ``split`` in ``region`` and what it
+        recorded."""
         rows = {}
         for m in methods or self.methods(split):
             if self.has(m, split) and self.sets[split].mask(region).any():

@@ -14,7 +14,8 @@ from .data.sets import ImageSet
 
 
 def image_transform(mean, std, input_px: int):
-    """Resize to ``input_px`` square (tiles are square; photos are centre-cropped), to tensor, normalise."""
+    """Resize to ``input_px`` square (tiles are square; photos are centre-cropped), to
+    tensor, normalise."""
     compat.ensure_torchvision()
     from torchvision import transforms as T
 
@@ -29,12 +30,13 @@ def image_transform(mean, std, input_px: int):
 
 
 class Uint8Transform:
-    """What :func:`image_transform` does before ``ToTensor`` and ``Normalize``, for the GPU path:
-    resize the shorter side to ``input_px`` (bicubic, antialiased: torch's resampling of uint8
-    images, within a grey level or two of PIL's that :func:`image_transform` uses) and centre-crop,
-    to a uint8 (3, input_px, input_px) tensor. Batches stay uint8 (4x less to pin and copy) and are
-    normalised on their device by the trunk (:func:`geosurvey.backbones.accept_uint8`). Image sets hand it (H, W, 3)
-    arrays (``takes_arrays``) decoded no larger than needed (``min_side``)."""
+    """What :func:`image_transform` does before ``ToTensor`` and ``Normalize``, for the
+    GPU path: resize the shorter side to ``input_px`` (bicubic, antialiased: torch's
+    resampling of uint8 images, within a grey level or two of PIL's that
+    :func:`image_transform` uses) and centre-crop, to a uint8 (3, input_px, input_px)
+    tensor. Batches stay uint8 (4x less to pin and copy) and are normalised on their
+    device by the trunk (:func:`geosurvey.backbones.accept_uint8`). Image sets hand it
+    (H, W, 3) arrays (``takes_arrays``) decoded no larger than needed (``min_side``)."""
 
     takes_arrays = True
 
@@ -74,11 +76,12 @@ def fingerprint(images: ImageSet) -> str:
 
 
 class EpochSampler:
-    """The rows of each epoch: in order, or shuffled with seed ``seed + epoch`` (so a resumed run
-    sees the same batches). With ``shard`` and several processes (DistributedDataParallel), each
-    process takes every world-th row of that order, padded by wrapping around to ceil(n / world)
-    rows as DistributedSampler does: every process runs the same number of steps (or DDP would
-    hang), the shards cover the epoch and are disjoint but for those few repeated rows."""
+    """The rows of each epoch: in order, or shuffled with seed ``seed + epoch`` (so a
+    resumed run sees the same batches). With ``shard`` and several processes
+    (DistributedDataParallel), each process takes every world-th row of that order,
+    padded by wrapping around to ceil(n / world) rows as DistributedSampler does: every
+    process runs the same number of steps (or DDP would hang), the shards cover the
+    epoch and are disjoint but for those few repeated rows."""
 
     def __init__(
         self, n: int, shuffle: bool = False, seed: int = 0, shard: bool = False
@@ -129,8 +132,9 @@ def loader(
     seed: int = 0,
     shard: bool = False,
 ):
-    """A DataLoader over ``dataset`` whose :class:`EpochSampler` is its ``sampler``: call
-    ``loader.sampler.set_epoch(e)`` and iterate again; workers persist across epochs."""
+    """A DataLoader over ``dataset`` whose :class:`EpochSampler` is its ``sampler``:
+    call ``loader.sampler.set_epoch(e)`` and iterate again; workers persist across
+    epochs."""
     import torch
 
     return torch.utils.data.DataLoader(
@@ -213,11 +217,13 @@ def activations(
     num_workers: int = 0,
     weights: str = "auto",
 ) -> dict:
-    """Pooled features of a pretrained backbone plus the outputs of the modules named in ``taps``.
+    """Pooled features of a pretrained backbone plus the outputs of the modules named in
+    ``taps``.
 
-    One forward pass fills every array, cached once per (backbone, images, size, taps): chapter
-    1's frozen k-NN, the trunk activations later chapters fine-tune on, and the feature maps a
-    small ViT reads as tokens all come from the same pass. Tapped maps are stored as float16.
+    One forward pass fills every array, cached once per (backbone, images, size, taps):
+    chapter 1's frozen k-NN, the trunk activations later chapters fine-tune on, and the
+    feature maps a small ViT reads as tokens all come from the same pass. Tapped maps
+    are stored as float16.
     """
     from . import backbones
 
@@ -257,12 +263,14 @@ def profile_activations(cfg, images: ImageSet, backbone: str | None = None) -> d
 
 
 def frozen_features(cfg, images: ImageSet, backbone: str | None = None) -> np.ndarray:
-    """Pooled features of the profile's pretrained backbone (one cached pass of :func:`activations`)."""
+    """Pooled features of the profile's pretrained backbone (one cached pass of
+    :func:`activations`)."""
     return profile_activations(cfg, images, backbone)["pooled"]
 
 
 def tiny_images(images: ImageSet, size: int = 16) -> np.ndarray:
-    """Torralba's tiny images: each image shrunk to ``size`` x ``size``, centred and L2-normalised."""
+    """Torralba's tiny images: each image shrunk to ``size`` x ``size``, centred and
+    L2-normalised."""
     folder = cache.entry("tiny", {"images": fingerprint(images), "size": size})
     if folder.exists():
         return np.load(folder / "tiny.npy")
@@ -285,8 +293,9 @@ def _box():
 
 
 def forward_ms(cfg, batch: int = 32, repeats: int = 3) -> float:
-    """Milliseconds per image of one forward pass of the profile's whole backbone at its input size
-    on its device (best of ``repeats`` batches after a warm-up): the cost of one test-time crop."""
+    """Milliseconds per image of one forward pass of the profile's whole backbone at its
+    input size on its device (best of ``repeats`` batches after a warm-up): the cost of
+    one test-time crop."""
     return _forward_ms(cfg.backbone, cfg.input_px, cfg.device, batch, repeats)
 
 

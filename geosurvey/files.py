@@ -1,8 +1,9 @@
-"""Atomic writes: a reader sees the old file (or no folder) or the whole new one, never half.
+"""Atomic writes: a reader sees the old file (or no folder) or the whole new one, never
+half.
 
-Every file or folder the library writes that another run may read (results, checkpoints, cache
-entries) goes through here. Two processes finishing the same entry at once both succeed and leave
-one complete copy: the loser of the race throws its own copy away.
+Every file or folder the library writes that another run may read (results, checkpoints,
+cache entries) goes through here. Two processes finishing the same entry at once both
+succeed and leave one complete copy: the loser of the race throws its own copy away.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ os.umask(_UMASK)
 
 @contextmanager
 def atomic_path(path):
-    """Yield a temporary file path beside ``path``; it replaces ``path`` when the block succeeds."""
+    """Yield a temporary file path beside ``path``; it replaces ``path`` when the block
+    succeeds."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
@@ -51,8 +53,8 @@ def torch_save(obj, path) -> None:
 def atomic_folder(target):
     """Yield a temporary folder that becomes ``target`` when the block succeeds.
 
-    If ``target`` appeared meanwhile (another process built the same entry), ours is discarded:
-    entries are keyed by their inputs, so both copies are the same.
+    If ``target`` appeared meanwhile (another process built the same entry), ours is
+    discarded: entries are keyed by their inputs, so both copies are the same.
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)

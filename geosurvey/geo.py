@@ -1,7 +1,8 @@
 """Geodesy on the sphere: distances, GeoScore, 3-D means and coordinate validation.
 
-One convention for the whole book (see the metrics chapter): haversine distance on a sphere of the
-mean Earth radius R = 6371.0088 km. Everything here is vectorised and broadcasts like numpy.
+One convention for the whole book (see the metrics chapter): haversine distance on a
+sphere of the mean Earth radius R = 6371.0088 km. Everything here is vectorised and
+broadcasts like numpy.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ GEOSCORE_SCALE_KM = 1492.7
 
 
 def haversine(lat1, lon1, lat2, lon2):
-    """Great-circle distance in km between points given in degrees (numpy, broadcasting)."""
+    """Great-circle distance in km between points given in degrees (numpy,
+    broadcasting)."""
     lat1, lon1, lat2, lon2 = (
         np.radians(np.asarray(a, dtype=np.float64)) for a in (lat1, lon1, lat2, lon2)
     )
@@ -25,11 +27,12 @@ def haversine(lat1, lon1, lat2, lon2):
 
 
 def haversine_torch(lat1, lon1, lat2, lon2):
-    """Great-circle distance in km for torch tensors in degrees (differentiable, broadcasting).
+    """Great-circle distance in km for torch tensors in degrees (differentiable,
+    broadcasting).
 
-    Written as ``2R atan2(sqrt(a), sqrt(1 - a))``: exactly 0 for identical points and exactly
-    pi R for antipodes, with finite gradients at both (where the distance has a kink, the
-    gradient through the square root is taken as 0 instead of infinite).
+    Written as ``2R atan2(sqrt(a), sqrt(1 - a))``: exactly 0 for identical points and
+    exactly pi R for antipodes, with finite gradients at both (where the distance has a
+    kink, the gradient through the square root is taken as 0 instead of infinite).
     """
     import torch
 
@@ -55,7 +58,8 @@ def _safe_sqrt(x, eps: float = 1e-12):
 
 
 def pairwise_haversine(lat1, lon1, lat2, lon2):
-    """Matrix of distances (km) between every point of set 1 (rows) and of set 2 (columns)."""
+    """Matrix of distances (km) between every point of set 1 (rows) and of set 2
+    (columns)."""
     lat1, lon1 = np.asarray(lat1)[:, None], np.asarray(lon1)[:, None]
     return haversine(lat1, lon1, np.asarray(lat2)[None, :], np.asarray(lon2)[None, :])
 
@@ -87,8 +91,9 @@ def from_xyz(xyz):
 def spherical_mean(lat, lon, weights=None, axis=-1):
     """Weighted mean position on the sphere: average the 3-D unit vectors, project back.
 
-    Averaging longitudes directly fails across the antimeridian (the mean of 179 and -179 is 0);
-    the 3-D mean does not. ``axis`` is the axis of ``lat``/``lon`` to average over.
+    Averaging longitudes directly fails across the antimeridian (the mean of 179 and
+    -179 is 0); the 3-D mean does not. ``axis`` is the axis of ``lat``/``lon`` to
+    average over.
     """
     xyz = to_xyz(lat, lon)
     if weights is None:
@@ -100,7 +105,8 @@ def spherical_mean(lat, lon, weights=None, axis=-1):
 
 
 def destination(lat, lon, bearing_deg, distance_km):
-    """Point reached from (lat, lon) after ``distance_km`` along the initial bearing (degrees)."""
+    """Point reached from (lat, lon) after ``distance_km`` along the initial bearing
+    (degrees)."""
     lat1, lon1 = np.radians(lat), np.radians(lon)
     theta = np.radians(bearing_deg)
     delta = np.asarray(distance_km, dtype=np.float64) / EARTH_RADIUS_KM
@@ -116,7 +122,8 @@ def destination(lat, lon, bearing_deg, distance_km):
 
 
 class CoordinateError(ValueError):
-    """Coordinates that are missing, out of range or look swapped; the message names the rows."""
+    """Coordinates that are missing, out of range or look swapped; the message names the
+    rows."""
 
 
 def _rows(mask, row_labels, limit=8):
@@ -133,8 +140,9 @@ def _rows(mask, row_labels, limit=8):
 def validate_coordinates(lat, lon, source: str = "coordinates", row_labels=None):
     """Return float64 (lat, lon) or raise :class:`CoordinateError` naming the bad rows.
 
-    Checks NaN/inf, latitude in [-90, 90], longitude in [-180, 180], and recognises the common
-    mistake of swapped columns (latitudes beyond 90 while every longitude fits within 90).
+    Checks NaN/inf, latitude in [-90, 90], longitude in [-180, 180], and recognises the
+    common mistake of swapped columns (latitudes beyond 90 while every longitude fits
+    within 90).
     """
     lat = np.asarray(lat, dtype=np.float64)
     lon = np.asarray(lon, dtype=np.float64)
@@ -164,13 +172,15 @@ def validate_coordinates(lat, lon, source: str = "coordinates", row_labels=None)
 
 
 def chord_km(chord):
-    """Great-circle distance (km) of a chord between unit vectors (what k-d trees on them return)."""
+    """Great-circle distance (km) of a chord between unit vectors (what k-d trees on
+    them return)."""
     return 2 * EARTH_RADIUS_KM * np.arcsin(np.clip(np.asarray(chord) / 2, 0.0, 1.0))
 
 
 def nearest(lat, lon, ref_lat, ref_lon):
-    """For every point, the great-circle distance (km) to its nearest reference point and that
-    point's index (a k-d tree on 3-D unit vectors: chord order is great-circle order)."""
+    """For every point, the great-circle distance (km) to its nearest reference point
+    and that point's index (a k-d tree on 3-D unit vectors: chord order is great-circle
+    order)."""
     from scipy.spatial import cKDTree
 
     chord, idx = cKDTree(to_xyz(ref_lat, ref_lon)).query(to_xyz(lat, lon))
@@ -178,7 +188,8 @@ def nearest(lat, lon, ref_lat, ref_lon):
 
 
 def nearest_other(lat, lon):
-    """For every point, the distance (km) to the nearest *other* point of the same set and its index."""
+    """For every point, the distance (km) to the nearest *other* point of the same set
+    and its index."""
     from scipy.spatial import cKDTree
 
     xyz = to_xyz(lat, lon)

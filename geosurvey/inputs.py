@@ -1,9 +1,10 @@
 """What a model is fed, and its outputs over a whole split.
 
-:class:`Inputs` hides where the trainable part of a model reads from: in the ``ci`` profile the
-frozen trunk's activations are computed once and cached (:func:`geosurvey.features.activations`),
-so a CPU fine-tunes in seconds an epoch; in the ``full`` and ``photos`` profiles images stream
-through the frozen trunk. Either way a split is one object with its rows' metadata.
+:class:`Inputs` hides where the trainable part of a model reads from: in the ``ci``
+profile the frozen trunk's activations are computed once and cached
+(:func:`geosurvey.features.activations`), so a CPU fine-tunes in seconds an epoch; in
+the ``full`` and ``photos`` profiles images stream through the frozen trunk. Either way
+a split is one object with its rows' metadata.
 """
 
 from __future__ import annotations
@@ -21,11 +22,13 @@ from .data.sets import ImageSet
 
 @dataclass
 class Inputs:
-    """What the trainable part of a model reads for one split, and where those images are.
+    """What the trainable part of a model reads for one split, and where those images
+    are.
 
-    Either ``cached`` activations (an array, row i for image i) or ``images`` streamed through
-    ``transform`` (then the :class:`Network` must carry the frozen trunk). ``meta`` holds the
-    images' rows (lat, lon, country, continent, ...), so recipes take one object per split.
+    Either ``cached`` activations (an array, row i for image i) or ``images`` streamed
+    through ``transform`` (then the :class:`Network` must carry the frozen trunk).
+    ``meta`` holds the images' rows (lat, lon, country, continent, ...), so recipes take
+    one object per split.
     """
 
     meta: pd.DataFrame
@@ -46,14 +49,15 @@ class Inputs:
         return self.meta["lon"].to_numpy(np.float64)
 
     def fingerprint(self) -> str:
-        """Identity of these inputs for checkpoint keys: the bytes of cached activations, or the
-        image set and its transform when streaming."""
+        """Identity of these inputs for checkpoint keys: the bytes of cached
+        activations, or the image set and its transform when streaming."""
         if self.cached is not None:
             return f"cached-{cache.fingerprint(self.cached)}"
         return f"stream-{features.fingerprint(self.images)}-{self.transform!r}"
 
     def subset(self, keep) -> "Inputs":
-        """The rows where boolean ``keep`` is true (or the integer rows ``keep``), in order."""
+        """The rows where boolean ``keep`` is true (or the integer rows ``keep``), in
+        order."""
         keep = np.asarray(keep)
         index = np.flatnonzero(keep) if keep.dtype == bool else keep
         meta = self.meta.iloc[index].reset_index(drop=True)
@@ -69,9 +73,10 @@ class Inputs:
     def batches(
         self, targets=None, batch_size: int = 128, shuffle: bool = False, seed: int = 0
     ):
-        """``epoch -> iterable of (x, y)``; ``y`` is ``targets[i]`` (or the row index). Each epoch
-        shuffles with its own seed, so a resumed run sees the same batches; shuffled (training)
-        batches are sharded across processes under DistributedDataParallel."""
+        """``epoch -> iterable of (x, y)``; ``y`` is ``targets[i]`` (or the row index).
+        Each epoch shuffles with its own seed, so a resumed run sees the same batches;
+        shuffled (training) batches are sharded across processes under
+        DistributedDataParallel."""
         n = len(self)
         y_all = torch.as_tensor(
             np.arange(n) if targets is None else np.asarray(targets)
@@ -109,10 +114,12 @@ class Inputs:
 
 
 def inputs(cfg, images, name: str | None = None, tap: str | None = None):
-    """:class:`Inputs` for ``images`` (an image set, or a dict of them: then a dict back).
+    """:class:`Inputs` for ``images`` (an image set, or a dict of them: then a dict
+    back).
 
-    ``ci``: the cached output of backbone ``name``'s module ``tap`` (default: where its trunk
-    ends), which must be among the profile's cached taps. Otherwise the images themselves.
+    ``ci``: the cached output of backbone ``name``'s module ``tap`` (default: where its
+    trunk ends), which must be among the profile's cached taps. Otherwise the images
+    themselves.
     """
     if isinstance(images, dict):
         return {k: inputs(cfg, v, name, tap) for k, v in images.items()}
@@ -136,7 +143,8 @@ def inputs(cfg, images, name: str | None = None, tap: str | None = None):
 
 @torch.no_grad()
 def predict(model: nn.Module, batches, device: str = "cpu", fn=None) -> np.ndarray:
-    """Concatenated outputs of ``fn(model, x)`` (default ``model(x)``) over ``batches``, in order."""
+    """Concatenated outputs of ``fn(model, x)`` (default ``model(x)``) over ``batches``,
+    in order."""
     model.to(device).eval()
     out = []
     for x, _ in batches(0) if callable(batches) else batches:
@@ -146,13 +154,14 @@ def predict(model: nn.Module, batches, device: str = "cpu", fn=None) -> np.ndarr
 
 
 def outputs(model: nn.Module, x: Inputs, cfg, fn=None) -> np.ndarray:
-    """``model``'s outputs (or ``fn(model, batch)``) for every row of ``x``, in order, batched as
-    the profile says: logits, unit vectors or embeddings."""
+    """``model``'s outputs (or ``fn(model, batch)``) for every row of ``x``, in order,
+    batched as the profile says: logits, unit vectors or embeddings."""
     return predict(model, x.batches(None, 2 * cfg.batch_size), cfg.device, fn)
 
 
 def head_outputs(model: nn.Module, x: Inputs, cfg) -> dict:
-    """``{head: outputs}`` of a network ending in a :class:`MultiHead`, for every row of ``x``."""
+    """``{head: outputs}`` of a network ending in a :class:`MultiHead`, for every row of
+    ``x``."""
     sizes = {k: h.out_features for k, h in model.head.heads.items()}
     flat = outputs(
         model, x, cfg, fn=lambda m, b: torch.cat([v.float() for v in m(b).values()], 1)

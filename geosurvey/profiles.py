@@ -1,12 +1,14 @@
-"""Run profiles: the properties of a run (data, sizes, backbone, device), not of a method.
+"""Run profiles: the properties of a run (data, sizes, backbone, device), not of a
+method.
 
 Every chapter's ``parameters`` cell names a profile; :func:`get` turns it into a
-:class:`Profile` and :func:`load_splits` into the image sets. ``ci`` uses the embedded GeoTiles
-on a 2-core CPU in minutes; ``full`` uses the photos under ``data_root`` when one is given, else
-GeoTiles at a larger size, on a GPU; ``photos`` runs the ``full`` code path (photos decoded by
-DataLoader workers, the trunk streamed) at a size a CPU executes in seconds per chapter. What a
-chapter's methods do with the run (epochs, learning rates, loss parameters, sweeps) is that
-chapter's settings object (:mod:`geosurvey.chapters`), derived from the profile's name.
+:class:`Profile` and :func:`load_splits` into the image sets. ``ci`` uses the embedded
+GeoTiles on a 2-core CPU in minutes; ``full`` uses the photos under ``data_root`` when
+one is given, else GeoTiles at a larger size, on a GPU; ``photos`` runs the ``full``
+code path (photos decoded by DataLoader workers, the trunk streamed) at a size a CPU
+executes in seconds per chapter. What a chapter's methods do with the run (epochs,
+learning rates, loss parameters, sweeps) is that chapter's settings object
+(:mod:`geosurvey.chapters`), derived from the profile's name.
 """
 
 from __future__ import annotations
@@ -68,7 +70,8 @@ class Profile:
 
     @property
     def results_dir(self) -> Path:
-        """``results/`` (or ``$GEOSURVEY_RESULTS``) for seed 0, ``seed-<n>/`` below it else."""
+        """``results/`` (or ``$GEOSURVEY_RESULTS``) for seed 0, ``seed-<n>/`` below it
+        else."""
         from .results import seed_dir
 
         return seed_dir(
@@ -128,8 +131,10 @@ PROFILES = {
         cache_trunk=False,
         assert_claims=False,
     ),
-    # The paper-scale code path (photos decoded by DataLoader workers, the trunk streamed) at a
-    # size a CPU runs in seconds per chapter: a smoke test of the full profile, too small for
+    # The paper-scale code path (photos decoded by DataLoader workers, the trunk
+    # streamed) at a
+    # size a CPU runs in seconds per chapter: a smoke test of the full profile, too
+    # small for
     # any claim.
     "photos": Profile(
         "photos",
@@ -172,10 +177,10 @@ def get(
     eval_root=None,
     **overrides,
 ) -> Profile:
-    """The named profile for this run. ``sizes`` (``{"train": n, "val": n, "test": n, ...}``,
-    any subset) overrides its split sizes, which are upper bounds: a smaller dataset is used
-    whole. Claims are asserted only by the ``ci`` profile on GeoTiles: on any other data they
-    are reported with their verdicts and never stop a chapter."""
+    """The named profile for this run. ``sizes`` (``{"train": n, "val": n, "test": n,
+    ...}``, any subset) overrides its split sizes, which are upper bounds: a smaller
+    dataset is used whole. Claims are asserted only by the ``ci`` profile on GeoTiles:
+    on any other data they are reported with their verdicts and never stop a chapter."""
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; choose from {sorted(PROFILES)}")
     known = ("train", "val", "test", "val_new", "test_new")
@@ -198,9 +203,9 @@ def get(
 
 
 def load_splits(p: Profile) -> dict:
-    """``{"train", "val", "test", "val_new", "test_new"[, "eval"]}`` image sets: seen places
-    (val, test) and new places (val_new, test_new), the same interface for tiles and photos;
-    an ``eval_root`` adds ``eval``, an im2gps-style test set."""
+    """``{"train", "val", "test", "val_new", "test_new"[, "eval"]}`` image sets: seen
+    places (val, test) and new places (val_new, test_new), the same interface for tiles
+    and photos; an ``eval_root`` adds ``eval``, an im2gps-style test set."""
     splits = _photo_splits(p) if p.data_root else _geotiles_splits(p)
     for name, images in splits.items():
         if len(images) < MIN_SIZES.get(name, 0):
@@ -224,10 +229,11 @@ def _geotiles_splits(p: Profile) -> dict:
 
 
 def _photo_splits(p: Profile) -> dict:
-    """Photos in OpenStreetView-5M or MP-16 layout (:func:`~geosurvey.data.readers.read_data_root`):
-    validation carved from the training rows by a seeded shuffle (the file may be ordered by
-    region), test drawn the same way; sizes are upper bounds. New places are the validation and
-    test photos farther than ``new_places_km`` from every training photo."""
+    """Photos in OpenStreetView-5M or MP-16 layout
+    (:func:`~geosurvey.data.readers.read_data_root`): validation carved from the
+    training rows by a seeded shuffle (the file may be ordered by region), test drawn
+    the same way; sizes are upper bounds. New places are the validation and test photos
+    farther than ``new_places_km`` from every training photo."""
     from .data.readers import read_data_root
 
     sets = read_data_root(
@@ -261,7 +267,8 @@ def _photo_splits(p: Profile) -> dict:
 
 
 def far_from(images, train, km: float, limit: int):
-    """The first ``limit`` rows of ``images`` farther than ``km`` from every training image."""
+    """The first ``limit`` rows of ``images`` farther than ``km`` from every training
+    image."""
     import numpy as np
 
     from .geo import nearest

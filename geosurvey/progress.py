@@ -1,7 +1,8 @@
 """Progress bars for long work: notebook widgets in Jupyter, text in a terminal.
 
-``TQDM_DISABLE=1`` (set by ``make book`` and ``make test``) turns them off everywhere, including
-in notebook kernels, where ``tqdm.notebook`` would otherwise ignore that variable.
+``TQDM_DISABLE=1`` (set by ``make book`` and ``make test``) turns them off everywhere,
+including in notebook kernels, where ``tqdm.notebook`` would otherwise ignore that
+variable.
 """
 
 from __future__ import annotations

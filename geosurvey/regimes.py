@@ -1,15 +1,16 @@
 """The two regimes every claim is judged in, and the test sets beside them.
 
-* **Seen places**: test locations drawn like the training locations. On GeoTiles a test tile's
-  ground is almost always imaged by training tiles too, so this regime measures recognising
-  known terrain, as a landmark benchmark does.
-* **New places**: test locations in held-out discs whose tiles share no ground with training
-  (:mod:`geosurvey.data.newplaces`); for photo datasets, test photos farther than the profile's
-  ``new_places_km`` from every training photo.
+* **Seen places**: test locations drawn like the training locations. On GeoTiles a test
+  tile's ground is almost always imaged by training tiles too, so this regime measures
+  recognising known terrain, as a landmark benchmark does.
+* **New places**: test locations in held-out discs whose tiles share no ground with
+  training (:mod:`geosurvey.data.newplaces`); for photo datasets, test photos farther
+  than the profile's ``new_places_km`` from every training photo.
 
-Each regime has its own validation split, and every choice a method makes (k, tau, top-k cells,
-the best epoch) is made on the validation split of the regime it is judged in. An ``eval`` set
-(a user's im2gps-style test set) is reported beside them with the seen-places choices.
+Each regime has its own validation split, and every choice a method makes (k, tau, top-k
+cells, the best epoch) is made on the validation split of the regime it is judged in. An
+``eval`` set (a user's im2gps-style test set) is reported beside them with the
+seen-places choices.
 """
 
 from __future__ import annotations

@@ -1,13 +1,14 @@
 """Prose computed from the run, and the library's own code shown on the page.
 
-Chapters ``glue`` values (myst-nb) and cite them in markdown as ``{glue:text}`name:.1f``` (numbers)
-or ``{glue:md}`name``` (sentences), or print whole sentences from a code cell with :func:`say`.
-A re-run with another seed or profile therefore cannot leave stale text behind. A claim's
-sentence is glued as ``claim_<key>`` once the chapter has judged its claims (its last cell), and
-the text may cite it anywhere above.
+Chapters ``glue`` values (myst-nb) and cite them in markdown as
+``{glue:text}`name:.1f``` (numbers) or ``{glue:md}`name``` (sentences), or print whole
+sentences from a code cell with :func:`say`. A re-run with another seed or profile
+therefore cannot leave stale text behind. A claim's sentence is glued as ``claim_<key>``
+once the chapter has judged its claims (its last cell), and the text may cite it
+anywhere above.
 
-:func:`show` prints a function or class of the library as it is, so that the method a page
-explains and the code that runs can never drift apart.
+:func:`show` prints a function or class of the library as it is, so that the method a
+page explains and the code that runs can never drift apart.
 """
 
 from __future__ import annotations
@@ -55,8 +56,9 @@ def _p(p: float) -> str:
     return "< 0.001" if p < 0.001 else f"{p:.3f}"
 
 
-def judgement(j, metric: str, pooled: bool = False) -> str:
-    """``reproduced: +29.6 points [+17.0, +41.7], corrected p < 0.001`` for one regime."""
+def judgement(j, metric: str, pooled: bool = False, with_p: bool = True) -> str:
+    """``reproduced: +29.6 points [+17.0, +41.7], corrected p < 0.001`` for one regime
+    (without the p-value for a table)."""
     if pooled:
         d, ci, p, v = (
             j.pooled_difference,
@@ -67,11 +69,13 @@ def judgement(j, metric: str, pooled: bool = False) -> str:
     else:
         d, ci, p, v = j.difference, j.ci95, j.p_adjusted, j.verdict
     span = f"[{_number(ci[0], metric, True)}, {_number(ci[1], metric, True)}]"
-    return f"{v}: {_number(d, metric, True)}{unit(metric)} {span}, corrected p {_p(p)}"
+    text = f"{v}: {_number(d, metric, True)}{unit(metric)} {span}"
+    return text + (f", corrected p {_p(p)}" if with_p else "")
 
 
 def claim_sentence(claims, key: str) -> str:
-    """The verdicts of one claim in every regime it was judged in, as one Markdown sentence."""
+    """The verdicts of one claim in every regime it was judged in, as one Markdown
+    sentence."""
     c = claims.claims[key]
     if c.untestable:
         return f"**{NOT_TESTABLE}**: {c.untestable}"
@@ -90,7 +94,8 @@ def claim_sentence(claims, key: str) -> str:
 
 
 def claims_table(claims, keys=None) -> pd.DataFrame:
-    """One row per claim: its source, the regime it is about and the verdict in each regime."""
+    """One row per claim: its source, the regime it is about and the verdict in each
+    regime."""
     rows = {}
     for key in keys or claims.claims:
         c = claims.claims[key]
@@ -100,11 +105,8 @@ def claims_table(claims, keys=None) -> pd.DataFrame:
         }
         for r in claims.regimes:
             j = claims.judged.get(key, {}).get(r.key)
-            row[r.name] = (
-                NOT_TESTABLE
-                if c.untestable
-                else ("–" if j is None else judgement(j, c.metric))
-            )
+            shown = "–" if j is None else judgement(j, c.metric, with_p=False)
+            row[r.name] = NOT_TESTABLE if c.untestable else shown
         rows[c.text] = row
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("claim")
 

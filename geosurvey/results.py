@@ -1,9 +1,11 @@
-"""The files a chapter writes: ``<chapter>.json`` (every number and verdict the page shows) and
-``<chapter>.predictions.npz`` (every method's predicted points on every test set, for the
-comparison chapter and for pooling seeds). One save and one load per file, written atomically.
+"""The files a chapter writes: ``<chapter>.json`` (every number and verdict the page
+shows) and ``<chapter>.predictions.npz`` (every method's predicted points on every test
+set, for the comparison chapter and for pooling seeds). One save and one load per file,
+written atomically.
 
-Results of seed 0 live in the results folder itself, those of another seed in ``seed-<n>/``
-below it, so a run at seed 0 can pool the seeds that exist without overwriting them.
+Results of seed 0 live in the results folder itself, those of another seed in
+``seed-<n>/`` below it, so a run at seed 0 can pool the seeds that exist without
+overwriting them.
 """
 
 from __future__ import annotations
@@ -109,7 +111,8 @@ def _existing(path: Path, chapter: str) -> Path:
 
 
 def other_seeds(chapter: str, root, seed: int, seeds=(0, 1, 2)) -> dict:
-    """``{seed: Evaluations}`` of the same chapter at the other seeds whose results exist."""
+    """``{seed: Evaluations}`` of the same chapter at the other seeds whose results
+    exist."""
     base = Path(root) if seed == 0 else Path(root).parent
     out = {}
     for s in seeds:

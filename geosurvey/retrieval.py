@@ -1,9 +1,11 @@
-"""Nearest-neighbour geolocation over a FAISS index of embeddings with known coordinates.
+"""Nearest-neighbour geolocation over a FAISS index of embeddings with known
+coordinates.
 
-Exact inner-product search (``IndexFlatIP``) is the default; ``kind="ivf"`` or ``"hnsw"`` gives
-approximate search for millions of references, whose recall against exact search is measured in
-the benchmark. Predictions are the top-1 neighbour's location or the similarity-weighted mean
-of the k neighbours' locations, averaged on the sphere as 3-D vectors.
+Exact inner-product search (``IndexFlatIP``) is the default; ``kind="ivf"`` or
+``"hnsw"`` gives approximate search for millions of references, whose recall against
+exact search is measured in the benchmark. Predictions are the top-1 neighbour's
+location or the similarity-weighted mean of the k neighbours' locations, averaged on the
+sphere as 3-D vectors.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ def _faiss():
 
 
 def backend() -> str:
-    """Which FAISS serves the searches: faiss-gpu when installed with a GPU present, else faiss-cpu."""
+    """Which FAISS serves the searches: faiss-gpu when installed with a GPU present,
+    else faiss-cpu."""
     faiss = _faiss()
     gpus = faiss.get_num_gpus() if hasattr(faiss, "get_num_gpus") else 0
     return (
@@ -38,7 +41,8 @@ def normalize(x: np.ndarray) -> np.ndarray:
 
 
 class GeoIndex:
-    """Reference embeddings (L2-normalised, compared by cosine similarity) with their coordinates."""
+    """Reference embeddings (L2-normalised, compared by cosine similarity) with their
+    coordinates."""
 
     def __init__(
         self,
@@ -93,14 +97,16 @@ class GeoIndex:
 
 
 def recall_at_k(found, exact) -> float:
-    """Mean share of the exact search's neighbours (rows of ``exact``) that ``found`` also returned."""
+    """Mean share of the exact search's neighbours (rows of ``exact``) that ``found``
+    also returned."""
     k = np.shape(exact)[1]
     return float(np.mean([len(set(a) & set(b)) / k for a, b in zip(found, exact)]))
 
 
 def knn_locations(sims, idx, ref_lat, ref_lon, k: int):
     """Predicted (lat, lon) from the first ``k`` neighbours: the spherical mean of their
-    locations weighted by cosine similarity (clipped at 0); k = 1 is the top-1 neighbour."""
+    locations weighted by cosine similarity (clipped at 0); k = 1 is the top-1
+    neighbour."""
     idx = idx[:, :k]
     lat, lon = np.asarray(ref_lat)[idx], np.asarray(ref_lon)[idx]
     if k == 1:
@@ -117,10 +123,11 @@ def choose_k(
     ks=(1, 3, 5, 10, 20, 50),
     criterion: str = "geoscore",
 ):
-    """The k with the best validation ``criterion`` (never chosen on test); returns (k, {k: value}).
+    """The k with the best validation ``criterion`` (never chosen on test); returns (k,
+    {k: value}).
 
-    ``criterion`` is any key of :func:`geosurvey.metrics.summarize`: ``geoscore`` and ``acc@...``
-    are maximised, ``median_km`` and ``mean_km`` minimised.
+    ``criterion`` is any key of :func:`geosurvey.metrics.summarize`: ``geoscore`` and
+    ``acc@...`` are maximised, ``median_km`` and ``mean_km`` minimised.
     """
     from .metrics import evaluate
 
@@ -148,12 +155,13 @@ def knn_methods(
     test_queries,
     ks=(1, 3, 5, 10, 20, 50),
 ) -> dict:
-    """Wu et al.'s two inference rules on one index: the top-1 neighbour's location, and the
-    similarity-weighted spherical mean of the best ``k`` neighbours (k chosen on validation).
+    """Wu et al.'s two inference rules on one index: the top-1 neighbour's location, and
+    the similarity-weighted spherical mean of the best ``k`` neighbours (k chosen on
+    validation).
 
-    Returns ``({"top-1": (lat, lon, 1)[, "weighted, k=K": (lat, lon, K)]}, {k: validation GeoScore})``:
-    the weighted rule is listed only when validation chose k > 1 (otherwise it *is* top-1), so
-    the rule validation preferred is always the last.
+    Returns ``({"top-1": (lat, lon, 1)[, "weighted, k=K": (lat, lon, K)]}, {k:
+    validation GeoScore})``: the weighted rule is listed only when validation chose k >
+    1 (otherwise it *is* top-1), so the rule validation preferred is always the last.
     """
     k, scores = choose_k(index, val_queries, val_lat, val_lon, ks)
     sims, idx = index.search(test_queries, k)
@@ -167,16 +175,16 @@ def knn_methods(
 
 
 def neighbour_agreement(ref, queries, ref_labels, query_labels) -> float:
-    """Share of queries whose nearest reference (by cosine similarity) carries the same label:
-    how well an embedding separates, say, continents, using every dimension."""
+    """Share of queries whose nearest reference (by cosine similarity) carries the same
+    label: how well an embedding separates, say, continents, using every dimension."""
     _, idx = GeoIndex(ref, np.zeros(len(ref)), np.zeros(len(ref))).search(queries, 1)
     return float(np.mean(np.asarray(ref_labels)[idx[:, 0]] == np.asarray(query_labels)))
 
 
 @dataclass
 class LocationClusters:
-    """PIGEON's location clusters: each cell's training images grouped by place, each group with
-    its member mean location and mean (unit) embedding."""
+    """PIGEON's location clusters: each cell's training images grouped by place, each
+    group with its member mean location and mean (unit) embedding."""
 
     cell: np.ndarray  # (clusters,) cell index of each cluster
     lat: np.ndarray
@@ -190,8 +198,8 @@ class LocationClusters:
 def location_clusters(
     labels, lat, lon, embeddings, per_cluster: int = 10, seed: int = 0
 ) -> LocationClusters:
-    """Split every cell's images into ``ceil(n / per_cluster)`` clusters by k-means on their
-    positions (PIGEON used OPTICS), so a cluster is one place, not one look."""
+    """Split every cell's images into ``ceil(n / per_cluster)`` clusters by k-means on
+    their positions (PIGEON used OPTICS), so a cluster is one place, not one look."""
     from sklearn.cluster import KMeans
 
     labels = np.asarray(labels)
@@ -220,9 +228,9 @@ def location_clusters(
 
 
 def refine(log_probs, clusters: LocationClusters, queries, top_k: int = 5):
-    """PIGEON's retrieval refinement: among the clusters of each query's ``top_k`` most probable
-    cells, answer with the member mean of the cluster whose mean embedding is most similar to the
-    query's. Returns (lat, lon, chosen cluster)."""
+    """PIGEON's retrieval refinement: among the clusters of each query's ``top_k`` most
+    probable cells, answer with the member mean of the cluster whose mean embedding is
+    most similar to the query's. Returns (lat, lon, chosen cluster)."""
     top = np.argsort(-np.asarray(log_probs), axis=1)[:, :top_k]
     sims = normalize(queries) @ clusters.embedding.T
     candidate = (clusters.cell[None, :, None] == top[:, None, :]).any(-1)
@@ -233,7 +241,8 @@ def refine(log_probs, clusters: LocationClusters, queries, top_k: int = 5):
 def nearest_member(
     choice, clusters: LocationClusters, train_emb, train_lat, train_lon, queries
 ):
-    """Within each query's chosen cluster, the location of its most similar training image."""
+    """Within each query's chosen cluster, the location of its most similar training
+    image."""
     emb, q = normalize(train_emb), normalize(queries)
     lat, lon = np.empty(len(q)), np.empty(len(q))
     for c in np.unique(choice):

@@ -1,11 +1,12 @@
 """S2 cell ids for millions of points at once, in numpy.
 
-S2 projects the sphere onto the six faces of a cube, warps each face with a quadratic map so that
-cells have similar areas, and orders the cells of each face along a Hilbert curve; a cell id is a
-64-bit integer whose high bits are the face and the Hilbert position and whose lowest set bit marks
-the level. The reference implementations convert one point at a time; here every step (face
-projection, the quadratic map, the Hilbert lookup four bits at a time) is an array operation, so
-1 M points take well under a second. ``tests/test_s2.py`` checks the ids against ``s2sphere``.
+S2 projects the sphere onto the six faces of a cube, warps each face with a quadratic
+map so that cells have similar areas, and orders the cells of each face along a Hilbert
+curve; a cell id is a 64-bit integer whose high bits are the face and the Hilbert
+position and whose lowest set bit marks the level. The reference implementations convert
+one point at a time; here every step (face projection, the quadratic map, the Hilbert
+lookup four bits at a time) is an array operation, so 1 M points take well under a
+second. ``tests/test_s2.py`` checks the ids against ``s2sphere``.
 """
 
 from __future__ import annotations
@@ -54,7 +55,8 @@ def _build_lookup():
 _LOOKUP_POS, _LOOKUP_IJ = _build_lookup()
 
 
-# --- projections -------------------------------------------------------------------------------
+# --- projections
+# -------------------------------------------------------------------------------
 
 
 def _xyz_to_face_uv(xyz):
@@ -117,7 +119,8 @@ def _st_to_ij(s):
     return np.clip(np.floor(_MAX_SIZE * s), 0, _MAX_SIZE - 1).astype(np.int64)
 
 
-# --- ids ---------------------------------------------------------------------------------------
+# --- ids
+# ---------------------------------------------------------------------------------------
 
 
 def _face_ij_to_id(face, i, j):
@@ -215,17 +218,19 @@ def _cell_st_bounds(ids):
 
 
 def cell_center(ids):
-    """Geometric centre (lat, lon) of each cell: the midpoint of its (s, t) square on the face."""
+    """Geometric centre (lat, lon) of each cell: the midpoint of its (s, t) square on
+    the face."""
     face, s0, t0, ds = _cell_st_bounds(ids)
     xyz = _face_uv_to_xyz(face, _st_to_uv(s0 + ds / 2), _st_to_uv(t0 + ds / 2))
     return from_xyz(xyz)
 
 
 def cell_polygons(ids, points_per_edge: int = 8):
-    """Boundary (lat, lon) arrays of shape (n_cells, 4 * points_per_edge + 1) for drawing.
+    """Boundary (lat, lon) arrays of shape (n_cells, 4 * points_per_edge + 1) for
+    drawing.
 
-    Cell edges are straight lines in (u, v), which are great circles on the sphere, so sampling
-    each edge in (u, v) gives the exact outline at any resolution.
+    Cell edges are straight lines in (u, v), which are great circles on the sphere, so
+    sampling each edge in (u, v) gives the exact outline at any resolution.
     """
     face, s0, t0, ds = _cell_st_bounds(ids)
     u0, u1 = _st_to_uv(s0), _st_to_uv(s0 + ds)

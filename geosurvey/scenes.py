@@ -1,14 +1,16 @@
 """Scene context for scene-aware geolocation (Lo et al.; Müller-Budack et al. 2018).
 
-A scene is described at three levels, fine -> middle -> coarse, and a fine class that belongs to
-two groups splits its probability between them (Lo et al., "handling overlapping categories"):
-the group probabilities are the fine probabilities times a row-normalised membership matrix.
+A scene is described at three levels, fine -> middle -> coarse, and a fine class that
+belongs to two groups splits its probability between them (Lo et al., "handling
+overlapping categories"): the group probabilities are the fine probabilities times a
+row-normalised membership matrix.
 
-GeoTiles are seen from orbit, so their scene comes from independent land-cover data: the MODIS
-IGBP classes over the tile's footprint (their shares are the fine "probabilities"). At 8 km per
-pixel a 500 km tile is almost never mostly city, so the man-made coarse scene is *land use*:
-cropland and built-up land (the human footprint that shows from orbit), with the cropland/natural
-mosaic split between man-made and natural. Photos get Places365 scenes (:mod:`geosurvey.places365`);
+GeoTiles are seen from orbit, so their scene comes from independent land-cover data: the
+MODIS IGBP classes over the tile's footprint (their shares are the fine
+"probabilities"). At 8 km per pixel a 500 km tile is almost never mostly city, so the
+man-made coarse scene is *land use*: cropland and built-up land (the human footprint
+that shows from orbit), with the cropland/natural mosaic split between man-made and
+natural. Photos get Places365 scenes (:mod:`geosurvey.places365`);
 :func:`geosurvey.chapters.scene_networks.scene_labels` picks one or the other.
 """
 
@@ -65,7 +67,8 @@ _IGBP_TO_COARSE.update(
 
 
 def membership(members: dict, rows, columns) -> np.ndarray:
-    """Row-normalised (rows x columns) matrix: a row split evenly over the columns it belongs to."""
+    """Row-normalised (rows x columns) matrix: a row split evenly over the columns it
+    belongs to."""
     m = np.zeros((len(rows), len(columns)))
     for i, r in enumerate(rows):
         for c in members[r]:
@@ -75,7 +78,8 @@ def membership(members: dict, rows, columns) -> np.ndarray:
 
 @dataclass
 class SceneHierarchy:
-    """Fine classes, middle and coarse groups, and the (overlap-splitting) maps from fine to both."""
+    """Fine classes, middle and coarse groups, and the (overlap-splitting) maps from
+    fine to both."""
 
     fine: tuple
     middle: tuple
@@ -84,7 +88,8 @@ class SceneHierarchy:
     fine_to_coarse: np.ndarray
 
     def probabilities(self, fine_probs) -> dict:
-        """``{"fine", "middle", "coarse"}`` probabilities from fine ones (rows sum to one)."""
+        """``{"fine", "middle", "coarse"}`` probabilities from fine ones (rows sum to
+        one)."""
         fine_probs = np.asarray(fine_probs, np.float64)
         return {
             "fine": fine_probs,
@@ -110,8 +115,9 @@ LAND = SceneHierarchy(
 
 
 def land_cover_shares(lat, lon, extent_km: float = 500.0, grid: int = 16) -> np.ndarray:
-    """(n, 17) share of each IGBP class over the square footprint of ``extent_km`` around each
-    point, sampled on a ``grid`` x ``grid`` lattice in the same local frame the tiles are drawn in."""
+    """(n, 17) share of each IGBP class over the square footprint of ``extent_km``
+    around each point, sampled on a ``grid`` x ``grid`` lattice in the same local frame
+    the tiles are drawn in."""
     lat, lon = np.asarray(lat, np.float64), np.asarray(lon, np.float64)
     offs = (np.arange(grid) + 0.5) / grid * extent_km - extent_km / 2
     east, north = np.meshgrid(offs, offs)
@@ -127,7 +133,8 @@ def land_cover_shares(lat, lon, extent_km: float = 500.0, grid: int = 16) -> np.
 
 
 def route(scene_probs, outputs) -> np.ndarray:
-    """Context-specific inference: every row gets the output of the network of its most probable
-    scene. ``outputs[s]`` holds network ``s``'s outputs (n, ...) for every row."""
+    """Context-specific inference: every row gets the output of the network of its most
+    probable scene. ``outputs[s]`` holds network ``s``'s outputs (n, ...) for every row.
+    """
     choice = np.asarray(scene_probs).argmax(1)
     return np.stack(outputs)[choice, np.arange(len(choice))]

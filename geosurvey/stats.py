@@ -1,20 +1,22 @@
 """Uncertainty of the book's numbers: block bootstrap, seeds, and many claims at once.
 
-Three things vary between two runs of the same experiment, and an interval should cover each:
+Three things vary between two runs of the same experiment, and an interval should cover
+each:
 
-* **Which test images.** Test locations cluster (about a third have another within 5 km), so
-  resampling single images pretends to more independent evidence than there is. We resample
-  *spatial blocks*: S2 cells of level :data:`BLOCK_LEVEL` (about 300 km across) holding the
-  true locations, all images of a drawn block together.
-* **Which seed.** A seed changes the split, the rendering and the training. Where results of
-  several seeds exist, a replicate first draws seeds with replacement, then blocks within each,
-  and averages the seeds' differences (a two-level bootstrap).
-* **How many claims.** A chapter judges dozens of claims; at 95 % one in twenty would pass by
-  chance. Verdicts use Holm's step-down correction of the claims' p-values within a chapter.
+* **Which test images.** Test locations cluster (about a third have another within 5
+  km), so resampling single images pretends to more independent evidence than there is.
+  We resample *spatial blocks*: S2 cells of level :data:`BLOCK_LEVEL` (about 300 km
+  across) holding the true locations, all images of a drawn block together.
+* **Which seed.** A seed changes the split, the rendering and the training. Where
+  results of several seeds exist, a replicate first draws seeds with replacement, then
+  blocks within each, and averages the seeds' differences (a two-level bootstrap).
+* **How many claims.** A chapter judges dozens of claims; at 95 % one in twenty would
+  pass by chance. Verdicts use Holm's step-down correction of the claims' p-values
+  within a chapter.
 
-Every replicate is a vector of row *weights* (how often each row was drawn), so one matrix
-product gives a metric for all replicates, and two methods evaluated on the same rows share the
-same replicates: the interval of their difference is paired.
+Every replicate is a vector of row *weights* (how often each row was drawn), so one
+matrix product gives a metric for all replicates, and two methods evaluated on the same
+rows share the same replicates: the interval of their difference is paired.
 """
 
 from __future__ import annotations
@@ -35,8 +37,9 @@ def blocks(lat, lon, level: int = BLOCK_LEVEL) -> np.ndarray:
 
 def block_weights(block, n_boot: int = N_BOOTSTRAP, seed: int = 0) -> np.ndarray:
     """(n_boot, rows) weights: each replicate draws as many blocks as there are, with
-    replacement, and a row weighs as often as its block was drawn. The draws depend only on
-    ``block`` and ``seed``, so every method evaluated on these rows gets the same replicates."""
+    replacement, and a row weighs as often as its block was drawn. The draws depend only
+    on ``block`` and ``seed``, so every method evaluated on these rows gets the same
+    replicates."""
     from .cache import fingerprint
 
     block = np.asarray(block)
@@ -49,8 +52,9 @@ def block_weights(block, n_boot: int = N_BOOTSTRAP, seed: int = 0) -> np.ndarray
 
 
 def weighted_quantile(values, weights, q: float) -> np.ndarray:
-    """Per replicate (row of ``weights``), the smallest value whose cumulative weight reaches
-    ``q`` of the total: numpy's ``inverted_cdf`` quantile of the resampled rows."""
+    """Per replicate (row of ``weights``), the smallest value whose cumulative weight
+    reaches ``q`` of the total: numpy's ``inverted_cdf`` quantile of the resampled rows.
+    """
     order = np.argsort(values, kind="stable")
     cum = np.cumsum(weights[:, order], axis=1)
     idx = (cum < q * cum[:, -1:] - 1e-9).sum(1)
@@ -58,7 +62,8 @@ def weighted_quantile(values, weights, q: float) -> np.ndarray:
 
 
 def weighted_metrics(d, weights, thresholds, hits=None) -> dict:
-    """Every metric of :func:`geosurvey.metrics.summarize` for each replicate of ``weights``."""
+    """Every metric of :func:`geosurvey.metrics.summarize` for each replicate of
+    ``weights``."""
     from .geo import geoscore
 
     d = np.asarray(d, np.float64)
@@ -81,10 +86,10 @@ def weighted_metrics(d, weights, thresholds, hits=None) -> dict:
 
 
 def pooled(samples, seed: int = 0) -> np.ndarray:
-    """Replicates of the mean over seeds: ``samples[s]`` are the (n_boot,) replicates of seed
-    ``s``; replicate b draws ``len(samples)`` seeds with replacement and averages one
-    replicate of each (a different one for each draw, so a seed drawn twice is not counted as
-    the same evidence twice)."""
+    """Replicates of the mean over seeds: ``samples[s]`` are the (n_boot,) replicates of
+    seed ``s``; replicate b draws ``len(samples)`` seeds with replacement and averages
+    one replicate of each (a different one for each draw, so a seed drawn twice is not
+    counted as the same evidence twice)."""
     samples = np.stack([np.asarray(s, np.float64) for s in samples])
     n_seeds, n_boot = samples.shape
     rng = np.random.default_rng([seed, 13, n_seeds])

@@ -1,13 +1,14 @@
 """What a network can be trained to do, as :class:`~geosurvey.plans.Plan` builders.
 
-Cell classification (PlaNet, PIGEON), a classifier with auxiliary heads (PIGEON), one head per
-partition (Lo et al.), scene classification, coordinate regression, embeddings (Wu et al.) and
-album models (PlaNet). Each takes the run's :class:`~geosurvey.chapters.base.Context`, the
-job's name, its recipe and its chapter's settings, and describes the run without training:
-chapters' jobs are these builders with the chapter's choices filled in.
+Cell classification (PlaNet, PIGEON), a classifier with auxiliary heads (PIGEON), one
+head per partition (Lo et al.), scene classification, coordinate regression, embeddings
+(Wu et al.) and album models (PlaNet). Each takes the run's
+:class:`~geosurvey.chapters.base.Context`, the job's name, its recipe and its chapter's
+settings, and describes the run without training: chapters' jobs are these builders with
+the chapter's choices filled in.
 
-Every plan validates on each regime's validation split and keeps each regime's best epoch
-(:mod:`geosurvey.train`).
+Every plan validates on each regime's validation split and keeps each regime's best
+epoch (:mod:`geosurvey.train`).
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ def coordinates(x: Inputs) -> np.ndarray:
 
 
 def val_scores(ctx, predict, x=None):
-    """``model -> {"<val split>_geoscore", ...}`` on every judged regime's validation split;
-    ``predict(model, split) -> (lat, lon)`` answers the images of ``x[split]``."""
+    """``model -> {"<val split>_geoscore", ...}`` on every judged regime's validation
+    split; ``predict(model, split) -> (lat, lon)`` answers the images of ``x[split]``.
+    """
     x = ctx.inputs if x is None else x
 
     def score(model) -> dict:
@@ -61,8 +63,9 @@ def _plan(
 ) -> Plan:
     """A plan whose batches are ``x_train`` with ``targets``, shuffled by the seed.
 
-    ``x_train`` may be a callable returning the inputs (features of a model that may still have
-    to be trained); then ``data`` must identify them, as they are not fingerprinted here."""
+    ``x_train`` may be a callable returning the inputs (features of a model that may
+    still have to be trained); then ``data`` must identify them, as they are not
+    fingerprinted here."""
     ident = {"targets": cache.fingerprint(np.asarray(targets))}
     if not callable(x_train):
         ident["inputs"] = x_train.fingerprint()
@@ -88,8 +91,8 @@ def _plan(
 def cell_classifier(ctx, name, recipe, settings, partition, *, loss=None) -> Plan:
     """PlaNet's classifier over ``partition``'s cells. ``loss``: one-hot
     :class:`~geosurvey.losses.CrossEntropy` (default) or PIGEON's
-    :class:`~geosurvey.losses.HaversineSmoothing`, which reads coordinates instead of cells.
-    Training images in dropped cells are left out, as in PlaNet."""
+    :class:`~geosurvey.losses.HaversineSmoothing`, which reads coordinates instead of
+    cells. Training images in dropped cells are left out, as in PlaNet."""
     loss = loss or losses.CrossEntropy()
     x = ctx.inputs["train"]
     labels = partition.assign(x.lat, x.lon)
@@ -158,8 +161,9 @@ def multitask(
 
 
 def partition_labels(parts: dict, x) -> np.ndarray:
-    """(n, partitions) cell of every image of ``x`` (anything with ``lat`` and ``lon``) in each
-    partition (:data:`~geosurvey.cells.DROPPED` where that partition dropped its cell)."""
+    """(n, partitions) cell of every image of ``x`` (anything with ``lat`` and ``lon``)
+    in each partition (:data:`~geosurvey.cells.DROPPED` where that partition dropped its
+    cell)."""
     return np.stack([p.assign(x.lat, x.lon) for p in parts.values()], 1)
 
 
@@ -187,13 +191,13 @@ def multi_partition(
     data=None,
 ) -> Plan:
     """Lo et al.'s multi-partition classifier: one head per partition of ``hier`` (named
-    ``names``, coarse to fine) on one network, trained with the mean of their cross-entropies,
-    validated by the hierarchical prediction on the finest partition.
+    ``names``, coarse to fine) on one network, trained with the mean of their
+    cross-entropies, validated by the hierarchical prediction on the finest partition.
 
-    ``x``: inputs per split (default the backbone's; a mapping that makes them on first access
-    for features of trained models, then ``data`` identifies them); ``rows``: the training rows
-    (a context-specific network's scene); ``build``: another network than the backbone's (a
-    head on features); ``init``: weights to start from."""
+    ``x``: inputs per split (default the backbone's; a mapping that makes them on first
+    access for features of trained models, then ``data`` identifies them); ``rows``: the
+    training rows (a context-specific network's scene); ``build``: another network than
+    the backbone's (a head on features); ``init``: weights to start from."""
     lazy, x = x is not None, ctx.inputs if x is None else x
     meta = ctx.splits["train"] if rows is None else ctx.splits["train"].subset(rows)
     parts = dict(zip(names, hier.partitions))
@@ -220,9 +224,10 @@ def multi_partition(
 
 
 def scene_classifier(ctx, name, recipe, settings, pooled: dict, probs: dict) -> Plan:
-    """A head per scene level (``probs[split]``: ``{"fine"|"middle"|"coarse": probabilities}``)
-    on frozen pooled features (``pooled[split]``: :class:`~geosurvey.inputs.Inputs`), trained
-    against the scene distributions, validated by the coarse level's accuracy."""
+    """A head per scene level (``probs[split]``: ``{"fine"|"middle"|"coarse":
+    probabilities}``) on frozen pooled features (``pooled[split]``:
+    :class:`~geosurvey.inputs.Inputs`), trained against the scene distributions,
+    validated by the coarse level's accuracy."""
     from torch import nn
 
     levels = tuple((k, v.shape[1]) for k, v in probs["train"].items())
@@ -307,10 +312,11 @@ def embedding(
     val_targets=None,
     rows=None,
 ) -> Plan:
-    """Train a network ending in a projection head with ``loss(z, targets)``, monitoring top-1
-    k-NN GeoScore per regime against the whole training set; ``rows``: train on these training
-    rows only (``targets`` are theirs); ``val_targets`` (the same kind of targets for the
-    validation split) adds a validation loss per epoch, as Wu et al.'s Fig. 2 plots it."""
+    """Train a network ending in a projection head with ``loss(z, targets)``, monitoring
+    top-1 k-NN GeoScore per regime against the whole training set; ``rows``: train on
+    these training rows only (``targets`` are theirs); ``val_targets`` (the same kind of
+    targets for the validation split) adds a validation loss per epoch, as Wu et al.'s
+    Fig. 2 plots it."""
 
     def val():
         return x["val"].batches(
@@ -346,7 +352,8 @@ def _album_batches(ctx, f, partition, max_len, radius_km):
 
 
 def _album_scores(ctx, f: dict, partition, max_len, radius_km):
-    """Validation scores of an album model on one fixed set of trips per validation split."""
+    """Validation scores of an album model on one fixed set of trips per validation
+    split."""
     fixed = {
         r.val: albums.trips(
             f[r.val].lat, f[r.val].lon, max_len, radius_km, seed=ctx.cfg.seed
@@ -374,12 +381,14 @@ def album_model(
     max_len: int,
     radius_km: float,
 ) -> Plan:
-    """PlaNet's album model: an :class:`~geosurvey.models.AlbumLSTM` over per-image features.
+    """PlaNet's album model: an :class:`~geosurvey.models.AlbumLSTM` over per-image
+    features.
 
-    ``features()`` returns ``{split: Inputs}`` of cached features of width ``width`` (the
-    trained classifier's, so computed only when training); ``source`` is that classifier's
-    checkpoint key. Training albums are fresh :func:`~geosurvey.albums.trips` every epoch;
-    validation uses one fixed set of trips per split."""
+    ``features()`` returns ``{split: Inputs}`` of cached features of width ``width``
+    (the trained classifier's, so computed only when training); ``source`` is that
+    classifier's checkpoint key. Training albums are fresh
+    :func:`~geosurvey.albums.trips` every epoch; validation uses one fixed set of trips
+    per split."""
     data = {
         "features": source,
         "cells": partition.fingerprint(),

@@ -3,20 +3,21 @@
 :func:`fit` trains any model whose loss is ``loss_fn(model, x, y)`` and returns a
 :class:`Trained`. One epoch is a sequence of named steps, each a short function below:
 
-1. **train** one pass over the epoch's batches (their order depends only on the seed and the
-   epoch, so a resumed run sees the batches an uninterrupted one would);
+1. **train** one pass over the epoch's batches (their order depends only on the seed and
+   the epoch, so a resumed run sees the batches an uninterrupted one would);
 2. **validate**: the loss on validation batches, if given, and ``evaluate(model)``, the
    validation scores, e.g. GeoScore on the validation split of each regime;
 3. **select**: for every *monitor* (one per regime: ``{"seen": "val_geoscore", "new":
-   "val_new_geoscore"}``) keep the weights of its best epoch, so each regime's model is chosen
-   on its own validation split;
+   "val_new_geoscore"}``) keep the weights of its best epoch, so each regime's model is
+   chosen on its own validation split;
 4. **stop early** once no monitor improved for ``patience`` epochs;
-5. **checkpoint** atomically (model, optimiser, scheduler, history, best weights, random state):
-   calling :func:`fit` again resumes, or returns at once when the run had finished.
+5. **checkpoint** atomically (model, optimiser, scheduler, history, best weights, random
+   state): calling :func:`fit` again resumes, or returns at once when the run had
+   finished.
 
-Under ``torchrun`` the model is wrapped in DistributedDataParallel, every process follows rank
-0's validation numbers, and rank 0 writes the checkpoint. On CUDA the forward pass runs in
-bfloat16 autocast.
+Under ``torchrun`` the model is wrapped in DistributedDataParallel, every process
+follows rank 0's validation numbers, and rank 0 writes the checkpoint. On CUDA the
+forward pass runs in bfloat16 autocast.
 """
 
 from __future__ import annotations
@@ -53,7 +54,8 @@ def select_device(preference: str = "auto") -> str:
 
 
 def distributed() -> tuple:
-    """(rank, world size) of this process: (0, 1) unless torch.distributed is initialised."""
+    """(rank, world size) of this process: (0, 1) unless torch.distributed is
+    initialised."""
     import torch.distributed as dist
 
     if dist.is_available() and dist.is_initialized():
@@ -142,7 +144,8 @@ def _autocast(device: str):
 
 
 def run_epoch(model, data, loss_fn, device, optimizer=None, desc=""):
-    """One pass over ``data``; trains when an ``optimizer`` is given. (mean loss, images/s)."""
+    """One pass over ``data``; trains when an ``optimizer`` is given. (mean loss,
+    images/s)."""
     import torch
 
     model.train(optimizer is not None)
@@ -326,7 +329,8 @@ def _epoch(loop: _Loop, net, epoch: int, label: str) -> dict:
 
 
 def _barrier() -> None:
-    """Under torchrun: rank 0 has written the last checkpoint before any process returns."""
+    """Under torchrun: rank 0 has written the last checkpoint before any process
+    returns."""
     if distributed()[1] > 1:
         import torch.distributed as dist
 
@@ -352,9 +356,10 @@ def fit(
     desc: str = "train",
     meta: dict | None = None,
 ) -> Trained:
-    """Train ``model`` (see the module doc): a :class:`Trained` holding the first monitor's
-    best weights. ``train_data``/``val_data``: ``epoch -> batches``, or iterables;
-    ``monitors``: ``{key: epoch value}`` to select on (default ``{"seen": "val_loss"}``)."""
+    """Train ``model`` (see the module doc): a :class:`Trained` holding the first
+    monitor's best weights. ``train_data``/``val_data``: ``epoch -> batches``, or
+    iterables; ``monitors``: ``{key: epoch value}`` to select on (default ``{"seen":
+    "val_loss"}``)."""
     monitors = monitors or {"seen": "val_loss"}
     loop = _Loop(model, optimizer, scheduler, monitors, mode, device, seed=seed)
     loop.train_data, loop.val_data, loop.loss_fn, loop.evaluate = (
@@ -392,9 +397,9 @@ class Recipe:
 
 
 def optimizer(model, recipe: Recipe):
-    """AdamW with a :class:`~geosurvey.models.Network`'s pretrained ``top`` at
-    ``lr * top_lr_scale`` and everything else (heads, or a model trained from scratch) at ``lr``;
-    frozen parameters are left out."""
+    """AdamW with a :class:`~geosurvey.models.Network`'s pretrained ``top`` at ``lr *
+    top_lr_scale`` and everything else (heads, or a model trained from scratch) at
+    ``lr``; frozen parameters are left out."""
     import torch
 
     top = (

@@ -1,5 +1,6 @@
-"""One small module per chapter: its settings (every knob it uses) and its jobs (every model it
-trains), gathered by :mod:`.registry` for the command line and for the chapters' first cells."""
+"""One small module per chapter: its settings (every knob it uses) and its jobs (every
+model it trains), gathered by :mod:`.registry` for the command line and for the
+chapters' first cells."""
 
 from .registry import context, registry, start
 

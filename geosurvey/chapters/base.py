@@ -1,15 +1,15 @@
 """What every chapter stands on: its settings, its jobs and the run they belong to.
 
-* A chapter's :class:`Settings` is a frozen dataclass of every knob its methods use (epochs of
-  each stage, learning rates, loss parameters, sweep values, thresholds), with one line of
-  meaning per knob and the values each profile changes. It is part of every checkpoint key of
-  the chapter's jobs.
-* A :class:`Job` is one model a chapter trains, with a stable name: ``geosurvey fit NAME``
-  (or ``torchrun ... fit NAME``) trains exactly the model the chapter then loads.
-* A :class:`Context` is one run: the profile, the image sets, what they derive (partitions,
-  cached inputs, scene labels; computed once) and the jobs trained so far. The command line
-  builds one to train a job; a chapter builds a :class:`Chapter`, which adds the evaluations,
-  the claims and the results file.
+* A chapter's :class:`Settings` is a frozen dataclass of every knob its methods use
+  (epochs of each stage, learning rates, loss parameters, sweep values, thresholds),
+  with one line of meaning per knob and the values each profile changes. It is part of
+  every checkpoint key of the chapter's jobs.
+* A :class:`Job` is one model a chapter trains, with a stable name: ``geosurvey fit
+  NAME`` (or ``torchrun ... fit NAME``) trains exactly the model the chapter then loads.
+* A :class:`Context` is one run: the profile, the image sets, what they derive
+  (partitions, cached inputs, scene labels; computed once) and the jobs trained so far.
+  The command line builds one to train a job; a chapter builds a :class:`Chapter`, which
+  adds the evaluations, the claims and the results file.
 """
 
 from __future__ import annotations
@@ -65,9 +65,9 @@ def _shown(value) -> str:
 
 @dataclass(frozen=True)
 class Job:
-    """A model a chapter trains: ``plan(ctx)`` describes the run; ``needs`` names the jobs it
-    starts from or reads the outputs of (trained first when missing), or is a function of the
-    run that says which."""
+    """A model a chapter trains: ``plan(ctx)`` describes the run; ``needs`` names the
+    jobs it starts from or reads the outputs of (trained first when missing), or is a
+    function of the run that says which."""
 
     name: str
     chapter: str
@@ -82,7 +82,8 @@ class Job:
 class Context:
     """One run: profile, image sets, derived data (memoised) and trained jobs.
 
-    ``registry`` maps job names to :class:`Job` and chapter names to their settings classes.
+    ``registry`` maps job names to :class:`Job` and chapter names to their settings
+    classes.
     """
 
     def __init__(self, cfg, splits: dict, registry):
@@ -117,7 +118,8 @@ class Context:
         return regimes.judged(self.splits)
 
     def monitors(self, metric: str = "geoscore") -> dict:
-        """``{regime: validation value}`` a training run selects its epochs by, per regime."""
+        """``{regime: validation value}`` a training run selects its epochs by, per
+        regime."""
         return {r.key: f"{r.val}_{metric}" for r in self.judged}
 
     def plan(self, job: str) -> plans.Plan:
@@ -131,7 +133,8 @@ class Context:
         return self.cfg.checkpoint_dir / f"{job}-{self.key(job)}.pt"
 
     def fit(self, job: str):
-        """Train ``job`` (after the jobs it needs), or load it: a :class:`~geosurvey.train.Trained`."""
+        """Train ``job`` (after the jobs it needs), or load it: a
+        :class:`~geosurvey.train.Trained`."""
         if job not in self._trained:
             for need in self.registry.jobs[job].dependencies(self):
                 self.fit(need)
@@ -141,8 +144,8 @@ class Context:
     def outputs(
         self, trained, regime, split: str | None = None, x=None, fn=None
     ) -> np.ndarray:
-        """Outputs of ``trained``'s model with the weights chosen for ``regime``, on that
-        regime's test split (or ``split``, or the inputs ``x`` given)."""
+        """Outputs of ``trained``'s model with the weights chosen for ``regime``, on
+        that regime's test split (or ``split``, or the inputs ``x`` given)."""
         x = self.inputs[split or regime.test] if x is None else x
         return inputs_mod.outputs(trained.net(regime.key), x, self.cfg, fn)
 
@@ -161,7 +164,8 @@ class Chapter(Context):
         self.regions = (
             REGIONS  # what the results break down by; a chapter may add scenes
         )
-        self.record: dict = {}  # what the results file keeps beside the methods and claims
+        # what the results file keeps beside the methods and claims
+        self.record: dict = {}
 
     @property
     def s(self):
@@ -169,8 +173,8 @@ class Chapter(Context):
         return self.settings(self.name)
 
     def add(self, method: str, predict: Callable, **info) -> None:
-        """Evaluate ``method`` on the test split of every regime: ``predict(regime) -> (lat,
-        lon)`` answers that regime's test images with that regime's choices."""
+        """Evaluate ``method`` on the test split of every regime: ``predict(regime) ->
+        (lat, lon)`` answers that regime's test images with that regime's choices."""
         for r in self.regimes:
             self.ev.add(method, r.test, *predict(r), **info)
 
@@ -194,8 +198,9 @@ class Chapter(Context):
         }
 
     def finish(self) -> list:
-        """Judge the claims (pooling the other seeds whose results exist), save the results
-        files, and return the broken assertions (the notebook's last cell raises on them)."""
+        """Judge the claims (pooling the other seeds whose results exist), save the
+        results files, and return the broken assertions (the notebook's last cell raises
+        on them)."""
         root = self.cfg.results_dir
         self.claims.others = results.other_seeds(self.name, root, self.cfg.seed)
         self.claims.judge()

@@ -1,7 +1,8 @@
 """Chapter 3, PIGEON: its settings, its semantic cells and the models it trains.
 
-Every PIGEON model uses chapter 2's training recipe and backbone, so its numbers compare with
-PlaNet's; the S2 one-hot classifier of its sweep *is* chapter 2's middle classifier.
+Every PIGEON model uses chapter 2's training recipe and backbone, so its numbers compare
+with PlaNet's; the S2 one-hot classifier of its sweep *is* chapter 2's middle
+classifier.
 """
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ class PigeonSettings(Settings):
 
 
 def semantic_cells(ctx):
-    """PIGEON-style semantic cells of the training points, at the S2 middle partition's tau_max."""
+    """PIGEON-style semantic cells of the training points, at the S2 middle partition's
+    tau_max."""
 
     def make():
         train, s = ctx.splits["train"], ctx.settings("pigeon")
@@ -99,7 +101,8 @@ def _classifier(cells_name: str, factor):
 
 
 def geography_tables(ctx) -> dict:
-    """Climate, land cover, elevation and distance to the coast at every split's locations."""
+    """Climate, land cover, elevation and distance to the coast at every split's
+    locations."""
     return ctx.memo(
         "pigeon:geography",
         lambda: {k: geography.describe(v.lat, v.lon) for k, v in ctx.splits.items()},
@@ -123,7 +126,8 @@ def _auxiliary(ctx):
 
 
 def job_name(cells_name: str, factor) -> str:
-    """The job of one setting of the smoothing sweep (S2 one-hot is chapter 2's classifier)."""
+    """The job of one setting of the smoothing sweep (S2 one-hot is chapter 2's
+    classifier)."""
     if cells_name == "S2" and factor is None:
         return "planet-middle"
     return f"pigeon-{cells_name.lower()}-{'onehot' if factor is None else f'smooth{factor:g}'}"

@@ -1,7 +1,7 @@
 """Chapter 2, PlaNet: its settings, its partitions and the models it trains.
 
-The three nested adaptive partitions built here (coarse, middle, fine) are the cells of every
-later chapter too.
+The three nested adaptive partitions built here (coarse, middle, fine) are the cells of
+every later chapter too.
 """
 
 from __future__ import annotations
@@ -56,7 +56,8 @@ class PlanetSettings(Settings):
         return replace(base, **changes)
 
     def taus(self, n_train: int) -> dict:
-        """``{"coarse"|"middle"|"fine": (tau_max, tau_min)}`` for ``n_train`` training images."""
+        """``{"coarse"|"middle"|"fine": (tau_max, tau_min)}`` for ``n_train`` training
+        images."""
         tau_min = max(n_train // self.tau_min_divisor, 2)
         return {
             level: (max(n_train // d, tau_min + 1), tau_min)
@@ -82,8 +83,8 @@ def partitions(ctx):
 
 
 def middle_features(ctx) -> dict:
-    """Pooled features of the trained middle classifier for every split (seen-places weights):
-    what the album LSTM reads."""
+    """Pooled features of the trained middle classifier for every split (seen-places
+    weights): what the album LSTM reads."""
 
     def make():
         model = ctx.fit("planet-middle").net("seen")

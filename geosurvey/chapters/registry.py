@@ -1,5 +1,5 @@
-"""Every chapter's settings and jobs in one place: what ``geosurvey fit --list`` prints, and
-where a chapter's first cell gets its run from."""
+"""Every chapter's settings and jobs in one place: what ``geosurvey fit --list`` prints,
+and where a chapter's first cell gets its run from."""
 
 from __future__ import annotations
 
@@ -55,7 +55,8 @@ def start(
     eval_root=None,
     **overrides,
 ) -> Chapter:
-    """A chapter's first line: the profile, its image sets and the chapter's run, printed."""
+    """A chapter's first line: the profile, its image sets and the chapter's run,
+    printed."""
     from .. import profiles
 
     if chapter not in MODULES and chapter != "comparison":
@@ -64,11 +65,11 @@ def start(
         )
     cfg = profiles.get(profile, device, data_root, seed, sizes, eval_root, **overrides)
     splits = profiles.load_splits(cfg)
-    counts = ", ".join(f"{k} {len(v)}" for k, v in splits.items())
+    counts = ", ".join(f"{k} {len(v):,}" for k, v in splits.items())
     skipped = sum(len(v.skipped) for v in splits.values())
     print(
-        f"profile={cfg.name} device={cfg.device} seed={cfg.seed} backbone={cfg.backbone} "
-        f"input={cfg.input_px}px; images: {counts}"
-        + (f"; {skipped} unreadable images skipped" if skipped else "")
+        f"profile {cfg.name}, device {cfg.device}, seed {cfg.seed}; backbone "
+        f"{cfg.backbone} at {cfg.input_px} px\nimages: {counts}"
+        + (f"\n{skipped} unreadable images skipped" if skipped else "")
     )
     return Chapter(chapter, cfg, splits, registry())

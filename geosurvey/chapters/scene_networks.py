@@ -1,5 +1,5 @@
-"""Chapter 5, scene-aware networks (Lo et al.; Mueller-Budack et al. 2018): its settings, the
-scene labels of every image and the models it trains.
+"""Chapter 5, scene-aware networks (Lo et al.; Mueller-Budack et al. 2018): its
+settings, the scene labels of every image and the models it trains.
 
 Every network uses chapter 2's recipe and its three nested partitions.
 """
@@ -44,9 +44,9 @@ class SceneSettings(Settings):
 
 
 def scene_labels(ctx):
-    """``(hierarchy, {split: {"fine"|"middle"|"coarse": probabilities}}, source sentence)``:
-    land cover over the footprint when the images are rendered tiles, the Places365 classifier
-    when they are photos."""
+    """``(hierarchy, {split: {"fine"|"middle"|"coarse": probabilities}}, source
+    sentence)``: land cover over the footprint when the images are rendered tiles, the
+    Places365 classifier when they are photos."""
 
     def make():
         if isinstance(ctx.splits["train"], TileSet):
@@ -132,7 +132,8 @@ def scene_rows(ctx, k: int, split: str = "train") -> np.ndarray:
 
 
 def has_specialist(ctx, k: int) -> bool:
-    """Whether scene ``k`` has enough training images (and any validation image) for a CSN."""
+    """Whether scene ``k`` has enough training images (and any validation image) for a
+    CSN."""
     s = ctx.settings("scene_networks")
     return (
         scene_rows(ctx, k).sum() >= s.min_csn_images and scene_rows(ctx, k, "val").any()
@@ -163,8 +164,9 @@ def _csn(k: int):
 
 
 def scene_features(ctx) -> dict:
-    """The multi-partition network's features, and the scene classifier's coarse probabilities,
-    for every split (both from trained models: computed when first asked for)."""
+    """The multi-partition network's features, and the scene classifier's coarse
+    probabilities, for every split (both from trained models: computed when first asked
+    for)."""
 
     def make():
         multi = ctx.fit("scene-multi-partition").net("seen")
@@ -188,8 +190,8 @@ def _softmax(logits):
 
 
 def scene_inputs(ctx, job: str) -> dict:
-    """What a scene-input job reads for every split: the multi-partition features, with the
-    predicted scene probabilities for ``scene-input-with``."""
+    """What a scene-input job reads for every split: the multi-partition features, with
+    the predicted scene probabilities for ``scene-input-with``."""
 
     def make():
         feats, scene = scene_features(ctx)
@@ -250,7 +252,8 @@ def _scene_input(with_scene: bool):
 
 
 class _Lazy(dict):
-    """A dict of inputs made on first access (features of models that may still be training)."""
+    """A dict of inputs made on first access (features of models that may still be
+    training)."""
 
     def __init__(self, make):
         super().__init__()

@@ -1,10 +1,11 @@
 """Chapter 4, Wu et al.'s two-stage ViT: its settings and the embeddings it trains.
 
-Stage 1 trains Model 1 (the CNN) and Model 2 (the ViT) with the supervised contrastive loss on
-the middle cells; stage 2 fine-tunes one of them with the squared triplet loss of Eq. (2); a
-control continues stage 1 for as many epochs with the contrastive loss, so that "the triplet
-stage helps" is not "more training helps"; the appendix's hierarchical loss and its progressive
-multi-stage schedule (Table 7) are adapted to the book's three levels.
+Stage 1 trains Model 1 (the CNN) and Model 2 (the ViT) with the supervised contrastive
+loss on the middle cells; stage 2 fine-tunes one of them with the squared triplet loss
+of Eq. (2); a control continues stage 1 for as many epochs with the contrastive loss, so
+that "the triplet stage helps" is not "more training helps"; the appendix's hierarchical
+loss and its progressive multi-stage schedule (Table 7) are adapted to the book's three
+levels.
 """
 
 from __future__ import annotations
@@ -105,8 +106,9 @@ class TwoStageSettings(Settings):
         return replace(base, **changes)
 
     def multistage_shares(self) -> tuple:
-        """The share of the training images each multi-stage stage trains on: Table 7's folders
-        of OpenStreetView-5M's 98 (10, 97, 30 and 60), one pass each in the paper."""
+        """The share of the training images each multi-stage stage trains on: Table 7's
+        folders of OpenStreetView-5M's 98 (10, 97, 30 and 60), one pass each in the
+        paper."""
         return tuple(min(1.0, d / OSV5M_FOLDERS) for d in TABLE7_DATA)
 
 
@@ -130,7 +132,8 @@ def stage2_base(ctx) -> str:
 
 
 def multistage_candidate(ctx) -> models.Candidate:
-    """Stage 2's base model, cut so that its top holds the stages the first stage trains."""
+    """Stage 2's base model, cut so that its top holds the stages the first stage
+    trains."""
     s = ctx.settings("two_stage_vit")
     if stage2_base(ctx) == "ViT":
         return models.vit_candidate(ctx.cfg, s.out_dim, top_stages=s.multistage_top)
@@ -172,8 +175,8 @@ def _stage1(name: str):
 
 
 def _continued(job: str, loss_of, targets_of):
-    """Stage 2 (``loss_of``: the triplet loss) or its control (the contrastive loss), both from
-    the stage-1 model, for the same epochs at the same learning rate."""
+    """Stage 2 (``loss_of``: the triplet loss) or its control (the contrastive loss),
+    both from the stage-1 model, for the same epochs at the same learning rate."""
 
     def plan(ctx):
         s, base = ctx.settings("two_stage_vit"), stage2_base(ctx)
@@ -229,7 +232,8 @@ def _hierarchical(ctx):
 
 
 def multistage_rows(ctx, stage: int) -> np.ndarray:
-    """The training rows of one multi-stage stage: its share of the images, drawn by the seed."""
+    """The training rows of one multi-stage stage: its share of the images, drawn by the
+    seed."""
     n = len(ctx.splits["train"])
     share = ctx.settings("two_stage_vit").multistage_shares()[stage - 1]
     rng = np.random.default_rng([ctx.cfg.seed, 17, stage])

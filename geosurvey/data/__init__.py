@@ -1,8 +1,10 @@
-"""Data: the embedded GeoTiles set, readers for real photo datasets, and their common interface.
+"""Data: the embedded GeoTiles set, readers for real photo datasets, and their common
+interface.
 
-Every dataset is an :class:`~geosurvey.data.sets.ImageSet`: a ``meta`` table (one row per image
-with at least ``lat``, ``lon``, ``country`` and ``continent``) plus a way to load image ``i``. So a
-chapter switches between the embedded tiles and OSV-5M, MP-16 or im2gps photos with one parameter.
+Every dataset is an :class:`~geosurvey.data.sets.ImageSet`: a ``meta`` table (one row
+per image with at least ``lat``, ``lon``, ``country`` and ``continent``) plus a way to
+load image ``i``. So a chapter switches between the embedded tiles and OSV-5M, MP-16 or
+im2gps photos with one parameter.
 """
 
 from .geotiles import GeoTilesSpec, load_geotiles

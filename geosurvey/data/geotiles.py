@@ -1,17 +1,19 @@
 """GeoTiles: the embedded dataset - imagery of the real Earth at real photo locations.
 
-Locations are the 100,000 MP-16 photo coordinates shipped with the ``geoclip`` package (the real
-spatial density of geotagged Flickr photos). Around each location a square tile of ``extent_km``
-is rendered from a global image of the Earth in a local azimuthal-equidistant frame (no
-high-latitude stretching), rotated at random and scaled by up to +-``scale_jitter``. Each sample is
-drawn from one of several renderings ("conditions": NASA Blue Marble true colour, Natural Earth
-shaded relief, NASA topography and bathymetry) and then photometrically jittered (per-channel gain, gamma, haze, cloud-like
-occlusion, noise), so that two renders of nearby places are never pixel-identical.
+Locations are the 100,000 MP-16 photo coordinates shipped with the ``geoclip`` package
+(the real spatial density of geotagged Flickr photos). Around each location a square
+tile of ``extent_km`` is rendered from a global image of the Earth in a local
+azimuthal-equidistant frame (no high-latitude stretching), rotated at random and scaled
+by up to +-``scale_jitter``. Each sample is drawn from one of several renderings
+("conditions": NASA Blue Marble true colour, Natural Earth shaded relief, NASA
+topography and bathymetry) and then photometrically jittered (per-channel gain, gamma,
+haze, cloud-like occlusion, noise), so that two renders of nearby places are never
+pixel-identical.
 
-Why so much jitter: with weak jitter a raw-pixel nearest neighbour simply *registers* a test tile
-against the overlapping training tiles and looks better than any learned model (chapter 1 shows
-why). With these conditions raw pixels fall to about the prior while pretrained features
-keep a real signal, close in difficulty to real photo benchmarks.
+Why so much jitter: with weak jitter a raw-pixel nearest neighbour simply *registers* a
+test tile against the overlapping training tiles and looks better than any learned model
+(chapter 1 shows why). With these conditions raw pixels fall to about the prior while
+pretrained features keep a real signal, close in difficulty to real photo benchmarks.
 """
 
 from __future__ import annotations
@@ -95,7 +97,8 @@ def earth_image(condition: str) -> np.ndarray:
 
 
 def sample_bilinear(earth: np.ndarray, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
-    """Bilinear lookup of an equirectangular image at (lat, lon) arrays; wraps in longitude."""
+    """Bilinear lookup of an equirectangular image at (lat, lon) arrays; wraps in
+    longitude."""
     h, w, _ = earth.shape
     x = (lon + 180.0) / 360.0 * w - 0.5
     y = np.clip((90.0 - lat) / 180.0 * h - 0.5, 0, h - 1.001)
@@ -110,7 +113,8 @@ def sample_bilinear(earth: np.ndarray, lat: np.ndarray, lon: np.ndarray) -> np.n
 def render(
     earth: np.ndarray, lat, lon, rotation_deg, scale, tile_px: int, extent_km: float
 ) -> np.ndarray:
-    """Tiles (n, px, px, 3) float in [0, 255] centred on each (lat, lon), north rotated by ``rotation_deg``."""
+    """Tiles (n, px, px, 3) float in [0, 255] centred on each (lat, lon), north rotated
+    by ``rotation_deg``."""
     half = extent_km / 2
     offs = (np.arange(tile_px) + 0.5) / tile_px * extent_km - half
     east, north = np.meshgrid(offs, -offs)  # image rows go southwards
@@ -126,7 +130,8 @@ def render(
 
 
 def _smooth_noise(rng, n, px, grids=(4, 9)):
-    """Cloud-like noise in [0, 1] of shape (n, px, px): two octaves of smoothly upsampled grids."""
+    """Cloud-like noise in [0, 1] of shape (n, px, px): two octaves of smoothly
+    upsampled grids."""
     out = np.zeros((n, px, px))
     for octave, grid in enumerate(grids):
         coarse = rng.random((n, grid + 1, grid + 1))
@@ -143,7 +148,8 @@ def _smooth_noise(rng, n, px, grids=(4, 9)):
 
 
 def photometric_jitter(tiles: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Per-tile gain per channel, gamma, haze, cloud-like occlusion and sensor noise -> uint8."""
+    """Per-tile gain per channel, gamma, haze, cloud-like occlusion and sensor noise ->
+    uint8."""
     n, px = tiles.shape[0], tiles.shape[1]
     x = tiles / 255.0
     x = x * rng.uniform(0.75, 1.25, (n, 1, 1, 3))
@@ -165,7 +171,8 @@ def render_split(
     chunk: int = 512,
     desc="tiles",
 ):
-    """Render and jitter tiles for one split; returns (tiles uint8, per-sample render parameters)."""
+    """Render and jitter tiles for one split; returns (tiles uint8, per-sample render
+    parameters)."""
     n = len(lat)
     cond = rng.integers(0, len(spec.conditions), n)
     rotation = rng.uniform(0, 360, n)
@@ -199,7 +206,8 @@ def render_split(
 
 @functools.lru_cache(maxsize=1)
 def labelled_locations() -> pd.DataFrame:
-    """:func:`mp16_locations` with country, admin-1, nearest place and continent of each."""
+    """:func:`mp16_locations` with country, admin-1, nearest place and continent of
+    each."""
     locs = mp16_locations()
     labels = geocode(locs["lat"], locs["lon"])
     out = pd.concat([locs, labels], axis=1)
@@ -225,9 +233,10 @@ def blocks(spec: GeoTilesSpec) -> newplaces.Blocks:
 def split_locations(spec: GeoTilesSpec) -> dict:
     """Disjoint rows of the labelled MP-16 locations for every split in :data:`SPLITS`.
 
-    Seen-places splits (train, val, test) are shuffled by ``seed`` from the locations outside
-    every held-out disc and its buffer; new-places splits (val_new, test_new) come from the
-    validation and test discs, with the continent mix of the seen test (:mod:`.newplaces`).
+    Seen-places splits (train, val, test) are shuffled by ``seed`` from the locations
+    outside every held-out disc and its buffer; new-places splits (val_new, test_new)
+    come from the validation and test discs, with the continent mix of the seen test
+    (:mod:`.newplaces`).
     """
     locs = labelled_locations()
     held = blocks(spec)
@@ -322,9 +331,10 @@ def load_blocks(spec: GeoTilesSpec) -> pd.DataFrame:
 
 
 def load_views(spec: GeoTilesSpec, images: TileSet) -> TileSet:
-    """Every location of ``images`` rendered again under each condition, with fresh rotation,
-    scale and jitter: the several views of one place that PIGEON fuses. Row ``v * n + i`` is
-    view ``v`` (condition ``spec.conditions[v]``) of location ``i``; the meta rows repeat."""
+    """Every location of ``images`` rendered again under each condition, with fresh
+    rotation, scale and jitter: the several views of one place that PIGEON fuses. Row
+    ``v * n + i`` is view ``v`` (condition ``spec.conditions[v]``) of location ``i``;
+    the meta rows repeat."""
     from ..features import fingerprint
 
     params = {**spec.cache_params(), "views_of": fingerprint(images)}

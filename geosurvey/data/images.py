@@ -1,15 +1,16 @@
 """Robust decoding of real photos: one RGB image out, or an error that names the file.
 
-Handles what real geotagged collections contain: EXIF orientation, grayscale, palette, CMYK,
-16-bit and alpha images (composited on white), and very large images (decoded at reduced size
-through JPEG draft mode, then thumbnailed). Truncated or corrupt files raise
-:class:`ImageDecodeError` with the path, never a silent black image.
+Handles what real geotagged collections contain: EXIF orientation, grayscale, palette,
+CMYK, 16-bit and alpha images (composited on white), and very large images (decoded at
+reduced size through JPEG draft mode, then thumbnailed). Truncated or corrupt files
+raise :class:`ImageDecodeError` with the path, never a silent black image.
 
-JPEGs are decoded at 1/2, 1/4 or 1/8 scale when that still leaves the size asked for (PIL's draft
-rule). For uint8 batches (:func:`decode_array`) libjpeg-turbo decodes them straight into an array
-through ``simplejpeg`` where the pixels are the same as PIL's (RGB or grayscale JPEGs without EXIF
-rotation, most photos), skipping two copies; everything else goes through PIL, which is also the
-fallback when ``simplejpeg`` is not installed.
+JPEGs are decoded at 1/2, 1/4 or 1/8 scale when that still leaves the size asked for
+(PIL's draft rule). For uint8 batches (:func:`decode_array`) libjpeg-turbo decodes them
+straight into an array through ``simplejpeg`` where the pixels are the same as PIL's
+(RGB or grayscale JPEGs without EXIF rotation, most photos), skipping two copies;
+everything else goes through PIL, which is also the fallback when ``simplejpeg`` is not
+installed.
 """
 
 from __future__ import annotations
@@ -25,15 +26,16 @@ try:
 except ImportError:  # PIL decodes the same pixels, more slowly
     simplejpeg = None
 
-# A 50k x 50k photo is legitimate in some archives; we never hold it at full size (draft/thumbnail).
+# A 50k x 50k photo is legitimate in some archives; we never hold it at full size
+# (draft/thumbnail).
 Image.MAX_IMAGE_PIXELS = 2_500_000_000
 ORIENTATION = 0x0112  # the EXIF tag of the rotation a viewer applies
 DECODE_ERRORS = (UnidentifiedImageError, OSError, SyntaxError, ValueError)
 
 
 class ImageDecodeError(ValueError):
-    """An image file that cannot be decoded; the message starts with its path (``name``), then
-    says why (``reason``)."""
+    """An image file that cannot be decoded; the message starts with its path
+    (``name``), then says why (``reason``)."""
 
     def __init__(self, name, reason: str):
         super().__init__(f"{name}: {reason}")
@@ -60,14 +62,15 @@ def _to_rgb(img: Image.Image) -> Image.Image:
 
 
 def jpeg_scale(size, request: int) -> int:
-    """PIL's draft rule: the largest of 8, 4, 2, 1 that keeps both sides at least ``request``."""
+    """PIL's draft rule: the largest of 8, 4, 2, 1 that keeps both sides at least
+    ``request``."""
     most = min(size[0] // request, size[1] // request)
     return next(a for a in (8, 4, 2, 1) if most >= a or a == 1)
 
 
 def _thumbnail_side(size, max_side: int | None, min_side: int | None) -> int | None:
-    """The side to thumbnail an image of ``size`` to (``max_side``, though never so far that its
-    shorter side falls below ``min_side``), or None when it is small enough."""
+    """The side to thumbnail an image of ``size`` to (``max_side``, though never so far
+    that its shorter side falls below ``min_side``), or None when it is small enough."""
     if max_side is None or max(size) <= max_side:
         return None
     limit = max(max_side, -(-max(size) * (min_side or 0) // min(size)))
@@ -77,10 +80,10 @@ def _thumbnail_side(size, max_side: int | None, min_side: int | None) -> int | N
 def decode_image(
     data: bytes, name, max_side: int | None = 1024, *, min_side: int | None = None
 ) -> Image.Image:
-    """The upright RGB image in ``data`` (an encoded file; ``name`` names it in errors), no larger
-    than ``max_side`` on its longer side. With ``min_side``, a JPEG is decoded at the smallest
-    scale whose shorter side is still at least ``min_side`` (the size a transform will crop), and
-    ``max_side`` never shrinks the shorter side below it."""
+    """The upright RGB image in ``data`` (an encoded file; ``name`` names it in errors),
+    no larger than ``max_side`` on its longer side. With ``min_side``, a JPEG is decoded
+    at the smallest scale whose shorter side is still at least ``min_side`` (the size a
+    transform will crop), and ``max_side`` never shrinks the shorter side below it."""
     request = min_side or max_side
     try:
         with Image.open(io.BytesIO(data)) as img:
@@ -97,8 +100,9 @@ def decode_image(
 
 
 def _turbo(data: bytes, name, max_side, min_side) -> np.ndarray | None:
-    """What :func:`decode_image` gives, as an array decoded by libjpeg-turbo, or None where only
-    PIL can give it (not a JPEG, CMYK, EXIF rotation, a thumbnail to make, no ``simplejpeg``)."""
+    """What :func:`decode_image` gives, as an array decoded by libjpeg-turbo, or None
+    where only PIL can give it (not a JPEG, CMYK, EXIF rotation, a thumbnail to make, no
+    ``simplejpeg``)."""
     if simplejpeg is None:
         return None
     try:
@@ -124,8 +128,9 @@ def _turbo(data: bytes, name, max_side, min_side) -> np.ndarray | None:
 def decode_array(
     data: bytes, name, max_side: int | None = 1024, *, min_side: int | None = None
 ) -> np.ndarray:
-    """:func:`decode_image` as an (H, W, 3) uint8 array: the same pixels, decoded by libjpeg-turbo
-    straight into the array where it can (most photos), skipping PIL's copies."""
+    """:func:`decode_image` as an (H, W, 3) uint8 array: the same pixels, decoded by
+    libjpeg-turbo straight into the array where it can (most photos), skipping PIL's
+    copies."""
     fast = _turbo(data, name, max_side, min_side)
     return (
         fast
@@ -147,6 +152,6 @@ def read_bytes(path) -> bytes:
 def read_image(
     path, max_side: int | None = 1024, *, min_side: int | None = None
 ) -> Image.Image:
-    """Open ``path`` as an upright RGB image no larger than ``max_side`` on its longer side
-    (see :func:`decode_image` for ``min_side``)."""
+    """Open ``path`` as an upright RGB image no larger than ``max_side`` on its longer
+    side (see :func:`decode_image` for ``min_side``)."""
     return decode_image(read_bytes(path), path, max_side, min_side=min_side)

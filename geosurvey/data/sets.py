@@ -17,10 +17,11 @@ REQUIRED_COLUMNS = ("lat", "lon")
 class ImageSet:
     """Images with one ``meta`` row each; a map-style torch ``Dataset``.
 
-    ``set[i]`` is ``(x, y)``: ``x`` the image through ``transform`` (a PIL image when there is
-    none), ``y`` the row's entry of ``targets`` (the index ``i`` when there are none), so the
-    same set feeds feature extraction (indices) and training (cell labels, coordinates). A
-    transform with ``takes_arrays`` gets an (H, W, 3) uint8 array decoded with its ``min_side``.
+    ``set[i]`` is ``(x, y)``: ``x`` the image through ``transform`` (a PIL image when
+    there is none), ``y`` the row's entry of ``targets`` (the index ``i`` when there are
+    none), so the same set feeds feature extraction (indices) and training (cell labels,
+    coordinates). A transform with ``takes_arrays`` gets an (H, W, 3) uint8 array
+    decoded with its ``min_side``.
     """
 
     def __init__(
@@ -39,7 +40,8 @@ class ImageSet:
         return len(self.meta)
 
     def load(self, i: int, min_side: int | None = None) -> Image.Image:
-        """Image ``i`` (``min_side``: the shorter side a caller needs at least; a hint to decoders)."""
+        """Image ``i`` (``min_side``: the shorter side a caller needs at least; a hint
+        to decoders)."""
         raise NotImplementedError
 
     def load_array(self, i: int, min_side: int | None = None) -> np.ndarray:
@@ -56,7 +58,8 @@ class ImageSet:
         return x, y
 
     def view(self, transform=None, targets=None) -> "ImageSet":
-        """The same images with another transform and/or targets (images are not copied)."""
+        """The same images with another transform and/or targets (images are not
+        copied)."""
         out = copy.copy(self)
         out.transform, out.targets = transform, targets
         if targets is not None and len(targets) != len(self):
@@ -66,7 +69,8 @@ class ImageSet:
         return out
 
     def subset(self, index) -> "ImageSet":
-        """The rows ``index`` (in that order) with their targets; same transform and name."""
+        """The rows ``index`` (in that order) with their targets; same transform and
+        name."""
         index = np.asarray(index)
         out = copy.copy(self)
         out.meta = self.meta.iloc[index].reset_index(drop=True)
@@ -108,8 +112,9 @@ class TileSet(ImageSet):
 
 
 class PhotoSet(ImageSet):
-    """Photos on disk: ``meta['path']`` holds each file's path, or, with ``offset`` and ``size``
-    columns, the MessagePack shard holding the image's record (:mod:`geosurvey.data.shards`)."""
+    """Photos on disk: ``meta['path']`` holds each file's path, or, with ``offset`` and
+    ``size`` columns, the MessagePack shard holding the image's record
+    (:mod:`geosurvey.data.shards`)."""
 
     def __init__(
         self, meta, transform=None, targets=None, name="photos", max_side: int = 1024
@@ -135,7 +140,8 @@ class PhotoSet(ImageSet):
         return decode_array(*self.encoded(i), self.max_side, min_side=min_side)
 
     def problem(self, i: int) -> str | None:
-        """Why image ``i`` cannot be used (missing, corrupt, not an image), or None when it decodes."""
+        """Why image ``i`` cannot be used (missing, corrupt, not an image), or None when
+        it decodes."""
         try:
             decode_image(
                 *self.encoded(i), max_side=64
@@ -146,9 +152,10 @@ class PhotoSet(ImageSet):
 
 
 def crop_boxes(n_crops: int, fraction: float = 0.75) -> list:
-    """Evenly spaced square crops of ``fraction`` of the shorter side, as (left, top) offsets in
-    [0, 1] of the free margin: 1 = centre; 3 = top-left, centre, bottom-right (Lo et al.'s three
-    evenly spaced crops); 5 = the four corners and the centre (Müller-Budack et al.'s five crops)."""
+    """Evenly spaced square crops of ``fraction`` of the shorter side, as (left, top)
+    offsets in [0, 1] of the free margin: 1 = centre; 3 = top-left, centre, bottom-right
+    (Lo et al.'s three evenly spaced crops); 5 = the four corners and the centre
+    (Müller-Budack et al.'s five crops)."""
     boxes = {
         1: [(0.5, 0.5)],
         3: [(0.0, 0.0), (0.5, 0.5), (1.0, 1.0)],
@@ -160,8 +167,9 @@ def crop_boxes(n_crops: int, fraction: float = 0.75) -> list:
 
 
 class Crops(ImageSet):
-    """Test-time crops of another image set: row ``j * n + i`` is crop ``j`` of image ``i``,
-    a square of ``fraction`` of its shorter side, resized back to the image's size."""
+    """Test-time crops of another image set: row ``j * n + i`` is crop ``j`` of image
+    ``i``, a square of ``fraction`` of its shorter side, resized back to the image's
+    size."""
 
     def __init__(self, base: ImageSet, n_crops: int, fraction: float = 0.75):
         self.base, self.boxes, self.fraction = (

@@ -1,11 +1,11 @@
-"""MessagePack image shards, as GeoEstimation stores MP-16: files ``shard_<N>.msg``, each a stream
-of records ``{"id": "e1/55/4763369508.jpg", "image": <JPEG bytes>}``.
+"""MessagePack image shards, as GeoEstimation stores MP-16: files ``shard_<N>.msg``,
+each a stream of records ``{"id": "e1/55/4763369508.jpg", "image": <JPEG bytes>}``.
 
-A shard has no table of contents, so :func:`index` reads every shard once, noting each record's
-id, byte offset and size (``msgpack.Unpacker.tell()`` after each record), and caches that index on
-disk keyed by the shards' names, sizes and modification times: a changed or added shard is
-indexed again. :func:`read_image_bytes` then seeks to one record and reads exactly its bytes, so
-DataLoader workers read records in any order.
+A shard has no table of contents, so :func:`index` reads every shard once, noting each
+record's id, byte offset and size (``msgpack.Unpacker.tell()`` after each record), and
+caches that index on disk keyed by the shards' names, sizes and modification times: a
+changed or added shard is indexed again. :func:`read_image_bytes` then seeks to one
+record and reads exactly its bytes, so DataLoader workers read records in any order.
 """
 
 from __future__ import annotations
@@ -78,8 +78,8 @@ def _build(shards: list) -> pd.DataFrame:
 
 
 def index(folder) -> pd.DataFrame:
-    """One row per record of the shards in ``folder``: ``id``, ``path`` (the shard), ``offset``
-    and ``size`` in bytes; built once and cached (see the module doc)."""
+    """One row per record of the shards in ``folder``: ``id``, ``path`` (the shard),
+    ``offset`` and ``size`` in bytes; built once and cached (see the module doc)."""
     shards = shard_files(folder)
     if not shards:
         raise FileNotFoundError(f"{folder}: no MessagePack shards (shard_<N>.msg)")
@@ -98,8 +98,8 @@ def index(folder) -> pd.DataFrame:
 
 
 def read_image_bytes(shard, offset: int, size: int) -> bytes:
-    """The encoded image of the record at ``offset`` (``size`` bytes) of ``shard``; offset -1
-    stands for an id that no shard in the folder ``shard`` holds."""
+    """The encoded image of the record at ``offset`` (``size`` bytes) of ``shard``;
+    offset -1 stands for an id that no shard in the folder ``shard`` holds."""
     import msgpack
 
     if offset < 0:

@@ -1,24 +1,27 @@
-"""One strict reader for every table a user gives the library (dataset metadata, predictions).
+"""One strict reader for every table a user gives the library (dataset metadata,
+predictions).
 
-A CSV a person wrote elsewhere fails loudly here, naming the file, the line and the fix, instead of
-quietly shifting columns, duplicating rows or turning country names into "Unknown":
+A CSV a person wrote elsewhere fails loudly here, naming the file, the line and the fix,
+instead of quietly shifting columns, duplicating rows or turning country names into
+"Unknown":
 
 * an empty file, or a header with no rows;
-* a data row with more or fewer fields than the header (pandas would infer an index and shift
-  every column by one), anywhere in the file;
+* a data row with more or fewer fields than the header (pandas would infer an index and
+  shift every column by one), anywhere in the file;
 * missing required columns;
 * duplicate ids, anywhere in the file;
 * coordinates that are not numbers, are missing, or are out of range;
-* countries that are neither ISO 3166 codes (alpha-2 or alpha-3), nor English names, nor a known
-  quirk of a dataset release (:data:`KNOWN_CODES`).
+* countries that are neither ISO 3166 codes (alpha-2 or alpha-3), nor English names, nor
+  a known quirk of a dataset release (:data:`KNOWN_CODES`).
 
 A byte-order mark and Windows line endings are accepted.
 
-Paper-scale tables (OpenStreetView-5M's ``train.csv``: 4.9 M rows, 35 columns, 2.9 GB) are read in
-bounded memory: :func:`scan` parses the whole file with pyarrow, which checks every line's number
-of fields, but keeps only the columns asked for, as compact text; rows are chosen (filtered,
-sampled) on those columns; and only the chosen rows are converted and validated in Python
-(:meth:`Table.frame`). File lines are counted only when an error has to name them.
+Paper-scale tables (OpenStreetView-5M's ``train.csv``: 4.9 M rows, 35 columns, 2.9 GB)
+are read in bounded memory: :func:`scan` parses the whole file with pyarrow, which
+checks every line's number of fields, but keeps only the columns asked for, as compact
+text; rows are chosen (filtered, sampled) on those columns; and only the chosen rows are
+converted and validated in Python (:meth:`Table.frame`). File lines are counted only
+when an error has to name them.
 """
 
 from __future__ import annotations
@@ -48,7 +51,8 @@ class TableError(ValueError):
 
 
 def _line(i: int, lines=None) -> str:
-    """The file line of data row ``i``: ``lines[i]`` when known, else counted after a one-line header."""
+    """The file line of data row ``i``: ``lines[i]`` when known, else counted after a
+    one-line header."""
     return f"line {lines[i] if lines is not None else i + 2}"
 
 
@@ -84,7 +88,8 @@ def _row_lines(path: Path) -> np.ndarray:
 
 
 def _field_count_error(path: Path, n_fields: int) -> TableError | None:
-    """The error naming the first data line whose number of fields differs from the header's."""
+    """The error naming the first data line whose number of fields differs from the
+    header's."""
     wrong, first = 0, None
     with open(path, newline="", encoding="utf-8-sig", errors="replace") as f:
         reader = csv.reader(f)
@@ -103,7 +108,8 @@ def _field_count_error(path: Path, n_fields: int) -> TableError | None:
 
 
 def _parse(path: Path, names: list, keep: list) -> pa.Table:
-    """The columns ``keep`` of every row as text; every line's number of fields is checked."""
+    """The columns ``keep`` of every row as text; every line's number of fields is
+    checked."""
     try:
         return pacsv.read_csv(
             path,
@@ -137,14 +143,15 @@ class Table:
         return self.data.column(name)
 
     def lines(self, rows) -> list:
-        """The file line of each data row in ``rows`` (the file is read once more, on the first call)."""
+        """The file line of each data row in ``rows`` (the file is read once more, on
+        the first call)."""
         if self._file_lines is None:
             self._file_lines = _row_lines(self.path)
         return self._file_lines[np.asarray(rows, dtype=np.int64)].tolist()
 
     def _labelled(self, rows, check):
-        """``check(None)``; if it fails, ``check`` again with the file lines of ``rows``, whose error
-        names them (lines are counted only for an error)."""
+        """``check(None)``; if it fails, ``check`` again with the file lines of
+        ``rows``, whose error names them (lines are counted only for an error)."""
         try:
             return check(None)
         except (TableError, CoordinateError) as first:
@@ -167,9 +174,10 @@ class Table:
     def frame(
         self, rows=None, coordinates=(("lat", "lon"),), country: str | None = None
     ) -> pd.DataFrame:
-        """The rows ``rows`` (positions in the file, in that order; default all) as a DataFrame:
-        each (latitude, longitude) pair in ``coordinates`` validated as numbers, and ``country``
-        normalised to ISO 3166 alpha-2 codes (None where blank)."""
+        """The rows ``rows`` (positions in the file, in that order; default all) as a
+        DataFrame: each (latitude, longitude) pair in ``coordinates`` validated as
+        numbers, and ``country`` normalised to ISO 3166 alpha-2 codes (None where
+        blank)."""
         rows = (
             np.arange(len(self)) if rows is None else np.asarray(rows, dtype=np.int64)
         )
@@ -203,7 +211,8 @@ class Table:
 
 
 def _numbers(values: pd.Series, source: str, lines=None) -> np.ndarray:
-    """Text as float64 (blank: NaN, which coordinate validation refuses); anything else is an error."""
+    """Text as float64 (blank: NaN, which coordinate validation refuses); anything else
+    is an error."""
     text = values.astype(str).str.strip()
     out = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64)
     bad = np.isnan(out) & (text != "").to_numpy()
@@ -215,9 +224,9 @@ def _numbers(values: pd.Series, source: str, lines=None) -> np.ndarray:
 
 
 def scan(path, required: dict, id_column: str | None = None, columns=None) -> Table:
-    """Parse ``path`` strictly, keeping the ``required`` columns (renamed old name -> new name) and
-    the other ``columns`` that are present (None: every column). ``id_column`` (after renaming)
-    must be unique over the whole file."""
+    """Parse ``path`` strictly, keeping the ``required`` columns (renamed old name ->
+    new name) and the other ``columns`` that are present (None: every column).
+    ``id_column`` (after renaming) must be unique over the whole file."""
     path = Path(path)
     names = header(path)
     missing = [c for c in required if c not in names]
@@ -238,8 +247,8 @@ def scan(path, required: dict, id_column: str | None = None, columns=None) -> Ta
 
 
 def sample_rows(n: int, sample: int | None, seed: int = 0) -> np.ndarray:
-    """Row positions of at most ``sample`` of ``n`` rows, drawn by a shuffle seeded with ``seed``
-    (all rows, in order, when ``sample`` is None or not smaller than ``n``)."""
+    """Row positions of at most ``sample`` of ``n`` rows, drawn by a shuffle seeded with
+    ``seed`` (all rows, in order, when ``sample`` is None or not smaller than ``n``)."""
     if sample is None or sample >= n:
         return np.arange(n)
     return np.random.default_rng(seed).permutation(n)[:sample]
@@ -258,11 +267,12 @@ def read_table(
 ) -> pd.DataFrame:
     """Read ``path`` strictly and rename ``required`` columns (old name -> new name).
 
-    ``id_column`` (after renaming) must be unique; each (latitude, longitude) pair of column names in
-    ``coordinates`` (after renaming) must hold valid coordinates; ``country`` names a column
-    normalised to ISO 3166 alpha-2 codes (None where blank). ``columns``: the other columns to
-    keep (None: all). ``sample``: at most this many rows (:func:`sample_rows`), drawn before any
-    row is converted, so only they are validated.
+    ``id_column`` (after renaming) must be unique; each (latitude, longitude) pair of
+    column names in ``coordinates`` (after renaming) must hold valid coordinates;
+    ``country`` names a column normalised to ISO 3166 alpha-2 codes (None where blank).
+    ``columns``: the other columns to keep (None: all). ``sample``: at most this many
+    rows (:func:`sample_rows`), drawn before any row is converted, so only they are
+    validated.
     """
     table = scan(path, required, id_column, columns)
     return table.frame(sample_rows(len(table), sample, seed), coordinates, country)
@@ -270,7 +280,8 @@ def read_table(
 
 @functools.lru_cache(maxsize=1)
 def _country_index() -> dict:
-    """Lower-case alpha-2, alpha-3, name, official and common names -> alpha-2 (pycountry)."""
+    """Lower-case alpha-2, alpha-3, name, official and common names -> alpha-2
+    (pycountry)."""
     import pycountry
 
     index = {}
@@ -286,7 +297,8 @@ def _country_index() -> dict:
 
 
 def _suggestion(value: str) -> str:
-    """``value`` quoted, with the country whose name or code is closest when one is close."""
+    """``value`` quoted, with the country whose name or code is closest when one is
+    close."""
     import pycountry
 
     close = difflib.get_close_matches(
@@ -302,9 +314,10 @@ def _suggestion(value: str) -> str:
 def normalise_countries(
     values, source="countries", lines=None, *, blank: str = "error"
 ) -> np.ndarray:
-    """ISO 3166 alpha-2 code for each value given as alpha-2, alpha-3, English name (any case) or
-    one of :data:`KNOWN_CODES`; a value that matches nothing is an error naming it. A blank value
-    is an error too, or, with ``blank="keep"``, None (for the caller to fill)."""
+    """ISO 3166 alpha-2 code for each value given as alpha-2, alpha-3, English name (any
+    case) or one of :data:`KNOWN_CODES`; a value that matches nothing is an error naming
+    it. A blank value is an error too, or, with ``blank="keep"``, None (for the caller
+    to fill)."""
     if blank not in ("error", "keep"):
         raise ValueError(f"blank must be 'error' or 'keep', not {blank!r}")
     values = pd.Series(values).astype(str).str.strip()
