@@ -42,6 +42,16 @@ def fingerprint(array) -> str:
     return h.hexdigest()[:16]
 
 
+def described(value) -> str:
+    """``repr(value)``, refused when it names a memory address (it would differ every run)."""
+    text = repr(value)
+    if _ADDRESS.search(text):
+        raise TypeError(
+            f"cannot key {text}: its repr names a memory address, not its parameters"
+        )
+    return text
+
+
 def _canonical(value):
     if isinstance(value, np.ndarray):
         return {"array": fingerprint(value)}
@@ -49,12 +59,7 @@ def _canonical(value):
         return value.item()
     if isinstance(value, Path):
         return str(value)
-    text = repr(value)
-    if _ADDRESS.search(text):
-        raise TypeError(
-            f"cannot key {text}: its repr names a memory address, not its parameters"
-        )
-    return text
+    return described(value)
 
 
 def key(params: dict) -> str:

@@ -138,14 +138,13 @@ class Claims:
         self.judged: dict[str, dict[str, Judgement]] = {}
         self.checks: list = []  # (message, passed)
 
-    def add(self, claim: Claim) -> Claim:
+    def add(self, claim: Claim) -> None:
         for regime, expected in claim.expect:
             if expected not in VERDICTS or regime not in BY_KEY:
                 raise ValueError(
                     f"claim {claim.key!r}: cannot expect {expected!r} on {regime!r}"
                 )
         self.claims[claim.key] = claim
-        return claim
 
     def check(self, condition, message: str) -> bool:
         """Record an assertion of the chapter (asserted by the ci profile)."""

@@ -122,6 +122,8 @@ def _sizes(args) -> dict | None:
             ("train", args.n_train),
             ("val", args.n_val),
             ("test", args.n_test),
+            ("val_new", args.n_val_new),
+            ("test_new", args.n_test_new),
         )
         if v
     }
@@ -204,7 +206,7 @@ def _add_run_parameters(p) -> None:
         help="share of a photo split that may be unreadable, skipped and reported (default: 0.01)",
     )
     p.add_argument("--seed", type=int, default=0)
-    for split in ("train", "val", "test"):
+    for split in ("train", "val", "test", "val-new", "test-new"):
         p.add_argument(
             f"--n-{split}",
             type=int,

@@ -42,10 +42,10 @@ def haversine_torch(lat1, lon1, lat2, lon2):
         + torch.cos(lat1) * torch.cos(lat2) * torch.sin((lon2 - lon1) / 2) ** 2
     )
     a = a.clamp(0.0, 1.0)
-    return 2 * EARTH_RADIUS_KM * torch.atan2(_safe_sqrt(a), _safe_sqrt(1.0 - a))
+    return 2 * EARTH_RADIUS_KM * torch.atan2(safe_sqrt(a), safe_sqrt(1.0 - a))
 
 
-def _safe_sqrt(x, eps: float = 1e-12):
+def safe_sqrt(x, eps: float = 1e-12):
     """sqrt(x) with value 0 and gradient 0 at x <= eps (not an infinite gradient at 0)."""
     import torch
 

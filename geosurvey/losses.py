@@ -17,7 +17,7 @@ from torch.nn import functional as F
 
 from . import cache
 from .cells import DROPPED
-from .geo import haversine_torch
+from .geo import safe_sqrt, haversine_torch
 
 
 def supcon(z, labels, tau: float = 0.07):
@@ -187,8 +187,9 @@ class GreatCircle:
     spherical *median*, which does not sit between two modes the way a mean does)."""
 
     def __call__(self, pred_xyz, coords):
-        cos = (pred_xyz * unit_vectors(coords)).sum(1).clamp(-1 + 1e-7, 1 - 1e-7)
-        return 6371.0088 * torch.arccos(cos).mean()
+        true = unit_vectors(coords)
+        sin = safe_sqrt(torch.linalg.cross(pred_xyz, true).pow(2).sum(1))
+        return 6371.0088 * torch.atan2(sin, (pred_xyz * true).sum(1)).mean()
 
 
 def smoothed_targets(cell_lat, cell_lon, lat, lon, tau: float):

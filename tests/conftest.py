@@ -16,8 +16,25 @@ def tmp_cache(tmp_path, monkeypatch):
     return tmp_path / "cache"
 
 
+@pytest.fixture(scope="module")
+def private_run(tmp_path_factory):
+    """A private cache, checkpoint and results folder shared by the tests of one module (for
+    tests that render tiles or compute activations once and reuse them)."""
+    root = tmp_path_factory.mktemp("run")
+    with pytest.MonkeyPatch.context() as mp:
+        for var, name in (
+            ("GEOSURVEY_CACHE", "cache"),
+            ("GEOSURVEY_CHECKPOINTS", "checkpoints"),
+            ("GEOSURVEY_RESULTS", "results"),
+        ):
+            mp.setenv(var, str(root / name))
+        yield root
+
+
 def photo(seed: int = 0, w: int = 40, h: int = 30) -> Image.Image:
-    return Image.fromarray(np.random.default_rng(seed).integers(0, 255, (h, w, 3), dtype=np.uint8))
+    return Image.fromarray(
+        np.random.default_rng(seed).integers(0, 255, (h, w, 3), dtype=np.uint8)
+    )
 
 
 def geotile_photos(n: int, seed: int = 0, px: int = 128):
@@ -27,8 +44,14 @@ def geotile_photos(n: int, seed: int = 0, px: int = 128):
 
     locs = mp16_locations().sample(n, random_state=seed).reset_index(drop=True)
     spec = GeoTilesSpec(tile_px=px)
-    tiles, _ = render_split(locs["lat"].to_numpy(), locs["lon"].to_numpy(), spec, np.random.default_rng(seed))
-    return locs, [Image.fromarray(t[:, : px * 3 // 4]) for t in tiles]  # 96 x 128: portrait, like many photos
+    tiles, _ = render_split(
+        locs["lat"].to_numpy(),
+        locs["lon"].to_numpy(),
+        spec,
+        np.random.default_rng(seed),
+    )
+    # 96 x 128: portrait, like many photos
+    return locs, [Image.fromarray(t[:, : px * 3 // 4]) for t in tiles]
 
 
 def write_osv5m(root, n_train: int = 90, n_test: int = 24, seed: int = 0):
@@ -37,14 +60,24 @@ def write_osv5m(root, n_train: int = 90, n_test: int = 24, seed: int = 0):
 
     locs, images = geotile_photos(n_train + n_test, seed)
     countries = geocode(locs["lat"], locs["lon"])["country"]
-    for split, rows in (("train", range(n_train)), ("test", range(n_train, n_train + n_test))):
+    for split, rows in (
+        ("train", range(n_train)),
+        ("test", range(n_train, n_train + n_test)),
+    ):
         folder = root / "images" / split
         folder.mkdir(parents=True, exist_ok=True)
         ids = [1000 + i for i in rows]
         for i, r in zip(ids, rows):
             images[r].save(folder / f"{i}.jpg", quality=90)
-        pd.DataFrame({"id": ids, "latitude": locs["lat"][list(rows)], "longitude": locs["lon"][list(rows)],
-                      "country": countries[list(rows)].to_numpy(), "city": "x"}).to_csv(root / f"{split}.csv", index=False)
+        pd.DataFrame(
+            {
+                "id": ids,
+                "latitude": locs["lat"][list(rows)],
+                "longitude": locs["lon"][list(rows)],
+                "country": countries[list(rows)].to_numpy(),
+                "city": "x",
+            }
+        ).to_csv(root / f"{split}.csv", index=False)
     return root
 
 
@@ -55,8 +88,16 @@ def write_im2gps(root, n: int = 12, seed: int = 1):
     names = [f"{i}_{seed}_user.jpg" for i in range(n)]
     for name, img in zip(names, images):
         img.save(root / "images" / name)
-    pd.DataFrame({"IMG_ID": names, "AUTHOR": "user", "LAT": locs["lat"], "LON": locs["lon"],
-                  "S3_Label": np.arange(n) % 3, "S16_Label": np.arange(n) % 16}).to_csv(root / "im2gps3k.csv", index=False)
+    pd.DataFrame(
+        {
+            "IMG_ID": names,
+            "AUTHOR": "user",
+            "LAT": locs["lat"],
+            "LON": locs["lon"],
+            "S3_Label": np.arange(n) % 3,
+            "S16_Label": np.arange(n) % 16,
+        }
+    ).to_csv(root / "im2gps3k.csv", index=False)
     return root
 
 

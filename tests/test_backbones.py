@@ -5,7 +5,8 @@ from PIL import Image
 
 from geosurvey import backbones, features
 
-CATS = {281, 282, 283, 284, 285}  # ImageNet tabby, tiger cat, Persian, Siamese, Egyptian cat
+# ImageNet tabby, tiger cat, Persian, Siamese, Egyptian cat
+CATS = {281, 282, 283, 284, 285}
 COFFEE = {967, 968, 504}  # espresso, cup, coffee mug
 
 
@@ -47,15 +48,26 @@ def test_load_in_order_checks_shapes():
     state = {k: torch.zeros(1) for k in model.state_dict()}
     with pytest.raises(ValueError, match="shape mismatch"):
         backbones.load_in_order(model, state)
-    tensors = [v for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")]
+    tensors = [
+        v
+        for k, v in model.state_dict().items()
+        if not k.endswith("num_batches_tracked")
+    ]
     good = {f"x{i}": v.clone() + 1 for i, v in enumerate(tensors)}
     backbones.load_in_order(model, good)
-    assert np.allclose(next(iter(model.state_dict().values())).numpy(), next(iter(good.values())).numpy())
+    assert np.allclose(
+        next(iter(model.state_dict().values())).numpy(),
+        next(iter(good.values())).numpy(),
+    )
 
 
 def test_describe_matches_create_without_loading_weights():
     info = backbones.describe("tf_efficientnet_lite0")
     _, built = backbones.create("tf_efficientnet_lite0")
-    assert (info.num_features, info.mean, info.std) == (built.num_features, built.mean, built.std)
+    assert (info.num_features, info.mean, info.std) == (
+        built.num_features,
+        built.mean,
+        built.std,
+    )
     assert backbones.trunk_tap("tf_efficientnet_lite0", 0) == "blocks.6"
     assert backbones.trunk_tap("tf_efficientnet_lite0", 2) == "blocks.4"

@@ -9,21 +9,55 @@ from geosurvey import cli
 
 def test_partition_writes_cells_that_cover_the_points(tmp_path, capsys):
     rng = np.random.default_rng(0)
-    pts = pd.DataFrame({"y": rng.normal(48.85, 0.5, 400), "x": rng.normal(2.35, 0.5, 400)})
+    pts = pd.DataFrame(
+        {"y": rng.normal(48.85, 0.5, 400), "x": rng.normal(2.35, 0.5, 400)}
+    )
     pts.to_csv(tmp_path / "p.csv", index=False)
-    cli.main(["partition", str(tmp_path / "p.csv"), "--lat", "y", "--lon", "x", "--tau-max", "100", "--tau-min", "1",
-              "-o", str(tmp_path / "cells.csv")])
-    cells = pd.read_csv(tmp_path / "cells.csv")
-    assert cells["count"].sum() == 400 and (cells["count"] <= 100).all()
-    assert json.loads(capsys.readouterr().out.split("wrote")[0])["cells"] == len(cells)
+    cli.main(
+        [
+            "partition",
+            str(tmp_path / "p.csv"),
+            "--lat",
+            "y",
+            "--lon",
+            "x",
+            "--tau-max",
+            "100",
+            "--tau-min",
+            "1",
+            "-o",
+            str(tmp_path / "cells.csv"),
+        ]
+    )
+    cells = pd.read_csv(tmp_path / "cells.csv", dtype={"token": str})
+    summary = json.loads(capsys.readouterr().out.split("wrote")[0])
+    assert summary["cells"] == len(cells) and (cells["count"] <= 100).all()
+    assert (cells["count"] > 1).all()  # cells with at most tau_min photos are dropped
+    assert cells["count"].sum() + summary["dropped photos"] == 400
+    from geosurvey import cells as cells_mod
+    from geosurvey import s2
+
+    part = cells_mod.adaptive(pts["y"].to_numpy(), pts["x"].to_numpy(), 100, 1)
+    assert (
+        list(cells["token"]) == s2.to_token(part.cell_ids)
+        and list(cells["count"]) == part.counts.tolist()
+    )
 
 
 def test_evaluate_prints_metrics_and_names_bad_input(tmp_path, capsys):
-    pd.DataFrame({"pred_lat": [48.85, 0.0], "pred_lon": [2.35, 0.0], "lat": [48.85, 0.0],
-                  "lon": [2.35, 90.0]}).to_csv(tmp_path / "pred.csv", index=False)
+    pd.DataFrame(
+        {
+            "pred_lat": [48.85, 0.0],
+            "pred_lon": [2.35, 0.0],
+            "lat": [48.85, 0.0],
+            "lon": [2.35, 90.0],
+        }
+    ).to_csv(tmp_path / "pred.csv", index=False)
     cli.main(["evaluate", str(tmp_path / "pred.csv")])
     assert json.loads(capsys.readouterr().out)["acc@1km"] == 50
-    pd.DataFrame({"pred_lat": [1.0], "lat": [1.0], "lon": [2.0]}).to_csv(tmp_path / "bad.csv", index=False)
+    pd.DataFrame({"pred_lat": [1.0], "lat": [1.0], "lon": [2.0]}).to_csv(
+        tmp_path / "bad.csv", index=False
+    )
     with pytest.raises(SystemExit, match="2"):
         cli.main(["evaluate", str(tmp_path / "bad.csv")])
     err = capsys.readouterr().err
@@ -41,20 +75,28 @@ def test_run_finds_one_chapter_by_name_and_lists_them_otherwise():
         cli.chapter_notebook(root, "_")
 
 
-def test_the_gpu_bench_says_in_one_line_that_there_is_no_cuda_and_exits_0(capsys, monkeypatch):
+def test_the_gpu_bench_says_in_one_line_that_there_is_no_cuda_and_exits_0(
+    capsys, monkeypatch
+):
     import torch
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     cli.main(["bench", "--gpu"])
     out = capsys.readouterr().out
-    assert out.count("\n") == 1 and "no CUDA device here" in out and "nothing measured" in out
+    assert (
+        out.count("\n") == 1
+        and "no CUDA device here" in out
+        and "nothing measured" in out
+    )
 
 
 def test_the_gpu_bench_s_loader_and_flop_count_run_on_a_cpu(tmp_path):
     from geosurvey import bench_gpu, profiles
 
     paths = bench_gpu.write_jpegs(tmp_path, 12, distinct=3)
-    assert len(paths) == 12 and (tmp_path / "11.jpg").stat().st_nlink == 4  # linked, not rewritten
+    # linked, not rewritten
+    assert len(paths) == 12 and (tmp_path / "11.jpg").stat().st_nlink == 4
     assert bench_gpu.loader_rate(paths, input_px=32, batch_size=4, workers=0) > 0
     cfg = profiles.get("photos", "cpu")
-    assert bench_gpu.train_flops_per_image(cfg.backbone, cfg) > 1e8  # EfficientNet-Lite0 at 160 px
+    # EfficientNet-Lite0 at 160 px
+    assert bench_gpu.train_flops_per_image(cfg.backbone, cfg) > 1e8

@@ -18,16 +18,41 @@ MAX_LINES = 50
 
 # the methods each chapter must show from the library's own source (issue: code beside equation)
 SHOWN = {
-    "01_data_and_metrics": ["geo.haversine", "geo.geoscore", "stats.block_weights", "stats.holm",
-                            "cells.adaptive", "data.newplaces.shared_ground"],
-    "02_planet": ["cells.decode", "models.AlbumLSTM", "albums.trips", "losses.CrossEntropy",
-                  "losses.GreatCircle"],
-    "03_pigeon": ["cells.semantic", "losses.smoothed_targets", "retrieval.refine",
-                  "losses.WithAuxiliary"],
-    "04_two_stage_vit": ["losses.supcon", "losses.HierarchicalSupCon", "losses.distance_triplets",
-                         "losses.triplet", "retrieval.knn_locations"],
-    "05_scene_networks": ["scenes.SceneHierarchy.probabilities", "scenes.membership",
-                          "losses.MultiPartition", "cells.hierarchical_log_probs", "scenes.route"],
+    "01_data_and_metrics": [
+        "geo.haversine",
+        "geo.geoscore",
+        "stats.block_weights",
+        "stats.holm",
+        "cells.adaptive",
+        "data.newplaces.shared_ground",
+    ],
+    "02_planet": [
+        "cells.decode",
+        "models.AlbumLSTM",
+        "albums.trips",
+        "losses.CrossEntropy",
+        "losses.GreatCircle",
+    ],
+    "03_pigeon": [
+        "cells.semantic",
+        "losses.smoothed_targets",
+        "retrieval.refine",
+        "losses.WithAuxiliary",
+    ],
+    "04_two_stage_vit": [
+        "losses.supcon",
+        "losses.HierarchicalSupCon",
+        "losses.distance_triplets",
+        "losses.triplet",
+        "retrieval.knn_locations",
+    ],
+    "05_scene_networks": [
+        "scenes.SceneHierarchy.probabilities",
+        "scenes.membership",
+        "losses.MultiPartition",
+        "cells.hierarchical_log_probs",
+        "scenes.route",
+    ],
 }
 
 
@@ -80,7 +105,8 @@ def test_the_library_has_no_import_cycle():
     for name, path in modules.items():
         deps = set()
         for target in _imports(name, path):
-            while target and target not in modules:  # "from . import x" names x, a module or not
+            # "from . import x" names x, a module or not
+            while target and target not in modules:
                 target = target.rsplit(".", 1)[0] if "." in target else ""
             if target and target != name and not name.startswith(target + "."):
                 deps.add(target)
@@ -122,12 +148,26 @@ def _cycles(graph: dict) -> list:
     return out
 
 
-@pytest.mark.skipif(shutil.which("ruff") is None and not (Path(sys.executable).parent / "ruff").exists(),
-                    reason="ruff is not installed")
+@pytest.mark.skipif(
+    shutil.which("ruff") is None
+    and not (Path(sys.executable).parent / "ruff").exists(),
+    reason="ruff is not installed",
+)
 def test_library_and_chapters_are_ruff_formatted():
     ruff = Path(sys.executable).parent / "ruff"
-    out = subprocess.run([str(ruff if ruff.exists() else "ruff"), "format", "--check", "geosurvey", "book",
-                          "tests"], cwd=ROOT, capture_output=True, text=True)
+    out = subprocess.run(
+        [
+            str(ruff if ruff.exists() else "ruff"),
+            "format",
+            "--check",
+            "geosurvey",
+            "book",
+            "tests",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert out.returncode == 0, out.stdout + out.stderr
 
 
@@ -140,7 +180,9 @@ def test_each_chapter_shows_its_methods_from_the_library(chapter):
     import importlib
     import inspect
 
-    source = "".join("".join(c["source"]) for c in _cells(ROOT / "book" / f"{chapter}.ipynb"))
+    source = "".join(
+        "".join(c["source"]) for c in _cells(ROOT / "book" / f"{chapter}.ipynb")
+    )
     for dotted in SHOWN[chapter]:
         assert f"gs.{dotted}" in source, f"{chapter} does not show gs.{dotted}"
         module, _, attr = dotted.partition(".")
@@ -148,14 +190,26 @@ def test_each_chapter_shows_its_methods_from_the_library(chapter):
         for part in attr.split("."):
             obj = getattr(obj, part)
         code = inspect.getsource(obj)
-        first = next(line for line in code.splitlines() if line.lstrip().startswith(("def ", "class ")))
-        assert first.lstrip().startswith(("def ", "class ")) and len(code.splitlines()) <= 40, dotted
+        first = next(
+            line
+            for line in code.splitlines()
+            if line.lstrip().startswith(("def ", "class "))
+        )
+        assert (
+            first.lstrip().startswith(("def ", "class "))
+            and len(code.splitlines()) <= 40
+        ), dotted
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
 def test_every_chapter_ends_with_a_summary_and_exercises(path):
-    headings = [line for c in _cells(path) if c["cell_type"] == "markdown"
-                for line in "".join(c["source"]).splitlines() if line.startswith("## ")]
+    headings = [
+        line
+        for c in _cells(path)
+        if c["cell_type"] == "markdown"
+        for line in "".join(c["source"]).splitlines()
+        if line.startswith("## ")
+    ]
     assert "## Summary" in headings and "## Exercises" in headings, headings
 
 
@@ -164,7 +218,11 @@ def test_teaching_cells_are_short(path):
     long = []
     for k, c in enumerate(_cells(path)):
         tags = c.get("metadata", {}).get("tags", [])
-        if c["cell_type"] == "code" and not {"remove-input", "hide-input", "parameters"} & set(tags):
+        if c["cell_type"] == "code" and not {
+            "remove-input",
+            "hide-input",
+            "parameters",
+        } & set(tags):
             n = len("".join(c["source"]).splitlines())
             if n > 20:
                 long.append(f"cell {k}: {n} lines")

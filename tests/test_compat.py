@@ -3,7 +3,9 @@ import sys
 
 
 def _run(code):
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
 
 
 def test_torchvision_and_timm_import_and_build_models():
@@ -22,7 +24,9 @@ def test_torchvision_and_timm_import_and_build_models():
 
 def test_plain_import_fails_without_the_patch_exactly_when_ops_do_not_load():
     (ops_load,) = _run("import geosurvey.compat as c; print(c._torchvision_ops_load())")
-    result = subprocess.run([sys.executable, "-c", "import torchvision"], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-c", "import torchvision"], capture_output=True, text=True
+    )
     if ops_load == "False":
         assert result.returncode != 0 and "torchvision::nms" in result.stderr
     else:
@@ -30,7 +34,9 @@ def test_plain_import_fails_without_the_patch_exactly_when_ops_do_not_load():
 
 
 def test_patch_is_applied_once_and_is_idempotent():
-    out = _run("import geosurvey.compat as c; a = c.ensure_torchvision(); b = c.ensure_torchvision();"
-               "print(a, b, c._torchvision_ops_load())")
+    out = _run(
+        "import geosurvey.compat as c; a = c.ensure_torchvision(); b = c.ensure_torchvision();"
+        "print(a, b, c._torchvision_ops_load())"
+    )
     first, second, ops_load = out
     assert first == second == ("True" if ops_load == "False" else "False")

@@ -3,13 +3,23 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from geosurvey.data import (GeoTilesSpec, ImageDecodeError, TableError, TooManyBadImages, load_geotiles, read_folder,
-                            read_im2gps, read_image, read_osv5m)
+from geosurvey.data import (
+    GeoTilesSpec,
+    ImageDecodeError,
+    TableError,
+    TooManyBadImages,
+    load_geotiles,
+    read_folder,
+    read_im2gps,
+    read_image,
+    read_osv5m,
+)
 from geosurvey.data.places import continents, geocode
 from geosurvey.geo import CoordinateError
 
 
 # --- decoding odd images ------------------------------------------------------------------------
+
 
 def _photo(w=40, h=20):
     rng = np.random.default_rng(0)
@@ -27,7 +37,11 @@ def test_exif_rotation_is_applied(tmp_path):
 @pytest.mark.parametrize("mode", ["L", "CMYK", "RGBA", "P", "I;16", "LA"])
 def test_odd_modes_become_rgb(tmp_path, mode):
     img = _photo().convert("RGBA" if mode in ("RGBA", "LA") else "RGB")
-    img = img.convert(mode) if mode != "I;16" else Image.fromarray((np.arange(800).reshape(20, 40) * 50).astype(np.uint16))
+    img = (
+        img.convert(mode)
+        if mode != "I;16"
+        else Image.fromarray((np.arange(800).reshape(20, 40) * 50).astype(np.uint16))
+    )
     path = tmp_path / ("x.tif" if mode in ("CMYK", "I;16") else "x.png")
     img.save(path)
     out = read_image(path)
@@ -61,9 +75,18 @@ def test_truncated_and_missing_files_name_the_file(tmp_path):
 
 # --- readers ------------------------------------------------------------------------------------
 
+
 def _osv5m(root, nested=False):
-    rows = pd.DataFrame({"id": [101, 102, 103], "latitude": [48.85, 40.71, -33.87], "longitude": [2.35, -74.0, 151.2],
-                         "country": ["FR", "US", "AU"], "region": ["x", "y", "z"], "city": ["a", "b", "c"]})
+    rows = pd.DataFrame(
+        {
+            "id": [101, 102, 103],
+            "latitude": [48.85, 40.71, -33.87],
+            "longitude": [2.35, -74.0, 151.2],
+            "country": ["FR", "US", "AU"],
+            "region": ["x", "y", "z"],
+            "city": ["a", "b", "c"],
+        }
+    )
     rows.to_csv(root / "test.csv", index=False)
     for i in rows["id"]:
         folder = root / "images" / "test" / ("00" if nested else "")
@@ -76,7 +99,11 @@ def _osv5m(root, nested=False):
 def test_osv5m_reader(tmp_path, nested):
     _osv5m(tmp_path, nested)
     ds = read_osv5m(tmp_path, "test")
-    assert len(ds) == 3 and list(ds.meta["continent"]) == ["Europe", "North America", "Oceania"]
+    assert len(ds) == 3 and list(ds.meta["continent"]) == [
+        "Europe",
+        "North America",
+        "Oceania",
+    ]
     x, y = ds[1]
     assert x.size == (40, 20) and y == 1
     sub = ds.subset([2])
@@ -94,7 +121,9 @@ def test_readers_report_bad_rows_and_missing_things(tmp_path):
     with pytest.raises(CoordinateError, match="line 4"):
         read_osv5m(tmp_path, "test")
     rows.drop(columns=["longitude"]).to_csv(tmp_path / "test.csv", index=False)
-    with pytest.raises(TableError, match=r"test.csv: missing column\(s\) \['longitude'\]"):
+    with pytest.raises(
+        TableError, match=r"test.csv: missing column\(s\) \['longitude'\]"
+    ):
         read_osv5m(tmp_path, "test")
 
 
@@ -102,41 +131,110 @@ def test_im2gps_and_folder_readers(tmp_path):
     (tmp_path / "img").mkdir()
     _photo().save(tmp_path / "img" / "a_1.jpg")
     _photo().save(tmp_path / "img" / "b_2.jpg")
-    pd.DataFrame({"IMG_ID": ["a_1.jpg", "b_2.jpg"], "AUTHOR": ["u", "v"], "LAT": [35.68, 51.5], "LON": [139.69, -0.12],
-                  "S3_Label": [1, 2]}).to_csv(tmp_path / "im2gps.csv", index=False)
+    pd.DataFrame(
+        {
+            "IMG_ID": ["a_1.jpg", "b_2.jpg"],
+            "AUTHOR": ["u", "v"],
+            "LAT": [35.68, 51.5],
+            "LON": [139.69, -0.12],
+            "S3_Label": [1, 2],
+        }
+    ).to_csv(tmp_path / "im2gps.csv", index=False)
     ds = read_im2gps(tmp_path / "im2gps.csv", tmp_path / "img")
     assert list(ds.meta["country"]) == ["JP", "GB"]
-    pd.DataFrame({"file": ["img/a_1.jpg", "img/missing.jpg"], "latitude": [1.0, 2.0],
-                  "longitude": [3.0, 4.0]}).to_csv(tmp_path / "mine.csv", index=False)
+    pd.DataFrame(
+        {
+            "file": ["img/a_1.jpg", "img/missing.jpg"],
+            "latitude": [1.0, 2.0],
+            "longitude": [3.0, 4.0],
+        }
+    ).to_csv(tmp_path / "mine.csv", index=False)
     with pytest.raises(TooManyBadImages, match="1 of 2 images.*missing.jpg"):
-        read_folder(tmp_path / "mine.csv", path_col="file", lat_col="latitude", lon_col="longitude")
-    kept = read_folder(tmp_path / "mine.csv", path_col="file", lat_col="latitude", lon_col="longitude", tolerance=0.5)
+        read_folder(
+            tmp_path / "mine.csv",
+            path_col="file",
+            lat_col="latitude",
+            lon_col="longitude",
+        )
+    kept = read_folder(
+        tmp_path / "mine.csv",
+        path_col="file",
+        lat_col="latitude",
+        lon_col="longitude",
+        tolerance=0.5,
+    )
     assert len(kept) == 1 and kept.skipped[0]["path"].endswith("missing.jpg")
 
 
 def test_place_labels():
     labels = geocode([48.8566, 40.7128, -22.9068], [2.3522, -74.0060, -43.1729])
     assert list(labels["country"]) == ["FR", "US", "BR"]
-    assert list(continents(labels["country"])) == ["Europe", "North America", "South America"]
+    assert list(continents(labels["country"])) == [
+        "Europe",
+        "North America",
+        "South America",
+    ]
 
 
 # --- GeoTiles -----------------------------------------------------------------------------------
 
-SMALL = GeoTilesSpec(n_train=120, n_val=20, n_test=30, tile_px=32, seed=3)
+SMALL = GeoTilesSpec(
+    n_train=120, n_val=20, n_test=30, n_val_new=10, n_test_new=20, tile_px=32, seed=3
+)
+SIZES = {"train": 120, "val": 20, "test": 30, "val_new": 10, "test_new": 20}
 
 
 def test_geotiles_splits_are_disjoint_labelled_and_cached(tmp_cache):
+    from geosurvey.data.geotiles import SPLITS, load_blocks
+
     sets = load_geotiles(SMALL)
-    assert {k: len(v) for k, v in sets.items()} == {"train": 120, "val": 20, "test": 30}
-    keys = {k: set(zip(v.meta["lat"].round(4), v.meta["lon"].round(4))) for k, v in sets.items()}
-    assert not (keys["train"] & keys["test"]) and not (keys["train"] & keys["val"]) and not (keys["val"] & keys["test"])
+    assert list(sets) == list(SPLITS) and {k: len(v) for k, v in sets.items()} == SIZES
+    keys = {
+        k: set(zip(v.meta["lat"].round(4), v.meta["lon"].round(4)))
+        for k, v in sets.items()
+    }
+    for i, a in enumerate(SPLITS):
+        for b in SPLITS[i + 1 :]:
+            assert not keys[a] & keys[b], (a, b)
     meta = sets["train"].meta
-    assert meta["country"].str.len().eq(2).all() and meta["continent"].ne("Unknown").mean() > 0.95
+    assert (
+        meta["country"].str.len().eq(2).all()
+        and meta["continent"].ne("Unknown").mean() > 0.95
+    )
     assert set(meta["condition"]) <= set(SMALL.conditions)
-    assert sets["train"].tiles.shape == (120, 32, 32, 3)
+    assert {"rotation", "scale"} <= set(meta) and meta["scale"].between(
+        0.75, 1.25
+    ).all()
+    assert sets["train"].tiles.shape == (120, 32, 32, 3) and sets[
+        "test_new"
+    ].tiles.shape == (20, 32, 32, 3)
+    blocks = load_blocks(SMALL)
+    assert set(blocks["role"]) == {"test", "val"} and len(blocks) == 12
     again = load_geotiles(SMALL)  # read back from the cache: identical
-    np.testing.assert_array_equal(np.asarray(again["test"].tiles), np.asarray(sets["test"].tiles))
+    np.testing.assert_array_equal(
+        np.asarray(again["test_new"].tiles), np.asarray(sets["test_new"].tiles)
+    )
     assert len(list(tmp_cache.iterdir())) == 1
+
+
+def test_views_render_every_location_once_per_condition(tmp_cache):
+    from geosurvey.data.geotiles import load_views
+
+    test = load_geotiles(SMALL)["test"]
+    views = load_views(SMALL, test)
+    n, k = len(test), len(SMALL.conditions)
+    assert len(views) == k * n and views.tiles.shape == (k * n, 32, 32, 3)
+    assert list(views.meta["view_of"]) == list(range(n)) * k
+    assert list(views.meta["condition"]) == [
+        c for c in SMALL.conditions for _ in range(n)
+    ]
+    np.testing.assert_array_equal(
+        views.meta["lat"].to_numpy()[n : 2 * n], test.meta["lat"].to_numpy()
+    )
+    # another rendering
+    assert not np.array_equal(np.asarray(views.tiles[0]), np.asarray(views.tiles[n]))
+    again = load_views(SMALL, test)  # cached
+    np.testing.assert_array_equal(np.asarray(again.tiles), np.asarray(views.tiles))
 
 
 def test_two_renders_of_the_same_place_differ(tmp_cache):
@@ -153,7 +251,15 @@ def test_tiles_show_the_right_place():
     from geosurvey.data.geotiles import earth_image, render
 
     earth = earth_image("bluemarble")
-    sahara, pacific = render(earth, np.array([23.0, 0.0]), np.array([12.0, -150.0]), np.zeros(2), np.ones(2), 16, 300.0)
+    sahara, pacific = render(
+        earth,
+        np.array([23.0, 0.0]),
+        np.array([12.0, -150.0]),
+        np.zeros(2),
+        np.ones(2),
+        16,
+        300.0,
+    )
     assert sahara[..., 0].mean() > sahara[..., 2].mean() + 40
     assert pacific[..., 2].mean() > pacific[..., 0].mean() + 20
 
@@ -168,6 +274,7 @@ def test_subsets_keep_rows_images_and_targets_together(tmp_cache):
 
 
 # --- decoding for uint8 batches -----------------------------------------------------------------
+
 
 def _jpegs(tmp_path):
     """Photos of the kinds decoding must get right, as files."""
@@ -189,21 +296,37 @@ def test_uint8_decoding_gives_the_pixels_pil_gives(tmp_path, monkeypatch, turbo)
     from geosurvey.data import images
 
     if not turbo:
-        monkeypatch.setattr(images, "simplejpeg", None)  # the fallback when simplejpeg is not installed
+        # the fallback when simplejpeg is not installed
+        monkeypatch.setattr(images, "simplejpeg", None)
     for path in _jpegs(tmp_path):
         data = path.read_bytes()
         for max_side, min_side in ((1024, None), (64, None), (1024, 224)):
-            want = np.asarray(images.decode_image(data, path, max_side, min_side=min_side))
+            want = np.asarray(
+                images.decode_image(data, path, max_side, min_side=min_side)
+            )
             got = images.decode_array(data, path, max_side, min_side=min_side)
-            assert got.dtype == np.uint8 and np.array_equal(got, want), (path.name, max_side, min_side)
-    used = images._turbo((tmp_path / "osv.jpg").read_bytes(), "osv.jpg", 1024, None) is not None
-    assert used == turbo and images._turbo((tmp_path / "rot.jpg").read_bytes(), "rot.jpg", 1024, None) is None
+            assert got.dtype == np.uint8 and np.array_equal(got, want), (
+                path.name,
+                max_side,
+                min_side,
+            )
+    used = (
+        images._turbo((tmp_path / "osv.jpg").read_bytes(), "osv.jpg", 1024, None)
+        is not None
+    )
+    assert (
+        used == turbo
+        and images._turbo((tmp_path / "rot.jpg").read_bytes(), "rot.jpg", 1024, None)
+        is None
+    )
 
 
 def test_a_transform_s_size_decodes_jpegs_no_larger_than_it_needs(tmp_path):
     _jpegs(tmp_path)
-    assert read_image(tmp_path / "big.jpg").size == (1024, 768)  # the float path, as before
-    assert read_image(tmp_path / "big.jpg", min_side=224).size == (512, 384)  # 1/4 scale: 384 >= 224 > 192
+    # the float path, as before
+    assert read_image(tmp_path / "big.jpg").size == (1024, 768)
+    # 1/4 scale: 384 >= 224 > 192
+    assert read_image(tmp_path / "big.jpg", min_side=224).size == (512, 384)
     assert read_image(tmp_path / "osv.jpg", min_side=224).size == (512, 384)
 
 
@@ -218,17 +341,24 @@ def test_uint8_batches_normalised_on_the_device_match_the_float_transform(tmp_pa
     flt = features.image_transform(info.mean, info.std, 96)(img)
     u8 = features.Uint8Transform(96)(np.array(img))
     assert u8.dtype == torch.uint8 and u8.shape == (3, 96, 96)
-    one_level = 1.5 / 255 / min(info.std)  # torch's and PIL's bicubic resampling differ by a grey level at most
-    assert (features.normalise(u8, info.mean, info.std) - flt).abs().max() <= one_level
+    # torch's and PIL's bicubic resampling differ by a grey level at most
+    one_level = 1.5 / 255 / min(info.std)
+    assert (backbones.normalise(u8, info.mean, info.std) - flt).abs().max() <= one_level
     trunk, top = backbones.split(model, 1)
     plain = torch.nn.Sequential(model.conv_stem, model.bn1, *model.blocks[:-1])
-    assert list(trunk.state_dict()) == list(plain.state_dict())  # checkpoints keep their keys
+    # checkpoints keep their keys
+    assert list(trunk.state_dict()) == list(plain.state_dict())
     with torch.no_grad():
-        assert torch.equal(trunk(u8[None]), plain(features.normalise(u8[None], info.mean, info.std)))
-        assert torch.equal(trunk(flt[None]), plain(flt[None]))  # float input passes as before
+        assert torch.equal(
+            trunk(u8[None]), plain(backbones.normalise(u8[None], info.mean, info.std))
+        )
+        # float input passes as before
+        assert torch.equal(trunk(flt[None]), plain(flt[None]))
 
 
-def test_photo_sets_hand_uint8_transforms_decoded_arrays_and_decode_errors_cross_processes(tmp_path):
+def test_photo_sets_hand_uint8_transforms_decoded_arrays_and_decode_errors_cross_processes(
+    tmp_path,
+):
     import pickle
 
     from geosurvey import features
@@ -236,9 +366,18 @@ def test_photo_sets_hand_uint8_transforms_decoded_arrays_and_decode_errors_cross
 
     _jpegs(tmp_path)
     (tmp_path / "cut.jpg").write_bytes((tmp_path / "osv.jpg").read_bytes()[:500])
-    ds = PhotoSet(pd.DataFrame({"path": [str(tmp_path / n) for n in ("osv.jpg", "cut.jpg")], "lat": [0.0, 1.0],
-                                "lon": [0.0, 1.0]})).view(features.Uint8Transform(32))
-    assert ds[0][0].shape == (3, 32, 32) and ds.problem(1).startswith("cannot decode image")
+    ds = PhotoSet(
+        pd.DataFrame(
+            {
+                "path": [str(tmp_path / n) for n in ("osv.jpg", "cut.jpg")],
+                "lat": [0.0, 1.0],
+                "lon": [0.0, 1.0],
+            }
+        )
+    ).view(features.Uint8Transform(32))
+    assert ds[0][0].shape == (3, 32, 32) and ds.problem(1).startswith(
+        "cannot decode image"
+    )
     with pytest.raises(ImageDecodeError, match="cut.jpg") as err:
         ds[1]
     again = pickle.loads(pickle.dumps(err.value))

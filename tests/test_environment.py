@@ -10,7 +10,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _name(spec: str) -> str:
-    return re.split(r"[=<>!~\[ ;]", spec.strip(), maxsplit=1)[0].lower().replace("_", "-")
+    return (
+        re.split(r"[=<>!~\[ ;]", spec.strip(), maxsplit=1)[0].lower().replace("_", "-")
+    )
 
 
 def _versions(spec: str) -> set:
@@ -29,15 +31,26 @@ def _pins(lines) -> dict:
 
 def test_environment_yml_reads_requirements_and_only_conda_forge():
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
-    assert env["channels"] == ["conda-forge"]  # `pytorch` stopped publishing with 2.6, and `nvidia` went with it
+    # `pytorch` stopped publishing with 2.6, and `nvidia` went with it
+    assert env["channels"] == ["conda-forge"]
     conda = [d for d in env["dependencies"] if isinstance(d, str)]
     pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
     assert "-r requirements.txt" in pip
-    assert not {"pytorch", "torchvision", "pytorch-cuda", "pytorch-gpu"} & {_name(c) for c in conda}
-    required = {name: _versions(spec) for name, spec in _pins((ROOT / "requirements.txt").read_text().splitlines()).items()}
-    for spec in [*conda, *pip]:  # a package named in both files must carry the same versions
+    assert not {"pytorch", "torchvision", "pytorch-cuda", "pytorch-gpu"} & {
+        _name(c) for c in conda
+    }
+    required = {
+        name: _versions(spec)
+        for name, spec in _pins(
+            (ROOT / "requirements.txt").read_text().splitlines()
+        ).items()
+    }
+    # a package named in both files must carry the same versions
+    for spec in [*conda, *pip]:
         if _name(spec) in required:
-            assert _versions(spec) == required[_name(spec)], f"{spec} disagrees with requirements.txt"
+            assert _versions(spec) == required[_name(spec)], (
+                f"{spec} disagrees with requirements.txt"
+            )
 
 
 def test_torch_and_torchvision_are_pinned_together():
@@ -45,11 +58,14 @@ def test_torch_and_torchvision_are_pinned_together():
     assert "==" in required["torch"] and "==" in required["torchvision"]
     assert "jupyterlab" in required and "ipykernel" in required
     nodeps = _pins((ROOT / "requirements-nodeps.txt").read_text().splitlines())
-    assert not set(nodeps) & set(required)  # one file per package, so one version per package
+    # one file per package, so one version per package
+    assert not set(nodeps) & set(required)
     assert all("==" in spec for spec in nodeps.values())
 
 
 def test_makefile_installs_from_the_same_files_and_registers_the_kernel():
     make = (ROOT / "Makefile").read_text()
-    assert "-r requirements.txt" in make and "--no-deps -r requirements-nodeps.txt" in make
+    assert (
+        "-r requirements.txt" in make and "--no-deps -r requirements-nodeps.txt" in make
+    )
     assert re.search(r"ipykernel install --user --name geosurvey", make)

@@ -23,17 +23,26 @@ from geosurvey.data.tables import TableError, read_table
 def _folder(tmp_path, n=5, **extra):
     for i in range(n):
         photo(i).save(tmp_path / f"p{i}.jpg")
-    df = pd.DataFrame({"path": [f"p{i}.jpg" for i in range(n)], "lat": np.linspace(40, 50, n),
-                       "lon": np.linspace(0, 10, n), **extra})
+    df = pd.DataFrame(
+        {
+            "path": [f"p{i}.jpg" for i in range(n)],
+            "lat": np.linspace(40, 50, n),
+            "lon": np.linspace(0, 10, n),
+            **extra,
+        }
+    )
     df.to_csv(tmp_path / "meta.csv", index=False)
     return tmp_path / "meta.csv"
 
 
 # --- tables -------------------------------------------------------------------------------------
 
+
 def test_a_row_with_one_field_more_than_the_header_is_refused_not_shifted(tmp_path):
     # coordinates inside +-90 so a shifted read would pass every range check
-    (tmp_path / "p.csv").write_text("pred_lat,pred_lon,lat,lon\n10,20,10,20\n10,20,10,20,5\n")
+    (tmp_path / "p.csv").write_text(
+        "pred_lat,pred_lon,lat,lon\n10,20,10,20\n10,20,10,20,5\n"
+    )
     with pytest.raises(TableError, match=r"line 3 has 5 fields but the header has 4"):
         read_table(tmp_path / "p.csv", {"lat": "lat", "lon": "lon"})
 
@@ -46,13 +55,25 @@ def test_a_missing_field_names_the_line(tmp_path):
 
 def test_duplicate_ids_are_refused(tmp_path):
     (tmp_path / "p.csv").write_text("id,latitude,longitude\n7,1,1\n8,2,2\n7,3,3\n")
-    with pytest.raises(TableError, match=r"2 rows share an id, e.g. '7' at line 2, line 4"):
-        read_table(tmp_path / "p.csv", {"id": "id", "latitude": "lat", "longitude": "lon"}, id_column="id")
+    with pytest.raises(
+        TableError, match=r"2 rows share an id, e.g. '7' at line 2, line 4"
+    ):
+        read_table(
+            tmp_path / "p.csv",
+            {"id": "id", "latitude": "lat", "longitude": "lon"},
+            id_column="id",
+        )
 
 
-@pytest.mark.parametrize("given,expected", [(["Germany", "france", "United States"], ["DE", "FR", "US"]),
-                                            (["DEU", "FRA", "USA"], ["DE", "FR", "US"]),
-                                            (["de", "FR", "NA"], ["DE", "FR", "NA"])])  # NA is Namibia, not missing
+@pytest.mark.parametrize(
+    "given,expected",
+    [
+        (["Germany", "france", "United States"], ["DE", "FR", "US"]),
+        (["DEU", "FRA", "USA"], ["DE", "FR", "US"]),
+        # NA is Namibia, not missing
+        (["de", "FR", "NA"], ["DE", "FR", "NA"]),
+    ],
+)
 def test_countries_as_names_iso3_or_iso2_become_iso2(tmp_path, given, expected):
     csv = _folder(tmp_path, n=3, country=given)
     photos = read_folder(csv)
@@ -76,7 +97,9 @@ def test_empty_files_and_header_only_files_are_refused(tmp_path):
 
 
 def test_a_byte_order_mark_and_windows_line_endings_are_read(tmp_path):
-    (tmp_path / "p.csv").write_bytes("\ufefflat,lon\r\n48.85,2.35\r\n51.5,-0.12\r\n".encode("utf-8"))
+    (tmp_path / "p.csv").write_bytes(
+        "\ufefflat,lon\r\n48.85,2.35\r\n51.5,-0.12\r\n".encode("utf-8")
+    )
     df = read_table(tmp_path / "p.csv", {"lat": "lat", "lon": "lon"})
     assert list(df.columns) == ["lat", "lon"] and df["lon"].tolist() == [2.35, -0.12]
 
@@ -91,20 +114,32 @@ def test_non_numeric_and_out_of_range_coordinates_name_the_line(tmp_path):
 
 
 def test_the_command_line_reports_a_bad_csv_in_one_line(tmp_path):
-    (tmp_path / "p.csv").write_text("pred_lat,pred_lon,lat,lon\n10,20,10,20\n10,20,10,20,5\n")
-    out = subprocess.run([sys.executable, "-m", "geosurvey.cli", "evaluate", str(tmp_path / "p.csv")],
-                         capture_output=True, text=True)
+    (tmp_path / "p.csv").write_text(
+        "pred_lat,pred_lon,lat,lon\n10,20,10,20\n10,20,10,20,5\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-m", "geosurvey.cli", "evaluate", str(tmp_path / "p.csv")],
+        capture_output=True,
+        text=True,
+    )
     assert out.returncode == 2 and out.stdout == ""
-    assert out.stderr.count("\n") == 1 and "line 3 has 5 fields" in out.stderr and "Traceback" not in out.stderr
+    assert (
+        out.stderr.count("\n") == 1
+        and "line 3 has 5 fields" in out.stderr
+        and "Traceback" not in out.stderr
+    )
 
 
 # --- images ---------------------------------------------------------------------------------------
+
 
 def _corrupt(tmp_path, n, bad):
     csv = _folder(tmp_path, n=n)
     for i in range(bad):
         data = (tmp_path / f"p{i}.jpg").read_bytes()
-        (tmp_path / f"p{i}.jpg").write_bytes(data[: len(data) // 3] if i % 2 else b"not an image at all")
+        (tmp_path / f"p{i}.jpg").write_bytes(
+            data[: len(data) // 3] if i % 2 else b"not an image at all"
+        )
     return csv
 
 
@@ -116,7 +151,9 @@ def test_a_few_corrupt_or_missing_images_are_skipped_and_reported(tmp_path):
     photos = read_folder(csv, tolerance=0.02)
     assert len(photos) == 98
     reasons = {s["path"].rsplit("/", 1)[-1]: s["reason"] for s in photos.skipped}
-    assert set(reasons) == {"p0.jpg", "p99.jpg"} and reasons["p99.jpg"] == "file not found"
+    assert (
+        set(reasons) == {"p0.jpg", "p99.jpg"} and reasons["p99.jpg"] == "file not found"
+    )
 
 
 def test_many_bad_images_are_a_clear_error(tmp_path):
@@ -125,17 +162,25 @@ def test_many_bad_images_are_a_clear_error(tmp_path):
         read_folder(csv)
 
 
-def test_skipped_images_reach_the_results_file(tmp_path):
-    from geosurvey import metrics
-
-    csv = _corrupt(tmp_path, n=100, bad=1)
-    photos = read_folder(csv)
-    res = metrics.Results("t", root=tmp_path / "results", images={"test": photos})
-    res.add("m", photos.lat, photos.lon, photos.meta)
+def test_skipped_images_reach_the_results_file(tmp_path, monkeypatch):
     import json
 
-    saved = json.loads(res.save().read_text())
+    from geosurvey import profiles
+    from geosurvey.chapters import registry
+    from geosurvey.chapters.base import Chapter
+
+    monkeypatch.setenv("GEOSURVEY_RESULTS", str(tmp_path / "results"))
+    csv = _corrupt(tmp_path, n=100, bad=1)
+    photos = read_folder(csv)
+    splits = {"train": photos, "val": photos, "test": photos}
+    ch = Chapter(
+        "data_and_metrics", profiles.get("ci", device="cpu"), splits, registry()
+    )
+    ch.add("m", lambda regime: (photos.lat, photos.lon))
+    assert ch.finish() == []
+    saved = json.loads((tmp_path / "results" / "data_and_metrics.json").read_text())
     assert saved["skipped_images"]["test"][0]["id"] == "p0.jpg"
+    assert saved["splits"]["test"] == 99 and saved["regimes"] == ["seen"]
 
 
 # --- interrupted runs ---------------------------------------------------------------------------
@@ -152,7 +197,8 @@ def batches(epoch):
     order = torch.randperm(512, generator=torch.Generator().manual_seed(epoch))
     return [(x[order[i:i + 64]], y[order[i:i + 64]]) for i in range(0, 512, 64)]
 loss = lambda m, xb, yb: torch.nn.functional.cross_entropy(m(xb), yb)
-train.fit(model, batches, None, loss, opt, epochs=int(sys.argv[2]), checkpoint=sys.argv[1], monitor="train_loss")
+train.fit(model, batches, None, loss, opt, epochs=int(sys.argv[2]), checkpoint=sys.argv[1],
+          monitors={"seen": "train_loss"}, mode="min")
 torch.save(model.state_dict(), sys.argv[1] + ".final")
 """
 
@@ -160,17 +206,24 @@ torch.save(model.state_dict(), sys.argv[1] + ".final")
 def test_a_run_killed_during_fit_resumes_to_the_uninterrupted_result(tmp_path):
     script = tmp_path / "fit.py"
     script.write_text(FIT)
-    subprocess.run([sys.executable, str(script), str(tmp_path / "a.pt"), "6", "0"], check=True)
-    proc = subprocess.Popen([sys.executable, str(script), str(tmp_path / "b.pt"), "6", "0.7"])
+    subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "a.pt"), "6", "0"], check=True
+    )
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(tmp_path / "b.pt"), "6", "0.7"]
+    )
     deadline = time.time() + 60
-    while not (tmp_path / "b.pt").exists() and time.time() < deadline:  # wait for an epoch's checkpoint
+    # wait for an epoch's checkpoint
+    while not (tmp_path / "b.pt").exists() and time.time() < deadline:
         time.sleep(0.05)
     time.sleep(0.2)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     epochs_done = torch.load(tmp_path / "b.pt", weights_only=False)["epoch"] + 1
     assert 1 <= epochs_done < 6  # killed half-way
-    subprocess.run([sys.executable, str(script), str(tmp_path / "b.pt"), "6", "0"], check=True)
+    subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "b.pt"), "6", "0"], check=True
+    )
     a, b = (torch.load(tmp_path / f"{n}.pt.final") for n in "ab")
     assert all(torch.equal(a[k], b[k]) for k in a)
 
@@ -188,12 +241,17 @@ with files.atomic_folder(sys.argv[1]) as tmp:
 def test_a_cache_entry_killed_half_written_never_appears(tmp_path):
     script = tmp_path / "w.py"
     script.write_text(WRITER)
-    proc = subprocess.Popen([sys.executable, str(script), str(tmp_path / "entry"), "0.05"])
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(tmp_path / "entry"), "0.05"]
+    )
     time.sleep(1.0)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    assert not (tmp_path / "entry").exists()  # only a hidden temporary folder is left behind
-    subprocess.run([sys.executable, str(script), str(tmp_path / "entry"), "0"], check=True)
+    # only a hidden temporary folder is left behind
+    assert not (tmp_path / "entry").exists()
+    subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "entry"), "0"], check=True
+    )
     assert len(list((tmp_path / "entry").iterdir())) == 50
 
 
@@ -206,7 +264,10 @@ def _write_entry(target, value, barrier):
 def test_two_processes_writing_the_same_entry_both_succeed_and_leave_one(tmp_path):
     ctx = multiprocessing.get_context("spawn")
     barrier = ctx.Barrier(2)
-    procs = [ctx.Process(target=_write_entry, args=(tmp_path / "entry", v, barrier)) for v in (1, 2)]
+    procs = [
+        ctx.Process(target=_write_entry, args=(tmp_path / "entry", v, barrier))
+        for v in (1, 2)
+    ]
     for p in procs:
         p.start()
     for p in procs:
@@ -214,13 +275,19 @@ def test_two_processes_writing_the_same_entry_both_succeed_and_leave_one(tmp_pat
     assert [p.exitcode for p in procs] == [0, 0]
     x = np.load(tmp_path / "entry" / "x.npy")
     assert len(set(x.tolist())) == 1 and os.listdir(tmp_path / "entry") == ["x.npy"]
-    assert [p.name for p in tmp_path.iterdir()] == ["entry"]  # the loser's copy was removed
+    # the loser's copy was removed
+    assert [p.name for p in tmp_path.iterdir()] == ["entry"]
 
 
 def test_two_processes_saving_the_same_checkpoint_both_succeed(tmp_path):
     ctx = multiprocessing.get_context("spawn")
-    procs = [ctx.Process(target=files.torch_save, args=({"v": torch.full((1000,), float(v))}, tmp_path / "c.pt"))
-             for v in range(4)]
+    procs = [
+        ctx.Process(
+            target=files.torch_save,
+            args=({"v": torch.full((1000,), float(v))}, tmp_path / "c.pt"),
+        )
+        for v in range(4)
+    ]
     for p in procs:
         p.start()
     for p in procs:
@@ -232,21 +299,28 @@ def test_two_processes_saving_the_same_checkpoint_both_succeed(tmp_path):
 def test_line_numbers_count_blank_lines(tmp_path):
     (tmp_path / "test.csv").write_text("id,latitude,longitude\n1,10,10\n\n2,10,x\n")
     with pytest.raises(TableError, match="line 4"):
-        read_table(tmp_path / "test.csv", {"id": "id", "latitude": "lat", "longitude": "lon"})
+        read_table(
+            tmp_path / "test.csv", {"id": "id", "latitude": "lat", "longitude": "lon"}
+        )
 
 
 # --- paper-scale tables and dataset quirks ------------------------------------------------------
 
+
 def _long_table(path, n=300, edit=None):
     """``n`` rows of id, latitude, longitude, country; ``edit(lines)`` may spoil some lines."""
-    lines = ["id,latitude,longitude,country,city"] + [f"{i},{10 + i / 1000},{20 + i / 1000},FR,x" for i in range(n)]
+    lines = ["id,latitude,longitude,country,city"] + [
+        f"{i},{10 + i / 1000},{20 + i / 1000},FR,x" for i in range(n)
+    ]
     if edit:
         edit(lines)
     path.write_text("\n".join(lines) + "\n")
     return path
 
 
-def test_only_the_sampled_rows_are_converted_but_a_malformed_line_anywhere_is_found(tmp_path):
+def test_only_the_sampled_rows_are_converted_but_a_malformed_line_anywhere_is_found(
+    tmp_path,
+):
     from geosurvey.data.tables import sample_rows
 
     sampled = set(sample_rows(300, 5, seed=0).tolist())
@@ -254,33 +328,66 @@ def test_only_the_sampled_rows_are_converted_but_a_malformed_line_anywhere_is_fo
 
     def bad_latitude(lines):
         lines[spoilt + 1] = f"{spoilt},north,20,FR,x"
+
     csv = _long_table(tmp_path / "a.csv", edit=bad_latitude)
     cols = {"id": "id", "latitude": "lat", "longitude": "lon"}
-    df = read_table(csv, cols, id_column="id", country="country", columns=["country"], sample=5, seed=0)
-    assert sorted(df["id"].astype(int)) == sorted(sampled) and list(df.columns) == ["id", "lat", "lon", "country"]
-    with pytest.raises(TableError, match=rf"'lat' is not a number at line {spoilt + 2}"):
+    df = read_table(
+        csv,
+        cols,
+        id_column="id",
+        country="country",
+        columns=["country"],
+        sample=5,
+        seed=0,
+    )
+    assert sorted(df["id"].astype(int)) == sorted(sampled) and list(df.columns) == [
+        "id",
+        "lat",
+        "lon",
+        "country",
+    ]
+    with pytest.raises(
+        TableError, match=rf"'lat' is not a number at line {spoilt + 2}"
+    ):
         read_table(csv, cols, id_column="id")
 
     def extra_field(lines):
         lines[spoilt + 1] += ",surplus"
+
     csv = _long_table(tmp_path / "b.csv", edit=extra_field)
-    with pytest.raises(TableError, match=rf"line {spoilt + 2} has 6 fields but the header has 5 \(1 such"):
+    with pytest.raises(
+        TableError,
+        match=rf"line {spoilt + 2} has 6 fields but the header has 5 \(1 such",
+    ):
         read_table(csv, cols, id_column="id", sample=5, seed=0)
 
     def repeated_id(lines):
-        lines[spoilt + 1] = "0" + lines[spoilt + 1][len(str(spoilt)):]
+        lines[spoilt + 1] = "0" + lines[spoilt + 1][len(str(spoilt)) :]
+
     csv = _long_table(tmp_path / "c.csv", edit=repeated_id)
-    with pytest.raises(TableError, match=rf"2 rows share an id, e.g. '0' at line 2, line {spoilt + 2}"):
+    with pytest.raises(
+        TableError, match=rf"2 rows share an id, e.g. '0' at line 2, line {spoilt + 2}"
+    ):
         read_table(csv, cols, id_column="id", sample=5, seed=0)
 
 
 def test_sampled_rows_are_named_by_their_file_lines_past_multiline_values(tmp_path):
     from geosurvey.data.tables import sample_rows
 
-    (tmp_path / "m.csv").write_text('id,latitude,longitude,note\n1,10,10,"two\nlines"\n\n2,95,10,x\n')
-    seed = next(s for s in range(20) if sample_rows(2, 1, s)[0] == 1)  # a sample of the second row alone
-    with pytest.raises(ValueError, match=r"latitude outside \[-90, 90\] in rows \['line 5'\]"):
-        read_table(tmp_path / "m.csv", {"id": "id", "latitude": "lat", "longitude": "lon"}, sample=1, seed=seed)
+    (tmp_path / "m.csv").write_text(
+        'id,latitude,longitude,note\n1,10,10,"two\nlines"\n\n2,95,10,x\n'
+    )
+    # a sample of the second row alone
+    seed = next(s for s in range(20) if sample_rows(2, 1, s)[0] == 1)
+    with pytest.raises(
+        ValueError, match=r"latitude outside \[-90, 90\] in rows \['line 5'\]"
+    ):
+        read_table(
+            tmp_path / "m.csv",
+            {"id": "id", "latitude": "lat", "longitude": "lon"},
+            sample=1,
+            seed=seed,
+        )
 
 
 def test_namibia_as_the_osv5m_release_writes_it_and_as_na(tmp_path):
@@ -291,27 +398,54 @@ def test_namibia_as_the_osv5m_release_writes_it_and_as_na(tmp_path):
 def test_blank_countries_are_filled_by_reverse_geocoding_and_counted(tmp_path, capsys):
     for i in range(3):
         photo(i).save(tmp_path / f"p{i}.jpg")
-    pd.DataFrame({"path": [f"p{i}.jpg" for i in range(3)], "lat": [48.85, 40.71, 35.68], "lon": [2.35, -74.0, 139.69],
-                  "country": ["FR", "", "Japan"]}).to_csv(tmp_path / "meta.csv", index=False)
+    pd.DataFrame(
+        {
+            "path": [f"p{i}.jpg" for i in range(3)],
+            "lat": [48.85, 40.71, 35.68],
+            "lon": [2.35, -74.0, 139.69],
+            "country": ["FR", "", "Japan"],
+        }
+    ).to_csv(tmp_path / "meta.csv", index=False)
     photos = read_folder(tmp_path / "meta.csv")
     assert list(photos.meta["country"]) == ["FR", "US", "JP"]
-    assert "1 of 3 rows have no country: filled by reverse geocoding" in capsys.readouterr().out
+    assert (
+        "1 of 3 rows have no country: filled by reverse geocoding"
+        in capsys.readouterr().out
+    )
 
 
 def test_an_unknown_country_gets_a_close_suggestion_and_a_blank_one_none():
     from geosurvey.data.tables import normalise_countries
 
-    with pytest.raises(TableError, match=r"'Germny' \(did you mean Germany, DE\?\) at line 3"):
+    with pytest.raises(
+        TableError, match=r"'Germny' \(did you mean Germany, DE\?\) at line 3"
+    ):
         normalise_countries(["France", "Germny"])
-    with pytest.raises(TableError, match=r"^countries: 1 country value\(s\) are blank at line 2$"):
+    with pytest.raises(
+        TableError, match=r"^countries: 1 country value\(s\) are blank at line 2$"
+    ):
         normalise_countries([" ", "FR"])
     assert list(normalise_countries(["", "FR"], blank="keep")) == [None, "FR"]
 
 
-
 def test_the_command_line_refuses_repeated_prediction_ids(tmp_path):
-    rows = pd.DataFrame({"id": np.arange(300) % 10, "pred_lat": 1.0, "pred_lon": 2.0, "lat": 1.0, "lon": 2.0})
+    rows = pd.DataFrame(
+        {
+            "id": np.arange(300) % 10,
+            "pred_lat": 1.0,
+            "pred_lon": 2.0,
+            "lat": 1.0,
+            "lon": 2.0,
+        }
+    )
     rows.to_csv(tmp_path / "p.csv", index=False)
-    out = subprocess.run([sys.executable, "-m", "geosurvey.cli", "evaluate", str(tmp_path / "p.csv")],
-                         capture_output=True, text=True)
-    assert out.returncode == 2 and "300 rows share an id" in out.stderr and "Traceback" not in out.stderr
+    out = subprocess.run(
+        [sys.executable, "-m", "geosurvey.cli", "evaluate", str(tmp_path / "p.csv")],
+        capture_output=True,
+        text=True,
+    )
+    assert (
+        out.returncode == 2
+        and "300 rows share an id" in out.stderr
+        and "Traceback" not in out.stderr
+    )

@@ -2,8 +2,17 @@ import numpy as np
 import pytest
 import torch
 
-from geosurvey.geo import (EARTH_RADIUS_KM, CoordinateError, destination, geoscore, haversine, haversine_torch,
-                           pairwise_haversine, spherical_mean, validate_coordinates)
+from geosurvey.geo import (
+    EARTH_RADIUS_KM,
+    CoordinateError,
+    destination,
+    geoscore,
+    haversine,
+    haversine_torch,
+    pairwise_haversine,
+    spherical_mean,
+    validate_coordinates,
+)
 
 
 def test_haversine_known_distances():
@@ -19,15 +28,24 @@ def test_haversine_torch_matches_numpy_and_broadcasts():
     a = rng.uniform([-90, -180], [90, 180], (50, 2))
     b = rng.uniform([-90, -180], [90, 180], (50, 2))
     ref = haversine(a[:, 0], a[:, 1], b[:, 0], b[:, 1])
-    t = haversine_torch(*(torch.tensor(v, dtype=torch.float64) for v in (a[:, 0], a[:, 1], b[:, 0], b[:, 1])))
+    t = haversine_torch(
+        *(
+            torch.tensor(v, dtype=torch.float64)
+            for v in (a[:, 0], a[:, 1], b[:, 0], b[:, 1])
+        )
+    )
     np.testing.assert_allclose(t.numpy(), ref, rtol=1e-9, atol=1e-6)
     m = pairwise_haversine(a[:, 0], a[:, 1], b[:5, 0], b[:5, 1])
-    assert m.shape == (50, 5) and m[3, 2] == pytest.approx(haversine(a[3, 0], a[3, 1], b[2, 0], b[2, 1]))
+    assert m.shape == (50, 5) and m[3, 2] == pytest.approx(
+        haversine(a[3, 0], a[3, 1], b[2, 0], b[2, 1])
+    )
 
 
 def test_haversine_torch_gradient_is_finite_at_zero_distance():
     lat = torch.tensor([10.0], requires_grad=True)
-    d = haversine_torch(lat, torch.tensor([20.0]), torch.tensor([10.0]), torch.tensor([20.0]))
+    d = haversine_torch(
+        lat, torch.tensor([20.0]), torch.tensor([10.0]), torch.tensor([20.0])
+    )
     d.sum().backward()
     assert torch.isfinite(lat.grad).all()
 
@@ -40,13 +58,25 @@ def test_geoscore():
 def test_spherical_mean_crosses_antimeridian_and_weights():
     lat, lon = spherical_mean(np.array([0.0, 0.0]), np.array([179.0, -179.0]))
     assert lat == pytest.approx(0, abs=1e-9) and abs(lon) == pytest.approx(180)
-    lat, lon = spherical_mean(np.array([[0.0, 0.0]]), np.array([[0.0, 90.0]]), weights=np.array([[1.0, 0.0]]), axis=1)
+    lat, lon = spherical_mean(
+        np.array([[0.0, 0.0]]),
+        np.array([[0.0, 90.0]]),
+        weights=np.array([[1.0, 0.0]]),
+        axis=1,
+    )
     assert lon[0] == pytest.approx(0, abs=1e-9)
 
 
 def test_destination_travels_the_requested_distance():
-    lat, lon = destination(np.array([48.0, -60.0]), np.array([2.0, 170.0]), np.array([45.0, 90.0]), np.array([300.0, 900.0]))
-    np.testing.assert_allclose(haversine([48.0, -60.0], [2.0, 170.0], lat, lon), [300.0, 900.0], rtol=1e-9)
+    lat, lon = destination(
+        np.array([48.0, -60.0]),
+        np.array([2.0, 170.0]),
+        np.array([45.0, 90.0]),
+        np.array([300.0, 900.0]),
+    )
+    np.testing.assert_allclose(
+        haversine([48.0, -60.0], [2.0, 170.0], lat, lon), [300.0, 900.0], rtol=1e-9
+    )
     assert np.all(np.abs(lon) <= 180)
 
 
@@ -59,3 +89,25 @@ def test_validation_names_bad_rows_and_detects_swaps():
         validate_coordinates([0, 0], [10, 190], row_labels=["a", "b"])
     lat, lon = validate_coordinates([1, 2], [3, 4])
     assert lat.dtype == np.float64
+
+
+def test_nearest_and_nearest_other_measure_great_circle_distances():
+    from geosurvey.geo import chord_km, nearest, nearest_other
+
+    ref_lat, ref_lon = np.array([0.0, 10.0, -45.0]), np.array([179.0, 20.0, 100.0])
+    d, idx = nearest(np.array([0.0, 9.0]), np.array([-179.5, 20.0]), ref_lat, ref_lon)
+    assert idx.tolist() == [0, 1]  # across the antimeridian, 1.5 degrees away
+    np.testing.assert_allclose(
+        d, haversine([0.0, 9.0], [-179.5, 20.0], ref_lat[idx], ref_lon[idx]), rtol=1e-9
+    )
+    d, idx = nearest_other(ref_lat, ref_lon)
+    full = pairwise_haversine(ref_lat, ref_lon, ref_lat, ref_lon) + np.diag(
+        [np.inf] * 3
+    )
+    assert idx.tolist() == full.argmin(1).tolist()
+    np.testing.assert_allclose(
+        d, haversine(ref_lat, ref_lon, ref_lat[idx], ref_lon[idx]), rtol=1e-9
+    )
+    assert (
+        chord_km(2.0) == pytest.approx(np.pi * EARTH_RADIUS_KM) and chord_km(0.0) == 0.0
+    )

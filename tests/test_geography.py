@@ -5,8 +5,11 @@ from geosurvey import geography
 from geosurvey.geo import CoordinateError
 
 PLACES = {  # (lat, lon): known climate zone
-    "Cairo": (30.04, 31.24, "BWh"), "London": (51.51, -0.13, "Cfb"), "Singapore": (1.35, 103.82, "Af"),
-    "Moscow": (55.76, 37.62, "Dfb"), "Mid-Pacific": (0.0, -150.0, "Ocean"),
+    "Cairo": (30.04, 31.24, "BWh"),
+    "London": (51.51, -0.13, "Cfb"),
+    "Singapore": (1.35, 103.82, "Af"),
+    "Moscow": (55.76, 37.62, "Dfb"),
+    "Mid-Pacific": (0.0, -150.0, "Ocean"),
 }
 
 
@@ -16,19 +19,33 @@ def test_climate_zones_of_known_places():
 
 
 def test_land_cover_elevation_and_coast_of_known_places():
-    lat, lon = np.array([0.0, 39.74, 51.51, 23.0]), np.array([-150.0, -104.99, -0.13, 12.0])
+    lat, lon = (
+        np.array([0.0, 39.74, 51.51, 23.0]),
+        np.array([-150.0, -104.99, -0.13, 12.0]),
+    )
     cover = np.asarray(geography.IGBP)[geography.land_cover(lat, lon)]
-    assert cover[0] == "water" and cover[2] == "urban and built-up" and cover[3] == "barren"  # ocean, London, Sahara
+    # ocean, London, Sahara
+    assert (
+        cover[0] == "water"
+        and cover[2] == "urban and built-up"
+        and cover[3] == "barren"
+    )
     elev = geography.elevation(lat, lon)
     assert elev[0] == 0 and 1400 < elev[1] < 1800  # the sea is 0 m; Denver ~1600 m
     coast = geography.coast_distance(lat, lon)
-    assert coast[3] > 500 and coast[2] < 100  # central Sahara far from the sea, London near it
+    # central Sahara far from the sea, London near it
+    assert coast[3] > 500 and coast[2] < 100
 
 
 def test_every_location_gets_a_defined_label_and_bad_ones_an_error():
     lat = np.array([90.0, -90.0, 0.0, 45.0])
     lon = np.array([180.0, -180.0, 180.0, -180.0])  # poles and the antimeridian
-    for f in (geography.climate, geography.land_cover, geography.elevation, geography.coast_distance):
+    for f in (
+        geography.climate,
+        geography.land_cover,
+        geography.elevation,
+        geography.coast_distance,
+    ):
         out = f(lat, lon)
         assert out.shape == (4,) and np.all(np.isfinite(out))
     with pytest.raises(CoordinateError, match="latitude"):

@@ -60,7 +60,9 @@ class Settings:
 def _shown(value) -> str:
     if isinstance(value, tuple):
         return ", ".join(_shown(v) for v in value)
-    return f"{value:g}" if isinstance(value, float) else str(value)
+    if isinstance(value, float):
+        return f"{value:.0e}" if 0 < abs(value) < 0.01 else f"{value:g}"
+    return str(value)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,353 @@
+"""Claims judged over regimes, seeds and many claims at once (geosurvey.claims), on synthetic
+methods whose errors are known exactly."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import norm
+
+from geosurvey import claims as cl
+from geosurvey import regimes, stats
+from geosurvey.claims import Claim, Claims
+from geosurvey.evaluation import Evaluations
+from geosurvey.geo import destination
+
+
+def _meta(n, seed):
+    rng = np.random.default_rng(seed)
+    continent = np.where(np.arange(n) % 2 == 0, "Europe", "Asia")
+    return pd.DataFrame(
+        {
+            "lat": rng.uniform(-55, 55, n),
+            "lon": rng.uniform(-170, 170, n),
+            "continent": continent,
+        }
+    )
+
+
+def _add(ev, method, split, d_km):
+    """Predictions ``d_km`` due north of the true locations: errors of exactly ``d_km``."""
+    meta = ev.sets[split].meta
+    lat, lon = destination(
+        meta["lat"].to_numpy(), meta["lon"].to_numpy(), 0.0, np.asarray(d_km, float)
+    )
+    ev.add(method, split, lat, lon)
+
+
+def _evaluations(
+    gap_seen=300.0, gap_new=300.0, n=300, seed=0, splits=("test", "test_new")
+):
+    """Methods "a" and "b" on the same rows of each split, "b" ``gap`` km worse on every row."""
+    ev = Evaluations({s: _meta(n, seed + 10 * k) for k, s in enumerate(splits)})
+    rng = np.random.default_rng(seed + 1)
+    for split in splits:
+        d = rng.uniform(0, 2000, n)
+        gap = gap_new if split.startswith("test_new") else gap_seen
+        _add(ev, "a", split, d)
+        _add(ev, "b", split, d + gap)
+    return ev
+
+
+def _claims(ev, *claims, regs=regimes.REGIMES, **kw):
+    c = Claims(ev, regs, **kw)
+    for claim in claims:
+        c.add(claim)
+    c.judge()
+    return c
+
+
+def test_a_clear_gain_is_reproduced_and_its_reverse_not_reproduced():
+    ev = _evaluations()
+    c = _claims(
+        ev,
+        Claim("ab", "a beats b", "a", "b", "median_km"),
+        Claim("ba", "b beats a", "b", "a", "median_km"),
+        Claim("acc", "a beats b at 750 km", "a", "b", "acc@750km"),
+    )
+    for regime in ("seen", "new"):
+        j = c.judged["ab"][regime]
+        assert j.verdict == cl.REPRODUCED == c.verdict("ab", regime)
+        # lower is better
+        assert j.difference == pytest.approx(-300, abs=1) and j.ci95[1] < 0
+        assert j.value_better == pytest.approx(
+            ev.metrics("a", regimes.BY_KEY[regime].test)["median_km"]
+        )
+        assert c.verdict("ba", regime) == cl.NOT_REPRODUCED
+        assert (
+            c.judged["acc"][regime].difference > 0
+            and c.verdict("acc", regime) == cl.REPRODUCED
+        )
+
+
+def test_lower_is_better_for_distances_and_higher_for_accuracies():
+    assert {cl.direction(m) for m in cl.LOWER_IS_BETTER} == {-1}
+    assert (
+        cl.direction("acc@25km")
+        == cl.direction("geoscore")
+        == cl.direction("country_acc")
+        == 1
+    )
+    assert cl.verdict(-5.0, 0.001, "mean_km") == cl.REPRODUCED
+    assert cl.verdict(-5.0, 0.001, "acc@25km") == cl.NOT_REPRODUCED
+    assert cl.verdict(+5.0, 0.001, "q3_km") == cl.NOT_REPRODUCED
+    # at alpha: not below it
+    assert cl.verdict(+5.0, 0.05, "acc@25km") == cl.INCONCLUSIVE
+
+
+def test_no_difference_is_inconclusive():
+    ev = Evaluations({"test": _meta(300, 0)})
+    rng = np.random.default_rng(2)
+    d = rng.uniform(100, 2000, 300)
+    noise = rng.permutation(np.repeat([-50.0, 50.0], 150))  # mean exactly zero
+    _add(ev, "a", "test", d)
+    _add(ev, "b", "test", d + noise)
+    c = _claims(ev, Claim("ab", "a beats b", "a", "b", "mean_km"), regs=(regimes.SEEN,))
+    j = c.judged["ab"]["seen"]
+    assert j.difference == pytest.approx(0.0, abs=1e-9) and j.ci95[0] < 0 < j.ci95[1]
+    assert j.p == pytest.approx(1.0) and j.verdict == cl.INCONCLUSIVE
+
+
+def _borderline(n_null: int):
+    """One claim at z = 2.8 (p about 0.005) in the seen regime, beside ``n_null`` claims of
+    exactly no difference."""
+    meta = _meta(300, 0)
+    ev = Evaluations({"test": meta})
+    rng = np.random.default_rng(4)
+    # far enough from zero that every error stays positive
+    d = rng.uniform(600, 2000, 300)
+    e = rng.normal(0, 1, 300)
+    e = (e - e.mean()) / e.std()
+    w = stats.block_weights(
+        np.unique(ev.sets["test"].block, return_inverse=True)[1].reshape(-1)
+    )
+    # the standard error the bootstrap will see, per km of noise
+    se = np.std(w @ e / w.sum(1), ddof=1)
+    scale = 100.0
+    _add(ev, "a", "test", d)
+    # mean gap 2.8 standard errors
+    _add(ev, "b", "test", d + 2.8 * scale * se + scale * e)
+    _add(ev, "a twin", "test", d)
+    claims = [Claim("real", "a beats b", "a", "b", "mean_km")]
+    claims += [
+        Claim(f"null{k}", "a is no better than its twin", "a", "a twin", "mean_km")
+        for k in range(n_null)
+    ]
+    return _claims(ev, *claims, regs=(regimes.SEEN,))
+
+
+def test_holm_turns_a_borderline_claim_inconclusive_among_many():
+    alone = _borderline(0).judged["real"]["seen"]
+    assert alone.p == pytest.approx(2 * norm.sf(2.8), rel=1e-6)
+    assert alone.p_adjusted == alone.p and alone.verdict == cl.REPRODUCED
+    many = _borderline(19)
+    j = many.judged["real"]["seen"]
+    assert j.p == pytest.approx(alone.p)  # the same measurement ...
+    # ... corrected for 20 claims
+    assert j.p_adjusted == pytest.approx(min(1.0, 20 * alone.p))
+    assert j.verdict == cl.INCONCLUSIVE
+    ps = [many.judged[k]["seen"].p for k in many.judged]
+    np.testing.assert_allclose(
+        [many.judged[k]["seen"].p_adjusted for k in many.judged], stats.holm(ps)
+    )
+
+
+def test_untestable_claims_are_not_testable_here_and_left_out_of_the_correction():
+    ev = _evaluations(gap_seen=30.0)
+    plain = _claims(ev, Claim("ab", "a beats b", "a", "b", "mean_km"))
+    c = _claims(
+        ev,
+        Claim("ab", "a beats b", "a", "b", "mean_km"),
+        Claim(
+            "x", "albums help", "a", "b", "mean_km", untestable="the data has no albums"
+        ),
+    )
+    for regime in ("seen", "new"):
+        assert c.verdict("x", regime) == cl.NOT_TESTABLE
+        assert (
+            c.judged["ab"][regime].p_adjusted == plain.judged["ab"][regime].p_adjusted
+        )
+    assert "x" not in c.judged
+    record = next(r for r in c.records() if r["key"] == "x")
+    assert (
+        record["judgements"] == {} and record["untestable"] == "the data has no albums"
+    )
+
+
+def test_expected_verdicts_are_asserted_only_when_asked():
+    ev = _evaluations()
+    claim = Claim(
+        "ab",
+        "a beats b",
+        "a",
+        "b",
+        "median_km",
+        expect=(("seen", cl.NOT_REPRODUCED), ("new", cl.REPRODUCED)),
+    )
+    strict = _claims(ev, claim, assert_claims=True)
+    strict.check(True, "a check that holds")
+    strict.check(False, "a check that fails")
+    failures = strict.failures()
+    assert len(failures) == 2
+    assert "a check that fails" in failures
+    assert any(
+        "a beats b" in f and "seen places" in f and "expected not reproduced" in f
+        for f in failures
+    )
+    quiet = _claims(ev, claim, assert_claims=False)
+    quiet.check(False, "a check that fails")
+    assert quiet.failures() == []
+    with pytest.raises(ValueError, match="cannot expect"):
+        strict.add(Claim("bad", "t", "a", "b", "median_km", expect=(("seen", "true"),)))
+    with pytest.raises(ValueError, match="cannot expect"):
+        strict.add(
+            Claim("bad", "t", "a", "b", "median_km", expect=(("moon", cl.REPRODUCED),))
+        )
+
+
+def test_a_claim_is_judged_in_both_regimes_on_each_regimes_test_set():
+    ev = _evaluations(gap_seen=0.0, gap_new=300.0)
+    c = _claims(ev, Claim("ab", "a beats b", "a", "b", "median_km", about="new"))
+    assert set(c.judged["ab"]) == {"seen", "new"}
+    assert c.verdict("ab", "seen") == cl.INCONCLUSIVE
+    assert c.verdict("ab", "new") == cl.REPRODUCED
+    assert c.judged["ab"]["new"].value_worse == pytest.approx(
+        ev.metrics("b", "test_new")["median_km"]
+    )
+    # Holm runs over every (claim, regime) judged: two p-values here
+    ps = [c.judged["ab"][r].p for r in ("seen", "new")]
+    np.testing.assert_allclose(
+        [c.judged["ab"][r].p_adjusted for r in ("seen", "new")], stats.holm(ps)
+    )
+
+
+def test_a_regime_without_both_methods_is_not_measured():
+    ev = _evaluations(splits=("test",))
+    c = _claims(
+        ev, Claim("ab", "a beats b", "a", "b", "median_km"), regs=(regimes.SEEN,)
+    )
+    assert c.verdict("ab", "new") is None
+    _add(ev, "c", "test", np.full(300, 10.0))
+    c = _claims(
+        ev, Claim("ac", "a beats c", "a", "nobody", "median_km"), regs=(regimes.SEEN,)
+    )
+    assert c.judged["ac"] == {} and c.verdict("ac", "seen") is None
+
+
+def test_a_subset_claim_is_judged_on_the_subset_test_set():
+    ev = _evaluations(
+        gap_seen=0.0, gap_new=0.0, splits=("test", "test_albums", "test_new")
+    )
+    # only the album subset shows the gap
+    for method, gap in (("a", 0.0), ("b", 300.0)):
+        meta = ev.sets["test_albums"].meta
+        _add(ev, method, "test_albums", np.linspace(0, 2000, len(meta)) + gap)
+    c = _claims(
+        ev,
+        Claim("whole", "a beats b", "a", "b", "median_km"),
+        Claim("albums", "a beats b on albums", "a", "b", "median_km", subset="_albums"),
+    )
+    assert c.verdict("whole", "seen") == cl.INCONCLUSIVE
+    assert c.verdict("albums", "seen") == cl.REPRODUCED
+    assert c.judged["albums"]["seen"].difference == pytest.approx(-300, abs=1)
+    assert "new" not in c.judged["albums"]  # there is no test_new_albums
+
+
+def test_a_claim_in_one_region_uses_the_rows_of_that_region():
+    ev = Evaluations({"test": _meta(400, 0)})
+    europe = (ev.sets["test"].meta["continent"] == "Europe").to_numpy()
+    d = np.random.default_rng(1).uniform(0, 2000, 400)
+    _add(ev, "a", "test", d)
+    _add(ev, "b", "test", d + np.where(europe, 300.0, -300.0))
+    c = _claims(
+        ev,
+        Claim("eu", "a beats b in Europe", "a", "b", "mean_km", region="Europe"),
+        Claim("asia", "a beats b in Asia", "a", "b", "mean_km", region="Asia"),
+        regs=(regimes.SEEN,),
+    )
+    assert c.judged["eu"]["seen"].difference == pytest.approx(-300)
+    assert (
+        c.verdict("eu", "seen") == cl.REPRODUCED
+        and c.verdict("asia", "seen") == cl.NOT_REPRODUCED
+    )
+
+
+def test_other_seeds_are_pooled():
+    ev0, ev1 = (
+        _evaluations(seed=0, gap_seen=300.0),
+        _evaluations(seed=5, gap_seen=100.0),
+    )
+    c = _claims(
+        ev0, Claim("ab", "a beats b", "a", "b", "mean_km"), seed=0, others={1: ev1}
+    )
+    j = c.judged["ab"]["seen"]
+    assert j.seeds == [0, 1]
+    d0 = ev0.metrics("a", "test")["mean_km"] - ev0.metrics("b", "test")["mean_km"]
+    d1 = ev1.metrics("a", "test")["mean_km"] - ev1.metrics("b", "test")["mean_km"]
+    assert j.difference == pytest.approx(d0) and j.pooled_difference == pytest.approx(
+        (d0 + d1) / 2
+    )
+    assert j.pooled_difference == pytest.approx(-200.0)
+    assert j.pooled_ci95[0] < j.pooled_ci95[1] < 0
+    assert j.pooled_p is not None and j.pooled_p_adjusted >= j.pooled_p
+    assert j.pooled_verdict == cl.REPRODUCED
+    alone = _claims(ev0, Claim("ab", "a beats b", "a", "b", "mean_km"))
+    for field in (
+        "pooled_difference",
+        "pooled_ci95",
+        "pooled_p",
+        "pooled_p_adjusted",
+        "pooled_verdict",
+    ):
+        assert getattr(alone.judged["ab"]["seen"], field) is None
+    assert alone.judged["ab"]["seen"].seeds == []
+
+
+def test_a_seed_without_the_methods_is_left_out_of_the_pool():
+    ev0 = _evaluations(seed=0)
+    ev1 = Evaluations({"test": _meta(300, 3)})
+    _add(ev1, "a", "test", np.full(300, 5.0))  # "b" was not run at seed 1
+    ev2 = _evaluations(seed=7)
+    c = _claims(
+        ev0, Claim("ab", "a beats b", "a", "b", "mean_km"), others={1: ev1, 2: ev2}
+    )
+    assert c.judged["ab"]["seen"].seeds == [0, 2]
+
+
+# --- the sentences and tables a chapter shows -------------------------------------------------------
+
+
+def test_claim_sentences_give_every_regimes_verdict_with_its_interval():
+    from geosurvey import report
+
+    ev0, ev1 = _evaluations(seed=0), _evaluations(seed=5)
+    c = _claims(
+        ev0,
+        Claim("ab", "a beats b", "a", "b", "median_km", about="new"),
+        Claim("x", "albums help", "a", "b", "median_km", untestable="no albums here"),
+        Claim("none", "c beats a", "c", "a", "median_km"),
+        others={1: ev1},
+    )
+    j = c.judged["ab"]["seen"]
+    text = report.claim_sentence(c, "ab")
+    assert (
+        text.startswith("on **seen places** reproduced: ")
+        and "on **new places** reproduced: " in text
+    )
+    assert f"{j.difference:+,.0f} km [{j.ci95[0]:+,.0f}, {j.ci95[1]:+,.0f}]" in text
+    assert (
+        "corrected p < 0.001" in text and "pooled over seeds 0, 1, reproduced" in text
+    )
+    assert text.endswith("The claim is about new places.")
+    assert report.claim_sentence(c, "x") == "**not testable here**: no albums here"
+    assert report.claim_sentence(c, "none").startswith("not measured on this run.")
+    table = report.claims_table(c)
+    assert list(table.index) == ["a beats b", "albums help", "c beats a"]
+    assert table.loc["albums help", "seen places"] == cl.NOT_TESTABLE
+    assert table.loc["c beats a", "new places"] == "–"
+    assert table.loc["a beats b", "new places"].startswith("reproduced: ")
+    assert table.loc["a beats b", "about"] == "new places"
+    assert (
+        cl.unit("acc@25km") == " points"
+        and cl.unit("median_km") == " km"
+        and cl.unit("geoscore") == ""
+    )

@@ -1,0 +1,78 @@
+"""The comparison chapter's reading of every chapter's claims at every seed
+(geosurvey.comparison), on results files written the way chapters write them."""
+
+import numpy as np
+import pandas as pd
+
+from geosurvey import claims as cl
+from geosurvey import comparison, regimes, results
+from geosurvey.claims import Claim, Claims
+from geosurvey.evaluation import Evaluations
+from geosurvey.geo import destination
+
+
+def _ev(gap_km, seed):
+    rng = np.random.default_rng(seed)
+    ev = Evaluations(
+        {
+            s: pd.DataFrame(
+                {"lat": rng.uniform(-50, 50, 200), "lon": rng.uniform(-170, 170, 200)}
+            )
+            for s in ("test", "test_new")
+        }
+    )
+    for split in ev.sets:
+        meta = ev.sets[split].meta
+        d = rng.uniform(0, 2000, 200)
+        for method, extra in (("a", 0.0), ("b", gap_km)):
+            lat, lon = destination(
+                meta["lat"].to_numpy(), meta["lon"].to_numpy(), 0.0, d + extra
+            )
+            ev.add(method, split, lat, lon)
+    return ev
+
+
+def _records(gap_km, seed):
+    c = Claims(_ev(gap_km, seed), regimes.REGIMES, seed=seed)
+    c.add(Claim("steady", "a beats b", "a", "b", "median_km"))
+    c.add(Claim("flaky", "b beats a", "b", "a", "median_km", about="new"))
+    c.add(Claim("never", "albums help", "a", "b", "median_km", untestable="no albums"))
+    c.judge()
+    return c.records()
+
+
+def test_stability_table_and_lessons_read_every_seed(tmp_path):
+    # seed 0: a 300 km gap; seed 1: the same; seed 2: no gap at all
+    for seed, gap in ((0, 300.0), (1, 300.0), (2, 0.0)):
+        results.save_json(
+            results.seed_dir(tmp_path, seed) / "planet.json",
+            {"chapter": "planet", "claims": _records(gap, seed)},
+        )
+    by_seed = comparison.seed_verdicts(tmp_path)
+    assert sorted(by_seed) == [0, 1, 2] and set(by_seed[0]) == {"planet"}
+    table = comparison.stability_table({s: by_seed[s] for s in (0, 1)})
+    steady = table.loc[("02_planet", "a beats b")]
+    assert (
+        steady["seen places"] == "✓ ✓"
+        and steady["stable"]
+        and steady["verdict"] == cl.REPRODUCED
+    )
+    assert table.loc[("02_planet", "b beats a")]["verdict"] == cl.NOT_REPRODUCED
+    assert table.loc[("02_planet", "albums help")]["new places"] == "n/t n/t"
+    three = comparison.stability_table(by_seed)
+    assert three.loc[("02_planet", "a beats b")]["seen places"] == "✓ ✓ ?"
+    assert three.loc[("02_planet", "a beats b")]["verdict"] == "seed-dependent"
+    assert three.loc[("02_planet", "albums help")]["verdict"] == cl.NOT_TESTABLE
+    text = comparison.lessons(table, 2)
+    assert text.startswith(
+        "Of 3 claims, 2 have the same decisive verdict at all 2 seeds"
+    )
+    assert (
+        "**reproduced** (1): a beats b." in text
+        and "**not reproduced** (1): b beats a." in text
+    )
+    assert "0 have the same decisive verdict" in comparison.lessons(three, 3)
+    assert "2 change verdict" in comparison.lessons(three, 3)
+    assert "Only one seed" in comparison.lessons(
+        comparison.stability_table({0: by_seed[0]}), 1
+    )

@@ -1,0 +1,201 @@
+"""New places (geosurvey.data.newplaces): held-out discs whose tiles share no ground with
+training, checked on the real ``ci`` GeoTiles split of seed 0 (locations only, no rendering)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from geosurvey.data import geotiles, newplaces
+from geosurvey.geo import destination, haversine, nearest
+
+SPEC = geotiles.GeoTilesSpec()
+MAX_SCALE = 1 + SPEC.scale_jitter
+
+
+@pytest.fixture(scope="module")
+def splits():
+    return geotiles.split_locations(SPEC)
+
+
+def _min_distance(a, b):
+    return nearest(a["lat"], a["lon"], b["lat"], b["lon"])[0].min()
+
+
+def test_the_splits_have_their_sizes_and_are_disjoint(splits):
+    assert sorted(splits) == sorted(geotiles.SPLITS)
+    assert {k: len(splits[k]) for k in ("train", "val", "test")} == {
+        "train": 6000,
+        "val": 1000,
+        "test": 1000,
+    }
+    assert (
+        len(splits["test_new"]) > 0.95 * SPEC.n_test_new
+        and len(splits["val_new"]) > 0.95 * SPEC.n_val_new
+    )
+    rows = {
+        k: set(zip(v["lat"].round(6), v["lon"].round(6))) for k, v in splits.items()
+    }
+    names = list(rows)
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            assert not rows[a] & rows[b], (a, b)
+
+
+@pytest.mark.parametrize("seen", ["train", "val", "test"])
+def test_every_seen_places_location_is_farther_than_the_buffer_from_every_new_place(
+    splits, seen
+):
+    for new in ("val_new", "test_new"):
+        assert _min_distance(splits[seen], splits[new]) > SPEC.buffer_km
+    held = geotiles.blocks(SPEC)
+    d = held.distance(splits[seen]["lat"].to_numpy(), splits[seen]["lon"].to_numpy())
+    # outside every disc and its buffer
+    assert d.min() > SPEC.block_radius_km + SPEC.buffer_km
+
+
+def test_validation_and_test_new_places_come_from_different_discs(splits):
+    held = geotiles.blocks(SPEC)
+    assert list(held.role).count("test") == sum(k for _, k in SPEC.test_discs)
+    assert list(held.role).count("val") == sum(k for _, k in SPEC.val_discs)
+    for split, role in (("test_new", "test"), ("val_new", "val")):
+        assert set(
+            held.roles(splits[split]["lat"].to_numpy(), splits[split]["lon"].to_numpy())
+        ) == {role}
+    assert _min_distance(splits["val_new"], splits["test_new"]) > SPEC.buffer_km
+    # discs never overlap; discs of different roles keep the buffer between them
+    for i in range(len(held.lat)):
+        for j in range(i + 1, len(held.lat)):
+            gap = 2 * SPEC.block_radius_km + (
+                SPEC.buffer_km if held.role[i] != held.role[j] else 0.0
+            )
+            assert haversine(held.lat[i], held.lon[i], held.lat[j], held.lon[j]) >= gap
+
+
+def test_new_places_keep_the_continent_mix_of_the_seen_test(splits):
+    seen = splits["test"]["continent"].value_counts(normalize=True) * 100
+    new = splits["test_new"]["continent"].value_counts(normalize=True) * 100
+    for continent, _ in SPEC.test_discs:
+        assert abs(new.get(continent, 0.0) - seen.get(continent, 0.0)) < 3.0, continent
+    val_new = splits["val_new"]["continent"].value_counts(normalize=True) * 100
+    for continent in ("Europe", "North America", "Asia"):
+        assert abs(val_new.get(continent, 0.0) - seen.get(continent, 0.0)) < 5.0, (
+            continent
+        )
+
+
+# --- shared ground ----------------------------------------------------------------------------------
+
+
+def _tiles(lat, lon, rotation=0.0, scale=1.0):
+    lat, lon = np.atleast_1d(lat), np.atleast_1d(lon)
+    return pd.DataFrame(
+        {
+            "lat": lat,
+            "lon": lon,
+            "rotation": np.broadcast_to(rotation, lat.shape),
+            "scale": np.broadcast_to(scale, lat.shape),
+        }
+    )
+
+
+def _share(test, train):
+    return newplaces.shared_ground(
+        test, train, extent_km=SPEC.extent_km, max_scale=MAX_SCALE
+    )
+
+
+def test_shared_ground_of_synthetic_tiles():
+    here = _tiles(10.0, 20.0, rotation=30.0, scale=1.1)
+    assert _share(here, here)[0] == 1.0
+    far_lat, far_lon = destination(10.0, 20.0, 60.0, 2000.0)
+    assert _share(here, _tiles(far_lat, far_lon))[0] == 0.0
+    # half a tile to the east
+    east_lat, east_lon = destination(0.0, 20.0, 90.0, SPEC.extent_km / 2)
+    assert _share(_tiles(0.0, 20.0), _tiles(east_lat, east_lon))[0] == pytest.approx(
+        0.5, abs=0.05
+    )
+    # a corner's quarter
+    quarter = _tiles(*destination(0.0, 20.0, 45.0, SPEC.extent_km / 2 * np.sqrt(2)))
+    assert _share(_tiles(0.0, 20.0), quarter)[0] == pytest.approx(0.25, abs=0.05)
+    # two training tiles that together cover it: the union counts, each point once
+    west = _tiles(*destination(0.0, 20.0, 270.0, SPEC.extent_km / 2))
+    both = pd.concat([_tiles(east_lat, east_lon), west], ignore_index=True)
+    assert _share(_tiles(0.0, 20.0), both)[0] == pytest.approx(1.0, abs=0.05)
+    shares = _share(
+        pd.concat([here, _tiles(0.0, 20.0)], ignore_index=True),
+        _tiles(east_lat, east_lon),
+    )
+    assert shares.shape == (2,) and shares[1] == pytest.approx(0.5, abs=0.05)
+
+
+def test_a_rotated_copy_shares_most_but_not_all_of_its_ground():
+    tile = _tiles(40.0, -100.0)
+    turned = _tiles(40.0, -100.0, rotation=45.0)
+    # a square turned 45 degrees leaves its corners out
+    assert 0.6 < _share(tile, turned)[0] < 0.95
+    bigger = _tiles(40.0, -100.0, scale=MAX_SCALE)
+    assert _share(tile, bigger)[0] == 1.0 and _share(bigger, tile)[0] < 0.8
+
+
+def test_new_places_share_almost_no_ground_with_training_and_seen_places_most(splits):
+    rng = np.random.default_rng(0)
+
+    def rendered(df, n=None):
+        df = df if n is None else df.sample(n, random_state=0)
+        return df.assign(
+            rotation=rng.uniform(0, 360, len(df)),
+            scale=rng.uniform(1 - SPEC.scale_jitter, 1 + SPEC.scale_jitter, len(df)),
+        )
+
+    train = rendered(splits["train"])
+    kw = dict(extent_km=SPEC.extent_km, max_scale=MAX_SCALE, grid=8)
+    new = newplaces.shared_ground(rendered(splits["test_new"], 100), train, **kw)
+    seen = newplaces.shared_ground(rendered(splits["test"], 100), train, **kw)
+    assert new.mean() <= 0.05 and seen.mean() > 0.5
+
+
+# --- drawing ------------------------------------------------------------------------------------------
+
+
+def test_quotas_follow_the_continent_shares():
+    shares = pd.Series({"Europe": 0.5, "Asia": 0.3, "Africa": 0.2})
+    assert newplaces.quotas_for(shares, (("Europe", 2), ("Asia", 1)), 80) == {
+        "Europe": 50,
+        "Asia": 30,
+    }
+
+
+def test_draw_fills_quotas_and_moves_a_shortfall_to_the_others():
+    locs = pd.DataFrame({"continent": ["Europe"] * 10 + ["Asia"] * 3 + ["Africa"] * 10})
+    rows = newplaces.draw(
+        locs, np.arange(23), {"Europe": 4, "Asia": 5, "Africa": 2}, seed=0
+    )
+    got = locs["continent"].iloc[rows].value_counts().to_dict()
+    # Asia has 3 of its 5: 2 go elsewhere
+    assert got["Asia"] == 3 and sum(got.values()) == 11
+    assert (
+        got["Europe"] + got["Africa"] == 8 and got["Europe"] >= 4 and got["Africa"] >= 2
+    )
+    assert np.array_equal(rows, np.sort(rows)) and len(set(rows)) == len(rows)
+    again = newplaces.draw(
+        locs, np.arange(23), {"Europe": 4, "Asia": 5, "Africa": 2}, seed=0
+    )
+    assert np.array_equal(rows, again)
+    # no European candidate
+    only = newplaces.draw(locs, np.arange(10, 23), {"Europe": 4, "Asia": 2}, seed=0)
+    assert set(only) <= set(range(10, 23))
+
+
+def test_roles_of_points_around_a_disc():
+    held = newplaces.Blocks(
+        np.array([0.0]),
+        np.array([0.0]),
+        np.array(["test"], dtype=object),
+        np.array(["Africa"], dtype=object),
+        radius_km=250.0,
+        buffer_km=625.0,
+    )
+    lat, lon = destination(
+        np.zeros(4), np.zeros(4), 90.0, np.array([0.0, 249.0, 251.0 + 600.0, 900.0])
+    )
+    assert list(held.roles(lat, lon)) == ["test", "test", "buffer", "pool"]

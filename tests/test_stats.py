@@ -1,0 +1,282 @@
+"""The block bootstrap, seed pooling, p-values and Holm's correction of geosurvey.stats,
+each checked against a reference written out the long way."""
+
+import numpy as np
+import pytest
+from scipy.stats import norm
+
+from geosurvey import cache, metrics, s2, stats
+from geosurvey.geo import geoscore
+
+THRESHOLDS = metrics.THRESHOLDS_KM
+
+
+def _drawn_blocks(block, n_boot, seed=0):
+    """The blocks each replicate of ``stats.block_weights`` draws, as its docstring says: as
+    many blocks as exist, with replacement, from a generator seeded by the seed and the block
+    array's bytes."""
+    block = np.asarray(block)
+    n_blocks = int(block.max()) + 1
+    rng = np.random.default_rng([seed, int(cache.fingerprint(block)[:8], 16)])
+    return rng.integers(0, n_blocks, (n_boot, n_blocks))
+
+
+def _example(n=60, n_blocks=9, seed=0):
+    """Errors (km, with ties), country hits and block labels of a small test set."""
+    rng = np.random.default_rng(seed)
+    d = rng.choice([0.5, 3.0, 20.0, 25.0, 150.0, 700.0, 750.0, 1800.0, 2600.0], n)
+    d = d + np.where(rng.random(n) < 0.5, 0.0, rng.uniform(0, 400, n))
+    hits = rng.random(n) < 0.6
+    block = rng.permutation(np.arange(n) % n_blocks)
+    return d, hits, block
+
+
+# --- block weights ------------------------------------------------------------------------------
+
+
+def test_each_replicate_draws_as_many_blocks_as_exist_and_a_block_shares_its_weight():
+    _, _, block = _example()
+    w = stats.block_weights(block, n_boot=200)
+    assert w.shape == (200, len(block))
+    n_blocks = block.max() + 1
+    first_row = np.array([np.flatnonzero(block == b)[0] for b in range(n_blocks)])
+    per_block = w[:, first_row]  # how often each block was drawn in each replicate
+    np.testing.assert_array_equal(per_block.sum(1), np.full(200, n_blocks))
+    for b in range(n_blocks):  # every row of a block weighs what its block does
+        np.testing.assert_array_equal(
+            w[:, block == b], per_block[:, [b]].repeat((block == b).sum(), 1)
+        )
+    assert (w >= 0).all() and np.array_equal(w, np.round(w))
+    # with replacement: some twice, some never
+    assert (per_block == 0).any() and (per_block >= 2).any()
+
+
+def test_weights_are_those_of_the_documented_draw():
+    _, _, block = _example()
+    drawn = _drawn_blocks(block, 50)
+    expected = np.zeros((50, len(block)))
+    for r in range(50):
+        for b in drawn[r]:
+            expected[r, block == b] += 1
+    np.testing.assert_array_equal(stats.block_weights(block, n_boot=50), expected)
+
+
+def test_weights_depend_only_on_the_blocks_and_the_seed():
+    _, _, block = _example()
+    a = stats.block_weights(block, n_boot=100)
+    np.testing.assert_array_equal(a, stats.block_weights(block.copy(), n_boot=100))
+    assert not np.array_equal(a, stats.block_weights(block, n_boot=100, seed=1))
+    other = block.copy()
+    j = int(np.flatnonzero(block != block[0])[0])
+    other[[0, j]] = other[[j, 0]]  # two rows change blocks: other rows, other draws
+    assert not np.array_equal(a, stats.block_weights(other, n_boot=100))
+
+
+def test_two_methods_on_the_same_rows_get_the_same_replicates():
+    """Paired intervals: the replicates of a difference are the difference of the replicates."""
+    import pandas as pd
+
+    from geosurvey.evaluation import Evaluations
+
+    rng = np.random.default_rng(3)
+    lat, lon = rng.uniform(-50, 50, 80), rng.uniform(-170, 170, 80)
+    ev = Evaluations({"test": pd.DataFrame({"lat": lat, "lon": lon})})
+    # degrees due north of the truth: errors differ by row
+    north = rng.uniform(0.0, 5.0, 80)
+    ev.add("a", "test", lat + north, lon)
+    ev.add("b", "test", lat + north + 1.0, lon)  # 111 km worse on every row
+    w = stats.block_weights(stats.blocks(lat, lon))
+    np.testing.assert_array_equal(ev.sets["test"].bootstrap("Global"), w)
+    sa, sb = ev.samples("a", "test")["mean_km"], ev.samples("b", "test")["mean_km"]
+    np.testing.assert_allclose(sa, w @ ev.errors("a", "test") / w.sum(1), rtol=1e-12)
+    np.testing.assert_allclose(
+        sb - sa,
+        w @ (ev.errors("b", "test") - ev.errors("a", "test")) / w.sum(1),
+        rtol=1e-9,
+    )
+    assert np.std(sb - sa) < 0.05 * np.std(sa)  # the shared noise cancels
+
+
+def test_blocks_are_the_level_5_cells_of_the_points():
+    rng = np.random.default_rng(0)
+    lat, lon = rng.uniform(40, 50, 300), rng.uniform(0, 20, 300)
+    b = stats.blocks(lat, lon)
+    cells = s2.cell_ids(lat, lon, stats.BLOCK_LEVEL)
+    assert b.min() == 0 and b.max() == len(np.unique(cells)) - 1
+    for c in np.unique(cells):  # one block per cell, one cell per block
+        assert len(np.unique(b[cells == c])) == 1
+    assert len(np.unique(b)) == len(np.unique(cells))
+
+
+# --- weighted metrics against the resampled rows --------------------------------------------------
+
+
+@pytest.mark.parametrize("q", [0.1, 0.25, 0.5, 0.75, 0.9, 1.0])
+def test_weighted_quantile_is_the_inverted_cdf_quantile_of_the_expanded_sample(q):
+    rng = np.random.default_rng(1)
+    values = rng.choice([1.0, 2.0, 2.0, 5.0, 7.5, 9.0, 11.0, 40.0], 30) + rng.integers(
+        0, 3, 30
+    )
+    weights = rng.integers(0, 4, (40, 30)).astype(float)
+    weights[:, 0] += 1  # no empty replicate
+    got = stats.weighted_quantile(values, weights, q)
+    for r in range(len(weights)):
+        expanded = np.repeat(values, weights[r].astype(int))
+        assert got[r] == np.quantile(expanded, q, method="inverted_cdf")
+
+
+def _naive_metrics(d, hits, rows):
+    """Every metric of the resampled rows ``rows``, with numpy on the rows themselves."""
+    x, h = d[rows], hits[rows]
+    out = {f"acc@{t}km": 100.0 * np.mean(x <= t) for t in THRESHOLDS}
+    out.update(
+        median_km=np.percentile(x, 50, method="inverted_cdf"),
+        mean_km=np.mean(x),
+        q1_km=np.percentile(x, 25, method="inverted_cdf"),
+        q3_km=np.percentile(x, 75, method="inverted_cdf"),
+        geoscore=np.mean(geoscore(x)),
+        country_acc=100.0 * np.mean(h),
+    )
+    return out
+
+
+def test_weighted_metrics_equal_the_metrics_of_explicitly_resampled_rows():
+    d, hits, block = _example()
+    n_boot = 60
+    drawn = _drawn_blocks(block, n_boot)
+    got = stats.weighted_metrics(
+        d, stats.block_weights(block, n_boot=n_boot), THRESHOLDS, hits
+    )
+    assert set(got) == {
+        *(f"acc@{t}km" for t in THRESHOLDS),
+        "median_km",
+        "mean_km",
+        "q1_km",
+        "q3_km",
+        "geoscore",
+        "country_acc",
+    }
+    for r in range(n_boot):
+        rows = np.concatenate([np.flatnonzero(block == b) for b in drawn[r]])
+        expected = _naive_metrics(d, hits, rows)
+        for name, value in expected.items():
+            if name.endswith("_km") and name != "mean_km":
+                # a quantile is one of the values
+                assert got[name][r] == value, (name, r)
+            else:
+                assert got[name][r] == pytest.approx(value, rel=1e-12, abs=1e-12), (
+                    name,
+                    r,
+                )
+
+
+def test_weighted_metrics_without_hits_have_no_country_accuracy():
+    d, _, block = _example()
+    assert "country_acc" not in stats.weighted_metrics(
+        d, stats.block_weights(block, n_boot=5), THRESHOLDS
+    )
+
+
+def test_the_replicate_that_draws_every_row_once_gives_the_point_estimate():
+    """Weights of one for every row are the test set itself: every bootstrapped metric must
+    then be the metric ``metrics.summarize`` reports, or an interval is not about its point."""
+    d, hits, _ = _example(n=60)
+    point = metrics.summarize(d, hits)
+    once = stats.weighted_metrics(d, np.ones((1, len(d))), THRESHOLDS, hits)
+    for name, value in once.items():
+        assert value[0] == pytest.approx(point[name], rel=1e-12), name
+
+
+# --- seeds ----------------------------------------------------------------------------------------
+
+
+def _naive_pooled(samples, seed):
+    """``stats.pooled`` written as a loop: replicate b draws as many seeds as there are, with
+    replacement, and takes replicate (b + 7919 j) mod n_boot of the j-th seed it drew."""
+    samples = np.asarray(samples, np.float64)
+    n_seeds, n_boot = samples.shape
+    which = np.random.default_rng([seed, 13, n_seeds]).integers(
+        0, n_seeds, (n_boot, n_seeds)
+    )
+    out = np.empty(n_boot)
+    for b in range(n_boot):
+        out[b] = np.mean(
+            [samples[which[b, j], (b + 7919 * j) % n_boot] for j in range(n_seeds)]
+        )
+    return out
+
+
+@pytest.mark.parametrize("n_seeds", [2, 3])
+def test_pooled_follows_its_documented_two_level_draw(n_seeds):
+    rng = np.random.default_rng(5)
+    samples = [rng.normal(s, 1.0, 400) for s in range(n_seeds)]
+    np.testing.assert_allclose(
+        stats.pooled(samples, seed=2), _naive_pooled(samples, 2), rtol=1e-12
+    )
+
+
+def test_identical_seeds_pool_to_the_same_centre_with_fresh_replicates():
+    reps = np.random.default_rng(0).normal(10.0, 2.0, 1000)
+    pooled = stats.pooled([reps, reps, reps])
+    assert pooled.mean() == pytest.approx(reps.mean(), rel=1e-12)
+    # a seed drawn several times contributes different replicates, never one replicate twice:
+    # the pooled replicates are means of three distinct draws, about sqrt(3) times tighter
+    assert np.std(pooled) == pytest.approx(np.std(reps) / np.sqrt(3), rel=0.15)
+    single = stats.pooled([reps])
+    np.testing.assert_allclose(single, reps)
+
+
+def test_a_shift_in_one_seed_moves_the_pooled_mean_by_shift_over_seeds():
+    rng = np.random.default_rng(1)
+    samples = [rng.normal(0.0, 1.0, 1000) for _ in range(4)]
+    base = stats.pooled(samples)
+    shifted = stats.pooled([samples[0], samples[1] + 8.0, samples[2], samples[3]])
+    assert shifted.mean() - base.mean() == pytest.approx(8.0 / 4, rel=0.1)
+    which = np.random.default_rng([0, 13, 4]).integers(0, 4, (1000, 4))
+    assert shifted.mean() - base.mean() == pytest.approx(
+        8.0 * np.mean(which == 1), rel=1e-9
+    )
+
+
+# --- p-values, intervals and Holm -----------------------------------------------------------------
+
+
+def test_p_value_of_no_difference_is_one_and_of_a_large_z_is_small():
+    reps = np.random.default_rng(0).normal(0.0, 2.0, 1000)
+    se = np.std(reps, ddof=1)
+    assert stats.p_value(0.0, reps) == pytest.approx(1.0)
+    assert stats.p_value(1.96 * se, reps) == pytest.approx(0.05, abs=1e-3)
+    assert stats.p_value(-1.96 * se, reps) == pytest.approx(0.05, abs=1e-3)
+    assert stats.p_value(10 * se, reps) < 1e-20
+    assert stats.p_value(3.0 * se, reps) == pytest.approx(2 * norm.sf(3.0))
+    assert (
+        stats.p_value(0.0, np.zeros(10)) == 1.0
+        and stats.p_value(1.0, np.zeros(10)) == 0.0
+    )
+
+
+def test_interval_is_the_central_95_percent():
+    reps = np.arange(1001.0)
+    assert stats.interval(reps) == [25.0, 975.0]
+
+
+def test_holm_on_a_hand_computed_example():
+    p = [0.01, 0.04, 0.03, 0.005]
+    # sorted: 0.005 x 4 = 0.02, 0.01 x 3 = 0.03, 0.03 x 2 = 0.06, 0.04 x 1 = 0.04 -> running max 0.06
+    np.testing.assert_allclose(stats.holm(p), [0.03, 0.06, 0.06, 0.02])
+    # capped at one
+    np.testing.assert_allclose(stats.holm([0.2, 0.5, 0.9]), [0.6, 1.0, 1.0])
+    # one claim: nothing to correct
+    np.testing.assert_allclose(stats.holm([0.03]), [0.03])
+    assert stats.holm([]).shape == (0,)
+
+
+def test_holm_is_monotone_at_least_the_raw_p_and_at_most_one():
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        p = rng.uniform(0, 0.2, rng.integers(2, 30)) ** 2
+        adj = stats.holm(p)
+        order = np.argsort(p)
+        assert np.all(np.diff(adj[order]) >= 0)
+        assert np.all(adj >= p) and np.all(adj <= 1.0)
+        assert adj.min() == pytest.approx(min(1.0, p.min() * len(p)))
