@@ -165,3 +165,63 @@ JOBS = (
         _auxiliary,
     ),
 )
+
+
+def validated(trained: dict, regimes) -> dict:
+    """``{regime key: setting}``: the setting of a sweep (``trained``: ``{setting:
+    Trained}``) whose best epoch scored highest on that regime's validation split (the
+    seen-places one for a regime without its own, the eval set)."""
+
+    def score(setting, regime):
+        best = trained[setting].history.best
+        return best.get(regime.key, best["seen"])["score"]
+
+    return {r.key: max(trained, key=lambda f: score(f, r)) for r in regimes}
+
+
+def view_log_probs(ctx, trained, regime) -> np.ndarray:
+    """(views, images, cells) log-probabilities of every rendering of ``regime``'s test
+    places under each condition (GeoTiles' views of one place)."""
+    from scipy.special import log_softmax
+
+    from .. import inputs
+    from ..data.geotiles import load_views
+
+    test = ctx.splits[regime.test]
+    views = load_views(ctx.cfg.geotiles_spec(), test)
+    logits = ctx.outputs(trained, regime, x=inputs.inputs(ctx.cfg, views))
+    return log_softmax(logits.astype(np.float64), axis=1).reshape(
+        -1, len(test), logits.shape[1]
+    )
+
+
+def features(ctx, trained, regime, split: str) -> np.ndarray:
+    """Pooled features of ``trained``'s network (``regime``'s weights) for ``split``."""
+    return ctx.outputs(trained, regime, split=split, fn=lambda m, b: m.features(b))
+
+
+def refined(ctx, trained, clusters, regime):
+    """PIGEON's refinement of ``regime``'s test answers, the number of top cells searched
+    chosen on that regime's validation split: ``(lat, lon, top k)``."""
+    from ..metrics import evaluate
+    from ..retrieval import refine
+
+    val = ctx.splits[regime.val]
+    logits, feats = (
+        ctx.outputs(trained, regime, split=regime.val),
+        features(ctx, trained, regime, regime.val),
+    )
+    score = {
+        k: evaluate(*refine(logits, clusters, feats, k)[:2], val.lat, val.lon)[
+            "geoscore"
+        ]
+        for k in ctx.settings("pigeon").refine_top_k
+    }
+    k = max(score, key=score.get)
+    lat, lon, _ = refine(
+        ctx.outputs(trained, regime),
+        clusters,
+        features(ctx, trained, regime, regime.test),
+        k,
+    )
+    return lat, lon, k

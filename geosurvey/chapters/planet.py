@@ -8,7 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from .. import backbones, cells, inputs, losses, tasks
+import numpy as np
+from scipy.special import log_softmax
+
+from .. import albums, backbones, cells, inputs, losses, tasks
+from ..evaluation import TestSet
 from ..train import Recipe
 from .base import Job, Settings, knob
 
@@ -163,3 +167,58 @@ JOBS = (
         needs=("planet-middle",),
     ),
 )
+
+
+ALBUM_METHODS = {
+    "single": "single-image classifier",
+    "alone": "LSTM, each photo alone",
+    "album": "LSTM over the album",
+    "random": "LSTM over a random album",
+    "vote": "classifier log-probabilities averaged over the album",
+}
+
+
+def test_albums(ctx, regime) -> list:
+    """The trips of ``regime``'s test photos (one fixed set per seed)."""
+    s, test = ctx.settings("planet"), ctx.splits[regime.test]
+    return albums.trips(
+        test.lat, test.lon, s.album_len, s.album_radius_km, seed=ctx.cfg.seed
+    )
+
+
+def album_logits(ctx, lstm, classifier_logits, regime) -> dict:
+    """Per-photo logits of every method of :data:`ALBUM_METHODS` on ``regime``'s test photos:
+    the classifier alone, the LSTM on each photo alone, on its album, on a random album of
+    the same size, and the classifier's log-probabilities averaged over the album."""
+    f = middle_features(ctx)[regime.test].cached
+    trips, model, device = (
+        test_albums(ctx, regime),
+        lstm.net(regime.key),
+        ctx.cfg.device,
+    )
+    log_p = log_softmax(np.asarray(classifier_logits, np.float64), axis=1)
+    singles = [np.array([i]) for i in range(len(f))]
+    shuffled = albums.random_like(trips, ctx.cfg.seed)
+    return {
+        "single": classifier_logits,
+        "alone": albums.album_logits(model, f, singles, device),
+        "album": albums.album_logits(model, f, trips, device),
+        "random": albums.album_logits(model, f, shuffled, device),
+        "vote": albums.averaged(log_p, trips),
+    }
+
+
+def add_album_methods(ch, lstm, logits: dict) -> dict:
+    """Evaluate every album method on the photos in albums of two or more, as the test set
+    ``<test split>_albums`` of each regime; returns ``{regime: album test set name}``."""
+    part, names = partitions(ch)[0]["middle"], {}
+    for r in ch.regimes:
+        in_album = np.zeros(len(ch.splits[r.test]), bool)
+        for a in test_albums(ch, r):
+            in_album[a] = len(a) > 1
+        names[r.key] = f"{r.test}_albums"
+        ch.ev.sets[names[r.key]] = TestSet.of(ch.splits[r.test].meta[in_album])
+        for name, lg in album_logits(ch, lstm, logits[r.key], r).items():
+            method = f"albums: {ALBUM_METHODS[name]}"
+            ch.ev.add(method, names[r.key], *cells.decode(lg[in_album], part))
+    return names
