@@ -114,7 +114,7 @@ def hierarchical_decode(logits: dict, hier, names):
 
 
 def _finish(
-    leaves, lat, lon, cells, counts, tau_min, params, drop="at_most"
+    leaves, lat, lon, cells, counts, *, tau_min, params, drop="at_most"
 ) -> Partition:
     order = np.argsort(cells)
     cells, counts = cells[order], counts[order]
@@ -152,7 +152,9 @@ def uniform(lat, lon, level: int, tau_min: int = 1) -> Partition:
     leaves = s2.leaf_ids(lat, lon)
     cells, counts = np.unique(s2.parent(leaves, level), return_counts=True)
     params = {"kind": "uniform", "level": level, "tau_min": tau_min}
-    return _finish(leaves, lat, lon, cells, counts, tau_min, params, drop="below")
+    return _finish(
+        leaves, lat, lon, cells, counts, tau_min=tau_min, params=params, drop="below"
+    )
 
 
 def _check_taus(tau_max: int, tau_min: int, drop: str) -> None:
@@ -214,7 +216,9 @@ def adaptive(
         "min_level": min_level,
         "drop": drop,
     }
-    return _finish(leaves, lat, lon, cells, counts, tau_min, params, drop)
+    return _finish(
+        leaves, lat, lon, cells, counts, tau_min=tau_min, params=params, drop=drop
+    )
 
 
 @dataclass
@@ -330,7 +334,14 @@ class SemanticPartition:
 
 
 def semantic(
-    lat, lon, country, admin1, tau_max: int, tau_min: int, drop_below: int | None = None
+    lat,
+    lon,
+    country,
+    admin1,
+    *,
+    tau_max: int,
+    tau_min: int,
+    drop_below: int | None = None,
 ) -> SemanticPartition:
     """Semantic geocells from the first-level regions (admin-1) of the training points.
 

@@ -30,6 +30,7 @@ def measure(
     predict,
     n_images: int,
     train_seconds: float,
+    *,
     models=(),
     database=None,
     passes: int = 1,

@@ -151,6 +151,7 @@ def extract(
     model,
     images: ImageSet,
     transform,
+    *,
     batch_size: int = 128,
     device: str = "cpu",
     num_workers: int = 0,
@@ -175,7 +176,9 @@ def extract(
     return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
 
 
-def _tapped_pass(model, info, images, input_px, taps, batch_size, device, num_workers):
+def _tapped_pass(
+    model, info, images, *, input_px, taps, batch_size, device, num_workers
+):
     """Pooled features of every image and the outputs of the modules named in ``taps``."""
     import torch
 
@@ -196,9 +199,9 @@ def _tapped_pass(model, info, images, input_px, taps, batch_size, device, num_wo
             model,
             images,
             image_transform(info.mean, info.std, input_px),
-            batch_size,
-            device,
-            num_workers,
+            batch_size=batch_size,
+            device=device,
+            num_workers=num_workers,
             desc=f"{info.name} {images.name}",
         )
     finally:
@@ -211,6 +214,7 @@ def activations(
     backbone: str,
     images: ImageSet,
     input_px: int,
+    *,
     taps=(),
     batch_size: int = 128,
     device: str = "cpu",
@@ -239,7 +243,14 @@ def activations(
     if not folder.exists():
         model, info = backbones.create(backbone, weights=weights)
         pooled, maps = _tapped_pass(
-            model, info, images, input_px, taps, batch_size, device, num_workers
+            model,
+            info,
+            images,
+            input_px=input_px,
+            taps=taps,
+            batch_size=batch_size,
+            device=device,
+            num_workers=num_workers,
         )
         with files.atomic_folder(folder) as tmp:
             np.save(tmp / "pooled.npy", pooled.astype(np.float32))
@@ -255,10 +266,10 @@ def profile_activations(cfg, images: ImageSet, backbone: str | None = None) -> d
         backbone or cfg.backbone,
         images,
         cfg.input_px,
-        cfg.taps,
-        cfg.batch_size,
-        cfg.device,
-        cfg.num_workers,
+        taps=cfg.taps,
+        batch_size=cfg.batch_size,
+        device=cfg.device,
+        num_workers=cfg.num_workers,
     )
 
 

@@ -113,6 +113,7 @@ class HybridViT(nn.Module):
         self,
         in_channels: int,
         n_tokens: int,
+        *,
         dim: int = 192,
         depth: int = 4,
         heads: int = 4,

@@ -49,6 +49,7 @@ class GeoIndex:
         embeddings,
         lat,
         lon,
+        *,
         kind: str = "flat",
         nlist: int | None = None,
         nprobe: int = 16,

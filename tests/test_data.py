@@ -257,8 +257,8 @@ def test_tiles_show_the_right_place():
         np.array([12.0, -150.0]),
         np.zeros(2),
         np.ones(2),
-        16,
-        300.0,
+        tile_px=16,
+        extent_km=300.0,
     )
     assert sahara[..., 0].mean() > sahara[..., 2].mean() + 40
     assert pacific[..., 2].mean() > pacific[..., 0].mean() + 20

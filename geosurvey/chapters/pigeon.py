@@ -58,8 +58,8 @@ def semantic_cells(ctx):
             train.lon,
             admin["country"],
             admin["admin1"],
-            tau_max,
-            int(tau_max * s.semantic_min_ratio),
+            tau_max=tau_max,
+            tau_min=int(tau_max * s.semantic_min_ratio),
             drop_below=tau_min + 1,
         )
 

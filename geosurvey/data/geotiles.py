@@ -111,7 +111,7 @@ def sample_bilinear(earth: np.ndarray, lat: np.ndarray, lon: np.ndarray) -> np.n
 
 
 def render(
-    earth: np.ndarray, lat, lon, rotation_deg, scale, tile_px: int, extent_km: float
+    earth: np.ndarray, lat, lon, rotation_deg, scale, *, tile_px: int, extent_km: float
 ) -> np.ndarray:
     """Tiles (n, px, px, 3) float in [0, 255] centred on each (lat, lon), north rotated
     by ``rotation_deg``."""
@@ -190,8 +190,8 @@ def render_split(
                     lon[sl][m],
                     rotation[sl][m],
                     scale[sl][m],
-                    spec.tile_px,
-                    spec.extent_km,
+                    tile_px=spec.tile_px,
+                    extent_km=spec.extent_km,
                 )
         tiles[sl] = photometric_jitter(raw, rng)
     params = pd.DataFrame(

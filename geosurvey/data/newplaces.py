@@ -81,7 +81,7 @@ def quotas_for(shares: pd.Series, discs, n: int) -> dict:
     return dict(zip(names, np.round(n * w / w.sum()).astype(int)))
 
 
-def _far_enough(c, chosen, lat, lon, role, radius_km, buffer_km) -> bool:
+def _far_enough(c, chosen, lat, lon, role, *, radius_km, buffer_km) -> bool:
     for other, other_role in chosen:
         gap = 2 * radius_km + (buffer_km if other_role != role else 0.0)
         if haversine(lat[c], lon[c], lat[other], lon[other]) < gap:
@@ -151,7 +151,9 @@ def choose_blocks(
                 k,
                 chosen,
                 role,
-                lambda c, r: _far_enough(c, chosen, lat, lon, r, radius_km, buffer_km),
+                lambda c, r: _far_enough(
+                    c, chosen, lat, lon, r, radius_km=radius_km, buffer_km=buffer_km
+                ),
             )
     idx = np.array([c for c, _ in chosen])
     roles = np.array([r for _, r in chosen], dtype=object)
