@@ -201,8 +201,8 @@ def features(ctx, trained, regime, split: str) -> np.ndarray:
 
 
 def refined(ctx, trained, clusters, regime):
-    """PIGEON's refinement of ``regime``'s test answers, the number of top cells searched
-    chosen on that regime's validation split: ``(lat, lon, top k)``."""
+    """PIGEON's refinement of ``regime``'s test answers, the number of top cells
+    searched chosen on that regime's validation split: ``(lat, lon, top k)``."""
     from ..metrics import evaluate
     from ..retrieval import refine
 

@@ -187,9 +187,10 @@ def test_albums(ctx, regime) -> list:
 
 
 def album_logits(ctx, lstm, classifier_logits, regime) -> dict:
-    """Per-photo logits of every method of :data:`ALBUM_METHODS` on ``regime``'s test photos:
-    the classifier alone, the LSTM on each photo alone, on its album, on a random album of
-    the same size, and the classifier's log-probabilities averaged over the album."""
+    """Per-photo logits of every method of :data:`ALBUM_METHODS` on ``regime``'s test
+    photos: the classifier alone, the LSTM on each photo alone, on its album, on a
+    random album of the same size, and the classifier's log-probabilities averaged over
+    the album."""
     f = middle_features(ctx)[regime.test].cached
     trips, model, device = (
         test_albums(ctx, regime),
@@ -209,8 +210,9 @@ def album_logits(ctx, lstm, classifier_logits, regime) -> dict:
 
 
 def add_album_methods(ch, lstm, logits: dict) -> dict:
-    """Evaluate every album method on the photos in albums of two or more, as the test set
-    ``<test split>_albums`` of each regime; returns ``{regime: album test set name}``."""
+    """Evaluate every album method on the photos in albums of two or more, as the test
+    set ``<test split>_albums`` of each regime; returns ``{regime: album test set
+    name}``."""
     part, names = partitions(ch)[0]["middle"], {}
     for r in ch.regimes:
         in_album = np.zeros(len(ch.splits[r.test]), bool)

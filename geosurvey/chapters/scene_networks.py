@@ -307,40 +307,32 @@ JOBS = (
 CROP_SETS = {3: (0, 2, 4), 5: (0, 1, 2, 3, 4)}  # of the 5 crops: the diagonal, all
 
 
-def crop_logits(ctx, trained, regime, n_crops: int) -> dict:
-    """``{level: log of the mean probability}`` of ``trained``'s heads over ``n_crops``
-    crops of ``regime``'s test images (3: the diagonal; 5: the corners and the centre); one
-    crop is the whole image."""
-    from scipy.special import softmax
-
+def five_crops(ctx, regime):
+    """The inputs of the five crops of ``regime``'s test images (computed once)."""
     from ..data.sets import Crops
 
-    test = ctx.splits[regime.test]
-    if n_crops == 1:
-        return inputs.head_outputs(
-            trained.net(regime.key), ctx.inputs[regime.test], ctx.cfg
-        )
-    key = f"scenes:crops:{regime.test}"
-    crops = ctx.memo(
-        key,
-        lambda: inputs.inputs(
-            ctx.cfg, Crops(test, 5, ctx.settings("scene_networks").crop_fraction)
-        ),
+    fraction = ctx.settings("scene_networks").crop_fraction
+    images = Crops(ctx.splits[regime.test], 5, fraction)
+    return ctx.memo(
+        f"scenes:crops:{regime.test}", lambda: inputs.inputs(ctx.cfg, images)
     )
-    heads = inputs.head_outputs(trained.net(regime.key), crops, ctx.cfg)
-    which = list(CROP_SETS[n_crops])
-    return {
-        lvl: np.log(
-            np.clip(
-                softmax(lg.astype(np.float64), axis=1)
-                .reshape(5, len(test), -1)[which]
-                .mean(0),
-                1e-12,
-                None,
-            )
-        )
-        for lvl, lg in heads.items()
-    }
+
+
+def crop_logits(ctx, trained, regime, n_crops: int) -> dict:
+    """``{level: log of the mean probability}`` of ``trained``'s heads over ``n_crops``
+    crops of ``regime``'s test images (3: the diagonal; 5: the corners and the centre);
+    one crop is the whole image."""
+    from scipy.special import softmax
+
+    net, n = trained.net(regime.key), len(ctx.splits[regime.test])
+    if n_crops == 1:
+        return inputs.head_outputs(net, ctx.inputs[regime.test], ctx.cfg)
+    heads = inputs.head_outputs(net, five_crops(ctx, regime), ctx.cfg)
+    out = {}
+    for level, logits in heads.items():
+        p = softmax(logits.astype(np.float64), axis=1).reshape(5, n, -1)
+        out[level] = np.log(np.clip(p[list(CROP_SETS[n_crops])].mean(0), 1e-12, None))
+    return out
 
 
 def networks(ctx) -> list:
@@ -354,8 +346,8 @@ def networks(ctx) -> list:
 
 
 def routed_logits(ctx, regime, scene_probs, n_crops: int = 1) -> dict:
-    """``{level: logits}`` of ``regime``'s test images, each image answered by the network
-    of its most probable scene (``scene_probs``: one row per image)."""
+    """``{level: logits}`` of ``regime``'s test images, each image answered by the
+    network of its most probable scene (``scene_probs``: one row per image)."""
     per_scene = [crop_logits(ctx, t, regime, n_crops) for t in networks(ctx)]
     return {
         lvl: scenes.route(scene_probs, [h[lvl] for h in per_scene])
