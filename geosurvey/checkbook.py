@@ -42,6 +42,7 @@ from pathlib import Path
 from .files import atomic_path
 
 WINDOW = (1280, 900)
+MAX_SHOT = 40000  # taller pages are cut there
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 LOCAL = ("file:", "data:", "blob:", "about:")
 _START_S = 30  # for the browser to open its debugging port
@@ -204,21 +205,27 @@ def check_page(
     report["findings"] += unresolved_references(html, page, keys)
     for url in _requests_off_the_machine(browser.events):
         report["findings"].append({"kind": "network", "where": "page", "message": url})
-    shot = browser.send(
-        "Page.captureScreenshot",
-        format="png",
-        captureBeyondViewport=True,
-        clip={
-            "x": 0,
-            "y": 0,
-            "width": WINDOW[0],
-            "height": report["height"],
-            "scale": 1,
-        },
-    )
+    shot = _full_page(browser, report["height"])
     with atomic_path(screenshot) as tmp:
         tmp.write_bytes(base64.b64decode(shot["data"]))
     return report
+
+
+def _full_page(browser: Browser, height: int) -> dict:
+    """A screenshot of the whole page: the window is made as tall as the page (the
+    theme lays the page out for the window it has; a clip beyond the window shows a
+    shifted layout), captured, then given back its size."""
+    browser.send(
+        "Emulation.setDeviceMetricsOverride",
+        width=WINDOW[0],
+        height=min(max(height, WINDOW[1]), MAX_SHOT),
+        deviceScaleFactor=1,
+        mobile=False,
+    )
+    try:
+        return browser.send("Page.captureScreenshot", format="png")
+    finally:
+        browser.send("Emulation.clearDeviceMetricsOverride")
 
 
 def unresolved_references(html: Path, page: Path, keys: list[str]) -> list[dict]:

@@ -201,6 +201,26 @@ def test_every_page_has_a_full_page_screenshot(checked):
         assert shot.size[0] == 1280 and shot.size[1] > checkbook.WINDOW[1]
 
 
+@needs_chromium
+def test_the_full_page_screenshot_shows_the_page_where_the_window_does(book, tmp_path):
+    """The page title is where the browser lays it out in a 1280-px window, not in a
+    shifted or cropped layout."""
+    page = book / "book" / "clean.html"
+    with checkbook.Browser(checkbook.find_chromium()) as browser:
+        checkbook.check_page(browser, book, page, keys=[], screenshot=tmp_path / "a.png")
+        box = browser.send(
+            "Runtime.evaluate",
+            expression="(() => { const r = document.querySelector('article h1')"
+            ".getBoundingClientRect(); return [r.left, r.top, r.bottom]; })()",
+            returnByValue=True,
+        )["result"]["value"]
+    with Image.open(tmp_path / "a.png") as full:
+        band = np.asarray(full.convert("L"))[int(box[1]) : int(box[2])]
+    near = band[:, int(box[0]) - 60 : int(box[0]) + 300]  # from the sidebar's edge on
+    first_ink = np.flatnonzero((near < 128).any(axis=0))
+    assert len(first_ink) and abs(first_ink[0] - 60) < 25, (first_ink[:1], box)
+
+
 def test_without_chromium_the_check_says_it_was_skipped(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("PATH", str(tmp_path))
     assert checkbook.run(tmp_path, tmp_path) == 0

@@ -57,6 +57,8 @@ def start(
 ) -> Chapter:
     """A chapter's first line: the profile, its image sets and the chapter's run,
     printed."""
+    import pandas as pd
+
     from .. import profiles
 
     if chapter not in MODULES and chapter != "comparison":
@@ -64,6 +66,7 @@ def start(
             f"unknown chapter {chapter!r}; chapters: {', '.join(MODULES)}, comparison"
         )
     cfg = profiles.get(profile, device, data_root, seed, sizes, eval_root, **overrides)
+    pd.set_option("display.max_colwidth", None)  # a table's text is shown whole
     splits = profiles.load_splits(cfg)
     counts = ", ".join(f"{k} {len(v):,}" for k, v in splits.items())
     skipped = sum(len(v.skipped) for v in splits.values())
