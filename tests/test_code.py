@@ -1,6 +1,6 @@
-"""The shape of the code a newcomer lives in: short functions, no import cycles, ruff-formatted
-library and chapters, and chapters that teach (each method's code shown under its name, a
-summary and exercises, short teaching cells)."""
+"""The shape of the code a newcomer lives in: short functions, no import cycles,
+ruff-formatted library and chapters, and chapters that teach (each method's code shown
+under its name, a summary and exercises, short teaching cells)."""
 
 import ast
 import json
@@ -16,7 +16,8 @@ PACKAGE = ROOT / "geosurvey"
 CHAPTERS = sorted((ROOT / "book").glob("0*.ipynb"))
 MAX_LINES = 50
 
-# the methods each chapter must show from the library's own source (issue: code beside equation)
+# the methods each chapter must show from the library's own source
+# (issue: code beside equation)
 SHOWN = {
     "01_data_and_metrics": [
         "geo.haversine",
@@ -82,8 +83,8 @@ def test_no_library_function_is_longer_than_fifty_lines():
 
 
 def _imports(name: str, path: Path) -> set:
-    """Modules of the package that ``name`` imports anywhere (also inside functions), and the
-    packages whose ``__init__`` that runs."""
+    """Modules of the package that ``name`` imports anywhere (also inside functions),
+    and the packages whose ``__init__`` that runs."""
     package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
     out = set()
     for node in ast.walk(ast.parse(path.read_text())):
