@@ -66,7 +66,8 @@ def album_batches(feats, labels, make_albums, batch_size: int = 64, seed: int = 
 
 @torch.no_grad()
 def album_logits(model, feats, album_list, device: str = "cpu") -> np.ndarray:
-    """Per-image logits (n, classes) of an album model, each album run as one sequence."""
+    """Per-image logits (n, classes) of an album model, each album run as one
+    sequence."""
     from .inputs import predict
 
     out = None

@@ -60,7 +60,8 @@ def load_in_order(model, state_dict) -> None:
     for (ks, v), kd in zip(src, dst):
         if tuple(v.shape) != tuple(target[kd].shape):
             raise ValueError(
-                f"shape mismatch: checkpoint {ks} {tuple(v.shape)} vs model {kd} {tuple(target[kd].shape)}"
+                f"shape mismatch: checkpoint {ks} {tuple(v.shape)} vs model {kd} "
+                f"{tuple(target[kd].shape)}"
             )
         mapped[kd] = v
     with torch.no_grad():
@@ -68,7 +69,8 @@ def load_in_order(model, state_dict) -> None:
 
 
 def hub_reachable() -> bool:
-    """Whether the model hub may be asked for weights (HF_HUB_OFFLINE unset or false)."""
+    """Whether the model hub may be asked for weights (HF_HUB_OFFLINE unset or
+    false)."""
     return os.environ.get("HF_HUB_OFFLINE", "0") not in ("1", "true", "True")
 
 
@@ -106,11 +108,13 @@ def create(name: str, weights: str | None = "auto", num_classes: int = 0, **kwar
         )
     elif hub_reachable():
         model = timm.create_model(name, pretrained=True, num_classes=1000, **kwargs)
-        desc = f"timm hub weights ({model.pretrained_cfg.get('hf_hub_id') or model.pretrained_cfg.get('tag')})"
+        hub = model.pretrained_cfg
+        desc = f"timm hub weights ({hub.get('hf_hub_id') or hub.get('tag')})"
     else:
         raise RuntimeError(
-            f"no offline weights for {name!r}: bundled weights exist for {sorted(BUNDLED)}; "
-            "pass weights=<checkpoint path>, or unset HF_HUB_OFFLINE on a machine with the hub"
+            f"no offline weights for {name!r}: bundled weights exist for "
+            f"{sorted(BUNDLED)}; pass weights=<checkpoint path>, or unset "
+            "HF_HUB_OFFLINE on a machine with the hub"
         )
     if num_classes != 1000:
         model.reset_classifier(num_classes)
@@ -255,7 +259,8 @@ def split(model, top_stages: int):
         trunk, top = _vit_halves(model, k)
     else:
         raise TypeError(
-            f"split() knows EfficientNet/MobileNet and ViT models, not {type(model).__name__}"
+            "split() knows EfficientNet/MobileNet and ViT models, not "
+            f"{type(model).__name__}"
         )
     return accept_uint8(trunk, *normalisation(model)), top
 

@@ -201,10 +201,11 @@ def bench_training(n: int = 2048, batch_size: int = 128, n_classes: int = 200):
 
 
 def bench_features(n: int):
+    import pandas as pd
+
+    from . import backbones, features
     from .data.geotiles import GeoTilesSpec, render_split
     from .data.sets import TileSet
-    from . import backbones, features
-    import pandas as pd
 
     lat, lon = _photo_like_points(n)
     tiles, _ = render_split(lat, lon, GeoTilesSpec(), np.random.default_rng(0))
@@ -221,7 +222,8 @@ def bench_features(n: int):
 
 
 def bench_geography(n: int):
-    """Climate, land cover, elevation and country lookups for ``n`` photo-like points."""
+    """Climate, land cover, elevation and country lookups for ``n`` photo-like
+    points."""
     from . import geography
     from .data.places import countries, polygon_countries
 
@@ -350,8 +352,9 @@ def bench_full_profile(decode_per_worker: float) -> dict:
         "gpu_images_per_s_if_fed": gpu,
         "estimated_train_images_per_s": fed,
         "estimated_hours_per_training": cfg.n_train * cfg.epochs / fed / 3600,
-        "assumption": f"{GPU_UTILISATION:.0%} of {GPU_PEAK_FLOPS / 1e12:.0f} TFLOP/s (H100 bf16 dense); "
-        f"decoding at this machine's per-core speed with {cfg.num_workers} workers",
+        "assumption": f"{GPU_UTILISATION:.0%} of {GPU_PEAK_FLOPS / 1e12:.0f} TFLOP/s "
+        "(H100 bf16 dense); decoding at this machine's per-core speed with "
+        f"{cfg.num_workers} workers",
     }
 
 
@@ -469,12 +472,13 @@ import json, sys, time
 t0 = time.perf_counter()
 from geosurvey.data import tables
 imported = time.perf_counter()
-table = tables.scan(sys.argv[1], {"id": "id", "latitude": "lat", "longitude": "lon"}, id_column="id",
-                    columns=["country"])
+table = tables.scan(sys.argv[1], {"id": "id", "latitude": "lat", "longitude": "lon"},
+                    id_column="id", columns=["country"])
 df = table.frame(tables.sample_rows(len(table), int(sys.argv[2]), 0), country="country")
 done = time.perf_counter()
 status = dict(line.split(":", 1) for line in open("/proc/self/status"))
-print(json.dumps({"rows": len(table), "sampled": len(df), "seconds": done - imported, "import_s": imported - t0,
+print(json.dumps({"rows": len(table), "sampled": len(df), "seconds": done - imported,
+                  "import_s": imported - t0,
                   "peak_rss_gb": int(status["VmHWM"].split()[0]) / 2**20}))
 """
 

@@ -56,7 +56,8 @@ def train_flops_per_image(backbone: str, cfg) -> float:
 
 
 def _cuda_seconds(fn, repeats: int) -> float:
-    """Seconds per call of ``fn`` on the current CUDA device (after one warm-up call)."""
+    """Seconds per call of ``fn`` on the current CUDA device (after one warm-up
+    call)."""
     import torch
 
     fn()
@@ -78,7 +79,8 @@ def matmul_peak(n: int = 8192, repeats: int = 50) -> float:
 
 
 def training_step(cfg, peak_flops: float, steps: int = 10) -> dict:
-    """Images/s, share of ``peak_flops`` and peak memory of the profile's training step."""
+    """Images/s, share of ``peak_flops`` and peak memory of the profile's training
+    step."""
     import torch
 
     from . import backbones, models
@@ -170,7 +172,8 @@ def run(n_photos: int = 8192) -> None:
 
     if not torch.cuda.is_available():
         print(
-            f"geosurvey bench --gpu: no CUDA device here (torch {torch.__version__}); nothing measured"
+            f"geosurvey bench --gpu: no CUDA device here (torch {torch.__version__}); "
+            "nothing measured"
         )
         return
     from . import profiles

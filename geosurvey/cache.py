@@ -43,7 +43,8 @@ def fingerprint(array) -> str:
 
 
 def described(value) -> str:
-    """``repr(value)``, refused when it names a memory address (it would differ every run)."""
+    """``repr(value)``, refused when it names a memory address (it would differ every
+    run)."""
     text = repr(value)
     if _ADDRESS.search(text):
         raise TypeError(

@@ -76,7 +76,8 @@ class Partition:
         return np.where(inside, k, DROPPED)
 
     def assign(self, lat, lon) -> np.ndarray:
-        """Class index of each point (:data:`DROPPED` in dropped or never-seen regions)."""
+        """Class index of each point (:data:`DROPPED` in dropped or never-seen
+        regions)."""
         return self.assign_leaves(s2.leaf_ids(lat, lon))
 
     def fingerprint(self) -> str:
@@ -130,7 +131,8 @@ def _finish(
     )
     if len(part) == 0:
         raise ValueError(
-            f"partition {params} is empty: every cell holds fewer than tau_min={tau_min} photos"
+            f"partition {params} is empty: every cell holds fewer than "
+            f"tau_min={tau_min} photos"
         )
     label = part.assign_leaves(leaves)
     part.mean_lat, part.mean_lon = _member_means(lat, lon, label, len(part))
@@ -170,7 +172,8 @@ def _check_taus(tau_max: int, tau_min: int, drop: str) -> None:
 
 
 def _quadtree(leaves, tau_max: int, min_level: int, max_level: int):
-    """Cells and counts of the quadtree that splits every cell above ``tau_max`` points."""
+    """Cells and counts of the quadtree that splits every cell above ``tau_max``
+    points."""
     active, out_cells, out_counts = leaves, [], []
     for level in range(min_level, max_level + 1):
         parents = s2.parent(active, level)
@@ -369,7 +372,8 @@ def semantic(
 
 
 def _point_cells(lat, lon, labels, names, bound: int, params) -> SemanticPartition:
-    """The cells of point labels with at least ``bound`` points; the others are dropped."""
+    """The cells of point labels with at least ``bound`` points; the others are
+    dropped."""
     counts = np.bincount(labels, minlength=len(names))
     keep = counts >= bound
     labels = np.where(keep, np.cumsum(keep) - 1, DROPPED)[labels]

@@ -44,7 +44,8 @@ LOWER_IS_BETTER = ("median_km", "mean_km", "q1_km", "q3_km")
 
 @dataclass(frozen=True)
 class Claim:
-    """``better`` beats ``worse`` on ``metric`` in ``region`` (of the true locations)."""
+    """``better`` beats ``worse`` on ``metric`` in ``region`` (of the true
+    locations)."""
 
     key: str  # a short name for the glued sentence: claim_<key>
     text: str
@@ -64,7 +65,8 @@ class Claim:
 
 @dataclass
 class Judgement:
-    """One claim in one regime: this seed alone, and pooled over the seeds that exist."""
+    """One claim in one regime: this seed alone, and pooled over the seeds that
+    exist."""
 
     regime: str
     value_better: float
@@ -179,7 +181,8 @@ class Claims:
         return j
 
     def judge(self) -> None:
-        """Measure every testable claim in every regime, then correct and give verdicts."""
+        """Measure every testable claim in every regime, then correct and give
+        verdicts."""
         self.judged = {}
         for claim in self.claims.values():
             if claim.untestable:
@@ -219,8 +222,8 @@ class Claims:
                 got = self.verdict(c.key, regime)
                 if got is not None and got != expected:
                     out.append(
-                        f"claim '{c.text}' on {BY_KEY[regime].name}: expected {expected}, "
-                        f"measured {got}"
+                        f"claim '{c.text}' on {BY_KEY[regime].name}: "
+                        f"expected {expected}, measured {got}"
                     )
         return out
 

@@ -1,16 +1,26 @@
 """Command line: what people run without a notebook.
 
-    geosurvey data      --profile ci              render (or reuse) the GeoTiles splits
+    geosurvey data      --profile ci
+        render (or reuse) the GeoTiles splits
     geosurvey partition points.csv --tau-max 1000 --tau-min 50 [-o cells.csv]
-    geosurvey evaluate  predictions.csv [--convention osv5m]   metrics of lat/lon predictions vs truth
-    geosurvey book      --profile ci              execute every chapter and render the HTML book
-    geosurvey check-book [--html _build/html]     every rendered page in headless Chromium
-    geosurvey run planet --profile full --device cuda [--data-root DIR]   execute one chapter
-    geosurvey fit --list                          every model a chapter trains (a "job")
-    geosurvey fit planet-middle --profile full    train one job (torchrun: several GPUs)
-    geosurvey predict photo.jpg folder/ --checkpoint CKPT [-o predictions.csv] [--maps DIR]
-    geosurvey doctor                              what this machine offers (GPU, weights, data)
-    geosurvey bench     [-o bench/bench.json]     throughput of the library's hot paths (--gpu: on a GPU)
+    geosurvey evaluate  predictions.csv [--convention osv5m]
+        metrics of lat/lon predictions vs truth
+    geosurvey book      --profile ci
+        execute every chapter and render the HTML book
+    geosurvey check-book [--html _build/html]
+        every rendered page in headless Chromium
+    geosurvey run planet --profile full --device cuda [--data-root DIR]
+        execute one chapter
+    geosurvey fit --list
+        every model a chapter trains (a "job")
+    geosurvey fit planet-middle --profile full
+        train one job (torchrun: several GPUs)
+    geosurvey predict photo.jpg folder/ --checkpoint CKPT [-o predictions.csv]
+                      [--maps DIR]
+    geosurvey doctor
+        what this machine offers (GPU, weights, data)
+    geosurvey bench     [-o bench/bench.json]
+        throughput of the library's hot paths (--gpu: on a GPU)
 
 Every command reports a bad input (a file, a line, a parameter) in one line and exits
 with status 2.
@@ -203,7 +213,10 @@ def _add_run_parameters(p) -> None:
         "--bad-image-tolerance",
         type=float,
         default=None,
-        help="share of a photo split that may be unreadable, skipped and reported (default: 0.01)",
+        help=(
+            "share of a photo split that may be unreadable, skipped and reported "
+            "(default: 0.01)"
+        ),
     )
     p.add_argument("--seed", type=int, default=0)
     for split in ("train", "val", "test", "val-new", "test-new"):
@@ -262,7 +275,8 @@ def _render(root: Path, stage: Path) -> Path:
 
 
 def _cmd_book(args) -> None:
-    """Execute every chapter with papermill into a staging folder, then render the HTML."""
+    """Execute every chapter with papermill into a staging folder, then render the
+    HTML."""
     from .profiles import find_root
 
     root = find_root()
@@ -282,7 +296,8 @@ def _cmd_book(args) -> None:
     write_text(root / "build" / "chapter_times.json", json.dumps(summary, indent=2))
     html = _render(root, stage)
     print(
-        f"book built: {html / 'index.html'} ({len(_toc_files(root))} pages); times {times}"
+        f"book built: {html / 'index.html'} ({len(_toc_files(root))} pages); "
+        f"times {times}"
     )
 
 
@@ -296,7 +311,8 @@ def chapter_notebook(root: Path, name: str) -> Path:
     if len(found) != 1:
         names = ", ".join(p.stem for p in chapters)
         raise ValueError(
-            f"{'no' if not found else 'more than one'} chapter matches {name!r}; chapters: {names}"
+            f"{'no' if not found else 'more than one'} chapter matches {name!r}; "
+            f"chapters: {names}"
         )
     return found[0]
 
@@ -322,7 +338,8 @@ def _cmd_run(args) -> None:
         dst.parent.mkdir(parents=True, exist_ok=True)
         seconds = _execute(src, dst, root, args, progress_bar=args.chapter != "all")
         print(
-            f"{src.name} ({args.profile}, seed {args.seed}) executed in {seconds:.0f} s -> {dst}",
+            f"{src.name} ({args.profile}, seed {args.seed}) executed in "
+            f"{seconds:.0f} s -> {dst}",
             flush=True,
         )
 
@@ -428,7 +445,6 @@ def _cmd_fit(args) -> None:
 
 def _cmd_predict(args) -> None:
     from . import predict
-
     from .train import select_device
 
     predictor = predict.Predictor.load(args.checkpoint, select_device(args.device))
@@ -445,8 +461,8 @@ def _cmd_predict(args) -> None:
     if args.output:
         write_text(args.output, table.to_csv(index=False))
         print(
-            f"wrote {len(table)} predictions to {args.output} ({len(skipped)} file(s) skipped); model: "
-            f"{predictor.description}"
+            f"wrote {len(table)} predictions to {args.output} "
+            f"({len(skipped)} file(s) skipped); model: {predictor.description}"
         )
     else:
         print(table.to_csv(index=False), end="")
@@ -597,7 +613,8 @@ COMMANDS = (  # name, help, what it runs, its arguments
     ),
     (
         "fit",
-        "train one of the chapters' models (torchrun: on several GPUs); --list lists them",
+        "train one of the chapters' models (torchrun: on several GPUs); "
+        "--list lists them",
         "_cmd_fit",
         _args_fit,
     ),

@@ -49,9 +49,10 @@ def load_chapters(cfg) -> dict:
         res = results.load_json(name, cfg.results_dir)
         if (res["profile"], res["seed"]) != (cfg.name, cfg.seed):
             raise ValueError(
-                f"{cfg.results_dir / name}.json comes from profile {res['profile']!r}, seed "
-                f"{res['seed']}; execute {notebook} with profile {cfg.name!r}, seed {cfg.seed} "
-                f"first (geosurvey run {name} --profile {cfg.name} --seed {cfg.seed})"
+                f"{cfg.results_dir / name}.json comes from profile "
+                f"{res['profile']!r}, seed {res['seed']}; execute {notebook} with "
+                f"profile {cfg.name!r}, seed {cfg.seed} first "
+                f"(geosurvey run {name} --profile {cfg.name} --seed {cfg.seed})"
             )
         out[name] = {
             "results": res,
@@ -89,14 +90,15 @@ def add_families(ch, chapters, fams: dict) -> None:
             theirs = ev.sets[r.test].meta[["lat", "lon"]].to_numpy()
             if mine.shape != theirs.shape or not np.allclose(mine, theirs):
                 raise ValueError(
-                    f"{chapter} evaluated {family} on other {r.name} rows: run every chapter "
-                    "with one profile and seed"
+                    f"{chapter} evaluated {family} on other {r.name} rows: "
+                    "run every chapter with one profile and seed"
                 )
             ch.ev.add(family, r.test, *ev.predicted(method, r.test))
 
 
 def seed_verdicts(root, seeds=SEEDS) -> dict:
-    """``{seed: {chapter: results}}`` of every seed whose results exist below ``root``."""
+    """``{seed: {chapter: results}}`` of every seed whose results exist below
+    ``root``."""
     out = {}
     for seed in seeds:
         folder = results.seed_dir(root, seed)
@@ -160,17 +162,19 @@ def lessons(table: pd.DataFrame, n_seeds: int) -> str:
     decisive and the same at every seed; and how many claims that leaves out."""
     if n_seeds < 2:
         return (
-            "Only one seed's results exist, so no verdict can be called stable across seeds and this "
-            "chapter lists no finding. Run `make seeds` (seeds 1 and 2) and then the book again."
+            "Only one seed's results exist, so no verdict can be called stable across "
+            "seeds and this chapter lists no finding. Run `make seeds` (seeds 1 and 2) "
+            "and then the book again."
         )
     decisive = table[
         table["stable"]
         & table["verdict"].isin([claims.REPRODUCED, claims.NOT_REPRODUCED])
     ]
     parts = [
-        f"Of {len(table)} claims, {len(decisive)} have the same decisive verdict at all {n_seeds} seeds "
-        f"in the regime they are about, after Holm's correction; "
-        f"{int((table['verdict'] == 'seed-dependent').sum())} change verdict with the seed."
+        f"Of {len(table)} claims, {len(decisive)} have the same decisive verdict at "
+        f"all {n_seeds} seeds in the regime they are about, after Holm's correction; "
+        f"{int((table['verdict'] == 'seed-dependent').sum())} change verdict "
+        "with the seed."
     ]
     for verdict in (claims.REPRODUCED, claims.NOT_REPRODUCED):
         found = (

@@ -52,7 +52,10 @@ class Convention:
     def describe(self) -> str:
         hit = "d < t" if self.strict else "d <= t"
         score = "rounded per image" if self.round_geoscore else "unrounded"
-        return f"R = {self.radius_km:g} km, {hit}, GeoScore {score}, country by {self.country or 'none'}"
+        return (
+            f"R = {self.radius_km:g} km, {hit}, GeoScore {score}, "
+            f"country by {self.country or 'none'}"
+        )
 
 
 CONVENTIONS = {
@@ -92,7 +95,8 @@ def get(convention) -> Convention:
 
 
 def countries_by(method: str, lat, lon) -> np.ndarray:
-    """Each point's ISO 3166 alpha-2 country by ``method`` (None where it finds none)."""
+    """Each point's ISO 3166 alpha-2 country by ``method`` (None where it finds
+    none)."""
     from .data import places
 
     if method == "reverse_geocoding":

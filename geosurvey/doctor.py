@@ -1,4 +1,5 @@
-"""``geosurvey doctor``: what this machine offers the book, checked rather than assumed."""
+"""``geosurvey doctor``: what this machine offers the book, checked rather than
+assumed."""
 
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ def _devices() -> list:
     import torch
 
     out = [
-        f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPUs; "
-        f"torch {torch.__version__} ({torch.get_num_threads()} threads)"
+        f"python {platform.python_version()} on {platform.machine()}, "
+        f"{os.cpu_count()} CPUs; torch {torch.__version__} "
+        f"({torch.get_num_threads()} threads)"
     ]
     if not torch.cuda.is_available():
         return out + [
-            "CUDA: not available (chapters run on the CPU; the full profile wants a GPU)"
+            "CUDA: not available "
+            "(chapters run on the CPU; the full profile wants a GPU)"
         ]
     out.append(f"CUDA {torch.version.cuda}: {torch.cuda.device_count()} GPU(s)")
     for i in range(torch.cuda.device_count()):
@@ -44,7 +47,8 @@ def _profiles() -> list:
             else ""
         )
         out.append(
-            f"profile {name}: backbone {chosen} -> {backbones.describe(chosen).weights}{note}"
+            f"profile {name}: backbone {chosen} -> "
+            f"{backbones.describe(chosen).weights}{note}"
         )
     return out
 

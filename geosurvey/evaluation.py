@@ -66,7 +66,8 @@ class Evaluated:
 
 
 class Evaluations:
-    """Predictions of methods on test sets; ``sets`` maps a split key to its metadata."""
+    """Predictions of methods on test sets; ``sets`` maps a split key to its
+    metadata."""
 
     def __init__(self, sets: dict):
         self.sets = {k: TestSet.of(meta) for k, meta in sets.items()}
@@ -159,7 +160,8 @@ class Evaluations:
         region: str = "Global",
         columns=("acc@25km", "acc@750km", "acc@2500km", "median_km"),
     ):
-        """Each metric as ``value [low, high]`` with its 95 % block-bootstrap interval."""
+        """Each metric as ``value [low, high]`` with its 95 % block-bootstrap
+        interval."""
         out = {}
         for m in methods or self.methods(split):
             point, ci = self.metrics(m, split, region), self.intervals(m, split, region)

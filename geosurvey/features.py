@@ -9,8 +9,8 @@ import os
 import numpy as np
 
 from . import cache, compat, files
-from .progress import bar
 from .data.sets import ImageSet
+from .progress import bar
 
 
 def image_transform(mean, std, input_px: int):
@@ -59,11 +59,15 @@ class Uint8Transform:
         return x[0, :, top : top + px, left : left + px].contiguous()
 
     def __repr__(self) -> str:
-        return f"Uint8Transform(input_px={self.input_px}, resize=bicubic antialiased (torch), crop=centre)"
+        return (
+            f"Uint8Transform(input_px={self.input_px}, "
+            "resize=bicubic antialiased (torch), crop=centre)"
+        )
 
 
 def fingerprint(images: ImageSet) -> str:
-    """Identity of an image set for cache keys: its name plus a digest of its metadata."""
+    """Identity of an image set for cache keys: its name plus a digest of its
+    metadata."""
     cols = [
         c
         for c in ("lat", "lon", "path", "offset", "condition", "rotation", "crop")
@@ -179,7 +183,8 @@ def extract(
 def _tapped_pass(
     model, info, images, *, input_px, taps, batch_size, device, num_workers
 ):
-    """Pooled features of every image and the outputs of the modules named in ``taps``."""
+    """Pooled features of every image and the outputs of the modules named in
+    ``taps``."""
     import torch
 
     modules = dict(model.named_modules())

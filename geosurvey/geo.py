@@ -46,7 +46,8 @@ def haversine_torch(lat1, lon1, lat2, lon2):
 
 
 def safe_sqrt(x, eps: float = 1e-12):
-    """sqrt(x) with value 0 and gradient 0 at x <= eps (not an infinite gradient at 0)."""
+    """sqrt(x) with value 0 and gradient 0 at x <= eps (not an infinite gradient at
+    0)."""
     import torch
 
     positive = x > eps
@@ -148,25 +149,32 @@ def validate_coordinates(lat, lon, source: str = "coordinates", row_labels=None)
     lon = np.asarray(lon, dtype=np.float64)
     if lat.shape != lon.shape:
         raise CoordinateError(
-            f"{source}: latitude and longitude differ in shape {lat.shape} vs {lon.shape}"
+            f"{source}: latitude and longitude differ in shape "
+            f"{lat.shape} vs {lon.shape}"
         )
     bad = ~np.isfinite(lat) | ~np.isfinite(lon)
     if bad.any():
         raise CoordinateError(
-            f"{source}: missing or non-finite coordinates in rows {_rows(bad, row_labels)}"
+            f"{source}: missing or non-finite coordinates in rows "
+            f"{_rows(bad, row_labels)}"
         )
     lat_out = np.abs(lat) > 90
     if lat_out.any():
         hint = ""
         if np.all(np.abs(lon) <= 90):
-            hint = " (every longitude is within +-90 and some latitudes are not: are the columns swapped?)"
+            hint = (
+                " (every longitude is within +-90 and some latitudes are not: "
+                "are the columns swapped?)"
+            )
         raise CoordinateError(
-            f"{source}: latitude outside [-90, 90] in rows {_rows(lat_out, row_labels)}{hint}"
+            f"{source}: latitude outside [-90, 90] in rows "
+            f"{_rows(lat_out, row_labels)}{hint}"
         )
     lon_out = np.abs(lon) > 180
     if lon_out.any():
         raise CoordinateError(
-            f"{source}: longitude outside [-180, 180] in rows {_rows(lon_out, row_labels)}"
+            f"{source}: longitude outside [-180, 180] in rows "
+            f"{_rows(lon_out, row_labels)}"
         )
     return lat, lon
 

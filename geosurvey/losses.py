@@ -17,7 +17,7 @@ from torch.nn import functional as F
 
 from . import cache
 from .cells import DROPPED
-from .geo import safe_sqrt, haversine_torch
+from .geo import haversine_torch, safe_sqrt
 
 
 def supcon(z, labels, tau: float = 0.07):
@@ -222,7 +222,10 @@ class HaversineSmoothing:
 
     def __repr__(self) -> str:
         centres = cache.fingerprint(np.stack([self.cell_lat, self.cell_lon]))
-        return f"HaversineSmoothing(tau={self.tau}, cells={len(self.cell_lat)}, centres={centres})"
+        return (
+            f"HaversineSmoothing(tau={self.tau}, cells={len(self.cell_lat)}, "
+            f"centres={centres})"
+        )
 
     def __call__(self, logits, coords):
         cl = torch.as_tensor(self.cell_lat, dtype=torch.float32, device=logits.device)

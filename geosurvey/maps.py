@@ -274,7 +274,8 @@ def regions(ax, lat, lon, labels, *, extent, alpha: float = 0.8):
 
 
 def footprints(ax, meta, *, extent_km: float, color="C0", linewidth=0.8, **kw):
-    """Outline the ground of each rendered tile of ``meta`` (lat, lon, rotation, scale)."""
+    """Outline the ground of each rendered tile of ``meta`` (lat, lon, rotation,
+    scale)."""
     import cartopy.crs as ccrs
 
     from .data.newplaces import corners

@@ -55,8 +55,8 @@ def summarize(d, country_hits=None) -> dict:
             f"{int((~np.isfinite(d)).sum())} predictions are NaN or infinite"
         )
     out = {f"acc@{t}km": float(100.0 * np.mean(d <= t)) for t in THRESHOLDS_KM}
-    # the quantiles of the bootstrap (stats.weighted_quantile): the smallest error whose share
-    # reaches q, so an interval is about its own point
+    # the quantiles of the bootstrap (stats.weighted_quantile): the smallest error whose
+    # share reaches q, so an interval is about its own point
     q1, median, q3 = np.percentile(d, [25, 50, 75], method="inverted_cdf")
     out.update(
         median_km=float(median),

@@ -218,7 +218,8 @@ def bundled_cnn(cfg) -> str:
 
 
 def cnn_candidate(cfg, out_dim: int = 128, top_stages: int | None = None) -> Candidate:
-    """Model 1: the bundled ImageNet CNN with its top fine-tuned and a projection head."""
+    """Model 1: the bundled ImageNet CNN with its top fine-tuned and a projection
+    head."""
     name, stages = (
         bundled_cnn(cfg),
         cfg.top_stages if top_stages is None else top_stages,
@@ -275,8 +276,9 @@ def vit_candidate(
         return Network(vit, head, None if cfg.cache_trunk else token_trunk)
 
     text = (
-        f"hybrid ViT ({depth} blocks, dim {dim}, trained from scratch) whose {h * w} tokens "
-        f"are the frozen {cnn}'s {h}x{w}x{channels} feature map ({cfg.token_tap})"
+        f"hybrid ViT ({depth} blocks, dim {dim}, trained from scratch) whose "
+        f"{h * w} tokens are the frozen {cnn}'s {h}x{w}x{channels} feature map "
+        f"({cfg.token_tap})"
     )
     return Candidate("ViT", build, cnn, cfg.token_tap, text, False)
 

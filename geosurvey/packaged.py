@@ -56,7 +56,9 @@ FILES = {
 }
 
 SHA256 = {
-    "places365_weights": "f00745d59b9dd703863a5db3d9e28b63688397668cf73d9bffc13f1561dcb1c6",
+    "places365_weights": (
+        "f00745d59b9dd703863a5db3d9e28b63688397668cf73d9bffc13f1561dcb1c6"
+    ),
 }
 
 
@@ -76,7 +78,8 @@ def package_dir(package: str) -> Path:
 
 
 def package_file(package: str, relative: str, pip_name: str | None = None) -> Path:
-    """Path of a file inside an installed package, found without importing the package."""
+    """Path of a file inside an installed package, found without importing the
+    package."""
     hint = (
         f" (pip install --no-deps {pip_name}; `make install` does it)"
         if pip_name

@@ -35,60 +35,67 @@ GROUPS = {  # group: (coarse scene, categories)
     "shopping and dining": (
         "indoor",
         """auto_showroom bakery/shop bar bazaar/indoor beauty_salon beer_hall bookstore
-        butchers_shop cafeteria candy_store clothing_store coffee_shop delicatessen department_store dining_hall
-        drugstore fabric_store fastfood_restaurant flea_market/indoor florist_shop/indoor food_court
-        general_store/indoor gift_shop hardware_store ice_cream_parlor jewelry_shop laundromat market/indoor pet_shop
-        pharmacy pizzeria pub/indoor restaurant restaurant_kitchen shoe_shop shopping_mall/indoor supermarket sushi_bar
-        toyshop wet_bar banquet_hall""",
+        butchers_shop cafeteria candy_store clothing_store coffee_shop delicatessen
+        department_store dining_hall drugstore fabric_store fastfood_restaurant
+        flea_market/indoor florist_shop/indoor food_court general_store/indoor gift_shop
+        hardware_store ice_cream_parlor jewelry_shop laundromat market/indoor pet_shop
+        pharmacy pizzeria pub/indoor restaurant restaurant_kitchen shoe_shop
+        shopping_mall/indoor supermarket sushi_bar toyshop wet_bar banquet_hall""",
     ),
     "workplace": (
         "indoor",
-        """archive assembly_line auto_factory bank_vault biology_laboratory chemistry_lab clean_room
-        computer_room conference_center conference_room engine_room galley garage/indoor hangar/indoor hospital_room
-        office office_cubicles operating_room physics_laboratory repair_shop server_room storage_room
-        television_studio utility_room veterinarians_office waiting_room reception elevator_shaft greenhouse/indoor
-        stable jail_cell nursing_home cockpit booth/indoor ticket_booth""",
+        """archive assembly_line auto_factory bank_vault biology_laboratory
+        chemistry_lab clean_room computer_room conference_center conference_room
+        engine_room galley garage/indoor hangar/indoor hospital_room office
+        office_cubicles operating_room physics_laboratory repair_shop server_room
+        storage_room television_studio utility_room veterinarians_office waiting_room
+        reception elevator_shaft greenhouse/indoor stable jail_cell nursing_home cockpit
+        booth/indoor ticket_booth""",
     ),
     "home and hotel": (
         "indoor",
-        """alcove attic basement bathroom bedchamber bedroom bow_window/indoor childs_room
-        closet dining_room dorm_room dressing_room home_office home_theater hotel_room kitchen living_room nursery
-        pantry playroom shower staircase television_room youth_hostel artists_loft mezzanine corridor entrance_hall""",
+        """alcove attic basement bathroom bedchamber bedroom bow_window/indoor
+        childs_room closet dining_room dorm_room dressing_room home_office home_theater
+        hotel_room kitchen living_room nursery pantry playroom shower staircase
+        television_room youth_hostel artists_loft mezzanine corridor entrance_hall""",
     ),
     "indoor transportation": (
         "indoor",
         """airplane_cabin airport_terminal berth bus_interior car_interior elevator/door
-        elevator_lobby escalator/indoor parking_garage/indoor subway_station/platform train_interior
-        train_station/platform lobby atrium/public""",
+        elevator_lobby escalator/indoor parking_garage/indoor subway_station/platform
+        train_interior train_station/platform lobby atrium/public""",
     ),
     "indoor sports and leisure": (
         "indoor",
-        """amusement_arcade arcade arena/hockey arena/performance arena/rodeo
-        ball_pit ballroom basketball_court/indoor bowling_alley boxing_ring discotheque gymnasium/indoor
-        ice_skating_rink/indoor jacuzzi/indoor locker_room martial_arts_gym movie_theater/indoor recreation_room sauna
-        stage/indoor swimming_pool/indoor swimming_hole aquarium""",
+        """amusement_arcade arcade arena/hockey arena/performance arena/rodeo ball_pit
+        ballroom basketball_court/indoor bowling_alley boxing_ring discotheque
+        gymnasium/indoor ice_skating_rink/indoor jacuzzi/indoor locker_room
+        martial_arts_gym movie_theater/indoor recreation_room sauna stage/indoor
+        swimming_pool/indoor swimming_hole aquarium""",
     ),
     "indoor cultural": (
         "indoor",
-        """archaelogical_excavation art_gallery art_school art_studio auditorium burial_chamber
-        catacomb church/indoor classroom kindergarden_classroom lecture_room legislative_chamber library/indoor
-        museum/indoor music_studio natural_history_museum orchestra_pit science_museum throne_room""",
+        """archaelogical_excavation art_gallery art_school art_studio auditorium
+        burial_chamber catacomb church/indoor classroom kindergarden_classroom
+        lecture_room legislative_chamber library/indoor museum/indoor music_studio
+        natural_history_museum orchestra_pit science_museum throne_room""",
     ),
     "water, ice and snow": (
         "natural",
         """beach coast creek glacier hot_spring ice_floe ice_shelf iceberg islet lagoon
-        lake/natural marsh ocean pond river snowfield swamp underwater/ocean_deep waterfall watering_hole wave
-        canal/natural mountain_snowy""",
+        lake/natural marsh ocean pond river snowfield swamp underwater/ocean_deep
+        waterfall watering_hole wave canal/natural mountain_snowy""",
     ),
     "mountains, hills, desert and sky": (
         "natural",
-        """badlands butte canyon cliff crevasse desert/sand
-        desert/vegetation grotto mountain rock_arch sky tundra valley volcano mountain_snowy""",
+        """badlands butte canyon cliff crevasse desert/sand desert/vegetation grotto
+        mountain rock_arch sky tundra valley volcano mountain_snowy""",
     ),
     "forest, field and jungle": (
         "natural",
         """bamboo_forest field/wild forest/broadleaf rainforest field/cultivated
-        corn_field hayfield pasture rice_paddy wheat_field orchard tree_farm vineyard""",
+        corn_field hayfield pasture rice_paddy wheat_field orchard tree_farm
+        vineyard""",
     ),
     "natural places with paths": (
         "natural",
@@ -97,24 +104,27 @@ GROUPS = {  # group: (coarse scene, categories)
     ),
     "outdoor transportation": (
         "urban",
-        """airfield bridge bus_station/indoor canal/urban crosswalk driveway
-        gas_station harbor heliport highway landing_deck loading_dock lock_chamber parking_garage/outdoor parking_lot
-        pier railroad_track raft runway street viaduct boat_deck boardwalk boathouse rope_bridge dam aqueduct garage/outdoor
+        """airfield bridge bus_station/indoor canal/urban crosswalk driveway gas_station
+        harbor heliport highway landing_deck loading_dock lock_chamber
+        parking_garage/outdoor parking_lot pier railroad_track raft runway street
+        viaduct boat_deck boardwalk boathouse rope_bridge dam aqueduct garage/outdoor
         hangar/outdoor""",
     ),
     "cultural and historical places": (
         "urban",
-        """amphitheater arch army_base castle cemetery church/outdoor courthouse
-        embassy kasbah library/outdoor lighthouse mausoleum medina mosque/outdoor museum/outdoor pagoda palace ruin
-        synagogue/outdoor temple/asia tower excavation moat/water fountain campus schoolhouse""",
+        """amphitheater arch army_base castle cemetery church/outdoor courthouse embassy
+        kasbah library/outdoor lighthouse mausoleum medina mosque/outdoor museum/outdoor
+        pagoda palace ruin synagogue/outdoor temple/asia tower excavation moat/water
+        fountain campus schoolhouse""",
     ),
     "sports fields, parks and leisure": (
         "urban",
-        """amusement_park athletic_field/outdoor baseball_field
-        botanical_garden bullring carrousel football_field formal_garden golf_course ice_skating_rink/outdoor
-        japanese_garden park picnic_area playground racecourse raceway sandbox ski_resort ski_slope soccer_field
-        stadium/baseball stadium/football stadium/soccer stage/outdoor swimming_pool/outdoor topiary_garden
-        volleyball_court/outdoor water_park zen_garden promenade""",
+        """amusement_park athletic_field/outdoor baseball_field botanical_garden
+        bullring carrousel football_field formal_garden golf_course
+        ice_skating_rink/outdoor japanese_garden park picnic_area playground racecourse
+        raceway sandbox ski_resort ski_slope soccer_field stadium/baseball
+        stadium/football stadium/soccer stage/outdoor swimming_pool/outdoor
+        topiary_garden volleyball_court/outdoor water_park zen_garden promenade""",
     ),
     "industrial and construction": (
         "urban",
@@ -124,15 +134,17 @@ GROUPS = {  # group: (coarse scene, categories)
     "houses, gardens and farms": (
         "urban",
         """apartment_building/outdoor balcony/exterior balcony/interior barn barndoor
-        beach_house cabin/outdoor chalet cottage corral farm fishpond gazebo/exterior hunting_lodge/outdoor house igloo
-        kennel/outdoor lawn manufactured_home mansion patio porch residential_neighborhood roof_garden shed tree_house
+        beach_house cabin/outdoor chalet cottage corral farm fishpond gazebo/exterior
+        hunting_lodge/outdoor house igloo kennel/outdoor lawn manufactured_home mansion
+        patio porch residential_neighborhood roof_garden shed tree_house
         vegetable_garden yard doorway/outdoor courtyard village slum""",
     ),
     "commercial buildings, markets and towns": (
         "urban",
-        """bazaar/outdoor beer_garden building_facade diner/outdoor
-        downtown fire_station general_store/outdoor hospital hotel/outdoor inn/outdoor market/outdoor motel
-        office_building phone_booth plaza restaurant_patio shopfront skyscraper alley pavilion""",
+        """bazaar/outdoor beer_garden building_facade diner/outdoor downtown
+        fire_station general_store/outdoor hospital hotel/outdoor inn/outdoor
+        market/outdoor motel office_building phone_booth plaza restaurant_patio
+        shopfront skyscraper alley pavilion""",
     ),
 }
 
@@ -153,7 +165,8 @@ def indoor() -> np.ndarray:
 
 
 def _hierarchy() -> SceneHierarchy:
-    """The tables above as membership matrices; every category must belong to a group."""
+    """The tables above as membership matrices; every category must belong to a
+    group."""
     cats = categories()
     members = {c: [] for c in cats}
     for group, (_, names) in GROUPS.items():
@@ -233,7 +246,8 @@ def file_digest(path) -> str:
 
 
 def scene_probabilities(images, cfg) -> np.ndarray:
-    """Places365 probabilities of every photo, computed once per file content (cached)."""
+    """Places365 probabilities of every photo, computed once per file content
+    (cached)."""
     digests = [file_digest(p) for p in images.meta["path"]]
     folder = cache.entry("places365", {"weights": packaged.SHA256["places365_weights"]})
     folder.mkdir(parents=True, exist_ok=True)

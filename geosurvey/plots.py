@@ -252,7 +252,8 @@ def error_histogram(error_km, ax=None, title: str = "", bins: int = 40):
 
 
 def confusion(true, pred, names, title: str = "Scene classifier (test split)"):
-    """Confusion matrix normalised per true class (rows), with the share in each square."""
+    """Confusion matrix normalised per true class (rows), with the share in each
+    square."""
     n = len(names)
     m = np.zeros((n, n))
     np.add.at(m, (np.asarray(true), np.asarray(pred)), 1)

@@ -45,7 +45,8 @@ class Predictor:
         meta = state.get("meta") or {}
         if meta.get("task") != "cells":
             raise ValueError(
-                f"{path} is not a cell classifier checkpoint (geosurvey predict needs one, e.g. planet-middle-*.pt)"
+                f"{path} is not a cell classifier checkpoint "
+                "(geosurvey predict needs one, e.g. planet-middle-*.pt)"
             )
         model, info = backbones.create(meta["backbone"])
         trunk, top = backbones.split(model, meta["top_stages"])
@@ -64,7 +65,8 @@ class Predictor:
             np.asarray(meta["cell_lon"]),
             np.asarray(meta.get("cell_ids", []), np.uint64),
             device,
-            f"{info}; {len(meta['cell_lat'])} cells; trained in profile {meta.get('profile')!r}",
+            f"{info}; {len(meta['cell_lat'])} cells; "
+            f"trained in profile {meta.get('profile')!r}",
         )
 
     def probabilities(self, images) -> np.ndarray:

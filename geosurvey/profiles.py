@@ -251,8 +251,8 @@ def _photo_splits(p: Profile) -> dict:
     n_train = min(p.n_train, len(train_all) - n_val)
     if short or len(test) < p.n_test:
         print(
-            f"{p.data_root} holds fewer photos than the {p.name!r} profile asks for: using "
-            f"train {n_train}, val {n_val}, test {len(test)} "
+            f"{p.data_root} holds fewer photos than the {p.name!r} profile asks for: "
+            f"using train {n_train}, val {n_val}, test {len(test)} "
             f"(profile: {p.n_train}, {p.n_val}, {p.n_test})"
         )
     train = train_all.subset(range(n_train))

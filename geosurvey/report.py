@@ -35,7 +35,8 @@ def glue(name: str, value, display: bool = False) -> None:
 
 
 def say(text: str) -> None:
-    """Show generated Markdown (a sentence or paragraph built from this run's numbers)."""
+    """Show generated Markdown (a sentence or paragraph built from this run's
+    numbers)."""
     from IPython.display import Markdown, display
 
     display(Markdown(text))
@@ -81,7 +82,9 @@ def claim_sentence(claims, key: str) -> str:
         return f"**{NOT_TESTABLE}**: {c.untestable}"
     parts = []
     for regime, j in claims.judged.get(key, {}).items():
-        values = f"{c.metric} {_number(j.value_better, c.metric)} vs {_number(j.value_worse, c.metric)}"
+        better = _number(j.value_better, c.metric)
+        worse = _number(j.value_worse, c.metric)
+        values = f"{c.metric} {better} vs {worse}"
         text = f"on **{BY_KEY[regime].name}** {judgement(j, c.metric)} ({values})"
         if j.pooled_verdict is not None:
             seeds = ", ".join(map(str, j.seeds))

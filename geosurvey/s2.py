@@ -55,8 +55,7 @@ def _build_lookup():
 _LOOKUP_POS, _LOOKUP_IJ = _build_lookup()
 
 
-# --- projections
-# -------------------------------------------------------------------------------
+# --- projections ----------------------------------------------------------------------
 
 
 def _xyz_to_face_uv(xyz):
@@ -119,8 +118,7 @@ def _st_to_ij(s):
     return np.clip(np.floor(_MAX_SIZE * s), 0, _MAX_SIZE - 1).astype(np.int64)
 
 
-# --- ids
-# ---------------------------------------------------------------------------------------
+# --- ids ------------------------------------------------------------------------------
 
 
 def _face_ij_to_id(face, i, j):
@@ -182,7 +180,8 @@ def range_max(ids) -> np.ndarray:
 
 
 def to_token(ids) -> list[str]:
-    """S2 tokens (hex without trailing zeros), the compact form used in files and URLs."""
+    """S2 tokens (hex without trailing zeros), the compact form used in files and
+    URLs."""
     return [format(int(c), "016x").rstrip("0") or "X" for c in np.atleast_1d(ids)]
 
 

@@ -268,7 +268,8 @@ def scene_classifier(ctx, name, recipe, settings, pooled: dict, probs: dict) -> 
 
 
 def regression(ctx, name, recipe, settings, loss) -> Plan:
-    """Direct coordinate regression (a unit vector on the sphere) trained with ``loss``."""
+    """Direct coordinate regression (a unit vector on the sphere) trained with
+    ``loss``."""
     x = ctx.inputs["train"]
     return _plan(
         ctx,

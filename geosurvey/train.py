@@ -22,7 +22,6 @@ forward pass runs in bfloat16 autocast.
 
 from __future__ import annotations
 
-import copy
 import random
 import time
 from dataclasses import dataclass, field
@@ -94,7 +93,8 @@ class History:
 
     @property
     def train_seconds(self) -> float:
-        """Time the training took when it ran (also when read back from a checkpoint)."""
+        """Time the training took when it ran (also when read back from a
+        checkpoint)."""
         return float(sum(e.get("seconds", 0.0) for e in self.epochs))
 
 
@@ -264,7 +264,8 @@ def _save(loop: _Loop, ckpt: Path | None, epoch: int, meta) -> None:
 
 
 def _wrap(model, device: str):
-    """The module the training steps call: the model, or its DDP wrapper under torchrun."""
+    """The module the training steps call: the model, or its DDP wrapper under
+    torchrun."""
     import torch
 
     if distributed()[1] == 1:
@@ -276,7 +277,8 @@ def _wrap(model, device: str):
 
 
 def _agree(row: dict) -> dict:
-    """Under torchrun every process takes rank 0's epoch values, so all stop together."""
+    """Under torchrun every process takes rank 0's epoch values, so all stop
+    together."""
     if distributed()[1] == 1:
         return row
     import torch.distributed as dist

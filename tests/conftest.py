@@ -18,8 +18,8 @@ def tmp_cache(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="module")
 def private_run(tmp_path_factory):
-    """A private cache, checkpoint and results folder shared by the tests of one module (for
-    tests that render tiles or compute activations once and reuse them)."""
+    """A private cache, checkpoint and results folder shared by the tests of one module
+    (for tests that render tiles or compute activations once and reuse them)."""
     root = tmp_path_factory.mktemp("run")
     with pytest.MonkeyPatch.context() as mp:
         for var, name in (
@@ -38,8 +38,9 @@ def photo(seed: int = 0, w: int = 40, h: int = 30) -> Image.Image:
 
 
 def geotile_photos(n: int, seed: int = 0, px: int = 128):
-    """``n`` real photo locations (MP-16) with GeoTiles renderings of them as non-square RGB
-    images: files that carry a real geographic signal for the photo-folder code path."""
+    """``n`` real photo locations (MP-16) with GeoTiles renderings of them as non-square
+    RGB images: files that carry a real geographic signal for the photo-folder code
+    path."""
     from geosurvey.data.geotiles import GeoTilesSpec, mp16_locations, render_split
 
     locs = mp16_locations().sample(n, random_state=seed).reset_index(drop=True)
@@ -55,7 +56,8 @@ def geotile_photos(n: int, seed: int = 0, px: int = 128):
 
 
 def write_osv5m(root, n_train: int = 90, n_test: int = 24, seed: int = 0):
-    """An OpenStreetView-5M-layout folder: train.csv / test.csv and images/<split>/<id>.jpg."""
+    """An OpenStreetView-5M-layout folder: train.csv / test.csv and
+    images/<split>/<id>.jpg."""
     from geosurvey.data.places import geocode
 
     locs, images = geotile_photos(n_train + n_test, seed)
@@ -82,7 +84,8 @@ def write_osv5m(root, n_train: int = 90, n_test: int = 24, seed: int = 0):
 
 
 def write_im2gps(root, n: int = 12, seed: int = 1):
-    """An im2gps3k-style test set: one metadata CSV (with published-style scene labels) and images/."""
+    """An im2gps3k-style test set: one metadata CSV (with published-style scene labels)
+    and images/."""
     locs, images = geotile_photos(n, seed)
     (root / "images").mkdir(parents=True, exist_ok=True)
     names = [f"{i}_{seed}_user.jpg" for i in range(n)]

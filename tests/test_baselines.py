@@ -11,8 +11,9 @@ from geosurvey.data.sets import TileSet
 
 def _splits():
     rng = np.random.default_rng(0)
-    # most training photos around Paris, a few around Tokyo; the place decides the pattern:
-    # Paris tiles are bright on the left and red, Tokyo tiles bright on the right and blue
+    # most training photos around Paris, a few around Tokyo; the place decides the
+    # pattern: Paris tiles are bright on the left and red, Tokyo tiles bright on the
+    # right and blue
     lat = np.r_[rng.normal(48.85, 0.3, 30), rng.normal(35.68, 0.3, 10)]
     lon = np.r_[rng.normal(2.35, 0.3, 30), rng.normal(139.69, 0.3, 10)]
     paris = lat > 40
@@ -49,7 +50,8 @@ def test_floors_answer_every_regime_with_choices_made_on_validation(tmp_cache):
     for method in (baselines.RAW, baselines.FROZEN):
         k = ch.ev.done[(method, "test")].info["best_k"]
         assert k in ch.settings("data_and_metrics").ks
-        # the pattern says Paris or Tokyo: a neighbour in pixels or features is in the right city
+        # the pattern says Paris or Tokyo: a neighbour in pixels or features is in the
+        # right city
         assert ch.ev.metrics(method, "test")["acc@750km"] == 100, method
     # right for the Paris rows only
     assert ch.ev.metrics(baselines.PRIOR, "test")["acc@750km"] == 75

@@ -29,7 +29,7 @@ def photos():
     return pts[:, 0], pts[:, 1]
 
 
-# --- GeoEstimation's create_cells rule, written out with s2sphere ---------------------------------
+# --- GeoEstimation's create_cells rule, written out with s2sphere ---------------------
 
 
 @pytest.fixture(scope="module")
@@ -44,12 +44,13 @@ def mp16():
 def _create_cells(
     lat, lon, t_min, t_max, keep=lambda n, t_min: n > t_min, lvl_min=2, lvl_max=30
 ):
-    """GeoEstimation's partitioning rule (Mueller-Budack et al. 2018, create_cells) with S2
-    tokens and dictionary counts: every image starts in its level-``lvl_min`` cell; cells with at
-    most ``t_min`` images are deleted; then while some cell holds more than ``t_max`` images and
-    the level is below ``lvl_max``, the level goes up by one and every image of such a cell moves
-    to its own cell at the new level, the others keeping theirs; finally cells with at most
-    ``t_min`` images are deleted. Returns ``{token: count}``."""
+    """GeoEstimation's partitioning rule (Mueller-Budack et al. 2018, create_cells) with
+    S2 tokens and dictionary counts: every image starts in its level-``lvl_min`` cell;
+    cells with at most ``t_min`` images are deleted; then while some cell holds more
+    than ``t_max`` images and the level is below ``lvl_max``, the level goes up by one
+    and every image of such a cell moves to its own cell at the new level, the others
+    keeping theirs; finally cells with at most ``t_min`` images are deleted. Returns
+    ``{token: count}``."""
     leaves = [
         s2sphere.CellId.from_lat_lng(s2sphere.LatLng.from_degrees(a, b))
         for a, b in zip(lat, lon)
@@ -208,11 +209,12 @@ def test_bad_parameters_and_empty_partitions_are_errors(photos):
         cells.uniform(np.array([1.0, 2.0]), np.array([3.0, 50.0]), level=10, tau_min=5)
 
 
-# --- semantic cells (PIGEON) --------------------------------------------------------------------
+# --- semantic cells (PIGEON) ----------------------------------------------------------
 
 
 def _admin_points():
-    """Points in three countries: FR with two regions (one tiny), DE large enough to split, LU tiny."""
+    """Points in three countries: FR with two regions (one tiny), DE large enough to
+    split, LU tiny."""
     rng = np.random.default_rng(0)
     groups = [
         ("FR", "Ile-de-France", 48.85, 2.35, 60),

@@ -1,6 +1,6 @@
-"""The browser check on a tiny book built with the project's own configuration: one clean
-page, which must pass, and one page with every defect the check knows, each of which it must
-name."""
+"""The browser check on a tiny book built with the project's own configuration: one
+clean page, which must pass, and one page with every defect the check knows, each of
+which it must name."""
 
 import base64
 import contextlib
@@ -21,8 +21,8 @@ from geosurvey import checkbook, display, plots
 ROOT = Path(__file__).resolve().parents[1]
 needs_chromium = pytest.mark.skipif(
     checkbook.find_chromium() is None,
-    reason="no Chromium installed (Debian: apt-get install -y chromium), so no page can be "
-    "loaded; the check itself then says it was skipped",
+    reason="no Chromium installed (Debian: apt-get install -y chromium), so no page "
+    "can be loaded; the check itself then says it was skipped",
 )
 CDN = "https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-chtml.js"
 
@@ -53,8 +53,9 @@ def _html(df: pd.DataFrame) -> dict:
 
 
 def _clean() -> nbformat.NotebookNode:
-    """A chapter's widest kind of table: 7 metrics of 4 methods (one metric missing), formatted
-    by :func:`geosurvey.display.table`, which the stylesheet must fit in the column."""
+    """A chapter's widest kind of table: 7 metrics of 4 methods (one metric missing),
+    formatted by :func:`geosurvey.display.table`, which the stylesheet must fit in the
+    column."""
     columns = ["acc@1km", "acc@25km", "acc@200km", "acc@750km", "acc@2500km"]
     methods = [
         "prior (densest cell)",
@@ -104,9 +105,10 @@ def _defects() -> nbformat.NotebookNode:
     )
     cells = [
         nbformat.v4.new_markdown_cell(
-            "# Defects\n\nTypeset math $x^2$, raw TeX \\$\\alpha + \\beta\\$, a key as text "
-            "haas2024pigeon, a citation of a missing key {cite}`nosuchkey2099`, glue never "
-            'glued {glue:text}`missing`.\n\n<img src="missing.png" alt="gone">\n'
+            "# Defects\n\nTypeset math $x^2$, raw TeX \\$\\alpha + \\beta\\$, "
+            "a key as text haas2024pigeon, a citation of a missing key "
+            "{cite}`nosuchkey2099`, glue never glued {glue:text}`missing`."
+            '\n\n<img src="missing.png" alt="gone">\n'
         ),
         nbformat.v4.new_code_cell("wide", outputs=[_html(wide)]),
         nbformat.v4.new_code_cell(
@@ -120,7 +122,8 @@ def _defects() -> nbformat.NotebookNode:
 
 @pytest.fixture(scope="module")
 def book(tmp_path_factory) -> Path:
-    """The tiny book, rendered; its defects page loads MathJax from a CDN, as the book did."""
+    """The tiny book, rendered; its defects page loads MathJax from a CDN, as the book
+    did."""
     src = tmp_path_factory.mktemp("book")
     for name in ("_config.yml", "references.bib"):
         shutil.copy(ROOT / name, src / name)

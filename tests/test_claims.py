@@ -1,5 +1,5 @@
-"""Claims judged over regimes, seeds and many claims at once (geosurvey.claims), on synthetic
-methods whose errors are known exactly."""
+"""Claims judged over regimes, seeds and many claims at once (geosurvey.claims), on
+synthetic methods whose errors are known exactly."""
 
 import numpy as np
 import pandas as pd
@@ -26,7 +26,8 @@ def _meta(n, seed):
 
 
 def _add(ev, method, split, d_km):
-    """Predictions ``d_km`` due north of the true locations: errors of exactly ``d_km``."""
+    """Predictions ``d_km`` due north of the true locations: errors of exactly
+    ``d_km``."""
     meta = ev.sets[split].meta
     lat, lon = destination(
         meta["lat"].to_numpy(), meta["lon"].to_numpy(), 0.0, np.asarray(d_km, float)
@@ -37,7 +38,8 @@ def _add(ev, method, split, d_km):
 def _evaluations(
     gap_seen=300.0, gap_new=300.0, n=300, seed=0, splits=("test", "test_new")
 ):
-    """Methods "a" and "b" on the same rows of each split, "b" ``gap`` km worse on every row."""
+    """Methods "a" and "b" on the same rows of each split, "b" ``gap`` km worse on every
+    row."""
     ev = Evaluations({s: _meta(n, seed + 10 * k) for k, s in enumerate(splits)})
     rng = np.random.default_rng(seed + 1)
     for split in splits:
@@ -108,8 +110,8 @@ def test_no_difference_is_inconclusive():
 
 
 def _borderline(n_null: int):
-    """One claim at z = 2.8 (p about 0.005) in the seen regime, beside ``n_null`` claims of
-    exactly no difference."""
+    """One claim at z = 2.8 (p about 0.005) in the seen regime, beside ``n_null`` claims
+    of exactly no difference."""
     meta = _meta(300, 0)
     ev = Evaluations({"test": meta})
     rng = np.random.default_rng(4)
@@ -313,7 +315,7 @@ def test_a_seed_without_the_methods_is_left_out_of_the_pool():
     assert c.judged["ab"]["seen"].seeds == [0, 2]
 
 
-# --- the sentences and tables a chapter shows -------------------------------------------------------
+# --- the sentences and tables a chapter shows -----------------------------------------
 
 
 def test_claim_sentences_give_every_regimes_verdict_with_its_interval():

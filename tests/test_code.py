@@ -1,6 +1,6 @@
-"""The shape of the code a newcomer lives in: short functions, no import cycles, ruff-formatted
-library and chapters, and chapters that teach (each method's code shown under its name, a
-summary and exercises, short teaching cells)."""
+"""The shape of the code a newcomer lives in: short functions, no import cycles,
+ruff-formatted library and chapters, and chapters that teach (each method's code shown
+under its name, a summary and exercises, short teaching cells)."""
 
 import ast
 import json
@@ -16,7 +16,8 @@ PACKAGE = ROOT / "geosurvey"
 CHAPTERS = sorted((ROOT / "book").glob("0*.ipynb"))
 MAX_LINES = 50
 
-# the methods each chapter must show from the library's own source (issue: code beside equation)
+# the methods each chapter must show from the library's own source
+# (issue: code beside equation)
 SHOWN = {
     "01_data_and_metrics": [
         "geo.haversine",
@@ -82,8 +83,8 @@ def test_no_library_function_is_longer_than_fifty_lines():
 
 
 def _imports(name: str, path: Path) -> set:
-    """Modules of the package that ``name`` imports anywhere (also inside functions), and the
-    packages whose ``__init__`` that runs."""
+    """Modules of the package that ``name`` imports anywhere (also inside functions),
+    and the packages whose ``__init__`` that runs."""
     package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
     out = set()
     for node in ast.walk(ast.parse(path.read_text())):
@@ -148,26 +149,33 @@ def _cycles(graph: dict) -> list:
     return out
 
 
-@pytest.mark.skipif(
+needs_ruff = pytest.mark.skipif(
     shutil.which("ruff") is None
     and not (Path(sys.executable).parent / "ruff").exists(),
     reason="ruff is not installed",
 )
-def test_library_and_chapters_are_ruff_formatted():
+
+
+def _ruff(*args):
     ruff = Path(sys.executable).parent / "ruff"
-    out = subprocess.run(
-        [
-            str(ruff if ruff.exists() else "ruff"),
-            "format",
-            "--check",
-            "geosurvey",
-            "book",
-            "tests",
-        ],
+    return subprocess.run(
+        [str(ruff if ruff.exists() else "ruff"), *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
     )
+
+
+@needs_ruff
+def test_library_and_chapters_are_ruff_formatted():
+    out = _ruff("format", "--check", "geosurvey", "book", "tests")
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+@needs_ruff
+def test_library_and_tests_pass_ruff_check():
+    # the rules and the 88-character lines are pyproject.toml's [tool.ruff] settings
+    out = _ruff("check", "geosurvey", "tests")
     assert out.returncode == 0, out.stdout + out.stderr
 
 

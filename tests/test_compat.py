@@ -13,7 +13,8 @@ def test_torchvision_and_timm_import_and_build_models():
         "import geosurvey.compat as c; patched = c.ensure_torchvision();"
         "import torch, torchvision, timm, torchvision.models as tm;"
         "assert tm.resnet18().fc.out_features == 1000;"
-        "m = timm.create_model('vit_tiny_patch16_224', pretrained=False, num_classes=0);"
+        "m = timm.create_model('vit_tiny_patch16_224', pretrained=False, "
+        "num_classes=0);"
         "assert m(torch.zeros(1, 3, 224, 224)).shape == (1, 192);"
         "print(patched, c._torchvision_ops_load())"
     )
@@ -35,7 +36,8 @@ def test_plain_import_fails_without_the_patch_exactly_when_ops_do_not_load():
 
 def test_patch_is_applied_once_and_is_idempotent():
     out = _run(
-        "import geosurvey.compat as c; a = c.ensure_torchvision(); b = c.ensure_torchvision();"
+        "import geosurvey.compat as c; a = c.ensure_torchvision(); "
+        "b = c.ensure_torchvision();"
         "print(a, b, c._torchvision_ops_load())"
     )
     first, second, ops_load = out

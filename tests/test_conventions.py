@@ -1,5 +1,5 @@
-"""The peers' evaluation conventions: each differs from the book's where its code does, and only
-there."""
+"""The peers' evaluation conventions: each differs from the book's where its code does,
+and only there."""
 
 import json
 
@@ -63,7 +63,8 @@ def test_pigeon_rounds_each_image_s_geoscore():
 
 
 def test_country_accuracy_by_each_convention_s_method():
-    # a prediction 3 km off the coast of Brittany: at sea for the polygons, France for the gazetteer
+    # a prediction 3 km off the coast of Brittany: at sea for the polygons, France for
+    # the gazetteer
     plat, plon = np.array([48.85, 48.40, 40.71]), np.array([2.35, -5.13, -74.0])
     tlat, tlon = np.array([48.85, 48.40, 40.71]), np.array([2.35, -4.9, -74.0])
     truth = ["FR", "FR", None]  # the third true country is unknown

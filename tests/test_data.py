@@ -17,8 +17,7 @@ from geosurvey.data import (
 from geosurvey.data.places import continents, geocode
 from geosurvey.geo import CoordinateError
 
-
-# --- decoding odd images ------------------------------------------------------------------------
+# --- decoding odd images --------------------------------------------------------------
 
 
 def _photo(w=40, h=20):
@@ -73,7 +72,7 @@ def test_truncated_and_missing_files_name_the_file(tmp_path):
         read_image(tmp_path / "missing.jpg")
 
 
-# --- readers ------------------------------------------------------------------------------------
+# --- readers --------------------------------------------------------------------------
 
 
 def _osv5m(root, nested=False):
@@ -176,7 +175,7 @@ def test_place_labels():
     ]
 
 
-# --- GeoTiles -----------------------------------------------------------------------------------
+# --- GeoTiles -------------------------------------------------------------------------
 
 SMALL = GeoTilesSpec(
     n_train=120, n_val=20, n_test=30, n_val_new=10, n_test_new=20, tile_px=32, seed=3
@@ -247,7 +246,8 @@ def test_two_renders_of_the_same_place_differ(tmp_cache):
 
 
 def test_tiles_show_the_right_place():
-    """A tile centred on the Sahara is sand-coloured; one on the mid-Pacific is ocean blue."""
+    """A tile centred on the Sahara is sand-coloured; one on the mid-Pacific is ocean
+    blue."""
     from geosurvey.data.geotiles import earth_image, render
 
     earth = earth_image("bluemarble")
@@ -273,7 +273,7 @@ def test_subsets_keep_rows_images_and_targets_together(tmp_cache):
     assert sub[0][1] == 50 and len(sub) == 2 and len(test) == 30
 
 
-# --- decoding for uint8 batches -----------------------------------------------------------------
+# --- decoding for uint8 batches -------------------------------------------------------
 
 
 def _jpegs(tmp_path):
@@ -356,7 +356,7 @@ def test_uint8_batches_normalised_on_the_device_match_the_float_transform(tmp_pa
         assert torch.equal(trunk(flt[None]), plain(flt[None]))
 
 
-def test_photo_sets_hand_uint8_transforms_decoded_arrays_and_decode_errors_cross_processes(
+def test_photo_sets_hand_uint8_transforms_decoded_arrays_and_errors_cross_processes(
     tmp_path,
 ):
     import pickle

@@ -1,5 +1,5 @@
-"""The set-up files agree: versions are pinned in requirements.txt only, and environment.yml asks
-nothing of a conda channel that no longer publishes PyTorch."""
+"""The set-up files agree: versions are pinned in requirements.txt only, and
+environment.yml asks nothing of a conda channel that no longer publishes PyTorch."""
 
 import re
 from pathlib import Path
@@ -16,7 +16,8 @@ def _name(spec: str) -> str:
 
 
 def _versions(spec: str) -> set:
-    """The version numbers a spec names ("torch==2.13.0" and conda's "torch=2.13.0" agree)."""
+    """The version numbers a spec names ("torch==2.13.0" and conda's "torch=2.13.0"
+    agree)."""
     return set(re.findall(r"\d+(?:\.\w+)+", spec.split(";")[0]))
 
 

@@ -1,5 +1,5 @@
-"""Every method on every test set, measured by one evaluator (geosurvey.evaluation), and the
-files a chapter writes (geosurvey.results)."""
+"""Every method on every test set, measured by one evaluator (geosurvey.evaluation), and
+the files a chapter writes (geosurvey.results)."""
 
 import json
 
@@ -124,7 +124,7 @@ def test_test_set_blocks_and_bootstrap_weights_are_shared_by_methods():
     assert np.all(w.sum(1) == 3)  # three blocks drawn per replicate, one row each
 
 
-# --- results files --------------------------------------------------------------------------------
+# --- results files --------------------------------------------------------------------
 
 
 def test_save_json_and_load_json(tmp_path):

@@ -1,5 +1,6 @@
-"""Fault injection: what a user gets from tables and photo folders nobody here wrote, and from
-runs that die half-way. Each test states the fault and asserts what the user now sees."""
+"""Fault injection: what a user gets from tables and photo folders nobody here wrote,
+and from runs that die half-way. Each test states the fault and asserts what the user
+now sees."""
 
 import multiprocessing
 import os
@@ -12,8 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-
 from conftest import photo
+
 from geosurvey import files
 from geosurvey.data import read_folder
 from geosurvey.data.readers import TooManyBadImages
@@ -35,7 +36,7 @@ def _folder(tmp_path, n=5, **extra):
     return tmp_path / "meta.csv"
 
 
-# --- tables -------------------------------------------------------------------------------------
+# --- tables ---------------------------------------------------------------------------
 
 
 def test_a_row_with_one_field_more_than_the_header_is_refused_not_shifted(tmp_path):
@@ -130,7 +131,7 @@ def test_the_command_line_reports_a_bad_csv_in_one_line(tmp_path):
     )
 
 
-# --- images ---------------------------------------------------------------------------------------
+# --- images ---------------------------------------------------------------------------
 
 
 def _corrupt(tmp_path, n, bad):
@@ -183,22 +184,24 @@ def test_skipped_images_reach_the_results_file(tmp_path, monkeypatch):
     assert saved["splits"]["test"] == 99 and saved["regimes"] == ["seen"]
 
 
-# --- interrupted runs ---------------------------------------------------------------------------
+# --- interrupted runs -----------------------------------------------------------------
 
 FIT = """
 import sys, torch
 from geosurvey import train
 torch.manual_seed(0)
-x = torch.randn(512, 8, generator=torch.Generator().manual_seed(1)); y = (x[:, 0] > 0).long()
-model = torch.nn.Sequential(torch.nn.Linear(8, 64), torch.nn.ReLU(), torch.nn.Linear(64, 2))
+x = torch.randn(512, 8, generator=torch.Generator().manual_seed(1))
+y = (x[:, 0] > 0).long()
+model = torch.nn.Sequential(torch.nn.Linear(8, 64), torch.nn.ReLU(),
+                            torch.nn.Linear(64, 2))
 opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
 def batches(epoch):
     import time; time.sleep(float(sys.argv[3]))
     order = torch.randperm(512, generator=torch.Generator().manual_seed(epoch))
     return [(x[order[i:i + 64]], y[order[i:i + 64]]) for i in range(0, 512, 64)]
 loss = lambda m, xb, yb: torch.nn.functional.cross_entropy(m(xb), yb)
-train.fit(model, batches, None, loss, opt, epochs=int(sys.argv[2]), checkpoint=sys.argv[1],
-          monitors={"seen": "train_loss"}, mode="min")
+train.fit(model, batches, None, loss, opt, epochs=int(sys.argv[2]),
+          checkpoint=sys.argv[1], monitors={"seen": "train_loss"}, mode="min")
 torch.save(model.state_dict(), sys.argv[1] + ".final")
 """
 
@@ -304,11 +307,12 @@ def test_line_numbers_count_blank_lines(tmp_path):
         )
 
 
-# --- paper-scale tables and dataset quirks ------------------------------------------------------
+# --- paper-scale tables and dataset quirks --------------------------------------------
 
 
 def _long_table(path, n=300, edit=None):
-    """``n`` rows of id, latitude, longitude, country; ``edit(lines)`` may spoil some lines."""
+    """``n`` rows of id, latitude, longitude, country; ``edit(lines)`` may spoil some
+    lines."""
     lines = ["id,latitude,longitude,country,city"] + [
         f"{i},{10 + i / 1000},{20 + i / 1000},FR,x" for i in range(n)
     ]

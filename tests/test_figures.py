@@ -1,5 +1,5 @@
-"""Figures made with plots.figure show 1:1 on the page: no wider than their place once the
-notebook's inline backend has saved them (tight bounding box, 0.1-in margin)."""
+"""Figures made with plots.figure show 1:1 on the page: no wider than their place once
+the notebook's inline backend has saved them (tight bounding box, 0.1-in margin)."""
 
 import io
 

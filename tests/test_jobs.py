@@ -1,5 +1,6 @@
-"""Every model a chapter trains is a named job (geosurvey.chapters): listed by the command line,
-and its checkpoint key computable on a real (tiny) run without training anything."""
+"""Every model a chapter trains is a named job (geosurvey.chapters): listed by the
+command line, and its checkpoint key computable on a real (tiny) run without training
+anything."""
 
 import dataclasses
 import subprocess
@@ -116,7 +117,8 @@ def test_callable_needs_name_the_stage_1_model_that_stage_2_starts_from(run):
 
 
 def _with_changed_plan(job_name):
-    """The registry with ``job_name``'s plan trained one epoch longer (so its key changes)."""
+    """The registry with ``job_name``'s plan trained one epoch longer (so its key
+    changes)."""
     jobs = dict(registry().jobs)
     original = jobs[job_name].plan
 

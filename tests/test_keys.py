@@ -1,6 +1,7 @@
-"""Checkpoint keys (geosurvey.plans.key): complete (every recipe field, loss hyperparameter,
-input, chapter setting, monitor and starting run changes them) and stable (the same plan gives
-the same key in another process), computed without training or loading any data."""
+"""Checkpoint keys (geosurvey.plans.key): complete (every recipe field, loss
+hyperparameter, input, chapter setting, monitor and starting run changes them) and
+stable (the same plan gives the same key in another process), computed without training
+or loading any data."""
 
 import dataclasses
 import subprocess
@@ -240,7 +241,10 @@ def test_the_key_names_what_it_holds_and_the_path_starts_with_the_job():
 
 
 def test_the_same_plan_gives_the_same_key_in_another_process():
-    code = "import sys; sys.path.insert(0, 'tests'); import test_keys; print(test_keys._digest())"
+    code = (
+        "import sys; sys.path.insert(0, 'tests'); "
+        "import test_keys; print(test_keys._digest())"
+    )
     out = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,

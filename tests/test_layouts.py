@@ -1,6 +1,6 @@
-"""Dataset layouts as users have them: partial OpenStreetView-5M downloads, MP-16 as a folder tree
-or as MessagePack shards, the peers' im2gps3k and yfcc4k test sets, and folders that are none of
-these. Every folder is written here, small."""
+"""Dataset layouts as users have them: partial OpenStreetView-5M downloads, MP-16 as a
+folder tree or as MessagePack shards, the peers' im2gps3k and yfcc4k test sets, and
+folders that are none of these. Every folder is written here, small."""
 
 import io
 import json
@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from conftest import photo
 from PIL import Image
 
-from conftest import photo
 from geosurvey import cli, features, profiles
 from geosurvey.data import shards
 from geosurvey.data.readers import (
@@ -39,8 +39,8 @@ def _place(i):
 
 
 def _osv5m(root, n=60, shard_folders=("00", "01", "02"), present=("00", "02")):
-    """train.csv and test.csv of ``n`` rows each, the images of row i in shard folder i % 3; only
-    the ``present`` folders are unpacked."""
+    """train.csv and test.csv of ``n`` rows each, the images of row i in shard folder
+    i % 3; only the ``present`` folders are unpacked."""
     for split in ("train", "test"):
         rows = []
         for i in range(n):
@@ -134,7 +134,7 @@ def test_claims_are_asserted_only_by_the_ci_profile_on_geotiles(tmp_path):
     assert not profiles.get("photos", "cpu").assert_claims
 
 
-# --- MP-16 ----------------------------------------------------------------------------------------
+# --- MP-16 ----------------------------------------------------------------------------
 
 
 def _mp16_rows(n):
@@ -166,8 +166,9 @@ def _write_shard(path, records):
 
 
 def _mp16_shards(root, n=40, folder="images"):
-    """The CSV, and the images as records of two shards in ``folder`` (GeoEstimation's writer:
-    ``msgpack.packb({"image": jpeg bytes, "id": IMG_ID})`` appended to ``shard_<N>.msg``)."""
+    """The CSV, and the images as records of two shards in ``folder`` (GeoEstimation's
+    writer: ``msgpack.packb({"image": jpeg bytes, "id": IMG_ID})`` appended to
+    ``shard_<N>.msg``)."""
     rows = _mp16_rows(n)
     rows.to_csv(root / "mp16_places365.csv", index=False)
     (root / folder).mkdir(parents=True, exist_ok=True)
@@ -274,11 +275,12 @@ def test_a_record_missing_from_the_shards_is_skipped_and_named(tmp_path, tmp_cac
     assert len(read_mp16(tmp_path, only_present=True)) == 40
 
 
-# --- test sets ------------------------------------------------------------------------------------
+# --- test sets ------------------------------------------------------------------------
 
 
 def _info_json(root):
-    """im2gps3k as OpenStreetView-5M ships it: info.json (file -> strings) and images/."""
+    """im2gps3k as OpenStreetView-5M ships it: info.json (file -> strings) and
+    images/."""
     (root / "images").mkdir(parents=True)
     entries = {
         "a.jpg": ["title", "user", "latitude: 48.85", "longitude: 2.35", "x", "y"],

@@ -9,7 +9,8 @@ from geosurvey.geo import EARTH_RADIUS_KM, haversine, haversine_torch, to_xyz
 
 
 def _naive_supcon(z, labels, tau):
-    """Khosla et al.'s L_out written as loops, to check the vectorised version against."""
+    """Khosla et al.'s L_out written as loops, to check the vectorised version
+    against."""
     total, anchors = 0.0, 0
     for i in range(len(z)):
         pos = [
@@ -68,8 +69,9 @@ def test_hierarchical_supcon_is_the_weighted_sum():
 
 
 def test_distance_triplets_use_real_distance_across_the_antimeridian():
-    # Fiji-side points at +179.5 and -179.5 are 106 km apart; London is the farthest from both,
-    # and from London the farthest is the point nearest its antipode (-51.5, 180)
+    # Fiji-side points at +179.5 and -179.5 are 106 km apart; London is the farthest
+    # from both, and from London the farthest is the point nearest its antipode
+    # (-51.5, 180)
     lat = torch.tensor([-17.0, -17.0, 51.5, -20.0])
     lon = torch.tensor([179.5, -179.5, 0.0, 170.0])
     pos, neg = losses.distance_triplets(lat, lon)
@@ -118,7 +120,8 @@ def test_distance_triplets_with_duplicate_locations():
 def test_triplet_loss_is_eq_2_with_squared_distances():
     z = torch.tensor([[0.0, 0.0], [2.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
     pos, neg = torch.tensor([1, 0, 3, 0]), torch.tensor([2, 3, 0, 2])
-    # max(|a-p|^2 - |a-n|^2 + 0.2, 0): (4-1+.2) + (4-2+.2) + (1-1+.2) + (2-1+.2) = 6.8, over 4 anchors
+    # max(|a-p|^2 - |a-n|^2 + 0.2, 0): (4-1+.2) + (4-2+.2) + (1-1+.2) + (2-1+.2) = 6.8,
+    # over 4 anchors
     assert losses.triplet(z, pos, neg, margin=0.2).item() == pytest.approx(1.7)
     unsquared = torch.nn.TripletMarginLoss(margin=0.2, p=2)(z, z[pos], z[neg]).item()
     assert unsquared == pytest.approx(
@@ -244,7 +247,8 @@ def test_smoothed_targets_peak_at_the_nearest_cell_and_decay_with_distance():
     t = losses.smoothed_targets(cl, co, photo_lat, photo_lon, tau=300.0)[0]
     assert int(t.argmax()) == 0 and torch.isclose(t.sum(), torch.tensor(1.0))
     assert t[0] > t[1] > t[2] > t[3]  # Paris, London (~340 km), New York, Sydney
-    # the paper's unnormalised form exp(-(d_i - d_true)/tau), normalised, is the same distribution
+    # the paper's unnormalised form exp(-(d_i - d_true)/tau), normalised, is the same
+    # distribution
     from geosurvey.geo import haversine_torch
 
     d = haversine_torch(photo_lat, photo_lon, cl, co)
@@ -271,7 +275,7 @@ def test_smoothing_loss_rewards_near_misses_over_far_ones():
     assert "tau=300.0" in repr(loss) and "cells=4" in repr(loss)
 
 
-# --- distances on the sphere, in float32 --------------------------------------------------------
+# --- distances on the sphere, in float32 ----------------------------------------------
 
 
 def test_haversine_torch_is_exactly_zero_for_identical_points_in_float32():
@@ -330,7 +334,7 @@ def test_haversine_torch_in_float32_matches_a_float64_reference():
     np.testing.assert_allclose(got.numpy(), ref, rtol=1e-5, atol=0.02)
 
 
-# --- regression losses ----------------------------------------------------------------------------
+# --- regression losses ----------------------------------------------------------------
 
 
 def _xyz(lat, lon):
@@ -356,8 +360,9 @@ def test_great_circle_loss_is_the_distance_in_km():
 
 
 def test_great_circle_and_chord_losses_are_minimised_differently():
-    """Two modes: the chord loss is least at their mean (between them), the distance loss at
-    either mode (the spherical median), which is why a regression on distances does not hedge."""
+    """Two modes: the chord loss is least at their mean (between them), the distance
+    loss at either mode (the spherical median), which is why a regression on distances
+    does not hedge."""
     coords = torch.tensor([[0.0, -40.0], [0.0, 40.0]])
     mid, mode = _xyz([0.0, 0.0], [0.0, 0.0]), _xyz([0.0, 0.0], [-40.0, -40.0])
     chord, arc = losses.UnitVector(), losses.GreatCircle()
@@ -371,7 +376,7 @@ def test_great_circle_and_chord_losses_are_minimised_differently():
     )
 
 
-# --- embedding losses on geography ----------------------------------------------------------------
+# --- embedding losses on geography ----------------------------------------------------
 
 
 def test_haversine_alignment_is_zero_when_embedding_angles_are_ground_angles():

@@ -1,5 +1,6 @@
-"""New places (geosurvey.data.newplaces): held-out discs whose tiles share no ground with
-training, checked on the real ``ci`` GeoTiles split of seed 0 (locations only, no rendering)."""
+"""New places (geosurvey.data.newplaces): held-out discs whose tiles share no ground
+with training, checked on the real ``ci`` GeoTiles split of seed 0 (locations only, no
+rendering)."""
 
 import numpy as np
 import pandas as pd
@@ -83,7 +84,7 @@ def test_new_places_keep_the_continent_mix_of_the_seen_test(splits):
         )
 
 
-# --- shared ground ----------------------------------------------------------------------------------
+# --- shared ground --------------------------------------------------------------------
 
 
 def _tiles(lat, lon, rotation=0.0, scale=1.0):
@@ -154,7 +155,7 @@ def test_new_places_share_almost_no_ground_with_training_and_seen_places_most(sp
     assert new.mean() <= 0.05 and seen.mean() > 0.5
 
 
-# --- drawing ------------------------------------------------------------------------------------------
+# --- drawing --------------------------------------------------------------------------
 
 
 def test_quotas_follow_the_continent_shares():

@@ -1,8 +1,8 @@
 """The path a GPU user takes, run on a CPU on tiny real files: photo folders decoded by
-DataLoader workers with the trunk streamed (every chapter, end to end), an im2gps-style eval
-set, the job registry's keys against the ones the chapters used, multi-process training with
-torchrun, `geosurvey predict` on a user's photos, and a chapter that completes on data where
-the GeoTiles claims cannot hold."""
+DataLoader workers with the trunk streamed (every chapter, end to end), an im2gps-style
+eval set, the job registry's keys against the ones the chapters used, multi-process
+training with torchrun, `geosurvey predict` on a user's photos, and a chapter that
+completes on data where the GeoTiles claims cannot hold."""
 
 import json
 import os
@@ -14,9 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from PIL import Image
-
 from conftest import photo
+from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS = [
@@ -38,7 +37,8 @@ RESULTS = [
 
 
 def _execute(chapters, out: Path, parameters: dict) -> None:
-    """Execute chapters with papermill, results, checkpoints and caches under ``out``."""
+    """Execute chapters with papermill, results, checkpoints and caches under
+    ``out``."""
     import papermill
 
     env = {
@@ -247,10 +247,13 @@ def test_torchrun_trains_a_chapter_4_job_on_disjoint_shards_and_the_chapter_load
     assert len(ckpt) == 1
     mtime = ckpt[0].stat().st_mtime
     code = (
-        "import geosurvey as gs; from geosurvey import profiles; cfg = profiles.get('ci', "
-        "device='cpu', sizes={'train': 240, 'val': 40, 'test': 40}); ctx = gs.chapters.context("
-        "cfg, profiles.load_splits(cfg)); t = ctx.fit('two-stage-cnn'); "
-        "print(len(t.history.epochs), t.history.best_epoch, ctx.checkpoint('two-stage-cnn').name)"
+        "import geosurvey as gs; from geosurvey import profiles; "
+        "cfg = profiles.get('ci', device='cpu', "
+        "sizes={'train': 240, 'val': 40, 'test': 40}); "
+        "ctx = gs.chapters.context(cfg, profiles.load_splits(cfg)); "
+        "t = ctx.fit('two-stage-cnn'); "
+        "print(len(t.history.epochs), t.history.best_epoch, "
+        "ctx.checkpoint('two-stage-cnn').name)"
     )
     again = subprocess.run(
         [sys.executable, "-c", code],

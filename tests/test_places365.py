@@ -1,4 +1,5 @@
-"""The Places365 scene classifier on real photos (scikit-image's public-domain images)."""
+"""The Places365 scene classifier on real photos (scikit-image's public-domain
+images)."""
 
 import numpy as np
 import pytest
@@ -51,9 +52,8 @@ def test_every_category_has_a_group_and_indoor_follows_the_dataset_table():
 
 
 def test_labels_are_cached_per_file_content(tmp_path, tmp_cache):
-    from skimage import data
-
     import pandas as pd
+    from skimage import data
 
     from geosurvey import profiles
     from geosurvey.data.readers import read_folder

@@ -34,7 +34,8 @@ def test_weighted_mean_is_on_the_sphere():
 def test_choose_k_uses_validation_and_prefers_averaging_noisy_neighbours():
     emb, lat, lon, centres, clat, clon = _clustered(per=30)
     rng = np.random.default_rng(1)
-    # references scattered ~300 km around each cluster's location: averaging more of them helps
+    # references scattered ~300 km around each cluster's location: averaging more of
+    # them helps
     jitter_lat = lat + rng.normal(0, 2, len(lat))
     index = retrieval.GeoIndex(emb, jitter_lat, lon)
     k, scores = retrieval.choose_k(

@@ -69,8 +69,8 @@ def test_point_lies_in_range_of_its_cells(points):
 
 def _face_tie_points():
     """Points where two or three cube faces tie: the +-45 and +-135 meridians at several
-    latitudes, the poles, the antimeridian, and the cube's corners (lat +-35.26439, where
-    |x| = |y| = |z|)."""
+    latitudes, the poles, the antimeridian, and the cube's corners (lat +-35.26439,
+    where |x| = |y| = |z|)."""
     lats = [
         -80.0,
         -60.0,
@@ -123,7 +123,8 @@ def test_ids_at_face_ties_match_s2sphere(level):
 
 
 def test_a_point_on_the_45_degree_meridian_where_x_and_y_tie_is_on_face_1():
-    # cos(lat) cos(45) == cos(lat) sin(45) in floating point here: S2 gives the tie to the later axis
+    # cos(lat) cos(45) == cos(lat) sin(45) in floating point here: S2 gives the tie to
+    # the later axis
     p = s2sphere.LatLng.from_degrees(8.25, 45.0).to_point()
     assert p[0] == p[1]
     face = int(s2.leaf_ids(8.25, 45.0)[0] >> np.uint64(61))

@@ -12,9 +12,9 @@ THRESHOLDS = metrics.THRESHOLDS_KM
 
 
 def _drawn_blocks(block, n_boot, seed=0):
-    """The blocks each replicate of ``stats.block_weights`` draws, as its docstring says: as
-    many blocks as exist, with replacement, from a generator seeded by the seed and the block
-    array's bytes."""
+    """The blocks each replicate of ``stats.block_weights`` draws, as its docstring
+    says: as many blocks as exist, with replacement, from a generator seeded by the seed
+    and the block array's bytes."""
     block = np.asarray(block)
     n_blocks = int(block.max()) + 1
     rng = np.random.default_rng([seed, int(cache.fingerprint(block)[:8], 16)])
@@ -31,7 +31,7 @@ def _example(n=60, n_blocks=9, seed=0):
     return d, hits, block
 
 
-# --- block weights ------------------------------------------------------------------------------
+# --- block weights --------------------------------------------------------------------
 
 
 def test_each_replicate_draws_as_many_blocks_as_exist_and_a_block_shares_its_weight():
@@ -73,7 +73,8 @@ def test_weights_depend_only_on_the_blocks_and_the_seed():
 
 
 def test_two_methods_on_the_same_rows_get_the_same_replicates():
-    """Paired intervals: the replicates of a difference are the difference of the replicates."""
+    """Paired intervals: the replicates of a difference are the difference of the
+    replicates."""
     import pandas as pd
 
     from geosurvey.evaluation import Evaluations
@@ -108,7 +109,7 @@ def test_blocks_are_the_level_5_cells_of_the_points():
     assert len(np.unique(b)) == len(np.unique(cells))
 
 
-# --- weighted metrics against the resampled rows --------------------------------------------------
+# --- weighted metrics against the resampled rows --------------------------------------
 
 
 @pytest.mark.parametrize("q", [0.1, 0.25, 0.5, 0.75, 0.9, 1.0])
@@ -126,7 +127,8 @@ def test_weighted_quantile_is_the_inverted_cdf_quantile_of_the_expanded_sample(q
 
 
 def _naive_metrics(d, hits, rows):
-    """Every metric of the resampled rows ``rows``, with numpy on the rows themselves."""
+    """Every metric of the resampled rows ``rows``, with numpy on the rows
+    themselves."""
     x, h = d[rows], hits[rows]
     out = {f"acc@{t}km": 100.0 * np.mean(x <= t) for t in THRESHOLDS}
     out.update(
@@ -178,8 +180,9 @@ def test_weighted_metrics_without_hits_have_no_country_accuracy():
 
 
 def test_the_replicate_that_draws_every_row_once_gives_the_point_estimate():
-    """Weights of one for every row are the test set itself: every bootstrapped metric must
-    then be the metric ``metrics.summarize`` reports, or an interval is not about its point."""
+    """Weights of one for every row are the test set itself: every bootstrapped metric
+    must then be the metric ``metrics.summarize`` reports, or an interval is not about
+    its point."""
     d, hits, _ = _example(n=60)
     point = metrics.summarize(d, hits)
     once = stats.weighted_metrics(d, np.ones((1, len(d))), THRESHOLDS, hits)
@@ -187,12 +190,13 @@ def test_the_replicate_that_draws_every_row_once_gives_the_point_estimate():
         assert value[0] == pytest.approx(point[name], rel=1e-12), name
 
 
-# --- seeds ----------------------------------------------------------------------------------------
+# --- seeds ----------------------------------------------------------------------------
 
 
 def _naive_pooled(samples, seed):
-    """``stats.pooled`` written as a loop: replicate b draws as many seeds as there are, with
-    replacement, and takes replicate (b + 7919 j) mod n_boot of the j-th seed it drew."""
+    """``stats.pooled`` written as a loop: replicate b draws as many seeds as there are,
+    with replacement, and takes replicate (b + 7919 j) mod n_boot of the j-th seed it
+    drew."""
     samples = np.asarray(samples, np.float64)
     n_seeds, n_boot = samples.shape
     which = np.random.default_rng([seed, 13, n_seeds]).integers(
@@ -219,8 +223,9 @@ def test_identical_seeds_pool_to_the_same_centre_with_fresh_replicates():
     reps = np.random.default_rng(0).normal(10.0, 2.0, 1000)
     pooled = stats.pooled([reps, reps, reps])
     assert pooled.mean() == pytest.approx(reps.mean(), rel=1e-12)
-    # a seed drawn several times contributes different replicates, never one replicate twice:
-    # the pooled replicates are means of three distinct draws, about sqrt(3) times tighter
+    # a seed drawn several times contributes different replicates, never one replicate
+    # twice: the pooled replicates are means of three distinct draws, about sqrt(3)
+    # times tighter
     assert np.std(pooled) == pytest.approx(np.std(reps) / np.sqrt(3), rel=0.15)
     single = stats.pooled([reps])
     np.testing.assert_allclose(single, reps)
@@ -238,7 +243,7 @@ def test_a_shift_in_one_seed_moves_the_pooled_mean_by_shift_over_seeds():
     )
 
 
-# --- p-values, intervals and Holm -----------------------------------------------------------------
+# --- p-values, intervals and Holm -----------------------------------------------------
 
 
 def test_p_value_of_no_difference_is_one_and_of_a_large_z_is_small():
@@ -262,7 +267,8 @@ def test_interval_is_the_central_95_percent():
 
 def test_holm_on_a_hand_computed_example():
     p = [0.01, 0.04, 0.03, 0.005]
-    # sorted: 0.005 x 4 = 0.02, 0.01 x 3 = 0.03, 0.03 x 2 = 0.06, 0.04 x 1 = 0.04 -> running max 0.06
+    # sorted: 0.005 x 4 = 0.02, 0.01 x 3 = 0.03, 0.03 x 2 = 0.06, 0.04 x 1 = 0.04 ->
+    # running max 0.06
     np.testing.assert_allclose(stats.holm(p), [0.03, 0.06, 0.06, 0.02])
     # capped at one
     np.testing.assert_allclose(stats.holm([0.2, 0.5, 0.9]), [0.6, 1.0, 1.0])

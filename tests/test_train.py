@@ -1,5 +1,5 @@
-"""The training loop (geosurvey.train): per-regime best epochs, early stopping, checkpoints that
-resume exactly, and the optimiser's parameter groups."""
+"""The training loop (geosurvey.train): per-regime best epochs, early stopping,
+checkpoints that resume exactly, and the optimiser's parameter groups."""
 
 import pytest
 import torch
@@ -53,7 +53,8 @@ def _run(epochs, ckpt, train_data=None, **kw):
 
 
 def _scores(**columns):
-    """An ``evaluate`` that reports the given score of each epoch and records the weights it saw."""
+    """An ``evaluate`` that reports the given score of each epoch and records the
+    weights it saw."""
     seen = []
 
     def evaluate(model):

@@ -94,7 +94,8 @@ class Context:
         self._trained: dict = {}
 
     def memo(self, name: str, make: Callable):
-        """``make()`` the first time ``name`` is asked for, the same object afterwards."""
+        """``make()`` the first time ``name`` is asked for, the same object
+        afterwards."""
         if name not in self._memo:
             self._memo[name] = make()
         return self._memo[name]
@@ -107,7 +108,8 @@ class Context:
 
     @property
     def inputs(self) -> dict:
-        """:class:`~geosurvey.inputs.Inputs` of every split for the profile's backbone."""
+        """:class:`~geosurvey.inputs.Inputs` of every split for the profile's
+        backbone."""
         return self.memo("inputs", lambda: inputs_mod.inputs(self.cfg, self.splits))
 
     @property

@@ -130,7 +130,8 @@ def job_name(cells_name: str, factor) -> str:
     classifier)."""
     if cells_name == "S2" and factor is None:
         return "planet-middle"
-    return f"pigeon-{cells_name.lower()}-{'onehot' if factor is None else f'smooth{factor:g}'}"
+    target = "onehot" if factor is None else f"smooth{factor:g}"
+    return f"pigeon-{cells_name.lower()}-{target}"
 
 
 JOBS = (

@@ -35,7 +35,8 @@ class PlanetSettings(Settings):
     )
     tau_min_divisor: int = knob(
         1000,
-        "tau_min = training images / divisor (at least 2); cells with at most tau_min photos are dropped",
+        "tau_min = training images / divisor (at least 2); cells with at most tau_min "
+        "photos are dropped",
     )
     album_len: int = knob(8, "photos per album, at most")
     album_radius_km: float = knob(
@@ -70,7 +71,8 @@ class PlanetSettings(Settings):
 
 
 def partitions(ctx):
-    """``({"coarse"|"middle"|"fine": Partition}, Hierarchy)`` of the training locations."""
+    """``({"coarse"|"middle"|"fine": Partition}, Hierarchy)`` of the training
+    locations."""
 
     def make():
         train = ctx.splits["train"]

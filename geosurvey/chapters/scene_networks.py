@@ -76,8 +76,8 @@ def scene_labels(ctx):
             hierarchy,
             probs,
             (
-                "the Places365 WideResNet-18 scene classifier (CSAIL, Zhou et al. 2017) "
-                "applied to every photo"
+                "the Places365 WideResNet-18 scene classifier "
+                "(CSAIL, Zhou et al. 2017) applied to every photo"
             ),
         )
 
@@ -85,7 +85,8 @@ def scene_labels(ctx):
 
 
 def pooled(ctx) -> dict:
-    """Frozen pooled backbone features of every split: what the scene classifier reads."""
+    """Frozen pooled backbone features of every split: what the scene classifier
+    reads."""
     return ctx.memo(
         "scenes:pooled",
         lambda: {
@@ -281,7 +282,8 @@ JOBS = (
         Job(
             f"scene-csn-{k + 1}",
             "scene_networks",
-            f"context-specific network for coarse scene {k + 1} (the multi-partition network fine-tuned on it)",
+            f"context-specific network for coarse scene {k + 1} "
+            "(the multi-partition network fine-tuned on it)",
             _csn(k),
             needs=("scene-multi-partition",),
         )

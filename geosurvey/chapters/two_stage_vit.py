@@ -49,7 +49,8 @@ class TwoStageSettings(Settings):
     )
     multistage_frozen: tuple = knob(
         (0, 1, 1, -1),
-        "of those, how many each multi-stage stage freezes (-1: all, only the head trains)",
+        "of those, how many each multi-stage stage freezes "
+        "(-1: all, only the head trains)",
     )
     multistage_batch: tuple = knob(
         (64, 256, 512, 1024), "batch size of each multi-stage stage"
@@ -60,7 +61,8 @@ class TwoStageSettings(Settings):
     )
     multistage_passes: int = knob(
         2,
-        "passes over each stage's share of the training images (Table 7's folders of 98)",
+        "passes over each stage's share of the training images "
+        "(Table 7's folders of 98)",
     )
     warmup_weight: float = knob(
         1.0, "weight of the haversine alignment term in the warm-up stage"
@@ -127,7 +129,8 @@ def candidates(ctx) -> dict:
 
 
 def stage2_base(ctx) -> str:
-    """Stage 2 fine-tunes the ViT when it is pretrained (as in the paper), else the CNN."""
+    """Stage 2 fine-tunes the ViT when it is pretrained (as in the paper), else the
+    CNN."""
     return "ViT" if candidates(ctx)["ViT"].pretrained else "CNN"
 
 
@@ -295,7 +298,8 @@ JOBS = (
     Job(
         "two-stage-cnn",
         "two_stage_vit",
-        "stage 1, Model 1: the CNN with supervised contrastive loss on the middle cells",
+        "stage 1, Model 1: the CNN with supervised contrastive loss "
+        "on the middle cells",
         _stage1("CNN"),
     ),
     Job(

@@ -18,8 +18,8 @@ from .readers import (
     read_mp16,
     read_osv5m,
 )
-from .tables import TableError
 from .sets import ImageSet, PhotoSet, TileSet
+from .tables import TableError
 
 __all__ = [
     "GeoTilesSpec",

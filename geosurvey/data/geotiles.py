@@ -74,7 +74,8 @@ class GeoTilesSpec:
 
 
 def mp16_locations() -> pd.DataFrame:
-    """The MP-16 photo coordinates, exact duplicates (to 1e-4 degrees, ~10 m) removed."""
+    """The MP-16 photo coordinates, exact duplicates (to 1e-4 degrees, ~10 m)
+    removed."""
     df = pd.read_csv(packaged.path("mp16_coordinates")).rename(
         columns={"LAT": "lat", "LON": "lon"}
     )
@@ -217,7 +218,8 @@ def labelled_locations() -> pd.DataFrame:
 
 @functools.lru_cache(maxsize=8)
 def blocks(spec: GeoTilesSpec) -> newplaces.Blocks:
-    """The held-out discs of the new-places regime for ``spec`` (its seed draws them)."""
+    """The held-out discs of the new-places regime for ``spec`` (its seed draws
+    them)."""
     return newplaces.choose_blocks(
         labelled_locations(),
         n_test=spec.n_test_new,
@@ -271,7 +273,8 @@ def split_locations(spec: GeoTilesSpec) -> dict:
 
 
 def build(spec: GeoTilesSpec, folder: Path) -> None:
-    """Render every split of ``spec`` into ``folder`` (tiles.npy + meta.csv per split)."""
+    """Render every split of ``spec`` into ``folder`` (tiles.npy + meta.csv per
+    split)."""
     for k, (split, locs) in enumerate(split_locations(spec).items()):
         rng = np.random.default_rng([spec.seed, k, RENDER_VERSION])
         tiles, params = render_split(
@@ -313,7 +316,8 @@ def _read_meta(path: Path) -> pd.DataFrame:
 
 
 def load_geotiles(spec: GeoTilesSpec = GeoTilesSpec()) -> dict:
-    """``{split: TileSet}`` for every split in :data:`SPLITS`, rendered once and cached."""
+    """``{split: TileSet}`` for every split in :data:`SPLITS`, rendered once and
+    cached."""
     folder = _folder(spec)
     return {
         split: TileSet(
@@ -326,7 +330,8 @@ def load_geotiles(spec: GeoTilesSpec = GeoTilesSpec()) -> dict:
 
 
 def load_blocks(spec: GeoTilesSpec) -> pd.DataFrame:
-    """The held-out discs (lat, lon, role, continent) of ``spec``'s new-places regime."""
+    """The held-out discs (lat, lon, role, continent) of ``spec``'s new-places
+    regime."""
     return pd.read_csv(_folder(spec) / "blocks.csv", keep_default_na=False)
 
 

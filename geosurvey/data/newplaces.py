@@ -75,7 +75,8 @@ def _chord(km: float) -> float:
 
 
 def quotas_for(shares: pd.Series, discs, n: int) -> dict:
-    """Locations wanted per continent with discs: ``n`` split by the continents' shares."""
+    """Locations wanted per continent with discs: ``n`` split by the continents'
+    shares."""
     names = [c for c, _ in discs]
     w = shares.reindex(names).fillna(0.0)
     return dict(zip(names, np.round(n * w / w.sum()).astype(int)))

@@ -67,7 +67,8 @@ def require_root(data_root) -> Path:
     """``data_root`` as a Path, or a clear error when it is unset or absent."""
     if data_root in (None, ""):
         raise FileNotFoundError(
-            "no data_root given: set DATA_ROOT=/path/to/dataset (the 'ci' profile needs none)"
+            "no data_root given: set DATA_ROOT=/path/to/dataset "
+            "(the 'ci' profile needs none)"
         )
     root = Path(data_root).expanduser()
     if not root.is_dir():
@@ -75,8 +76,7 @@ def require_root(data_root) -> Path:
     return root
 
 
-# --- where the images are
-# ---------------------------------------------------------------------
+# --- where the images are -------------------------------------------------------------
 
 
 class FolderImages:
@@ -146,7 +146,8 @@ class FolderImages:
             if not (self.folder / f"{i:02d}").is_dir()
         ]
         return (
-            f"; shard folders missing: {_ranges(absent)} (of 00-{self.shard_count - 1:02d})"
+            f"; shard folders missing: {_ranges(absent)} "
+            f"(of 00-{self.shard_count - 1:02d})"
             if absent
             else ""
         )
@@ -196,8 +197,7 @@ class ShardImages:
         return ""
 
 
-# --- from table rows to a photo set
-# -------------------------------------------------------------
+# --- from table rows to a photo set ---------------------------------------------------
 
 
 def _present_rows(
@@ -208,12 +208,14 @@ def _present_rows(
     keep = images.present(table.column("id"))[rows]
     if not keep.any():
         raise FileNotFoundError(
-            f"{table.path}: none of its {len(rows):,} rows has its image in {folder_words}"
+            f"{table.path}: none of its {len(rows):,} rows has its image in "
+            f"{folder_words}"
         )
     if not keep.all():
         print(
-            f"{table.path.name}: {int((~keep).sum()):,} of {len(rows):,} rows have no image in {folder_words} and "
-            f"are left out (only_present){images.missing_parts()}"
+            f"{table.path.name}: {int((~keep).sum()):,} of {len(rows):,} rows have no "
+            f"image in {folder_words} and are left out "
+            f"(only_present){images.missing_parts()}"
         )
     return rows[keep]
 
@@ -227,8 +229,8 @@ def _with_countries(df: pd.DataFrame, source: Path) -> pd.DataFrame:
     if blank.any():
         df.loc[blank, "country"] = countries(df["lat"][blank], df["lon"][blank])
         print(
-            f"{source.name}: {int(blank.sum()):,} of {len(df):,} rows have no country: filled by reverse geocoding "
-            "their coordinates (GeoNames places)"
+            f"{source.name}: {int(blank.sum()):,} of {len(df):,} rows have no country: "
+            "filled by reverse geocoding their coordinates (GeoNames places)"
         )
     return df
 
@@ -248,9 +250,9 @@ def _finish(
     if bad.mean() > tolerance:
         listed = "; ".join(f"{s['path']}: {s['reason']}" for s in skipped[:5])
         raise TooManyBadImages(
-            f"{source}: {int(bad.sum())} of {len(df)} images ({100 * bad.mean():.1f} %) cannot be "
-            f"used, more than the tolerance of {100 * tolerance:.1f} %: {listed}"
-            + (" ..." if len(skipped) > 5 else "")
+            f"{source}: {int(bad.sum())} of {len(df)} images "
+            f"({100 * bad.mean():.1f} %) cannot be used, more than the tolerance of "
+            f"{100 * tolerance:.1f} %: {listed}" + (" ..." if len(skipped) > 5 else "")
         )
     meta = _with_countries(photos.meta.loc[~bad].reset_index(drop=True), source)
     photos = PhotoSet(
@@ -329,8 +331,9 @@ def mp16_images(root: Path):
     if (root / "images").is_dir():
         return FolderImages(root / "images", by="path")
     raise UnknownLayout(
-        f"{root}: no MP-16 images: looked for MessagePack shards (shard_<N>.msg) in images/, "
-        "images/mp16/ and the folder itself, and for the IMG_ID folder tree under images/"
+        f"{root}: no MP-16 images: looked for MessagePack shards (shard_<N>.msg) in "
+        "images/, images/mp16/ and the folder itself, and for the IMG_ID folder tree "
+        "under images/"
     )
 
 
@@ -382,8 +385,7 @@ def read_mp16(
     )
 
 
-# --- test sets
-# --------------------------------------------------------------------------------
+# --- test sets ------------------------------------------------------------------------
 
 
 def _image_folder(folder) -> Path:
@@ -425,7 +427,8 @@ def _numbers_at(values, source: str, labels: list) -> np.ndarray:
 def _located(
     source: Path, ids: list, lat: list, lon: list, labels: list, folder: Path
 ) -> pd.DataFrame:
-    """id, validated coordinates and image path of each entry of a JSON or text listing."""
+    """id, validated coordinates and image path of each entry of a JSON or text
+    listing."""
     lat, lon = validate_coordinates(
         _numbers_at(lat, f"{source} latitude", labels),
         _numbers_at(lon, f"{source} longitude", labels),
@@ -457,12 +460,14 @@ def read_info_json(
     ]
     if bad:
         raise TableError(
-            f"{path}: entry {bad[0]!r} ({len(bad)} such): expected 'latitude: <deg>', 'longitude: <deg>' "
-            f"as its fourth- and third-last values; found {known[bad[0]][-4:]}"
+            f"{path}: entry {bad[0]!r} ({len(bad)} such): expected "
+            "'latitude: <deg>', 'longitude: <deg>' as its fourth- and third-last "
+            f"values; found {known[bad[0]][-4:]}"
         )
     if len(known) < len(entries):
         print(
-            f"{path}: {len(entries) - len(known)} of {len(entries)} images have no coordinates and are left out"
+            f"{path}: {len(entries) - len(known)} of {len(entries)} images have no "
+            "coordinates and are left out"
         )
     ids = list(known)
     df = _located(
@@ -491,8 +496,9 @@ def read_info_txt(
                 continue
             if len(fields) < 14:
                 raise TableError(
-                    f"{path}: line {n} has {len(fields)} tab-separated fields; a YFCC100M line has at "
-                    "least 14 (photo id in field 2, longitude and latitude in fields 13 and 14)"
+                    f"{path}: line {n} has {len(fields)} tab-separated fields; "
+                    "a YFCC100M line has at least 14 (photo id in field 2, longitude "
+                    "and latitude in fields 13 and 14)"
                 )
             ids.append(f"{fields[1]}.jpg")
             lon.append(fields[12])
@@ -504,7 +510,8 @@ def read_info_txt(
         )
     if len(set(ids)) < len(ids):
         raise TableError(
-            f"{path}: {len(ids) - len(set(ids))} photo ids are repeated; ids must be unique"
+            f"{path}: {len(ids) - len(set(ids))} photo ids are repeated; "
+            "ids must be unique"
         )
     return _finish(
         _located(path, ids, lat, lon, labels, folder),
@@ -546,7 +553,8 @@ def _csv_test_set(root: Path, *, max_side: int, tolerance: float) -> PhotoSet:
     csvs = sorted(root.glob("*.csv"))
     if len(csvs) != 1:
         raise FileNotFoundError(
-            f"eval_root {root} must hold exactly one metadata CSV; found {[c.name for c in csvs]}"
+            f"eval_root {root} must hold exactly one metadata CSV; "
+            f"found {[c.name for c in csvs]}"
         )
     subfolders = [d for d in root.iterdir() if d.is_dir()]
     images = (
@@ -592,8 +600,7 @@ def read_eval_root(
     )
 
 
-# --- training roots
-# -----------------------------------------------------------------------------
+# --- training roots -------------------------------------------------------------------
 
 
 def data_root_layout(root: Path) -> str:
@@ -612,9 +619,10 @@ def data_root_layout(root: Path) -> str:
         else "neither train.csv nor " + MP16_CSV
     )
     raise UnknownLayout(
-        f"data_root {root} holds {what}; expected one: train.csv and test.csv (OpenStreetView-5M, "
-        f"images under images/train and images/test) or {MP16_CSV} (MP-16, images under images/ "
-        "as the IMG_ID folder tree or as shard_<N>.msg MessagePack shards)"
+        f"data_root {root} holds {what}; expected one: train.csv and test.csv "
+        "(OpenStreetView-5M, images under images/train and images/test) or "
+        f"{MP16_CSV} (MP-16, images under images/ as the IMG_ID folder tree or as "
+        "shard_<N>.msg MessagePack shards)"
     )
 
 
@@ -659,8 +667,8 @@ def read_data_root(
             "test": read_eval_root(eval_root, max_side=max_side, tolerance=tolerance),
         }
     print(
-        f"MP-16 has no test split and no eval_root is given: testing on a hold-out of {HOLDOUT:.0%} of "
-        f"{MP16_CSV} drawn with seed {seed}"
+        "MP-16 has no test split and no eval_root is given: testing on a hold-out of "
+        f"{HOLDOUT:.0%} of {MP16_CSV} drawn with seed {seed}"
     )
     return {
         "train": read_mp16(root, "train", sample=n_train, **common),

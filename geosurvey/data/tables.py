@@ -41,13 +41,15 @@ from ..geo import CoordinateError, validate_coordinates
 
 # Values some dataset releases use in place of an ISO 3166 code (lower case -> alpha-2).
 KNOWN_CODES = {
-    "nmb": "NA",  # OpenStreetView-5M's fix_namimbia.py writes Namibia as NMB ("NA" reads as missing)
+    # OpenStreetView-5M's fix_namimbia.py writes Namibia as NMB ("NA" reads as missing)
+    "nmb": "NA",
 }
 BLOCK_BYTES = 16 << 20  # pyarrow parses the file in blocks of this size, one per thread
 
 
 class TableError(ValueError):
-    """A table that cannot be read as given; the message names the file and the lines."""
+    """A table that cannot be read as given; the message names the file and the
+    lines."""
 
 
 def _line(i: int, lines=None) -> str:
@@ -101,9 +103,9 @@ def _field_count_error(path: Path, n_fields: int) -> TableError | None:
     if first is None:
         return None
     return TableError(
-        f"{path}: line {first[0]} has {first[1]} fields but the header has {n_fields} ({wrong} such "
-        "line(s)); look for an unquoted comma inside a value or a missing or extra separator, and "
-        "quote values that contain commas"
+        f"{path}: line {first[0]} has {first[1]} fields but the header has "
+        f"{n_fields} ({wrong} such line(s)); look for an unquoted comma inside a value "
+        "or a missing or extra separator, and quote values that contain commas"
     )
 
 
@@ -167,7 +169,8 @@ class Table:
             dup = pc.is_in(values, value_set=repeated).to_numpy(zero_copy_only=False)
             lines = self.lines(np.flatnonzero(dup))
             raise TableError(
-                f"{self.path}: {int(dup.sum())} rows share an id, e.g. {repeated[0].as_py()!r} at "
+                f"{self.path}: {int(dup.sum())} rows share an id, e.g. "
+                f"{repeated[0].as_py()!r} at "
                 f"{_lines(np.ones(len(lines), bool), lines)}; ids must be unique"
             )
 
@@ -218,7 +221,8 @@ def _numbers(values: pd.Series, source: str, lines=None) -> np.ndarray:
     bad = np.isnan(out) & (text != "").to_numpy()
     if bad.any():
         raise TableError(
-            f"{source} is not a number at {_lines(bad, lines)} (e.g. {text[bad].iloc[0]!r})"
+            f"{source} is not a number at {_lines(bad, lines)} "
+            f"(e.g. {text[bad].iloc[0]!r})"
         )
     return out
 
@@ -324,15 +328,16 @@ def normalise_countries(
     empty = (values == "").to_numpy()
     if empty.any() and blank == "error":
         raise TableError(
-            f"{source}: {int(empty.sum())} country value(s) are blank at {_lines(empty, lines)}"
+            f"{source}: {int(empty.sum())} country value(s) are blank at "
+            f"{_lines(empty, lines)}"
         )
     out = values.str.lower().map(_country_index()).to_numpy(dtype=object)
     unknown = pd.isna(out) & ~empty
     if unknown.any():
         hints = ", ".join(_suggestion(v) for v in sorted(set(values[unknown]))[:5])
         raise TableError(
-            f"{source}: {int(unknown.sum())} country value(s) are neither ISO 3166 codes nor English "
-            f"country names: {hints} at {_lines(unknown, lines)}"
+            f"{source}: {int(unknown.sum())} country value(s) are neither ISO 3166 "
+            f"codes nor English country names: {hints} at {_lines(unknown, lines)}"
         )
     out[empty] = None
     return out
