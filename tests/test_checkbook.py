@@ -210,7 +210,9 @@ def test_the_full_page_screenshot_shows_the_page_where_the_window_does(book, tmp
     shifted or cropped layout."""
     page = book / "book" / "clean.html"
     with checkbook.Browser(checkbook.find_chromium()) as browser:
-        checkbook.check_page(browser, book, page, keys=[], screenshot=tmp_path / "a.png")
+        checkbook.check_page(
+            browser, book, page, keys=[], screenshot=tmp_path / "a.png"
+        )
         box = browser.send(
             "Runtime.evaluate",
             expression="(() => { const r = document.querySelector('article h1')"

@@ -173,9 +173,9 @@ def test_library_and_chapters_are_ruff_formatted():
 
 
 @needs_ruff
-def test_library_and_tests_pass_ruff_check():
+def test_library_tests_and_chapters_pass_ruff_check():
     # the rules and the 88-character lines are pyproject.toml's [tool.ruff] settings
-    out = _ruff("check", "geosurvey", "tests")
+    out = _ruff("check", "geosurvey", "tests", "book")
     assert out.returncode == 0, out.stdout + out.stderr
 
 
