@@ -8,12 +8,10 @@ rendered book with text of at least 8 pt (11 px).
 from __future__ import annotations
 
 # Where a figure goes on the page at a 1280-px window, in inches at DPI (100 px per
-# inch): the
-# content column is 676 px, a cell tagged `full-width` 919 px. The widths leave room for
-# the
-# 0.1-in margin the notebook's inline backend adds around a figure's tight bounding box,
-# so a
-# figure is shown 1:1, never scaled down, and its text keeps its size: 8 pt is 11 px.
+# inch): the content column is 676 px, a cell tagged `full-width` 919 px. The widths
+# leave room for the 0.1-in margin the notebook's inline backend adds around a figure's
+# tight bounding box, so a figure is shown 1:1, never scaled down, and its text keeps
+# its size: 8 pt is 11 px.
 WIDTHS = {"column": 6.5, "wide": 9.0}
 DPI = 100
 STYLE = {

@@ -132,10 +132,8 @@ PROFILES = {
         assert_claims=False,
     ),
     # The paper-scale code path (photos decoded by DataLoader workers, the trunk
-    # streamed) at a
-    # size a CPU runs in seconds per chapter: a smoke test of the full profile, too
-    # small for
-    # any claim.
+    # streamed) at a size a CPU runs in seconds per chapter: a smoke test of the full
+    # profile, too small for any claim.
     "photos": Profile(
         "photos",
         n_train=64,
