@@ -3,6 +3,7 @@
     geosurvey data      --profile ci
         render (or reuse) the GeoTiles splits
     geosurvey partition points.csv --tau-max 1000 --tau-min 50 [-o cells.csv]
+        adaptive S2 geocells of the points
     geosurvey evaluate  predictions.csv [--convention osv5m]
         metrics of lat/lon predictions vs truth
     geosurvey book      --profile ci
@@ -17,6 +18,7 @@
         train one job (torchrun: several GPUs)
     geosurvey predict photo.jpg folder/ --checkpoint CKPT [-o predictions.csv]
                       [--maps DIR]
+        locate photos with a trained cell classifier
     geosurvey doctor
         what this machine offers (GPU, weights, data)
     geosurvey bench     [-o bench/bench.json]
