@@ -25,7 +25,7 @@ new places.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
@@ -58,9 +58,8 @@ class Claim:
     expect: tuple = ()  # ((regime key, verdict), ...) asserted by the ci profile
     untestable: str = ""  # why a prerequisite is missing here; empty when testable
     note: str = ""
-    subset: str = (
-        ""  # judged on the test set "<regime's test split><subset>" (e.g. "_albums")
-    )
+    # judged on the test set "<regime's test split><subset>" (e.g. "_albums")
+    subset: str = ""
 
 
 @dataclass
@@ -132,15 +131,20 @@ class Claims:
         seed: int = 0,
         others=None,
         assert_claims: bool = False,
+        expected=None,
     ):
         self.ev, self.regimes, self.seed = evaluations, tuple(regimes), seed
         self.others = dict(others or {})
         self.assert_claims = assert_claims
+        # {claim key: ((regime key, verdict), ...)} for claims added without expect
+        self.expected = dict(expected or {})
         self.claims: dict[str, Claim] = {}
         self.judged: dict[str, dict[str, Judgement]] = {}
         self.checks: list = []  # (message, passed)
 
     def add(self, claim: Claim) -> None:
+        if not claim.expect and claim.key in self.expected:
+            claim = replace(claim, expect=tuple(self.expected[claim.key]))
         for regime, expected in claim.expect:
             if expected not in VERDICTS or regime not in BY_KEY:
                 raise ValueError(
@@ -217,6 +221,11 @@ class Claims:
         if not self.assert_claims:
             return []
         out = [m for m, ok in self.checks if not ok]
+        out += [
+            f"claim {key!r} has an expected verdict but is not a claim of the chapter"
+            for key in self.expected
+            if key not in self.claims
+        ]
         for c in self.claims.values():
             for regime, expected in c.expect:
                 got = self.verdict(c.key, regime)

@@ -37,17 +37,15 @@ class Convention:
     name: str
     radius_km: float  # Earth radius of its haversine distance
     strict: bool  # a hit at threshold t when d < t (else d <= t)
-    round_geoscore: (
-        bool  # each image's GeoScore rounded to a whole point before averaging
-    )
+    # each image's GeoScore rounded to a whole point before averaging
+    round_geoscore: bool
     country: (
         str | None
         # how a point's country is found: "reverse_geocoding" (GeoNames), "polygons", or
         # None
     )
-    known_countries_only: bool = (
-        False  # country accuracy over rows whose true country is known
-    )
+    # country accuracy over rows whose true country is known
+    known_countries_only: bool = False
 
     def describe(self) -> str:
         hit = "d < t" if self.strict else "d <= t"

@@ -39,9 +39,8 @@ class Plan:
     monitors: dict  # {regime key: the epoch value its best epoch is chosen by}
     settings: dict = field(default_factory=dict)  # the chapter's settings
     init: Init | None = None
-    val_batches: Callable | None = (
-        None  # () -> (epoch -> validation batches), for a val loss
-    )
+    # () -> (epoch -> validation batches), for a val loss
+    val_batches: Callable | None = None
     meta: dict = field(
         default_factory=dict
     )  # stored in the checkpoint, not part of the key

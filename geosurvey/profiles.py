@@ -36,29 +36,23 @@ class Profile:
     num_workers: int
     device: str = "cpu"
     data_root: str | None = None
-    eval_root: str | None = (
-        None  # an im2gps-style test set evaluated beside the test splits
-    )
+    # an im2gps-style test set evaluated beside the test splits
+    eval_root: str | None = None
     seed: int = 0
     tile_px: int = 64
-    top_stages: int = (
-        0  # backbone stages (CNN) or blocks (ViT) fine-tuned above the trunk
-    )
-    cache_trunk: bool = (
-        True  # train on cached trunk activations (CPU) or stream images (GPU)
-    )
+    # backbone stages (CNN) or blocks (ViT) fine-tuned above the trunk
+    top_stages: int = 0
+    # train on cached trunk activations (CPU) or stream images (GPU)
+    cache_trunk: bool = True
     taps: tuple = ()  # backbone modules whose outputs are cached in one pass
-    token_tap: str = (
-        "blocks.4"  # the stride-16 feature map a from-scratch hybrid ViT reads
-    )
+    # the stride-16 feature map a from-scratch hybrid ViT reads
+    token_tap: str = "blocks.4"
     assert_claims: bool = True  # only the ci profile on GeoTiles asserts its claims
-    new_places_km: float = (
-        25.0  # photos: new places lie this far from every training photo
-    )
+    # photos: new places lie this far from every training photo
+    new_places_km: float = 25.0
     bad_image_tolerance: float = 0.01  # share of a photo split that may be unreadable
-    only_present: bool = (
-        False  # photos: use only the rows whose image is there (a partial download)
-    )
+    # photos: use only the rows whose image is there (a partial download)
+    only_present: bool = False
 
     @property
     def backbone(self) -> str:

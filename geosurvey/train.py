@@ -390,9 +390,8 @@ class Recipe:
 
     epochs: int
     lr: float = 1e-3
-    top_lr_scale: float = (
-        0.1  # the pretrained top learns this much slower than a new head
-    )
+    # the pretrained top learns this much slower than a new head
+    top_lr_scale: float = 0.1
     batch_size: int = 128
     patience: int = 3
     weight_decay: float = 1e-4

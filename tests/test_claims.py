@@ -206,6 +206,44 @@ def test_expected_verdicts_are_asserted_only_when_asked():
         )
 
 
+def test_a_chapters_expected_verdicts_reach_its_claims_by_key():
+    ev = _evaluations()
+    expected = {"ab": (("seen", cl.REPRODUCED),), "gone": (("seen", cl.REPRODUCED),)}
+    claims = _claims(
+        ev,
+        Claim("ab", "a beats b", "a", "b", "median_km"),
+        Claim("ba", "b beats a", "b", "a", "median_km"),
+        assert_claims=True,
+        expected=expected,
+    )
+    assert claims.claims["ab"].expect == (("seen", cl.REPRODUCED),)
+    assert claims.claims["ba"].expect == ()
+    assert claims.failures() == [
+        "claim 'gone' has an expected verdict but is not a claim of the chapter"
+    ]
+    flipped = _claims(
+        ev,
+        Claim("ab", "a beats b", "b", "a", "median_km"),
+        assert_claims=True,
+        expected={"ab": expected["ab"]},
+    )
+    assert flipped.failures() == [
+        "claim 'a beats b' on seen places: expected reproduced, measured not reproduced"
+    ]
+
+
+def test_only_decisive_verdicts_are_expected_of_a_chapter_and_regime():
+    from geosurvey.chapters.expected import EXPECTED
+    from geosurvey.chapters.registry import MODULES
+
+    assert set(EXPECTED) <= {*MODULES, "comparison"}
+    for claims in EXPECTED.values():
+        for key, pairs in claims.items():
+            for regime, verdict in pairs:
+                assert regime in regimes.BY_KEY, key
+                assert verdict in (cl.REPRODUCED, cl.NOT_REPRODUCED), key
+
+
 def test_a_claim_is_judged_in_both_regimes_on_each_regimes_test_set():
     ev = _evaluations(gap_seen=0.0, gap_new=300.0)
     c = _claims(ev, Claim("ab", "a beats b", "a", "b", "median_km", about="new"))

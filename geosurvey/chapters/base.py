@@ -26,6 +26,7 @@ from .. import plans, regimes, results
 from ..claims import Claims
 from ..evaluation import Evaluations
 from ..metrics import REGIONS
+from .expected import EXPECTED
 
 
 def knob(default, doc: str):
@@ -162,12 +163,15 @@ class Chapter(Context):
         self.name = name
         self.ev = Evaluations({r.test: splits[r.test].meta for r in self.regimes})
         self.claims = Claims(
-            self.ev, self.judged, seed=cfg.seed, assert_claims=cfg.assert_claims
+            self.ev,
+            self.judged,
+            seed=cfg.seed,
+            assert_claims=cfg.assert_claims,
+            expected=EXPECTED.get(name, {}),
         )
         self.started = time.perf_counter()
-        self.regions = (
-            REGIONS  # what the results break down by; a chapter may add scenes
-        )
+        # what the results break down by; a chapter may add scenes
+        self.regions = REGIONS
         # what the results file keeps beside the methods and claims
         self.record: dict = {}
 

@@ -36,12 +36,10 @@ from .sets import TileSet
 
 SPLITS = ("train", "val", "test", "val_new", "test_new")
 
-RENDER_VERSION = (
-    2  # bump when rendering or splitting changes: it is part of the cache key
-)
-EARTH_WIDTH = (
-    5400  # every rendering is used at 5400 x 2700 (~7.4 km per pixel at the equator)
-)
+# bump when rendering or splitting changes: it is part of the cache key
+RENDER_VERSION = 2
+# every rendering is used at 5400 x 2700 (~7.4 km per pixel at the equator)
+EARTH_WIDTH = 5400
 
 EARTH_SOURCES = {  # condition: (packaged file, what it is)
     "bluemarble": ("bluemarble", "NASA Blue Marble, true colour"),

@@ -105,9 +105,8 @@ def admin1_accuracy(pred_lat, pred_lon, meta: pd.DataFrame) -> float:
     return float(100.0 * same.mean())
 
 
-RASTER_DEGREES = (
-    0.05  # cell size of the rasterised admin-0 map (about 5.5 km at the equator)
-)
+# cell size of the rasterised admin-0 map (about 5.5 km at the equator)
+RASTER_DEGREES = 0.05
 
 
 def _admin0_shapefile():
