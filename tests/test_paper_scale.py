@@ -156,7 +156,7 @@ def test_the_jobs_the_chapters_trained_have_the_keys_fit_would_write(
     )
     assert out.returncode == 0, out.stderr[-2000:]
     listed = dict(
-        line.strip().split(" -> ")[1].rsplit("-", 1)
+        line.split("->")[1].strip().rsplit("-", 1)
         for line in out.stdout.splitlines()
         if "->" in line
     )
