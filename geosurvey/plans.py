@@ -106,6 +106,7 @@ def run(cfg, plan: Plan):
         desc=plan.name,
         meta={
             "backbone": cfg.backbone,
+            "top_stages": cfg.top_stages,
             "input_px": cfg.input_px,
             "profile": cfg.name,
             **plan.meta,
