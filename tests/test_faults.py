@@ -182,6 +182,10 @@ def test_skipped_images_reach_the_results_file(tmp_path, monkeypatch):
     saved = json.loads((tmp_path / "results" / "data_and_metrics.json").read_text())
     assert saved["skipped_images"]["test"][0]["id"] == "p0.jpg"
     assert saved["splits"]["test"] == 99 and saved["regimes"] == ["seen"]
+    # each regime's overlap with training: photos have no footprint, only distances
+    seen = saved["overlap"]["seen"]
+    assert seen["images"] == 99 and seen["nearest training km (median)"] == 0
+    assert not any(k.startswith("ground shared") for k in seen)
 
 
 # --- interrupted runs -----------------------------------------------------------------

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field, fields
 from typing import Callable, ClassVar
@@ -21,8 +22,8 @@ from typing import Callable, ClassVar
 import numpy as np
 import pandas as pd
 
+from .. import cache, files, plans, regimes, results
 from .. import inputs as inputs_mod
-from .. import plans, regimes, results
 from ..claims import Claims
 from ..evaluation import Evaluations
 from ..metrics import REGIONS
@@ -194,6 +195,7 @@ class Chapter(Context):
             "settings": self.s.key() if self.name in self.registry.settings else {},
             "splits": {k: len(v) for k, v in self.splits.items()},
             "regimes": [r.key for r in self.regimes],
+            "overlap": self.overlap(),
             "methods": results.method_table(self.ev, self.regions),
             "claims": self.claims.records(),
             "failed_assertions": self.claims.failures(),
@@ -204,6 +206,33 @@ class Chapter(Context):
             "wall_time_s": round(time.perf_counter() - self.started, 1),
             **self.record,
         }
+
+    def overlap(self) -> dict:
+        """``{regime: how much its test split overlaps training}``: the measures of
+        :func:`~geosurvey.data.newplaces.overview` (ground shared with training tiles,
+        the nearest training location, the continent mix), cached on disk by the
+        splits' contents."""
+        from ..data import newplaces
+        from ..features import fingerprint
+
+        spec = self.cfg.geotiles_spec()
+        tests = [r.test for r in self.regimes]
+        params = {
+            "splits": {s: fingerprint(self.splits[s]) for s in ["train", *tests]},
+            "extent_km": spec.extent_km,
+            "max_scale": 1 + spec.scale_jitter,
+        }
+        path = cache.entry("overlap", params).with_suffix(".json")
+        if not path.exists():
+            table = newplaces.overview(
+                self.splits,
+                tests,
+                extent_km=params["extent_km"],
+                max_scale=params["max_scale"],
+            )
+            files.write_text(path, table.to_json(orient="index"))
+        table = json.loads(path.read_text())
+        return {r.key: table[r.test] for r in self.regimes}
 
     def finish(self) -> list:
         """Judge the claims (pooling the other seeds whose results exist), save the
