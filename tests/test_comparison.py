@@ -51,18 +51,18 @@ def test_stability_table_and_lessons_read_every_seed(tmp_path):
     by_seed = comparison.seed_verdicts(tmp_path)
     assert sorted(by_seed) == [0, 1, 2] and set(by_seed[0]) == {"planet"}
     table = comparison.stability_table({s: by_seed[s] for s in (0, 1)})
-    steady = table.loc[("02_planet", "a beats b")]
+    steady = table.loc[("2 PlaNet", "a beats b")]
     assert (
         steady["seen places"] == "✓ ✓"
         and steady["stable"]
         and steady["verdict"] == cl.REPRODUCED
     )
-    assert table.loc[("02_planet", "b beats a")]["verdict"] == cl.NOT_REPRODUCED
-    assert table.loc[("02_planet", "albums help")]["new places"] == "n/t n/t"
+    assert table.loc[("2 PlaNet", "b beats a")]["verdict"] == cl.NOT_REPRODUCED
+    assert table.loc[("2 PlaNet", "albums help")]["new places"] == "n/t n/t"
     three = comparison.stability_table(by_seed)
-    assert three.loc[("02_planet", "a beats b")]["seen places"] == "✓ ✓ ?"
-    assert three.loc[("02_planet", "a beats b")]["verdict"] == "seed-dependent"
-    assert three.loc[("02_planet", "albums help")]["verdict"] == cl.NOT_TESTABLE
+    assert three.loc[("2 PlaNet", "a beats b")]["seen places"] == "✓ ✓ ?"
+    assert three.loc[("2 PlaNet", "a beats b")]["verdict"] == "seed-dependent"
+    assert three.loc[("2 PlaNet", "albums help")]["verdict"] == cl.NOT_TESTABLE
     text = comparison.lessons(table, 2)
     assert text.startswith(
         "Of 3 claims, 2 have the same decisive verdict at all 2 seeds"
