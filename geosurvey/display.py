@@ -72,10 +72,15 @@ def kind(column) -> str:
     return next((k for k, pattern in _RULES if pattern.search(name)), "number")
 
 
-def table(df: pd.DataFrame, formats: Mapping | None = None) -> pd.DataFrame:
+def table(
+    df: pd.DataFrame, formats: Mapping | None = None, *, by_row: bool = False
+) -> pd.DataFrame:
     """``df`` with every cell as display text, by the rule of this module; ``formats``
     maps column names to a kind, a format string or a function, for columns the rule
-    does not fit."""
+    does not fit. ``by_row``: the rows are the measures (a transposed table), so each
+    row takes the kind of its label."""
+    if by_row:
+        return table(df.T, formats).T
     formats = dict(formats or {})
     unknown = [c for c in formats if c not in df.columns and not _is_last_level(c, df)]
     if unknown:

@@ -133,3 +133,14 @@ def test_chapters_reach_it_as_gs_display():
     import geosurvey as gs
 
     assert gs.display.table is display.table
+
+
+def test_a_table_of_measures_by_row_formats_each_row_by_its_label():
+    df = pd.DataFrame(
+        {"images": [1000, 20], "nearest training km (median)": [2.6, 835.26]},
+        index=["seen", "new"],
+    ).T
+    shown = display.table(df, by_row=True)
+    assert shown.loc["images"].tolist() == ["1,000", "20"]
+    assert shown.loc["nearest training km (median)"].tolist() == ["3", "835"]
+    assert list(shown.columns) == ["seen", "new"]
