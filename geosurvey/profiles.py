@@ -94,6 +94,7 @@ class Profile:
         )
 
 
+MEASURED_SEEDS = (0, 1, 2)  # the seeds of geosurvey/chapters/expected.py
 PROFILES = {
     "ci": Profile(
         "ci",
@@ -171,8 +172,10 @@ def get(
 ) -> Profile:
     """The named profile for this run. ``sizes`` (``{"train": n, "val": n, "test": n,
     ...}``, any subset) overrides its split sizes, which are upper bounds: a smaller
-    dataset is used whole. Claims are asserted only by the ``ci`` profile on GeoTiles:
-    on any other data they are reported with their verdicts and never stop a chapter."""
+    dataset is used whole. Claims are asserted only by the ``ci`` profile on its own
+    GeoTiles at the seeds its expected verdicts were measured at (0, 1 and 2): on any
+    other data, size or seed they are reported with their verdicts and never stop a
+    chapter."""
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; choose from {sorted(PROFILES)}")
     known = ("train", "val", "test", "val_new", "test_new")
@@ -189,7 +192,9 @@ def get(
         data_root=data_root or None,
         seed=seed,
         eval_root=eval_root or None,
-        assert_claims=base.assert_claims and not data_root,
+        assert_claims=base.assert_claims
+        and not (data_root or sizes)
+        and seed in MEASURED_SEEDS,
         **overrides,
     )
 

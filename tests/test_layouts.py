@@ -129,7 +129,11 @@ def test_only_present_and_the_tolerance_reach_the_profile_from_the_command_line(
 
 def test_claims_are_asserted_only_by_the_ci_profile_on_geotiles(tmp_path):
     assert profiles.get("ci", "cpu").assert_claims
+    assert profiles.get("ci", "cpu", seed=2).assert_claims
     assert not profiles.get("ci", "cpu", data_root=str(tmp_path)).assert_claims
+    # the expected verdicts were measured at the ci sizes and seeds 0-2 only
+    assert not profiles.get("ci", "cpu", sizes={"train": 2000}).assert_claims
+    assert not profiles.get("ci", "cpu", seed=3).assert_claims
     assert not profiles.get("full", "cpu").assert_claims
     assert not profiles.get("photos", "cpu").assert_claims
 
