@@ -120,7 +120,7 @@ async (keys) => {
     if (tooWide(el)) add("width", `figure in "${section(el)}"`, exceeds(el, el.getBoundingClientRect().width));
   }
 
-  // Outputs: no traceback, warning or stderr.
+  // Outputs: no traceback, warning, stderr or bare Python repr.
   const out = numbered(".cell_output");
   for (const el of article.querySelectorAll(".cell_output")) {
     const text = el.textContent;
@@ -129,6 +129,8 @@ async (keys) => {
       const line = (stderr ? stderr.textContent : text).split("\n").find((l) => l.trim()) || "";
       add("output", out(el, "output"), `${stderr ? "stderr or error output" : "warning or traceback"}: ` +
         snippet(line));
+    } else if (/^\[?<([\w.]+ object at 0x[0-9a-f]+|Axes[:>]|matplotlib\.)/m.test(text.trim())) {
+      add("output", out(el, "output"), `a Python repr: ${snippet(text.trim().split("\n")[0])}`);
     }
   }
 

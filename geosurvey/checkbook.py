@@ -12,7 +12,7 @@ is wrong on it, by kind:
 * ``width``: a table, code block, figure or image wider than the content column (inside
   a scrolling wrapper too), or a figure shown scaled down (its text shrinks with it);
 * ``number``: a table cell showing NaN or a number with more than 2 decimals;
-* ``output``: a traceback, a warning or stderr in a cell's output;
+* ``output``: a traceback, a warning, stderr or a bare Python repr in a cell's output;
 * ``glue``, ``citation``: a glue role nothing was glued for, a citation that links
   nowhere or cites a key the bibliography lacks, a bibliography key shown as text;
 * ``build``: any other build problem shown on the page;

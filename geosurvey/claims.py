@@ -8,7 +8,8 @@ p-value:
 
 * in every regime the run has (:mod:`geosurvey.regimes`), the difference of the two
   methods on that regime's test set, its 95 % block-bootstrap interval and p-value
-  (:mod:`geosurvey.stats`);
+  (:mod:`geosurvey.stats`; no p-value below 1 on fewer than ``stats.MIN_BLOCKS``
+  blocks);
 * where results of other seeds exist, the same pooled over seeds (a two-level
   bootstrap);
 * Holm's correction over every (claim, regime) the chapter judges, separately for this
@@ -72,7 +73,8 @@ class Judgement:
     value_worse: float
     difference: float
     ci95: list
-    p: float
+    p: float  # 1 where fewer than stats.MIN_BLOCKS blocks hold the rows
+    blocks: int = 0  # how many spatial blocks hold the rows compared
     verdict: str = INCONCLUSIVE
     p_adjusted: float = 1.0
     seeds: list = field(default_factory=list)
@@ -164,13 +166,16 @@ class Claims:
         if not self.ev.metrics(claim.better, split, claim.region):
             return None
         a, b, diff, samples = _difference(self.ev, claim, split)
+        n_blocks = self.ev.sets[split].n_blocks(claim.region)
+        few = n_blocks < stats.MIN_BLOCKS
         j = Judgement(
             regime.key,
             a,
             b,
             diff,
             stats.interval(samples),
-            stats.p_value(diff, samples),
+            1.0 if few else stats.p_value(diff, samples),
+            blocks=n_blocks,
         )
         pooled = [(self.seed, diff, samples)]
         for seed, ev in sorted(self.others.items()):
@@ -181,7 +186,7 @@ class Claims:
             reps = stats.pooled([s for _, _, s in pooled], seed=len(pooled))
             j.seeds = [s for s, _, _ in pooled]
             j.pooled_difference, j.pooled_ci95 = point, stats.interval(reps)
-            j.pooled_p = stats.p_value(point, reps)
+            j.pooled_p = 1.0 if few else stats.p_value(point, reps)
         return j
 
     def judge(self) -> None:

@@ -143,13 +143,18 @@ def _sizes(args) -> dict | None:
 
 
 def _photo_options(args) -> dict:
-    """The photo-reading options given on the command line (profile fields and notebook
-    parameters of the same names); those not given keep the profile's."""
+    """The photo-reading options (profile fields and notebook parameters of the same
+    names): those given on the command line, else the profile's, so that the page shows
+    every parameter the run used."""
+    from . import profiles
+
+    profile = profiles.PROFILES.get(args.profile)  # an unknown one is refused later
     given = {
         "only_present": args.only_present or None,
         "bad_image_tolerance": args.bad_image_tolerance,
     }
-    return {k: v for k, v in given.items() if v is not None}
+    used = {k: getattr(profile, k, None) if v is None else v for k, v in given.items()}
+    return {k: v for k, v in used.items() if v is not None}
 
 
 def _execute(src: Path, dst: Path, root: Path, args, progress_bar: bool) -> float:

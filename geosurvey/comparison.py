@@ -23,6 +23,7 @@ TITLES = {  # results name: what a table calls the chapter
     "pigeon": "3 PIGEON",
     "two_stage_vit": "4 Two-stage ViT",
     "scene_networks": "5 Scene networks",
+    "comparison": "6 Comparison",
 }
 SEEDS = (0, 1, 2)
 MARK = {
@@ -103,20 +104,24 @@ def add_families(ch, chapters, fams: dict) -> None:
             ch.ev.add(family, r.test, *ev.predicted(method, r.test))
 
 
-def seed_verdicts(root, seeds=SEEDS) -> dict:
+def seed_verdicts(root, seeds=SEEDS, *, current=None) -> dict:
     """``{seed: {chapter: results}}`` of every seed whose results exist below
-    ``root``."""
+    ``root``, this chapter's included; ``current``: this run of the comparison, whose
+    own claims (judged, not yet written) stand for its seed."""
     out = {}
     for seed in seeds:
         folder = results.seed_dir(root, seed)
         found = {
             c: results.load_json(c, folder)
-            for c in CHAPTERS
+            for c in TITLES
             if (folder / f"{c}.json").exists()
         }
         if found:
             out[seed] = found
-    return out
+    if current is not None:
+        records = {"claims": current.claims.records()}
+        out.setdefault(current.cfg.seed, {})["comparison"] = records
+    return dict(sorted(out.items()))
 
 
 def _verdict(record: dict, regime: str):
@@ -132,7 +137,7 @@ def stability_table(by_seed: dict, regimes=("seen", "new")) -> pd.DataFrame:
     whether the verdict in the regime the claim is about is the same at every seed."""
     rows = {}
     seeds = sorted(by_seed)
-    for chapter in CHAPTERS:
+    for chapter in TITLES:
         records = {
             s: {c["key"]: c for c in by_seed[s].get(chapter, {}).get("claims", [])}
             for s in seeds

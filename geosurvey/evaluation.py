@@ -33,8 +33,17 @@ class TestSet:
 
     @classmethod
     def of(cls, meta: pd.DataFrame) -> "TestSet":
+        """Blocks from the metadata's ``block`` column where it has one (the held-out
+        disc of a new-places location), else the S2 cells of :func:`stats.blocks`."""
         meta = meta.reset_index(drop=True)
+        if "block" in meta:
+            block = np.unique(meta["block"].astype(str), return_inverse=True)[1]
+            return cls(meta, block.reshape(-1))
         return cls(meta, stats.blocks(meta["lat"].to_numpy(), meta["lon"].to_numpy()))
+
+    def n_blocks(self, region: str) -> int:
+        """How many blocks hold the rows of ``region``."""
+        return len(np.unique(self.block[self.mask(region)]))
 
     def mask(self, region: str) -> np.ndarray:
         """Rows of ``region`` (``Global``: all); an empty mask where no group has that

@@ -64,10 +64,11 @@ class HierarchicalSupCon:
     """Weighted sum of :func:`supcon` over label levels, coarse to fine (Wu et al.,
     appendix).
 
-    ``labels``: (batch, levels) cell ids; ``weights``: one per level.
+    ``labels``: (batch, levels) cell ids; ``weights``: one per level, coarse to fine
+    (Table 7 weighs the coarse level most, e.g. 1, 0.3, 0.05).
     """
 
-    weights: tuple = (0.2, 0.3, 0.5)
+    weights: tuple
     tau: float = 0.07
 
     def __call__(self, z, labels):
@@ -193,7 +194,7 @@ class GreatCircle:
 
 
 def smoothed_targets(cell_lat, cell_lon, lat, lon, tau: float):
-    """PIGEON's haversine-smoothed labels (Falde et al.), normalised over cells (torch,
+    """PIGEON's haversine-smoothed labels (Haas et al.), normalised over cells (torch,
     batched).
 
     The paper's target of cell i for a photo at x is exp(-(d(g_i, x) - d(g_n, x)) /

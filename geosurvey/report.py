@@ -79,7 +79,7 @@ def claim_sentence(claims, key: str) -> str:
     sentence."""
     c = claims.claims[key]
     if c.untestable:
-        return f"**{NOT_TESTABLE}**: {c.untestable}"
+        return f"**{NOT_TESTABLE}**: {c.untestable}."
     parts = []
     for regime, j in claims.judged.get(key, {}).items():
         better = _number(j.value_better, c.metric)
@@ -98,7 +98,10 @@ def claim_sentence(claims, key: str) -> str:
 
 def claims_table(claims, keys=None) -> pd.DataFrame:
     """One row per claim: its source, the regime it is about and the verdict in each
-    regime."""
+    regime (this seed's, then pooled over seeds where other seeds exist). A difference
+    is the claimed-better method's value minus the claimed-worse one's: for an error
+    in km a claim is supported by a negative difference, for an accuracy or a GeoScore
+    by a positive one."""
     rows = {}
     for key in keys or claims.claims:
         c = claims.claims[key]
@@ -108,10 +111,42 @@ def claims_table(claims, keys=None) -> pd.DataFrame:
         }
         for r in claims.regimes:
             j = claims.judged.get(key, {}).get(r.key)
-            shown = "–" if j is None else judgement(j, c.metric, with_p=False)
-            row[r.name] = NOT_TESTABLE if c.untestable else shown
+            row[r.name] = NOT_TESTABLE if c.untestable else _cell(j, c.metric)
         rows[c.text] = row
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("claim")
+
+
+def _cell(j, metric: str) -> str:
+    """A claims-table cell: this seed's verdict and, where other seeds exist, the
+    pooled one."""
+    if j is None:
+        return "–"
+    text = judgement(j, metric, with_p=False)
+    if j.pooled_verdict is not None:
+        seeds = ", ".join(map(str, j.seeds))
+        text += f"; seeds {seeds} pooled, {judgement(j, metric, True, False)}"
+    return text
+
+
+def _counted(verdicts) -> str:
+    counts = pd.Series(list(verdicts), dtype=object).value_counts()
+    return ", ".join(f"{n} {v}" for v, n in counts.items())
+
+
+def verdict_counts(claims) -> str:
+    """How a chapter's judgements (claims x regimes) came out, at this seed and, where
+    other seeds exist, pooled over them: a sentence for the chapter's summary."""
+    judged = [j for js in claims.judged.values() for j in js.values()]
+    text = (
+        f"Of the chapter's {len(judged)} judgements (claims × regimes), at seed "
+        f"{claims.seed}: {_counted(j.verdict for j in judged)}"
+    )
+    pooled = [j for j in judged if j.pooled_verdict is not None]
+    if pooled:
+        seeds = ", ".join(map(str, sorted({s for j in pooled for s in j.seeds})))
+        text += f"; pooled over seeds {seeds}: "
+        text += _counted(j.pooled_verdict for j in pooled)
+    return text + ", after Holm's correction."
 
 
 def glue_claims(claims) -> None:

@@ -20,7 +20,7 @@ import pandas as pd
 from . import files, metrics
 from .evaluation import Evaluations
 
-META_COLUMNS = ("lat", "lon", "continent", "country", "scene")
+META_COLUMNS = ("lat", "lon", "continent", "country", "scene", "block")
 
 
 def seed_dir(root, seed: int) -> Path:

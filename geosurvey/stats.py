@@ -6,7 +6,11 @@ each:
 * **Which test images.** Test locations cluster (about a third have another within 5
   km), so resampling single images pretends to more independent evidence than there is.
   We resample *spatial blocks*: S2 cells of level :data:`BLOCK_LEVEL` (about 300 km
-  across) holding the true locations, all images of a drawn block together.
+  across) holding the true locations, all images of a drawn block together. On the
+  new-places test of GeoTiles the block is the held-out disc: the images of one disc
+  share which ground was held out, so the discs, not cells inside them, are the
+  independent evidence. A difference resting on fewer than :data:`MIN_BLOCKS` blocks
+  (a continent's two discs) is never decisive: so few draws make no interval.
 * **Which seed.** A seed changes the split, the rendering and the training. Where
   results of several seeds exist, a replicate first draws seeds with replacement, then
   blocks within each, and averages the seeds' differences (a two-level bootstrap).
@@ -25,6 +29,7 @@ import numpy as np
 
 N_BOOTSTRAP = 1000
 BLOCK_LEVEL = 5
+MIN_BLOCKS = 5
 ALPHA = 0.05
 
 

@@ -46,6 +46,14 @@ def _figure(width) -> dict:
     )
 
 
+def _repr() -> dict:
+    """What a cell ending in a plotting call displays."""
+    text = "[<matplotlib.lines.Line2D at 0x7f53485f1c90>]"
+    return nbformat.v4.new_output(
+        "execute_result", data={"text/plain": text}, execution_count=1
+    )
+
+
 def _html(df: pd.DataFrame) -> dict:
     return nbformat.v4.new_output(
         "display_data", data={"text/html": df.to_html(), "text/plain": df.to_string()}
@@ -115,6 +123,7 @@ def _defects() -> nbformat.NotebookNode:
             "x = " + " + ".join(["value"] * 30), outputs=[stderr]
         ),
         nbformat.v4.new_code_cell("raise ValueError('bad')", outputs=[error]),
+        nbformat.v4.new_code_cell("ax.plot(x)", outputs=[_repr()]),
         nbformat.v4.new_code_cell("fig", outputs=[_figure(11.0)]),
     ]
     return nbformat.v4.new_notebook(cells=cells)
@@ -185,6 +194,7 @@ def test_every_defect_is_named(checked):
     assert "show NaN" in number and 'more than 2 decimals, e.g. "1.123456"' in number
     output = _found(out, "defects", "output")
     assert "UserWarning: something went wrong" in output and "Traceback" in output
+    assert "a Python repr: [<matplotlib.lines.Line2D at 0x7f53485f1c90>]" in output
     assert "nothing was glued as 'missing'" in _found(out, "defects", "glue")
     citation = _found(out, "defects", "citation")
     assert "citation key haas2024pigeon shown as text" in citation
@@ -192,7 +202,7 @@ def test_every_defect_is_named(checked):
         "cites 'nosuchkey2099'" in citation
         and 'links to no reference: "[]"' in citation
     )
-    assert "failures by kind: 15 (" in out
+    assert "failures by kind: 16 (" in out
 
 
 @needs_chromium

@@ -378,16 +378,48 @@ def test_claim_sentences_give_every_regimes_verdict_with_its_interval():
         "corrected p < 0.001" in text and "pooled over seeds 0, 1, reproduced" in text
     )
     assert text.endswith("The claim is about new places.")
-    assert report.claim_sentence(c, "x") == "**not testable here**: no albums here"
+    assert report.claim_sentence(c, "x") == "**not testable here**: no albums here."
     assert report.claim_sentence(c, "none").startswith("not measured on this run.")
     table = report.claims_table(c)
     assert list(table.index) == ["a beats b", "albums help", "c beats a"]
     assert table.loc["albums help", "seen places"] == cl.NOT_TESTABLE
     assert table.loc["c beats a", "new places"] == "–"
     assert table.loc["a beats b", "new places"].startswith("reproduced: ")
+    # this seed's verdict, then the one pooled over the seeds
+    assert "; seeds 0, 1 pooled, reproduced: " in table.loc["a beats b", "seen places"]
+    counts = report.verdict_counts(c)
+    assert counts.startswith("Of the chapter's 2 judgements (claims × regimes)")
+    assert "at seed 0: 2 reproduced; pooled over seeds 0, 1: 2 reproduced" in counts
     assert table.loc["a beats b", "about"] == "new places"
     assert (
         cl.unit("acc@25km") == " points"
         and cl.unit("median_km") == " km"
         and cl.unit("geoscore") == ""
     )
+
+
+def test_blocks_come_from_the_block_column_and_too_few_are_never_decisive():
+    meta = _meta(400, 0)
+    # eight discs; Europe's rows (every other one) lie in four of them
+    meta["block"] = [f"disc-{i % 8}" for i in range(400)]
+    ev = Evaluations({"test": meta})
+    assert ev.sets["test"].n_blocks("Global") == 8
+    assert ev.sets["test"].n_blocks("Europe") == 4 < stats.MIN_BLOCKS
+    d = np.random.default_rng(1).uniform(0, 2000, 400)
+    _add(ev, "a", "test", d)
+    _add(ev, "b", "test", d + 300.0)
+    c = _claims(
+        ev,
+        Claim("all", "a beats b", "a", "b", "mean_km"),
+        Claim("eu", "a beats b in Europe", "a", "b", "mean_km", region="Europe"),
+        regs=(regimes.SEEN,),
+    )
+    everywhere, europe = c.judged["all"]["seen"], c.judged["eu"]["seen"]
+    assert everywhere.blocks == 8 and everywhere.verdict == cl.REPRODUCED
+    # the same 300 km gain, measured on four blocks: no verdict
+    assert europe.blocks == 4 and europe.difference == pytest.approx(-300)
+    assert europe.p == 1.0 and europe.verdict == cl.INCONCLUSIVE
+    # the bootstrap draws whole discs: every replicate's rows come in disc-sized groups
+    w = ev.sets["test"].bootstrap("Global")
+    assert w.shape == (stats.N_BOOTSTRAP, 400)
+    assert np.all(w[:, :8] == w[:, 8:16])

@@ -200,3 +200,23 @@ def test_roles_of_points_around_a_disc():
         np.zeros(4), np.zeros(4), 90.0, np.array([0.0, 249.0, 251.0 + 600.0, 900.0])
     )
     assert list(held.roles(lat, lon)) == ["test", "test", "buffer", "pool"]
+
+
+def test_each_new_place_is_in_the_block_of_the_disc_that_holds_it():
+    discs = pd.DataFrame(
+        {
+            "lat": [0.0, 40.0, 40.0],
+            "lon": [0.0, 0.0, 90.0],
+            "role": ["test", "val", "test"],
+        }
+    )
+    lat, lon = destination(
+        np.array([0.0, 0.0, 40.0]),
+        np.array([0.0, 0.0, 90.0]),
+        45.0,
+        np.array([10, 200, 50]),
+    )
+    meta = pd.DataFrame({"lat": lat, "lon": lon})
+    got = geotiles.with_discs(meta, discs, "test")["block"].tolist()
+    # the validation disc at (40, 0) is never a test location's block
+    assert got == ["test-disc-0", "test-disc-0", "test-disc-2"]

@@ -113,6 +113,19 @@ class TwoStageSettings(Settings):
         paper."""
         return tuple(min(1.0, d / OSV5M_FOLDERS) for d in TABLE7_DATA)
 
+    def multistage_layers(self) -> tuple:
+        """What each multi-stage stage trains, in words (``multistage_frozen`` of the
+        ``multistage_top`` top stages or blocks)."""
+
+        def words(frozen: int) -> str:
+            if frozen < 0:
+                return "head only"
+            n = self.multistage_top - frozen
+            top = {0: "", 1: "last stage, "}.get(n, f"last {n} stages, ")
+            return top + "final layers, head"
+
+        return tuple(words(f) for f in self.multistage_frozen)
+
 
 def candidates(ctx) -> dict:
     """``{"CNN": Candidate, "ViT": Candidate}``: Wu et al.'s Model 1 and Model 2."""

@@ -28,7 +28,7 @@ import pandas as pd
 from PIL import Image
 
 from .. import cache, files, packaged
-from ..geo import destination
+from ..geo import destination, haversine
 from ..progress import bar
 from . import newplaces
 from .places import continents, geocode
@@ -313,13 +313,39 @@ def _read_meta(path: Path) -> pd.DataFrame:
     return meta
 
 
+# the role of the held-out discs each new-places split is drawn from
+DISC_ROLES = {"val_new": "val", "test_new": "test"}
+
+
+def with_discs(meta: pd.DataFrame, discs: pd.DataFrame, role: str) -> pd.DataFrame:
+    """``meta`` with a ``block`` column: the held-out disc (of ``discs``, the rows of
+    ``role``) nearest each location, i.e. the disc that holds it; the unit the
+    new-places bootstrap resamples (:mod:`geosurvey.stats`)."""
+    own = discs[discs["role"] == role]
+    d = haversine(
+        meta["lat"].to_numpy()[:, None],
+        meta["lon"].to_numpy()[:, None],
+        own["lat"].to_numpy()[None],
+        own["lon"].to_numpy()[None],
+    )
+    return meta.assign(block=[f"{role}-disc-{i}" for i in own.index[d.argmin(1)]])
+
+
+def _split_meta(folder: Path, split: str) -> pd.DataFrame:
+    meta = _read_meta(folder / f"{split}_meta.csv")
+    if split in DISC_ROLES:
+        discs = pd.read_csv(folder / "blocks.csv", keep_default_na=False)
+        meta = with_discs(meta, discs, DISC_ROLES[split])
+    return meta
+
+
 def load_geotiles(spec: GeoTilesSpec = GeoTilesSpec()) -> dict:
     """``{split: TileSet}`` for every split in :data:`SPLITS`, rendered once and
-    cached."""
+    cached; a new-places split's rows carry their held-out disc (``block``)."""
     folder = _folder(spec)
     return {
         split: TileSet(
-            _read_meta(folder / f"{split}_meta.csv"),
+            _split_meta(folder, split),
             np.load(folder / f"{split}_tiles.npy", mmap_mode="r"),
             name=f"geotiles-{split}",
         )
