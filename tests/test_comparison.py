@@ -76,3 +76,22 @@ def test_stability_table_and_lessons_read_every_seed(tmp_path):
     assert "Only one seed" in comparison.lessons(
         comparison.stability_table({0: by_seed[0]}), 1
     )
+
+
+def test_the_comparisons_own_claims_join_the_table_from_this_run(tmp_path):
+    from types import SimpleNamespace
+
+    results.save_json(
+        results.seed_dir(tmp_path, 1) / "comparison.json",
+        {"chapter": "comparison", "claims": _records(300.0, 1)},
+    )
+    claims = Claims(_ev(300.0, 0), regimes.REGIMES, seed=0)
+    claims.add(Claim("steady", "a beats b", "a", "b", "median_km"))
+    claims.judge()
+    current = SimpleNamespace(cfg=SimpleNamespace(seed=0), claims=claims)
+    by_seed = comparison.seed_verdicts(tmp_path, current=current)
+    assert sorted(by_seed) == [0, 1] and set(by_seed[0]) == {"comparison"}
+    table = comparison.stability_table(by_seed)
+    assert table.loc[("6 Comparison", "a beats b")]["seen places"] == "✓ ✓"
+    # a claim this run does not judge shows as not run at seed 0
+    assert table.loc[("6 Comparison", "b beats a")]["seen places"] == "– ✗"
