@@ -336,8 +336,10 @@ def bench_full_profile(decode_per_worker: float) -> dict:
     GPU_PEAK_FLOPS; ``geosurvey bench --gpu`` measures it on a GPU."""
     from . import profiles
     from .bench_gpu import train_flops_per_image
+    from .chapters.planet import PlanetSettings
 
     cfg = profiles.PROFILES["full"]
+    epochs = PlanetSettings.for_profile("full").epochs  # one PlaNet classifier
     name = cfg.backbones[0]
     flops = train_flops_per_image(name, cfg)
     gpu = GPU_UTILISATION * GPU_PEAK_FLOPS / flops
@@ -351,7 +353,7 @@ def bench_full_profile(decode_per_worker: float) -> dict:
         "num_workers": cfg.num_workers,
         "gpu_images_per_s_if_fed": gpu,
         "estimated_train_images_per_s": fed,
-        "estimated_hours_per_training": cfg.n_train * cfg.epochs / fed / 3600,
+        "estimated_hours_per_training": cfg.n_train * epochs / fed / 3600,
         "assumption": f"{GPU_UTILISATION:.0%} of {GPU_PEAK_FLOPS / 1e12:.0f} TFLOP/s "
         "(H100 bf16 dense); decoding at this machine's per-core speed with "
         f"{cfg.num_workers} workers",
