@@ -122,10 +122,11 @@ def _cell(j, metric: str) -> str:
     if j is None:
         return "–"
     text = judgement(j, metric, with_p=False)
-    if j.pooled_verdict is not None:
-        seeds = ", ".join(map(str, j.seeds))
-        text += f"; seeds {seeds} pooled, {judgement(j, metric, True, False)}"
-    return text
+    if j.pooled_verdict is None:
+        return text
+    seeds = ", ".join(map(str, j.seeds))
+    pooled = judgement(j, metric, pooled=True, with_p=False)
+    return f"seed {j.seeds[0]}: {text}; seeds {seeds} pooled: {pooled}"
 
 
 def _counted(verdicts) -> str:

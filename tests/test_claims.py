@@ -384,9 +384,12 @@ def test_claim_sentences_give_every_regimes_verdict_with_its_interval():
     assert list(table.index) == ["a beats b", "albums help", "c beats a"]
     assert table.loc["albums help", "seen places"] == cl.NOT_TESTABLE
     assert table.loc["c beats a", "new places"] == "–"
-    assert table.loc["a beats b", "new places"].startswith("reproduced: ")
+    assert table.loc["a beats b", "new places"].startswith("seed 0: reproduced: ")
     # this seed's verdict, then the one pooled over the seeds
-    assert "; seeds 0, 1 pooled, reproduced: " in table.loc["a beats b", "seen places"]
+    cell = table.loc["a beats b", "seen places"]
+    assert (
+        cell.startswith("seed 0: reproduced: ") and "; seeds 0, 1 pooled: repro" in cell
+    )
     counts = report.verdict_counts(c)
     assert counts.startswith("Of the chapter's 2 judgements (claims × regimes)")
     assert "at seed 0: 2 reproduced; pooled over seeds 0, 1: 2 reproduced" in counts
