@@ -334,8 +334,7 @@ def with_discs(meta: pd.DataFrame, discs: pd.DataFrame, role: str) -> pd.DataFra
 def _split_meta(folder: Path, split: str) -> pd.DataFrame:
     meta = _read_meta(folder / f"{split}_meta.csv")
     if split in DISC_ROLES:
-        discs = pd.read_csv(folder / "blocks.csv", keep_default_na=False)
-        meta = with_discs(meta, discs, DISC_ROLES[split])
+        meta = with_discs(meta, _read_blocks(folder), DISC_ROLES[split])
     return meta
 
 
@@ -356,7 +355,11 @@ def load_geotiles(spec: GeoTilesSpec = GeoTilesSpec()) -> dict:
 def load_blocks(spec: GeoTilesSpec) -> pd.DataFrame:
     """The held-out discs (lat, lon, role, continent) of ``spec``'s new-places
     regime."""
-    return pd.read_csv(_folder(spec) / "blocks.csv", keep_default_na=False)
+    return _read_blocks(_folder(spec))
+
+
+def _read_blocks(folder: Path) -> pd.DataFrame:
+    return pd.read_csv(folder / "blocks.csv", keep_default_na=False)
 
 
 def load_views(spec: GeoTilesSpec, images: TileSet) -> TileSet:
