@@ -25,7 +25,7 @@ RUN_ARGS = $(RUN_COMMON) --seed $(SEED)
 export HF_HUB_OFFLINE ?= 1
 export PYTHONHASHSEED := 0
 
-.PHONY: install data book check-book test bench bench-gpu lab clean seeds
+.PHONY: install data book check-book test bench bench-gpu profile lab clean seeds
 
 install: $(VENV)/.installed
 
@@ -42,14 +42,14 @@ data: install
 
 # Progress bars are off while executing chapters: they would be stored in the rendered pages.
 book: data
-	TQDM_DISABLE=1 $(PY) -m geosurvey.cli book $(RUN_ARGS)
+	TQDM_DISABLE=1 $(PY) -m tools.book $(RUN_ARGS)
 	$(MAKE) check-book
 
 # Every rendered page in headless Chromium at 1280 px, offline: equations typeset, images loaded,
 # tables, code and figures inside the content column, numbers formatted, no stderr, glue and
 # citations resolved; screenshots in build/screens. Says so and passes where no Chromium is installed.
 check-book: install
-	$(PY) -m geosurvey.cli check-book --html _build/html --screens build/screens
+	$(PY) -m tools.checkbook --html _build/html --screens build/screens
 
 # nbval re-executes every chapter; its results go to build/test-results so they never overwrite
 # the results/ that `make book` rendered (checkpoints are shared: their keys are complete).
@@ -65,11 +65,17 @@ lab: install
 	$(VENV)/bin/jupyter lab book
 
 bench: install
-	$(PY) -m geosurvey.cli bench -o bench/bench.json
+	$(PY) -m tools.bench -o bench/bench.json
+	$(MAKE) profile
+
+# Where each chapter's time goes, cold (empty caches, as on a fresh clone) and warm, and the
+# time to render the book -> bench/profile.json (about twice the book's own time).
+profile: install
+	TQDM_DISABLE=1 $(PY) -m tools.profile --profile $(PROFILE) --seed $(SEED) -o bench/profile.json
 
 # On a CUDA machine: matmul peak, the full profile's training step and memory, DataLoader photos/s.
 bench-gpu: install
-	$(PY) -m geosurvey.cli bench --gpu
+	$(PY) -m tools.bench --gpu
 
 # Seeds 1 and 2 of every chapter into results/seed-1 and results/seed-2; a later `make book`
 # (seed 0) pools them into its intervals and shows each claim's verdict at every seed.

@@ -16,7 +16,6 @@ _SUBMODULES = {
     "cache",
     "cells",
     "chapters",
-    "checkbook",
     "claims",
     "comparison",
     "compat",
@@ -49,6 +48,7 @@ _SUBMODULES = {
     "scenes",
     "stats",
     "tasks",
+    "timings",
     "train",
 }
 

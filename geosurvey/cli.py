@@ -6,10 +6,6 @@
         adaptive S2 geocells of the points
     geosurvey evaluate  predictions.csv [--convention osv5m]
         metrics of lat/lon predictions vs truth
-    geosurvey book      --profile ci
-        execute every chapter and render the HTML book
-    geosurvey check-book [--html _build/html]
-        every rendered page in headless Chromium
     geosurvey run planet --profile full --device cuda [--data-root DIR]
         execute one chapter
     geosurvey fit --list
@@ -21,8 +17,6 @@
         locate photos with a trained cell classifier
     geosurvey doctor
         what this machine offers (GPU, weights, data)
-    geosurvey bench     [-o bench/bench.json]
-        throughput of the library's hot paths (--gpu: on a GPU)
 
 Every command reports a bad input (a file, a line, a parameter) in one line and exits
 with status 2.
@@ -32,8 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -183,20 +175,6 @@ def _execute(src: Path, dst: Path, root: Path, args, progress_bar: bool) -> floa
     return time.perf_counter() - t0
 
 
-def _show_run_parameters_only(notebook: Path) -> None:
-    """Hide the chapter's default ``parameters`` cell in the rendered page: the cell
-    papermill injected after it holds the values this run used, and showing both reads
-    as a duplicate."""
-    import nbformat
-
-    nb = nbformat.read(notebook, as_version=4)
-    for cell in nb.cells:
-        tags = cell.metadata.get("tags", [])
-        if "parameters" in tags and "remove-cell" not in tags:
-            cell.metadata["tags"] = tags + ["remove-cell"]
-    nbformat.write(nb, notebook)
-
-
 def _add_run_parameters(p) -> None:
     """The parameters every chapter's ``parameters`` cell takes."""
     p.add_argument("--profile", default="ci")
@@ -233,79 +211,6 @@ def _add_run_parameters(p) -> None:
             default=None,
             help=f"at most this many {split} images",
         )
-
-
-def _stage(root: Path) -> Path:
-    """A fresh staging folder with the book's configuration, bibliography and static
-    files."""
-    stage = root / "build" / "book-src"
-    if stage.exists():
-        shutil.rmtree(stage)
-    stage.mkdir(parents=True)
-    for name in ("_config.yml", "_toc.yml", "references.bib"):
-        shutil.copy(root / name, stage / name)
-    shutil.copytree(
-        root / "book" / "_static", stage / "book" / "_static"
-    )  # html_static_path
-    return stage
-
-
-def _source(root: Path, entry: str) -> Path:
-    for path in (root / f"{entry}.ipynb", root / f"{entry}.md"):
-        if path.exists():
-            return path
-    raise SystemExit(
-        f"_toc.yml names {entry!r} but neither {entry}.ipynb nor {entry}.md exists"
-    )
-
-
-def _render(root: Path, stage: Path) -> Path:
-    """Build the staged book with Jupyter Book 1 into ``_build/html``; every page must
-    exist."""
-    jb = Path(sys.executable).with_name("jupyter-book")
-    cmd = [
-        str(jb),
-        "build",
-        str(stage),
-        "--path-output",
-        str(root),
-        "-W",
-        "-n",
-        "--keep-going",
-    ]
-    subprocess.run(cmd, check=True)
-    html = root / "_build" / "html"
-    missing = [e for e in _toc_files(root) if not (html / f"{e}.html").exists()]
-    if missing:
-        raise SystemExit(f"the build produced no page for {missing}")
-    return html
-
-
-def _cmd_book(args) -> None:
-    """Execute every chapter with papermill into a staging folder, then render the
-    HTML."""
-    from .profiles import find_root
-
-    root = find_root()
-    stage, times = _stage(root), {}
-    for entry in _toc_files(root):
-        src = _source(root, entry)
-        dst = stage / src.relative_to(root)
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        if src.suffix == ".md":
-            shutil.copy(src, dst)
-            continue
-        print(f"executing {src.relative_to(root)} ({args.profile})", flush=True)
-        times[entry] = round(_execute(src, dst, root, args, progress_bar=False), 1)
-        _show_run_parameters_only(dst)
-        print(f"  done in {times[entry]} s", flush=True)
-    summary = {"profile": args.profile, "seconds": times}
-    write_text(root / "build" / "chapter_times.json", json.dumps(summary, indent=2))
-    html = _render(root, stage)
-    print(
-        f"book built: {html / 'index.html'} ({len(_toc_files(root))} pages); "
-        f"times {times}"
-    )
 
 
 def chapter_notebook(root: Path, name: str) -> Path:
@@ -490,22 +395,6 @@ def _cmd_doctor(args) -> None:
     print("\n".join(lines()))
 
 
-def _cmd_check_book(args) -> None:
-    from .checkbook import run
-
-    raise SystemExit(run(Path(args.html), Path(args.screens), bib=Path(args.bib)))
-
-
-def _cmd_bench(args) -> None:
-    if args.gpu:
-        from .bench_gpu import run as run_gpu
-
-        return run_gpu()
-    from .bench import run
-
-    run(Path(args.output), quick=args.quick)
-
-
 def _args_partition(p) -> None:
     p.add_argument("csv")
     p.add_argument("--lat", default="lat")
@@ -563,30 +452,6 @@ def _args_predict(p) -> None:
     )
 
 
-def _args_check_book(p) -> None:
-    p.add_argument("--html", default="_build/html", help="the rendered book")
-    p.add_argument(
-        "--screens",
-        default="build/screens",
-        help="folder for a screenshot of each page",
-    )
-    p.add_argument(
-        "--bib", default="references.bib", help="its keys must not show as plain text"
-    )
-
-
-def _args_bench(p) -> None:
-    p.add_argument("-o", "--output", default="bench/bench.json")
-    p.add_argument(
-        "--quick", action="store_true", help="smaller sizes, for a smoke run"
-    )
-    p.add_argument(
-        "--gpu",
-        action="store_true",
-        help="the GPU figures, one JSON line each (on a CUDA machine)",
-    )
-
-
 COMMANDS = (  # name, help, what it runs, its arguments
     (
         "data",
@@ -605,12 +470,6 @@ COMMANDS = (  # name, help, what it runs, its arguments
         "metrics of a CSV with pred_lat, pred_lon, lat, lon[, id][, country]",
         "_cmd_evaluate",
         _args_evaluate,
-    ),
-    (
-        "book",
-        "execute every chapter and build the HTML book",
-        "_cmd_book",
-        _add_run_parameters,
     ),
     (
         "run",
@@ -637,13 +496,6 @@ COMMANDS = (  # name, help, what it runs, its arguments
         "_cmd_doctor",
         lambda p: None,
     ),
-    (
-        "check-book",
-        "check every rendered page in headless Chromium at 1280 px",
-        "_cmd_check_book",
-        _args_check_book,
-    ),
-    ("bench", "throughput benchmarks", "_cmd_bench", _args_bench),
 )
 
 

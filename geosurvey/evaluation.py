@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from . import metrics, stats
+from . import metrics, stats, timings
 from .geo import haversine
 
 GROUP_COLUMNS = ("continent", "scene")
@@ -137,9 +137,10 @@ class Evaluations:
         e, ts = self.done[(method, split)], self.sets[split]
         mask = ts.mask(region)
         hits = None if e.hits is None else e.hits[mask]
-        return stats.weighted_metrics(
-            e.d[mask], ts.bootstrap(region), metrics.THRESHOLDS_KM, hits
-        )
+        with timings.span("bootstrap"):
+            return stats.weighted_metrics(
+                e.d[mask], ts.bootstrap(region), metrics.THRESHOLDS_KM, hits
+            )
 
     def intervals(self, method: str, split: str, region: str = "Global") -> dict:
         return {

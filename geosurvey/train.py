@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import files
+from . import files, timings
 from .progress import bar
 
 
@@ -311,19 +311,22 @@ def _validate(loop: _Loop, epoch) -> dict:
 def _epoch(loop: _Loop, net, epoch: int, label: str) -> dict:
     """Train one epoch, validate, step the schedule: the epoch's values (rank 0's)."""
     t0 = time.perf_counter()
-    loss, ips = run_epoch(
-        net,
-        _batches(loop.train_data, epoch),
-        loop.loss_fn,
-        loop.device,
-        loop.optimizer,
-        label,
-    )
+    with timings.span("epochs"):
+        loss, ips = run_epoch(
+            net,
+            _batches(loop.train_data, epoch),
+            loop.loss_fn,
+            loop.device,
+            loop.optimizer,
+            label,
+        )
+    with timings.span("validation"):
+        validated = _validate(loop, epoch)
     row = {
         "epoch": epoch + 1,
         "train_loss": loss,
         "train_images_per_s": ips,
-        **_validate(loop, epoch),
+        **validated,
     }
     if loop.scheduler is not None:
         loop.scheduler.step()
@@ -377,7 +380,8 @@ def fit(
     for epoch in range(loop.start, epochs):
         row = _epoch(loop, net, epoch, f"{desc} epoch {epoch + 1}/{epochs}")
         loop.record(row, epoch, patience)
-        _save(loop, ckpt, epoch, meta)
+        with timings.span("checkpoint"):
+            _save(loop, ckpt, epoch, meta)
         if loop.history.stopped_early:
             break
     _barrier()

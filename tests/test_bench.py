@@ -1,10 +1,12 @@
-"""The benchmark's estimate for the full profile, computed from the profile and the
-chapters' settings (``make bench`` prints it as ``full_profile_estimate``)."""
+"""The benchmarks: the estimate for the full profile, computed from the profile and the
+chapters' settings (``make bench`` prints it as ``full_profile_estimate``), and the GPU
+benchmark's parts that run on a CPU."""
 
 import pytest
 
-from geosurvey import bench, profiles
+from geosurvey import profiles
 from geosurvey.chapters.planet import PlanetSettings
+from tools import bench, bench_gpu
 
 
 def test_the_full_profile_estimate_follows_the_profile_and_planets_settings():
@@ -17,3 +19,28 @@ def test_the_full_profile_estimate_follows_the_profile_and_planets_settings():
     hours = cfg.n_train * epochs / (100.0 * cfg.num_workers) / 3600
     assert est["estimated_hours_per_training"] == pytest.approx(hours)
     assert est["train_gflop_per_image"] > 1.0
+
+
+def test_the_gpu_bench_says_in_one_line_that_there_is_no_cuda_and_exits_0(
+    capsys, monkeypatch
+):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    bench.main(["--gpu"])
+    out = capsys.readouterr().out
+    assert (
+        out.count("\n") == 1
+        and "no CUDA device here" in out
+        and "nothing measured" in out
+    )
+
+
+def test_the_gpu_bench_s_loader_and_flop_count_run_on_a_cpu(tmp_path):
+    paths = bench_gpu.write_jpegs(tmp_path, 12, distinct=3)
+    # linked, not rewritten
+    assert len(paths) == 12 and (tmp_path / "11.jpg").stat().st_nlink == 4
+    assert bench_gpu.loader_rate(paths, input_px=32, batch_size=4, workers=0) > 0
+    cfg = profiles.get("photos", "cpu")
+    # EfficientNet-Lite0 at 160 px
+    assert bench_gpu.train_flops_per_image(cfg.backbone, cfg) > 1e8

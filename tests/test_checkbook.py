@@ -16,7 +16,8 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from geosurvey import checkbook, display, plots
+from geosurvey import display, plots
+from tools import checkbook
 
 ROOT = Path(__file__).resolve().parents[1]
 needs_chromium = pytest.mark.skipif(

@@ -73,30 +73,3 @@ def test_run_finds_one_chapter_by_name_and_lists_them_otherwise():
         cli.chapter_notebook(root, "pigeonx")
     with pytest.raises(ValueError, match="more than one"):
         cli.chapter_notebook(root, "_")
-
-
-def test_the_gpu_bench_says_in_one_line_that_there_is_no_cuda_and_exits_0(
-    capsys, monkeypatch
-):
-    import torch
-
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    cli.main(["bench", "--gpu"])
-    out = capsys.readouterr().out
-    assert (
-        out.count("\n") == 1
-        and "no CUDA device here" in out
-        and "nothing measured" in out
-    )
-
-
-def test_the_gpu_bench_s_loader_and_flop_count_run_on_a_cpu(tmp_path):
-    from geosurvey import bench_gpu, profiles
-
-    paths = bench_gpu.write_jpegs(tmp_path, 12, distinct=3)
-    # linked, not rewritten
-    assert len(paths) == 12 and (tmp_path / "11.jpg").stat().st_nlink == 4
-    assert bench_gpu.loader_rate(paths, input_px=32, batch_size=4, workers=0) > 0
-    cfg = profiles.get("photos", "cpu")
-    # EfficientNet-Lite0 at 160 px
-    assert bench_gpu.train_flops_per_image(cfg.backbone, cfg) > 1e8

@@ -168,14 +168,14 @@ def _ruff(*args):
 
 @needs_ruff
 def test_library_and_chapters_are_ruff_formatted():
-    out = _ruff("format", "--check", "geosurvey", "book", "tests")
+    out = _ruff("format", "--check", "geosurvey", "tools", "book", "tests")
     assert out.returncode == 0, out.stdout + out.stderr
 
 
 @needs_ruff
 def test_library_tests_and_chapters_pass_ruff_check():
     # the rules and the 88-character lines are pyproject.toml's [tool.ruff] settings
-    out = _ruff("check", "geosurvey", "tests", "book")
+    out = _ruff("check", "geosurvey", "tools", "tests", "book")
     assert out.returncode == 0, out.stdout + out.stderr
 
 

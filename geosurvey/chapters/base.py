@@ -22,7 +22,7 @@ from typing import Callable, ClassVar
 import numpy as np
 import pandas as pd
 
-from .. import cache, files, plans, regimes, results
+from .. import cache, files, plans, regimes, results, timings
 from .. import inputs as inputs_mod
 from ..claims import Claims
 from ..evaluation import Evaluations
@@ -112,7 +112,8 @@ class Context:
     def inputs(self) -> dict:
         """:class:`~geosurvey.inputs.Inputs` of every split for the profile's
         backbone."""
-        return self.memo("inputs", lambda: inputs_mod.inputs(self.cfg, self.splits))
+        with timings.span("activations"):
+            return self.memo("inputs", lambda: inputs_mod.inputs(self.cfg, self.splits))
 
     @property
     def regimes(self) -> tuple:
@@ -144,7 +145,8 @@ class Context:
         if job not in self._trained:
             for need in self.registry.jobs[job].dependencies(self):
                 self.fit(need)
-            self._trained[job] = plans.run(self.cfg, self.plan(job))
+            with timings.span(f"job {job}"):
+                self._trained[job] = plans.run(self.cfg, self.plan(job))
         return self._trained[job]
 
     def outputs(
@@ -184,8 +186,9 @@ class Chapter(Context):
     def add(self, method: str, predict: Callable, **info) -> None:
         """Evaluate ``method`` on the test split of every regime: ``predict(regime) ->
         (lat, lon)`` answers that regime's test images with that regime's choices."""
-        for r in self.regimes:
-            self.ev.add(method, r.test, *predict(r), **info)
+        with timings.span("evaluation"):
+            for r in self.regimes:
+                self.ev.add(method, r.test, *predict(r), **info)
 
     def results(self) -> dict:
         return {
@@ -239,8 +242,10 @@ class Chapter(Context):
         results files, and return the broken assertions (the notebook's last cell raises
         on them)."""
         root = self.cfg.results_dir
-        self.claims.others = results.other_seeds(self.name, root, self.cfg.seed)
-        self.claims.judge()
-        results.save_predictions(root / f"{self.name}.predictions.npz", self.ev)
-        results.save_json(root / f"{self.name}.json", self.results())
+        with timings.span("claims and bootstrap"):
+            self.claims.others = results.other_seeds(self.name, root, self.cfg.seed)
+            self.claims.judge()
+        with timings.span("results files"):
+            results.save_predictions(root / f"{self.name}.predictions.npz", self.ev)
+            results.save_json(root / f"{self.name}.json", self.results())
         return self.claims.failures()

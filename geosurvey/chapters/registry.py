@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .. import timings
 from . import data_and_metrics, pigeon, planet, scene_networks, two_stage_vit
 from .base import Chapter, Context
 
@@ -67,7 +68,8 @@ def start(
         )
     cfg = profiles.get(profile, device, data_root, seed, sizes, eval_root, **overrides)
     pd.set_option("display.max_colwidth", None)  # a table's text is shown whole
-    splits = profiles.load_splits(cfg)
+    with timings.span("data"):
+        splits = profiles.load_splits(cfg)
     counts = ", ".join(f"{k} {len(v):,}" for k, v in splits.items())
     skipped = sum(len(v.skipped) for v in splits.values())
     print(

@@ -7,6 +7,7 @@ thread count. Chapter wall times come from the last ``make book``
 
 from __future__ import annotations
 
+import argparse
 import copy
 import json
 import os
@@ -16,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .files import write_text
+from geosurvey.files import write_text
+from tools import bench_gpu
 
 
 def _timed(fn, repeat: int = 3):
@@ -31,7 +33,7 @@ def _timed(fn, repeat: int = 3):
 def _photo_like_points(n: int, seed: int = 0):
     """n points resampled from the MP-16 photo locations with ~1 km noise (real
     density)."""
-    from .data.geotiles import mp16_locations
+    from geosurvey.data.geotiles import mp16_locations
 
     base = mp16_locations()
     rng = np.random.default_rng(seed)
@@ -42,7 +44,7 @@ def _photo_like_points(n: int, seed: int = 0):
 
 
 def bench_partition(sizes):
-    from . import cells, s2
+    from geosurvey import cells, s2
 
     out = {}
     for n in sizes:
@@ -62,7 +64,7 @@ def bench_partition(sizes):
 
 
 def bench_tiles(n: int):
-    from .data.geotiles import GeoTilesSpec, earth_image, render_split
+    from geosurvey.data.geotiles import GeoTilesSpec, earth_image, render_split
 
     spec = GeoTilesSpec()
     for c in spec.conditions:
@@ -73,7 +75,7 @@ def bench_tiles(n: int):
 
 
 def bench_metrics(n: int):
-    from . import metrics
+    from geosurvey import metrics
 
     rng = np.random.default_rng(0)
     a = rng.uniform([-90, -180], [90, 180], (n, 2))
@@ -95,7 +97,7 @@ def bench_faiss(n_queries: int, refs, dim: int = 128, hnsw_max: int = 200_000):
     """Queries/s of exact and approximate search, and the approximate indexes' recall@10
     against exact search on the first 1000 queries (HNSW is built only up to
     ``hnsw_max`` references: its build time grows fastest)."""
-    from .retrieval import GeoIndex, recall_at_k
+    from geosurvey.retrieval import GeoIndex, recall_at_k
 
     rng = np.random.default_rng(0)
     centres = rng.normal(size=(2000, dim)) / np.sqrt(dim) * 4
@@ -136,7 +138,7 @@ def _images_per_s(loop: str, net, batches, count: int) -> float:
     :func:`geosurvey.train.fit`."""
     import torch
 
-    from . import train
+    from geosurvey import train
 
     opt = torch.optim.AdamW([p for p in net.parameters() if p.requires_grad], 1e-3)
 
@@ -167,7 +169,7 @@ def bench_training(n: int = 2048, batch_size: int = 128, n_classes: int = 200):
     activations (``ci``) and images streamed through the frozen trunk (``full``)."""
     import torch
 
-    from . import backbones, models
+    from geosurvey import backbones, models
 
     out = {}
     model, info = backbones.create("tf_efficientnet_lite0")
@@ -203,9 +205,9 @@ def bench_training(n: int = 2048, batch_size: int = 128, n_classes: int = 200):
 def bench_features(n: int):
     import pandas as pd
 
-    from . import backbones, features
-    from .data.geotiles import GeoTilesSpec, render_split
-    from .data.sets import TileSet
+    from geosurvey import backbones, features
+    from geosurvey.data.geotiles import GeoTilesSpec, render_split
+    from geosurvey.data.sets import TileSet
 
     lat, lon = _photo_like_points(n)
     tiles, _ = render_split(lat, lon, GeoTilesSpec(), np.random.default_rng(0))
@@ -224,8 +226,8 @@ def bench_features(n: int):
 def bench_geography(n: int):
     """Climate, land cover, elevation and country lookups for ``n`` photo-like
     points."""
-    from . import geography
-    from .data.places import countries, polygon_countries
+    from geosurvey import geography
+    from geosurvey.data.places import countries, polygon_countries
 
     lat, lon = _photo_like_points(n)
     out = {
@@ -259,8 +261,8 @@ def _jpeg_photos(folder: Path, n: int):
     import pandas as pd
     from PIL import Image
 
-    from .data.geotiles import GeoTilesSpec, render_split
-    from .data.sets import PhotoSet
+    from geosurvey.data.geotiles import GeoTilesSpec, render_split
+    from geosurvey.data.sets import PhotoSet
 
     lat, lon = _photo_like_points(n)
     tiles, _ = render_split(
@@ -277,7 +279,7 @@ def bench_places365(n: int):
     """Scene labelling: Places365 WideResNet-18 over JPEG photos, decoding included."""
     import tempfile
 
-    from . import places365
+    from geosurvey import places365
 
     with tempfile.TemporaryDirectory() as tmp:
         photos = _jpeg_photos(Path(tmp), n)
@@ -299,7 +301,7 @@ def bench_decoding(n_photos: int = 64, input_px: int = 224) -> dict:
 
     import torch
 
-    from . import features
+    from geosurvey import features
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # as in a DataLoader worker
@@ -334,14 +336,13 @@ def bench_full_profile(decode_per_worker: float) -> dict:
     photos/s one DataLoader worker decodes and transforms (measured by
     :func:`bench_decoding`, uint8 path). The GPU rate assumes GPU_UTILISATION of
     GPU_PEAK_FLOPS; ``geosurvey bench --gpu`` measures it on a GPU."""
-    from . import profiles
-    from .bench_gpu import train_flops_per_image
-    from .chapters.planet import PlanetSettings
+    from geosurvey import profiles
+    from geosurvey.chapters.planet import PlanetSettings
 
     cfg = profiles.PROFILES["full"]
     epochs = PlanetSettings.for_profile("full").epochs  # one PlaNet classifier
     name = cfg.backbones[0]
-    flops = train_flops_per_image(name, cfg)
+    flops = bench_gpu.train_flops_per_image(name, cfg)
     gpu = GPU_UTILISATION * GPU_PEAK_FLOPS / flops
     fed = min(gpu, decode_per_worker * cfg.num_workers)
     return {
@@ -544,3 +545,26 @@ def run(output: Path, quick: bool = False) -> dict:
     write_text(output, json.dumps(report, indent=2))
     print(json.dumps(report, indent=2))
     return report
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.bench", description="throughput benchmarks"
+    )
+    parser.add_argument("-o", "--output", default="bench/bench.json")
+    parser.add_argument(
+        "--quick", action="store_true", help="smaller sizes, for a smoke run"
+    )
+    parser.add_argument(
+        "--gpu",
+        action="store_true",
+        help="the GPU figures, one JSON line each (on a CUDA machine)",
+    )
+    args = parser.parse_args(argv)
+    if args.gpu:
+        return bench_gpu.run()
+    run(Path(args.output), quick=args.quick)
+
+
+if __name__ == "__main__":
+    main()

@@ -44,7 +44,7 @@ def train_flops_per_image(backbone: str, cfg) -> float:
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    from . import backbones
+    from geosurvey import backbones
 
     trunk, top = backbones.split(backbones.architecture(backbone), cfg.top_stages)
     x = torch.empty(1, 3, cfg.input_px, cfg.input_px, device="meta")
@@ -83,7 +83,7 @@ def training_step(cfg, peak_flops: float, steps: int = 10) -> dict:
     step."""
     import torch
 
-    from . import backbones, models
+    from geosurvey import backbones, models
 
     net = models.network(cfg, models.classifier_head, N_CLASSES).to("cuda")
     opt = torch.optim.AdamW([p for p in net.parameters() if p.requires_grad], lr=1e-4)
@@ -151,8 +151,8 @@ def loader_rate(paths: list, input_px: int, batch_size: int, workers: int) -> fl
     memory), over its second epoch (the workers already started)."""
     import pandas as pd
 
-    from . import features
-    from .data.sets import PhotoSet
+    from geosurvey import features
+    from geosurvey.data.sets import PhotoSet
 
     meta = pd.DataFrame({"path": paths, "lat": 0.0, "lon": 0.0})
     photos = PhotoSet(meta, name="bench").view(features.Uint8Transform(input_px))
@@ -176,7 +176,7 @@ def run(n_photos: int = 8192) -> None:
             "nothing measured"
         )
         return
-    from . import profiles
+    from geosurvey import profiles
 
     props = torch.cuda.get_device_properties(0)
     emit(

@@ -25,6 +25,7 @@ no Chromium is installed (Debian: ``apt-get install -y chromium``).
 
 from __future__ import annotations
 
+import argparse
 import base64
 import contextlib
 import functools
@@ -36,10 +37,9 @@ import tempfile
 import time
 import urllib.request
 from collections import Counter
-from importlib.resources import files as package_files
 from pathlib import Path
 
-from .files import atomic_path
+from geosurvey.files import atomic_path
 
 WINDOW = (1280, 900)
 MAX_SHOT = 40000  # taller pages are cut there
@@ -292,7 +292,7 @@ def _glued_keys(cells: list[dict]) -> set[str]:
 
 @functools.cache
 def _script() -> str:
-    return package_files("geosurvey").joinpath("checkbook.js").read_text()
+    return (Path(__file__).parent / "checkbook.js").read_text()
 
 
 def _requests_off_the_machine(events: list[dict]) -> list[str]:
@@ -359,3 +359,25 @@ def _counts(kinds: Counter) -> str:
         + ", ".join(f"{k} {n}" for k, n in kinds.most_common())
         + ")"
     )
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.checkbook",
+        description="check every rendered page in headless Chromium at 1280 px",
+    )
+    parser.add_argument("--html", default="_build/html", help="the rendered book")
+    parser.add_argument(
+        "--screens",
+        default="build/screens",
+        help="folder for a screenshot of each page",
+    )
+    parser.add_argument(
+        "--bib", default="references.bib", help="its keys must not show as plain text"
+    )
+    args = parser.parse_args(argv)
+    raise SystemExit(run(Path(args.html), Path(args.screens), bib=Path(args.bib)))
+
+
+if __name__ == "__main__":
+    main()

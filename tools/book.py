@@ -1,0 +1,109 @@
+"""Execute every chapter with papermill into a staging folder, then render the HTML
+book with Jupyter Book 1 into ``_build/html`` (``make book``)::
+
+    python -m tools.book --profile ci [--seed 0] [--data-root DIR] ...
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+
+from geosurvey.cli import _add_run_parameters, _execute, _toc_files
+from geosurvey.files import write_text
+from geosurvey.profiles import find_root
+
+toc_entries = _toc_files
+
+
+def chapter_entries(root: Path) -> list:
+    """The entries of ``_toc.yml`` that are notebooks, in the book's order."""
+    return [e for e in toc_entries(root) if (root / f"{e}.ipynb").exists()]
+
+
+def show_run_parameters_only(notebook: Path) -> None:
+    """Hide the chapter's default ``parameters`` cell in the rendered page: the cell
+    papermill injected after it holds the values this run used, and showing both reads
+    as a duplicate."""
+    nb = nbformat.read(notebook, as_version=4)
+    for cell in nb.cells:
+        tags = cell.metadata.get("tags", [])
+        if "parameters" in tags and "remove-cell" not in tags:
+            cell.metadata["tags"] = tags + ["remove-cell"]
+    nbformat.write(nb, notebook)
+
+
+def stage(root: Path, folder: Path) -> Path:
+    """``folder``, emptied, with the book's configuration, bibliography and static
+    files (``html_static_path``)."""
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    for name in ("_config.yml", "_toc.yml", "references.bib"):
+        shutil.copy(root / name, folder / name)
+    shutil.copytree(root / "book" / "_static", folder / "book" / "_static")
+    return folder
+
+
+def source(root: Path, entry: str) -> Path:
+    for path in (root / f"{entry}.ipynb", root / f"{entry}.md"):
+        if path.exists():
+            return path
+    raise SystemExit(
+        f"_toc.yml names {entry!r} but neither {entry}.ipynb nor {entry}.md exists"
+    )
+
+
+def render(root: Path, staged: Path, *, output: Path | None = None) -> Path:
+    """Build the staged book with Jupyter Book 1 into ``<output>/_build/html``
+    (``output`` defaults to the root); every page must exist."""
+    output = output or root
+    jb = Path(sys.executable).with_name("jupyter-book")
+    cmd = [str(jb), "build", str(staged), "--path-output", str(output)]
+    subprocess.run(cmd + ["-W", "-n", "--keep-going"], check=True)
+    html = output / "_build" / "html"
+    missing = [e for e in toc_entries(root) if not (html / f"{e}.html").exists()]
+    if missing:
+        raise SystemExit(f"the build produced no page for {missing}")
+    return html
+
+
+def build(args) -> None:
+    """Execute every chapter with papermill into a staging folder, then render the
+    HTML."""
+    root = find_root()
+    staged, times = stage(root, root / "build" / "book-src"), {}
+    for entry in toc_entries(root):
+        src = source(root, entry)
+        dst = staged / src.relative_to(root)
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if src.suffix == ".md":
+            shutil.copy(src, dst)
+            continue
+        print(f"executing {src.relative_to(root)} ({args.profile})", flush=True)
+        times[entry] = round(_execute(src, dst, root, args, progress_bar=False), 1)
+        show_run_parameters_only(dst)
+        print(f"  done in {times[entry]} s", flush=True)
+    summary = {"profile": args.profile, "seconds": times}
+    write_text(root / "build" / "chapter_times.json", json.dumps(summary, indent=2))
+    html = render(root, staged)
+    print(
+        f"book built: {html / 'index.html'} ({len(toc_entries(root))} pages); "
+        f"times {times}"
+    )
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m tools.book", description=__doc__)
+    _add_run_parameters(parser)
+    build(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    main()
