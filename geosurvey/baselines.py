@@ -84,4 +84,4 @@ def add_floors(ch) -> None:
     for name, kind in ((RAW, "raw"), (FROZEN, "frozen")):
         for r in ch.regimes:
             plat, plon, k = knn_floor(ch, kind, r)
-            ch.ev.add(name, r.test, plat, plon, best_k=k)
+            ch.evaluations.add(name, r.test, plat, plon, best_k=k)

@@ -94,14 +94,14 @@ def add_families(ch, chapters, fams: dict) -> None:
     for family, (chapter, method) in fams.items():
         ev = chapters[chapter]["ev"]
         for r in ch.regimes:
-            mine = ch.ev.sets[r.test].meta[["lat", "lon"]].to_numpy()
+            mine = ch.evaluations.sets[r.test].meta[["lat", "lon"]].to_numpy()
             theirs = ev.sets[r.test].meta[["lat", "lon"]].to_numpy()
             if mine.shape != theirs.shape or not np.allclose(mine, theirs):
                 raise ValueError(
                     f"{chapter} evaluated {family} on other {r.name} rows: "
                     "run every chapter with one profile and seed"
                 )
-            ch.ev.add(family, r.test, *ev.predicted(method, r.test))
+            ch.evaluations.add(family, r.test, *ev.predicted(method, r.test))
 
 
 def seed_verdicts(root, seeds=SEEDS, *, current=None) -> dict:
@@ -228,13 +228,13 @@ def ranking(ch, fams, regime) -> str:
     from .stats import interval
 
     learned = [f for f in fams if f not in FLOORS]
-    score = {f: ch.ev.metrics(f, regime.test)["geoscore"] for f in learned}
+    score = {f: ch.evaluations.metrics(f, regime.test)["geoscore"] for f in learned}
     order = sorted(learned, key=lambda f: -score[f])
     text = f"{order[0]} ({score[order[0]]:,.0f})"
     for a, b in zip(order, order[1:]):
         diff = (
-            ch.ev.samples(a, regime.test)["geoscore"]
-            - ch.ev.samples(b, regime.test)["geoscore"]
+            ch.evaluations.samples(a, regime.test)["geoscore"]
+            - ch.evaluations.samples(b, regime.test)["geoscore"]
         )
         text += f" {'>' if interval(diff)[0] > 0 else '≈'} {b} ({score[b]:,.0f})"
     return text

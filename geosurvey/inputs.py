@@ -1,6 +1,6 @@
 """What a model is fed, and its outputs over a whole split.
 
-:class:`Inputs` hides where the trainable part of a model reads from: in the ``ci``
+:class:`SplitInputs` hides where the trainable part of a model reads from: in the ``ci``
 profile the frozen trunk's activations are computed once and cached
 (:func:`geosurvey.features.activations`), so a CPU fine-tunes in seconds an epoch; in
 the ``full`` and ``photos`` profiles images stream through the frozen trunk. Either way
@@ -21,7 +21,7 @@ from .data.sets import ImageSet
 
 
 @dataclass
-class Inputs:
+class SplitInputs:
     """What the trainable part of a model reads for one split, and where those images
     are.
 
@@ -55,15 +55,15 @@ class Inputs:
             return f"cached-{cache.fingerprint(self.cached)}"
         return f"stream-{features.fingerprint(self.images)}-{self.transform!r}"
 
-    def subset(self, keep) -> "Inputs":
+    def subset(self, keep) -> "SplitInputs":
         """The rows where boolean ``keep`` is true (or the integer rows ``keep``), in
         order."""
         keep = np.asarray(keep)
         index = np.flatnonzero(keep) if keep.dtype == bool else keep
         meta = self.meta.iloc[index].reset_index(drop=True)
         if self.cached is not None:
-            return Inputs(meta, cached=self.cached[index])
-        return Inputs(
+            return SplitInputs(meta, cached=self.cached[index])
+        return SplitInputs(
             meta,
             images=self.images.subset(index),
             transform=self.transform,
@@ -113,8 +113,8 @@ class Inputs:
         return cached
 
 
-def inputs(cfg, images, name: str | None = None, tap: str | None = None):
-    """:class:`Inputs` for ``images`` (an image set, or a dict of them: then a dict
+def of_images(cfg, images, name: str | None = None, tap: str | None = None):
+    """:class:`SplitInputs` for ``images`` (an image set, or a dict of them: then a dict
     back).
 
     ``ci``: the cached output of backbone ``name``'s module ``tap`` (default: where its
@@ -122,10 +122,10 @@ def inputs(cfg, images, name: str | None = None, tap: str | None = None):
     themselves.
     """
     if isinstance(images, dict):
-        return {k: inputs(cfg, v, name, tap) for k, v in images.items()}
+        return {k: of_images(cfg, v, name, tap) for k, v in images.items()}
     name = name or cfg.backbone
     if not cfg.cache_trunk:  # uint8 batches, normalised on the device by the trunk
-        return Inputs(
+        return SplitInputs(
             images.meta,
             images=images,
             transform=features.Uint8Transform(cfg.input_px),
@@ -136,7 +136,7 @@ def inputs(cfg, images, name: str | None = None, tap: str | None = None):
         raise KeyError(
             f"{name}'s module {tap!r} is not among the profile's cached taps {cfg.taps}"
         )
-    return Inputs(
+    return SplitInputs(
         images.meta, cached=features.profile_activations(cfg, images, name)[tap]
     )
 
@@ -153,13 +153,13 @@ def predict(model: nn.Module, batches, device: str = "cpu", fn=None) -> np.ndarr
     return np.concatenate(out)
 
 
-def outputs(model: nn.Module, x: Inputs, cfg, fn=None) -> np.ndarray:
+def outputs(model: nn.Module, x: SplitInputs, cfg, fn=None) -> np.ndarray:
     """``model``'s outputs (or ``fn(model, batch)``) for every row of ``x``, in order,
     batched as the profile says: logits, unit vectors or embeddings."""
     return predict(model, x.batches(None, 2 * cfg.batch_size), cfg.device, fn)
 
 
-def head_outputs(model: nn.Module, x: Inputs, cfg) -> dict:
+def head_outputs(model: nn.Module, x: SplitInputs, cfg) -> dict:
     """``{head: outputs}`` of a network ending in a :class:`MultiHead`, for every row of
     ``x``."""
     sizes = {k: h.out_features for k, h in model.head.heads.items()}

@@ -11,14 +11,23 @@ from __future__ import annotations
 
 import functools
 
+import cartopy
+import cartopy.crs as ccrs
+import cartopy.feature as cfeature
+import matplotlib.colors as mcolors
+import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.collections import PolyCollection
+from scipy.spatial import Voronoi
 
-from . import packaged
+from . import packaged, s2
+from .data.newplaces import corners
+from .geo import destination
+from .plots import blank, figure
 
 
 @functools.lru_cache(maxsize=1)
 def configure() -> None:
-    import cartopy
 
     cartopy.config["pre_existing_data_dir"] = str(packaged.path("natural_earth"))
 
@@ -35,10 +44,6 @@ def world(
     inches high (when it makes its own figure); ``extent`` = (lon0, lon1, lat0, lat1).
     """
     configure()
-    import cartopy.crs as ccrs
-    import cartopy.feature as cfeature
-
-    from .figures import figure
 
     if ax is None:
         _, ax = figure(
@@ -85,8 +90,6 @@ def points(
     **kw,
 ):
     """Scatter points on a map, optionally coloured by ``values`` with a colour bar."""
-    import cartopy.crs as ccrs
-    import matplotlib.pyplot as plt
 
     colours = (
         {"c": values, "cmap": cmap, "norm": norm}
@@ -104,7 +107,6 @@ def points(
 def errors(ax, lat, lon, error_km, size=6, label="error (km)"):
     """Points at their true locations coloured by error on one log scale (10 km green to
     20,000 km red), so every chapter's error maps read alike."""
-    import matplotlib.colors as mcolors
 
     return points(
         ax,
@@ -120,9 +122,6 @@ def errors(ax, lat, lon, error_km, size=6, label="error (km)"):
 
 def density(ax, lat, lon, bins_deg: float = 2.0, label="photos per cell"):
     """Log-scaled 2-D histogram of points on a lat/lon grid."""
-    import cartopy.crs as ccrs
-    import matplotlib.colors as mcolors
-    import matplotlib.pyplot as plt
 
     lon_edges = np.arange(-180, 180 + bins_deg, bins_deg)
     lat_edges = np.arange(-90, 90 + bins_deg, bins_deg)
@@ -154,11 +153,6 @@ def cells(
 ):
     """Draw the outline of every cell of a :class:`~geosurvey.cells.Partition` (or of an
     array of S2 cell ids), filled by ``values``."""
-    import cartopy.crs as ccrs
-    import matplotlib.pyplot as plt
-    from matplotlib.collections import PolyCollection
-
-    from . import s2
 
     ids = getattr(partition, "cell_ids", partition)
     plat, plon = s2.cell_polygons(np.asarray(ids, dtype=np.uint64), points_per_edge=6)
@@ -187,8 +181,6 @@ def cell_probabilities(ax, partition, probs, k: int = 10, true=None, title=None)
     """The ``k`` most probable cells of one prediction, shaded by probability, with the
     true location (a blue star) and the answer, the top cell's member mean (a red
     cross): what a classifier believes, not just its argmax."""
-    import cartopy.crs as ccrs
-    import matplotlib.colors as mcolors
 
     top = np.argsort(probs)[::-1][:k]
     cells(
@@ -230,10 +222,6 @@ def regions(ax, lat, lon, labels, *, extent, alpha: float = 0.8):
     the map's lon/lat plane, within ``extent``) filled with its cell's colour, 20
     colours in a shuffled order so that neighbouring cells rarely share one; dropped
     points are left blank."""
-    import cartopy.crs as ccrs
-    import matplotlib.pyplot as plt
-    from matplotlib.collections import PolyCollection
-    from scipy.spatial import Voronoi
 
     lon0, lon1, lat0, lat1 = extent
     pts = np.column_stack([lon, lat])
@@ -276,9 +264,6 @@ def regions(ax, lat, lon, labels, *, extent, alpha: float = 0.8):
 def footprints(ax, meta, *, extent_km: float, color="C0", linewidth=0.8, **kw):
     """Outline the ground of each rendered tile of ``meta`` (lat, lon, rotation,
     scale)."""
-    import cartopy.crs as ccrs
-
-    from .data.newplaces import corners
 
     clat, clon = corners(
         meta["lat"], meta["lon"], meta["rotation"], meta["scale"], extent_km=extent_km
@@ -289,9 +274,6 @@ def footprints(ax, meta, *, extent_km: float, color="C0", linewidth=0.8, **kw):
 
 def discs(ax, lat, lon, radius_km: float, *, color="C3", linewidth=1.0, **kw):
     """Outline a disc of ``radius_km`` around each (lat, lon)."""
-    import cartopy.crs as ccrs
-
-    from .geo import destination
 
     bearing = np.linspace(0, 360, 73)
     for a, o in zip(np.atleast_1d(lat), np.atleast_1d(lon)):
@@ -319,7 +301,6 @@ ERROR_BINS = (
 def binned_errors(ax, lat, lon, error_km, size=6, legend: bool = True):
     """Points at their true locations in four colours by error, as Wu et al.'s accuracy
     maps (Figs. 4-5): green within 500 km, yellow 1500, orange 2500, red beyond."""
-    import cartopy.crs as ccrs
 
     err = np.asarray(error_km)
     low = 0.0
@@ -338,3 +319,23 @@ def binned_errors(ax, lat, lon, error_km, size=6, legend: bool = True):
         low = high
     if legend:
         ax.legend(loc="lower left", fontsize=6, markerscale=2, frameon=True)
+
+
+def beliefs(images, partition, probs, picks, err_km, k: int = 10):
+    """For each picked image: the image (top) and its ``k`` most probable cells on a map
+    below."""
+    fig = blank(height=3.6)
+    grid = fig.add_gridspec(2, len(picks), height_ratios=(1.2, 1))
+    for j, i in enumerate(picks):
+        ax_img = fig.add_subplot(grid[0, j])
+        ax_img.imshow(images.load(i))
+        ax_img.axis("off")
+        ax_img.set_title(
+            f"error {err_km[i]:,.0f} km\ntop cell p = {probs[i].max():.2f}", fontsize=8
+        )
+        ax = fig.add_subplot(grid[1, j], projection=ccrs.Robinson())
+        world(ax=ax)
+        cell_probabilities(
+            ax, partition, probs[i], k=k, true=(images.meta.lat[i], images.meta.lon[i])
+        )
+    return fig

@@ -16,11 +16,11 @@ from __future__ import annotations
 import numpy as np
 
 from . import albums, cache, cells, geo, losses, metrics, models
-from .inputs import Inputs, head_outputs, outputs
+from .inputs import SplitInputs, head_outputs, outputs
 from .plans import Init, Plan
 
 
-def coordinates(x: Inputs) -> np.ndarray:
+def coordinates(x: SplitInputs) -> np.ndarray:
     return np.stack([x.lat, x.lon], 1).astype(np.float32)
 
 
@@ -226,7 +226,7 @@ def multi_partition(
 def scene_classifier(ctx, name, recipe, settings, pooled: dict, probs: dict) -> Plan:
     """A head per scene level (``probs[split]``: ``{"fine"|"middle"|"coarse":
     probabilities}``) on frozen pooled features (``pooled[split]``:
-    :class:`~geosurvey.inputs.Inputs`), trained against the scene distributions,
+    :class:`~geosurvey.inputs.SplitInputs`), trained against the scene distributions,
     validated by the coarse level's accuracy."""
     from torch import nn
 
@@ -385,9 +385,9 @@ def album_model(
     """PlaNet's album model: an :class:`~geosurvey.models.AlbumLSTM` over per-image
     features.
 
-    ``features()`` returns ``{split: Inputs}`` of cached features of width ``width``
-    (the trained classifier's, so computed only when training); ``source`` is that
-    classifier's checkpoint key. Training albums are fresh
+    ``features()`` returns ``{split: SplitInputs}`` of cached features of width
+    ``width`` (the trained classifier's, so computed only when training); ``source`` is
+    that classifier's checkpoint key. Training albums are fresh
     :func:`~geosurvey.albums.trips` every epoch; validation uses one fixed set of trips
     per split."""
     data = {

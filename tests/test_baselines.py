@@ -39,19 +39,19 @@ def test_floors_answer_every_regime_with_choices_made_on_validation(tmp_cache):
     assert baselines.prior_point(ch) == (coarse.mean_lat[top], coarse.mean_lon[top])
     assert abs(baselines.prior_point(ch)[0] - 48.85) < 1.0  # the densest cell: Paris
     baselines.add_floors(ch)
-    assert set(ch.ev.methods("test")) == {
+    assert set(ch.evaluations.methods("test")) == {
         baselines.PRIOR,
         baselines.RANDOM,
         baselines.RAW,
         baselines.FROZEN,
     }
-    plat, _ = ch.ev.predicted(baselines.RANDOM, "test")
+    plat, _ = ch.evaluations.predicted(baselines.RANDOM, "test")
     assert set(np.round(plat, 9)) <= set(np.round(train.lat, 9))  # training locations
     for method in (baselines.RAW, baselines.FROZEN):
-        k = ch.ev.done[(method, "test")].info["best_k"]
+        k = ch.evaluations.done[(method, "test")].info["best_k"]
         assert k in ch.settings("data_and_metrics").ks
         # the pattern says Paris or Tokyo: a neighbour in pixels or features is in the
         # right city
-        assert ch.ev.metrics(method, "test")["acc@750km"] == 100, method
+        assert ch.evaluations.metrics(method, "test")["acc@750km"] == 100, method
     # right for the Paris rows only
-    assert ch.ev.metrics(baselines.PRIOR, "test")["acc@750km"] == 75
+    assert ch.evaluations.metrics(baselines.PRIOR, "test")["acc@750km"] == 75

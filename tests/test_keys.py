@@ -13,7 +13,7 @@ import pytest
 
 from geosurvey import cache, cells, losses, models, plans, profiles, train
 from geosurvey.chapters.registry import SETTINGS
-from geosurvey.inputs import Inputs
+from geosurvey.inputs import SplitInputs
 
 CFG = profiles.get("ci", device="cpu")
 LAT = np.array([10.0, 10.1, 40.0, 40.1, -20.0, -20.1])
@@ -26,7 +26,7 @@ def _never():
 
 def _inputs(cached=None):
     meta = pd.DataFrame({"lat": LAT, "lon": LON})
-    return Inputs(
+    return SplitInputs(
         meta, cached=np.ones((6, 4), np.float32) if cached is None else cached
     )
 

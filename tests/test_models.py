@@ -42,7 +42,7 @@ def _meta(n):
 
 
 def test_cached_batches_cover_every_row_and_reshuffle_per_epoch():
-    x = inputs.Inputs(_meta(10), cached=np.arange(10, dtype=np.float16)[:, None])
+    x = inputs.SplitInputs(_meta(10), cached=np.arange(10, dtype=np.float16)[:, None])
     batches = x.batches(np.arange(10) * 2, batch_size=4, shuffle=True, seed=0)
     first = torch.cat([b[0] for b in batches(0)]).ravel()
     assert sorted(first.tolist()) == list(range(10))
@@ -61,7 +61,7 @@ def test_streamed_inputs_feed_the_same_network_as_cached_ones():
         pd.DataFrame({"lat": np.zeros(6), "lon": np.zeros(6)}), tiles, name="t"
     )
     cfg = profiles.get("ci", device="cpu")
-    streamed = inputs.inputs(
+    streamed = inputs.of_images(
         profiles.get("ci", device="cpu", cache_trunk=False), images
     )
     assert np.array_equal(streamed.lat, images.lat)
@@ -73,7 +73,7 @@ def test_streamed_inputs_feed_the_same_network_as_cached_ones():
         acts = torch.cat([trunk(x) for x, _ in streamed.batches(None, 4)(0)]).numpy()
     out_cached = inputs.predict(
         models.Network(top, torch.nn.Identity()),
-        inputs.Inputs(images.meta, cached=acts).batches(None, 4),
+        inputs.SplitInputs(images.meta, cached=acts).batches(None, 4),
     )
     assert out_stream.shape == (6, 1280)
     assert np.allclose(out_stream, out_cached, atol=1e-5)
@@ -107,18 +107,20 @@ def test_trips_are_disjoint_local_and_cover_every_location():
 
 
 def test_inputs_subset_keeps_rows_and_fingerprint_follows_the_bytes():
-    x = inputs.Inputs(_meta(5), cached=np.arange(10, dtype=np.float32).reshape(5, 2))
+    x = inputs.SplitInputs(
+        _meta(5), cached=np.arange(10, dtype=np.float32).reshape(5, 2)
+    )
     sub = x.subset(np.array([False, True, False, True, False]))
     assert np.array_equal(sub.cached, [[2, 3], [6, 7]]) and np.array_equal(
         sub.lat, x.lat[[1, 3]]
     )
     assert np.array_equal(x.subset(np.array([3, 1])).cached, [[6, 7], [2, 3]])
-    changed = inputs.Inputs(
+    changed = inputs.SplitInputs(
         _meta(5), cached=x.cached + np.eye(5, 2, dtype=np.float32) * 1e-3
     )
     assert (
         x.fingerprint()
-        == inputs.Inputs(_meta(5), cached=x.cached.copy()).fingerprint()
+        == inputs.SplitInputs(_meta(5), cached=x.cached.copy()).fingerprint()
         != changed.fingerprint()
     )
 

@@ -22,8 +22,7 @@ from typing import Callable, ClassVar
 import numpy as np
 import pandas as pd
 
-from .. import cache, files, plans, regimes, results, timings
-from .. import inputs as inputs_mod
+from .. import cache, files, inputs, plans, regimes, results, timings
 from ..claims import Claims
 from ..evaluation import Evaluations
 from ..metrics import REGIONS
@@ -110,10 +109,10 @@ class Context:
 
     @property
     def inputs(self) -> dict:
-        """:class:`~geosurvey.inputs.Inputs` of every split for the profile's
+        """:class:`~geosurvey.inputs.SplitInputs` of every split for the profile's
         backbone."""
         with timings.span("activations"):
-            return self.memo("inputs", lambda: inputs_mod.inputs(self.cfg, self.splits))
+            return self.memo("inputs", lambda: inputs.of_images(self.cfg, self.splits))
 
     @property
     def regimes(self) -> tuple:
@@ -155,7 +154,7 @@ class Context:
         """Outputs of ``trained``'s model with the weights chosen for ``regime``, on
         that regime's test split (or ``split``, or the inputs ``x`` given)."""
         x = self.inputs[split or regime.test] if x is None else x
-        return inputs_mod.outputs(trained.net(regime.key), x, self.cfg, fn)
+        return inputs.outputs(trained.net(regime.key), x, self.cfg, fn)
 
 
 class Chapter(Context):
@@ -164,9 +163,11 @@ class Chapter(Context):
     def __init__(self, name: str, cfg, splits: dict, registry):
         super().__init__(cfg, splits, registry)
         self.name = name
-        self.ev = Evaluations({r.test: splits[r.test].meta for r in self.regimes})
+        self.evaluations = Evaluations(
+            {r.test: splits[r.test].meta for r in self.regimes}
+        )
         self.claims = Claims(
-            self.ev,
+            self.evaluations,
             self.judged,
             seed=cfg.seed,
             assert_claims=cfg.assert_claims,
@@ -179,8 +180,8 @@ class Chapter(Context):
         self.record: dict = {}
 
     @property
-    def s(self):
-        """This chapter's settings."""
+    def knobs(self):
+        """This chapter's settings (every knob of its methods)."""
         return self.settings(self.name)
 
     def add(self, method: str, predict: Callable, **info) -> None:
@@ -188,18 +189,18 @@ class Chapter(Context):
         (lat, lon)`` answers that regime's test images with that regime's choices."""
         with timings.span("evaluation"):
             for r in self.regimes:
-                self.ev.add(method, r.test, *predict(r), **info)
+                self.evaluations.add(method, r.test, *predict(r), **info)
 
     def results(self) -> dict:
         return {
             "chapter": self.name,
             "profile": self.cfg.name,
             "seed": self.cfg.seed,
-            "settings": self.s.key() if self.name in self.registry.settings else {},
+            "settings": self.knobs.key() if self.name in self.registry.settings else {},
             "splits": {k: len(v) for k, v in self.splits.items()},
             "regimes": [r.key for r in self.regimes],
             "overlap": self.overlap(),
-            "methods": results.method_table(self.ev, self.regions),
+            "methods": results.method_table(self.evaluations, self.regions),
             "claims": self.claims.records(),
             "failed_assertions": self.claims.failures(),
             "jobs": {job: self.key(job) for job in self._trained},
@@ -246,6 +247,8 @@ class Chapter(Context):
             self.claims.others = results.other_seeds(self.name, root, self.cfg.seed)
             self.claims.judge()
         with timings.span("results files"):
-            results.save_predictions(root / f"{self.name}.predictions.npz", self.ev)
+            results.save_predictions(
+                root / f"{self.name}.predictions.npz", self.evaluations
+            )
             results.save_json(root / f"{self.name}.json", self.results())
         return self.claims.failures()

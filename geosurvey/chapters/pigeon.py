@@ -190,7 +190,7 @@ def view_log_probs(ctx, trained, regime) -> np.ndarray:
 
     test = ctx.splits[regime.test]
     views = load_views(ctx.cfg.geotiles_spec(), test)
-    logits = ctx.outputs(trained, regime, x=inputs.inputs(ctx.cfg, views))
+    logits = ctx.outputs(trained, regime, x=inputs.of_images(ctx.cfg, views))
     return log_softmax(logits.astype(np.float64), axis=1).reshape(
         -1, len(test), logits.shape[1]
     )

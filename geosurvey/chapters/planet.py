@@ -95,7 +95,7 @@ def middle_features(ctx) -> dict:
     def make():
         model = ctx.fit("planet-middle").net("seen")
         return {
-            k: inputs.Inputs(
+            k: inputs.SplitInputs(
                 x.meta,
                 cached=inputs.outputs(model, x, ctx.cfg, fn=lambda m, b: m.features(b)),
             )
@@ -221,8 +221,8 @@ def add_album_methods(ch, lstm, logits: dict) -> dict:
         for a in test_albums(ch, r):
             in_album[a] = len(a) > 1
         names[r.key] = f"{r.test}_albums"
-        ch.ev.sets[names[r.key]] = TestSet.of(ch.splits[r.test].meta[in_album])
+        ch.evaluations.sets[names[r.key]] = TestSet.of(ch.splits[r.test].meta[in_album])
         for name, lg in album_logits(ch, lstm, logits[r.key], r).items():
             method = f"albums: {ALBUM_METHODS[name]}"
-            ch.ev.add(method, names[r.key], *cells.decode(lg[in_album], part))
+            ch.evaluations.add(method, names[r.key], *cells.decode(lg[in_album], part))
     return names

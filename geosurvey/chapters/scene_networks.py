@@ -90,7 +90,7 @@ def pooled(ctx) -> dict:
     return ctx.memo(
         "scenes:pooled",
         lambda: {
-            k: inputs.Inputs(s.meta, cached=features.frozen_features(ctx.cfg, s))
+            k: inputs.SplitInputs(s.meta, cached=features.frozen_features(ctx.cfg, s))
             for k, s in ctx.splits.items()
         },
     )
@@ -198,7 +198,7 @@ def scene_inputs(ctx, job: str) -> dict:
         feats, scene = scene_features(ctx)
         with_scene = job == "scene-input-with"
         return {
-            k: inputs.Inputs(
+            k: inputs.SplitInputs(
                 s.meta,
                 cached=np.hstack([feats[k], scene[k]]) if with_scene else feats[k],
             )
@@ -222,7 +222,7 @@ def _scene_input(with_scene: bool):
         def x():
             feats, scene = scene_features(ctx)
             return {
-                k: inputs.Inputs(
+                k: inputs.SplitInputs(
                     s.meta,
                     cached=np.hstack([feats[k], scene[k]]) if with_scene else feats[k],
                 )
@@ -316,7 +316,7 @@ def five_crops(ctx, regime):
     fraction = ctx.settings("scene_networks").crop_fraction
     images = Crops(ctx.splits[regime.test], 5, fraction)
     return ctx.memo(
-        f"scenes:crops:{regime.test}", lambda: inputs.inputs(ctx.cfg, images)
+        f"scenes:crops:{regime.test}", lambda: inputs.of_images(ctx.cfg, images)
     )
 
 

@@ -160,7 +160,7 @@ def candidate_inputs(ctx, c: models.Candidate) -> dict:
     """What candidate ``c`` reads for every split (cached at its tap, or streamed)."""
     key = f"two_stage:inputs:{c.backbone}:{c.tap}"
     return ctx.memo(
-        key, lambda: inputs.inputs(ctx.cfg, ctx.splits, name=c.backbone, tap=c.tap)
+        key, lambda: inputs.of_images(ctx.cfg, ctx.splits, name=c.backbone, tap=c.tap)
     )
 
 
