@@ -28,24 +28,37 @@ def haversine(lat1, lon1, lat2, lon2):
 
 def haversine_torch(lat1, lon1, lat2, lon2):
     """Great-circle distance in km for torch tensors in degrees (differentiable,
-    broadcasting).
+    broadcasting), in the inputs' dtype.
 
-    Written as ``2R atan2(sqrt(a), sqrt(1 - a))``: exactly 0 for identical points and
-    exactly pi R for antipodes, with finite gradients at both (where the distance has a
-    kink, the gradient through the square root is taken as 0 instead of infinite).
+    With dphi, dlam the differences and sphi the sum of the latitudes, the haversine
+    ``a`` and its complement ``1 - a`` are each a sum of two non-negative terms,
+
+        a     = sin^2(dphi/2) cos^2(dlam/2) + cos^2(sphi/2) sin^2(dlam/2)
+        1 - a = cos^2(dphi/2) cos^2(dlam/2) + sin^2(sphi/2) sin^2(dlam/2),
+
+    so neither loses digits to a cancellation, and the distance is ``2R atan2(sqrt(a),
+    sqrt(1 - a))``, computed in float64: exact from 0 m (no floor) up to the antipode,
+    and a float32 answer is the float64 one rounded. Where ``a`` or ``1 - a`` is exactly
+    0 (identical or antipodal points, where the distance has a kink) the gradient
+    through its square root is taken as 0 instead of infinite.
     """
     import torch
 
-    lat1, lon1, lat2, lon2 = (torch.deg2rad(t) for t in (lat1, lon1, lat2, lon2))
-    a = (
-        torch.sin((lat2 - lat1) / 2) ** 2
-        + torch.cos(lat1) * torch.cos(lat2) * torch.sin((lon2 - lon1) / 2) ** 2
+    dtype = torch.result_type(lat1, lat2)
+    lat1, lon1, lat2, lon2 = (
+        torch.deg2rad(torch.as_tensor(t, dtype=torch.float64))
+        for t in (lat1, lon1, lat2, lon2)
     )
-    a = a.clamp(0.0, 1.0)
-    return 2 * EARTH_RADIUS_KM * torch.atan2(safe_sqrt(a), safe_sqrt(1.0 - a))
+    sin_p, cos_p = torch.sin((lat2 - lat1) / 2) ** 2, torch.cos((lat2 - lat1) / 2) ** 2
+    sin_l, cos_l = torch.sin((lon2 - lon1) / 2) ** 2, torch.cos((lon2 - lon1) / 2) ** 2
+    sin_s, cos_s = torch.sin((lat1 + lat2) / 2) ** 2, torch.cos((lat1 + lat2) / 2) ** 2
+    a = sin_p * cos_l + cos_s * sin_l
+    b = cos_p * cos_l + sin_s * sin_l
+    d = 2 * EARTH_RADIUS_KM * torch.atan2(safe_sqrt(a), safe_sqrt(b))
+    return d.to(dtype if dtype.is_floating_point else torch.float32)
 
 
-def safe_sqrt(x, eps: float = 1e-12):
+def safe_sqrt(x, eps: float = 0.0):
     """sqrt(x) with value 0 and gradient 0 at x <= eps (not an infinite gradient at
     0)."""
     import torch

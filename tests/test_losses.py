@@ -416,3 +416,49 @@ def test_supcon_object_is_the_function():
     labels = torch.tensor([0, 0, 1, 1, 1, DROPPED])
     assert torch.equal(losses.SupCon(0.2)(z, labels), losses.supcon(z, labels, 0.2))
     assert repr(losses.SupCon(0.2)) == "SupCon(tau=0.2)"
+
+
+def _pairs(rng, n: int, *, km_from, antipodal: bool = False):
+    """``n`` pairs of points ``km_from`` apart (or that far from each other's
+    antipode), as float32-representable degrees."""
+    from geosurvey.geo import destination
+
+    lat = rng.uniform(-85, 85, n)
+    lon = rng.uniform(-180, 180, n)
+    lat2, lon2 = destination(lat, lon, rng.uniform(0, 360, n), km_from)
+    if antipodal:
+        lat2, lon2 = -lat2, np.where(lon2 > 0, lon2 - 180, lon2 + 180)
+    return [np.float32(a).astype(np.float64) for a in (lat, lon, lat2, lon2)]
+
+
+def test_haversine_torch_is_exact_from_zero_metres_against_the_haversine_package():
+    from haversine import haversine_vector
+
+    rng = np.random.default_rng(1)
+    for km, antipodal in ((rng.uniform(0, 0.05, 500), False), (0.0, False)):
+        pts = _pairs(rng, 500, km_from=km, antipodal=antipodal)
+        ref = haversine_vector(np.c_[pts[0], pts[1]], np.c_[pts[2], pts[3]])
+        got = haversine_torch(*(torch.tensor(p) for p in pts)).numpy()
+        assert np.abs(got - ref).max() < 1e-6  # 1 mm
+    # no floor: 3 m is nearer than 10 m, and both are more than zero
+    three, ten = (
+        haversine_torch(torch.tensor(0.0), torch.tensor(0.0), torch.tensor(0.0), x)
+        for x in (torch.tensor(3e-3 / 111.195), torch.tensor(10e-3 / 111.195))
+    )
+    assert 0 < three < ten and abs(ten.item() - 0.010) < 1e-5
+
+
+def test_haversine_torch_in_float32_is_within_a_metre_of_float64_everywhere():
+    from haversine import haversine_vector
+
+    rng = np.random.default_rng(2)
+    ranges = [(0, 0.05, False), (0, 20_015, False), (0, 0.05, True), (0, 50, True)]
+    for lo, hi, antipodal in ranges:
+        pts = _pairs(rng, 1000, km_from=rng.uniform(lo, hi, 1000), antipodal=antipodal)
+        ref = haversine_vector(np.c_[pts[0], pts[1]], np.c_[pts[2], pts[3]])
+        t64 = haversine_torch(*(torch.tensor(p) for p in pts))
+        t32 = haversine_torch(*(torch.tensor(p, dtype=torch.float32) for p in pts))
+        assert t32.dtype == torch.float32 and t64.dtype == torch.float64
+        # the package's arcsin loses digits near the antipode: 10 cm there, 1 mm else
+        assert np.abs(t64.numpy() - ref).max() < (1e-4 if antipodal else 1e-6)
+        assert np.abs(t32.double().numpy() - t64.numpy()).max() < 1e-3  # 1 m
