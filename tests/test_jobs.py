@@ -3,8 +3,11 @@ command line, and its checkpoint key computable on a real (tiny) run without tra
 anything."""
 
 import dataclasses
+import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -103,6 +106,18 @@ def test_every_key_is_computed_without_training(run):
             and plan.settings == ctx.settings(registry().jobs[name].chapter).key()
         )
         assert set(plan.monitors) <= {"seen", "new"} and "seen" in plan.monitors
+
+
+def test_every_jobs_key_is_the_one_on_record(run):
+    """A change to how jobs are built that should not change what they train keeps
+    every checkpoint key: ``tests/data/job_keys.json`` holds the tiny run's keys
+    (rewrite it, with the reason in the commit, when a change means to retrain)."""
+    _, _, ctx = run
+    keys = {name: ctx.key(name) for name in sorted(registry().jobs)}
+    record = Path(__file__).parent / "data" / "job_keys.json"
+    if os.environ.get("GEOSURVEY_RECORD_KEYS"):
+        record.write_text(json.dumps(keys, indent=1) + "\n")
+    assert keys == json.loads(record.read_text())
 
 
 def test_callable_needs_name_the_stage_1_model_that_stage_2_starts_from(run):
