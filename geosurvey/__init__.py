@@ -47,7 +47,6 @@ _SUBMODULES = {
     "s2",
     "scenes",
     "stats",
-    "tasks",
     "timings",
     "train",
 }

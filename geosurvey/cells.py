@@ -447,3 +447,10 @@ def country_mixing(labels, country) -> float:
     per_cell = np.bincount([lab for lab, _ in pairs])
     present = per_cell[per_cell > 0]
     return float(np.mean(present > 1)) if len(present) else 0.0
+
+
+def partition_labels(parts: dict, x) -> np.ndarray:
+    """(n, partitions) cell of every image of ``x`` (anything with ``lat`` and ``lon``)
+    in each partition (:data:`~geosurvey.cells.DROPPED` where that partition dropped its
+    cell)."""
+    return np.stack([p.assign(x.lat, x.lon) for p in parts.values()], 1)

@@ -8,23 +8,13 @@ import numpy as np
 import pandas as pd
 
 from . import baselines, claims, results
+from .chapters.registry import CHAPTERS as ALL_CHAPTERS
+from .chapters.registry import COMPARISON
 from .regimes import BY_KEY
 
-CHAPTERS = {  # results name: notebook
-    "data_and_metrics": "01_data_and_metrics",
-    "planet": "02_planet",
-    "pigeon": "03_pigeon",
-    "two_stage_vit": "04_two_stage_vit",
-    "scene_networks": "05_scene_networks",
-}
-TITLES = {  # results name: what a table calls the chapter
-    "data_and_metrics": "1 Data and metrics",
-    "planet": "2 PlaNet",
-    "pigeon": "3 PIGEON",
-    "two_stage_vit": "4 Two-stage ViT",
-    "scene_networks": "5 Scene networks",
-    "comparison": "6 Comparison",
-}
+# the chapters it reads (results name: notebook), and what a table calls each chapter
+CHAPTERS = {n: c.notebook for n, c in ALL_CHAPTERS.items() if n != COMPARISON.name}
+TITLES = {n: c.label for n, c in ALL_CHAPTERS.items()}
 SEEDS = (0, 1, 2)
 MARK = {
     claims.REPRODUCED: "✓",

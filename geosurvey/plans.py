@@ -13,7 +13,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Callable
 
-from . import cache, train
+import numpy as np
+
+from . import cache, metrics, train
+from .inputs import SplitInputs
 
 
 @dataclass
@@ -111,4 +114,72 @@ def run(cfg, plan: Plan):
             "profile": cfg.name,
             **plan.meta,
         },
+    )
+
+
+def coordinates(x: SplitInputs) -> np.ndarray:
+    return np.stack([x.lat, x.lon], 1).astype(np.float32)
+
+
+def val_scores(ctx, predict, x=None):
+    """``model -> {"<val split>_geoscore", ...}`` on every judged regime's validation
+    split; ``predict(model, split) -> (lat, lon)`` answers the images of ``x[split]``.
+    """
+    x = ctx.inputs if x is None else x
+
+    def score(model) -> dict:
+        out = {}
+        for r in ctx.judged:
+            v = x[r.val]
+            m = metrics.evaluate(*predict(model, r.val), v.lat, v.lon)
+            out.update(
+                {
+                    f"{r.val}_geoscore": m["geoscore"],
+                    f"{r.val}_acc@750km": m["acc@750km"],
+                    f"{r.val}_median_km": m["median_km"],
+                }
+            )
+        return out
+
+    return score
+
+
+def supervised(
+    ctx,
+    name,
+    recipe,
+    settings,
+    *,
+    build,
+    loss,
+    x_train,
+    targets,
+    evaluate,
+    data=None,
+    **kw,
+) -> Plan:
+    """A plan whose batches are ``x_train`` with ``targets``, shuffled by the seed.
+
+    ``x_train`` may be a callable returning the inputs (features of a model that may
+    still have to be trained); then ``data`` must identify them, as they are not
+    fingerprinted here."""
+    ident = {"targets": cache.fingerprint(np.asarray(targets))}
+    if not callable(x_train):
+        ident["inputs"] = x_train.fingerprint()
+
+    def batches():
+        x = x_train() if callable(x_train) else x_train
+        return x.batches(targets, recipe.batch_size, shuffle=True, seed=ctx.cfg.seed)
+
+    return Plan(
+        name=name,
+        recipe=recipe,
+        build=build,
+        loss=loss,
+        data={**ident, **(data or {})},
+        batches=batches,
+        evaluate=evaluate,
+        monitors=kw.pop("monitors", None) or ctx.monitors(),
+        settings=settings.key(),
+        **kw,
     )

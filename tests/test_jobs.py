@@ -13,7 +13,13 @@ import pytest
 
 from geosurvey import plans, profiles
 from geosurvey.chapters import base
-from geosurvey.chapters.registry import MODULES, SETTINGS, Registry, context, registry
+from geosurvey.chapters.registry import (
+    CHAPTERS,
+    SETTINGS,
+    Registry,
+    context,
+    registry,
+)
 
 TRAINING_CHAPTERS = ("planet", "pigeon", "two_stage_vit", "scene_networks")
 SIZES = {"train": 240, "val": 40, "test": 40, "val_new": 20, "test_new": 20}
@@ -21,27 +27,28 @@ SIZES = {"train": 240, "val": 40, "test": 40, "val_new": 20, "test_new": 20}
 
 def test_the_registry_lists_every_job_of_chapters_2_to_5_once_with_its_chapter():
     jobs = registry().jobs
-    expected = [job.name for name in TRAINING_CHAPTERS for job in MODULES[name].JOBS]
+    expected = [job.name for name in TRAINING_CHAPTERS for job in CHAPTERS[name].jobs]
     assert sorted(jobs) == sorted(expected) and len(set(expected)) == len(expected)
-    assert MODULES["data_and_metrics"].JOBS == ()
+    assert CHAPTERS["data_and_metrics"].jobs == CHAPTERS["comparison"].jobs == ()
     for name in TRAINING_CHAPTERS:
-        assert MODULES[name].JOBS, name
-        for job in MODULES[name].JOBS:
+        assert CHAPTERS[name].jobs, name
+        for job in CHAPTERS[name].jobs:
             assert jobs[job.name] is job and job.chapter == name and job.description
     assert {j.chapter for j in jobs.values()} == set(TRAINING_CHAPTERS)
-    assert set(registry().settings) == set(MODULES)
+    assert set(registry().settings) == set(CHAPTERS) - {"comparison"}
+    # the descriptors' notebooks are the book's chapters, in order
+    book = sorted(p.stem for p in (Path(__file__).parent.parent / "book").glob("0*"))
+    assert [c.notebook for c in CHAPTERS.values()] == book
     for job in jobs.values():  # a fixed list of needs names jobs that exist
         if not callable(job.needs):
             assert set(job.needs) <= set(jobs), job.name
 
 
 def test_two_jobs_with_one_name_are_an_error(monkeypatch):
-    job = MODULES["planet"].JOBS[0]
-    monkeypatch.setattr(
-        MODULES["pigeon"],
-        "JOBS",
-        (*MODULES["pigeon"].JOBS, dataclasses.replace(job, chapter="pigeon")),
-    )
+    job = CHAPTERS["planet"].jobs[0]
+    pigeon = CHAPTERS["pigeon"]
+    twice = (*pigeon.jobs, dataclasses.replace(job, chapter="pigeon"))
+    monkeypatch.setitem(CHAPTERS, "pigeon", dataclasses.replace(pigeon, jobs=twice))
     with pytest.raises(ValueError, match=f"two jobs are named '{job.name}'"):
         registry()
 
@@ -210,3 +217,13 @@ def test_a_chapter_setting_changes_the_keys_of_that_chapters_jobs_only(run):
             assert changed.key(name) != ctx.key(name), name
         elif job.chapter == "planet":
             assert changed.key(name) == ctx.key(name), name
+
+
+def test_a_borrowed_recipe_is_a_visible_setting(run):
+    _, _, ctx = run
+    assert ctx.recipe("pigeon") == ctx.recipe("planet") == ctx.recipe("scene_networks")
+    assert ctx.recipe("two_stage_vit") != ctx.recipe("planet")
+    assert ctx.recipe("planet", epochs=2).epochs == 2
+    table = ctx.settings("pigeon").table()
+    assert table.loc["recipe", "value"] == "planet's"
+    assert "recipe" not in ctx.settings("planet").table().index

@@ -26,6 +26,7 @@ from .. import cache, files, inputs, plans, regimes, results, timings
 from ..claims import Claims
 from ..evaluation import Evaluations
 from ..metrics import REGIONS
+from ..train import Recipe
 from .expected import EXPECTED
 
 
@@ -36,9 +37,11 @@ def knob(default, doc: str):
 
 class Settings:
     """Mixin of a chapter's frozen settings dataclass; ``PROFILES`` holds each profile's
-    changes to the defaults (the defaults are the ``ci`` profile's)."""
+    changes to the defaults (the defaults are the ``ci`` profile's); ``RECIPE_FROM``
+    names the chapter whose training recipe its models borrow (shown in its table)."""
 
     PROFILES: ClassVar[dict] = {}
+    RECIPE_FROM: ClassVar[str | None] = None
 
     @classmethod
     def for_profile(cls, profile: str):
@@ -52,10 +55,45 @@ class Settings:
             }
             for f in fields(self)
         }
+        if self.RECIPE_FROM:
+            rows["recipe"] = {
+                "value": f"{self.RECIPE_FROM}'s",
+                "meaning": "every model trains with that chapter's recipe (epochs, "
+                "learning rates, patience, weight decay)",
+            }
         return pd.DataFrame.from_dict(rows, orient="index").rename_axis("setting")
 
     def key(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def recipe(self, cfg, **changes) -> Recipe:
+        """The training recipe of this chapter's models: each field of
+        :class:`~geosurvey.train.Recipe` this object has (the batch size is the
+        profile's unless it has one), then ``changes``."""
+        own = {
+            f.name: getattr(self, f.name)
+            for f in fields(Recipe)
+            if hasattr(self, f.name)
+        }
+        return Recipe(**{"batch_size": cfg.batch_size, **own, **changes})
+
+
+@dataclass(frozen=True)
+class ChapterSpec:
+    """A chapter as the registry, the comparison, the tests and the command line see
+    it: its results name (``results/<name>.json``), title, notebook (``book/<notebook>.
+    ipynb``), settings class and jobs."""
+
+    name: str
+    title: str
+    notebook: str
+    settings: type | None = None
+    jobs: tuple = ()
+
+    @property
+    def label(self) -> str:
+        """What a table calls the chapter: its number and title."""
+        return f"{int(self.notebook[:2])} {self.title}"
 
 
 def _shown(value) -> str:
@@ -106,6 +144,12 @@ class Context:
             f"settings:{chapter}",
             lambda: self.registry.settings[chapter].for_profile(self.cfg.name),
         )
+
+    def recipe(self, chapter: str, **changes):
+        """The training recipe of ``chapter``'s models (the one it borrows, where its
+        settings name one), with ``changes``."""
+        source = self.settings(chapter).RECIPE_FROM or chapter
+        return self.settings(source).recipe(self.cfg, **changes)
 
     @property
     def inputs(self) -> dict:

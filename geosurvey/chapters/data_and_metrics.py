@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .base import Settings, knob
+from .base import ChapterSpec, Settings, knob
+
+NAME = "data_and_metrics"
 
 
 @dataclass(frozen=True)
@@ -20,4 +22,10 @@ class FloorSettings(Settings):
     )
 
 
-JOBS = ()
+CHAPTER = ChapterSpec(
+    name=NAME,
+    title="Data and metrics",
+    notebook="01_data_and_metrics",
+    settings=FloorSettings,
+    jobs=(),
+)

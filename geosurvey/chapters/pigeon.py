@@ -11,17 +11,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import geo, geography, losses, tasks
+from .. import cells, geo, geography, inputs, losses, models, plans
 from ..cells import semantic
 from ..data.places import with_admin
-from .base import Job, Settings, knob
-from .planet import partitions
+from .base import ChapterSpec, Job, Settings, knob
+from .planet import cell_classifier, partitions
+
+NAME = "pigeon"
 
 SMOOTHINGS = (0.25, 0.5, 1.0)
 
 
 @dataclass(frozen=True)
 class PigeonSettings(Settings):
+    RECIPE_FROM = "planet"  # every model trains with chapter 2's recipe
+
     smoothing: tuple = knob(
         SMOOTHINGS,
         "haversine smoothing tau, as multiples of each partition's cell spacing",
@@ -45,12 +49,49 @@ class PigeonSettings(Settings):
     )
 
 
+def multitask(
+    ctx, name, recipe, settings, partition, aux: dict, *, main_loss, weight
+) -> plans.Plan:
+    """A cell classifier with auxiliary heads (PIGEON): ``aux`` maps a task name to
+    ``(values per training image, number of classes or 1 for a standardised value)``."""
+    x = ctx.inputs["train"]
+    labels = partition.assign(x.lat, x.lon)
+    keep = labels != cells.DROPPED
+    columns = [labels, x.lat, x.lon] + [
+        np.asarray(v, np.float64) for v, _ in aux.values()
+    ]
+    targets = np.stack(columns, 1)[keep].astype(np.float32)
+    sizes = {"cells": len(partition), **{k: n for k, (_, n) in aux.items()}}
+    loss = losses.WithAuxiliary(
+        main_loss, tuple((k, n) for k, (_, n) in aux.items()), weight
+    )
+
+    def predict(m, split):
+        logits = inputs.outputs(
+            m, ctx.inputs[split], ctx.cfg, fn=lambda net, b: net(b)["cells"]
+        )
+        return cells.decode(logits, partition)
+
+    return plans.supervised(
+        ctx,
+        name,
+        recipe,
+        settings,
+        build=lambda: models.network(ctx.cfg, models.MultiHead, sizes),
+        loss=loss,
+        x_train=x.subset(keep),
+        targets=targets,
+        evaluate=lambda: plans.val_scores(ctx, predict),
+        data={"cells": partition.fingerprint()},
+    )
+
+
 def semantic_cells(ctx):
     """PIGEON-style semantic cells of the training points, at the S2 middle partition's
     tau_max."""
 
     def make():
-        train, s = ctx.splits["train"], ctx.settings("pigeon")
+        train, s = ctx.splits["train"], ctx.settings(NAME)
         tau_max, tau_min = ctx.settings("planet").taus(len(train))["middle"]
         admin = with_admin(train.meta)
         return semantic(
@@ -87,12 +128,12 @@ def _classifier(cells_name: str, factor):
     def plan(ctx):
         part = cell_sets(ctx)[cells_name]
         loss = None if factor is None else smoothing_loss(part, factor)
-        recipe = ctx.settings("planet").recipe(ctx.cfg)
-        return tasks.cell_classifier(
+        recipe = ctx.recipe(NAME)
+        return cell_classifier(
             ctx,
             f"pigeon-{cells_name.lower()}-{tag}",
             recipe,
-            ctx.settings("pigeon"),
+            ctx.settings(NAME),
             part,
             loss=loss,
         )
@@ -110,13 +151,13 @@ def geography_tables(ctx) -> dict:
 
 
 def _auxiliary(ctx):
-    s = ctx.settings("pigeon")
+    s = ctx.settings(NAME)
     part = semantic_cells(ctx)
     aux = geography.auxiliary_targets(geography_tables(ctx)["train"])
-    return tasks.multitask(
+    return multitask(
         ctx,
         "pigeon-auxiliary",
-        ctx.settings("planet").recipe(ctx.cfg),
+        ctx.recipe(NAME),
         s,
         part,
         aux,
@@ -138,7 +179,7 @@ JOBS = (
     *(
         Job(
             f"pigeon-s2-smooth{f:g}",
-            "pigeon",
+            NAME,
             f"classifier over the middle S2 cells, haversine smoothing {f:g} x spacing",
             _classifier("S2", f),
         )
@@ -146,14 +187,14 @@ JOBS = (
     ),
     Job(
         "pigeon-semantic-onehot",
-        "pigeon",
+        NAME,
         "classifier over semantic cells, one-hot labels",
         _classifier("semantic", None),
     ),
     *(
         Job(
             f"pigeon-semantic-smooth{f:g}",
-            "pigeon",
+            NAME,
             f"classifier over semantic cells, haversine smoothing {f:g} x spacing",
             _classifier("semantic", f),
         )
@@ -161,7 +202,7 @@ JOBS = (
     ),
     Job(
         "pigeon-auxiliary",
-        "pigeon",
+        NAME,
         "semantic-cell classifier with climate, land cover, elevation and coast heads",
         _auxiliary,
     ),
@@ -216,7 +257,7 @@ def refined(ctx, trained, clusters, regime):
         k: evaluate(*refine(logits, clusters, feats, k)[:2], val.lat, val.lon)[
             "geoscore"
         ]
-        for k in ctx.settings("pigeon").refine_top_k
+        for k in ctx.settings(NAME).refine_top_k
     }
     k = max(score, key=score.get)
     lat, lon, _ = refine(
@@ -226,3 +267,12 @@ def refined(ctx, trained, clusters, regime):
         k,
     )
     return lat, lon, k
+
+
+CHAPTER = ChapterSpec(
+    name=NAME,
+    title="PIGEON",
+    notebook="03_pigeon",
+    settings=PigeonSettings,
+    jobs=JOBS,
+)

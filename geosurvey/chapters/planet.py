@@ -6,15 +6,16 @@ every later chapter too.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.special import log_softmax
 
-from .. import albums, backbones, cells, inputs, losses, tasks
+from .. import albums, backbones, cells, geo, inputs, losses, models, plans
 from ..evaluation import TestSet
-from ..train import Recipe
-from .base import Job, Settings, knob
+from .base import ChapterSpec, Job, Settings, knob
+
+NAME = "planet"
 
 LEVELS = ("coarse", "middle", "fine")
 
@@ -49,17 +50,6 @@ class PlanetSettings(Settings):
         "photos": {"epochs": 1, "top_lr_scale": 0.1, "album_epochs": 1},
     }
 
-    def recipe(self, cfg, **changes) -> Recipe:
-        base = Recipe(
-            epochs=self.epochs,
-            lr=self.lr,
-            top_lr_scale=self.top_lr_scale,
-            batch_size=cfg.batch_size,
-            patience=self.patience,
-            weight_decay=self.weight_decay,
-        )
-        return replace(base, **changes)
-
     def taus(self, n_train: int) -> dict:
         """``{"coarse"|"middle"|"fine": (tau_max, tau_min)}`` for ``n_train`` training
         images."""
@@ -70,13 +60,141 @@ class PlanetSettings(Settings):
         }
 
 
+def cell_classifier(ctx, name, recipe, settings, partition, *, loss=None) -> plans.Plan:
+    """PlaNet's classifier over ``partition``'s cells. ``loss``: one-hot
+    :class:`~geosurvey.losses.CrossEntropy` (default) or PIGEON's
+    :class:`~geosurvey.losses.HaversineSmoothing`, which reads coordinates instead of
+    cells. Training images in dropped cells are left out, as in PlaNet."""
+    loss = loss or losses.CrossEntropy()
+    x = ctx.inputs["train"]
+    labels = partition.assign(x.lat, x.lon)
+    kept = x.subset(labels != cells.DROPPED)
+    smooth = isinstance(loss, losses.HaversineSmoothing)
+    targets = plans.coordinates(kept) if smooth else labels[labels != cells.DROPPED]
+    meta = {
+        "task": "cells",
+        "cell_lat": partition.mean_lat.tolist(),
+        "cell_lon": partition.mean_lon.tolist(),
+        "cell_ids": [int(c) for c in getattr(partition, "cell_ids", [])],
+    }
+    return plans.supervised(
+        ctx,
+        name,
+        recipe,
+        settings,
+        build=lambda: models.network(ctx.cfg, models.classifier_head, len(partition)),
+        loss=loss,
+        x_train=kept,
+        targets=targets,
+        evaluate=lambda: plans.val_scores(
+            ctx,
+            lambda m, s: cells.decode(
+                inputs.outputs(m, ctx.inputs[s], ctx.cfg), partition
+            ),
+        ),
+        data={"cells": partition.fingerprint()},
+        meta=meta,
+    )
+
+
+def regression(ctx, name, recipe, settings, loss) -> plans.Plan:
+    """Direct coordinate regression (a unit vector on the sphere) trained with
+    ``loss``."""
+    x = ctx.inputs["train"]
+    return plans.supervised(
+        ctx,
+        name,
+        recipe,
+        settings,
+        build=lambda: models.network(ctx.cfg, models.UnitVectorHead),
+        loss=loss,
+        x_train=x,
+        targets=plans.coordinates(x),
+        evaluate=lambda: plans.val_scores(
+            ctx, lambda m, s: geo.from_xyz(inputs.outputs(m, ctx.inputs[s], ctx.cfg))
+        ),
+    )
+
+
+def _album_batches(ctx, f, partition, max_len, radius_km):
+    """Training batches of fresh trips every epoch (seeded by the epoch)."""
+    labels = partition.assign(f.lat, f.lon)
+
+    def trips(epoch):
+        return albums.trips(
+            f.lat, f.lon, max_len, radius_km, seed=ctx.cfg.seed + 1000 + epoch
+        )
+
+    return albums.album_batches(f.cached, labels, trips, seed=ctx.cfg.seed)
+
+
+def _album_scores(ctx, f: dict, partition, max_len, radius_km):
+    """Validation scores of an album model on one fixed set of trips per validation
+    split."""
+    fixed = {
+        r.val: albums.trips(
+            f[r.val].lat, f[r.val].lon, max_len, radius_km, seed=ctx.cfg.seed
+        )
+        for r in ctx.judged
+    }
+
+    def predict(m, split):
+        logits = albums.album_logits(m, f[split].cached, fixed[split], ctx.cfg.device)
+        return cells.decode(logits, partition)
+
+    return plans.val_scores(ctx, predict, f)
+
+
+def album_model(
+    ctx,
+    name,
+    recipe,
+    settings,
+    partition,
+    features,
+    *,
+    source: str,
+    width: int,
+    max_len: int,
+    radius_km: float,
+) -> plans.Plan:
+    """PlaNet's album model: an :class:`~geosurvey.models.AlbumLSTM` over per-image
+    features.
+
+    ``features()`` returns ``{split: SplitInputs}`` of cached features of width
+    ``width`` (the trained classifier's, so computed only when training); ``source`` is
+    that classifier's checkpoint key. Training albums are fresh
+    :func:`~geosurvey.albums.trips` every epoch; validation uses one fixed set of trips
+    per split."""
+    data = {
+        "features": source,
+        "cells": partition.fingerprint(),
+        "max_len": max_len,
+        "radius_km": radius_km,
+    }
+    trips = (partition, max_len, radius_km)
+    return plans.Plan(
+        name=name,
+        recipe=recipe,
+        build=lambda: models.seeded(
+            ctx.cfg.seed, models.AlbumLSTM, width, len(partition)
+        ),
+        loss=losses.CrossEntropy(),
+        data=data,
+        batches=lambda: _album_batches(ctx, features()["train"], *trips),
+        evaluate=lambda: _album_scores(ctx, features(), *trips),
+        monitors=ctx.monitors(),
+        settings=settings.key(),
+    )
+
+
 def partitions(ctx):
     """``({"coarse"|"middle"|"fine": Partition}, Hierarchy)`` of the training
     locations."""
 
     def make():
         train = ctx.splits["train"]
-        taus = ctx.settings("planet").taus(len(train))
+        taus = ctx.settings(NAME).taus(len(train))
         hier = cells.hierarchy(
             train.lat,
             train.lon,
@@ -107,9 +225,9 @@ def middle_features(ctx) -> dict:
 
 def _classifier(level):
     def plan(ctx):
-        s = ctx.settings("planet")
-        return tasks.cell_classifier(
-            ctx, f"planet-{level}", s.recipe(ctx.cfg), s, partitions(ctx)[0][level]
+        s = ctx.settings(NAME)
+        return cell_classifier(
+            ctx, f"planet-{level}", ctx.recipe(NAME), s, partitions(ctx)[0][level]
         )
 
     return plan
@@ -117,18 +235,18 @@ def _classifier(level):
 
 def _regression(name, loss):
     def plan(ctx):
-        s = ctx.settings("planet")
-        return tasks.regression(ctx, name, s.recipe(ctx.cfg), s, loss)
+        s = ctx.settings(NAME)
+        return regression(ctx, name, ctx.recipe(NAME), s, loss)
 
     return plan
 
 
 def _albums(ctx):
-    s = ctx.settings("planet")
-    return tasks.album_model(
+    s = ctx.settings(NAME)
+    return album_model(
         ctx,
         "planet-album-lstm",
-        s.recipe(ctx.cfg, epochs=s.album_epochs),
+        ctx.recipe(NAME, epochs=s.album_epochs),
         s,
         partitions(ctx)[0]["middle"],
         lambda: middle_features(ctx),
@@ -143,7 +261,7 @@ JOBS = (
     *(
         Job(
             f"planet-{lv}",
-            "planet",
+            NAME,
             f"PlaNet's classifier over the {lv} adaptive S2 cells",
             _classifier(lv),
         )
@@ -151,19 +269,19 @@ JOBS = (
     ),
     Job(
         "planet-regression-chord",
-        "planet",
+        NAME,
         "direct regression of a unit vector, squared chord loss",
         _regression("planet-regression-chord", losses.UnitVector()),
     ),
     Job(
         "planet-regression-distance",
-        "planet",
+        NAME,
         "direct regression of a unit vector, great-circle distance loss",
         _regression("planet-regression-distance", losses.GreatCircle()),
     ),
     Job(
         "planet-album-lstm",
-        "planet",
+        NAME,
         "PlaNet's album LSTM over the middle classifier's features",
         _albums,
         needs=("planet-middle",),
@@ -182,7 +300,7 @@ ALBUM_METHODS = {
 
 def test_albums(ctx, regime) -> list:
     """The trips of ``regime``'s test photos (one fixed set per seed)."""
-    s, test = ctx.settings("planet"), ctx.splits[regime.test]
+    s, test = ctx.settings(NAME), ctx.splits[regime.test]
     return albums.trips(
         test.lat, test.lon, s.album_len, s.album_radius_km, seed=ctx.cfg.seed
     )
@@ -226,3 +344,12 @@ def add_album_methods(ch, lstm, logits: dict) -> dict:
             method = f"albums: {ALBUM_METHODS[name]}"
             ch.evaluations.add(method, names[r.key], *cells.decode(lg[in_album], part))
     return names
+
+
+CHAPTER = ChapterSpec(
+    name=NAME,
+    title="PlaNet",
+    notebook="02_planet",
+    settings=PlanetSettings,
+    jobs=JOBS,
+)

@@ -7,22 +7,24 @@ from dataclasses import dataclass
 
 from .. import timings
 from . import data_and_metrics, pigeon, planet, scene_networks, two_stage_vit
-from .base import Chapter, Context
+from .base import Chapter, ChapterSpec, Context
 
-MODULES = {
-    "data_and_metrics": data_and_metrics,
-    "planet": planet,
-    "pigeon": pigeon,
-    "two_stage_vit": two_stage_vit,
-    "scene_networks": scene_networks,
+COMPARISON = ChapterSpec(
+    name="comparison", title="Comparison", notebook="06_comparison"
+)
+# every chapter, in the book's order, by results name
+CHAPTERS = {
+    c.name: c
+    for c in (
+        data_and_metrics.CHAPTER,
+        planet.CHAPTER,
+        pigeon.CHAPTER,
+        two_stage_vit.CHAPTER,
+        scene_networks.CHAPTER,
+        COMPARISON,
+    )
 }
-SETTINGS = {
-    "data_and_metrics": data_and_metrics.FloorSettings,
-    "planet": planet.PlanetSettings,
-    "pigeon": pigeon.PigeonSettings,
-    "two_stage_vit": two_stage_vit.TwoStageSettings,
-    "scene_networks": scene_networks.SceneSettings,
-}
+SETTINGS = {name: c.settings for name, c in CHAPTERS.items() if c.settings}
 
 
 @dataclass(frozen=True)
@@ -33,8 +35,8 @@ class Registry:
 
 def registry() -> Registry:
     jobs = {}
-    for module in MODULES.values():
-        for job in module.JOBS:
+    for chapter in CHAPTERS.values():
+        for job in chapter.jobs:
             if job.name in jobs:
                 raise ValueError(f"two jobs are named {job.name!r}")
             jobs[job.name] = job
@@ -62,9 +64,9 @@ def start(
 
     from .. import profiles
 
-    if chapter not in MODULES and chapter != "comparison":
+    if chapter not in CHAPTERS:
         raise ValueError(
-            f"unknown chapter {chapter!r}; chapters: {', '.join(MODULES)}, comparison"
+            f"unknown chapter {chapter!r}; chapters: {', '.join(CHAPTERS)}"
         )
     cfg = profiles.get(profile, device, data_root, seed, sizes, eval_root, **overrides)
     pd.set_option("display.max_colwidth", None)  # a table's text is shown whole

@@ -10,18 +10,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import features, inputs, models, scenes, tasks
+from .. import cells, features, inputs, losses, models, plans, scenes
 from ..data.geotiles import GeoTilesSpec
 from ..data.sets import TileSet
 from ..plans import Init
-from .base import Job, Settings, knob
+from .base import ChapterSpec, Job, Settings, knob
 from .planet import LEVELS, partitions
+
+NAME = "scene_networks"
 
 N_SCENES = 3
 
 
 @dataclass(frozen=True)
 class SceneSettings(Settings):
+    RECIPE_FROM = "planet"  # every network trains with chapter 2's recipe
+
     scene_epochs: int = knob(16, "epochs of the scene classifier (at most)")
     csn_epochs: int = knob(
         4, "epochs of each context-specific network, from the multi-partition network"
@@ -41,6 +45,108 @@ class SceneSettings(Settings):
         "full": {"scene_epochs": 20, "csn_epochs": 10, "min_csn_images": 2000},
         "photos": {"scene_epochs": 1, "csn_epochs": 1, "min_csn_images": 8},
     }
+
+
+def _hierarchical_scores(ctx, x, hier, names):
+    def predict(m, split):
+        return cells.hierarchical_decode(
+            inputs.head_outputs(m, x[split], ctx.cfg), hier, names
+        )
+
+    return plans.val_scores(ctx, predict, x)
+
+
+def multi_partition(
+    ctx,
+    name,
+    recipe,
+    settings,
+    hier,
+    names,
+    *,
+    x=None,
+    rows=None,
+    build=None,
+    init: Init | None = None,
+    data=None,
+) -> plans.Plan:
+    """Lo et al.'s multi-partition classifier: one head per partition of ``hier`` (named
+    ``names``, coarse to fine) on one network, trained with the mean of their
+    cross-entropies, validated by the hierarchical prediction on the finest partition.
+
+    ``x``: inputs per split (default the backbone's; a mapping that makes them on first
+    access for features of trained models, then ``data`` identifies them); ``rows``: the
+    training rows (a context-specific network's scene); ``build``: another network than
+    the backbone's (a head on features); ``init``: weights to start from."""
+    lazy, x = x is not None, ctx.inputs if x is None else x
+    meta = ctx.splits["train"] if rows is None else ctx.splits["train"].subset(rows)
+    parts = dict(zip(names, hier.partitions))
+    sizes = {k: len(p) for k, p in parts.items()}
+    build = build or (lambda: models.network(ctx.cfg, models.MultiHead, sizes))
+
+    def train():
+        return x["train"] if rows is None else x["train"].subset(rows)
+
+    ident = {"cells": [p.fingerprint() for p in hier.partitions], **(data or {})}
+    return plans.supervised(
+        ctx,
+        name,
+        recipe,
+        settings,
+        build=build,
+        loss=losses.MultiPartition(tuple(names)),
+        x_train=train if lazy else train(),
+        targets=cells.partition_labels(parts, meta),
+        data=ident,
+        init=init,
+        evaluate=lambda: _hierarchical_scores(ctx, x, hier, names),
+    )
+
+
+def scene_classifier(
+    ctx, name, recipe, settings, pooled: dict, probs: dict
+) -> plans.Plan:
+    """A head per scene level (``probs[split]``: ``{"fine"|"middle"|"coarse":
+    probabilities}``) on frozen pooled features (``pooled[split]``:
+    :class:`~geosurvey.inputs.SplitInputs`), trained against the scene distributions,
+    validated by the coarse level's accuracy."""
+    from torch import nn
+
+    levels = tuple((k, v.shape[1]) for k, v in probs["train"].items())
+    targets = np.concatenate(list(probs["train"].values()), 1).astype(np.float32)
+    width = pooled["train"].cached.shape[1]
+
+    def build():
+        return models.seeded(
+            ctx.cfg.seed,
+            models.Network,
+            nn.Identity(),
+            models.MultiHead(width, dict(levels)),
+        )
+
+    def evaluate():
+        def score(m):
+            pred = inputs.head_outputs(m, pooled["val"], ctx.cfg)["coarse"].argmax(1)
+            return {
+                "val_scene_acc": float(
+                    np.mean(pred == probs["val"]["coarse"].argmax(1))
+                )
+            }
+
+        return score
+
+    return plans.supervised(
+        ctx,
+        name,
+        recipe,
+        settings,
+        build=build,
+        loss=losses.SoftTargets(levels),
+        x_train=pooled["train"],
+        targets=targets,
+        evaluate=evaluate,
+        monitors={"seen": "val_scene_acc"},
+    )
 
 
 def scene_labels(ctx):
@@ -96,16 +202,12 @@ def pooled(ctx) -> dict:
     )
 
 
-def _recipe(ctx, **changes):
-    return ctx.settings("planet").recipe(ctx.cfg, **changes)
-
-
 def _scene_classifier(ctx):
-    s = ctx.settings("scene_networks")
-    return tasks.scene_classifier(
+    s = ctx.settings(NAME)
+    return scene_classifier(
         ctx,
         "scene-classifier",
-        _recipe(ctx, epochs=s.scene_epochs),
+        ctx.recipe(NAME, epochs=s.scene_epochs),
         s,
         pooled(ctx),
         scene_labels(ctx)[1],
@@ -114,11 +216,11 @@ def _scene_classifier(ctx):
 
 def _multi(ctx):
     _, hier = partitions(ctx)
-    return tasks.multi_partition(
+    return multi_partition(
         ctx,
         "scene-multi-partition",
-        _recipe(ctx),
-        ctx.settings("scene_networks"),
+        ctx.recipe(NAME),
+        ctx.settings(NAME),
         hier,
         LEVELS,
     )
@@ -127,15 +229,14 @@ def _multi(ctx):
 def scene_rows(ctx, k: int, split: str = "train") -> np.ndarray:
     """Images of ``split`` whose probability of coarse scene ``k`` exceeds tau_s."""
     return (
-        scene_labels(ctx)[1][split]["coarse"][:, k]
-        > ctx.settings("scene_networks").scene_threshold
+        scene_labels(ctx)[1][split]["coarse"][:, k] > ctx.settings(NAME).scene_threshold
     )
 
 
 def has_specialist(ctx, k: int) -> bool:
     """Whether scene ``k`` has enough training images (and any validation image) for a
     CSN."""
-    s = ctx.settings("scene_networks")
+    s = ctx.settings(NAME)
     return (
         scene_rows(ctx, k).sum() >= s.min_csn_images and scene_rows(ctx, k, "val").any()
     )
@@ -144,15 +245,15 @@ def has_specialist(ctx, k: int) -> bool:
 def _csn(k: int):
     def plan(ctx):
         _, hier = partitions(ctx)
-        s = ctx.settings("scene_networks")
+        s = ctx.settings(NAME)
         init = Init(
             ctx.key("scene-multi-partition"),
             lambda: ctx.fit("scene-multi-partition").states["seen"],
         )
-        return tasks.multi_partition(
+        return multi_partition(
             ctx,
             f"scene-csn-{k + 1}",
-            _recipe(ctx, epochs=s.csn_epochs),
+            ctx.recipe(NAME, epochs=s.csn_epochs),
             s,
             hier,
             LEVELS,
@@ -237,11 +338,11 @@ def _scene_input(with_scene: bool):
             "features": ctx.key("scene-multi-partition"),
             "scene": ctx.key("scene-classifier") if with_scene else None,
         }
-        return tasks.multi_partition(
+        return multi_partition(
             ctx,
             name,
-            _recipe(ctx),
-            ctx.settings("scene_networks"),
+            ctx.recipe(NAME),
+            ctx.settings(NAME),
             hier,
             LEVELS,
             x=_Lazy(x),
@@ -268,20 +369,20 @@ class _Lazy(dict):
 JOBS = (
     Job(
         "scene-classifier",
-        "scene_networks",
+        NAME,
         "scene classifier: one head per scene level on frozen features",
         _scene_classifier,
     ),
     Job(
         "scene-multi-partition",
-        "scene_networks",
+        NAME,
         "one head per partition (coarse, middle, fine) on one network",
         _multi,
     ),
     *(
         Job(
             f"scene-csn-{k + 1}",
-            "scene_networks",
+            NAME,
             f"context-specific network for coarse scene {k + 1} "
             "(the multi-partition network fine-tuned on it)",
             _csn(k),
@@ -291,14 +392,14 @@ JOBS = (
     ),
     Job(
         "scene-input-with",
-        "scene_networks",
+        NAME,
         "partition heads on the multi-partition features plus the predicted scene",
         _scene_input(True),
         needs=("scene-multi-partition", "scene-classifier"),
     ),
     Job(
         "scene-input-without",
-        "scene_networks",
+        NAME,
         "the same heads on the multi-partition features alone",
         _scene_input(False),
         needs=("scene-multi-partition", "scene-classifier"),
@@ -313,7 +414,7 @@ def five_crops(ctx, regime):
     """The inputs of the five crops of ``regime``'s test images (computed once)."""
     from ..data.sets import Crops
 
-    fraction = ctx.settings("scene_networks").crop_fraction
+    fraction = ctx.settings(NAME).crop_fraction
     images = Crops(ctx.splits[regime.test], 5, fraction)
     return ctx.memo(
         f"scenes:crops:{regime.test}", lambda: inputs.of_images(ctx.cfg, images)
@@ -355,3 +456,12 @@ def routed_logits(ctx, regime, scene_probs, n_crops: int = 1) -> dict:
         lvl: scenes.route(scene_probs, [h[lvl] for h in per_scene])
         for lvl in per_scene[0]
     }
+
+
+CHAPTER = ChapterSpec(
+    name=NAME,
+    title="Scene networks",
+    notebook="05_scene_networks",
+    settings=SceneSettings,
+    jobs=JOBS,
+)

@@ -10,15 +10,16 @@ levels.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
-from .. import backbones, inputs, losses, models, tasks
+from .. import backbones, cells, inputs, losses, models, plans
 from ..plans import Init
-from ..train import Recipe
-from .base import Job, Settings, knob
+from .base import ChapterSpec, Job, Settings, knob
 from .planet import partitions
+
+NAME = "two_stage_vit"
 
 TABLE7_DATA = (10, 97, 30, 60)  # folders of 50k images per stage in Wu et al.'s Table 7
 OSV5M_FOLDERS = 98  # OpenStreetView-5M's training images come in 98 folders
@@ -97,16 +98,6 @@ class TwoStageSettings(Settings):
         },
     }
 
-    def recipe(self, **changes) -> Recipe:
-        base = Recipe(
-            epochs=self.epochs,
-            lr=self.lr,
-            top_lr_scale=self.top_lr_scale,
-            batch_size=self.batch_size,
-            patience=self.patience,
-        )
-        return replace(base, **changes)
-
     def multistage_shares(self) -> tuple:
         """The share of the training images each multi-stage stage trains on: Table 7's
         folders of OpenStreetView-5M's 98 (10, 97, 30 and 60), one pass each in the
@@ -127,9 +118,63 @@ class TwoStageSettings(Settings):
         return tuple(words(f) for f in self.multistage_frozen)
 
 
+def knn_scores(ctx, x: dict):
+    """``model -> scores`` of top-1 k-NN retrieval against the training embeddings."""
+    from .retrieval import GeoIndex, knn_predict
+
+    def predict(model, split):
+        index = GeoIndex(
+            inputs.outputs(model, x["train"], ctx.cfg), x["train"].lat, x["train"].lon
+        )
+        return knn_predict(index, inputs.outputs(model, x[split], ctx.cfg), 1)
+
+    return plans.val_scores(ctx, predict, x)
+
+
+def embedding(
+    ctx,
+    name,
+    recipe,
+    settings,
+    *,
+    build,
+    x: dict,
+    targets,
+    loss,
+    init: Init | None = None,
+    val_targets=None,
+    rows=None,
+) -> plans.Plan:
+    """Train a network ending in a projection head with ``loss(z, targets)``, monitoring
+    top-1 k-NN GeoScore per regime against the whole training set; ``rows``: train on
+    these training rows only (``targets`` are theirs); ``val_targets`` (the same kind of
+    targets for the validation split) adds a validation loss per epoch, as Wu et al.'s
+    Fig. 2 plots it."""
+
+    def val():
+        return x["val"].batches(
+            val_targets, recipe.batch_size, shuffle=True, seed=ctx.cfg.seed
+        )
+
+    train = x["train"] if rows is None else x["train"].subset(rows)
+    return plans.supervised(
+        ctx,
+        name,
+        recipe,
+        settings,
+        build=build,
+        loss=loss,
+        x_train=train,
+        targets=targets,
+        evaluate=lambda: knn_scores(ctx, x),
+        init=init,
+        val_batches=None if val_targets is None else val,
+    )
+
+
 def candidates(ctx) -> dict:
     """``{"CNN": Candidate, "ViT": Candidate}``: Wu et al.'s Model 1 and Model 2."""
-    s = ctx.settings("two_stage_vit")
+    s = ctx.settings(NAME)
     return ctx.memo(
         "two_stage:candidates",
         lambda: {
@@ -150,7 +195,7 @@ def stage2_base(ctx) -> str:
 def multistage_candidate(ctx) -> models.Candidate:
     """Stage 2's base model, cut so that its top holds the stages the first stage
     trains."""
-    s = ctx.settings("two_stage_vit")
+    s = ctx.settings(NAME)
     if stage2_base(ctx) == "ViT":
         return models.vit_candidate(ctx.cfg, s.out_dim, top_stages=s.multistage_top)
     return models.cnn_candidate(ctx.cfg, s.out_dim, top_stages=s.multistage_top)
@@ -168,14 +213,14 @@ def cell_levels(ctx, split: str) -> np.ndarray:
     """(n, 3) coarse, middle and fine cell of every image of ``split``."""
     parts, _ = partitions(ctx)
     x = ctx.splits[split]
-    return tasks.partition_labels(parts, x)
+    return cells.partition_labels(parts, x)
 
 
 def _stage1(name: str):
     def plan(ctx):
-        s, c = ctx.settings("two_stage_vit"), candidates(ctx)[name]
-        recipe = s.recipe(top_lr_scale=s.top_lr_scale if c.pretrained else 1.0)
-        return tasks.embedding(
+        s, c = ctx.settings(NAME), candidates(ctx)[name]
+        recipe = ctx.recipe(NAME, top_lr_scale=s.top_lr_scale if c.pretrained else 1.0)
+        return embedding(
             ctx,
             f"two-stage-{name.lower()}",
             recipe,
@@ -195,15 +240,16 @@ def _continued(job: str, loss_of, targets_of):
     both from the stage-1 model, for the same epochs at the same learning rate."""
 
     def plan(ctx):
-        s, base = ctx.settings("two_stage_vit"), stage2_base(ctx)
+        s, base = ctx.settings(NAME), stage2_base(ctx)
         c, first = candidates(ctx)[base], f"two-stage-{base.lower()}"
-        recipe = s.recipe(
+        recipe = ctx.recipe(
+            NAME,
             epochs=s.stage2_epochs,
             lr=s.stage2_lr,
             top_lr_scale=s.top_lr_scale if c.pretrained else 1.0,
         )
         init = Init(ctx.key(first), lambda: ctx.fit(first).states["seen"])
-        return tasks.embedding(
+        return embedding(
             ctx,
             job,
             recipe,
@@ -225,7 +271,7 @@ def _stage1_job(ctx) -> tuple:
 
 
 def _coords(ctx, split):
-    return tasks.coordinates(ctx.inputs[split])
+    return plans.coordinates(ctx.inputs[split])
 
 
 def _middle(ctx, split):
@@ -233,11 +279,11 @@ def _middle(ctx, split):
 
 
 def _hierarchical(ctx):
-    s, c = ctx.settings("two_stage_vit"), candidates(ctx)["CNN"]
-    return tasks.embedding(
+    s, c = ctx.settings(NAME), candidates(ctx)["CNN"]
+    return embedding(
         ctx,
         "two-stage-hierarchical",
-        s.recipe(),
+        ctx.recipe(NAME),
         s,
         build=c.build,
         x=candidate_inputs(ctx, c),
@@ -251,7 +297,7 @@ def multistage_rows(ctx, stage: int) -> np.ndarray:
     """The training rows of one multi-stage stage: its share of the images, drawn by the
     seed."""
     n = len(ctx.splits["train"])
-    share = ctx.settings("two_stage_vit").multistage_shares()[stage - 1]
+    share = ctx.settings(NAME).multistage_shares()[stage - 1]
     rng = np.random.default_rng([ctx.cfg.seed, 17, stage])
     return np.sort(rng.choice(n, max(1, round(share * n)), replace=False))
 
@@ -260,14 +306,14 @@ def multistage_targets(ctx, stage: int, split: str) -> np.ndarray:
     levels = cell_levels(ctx, split)
     if stage == 1:  # the coarsest cells and the coordinates, for the warm-up loss
         return np.concatenate(
-            [levels[:, :1], tasks.coordinates(ctx.inputs[split])], 1
+            [levels[:, :1], plans.coordinates(ctx.inputs[split])], 1
         ).astype(np.float32)
     return levels
 
 
 def _multistage(stage: int):
     def plan(ctx):
-        s, c = ctx.settings("two_stage_vit"), multistage_candidate(ctx)
+        s, c = ctx.settings(NAME), multistage_candidate(ctx)
         frozen = s.multistage_frozen[stage - 1]
 
         def build():
@@ -280,15 +326,15 @@ def _multistage(stage: int):
             if stage == 1
             else losses.HierarchicalSupCon(s.multistage_weights[stage - 2], s.tau)
         )
-        recipe = s.recipe(
-            epochs=s.multistage_passes, batch_size=s.multistage_batch[stage - 1]
+        recipe = ctx.recipe(
+            NAME, epochs=s.multistage_passes, batch_size=s.multistage_batch[stage - 1]
         )
         rows = multistage_rows(ctx, stage)
         init = None
         if stage > 1:
             prev = f"multi-stage-{stage - 1}"
             init = Init(ctx.key(prev), lambda: ctx.fit(prev).states["seen"])
-        p = tasks.embedding(
+        p = embedding(
             ctx,
             f"multi-stage-{stage}",
             recipe,
@@ -310,20 +356,20 @@ def _multistage(stage: int):
 JOBS = (
     Job(
         "two-stage-cnn",
-        "two_stage_vit",
+        NAME,
         "stage 1, Model 1: the CNN with supervised contrastive loss "
         "on the middle cells",
         _stage1("CNN"),
     ),
     Job(
         "two-stage-vit",
-        "two_stage_vit",
+        NAME,
         "stage 1, Model 2: the ViT (pretrained, or a from-scratch hybrid offline)",
         _stage1("ViT"),
     ),
     Job(
         "two-stage-triplet",
-        "two_stage_vit",
+        NAME,
         "stage 2: the stage-1 model fine-tuned with the squared triplet loss",
         _continued(
             "two-stage-triplet", lambda s: losses.DistanceTriplet(s.margin), _coords
@@ -332,21 +378,21 @@ JOBS = (
     ),
     Job(
         "two-stage-control",
-        "two_stage_vit",
+        NAME,
         "control: stage 1 continued with its own loss for stage 2's epochs",
         _continued("two-stage-control", lambda s: losses.SupCon(s.tau), _middle),
         needs=_stage1_job,
     ),
     Job(
         "two-stage-hierarchical",
-        "two_stage_vit",
+        NAME,
         "the CNN with the hierarchical contrastive loss (Table 7 weights)",
         _hierarchical,
     ),
     *(
         Job(
             f"multi-stage-{k}",
-            "two_stage_vit",
+            NAME,
             f"progressive multi-stage schedule, stage {k} of 4 (Table 7)",
             _multistage(k),
             needs=(f"multi-stage-{k - 1}",) if k > 1 else (),
@@ -363,7 +409,7 @@ def knn_answers(ctx, trained, x: dict, regime) -> dict:
     weights)."""
     from ..retrieval import GeoIndex, choose_k, knn_predict
 
-    s, net = ctx.settings("two_stage_vit"), trained.net(regime.key)
+    s, net = ctx.settings(NAME), trained.net(regime.key)
     emb = {
         k: inputs.outputs(net, x[k], ctx.cfg)
         for k in ("train", regime.val, regime.test)
@@ -376,3 +422,12 @@ def knn_answers(ctx, trained, x: dict, regime) -> dict:
         "top-1": (*knn_predict(index, emb[regime.test], 1), 1),
         "weighted": (*knn_predict(index, emb[regime.test], k), k),
     }
+
+
+CHAPTER = ChapterSpec(
+    name=NAME,
+    title="Two-stage ViT",
+    notebook="04_two_stage_vit",
+    settings=TwoStageSettings,
+    jobs=JOBS,
+)
