@@ -18,6 +18,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
+
 from . import compat, packaged
 
 BUNDLED = {  # timm name: (packaged file, what the weights are)
@@ -47,8 +49,6 @@ class BackboneInfo:
 def load_in_order(model, state_dict) -> None:
     """Copy ``state_dict`` into ``model`` matching tensors by position, checking every
     shape."""
-    import torch
-
     src = [
         (k, v) for k, v in state_dict.items() if not k.endswith("num_batches_tracked")
     ]
@@ -84,7 +84,6 @@ def create(name: str, weights: str | None = "auto", num_classes: int = 0, **kwar
     """
     compat.ensure_torchvision()
     import timm
-    import torch
 
     model = timm.create_model(name, pretrained=False, num_classes=1000, **kwargs)
     if weights is None:
@@ -137,7 +136,6 @@ def architecture(name: str):
     no compute."""
     compat.ensure_torchvision()
     import timm
-    import torch
 
     with torch.device("meta"):
         return timm.create_model(name, pretrained=False, num_classes=0)
@@ -165,7 +163,6 @@ def first_available(names) -> str:
 def _vit_halves(model, k: int):
     """A timm VisionTransformer as (embedding + first k blocks, remaining blocks + norm
     + pooling)."""
-    import torch
 
     class Trunk(torch.nn.Module):
         def __init__(self):
@@ -201,8 +198,6 @@ def normalise(x, mean, std):
     """A uint8 image batch as ``ToTensor`` + ``Normalize(mean, std)`` would give it,
     computed on ``x``'s device in the same order (so on a CPU the values are the same
     bits)."""
-    import torch
-
     mean = torch.as_tensor(mean, dtype=torch.float32, device=x.device)[:, None, None]
     std = torch.as_tensor(std, dtype=torch.float32, device=x.device)[:, None, None]
     return x.float().div(255).sub(mean).div(std)
@@ -216,8 +211,6 @@ class _Uint8Input:
         self.mean, self.std = tuple(mean), tuple(std)
 
     def __call__(self, module, args):
-        import torch
-
         if args and isinstance(args[0], torch.Tensor) and args[0].dtype == torch.uint8:
             return (normalise(args[0], self.mean, self.std), *args[1:])
         return None
@@ -242,8 +235,6 @@ def split(model, top_stages: int):
     profile fine-tunes on a CPU. The trunk also takes uint8 image batches, normalised on
     their device with the backbone's mean and std (:func:`accept_uint8`).
     """
-    import torch
-
     n = len(model.blocks)
     if not 0 <= top_stages <= n:
         raise ValueError(
@@ -280,8 +271,6 @@ def freeze_top(top, n_frozen: int | None) -> None:
 def output_shape(module, input_px: int) -> tuple:
     """(channels, height, width) of ``module``'s output for one RGB image of
     ``input_px`` pixels."""
-    import torch
-
     with torch.no_grad():
         return tuple(module.eval()(torch.zeros(1, 3, input_px, input_px)).shape[1:])
 

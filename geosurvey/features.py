@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import functools
-import hashlib
 import os
+import time
 
 import numpy as np
+import torch
 
-from . import cache, compat, files
+from . import backbones, cache, compat, files
 from .data.sets import ImageSet
 from .progress import bar
+from .train import distributed
 
 
 def image_transform(mean, std, input_px: int):
@@ -44,8 +46,6 @@ class Uint8Transform:
         self.input_px = self.min_side = int(input_px)
 
     def __call__(self, img):
-        import torch
-
         arr = img if isinstance(img, np.ndarray) else np.array(img.convert("RGB"))
         (h, w), px = arr.shape[:2], self.input_px
         size = (
@@ -65,20 +65,6 @@ class Uint8Transform:
         )
 
 
-def fingerprint(images: ImageSet) -> str:
-    """Identity of an image set for cache keys: its name plus a digest of its
-    metadata."""
-    cols = [
-        c
-        for c in ("lat", "lon", "path", "offset", "condition", "rotation", "crop")
-        if c in images.meta
-    ]
-    digest = hashlib.sha1(images.meta[cols].to_csv(index=False).encode()).hexdigest()[
-        :12
-    ]
-    return f"{images.name}-{len(images)}-{digest}"
-
-
 class EpochSampler:
     """The rows of each epoch: in order, or shuffled with seed ``seed + epoch`` (so a
     resumed run sees the same batches). With ``shard`` and several processes
@@ -90,8 +76,6 @@ class EpochSampler:
     def __init__(
         self, n: int, shuffle: bool = False, seed: int = 0, shard: bool = False
     ):
-        from .train import distributed
-
         self.n, self.shuffle, self.seed, self.epoch = n, shuffle, seed, 0
         self.rank, self.world = distributed() if shard else (0, 1)
 
@@ -99,8 +83,6 @@ class EpochSampler:
         self.epoch = epoch
 
     def indices(self):
-        import torch
-
         order = (
             torch.randperm(
                 self.n, generator=torch.Generator().manual_seed(self.seed + self.epoch)
@@ -139,8 +121,6 @@ def loader(
     """A DataLoader over ``dataset`` whose :class:`EpochSampler` is its ``sampler``:
     call ``loader.sampler.set_epoch(e)`` and iterate again; workers persist across
     epochs."""
-    import torch
-
     return torch.utils.data.DataLoader(
         dataset,
         batch_size=batch_size,
@@ -162,8 +142,6 @@ def extract(
     desc: str = "features",
 ) -> np.ndarray:
     """Features (n, d) float32 of every image, in order, with the model in eval mode."""
-    import torch
-
     model = model.to(device).eval()
     out = []
     with torch.inference_mode():
@@ -185,8 +163,6 @@ def _tapped_pass(
 ):
     """Pooled features of every image and the outputs of the modules named in
     ``taps``."""
-    import torch
-
     modules = dict(model.named_modules())
     missing = [t for t in taps if t not in modules]
     if missing:
@@ -234,13 +210,11 @@ def activations(
     feature maps a small ViT reads as tokens all come from the same pass. Tapped maps
     are stored as float16.
     """
-    from . import backbones
-
     taps = tuple(taps)
     params = {
         "backbone": backbone,
         "weights": weights,
-        "images": fingerprint(images),
+        "images": images.fingerprint(),
         "input_px": input_px,
         "taps": list(taps),
     }
@@ -287,7 +261,7 @@ def frozen_features(cfg, images: ImageSet, backbone: str | None = None) -> np.nd
 def tiny_images(images: ImageSet, size: int = 16) -> np.ndarray:
     """Torralba's tiny images: each image shrunk to ``size`` x ``size``, centred and
     L2-normalised."""
-    folder = cache.entry("tiny", {"images": fingerprint(images), "size": size})
+    folder = cache.entry("tiny", {"images": images.fingerprint(), "size": size})
     if folder.exists():
         return np.load(folder / "tiny.npy")
     vecs = np.empty((len(images), size * size * 3), dtype=np.float32)
@@ -319,12 +293,6 @@ def forward_ms(cfg, batch: int = 32, repeats: int = 3) -> float:
 def _forward_ms(
     backbone: str, input_px: int, device: str, batch: int, repeats: int
 ) -> float:
-    import time
-
-    import torch
-
-    from . import backbones
-
     model = backbones.create(backbone)[0].to(device).eval()
     x = torch.randn(batch, 3, input_px, input_px, device=device)
     best = float("inf")

@@ -53,7 +53,7 @@ class SplitInputs:
         activations, or the image set and its transform when streaming."""
         if self.cached is not None:
             return f"cached-{cache.fingerprint(self.cached)}"
-        return f"stream-{features.fingerprint(self.images)}-{self.transform!r}"
+        return f"stream-{self.images.fingerprint()}-{self.transform!r}"
 
     def subset(self, keep) -> "SplitInputs":
         """The rows where boolean ``keep`` is true (or the integer rows ``keep``), in

@@ -28,14 +28,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
 
 from . import files, timings
 from .progress import bar
 
 
 def select_device(preference: str = "auto") -> str:
-    import torch
-
     if preference != "auto":
         if preference.startswith("cuda") and not torch.cuda.is_available():
             raise RuntimeError(
@@ -55,16 +56,12 @@ def select_device(preference: str = "auto") -> str:
 def distributed() -> tuple:
     """(rank, world size) of this process: (0, 1) unless torch.distributed is
     initialised."""
-    import torch.distributed as dist
-
     if dist.is_available() and dist.is_initialized():
         return dist.get_rank(), dist.get_world_size()
     return 0, 1
 
 
 def seed_everything(seed: int, deterministic: bool = True) -> None:
-    import torch
-
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
@@ -136,8 +133,6 @@ def _batches(data, epoch):
 
 
 def _autocast(device: str):
-    import torch
-
     return torch.autocast(
         device_type="cuda", dtype=torch.bfloat16, enabled=device.startswith("cuda")
     )
@@ -146,8 +141,6 @@ def _autocast(device: str):
 def run_epoch(model, data, loss_fn, device, optimizer=None, desc=""):
     """One pass over ``data``; trains when an ``optimizer`` is given. (mean loss,
     images/s)."""
-    import torch
-
     model.train(optimizer is not None)
     total, count, start = 0.0, 0, time.perf_counter()
     progress = bar(data, desc=desc)
@@ -224,8 +217,6 @@ class _Loop:
 
 def _resume(loop: _Loop, ckpt: Path | None) -> bool:
     """Load a checkpoint into ``loop``; True when that run had finished."""
-    import torch
-
     if ckpt is None or not ckpt.exists():
         return False
     state = torch.load(ckpt, map_location=loop.device, weights_only=False)
@@ -243,8 +234,6 @@ def _resume(loop: _Loop, ckpt: Path | None) -> bool:
 
 
 def _save(loop: _Loop, ckpt: Path | None, epoch: int, meta) -> None:
-    import torch
-
     if ckpt is None or distributed()[0] != 0:
         return
     sched = loop.scheduler.state_dict() if loop.scheduler is not None else None
@@ -266,12 +255,8 @@ def _save(loop: _Loop, ckpt: Path | None, epoch: int, meta) -> None:
 def _wrap(model, device: str):
     """The module the training steps call: the model, or its DDP wrapper under
     torchrun."""
-    import torch
-
     if distributed()[1] == 1:
         return model
-    from torch.nn.parallel import DistributedDataParallel
-
     ids = [torch.device(device).index] if device.startswith("cuda") else None
     return DistributedDataParallel(model, device_ids=ids)
 
@@ -281,16 +266,12 @@ def _agree(row: dict) -> dict:
     together."""
     if distributed()[1] == 1:
         return row
-    import torch.distributed as dist
-
     shared = [row]
     dist.broadcast_object_list(shared, src=0)
     return shared[0]
 
 
 def _validate(loop: _Loop, epoch) -> dict:
-    import torch
-
     row = {}
     if loop.val_data is not None:
         with torch.no_grad():
@@ -337,8 +318,6 @@ def _barrier() -> None:
     """Under torchrun: rank 0 has written the last checkpoint before any process
     returns."""
     if distributed()[1] > 1:
-        import torch.distributed as dist
-
         dist.barrier()
 
 
@@ -405,8 +384,6 @@ def optimizer(model, recipe: Recipe):
     """AdamW with a :class:`~geosurvey.models.Network`'s pretrained ``top`` at ``lr *
     top_lr_scale`` and everything else (heads, or a model trained from scratch) at
     ``lr``; frozen parameters are left out."""
-    import torch
-
     top = (
         [p for p in model.top.parameters() if p.requires_grad]
         if hasattr(model, "top")

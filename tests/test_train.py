@@ -288,12 +288,13 @@ def test_device_selection_follows_what_the_machine_has(monkeypatch):
 
 
 def test_shards_have_equal_length_and_cover_every_row(monkeypatch):
+    from geosurvey import features
     from geosurvey.features import EpochSampler
 
     shards = []
     # 10 rows on 3 processes: 4 steps each, or DistributedDataParallel would hang
     for rank in range(3):
-        monkeypatch.setattr(train, "distributed", lambda rank=rank: (rank, 3))
+        monkeypatch.setattr(features, "distributed", lambda rank=rank: (rank, 3))
         sampler = EpochSampler(10, shuffle=True, seed=1, shard=True)
         sampler.set_epoch(2)
         shards.append(sampler.indices().tolist())

@@ -261,12 +261,11 @@ class Chapter(Context):
         the nearest training location, the continent mix), cached on disk by the
         splits' contents."""
         from ..data import newplaces
-        from ..features import fingerprint
 
         spec = self.cfg.geotiles_spec()
         tests = [r.test for r in self.regimes]
         params = {
-            "splits": {s: fingerprint(self.splits[s]) for s in ["train", *tests]},
+            "splits": {s: self.splits[s].fingerprint() for s in ["train", *tests]},
             "extent_km": spec.extent_km,
             "max_scale": 1 + spec.scale_jitter,
         }

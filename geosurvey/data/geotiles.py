@@ -367,9 +367,7 @@ def load_views(spec: GeoTilesSpec, images: TileSet) -> TileSet:
     rotation, scale and jitter: the several views of one place that PIGEON fuses. Row
     ``v * n + i`` is view ``v`` (condition ``spec.conditions[v]``) of location ``i``;
     the meta rows repeat."""
-    from ..features import fingerprint
-
-    params = {**spec.cache_params(), "views_of": fingerprint(images)}
+    params = {**spec.cache_params(), "views_of": images.fingerprint()}
     folder = cache.entry("geotiles-views", params)
     n = len(images)
     if not folder.exists():

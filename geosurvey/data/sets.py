@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 
 import numpy as np
 import pandas as pd
@@ -38,6 +39,17 @@ class ImageSet:
 
     def __len__(self) -> int:
         return len(self.meta)
+
+    def fingerprint(self) -> str:
+        """Identity of the set for cache keys: its name, size and a digest of its
+        metadata."""
+        cols = [
+            c
+            for c in ("lat", "lon", "path", "offset", "condition", "rotation", "crop")
+            if c in self.meta
+        ]
+        text = self.meta[cols].to_csv(index=False).encode()
+        return f"{self.name}-{len(self)}-{hashlib.sha1(text).hexdigest()[:12]}"
 
     def load(self, i: int, min_side: int | None = None) -> Image.Image:
         """Image ``i`` (``min_side``: the shorter side a caller needs at least; a hint
