@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import cells, features, retrieval
+from . import cells, features, retrieval, timings
 
 PRIOR, RANDOM, RAW, FROZEN = (
     "prior (densest cell)",
@@ -37,7 +37,8 @@ def vectors(ctx, kind: str) -> dict:
             }
         return {k: features.frozen_features(cfg, v) for k, v in ctx.splits.items()}
 
-    return ctx.memo(f"floors:{kind}", make)
+    with timings.span(f"floor inputs ({kind})"):
+        return ctx.memo(f"floors:{kind}", make)
 
 
 def knn_floor(ctx, kind: str, regime):
@@ -83,5 +84,6 @@ def add_floors(ch) -> None:
     ch.add(RANDOM, random_location)
     for name, kind in ((RAW, "raw"), (FROZEN, "frozen")):
         for r in ch.regimes:
-            plat, plon, k = knn_floor(ch, kind, r)
+            with timings.span("floors"):
+                plat, plon, k = knn_floor(ch, kind, r)
             ch.evaluations.add(name, r.test, plat, plon, best_k=k)
