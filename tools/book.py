@@ -1,7 +1,12 @@
 """Execute every chapter with papermill into a staging folder, then render the HTML
 book with Jupyter Book 1 into ``_build/html`` (``make book``)::
 
-    python -m tools.book --profile ci [--seed 0] [--data-root DIR] ...
+    python -m tools.book --profile ci [--seed 0] [--other-seeds 1 2] [--data-root DIR]
+
+``--other-seeds`` first executes every chapter at those seeds too (their results go to
+``results/seed-<n>/``, their notebooks to ``build/seeds/``, unrendered), so that the
+rendered book (``--seed``) pools them into its intervals and shows each claim's verdict
+at every seed.
 """
 
 from __future__ import annotations
@@ -74,11 +79,31 @@ def render(root: Path, staged: Path, *, output: Path | None = None) -> Path:
     return html
 
 
+def other_seeds(root: Path, args) -> dict:
+    """Execute every chapter at each of ``args.other_seeds`` (not rendered); seconds
+    per seed and chapter."""
+    times = {}
+    for seed in args.other_seeds:
+        run = argparse.Namespace(**{**vars(args), "seed": seed})
+        for entry in chapter_entries(root):
+            src = root / f"{entry}.ipynb"
+            dst = (
+                root / "build" / "seeds" / f"{src.stem}-{args.profile}-seed{seed}.ipynb"
+            )
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            print(f"executing {src.relative_to(root)} ({args.profile}, seed {seed})")
+            seconds = round(_execute(src, dst, root, run, progress_bar=False), 1)
+            times[f"{entry} seed {seed}"] = seconds
+            print(f"  done in {seconds} s", flush=True)
+    return times
+
+
 def build(args) -> None:
-    """Execute every chapter with papermill into a staging folder, then render the
-    HTML."""
+    """Execute every chapter with papermill into a staging folder (after the other
+    seeds), then render the HTML."""
     root = find_root()
-    staged, times = stage(root, root / "build" / "book-src"), {}
+    times = other_seeds(root, args)
+    staged = stage(root, root / "build" / "book-src")
     for entry in toc_entries(root):
         src = source(root, entry)
         dst = staged / src.relative_to(root)
@@ -102,6 +127,13 @@ def build(args) -> None:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m tools.book", description=__doc__)
     _add_run_parameters(parser)
+    parser.add_argument(
+        "--other-seeds",
+        type=int,
+        nargs="*",
+        default=[],
+        help="seeds whose results the rendered book pools beside its own (e.g. 1 2)",
+    )
     build(parser.parse_args(argv))
 
 
