@@ -44,3 +44,57 @@ def test_text_is_at_least_8_points():
 def test_an_unknown_width_is_named():
     with pytest.raises(ValueError, match="'margin'"):
         plots.figure("margin")
+
+
+def _index_rows():
+    """(status, {notebook: [quoted section titles]}) of every row of the figure
+    index."""
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).parent.parent / "book" / "figures.md").read_text()
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if len(cells) != 4 or cells[0] in ("figure", "figure or table", "---"):
+            continue
+        refs = {}
+        for doc, rest in re.findall(r"\{doc\}`(0\d_\w+)`((?:, \"[^\"]+\")?)", cells[3]):
+            refs.setdefault(doc, []).extend(re.findall(r"\"([^\"]+)\"", rest))
+        yield cells[2], refs
+
+
+def test_the_figure_index_counts_its_rows_and_names_sections_that_exist():
+    import json
+    import re
+    from collections import Counter
+    from pathlib import Path
+
+    root = Path(__file__).parent.parent
+    rows = list(_index_rows())
+    kinds = Counter(s.split(":")[0] for s, _ in rows)
+    assert set(kinds) == {"real", "partial", "eval set only", "impossible here"}
+    intro = (root / "book" / "figures.md").read_text()
+    said = {
+        "real": r"\*\*(\d+) are real",
+        "partial": r"\*\*(\d+) are partial",
+        "eval set only": r"\*\*(\d+)\s+exist only",
+        "impossible here": r"\*\*(\d+) cannot exist",
+    }
+    for kind, pattern in said.items():
+        assert int(re.search(pattern, intro).group(1)) == kinds[kind], kind
+    assert f"Of the {len(rows)} rows" in intro
+    for status, refs in rows:
+        assert status.split(":")[0] in ("impossible here", "eval set only") or refs
+        if status.startswith("partial"):
+            assert len(status) > len("partial: ") + 10  # says what is missing
+        for doc, sections in refs.items():
+            nb = json.loads((root / "book" / f"{doc}.ipynb").read_text())
+            heads = {
+                line.lstrip("#").strip()
+                for c in nb["cells"]
+                if c["cell_type"] == "markdown"
+                for line in "".join(c["source"]).splitlines()
+                if line.startswith("#")
+            }
+            for section in sections:
+                assert section in heads, (doc, section)
