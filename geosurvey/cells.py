@@ -4,7 +4,7 @@ A :class:`Partition` is a set of non-overlapping S2 cells (possibly of mixed lev
 built from training coordinates, with per-cell counts and two candidate "class centres"
 to predict: the mean of the member photos and the geometric centre of the cell.
 
-* :func:`uniform` - every S2 cell of one level that holds photos (the OSV-5M / Wu et al.
+* :func:`uniform` - every S2 cell of one level that holds photos (the OSV-5M / Wu
   labels).
 * :func:`adaptive` - PlaNet's quadtree: split any cell holding more than ``tau_max``
   photos, then drop sparse cells (Weyand 2016). The book follows the public reference

@@ -61,7 +61,7 @@ class SupCon:
 
 @dataclass(frozen=True)
 class HierarchicalSupCon:
-    """Weighted sum of :func:`supcon` over label levels, coarse to fine (Wu et al.,
+    """Weighted sum of :func:`supcon` over label levels, coarse to fine (Wu,
     appendix).
 
     ``labels``: (batch, levels) cell ids; ``weights``: one per level, coarse to fine
@@ -97,7 +97,7 @@ def distance_triplets(lat, lon):
 
 
 def triplet(z, positive, negative, margin: float = 0.2):
-    """Wu et al.'s Eq. (2): ``max(||e_a - e_p||^2 - ||e_a - e_n||^2 + m, 0)``, averaged
+    """Wu's Eq. (2): ``max(||e_a - e_p||^2 - ||e_a - e_n||^2 + m, 0)``, averaged
     over anchors, with *squared* Euclidean distances."""
     d_pos = (z - z[positive]).pow(2).sum(1)
     d_neg = (z - z[negative]).pow(2).sum(1)
@@ -106,7 +106,7 @@ def triplet(z, positive, negative, margin: float = 0.2):
 
 @dataclass(frozen=True)
 class DistanceTriplet:
-    """:func:`triplet` on :func:`distance_triplets` (margin 0.2 in Wu et al.).
+    """:func:`triplet` on :func:`distance_triplets` (margin 0.2 in Wu).
 
     ``coords``: (batch, 2) true latitude and longitude in degrees.
     """
@@ -122,7 +122,7 @@ class DistanceTriplet:
 class HaversineAlignment:
     """A distance-aware term for embeddings: the mean squared difference between the
     angle of two unit embeddings and the angle of their two locations (both over pi),
-    over the pairs of a batch. Wu et al.'s multi-stage warm-up adds a "haversine
+    over the pairs of a batch. Wu's multi-stage warm-up adds a "haversine
     distance" term to the contrastive loss without giving its formula; this is ours:
     embedding geometry should mirror geography."""
 
@@ -135,7 +135,7 @@ class HaversineAlignment:
 
 @dataclass(frozen=True)
 class WarmUp:
-    """Wu et al.'s multi-stage warm-up: supervised contrastive loss on the coarsest
+    """Wu's multi-stage warm-up: supervised contrastive loss on the coarsest
     cells plus ``weight`` times :class:`HaversineAlignment`. Targets are rows ``[cell,
     lat, lon]``."""
 

@@ -299,7 +299,7 @@ ERROR_BINS = (
 
 
 def binned_errors(ax, lat, lon, error_km, size=6, legend: bool = True):
-    """Points at their true locations in four colours by error, as Wu et al.'s accuracy
+    """Points at their true locations in four colours by error, as Wu's accuracy
     maps (Figs. 4-5): green within 500 km, yellow 1500, orange 2500, red beyond."""
 
     err = np.asarray(error_km)

@@ -4,7 +4,7 @@ Convention (stated in chapter 1): haversine distance with R = 6371.0088 km; a pr
 is a hit at threshold t when its distance is <= t; thresholds 1/25/200/750/2500 km
 ("street", "city", "region", "country", "continent"); plus median and mean error, mean
 GeoScore (5000 exp(-d / 1492.7)) and, where labels exist, country accuracy. Per-region
-breakdowns (Global / Europe / North America as in Wu et al.) use the region of the
+breakdowns (Global / Europe / North America as in Wu) use the region of the
 *true* location. Intervals and verdicts are :mod:`geosurvey.stats` and
 :mod:`geosurvey.claims`.
 """

@@ -50,7 +50,7 @@ class Network(nn.Module):
 
 class ProjectionHead(nn.Module):
     """Two-layer MLP (ReLU, dropout) to an L2-normalised embedding, as in SimCLR/SupCon
-    and Wu et al.."""
+    and Wu."""
 
     def __init__(
         self, in_dim: int, out_dim: int = 128, hidden: int = 512, dropout: float = 0.1
@@ -191,8 +191,8 @@ def network(
 
 
 @dataclass(frozen=True)
-class Candidate:
-    """One of Wu et al.'s embedding models: how to build it, what it reads, what it is.
+class EmbeddingModel:
+    """One of Wu's embedding models: how to build it, what it reads, what it is.
 
     ``tap``: the backbone module whose cached output it reads (``None``: the profile's
     trunk); ``pretrained``: whether its top starts from pretrained weights (then it
@@ -217,7 +217,9 @@ def bundled_cnn(cfg) -> str:
     )
 
 
-def cnn_candidate(cfg, out_dim: int = 128, top_stages: int | None = None) -> Candidate:
+def cnn_embedding_model(
+    cfg, out_dim: int = 128, top_stages: int | None = None
+) -> EmbeddingModel:
     """Model 1: the bundled ImageNet CNN with its top fine-tuned and a projection
     head."""
     name, stages = (
@@ -226,7 +228,7 @@ def cnn_candidate(cfg, out_dim: int = 128, top_stages: int | None = None) -> Can
     )
     info = backbones.describe(name)
     tap = None if stages == cfg.top_stages else backbones.trunk_tap(name, stages)
-    return Candidate(
+    return EmbeddingModel(
         "CNN",
         lambda: network(cfg, ProjectionHead, out_dim, name=name, top_stages=stages),
         name,
@@ -236,14 +238,14 @@ def cnn_candidate(cfg, out_dim: int = 128, top_stages: int | None = None) -> Can
     )
 
 
-def vit_candidate(
+def vit_embedding_model(
     cfg,
     out_dim: int = 128,
     dim: int = 64,
     depth: int = 2,
     heads: int = 2,
     top_stages: int | None = None,
-) -> Candidate:
+) -> EmbeddingModel:
     """Model 2: the profile's pretrained ViT when it has one (``full`` with the hub:
     CLIP ViT-B/16, top blocks fine-tuned); otherwise a :class:`HybridViT` trained from
     scratch on a stride-16 feature map of the frozen CNN, since no ViT weights of known
@@ -253,7 +255,7 @@ def vit_candidate(
             backbones.describe(cfg.backbone),
             cfg.top_stages if top_stages is None else top_stages,
         )
-        return Candidate(
+        return EmbeddingModel(
             "ViT",
             lambda: network(cfg, ProjectionHead, out_dim, top_stages=stages),
             cfg.backbone,
@@ -280,7 +282,7 @@ def vit_candidate(
         f"{h * w} tokens are the frozen {cnn}'s {h}x{w}x{channels} feature map "
         f"({cfg.token_tap})"
     )
-    return Candidate("ViT", build, cnn, cfg.token_tap, text, False)
+    return EmbeddingModel("ViT", build, cnn, cfg.token_tap, text, False)
 
 
 def _top_words(top_stages: int, unit: str) -> str:

@@ -156,7 +156,7 @@ def knn_methods(
     test_queries,
     ks=(1, 3, 5, 10, 20, 50),
 ) -> dict:
-    """Wu et al.'s two inference rules on one index: the top-1 neighbour's location, and
+    """Wu's two inference rules on one index: the top-1 neighbour's location, and
     the similarity-weighted spherical mean of the best ``k`` neighbours (k chosen on
     validation).
 

@@ -150,21 +150,21 @@ def test_cell_centres_answer_with_the_chosen_point():
 
 def test_candidate_models_start_from_the_same_weights_every_time():
     cfg = profiles.get("ci", device="cpu")
-    for make in (models.cnn_candidate, models.vit_candidate):
+    for make in (models.cnn_embedding_model, models.vit_embedding_model):
         first, second = make(cfg).build(), make(cfg).build()
         torch.manual_seed(123)  # whatever ran before must not matter
         third = make(cfg).build()
         for a, b, c in zip(*(m.state_dict().values() for m in (first, second, third))):
             assert torch.equal(a, b) and torch.equal(a, c)
-    seed0 = models.cnn_candidate(cfg).build()
-    seed1 = models.cnn_candidate(profiles.get("ci", device="cpu", seed=1)).build()
+    seed0 = models.cnn_embedding_model(cfg).build()
+    seed1 = models.cnn_embedding_model(profiles.get("ci", device="cpu", seed=1)).build()
     # the seed decides
     assert not torch.equal(seed0.head.net[0].weight, seed1.head.net[0].weight)
 
 
 def test_candidates_say_what_they_read_and_whether_they_are_pretrained():
     cfg = profiles.get("ci", device="cpu")
-    cnn, vit = models.cnn_candidate(cfg, 16), models.vit_candidate(cfg, 16)
+    cnn, vit = models.cnn_embedding_model(cfg, 16), models.vit_embedding_model(cfg, 16)
     assert (
         cnn.name == "CNN"
         and cnn.pretrained
@@ -183,7 +183,7 @@ def test_candidates_say_what_they_read_and_whether_they_are_pretrained():
     assert z.shape == (2, 16) and torch.allclose(
         z.norm(dim=1), torch.ones(2), atol=1e-5
     )
-    deeper = models.cnn_candidate(cfg, 16, top_stages=2)
+    deeper = models.cnn_embedding_model(cfg, 16, top_stages=2)
     assert deeper.tap == backbones.trunk_tap(cfg.backbone, 2) and deeper.pretrained
 
 

@@ -242,7 +242,7 @@ def has_specialist(ctx, k: int) -> bool:
     )
 
 
-def _csn(k: int):
+def _context_network(k: int):
     def plan(ctx):
         _, hier = partitions(ctx)
         s = ctx.settings(NAME)
@@ -385,7 +385,7 @@ JOBS = (
             NAME,
             f"context-specific network for coarse scene {k + 1} "
             "(the multi-partition network fine-tuned on it)",
-            _csn(k),
+            _context_network(k),
             needs=("scene-multi-partition",),
         )
         for k in range(N_SCENES)

@@ -1,4 +1,4 @@
-"""Chapter 4, Wu et al.'s two-stage ViT: its settings and the embeddings it trains.
+"""Chapter 4, Wu's two-stage ViT: its settings and the embeddings it trains.
 
 Stage 1 trains Model 1 (the CNN) and Model 2 (the ViT) with the supervised contrastive
 loss on the middle cells; stage 2 fine-tunes one of them with the squared triplet loss
@@ -21,7 +21,7 @@ from .planet import partitions
 
 NAME = "two_stage_vit"
 
-TABLE7_DATA = (10, 97, 30, 60)  # folders of 50k images per stage in Wu et al.'s Table 7
+TABLE7_DATA = (10, 97, 30, 60)  # folders of 50k images per stage in Wu's Table 7
 OSV5M_FOLDERS = 98  # OpenStreetView-5M's training images come in 98 folders
 
 
@@ -148,7 +148,7 @@ def embedding(
     """Train a network ending in a projection head with ``loss(z, targets)``, monitoring
     top-1 k-NN GeoScore per regime against the whole training set; ``rows``: train on
     these training rows only (``targets`` are theirs); ``val_targets`` (the same kind of
-    targets for the validation split) adds a validation loss per epoch, as Wu et al.'s
+    targets for the validation split) adds a validation loss per epoch, as Wu's
     Fig. 2 plots it."""
 
     def val():
@@ -172,14 +172,15 @@ def embedding(
     )
 
 
-def candidates(ctx) -> dict:
-    """``{"CNN": Candidate, "ViT": Candidate}``: Wu et al.'s Model 1 and Model 2."""
+def embedding_models(ctx) -> dict:
+    """``{"CNN": EmbeddingModel, "ViT": EmbeddingModel}``: Wu's Model 1 and
+    Model 2."""
     s = ctx.settings(NAME)
     return ctx.memo(
         "two_stage:candidates",
         lambda: {
-            "CNN": models.cnn_candidate(ctx.cfg, s.out_dim),
-            "ViT": models.vit_candidate(
+            "CNN": models.cnn_embedding_model(ctx.cfg, s.out_dim),
+            "ViT": models.vit_embedding_model(
                 ctx.cfg, s.out_dim, dim=s.vit_dim, depth=s.vit_depth
             ),
         },
@@ -189,20 +190,23 @@ def candidates(ctx) -> dict:
 def stage2_base(ctx) -> str:
     """Stage 2 fine-tunes the ViT when it is pretrained (as in the paper), else the
     CNN."""
-    return "ViT" if candidates(ctx)["ViT"].pretrained else "CNN"
+    return "ViT" if embedding_models(ctx)["ViT"].pretrained else "CNN"
 
 
-def multistage_candidate(ctx) -> models.Candidate:
+def multistage_model(ctx) -> models.EmbeddingModel:
     """Stage 2's base model, cut so that its top holds the stages the first stage
     trains."""
     s = ctx.settings(NAME)
     if stage2_base(ctx) == "ViT":
-        return models.vit_candidate(ctx.cfg, s.out_dim, top_stages=s.multistage_top)
-    return models.cnn_candidate(ctx.cfg, s.out_dim, top_stages=s.multistage_top)
+        return models.vit_embedding_model(
+            ctx.cfg, s.out_dim, top_stages=s.multistage_top
+        )
+    return models.cnn_embedding_model(ctx.cfg, s.out_dim, top_stages=s.multistage_top)
 
 
-def candidate_inputs(ctx, c: models.Candidate) -> dict:
-    """What candidate ``c`` reads for every split (cached at its tap, or streamed)."""
+def embedding_inputs(ctx, c: models.EmbeddingModel) -> dict:
+    """What embedding model ``c`` reads for every split (cached at its tap, or
+    streamed)."""
     key = f"two_stage:inputs:{c.backbone}:{c.tap}"
     return ctx.memo(
         key, lambda: inputs.of_images(ctx.cfg, ctx.splits, name=c.backbone, tap=c.tap)
@@ -218,7 +222,7 @@ def cell_levels(ctx, split: str) -> np.ndarray:
 
 def _stage1(name: str):
     def plan(ctx):
-        s, c = ctx.settings(NAME), candidates(ctx)[name]
+        s, c = ctx.settings(NAME), embedding_models(ctx)[name]
         recipe = ctx.recipe(NAME, top_lr_scale=s.top_lr_scale if c.pretrained else 1.0)
         return embedding(
             ctx,
@@ -226,7 +230,7 @@ def _stage1(name: str):
             recipe,
             s,
             build=c.build,
-            x=candidate_inputs(ctx, c),
+            x=embedding_inputs(ctx, c),
             targets=cell_levels(ctx, "train")[:, 1],
             loss=losses.SupCon(s.tau),
             val_targets=cell_levels(ctx, "val")[:, 1],
@@ -241,7 +245,7 @@ def _continued(job: str, loss_of, targets_of):
 
     def plan(ctx):
         s, base = ctx.settings(NAME), stage2_base(ctx)
-        c, first = candidates(ctx)[base], f"two-stage-{base.lower()}"
+        c, first = embedding_models(ctx)[base], f"two-stage-{base.lower()}"
         recipe = ctx.recipe(
             NAME,
             epochs=s.stage2_epochs,
@@ -255,7 +259,7 @@ def _continued(job: str, loss_of, targets_of):
             recipe,
             s,
             build=c.build,
-            x=candidate_inputs(ctx, c),
+            x=embedding_inputs(ctx, c),
             targets=targets_of(ctx, "train"),
             loss=loss_of(s),
             init=init,
@@ -279,14 +283,14 @@ def _middle(ctx, split):
 
 
 def _hierarchical(ctx):
-    s, c = ctx.settings(NAME), candidates(ctx)["CNN"]
+    s, c = ctx.settings(NAME), embedding_models(ctx)["CNN"]
     return embedding(
         ctx,
         "two-stage-hierarchical",
         ctx.recipe(NAME),
         s,
         build=c.build,
-        x=candidate_inputs(ctx, c),
+        x=embedding_inputs(ctx, c),
         targets=cell_levels(ctx, "train"),
         loss=losses.HierarchicalSupCon(s.hierarchical_weights, s.tau),
         val_targets=cell_levels(ctx, "val"),
@@ -313,7 +317,7 @@ def multistage_targets(ctx, stage: int, split: str) -> np.ndarray:
 
 def _multistage(stage: int):
     def plan(ctx):
-        s, c = ctx.settings(NAME), multistage_candidate(ctx)
+        s, c = ctx.settings(NAME), multistage_model(ctx)
         frozen = s.multistage_frozen[stage - 1]
 
         def build():
@@ -340,7 +344,7 @@ def _multistage(stage: int):
             recipe,
             s,
             build=build,
-            x=candidate_inputs(ctx, c),
+            x=embedding_inputs(ctx, c),
             targets=multistage_targets(ctx, stage, "train")[rows],
             loss=loss,
             init=init,
@@ -403,7 +407,7 @@ JOBS = (
 
 
 def knn_answers(ctx, trained, x: dict, regime) -> dict:
-    """Wu et al.'s two inference rules for ``regime``'s test images, with that regime's
+    """Wu's two inference rules for ``regime``'s test images, with that regime's
     weights: ``{"top-1": (lat, lon, 1), "weighted": (lat, lon, k)}``, k chosen on the
     regime's validation split (the database is the training split, embedded by the same
     weights)."""
