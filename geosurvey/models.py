@@ -9,6 +9,7 @@ What the top reads, cached trunk activations or streamed images, is
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import torch
@@ -50,10 +51,10 @@ class Network(nn.Module):
 
 class ProjectionHead(nn.Module):
     """Two-layer MLP (ReLU, dropout) to an L2-normalised embedding, as in SimCLR/SupCon
-    and Wu."""
+    and Wu (256 dimensions, dropout 0.3: Wu 2025, line 54)."""
 
     def __init__(
-        self, in_dim: int, out_dim: int = 128, hidden: int = 512, dropout: float = 0.1
+        self, in_dim: int, out_dim: int = 256, hidden: int = 512, dropout: float = 0.3
     ):
         super().__init__()
         self.net = nn.Sequential(
@@ -218,10 +219,10 @@ def bundled_cnn(cfg) -> str:
 
 
 def cnn_embedding_model(
-    cfg, out_dim: int = 128, top_stages: int | None = None
+    cfg, out_dim: int = 256, top_stages: int | None = None, dropout: float = 0.3
 ) -> EmbeddingModel:
     """Model 1: the bundled ImageNet CNN with its top fine-tuned and a projection
-    head."""
+    head (Wu: 256 dimensions, dropout 0.3)."""
     name, stages = (
         bundled_cnn(cfg),
         cfg.top_stages if top_stages is None else top_stages,
@@ -230,7 +231,9 @@ def cnn_embedding_model(
     tap = None if stages == cfg.top_stages else backbones.trunk_tap(name, stages)
     return EmbeddingModel(
         "CNN",
-        lambda: network(cfg, ProjectionHead, out_dim, name=name, top_stages=stages),
+        lambda: network(
+            cfg, _projection(dropout), out_dim, name=name, top_stages=stages
+        ),
         name,
         tap,
         f"{info}; {_top_words(stages, 'stage')} fine-tuned",
@@ -240,11 +243,12 @@ def cnn_embedding_model(
 
 def vit_embedding_model(
     cfg,
-    out_dim: int = 128,
+    out_dim: int = 256,
     dim: int = 64,
     depth: int = 2,
     heads: int = 2,
     top_stages: int | None = None,
+    dropout: float = 0.3,
 ) -> EmbeddingModel:
     """Model 2: the profile's pretrained ViT when it has one (``full`` with the hub:
     CLIP ViT-B/16, top blocks fine-tuned); otherwise a :class:`HybridViT` trained from
@@ -257,7 +261,7 @@ def vit_embedding_model(
         )
         return EmbeddingModel(
             "ViT",
-            lambda: network(cfg, ProjectionHead, out_dim, top_stages=stages),
+            lambda: network(cfg, _projection(dropout), out_dim, top_stages=stages),
             cfg.backbone,
             None,
             f"{info}; {_top_words(stages, 'block')} fine-tuned",
@@ -274,7 +278,7 @@ def vit_embedding_model(
         vit = seeded(
             cfg.seed, HybridViT, channels, h * w, dim=dim, depth=depth, heads=heads
         )
-        head = seeded(cfg.seed, ProjectionHead, vit.num_features, out_dim)
+        head = seeded(cfg.seed, _projection(dropout), vit.num_features, out_dim)
         return Network(vit, head, None if cfg.cache_trunk else token_trunk)
 
     text = (
@@ -283,6 +287,11 @@ def vit_embedding_model(
         f"({cfg.token_tap})"
     )
     return EmbeddingModel("ViT", build, cnn, cfg.token_tap, text, False)
+
+
+def _projection(dropout: float):
+    """A :class:`ProjectionHead` builder with this dropout."""
+    return functools.partial(ProjectionHead, dropout=dropout)
 
 
 def _top_words(top_stages: int, unit: str) -> str:

@@ -81,6 +81,8 @@ def _changed(value):
         return value[:-1] + (_changed(value[-1]),) if value else (1,)
     if isinstance(value, str):
         return value + "x"
+    if value is None:  # an optional setting ("the profile's")
+        return 1
     raise TypeError(type(value))
 
 

@@ -40,7 +40,20 @@ class TwoStageSettings(Settings):
     )
     tau: float = knob(0.07, "temperature of the supervised contrastive loss")
     margin: float = knob(0.2, "margin m of the triplet loss, Eq. (2)")
-    out_dim: int = knob(128, "embedding dimension")
+    out_dim: int = knob(256, "embedding dimension (Wu 2025, line 54)")
+    head_dropout: float = knob(
+        0.3, "dropout of the two-layer projection head (Wu 2025, line 54)"
+    )
+    cnn_top: int | None = knob(
+        None,
+        "stages of Model 1's top fine-tuned (none: the profile's; Wu 2025, line 144: "
+        "the top two)",
+    )
+    vit_top: int | None = knob(
+        None,
+        "blocks of a pretrained Model 2 fine-tuned (none: the profile's; Wu 2025, "
+        "line 145: the top four)",
+    )
     hierarchical_weights: tuple = knob(
         (1.0, 0.3, 0.05),
         "coarse, middle, fine weights of the hierarchical loss (Table 7, stage 2)",
@@ -77,6 +90,8 @@ class TwoStageSettings(Settings):
 
     PROFILES = {
         "full": {
+            "cnn_top": 2,
+            "vit_top": 4,
             "epochs": 15,
             "stage2_epochs": 5,
             "batch_size": 400,
@@ -179,9 +194,16 @@ def embedding_models(ctx) -> dict:
     return ctx.memo(
         "two_stage:candidates",
         lambda: {
-            "CNN": models.cnn_embedding_model(ctx.cfg, s.out_dim),
+            "CNN": models.cnn_embedding_model(
+                ctx.cfg, s.out_dim, top_stages=s.cnn_top, dropout=s.head_dropout
+            ),
             "ViT": models.vit_embedding_model(
-                ctx.cfg, s.out_dim, dim=s.vit_dim, depth=s.vit_depth
+                ctx.cfg,
+                s.out_dim,
+                dim=s.vit_dim,
+                depth=s.vit_depth,
+                top_stages=s.vit_top,
+                dropout=s.head_dropout,
             ),
         },
     )
@@ -199,9 +221,11 @@ def multistage_model(ctx) -> models.EmbeddingModel:
     s = ctx.settings(NAME)
     if stage2_base(ctx) == "ViT":
         return models.vit_embedding_model(
-            ctx.cfg, s.out_dim, top_stages=s.multistage_top
+            ctx.cfg, s.out_dim, top_stages=s.multistage_top, dropout=s.head_dropout
         )
-    return models.cnn_embedding_model(ctx.cfg, s.out_dim, top_stages=s.multistage_top)
+    return models.cnn_embedding_model(
+        ctx.cfg, s.out_dim, top_stages=s.multistage_top, dropout=s.head_dropout
+    )
 
 
 def embedding_inputs(ctx, c: models.EmbeddingModel) -> dict:
