@@ -45,6 +45,12 @@ class BackboneInfo:
     def __str__(self) -> str:
         return f"{self.name}: {self.weights} ({self.num_features}-d features)"
 
+    @property
+    def title(self) -> str:
+        """What a page calls it: the network and its weights, not where they come
+        from."""
+        return self.weights.split(" (package")[0] if self.name in BUNDLED else self.name
+
 
 def load_in_order(model, state_dict) -> None:
     """Copy ``state_dict`` into ``model`` matching tensors by position, checking every

@@ -236,7 +236,7 @@ def cnn_embedding_model(
         ),
         name,
         tap,
-        f"{info}; {_top_words(stages, 'stage')} fine-tuned",
+        f"{info.title}; {_top_words(stages, 'stage')} fine-tuned",
         True,
     )
 
@@ -264,7 +264,7 @@ def vit_embedding_model(
             lambda: network(cfg, _projection(dropout), out_dim, top_stages=stages),
             cfg.backbone,
             None,
-            f"{info}; {_top_words(stages, 'block')} fine-tuned",
+            f"{info.title}; {_top_words(stages, 'block')} fine-tuned",
             True,
         )
     cnn = bundled_cnn(cfg)
@@ -297,4 +297,4 @@ def _projection(dropout: float):
 def _top_words(top_stages: int, unit: str) -> str:
     if top_stages == 0:
         return "final 1x1 conv head" if unit == "stage" else "final norm"
-    return f"last {top_stages} {unit}(s)"
+    return f"last {top_stages} {unit}{'s' * (top_stages != 1)}"
