@@ -28,7 +28,7 @@ OTHER_SEEDS ?= $(if $(filter ci,$(PROFILE)),$(if $(DATA_ROOT),,1 2))
 export HF_HUB_OFFLINE ?= 1
 export PYTHONHASHSEED := 0
 
-.PHONY: install data book check-book test bench bench-gpu profile lab clean seeds
+.PHONY: install data book check-book test bench bench-gpu profile lab clean
 
 install: $(VENV)/.installed
 
@@ -80,11 +80,6 @@ profile: install
 # On a CUDA machine: matmul peak, the full profile's training step and memory, DataLoader photos/s.
 bench-gpu: install
 	$(PY) -m tools.bench --gpu
-
-# Seeds 1 and 2 of every chapter into results/seed-1 and results/seed-2; a later `make book`
-# (seed 0) pools them into its intervals and shows each claim's verdict at every seed.
-seeds: data
-	for seed in 1 2; do TQDM_DISABLE=1 $(PY) -m geosurvey.cli run all $(RUN_COMMON) --seed $$seed || exit 1; done
 
 clean:
 	rm -rf _build build results bench

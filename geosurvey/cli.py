@@ -231,7 +231,7 @@ def chapter_notebook(root: Path, name: str) -> Path:
 
 def _cmd_run(args) -> None:
     """Execute one chapter, or ``all`` of them in order (no HTML build): the way to run
-    a chapter's full profile on a GPU, or another seed (``make seeds``)."""
+    a chapter's full profile on a GPU, or another seed."""
     from .profiles import find_root
 
     root = find_root()

@@ -4,7 +4,7 @@
 asserted: a claim that is inconclusive at one seed and decisive at another is a
 finding about the noise, not about the method.
 
-Measured with ``make seeds`` (seeds 1 and 2) and ``make book`` (seed 0) on the embedded
+Measured with ``make book`` (seeds 1, 2 and 0) on the embedded
 GeoTiles; the comparison chapter's "What reproduced, seed by seed" table shows the
 verdicts of every claim at every seed. Re-measure after changing what a chapter trains.
 """
