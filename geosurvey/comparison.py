@@ -163,8 +163,8 @@ def lessons(table: pd.DataFrame, n_seeds: int) -> str:
     if n_seeds < 2:
         return (
             "Only one seed's results exist, so no verdict can be called stable across "
-            "seeds and this chapter lists no finding. `make book` executes seeds 1 and 2 "
-            "as well."
+            "seeds and this chapter lists no finding. `make book` executes seeds 1 "
+            "and 2 as well."
         )
     decisive = table[
         table["stable"]
