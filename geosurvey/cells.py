@@ -20,9 +20,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.special import log_softmax
 
 from . import cache, s2
-from .geo import from_xyz, to_xyz, validate_coordinates
+from .geo import from_xyz, nearest, to_xyz, validate_coordinates
 
 DROPPED = (
     -1
@@ -108,8 +109,6 @@ def hierarchical_decode(logits: dict, hier, names):
     """Predicted points of the finest partition from the product of every level's
     probability (``logits[name]`` per partition of ``hier``, coarse to fine, named
     ``names``)."""
-    from scipy.special import log_softmax
-
     log_probs = [log_softmax(np.asarray(logits[n], np.float64), axis=1) for n in names]
     return decode(hierarchical_log_probs(log_probs, hier), hier.partitions[-1])
 
@@ -316,8 +315,6 @@ class SemanticPartition:
     def assign(self, lat, lon) -> np.ndarray:
         """The cell of each point's nearest training point (:data:`DROPPED` if its cell
         was dropped)."""
-        from .geo import nearest
-
         _, idx = nearest(lat, lon, self.lat, self.lon)
         return self.labels[idx]
 

@@ -10,7 +10,9 @@ import pandas as pd
 from . import baselines, claims, results
 from .chapters.registry import CHAPTERS as ALL_CHAPTERS
 from .chapters.registry import COMPARISON
+from .metrics import THRESHOLDS_KM
 from .regimes import BY_KEY
+from .stats import interval
 
 # the chapters it reads (results name: notebook), and what a table calls each chapter
 CHAPTERS = {n: c.notebook for n, c in ALL_CHAPTERS.items() if n != COMPARISON.name}
@@ -198,8 +200,6 @@ def cost_table(chapters, fams) -> pd.DataFrame:
 
 
 def published_table() -> pd.DataFrame:
-    from .metrics import THRESHOLDS_KM
-
     return pd.DataFrame(
         {
             family: {
@@ -215,8 +215,6 @@ def ranking(ch, fams, regime) -> str:
     """The learned families ranked by GeoScore on ``regime``'s test set; a step is ">"
     only where the block-bootstrap interval of the difference excludes zero, "≈"
     otherwise."""
-    from .stats import interval
-
     learned = [f for f in fams if f not in FLOORS]
     score = {f: ch.evaluations.metrics(f, regime.test)["geoscore"] for f in learned}
     order = sorted(learned, key=lambda f: -score[f])

@@ -26,6 +26,11 @@ rows share the same replicates: the interval of their difference is paired.
 from __future__ import annotations
 
 import numpy as np
+from scipy.stats import norm
+
+from . import s2
+from .cache import fingerprint
+from .geo import geoscore
 
 N_BOOTSTRAP = 1000
 BLOCK_LEVEL = 5
@@ -35,8 +40,6 @@ ALPHA = 0.05
 
 def blocks(lat, lon, level: int = BLOCK_LEVEL) -> np.ndarray:
     """Block index (0..k-1) of every point: the S2 cell of ``level`` that holds it."""
-    from . import s2
-
     return np.unique(s2.cell_ids(lat, lon, level), return_inverse=True)[1].reshape(-1)
 
 
@@ -45,8 +48,6 @@ def block_weights(block, n_boot: int = N_BOOTSTRAP, seed: int = 0) -> np.ndarray
     replacement, and a row weighs as often as its block was drawn. The draws depend only
     on ``block`` and ``seed``, so every method evaluated on these rows gets the same
     replicates."""
-    from .cache import fingerprint
-
     block = np.asarray(block)
     n_blocks = int(block.max()) + 1 if block.size else 0
     rng = np.random.default_rng([seed, int(fingerprint(block)[:8], 16)])
@@ -69,8 +70,6 @@ def weighted_quantile(values, weights, q: float) -> np.ndarray:
 def weighted_metrics(d, weights, thresholds, hits=None) -> dict:
     """Every metric of :func:`geosurvey.metrics.summarize` for each replicate of
     ``weights``."""
-    from .geo import geoscore
-
     d = np.asarray(d, np.float64)
     total = weights.sum(1)
 
@@ -112,8 +111,6 @@ def interval(samples) -> list:
 def p_value(point: float, samples) -> float:
     """Two-sided p-value of "no difference": the point difference over the replicates'
     standard error, against a normal distribution."""
-    from scipy.stats import norm
-
     se = float(np.std(np.asarray(samples, np.float64), ddof=1))
     if se == 0.0:
         return 1.0 if point == 0 else 0.0

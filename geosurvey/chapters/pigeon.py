@@ -10,10 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import log_softmax
 
 from .. import cells, geo, geography, inputs, losses, models, plans
 from ..cells import semantic
+from ..data.geotiles import load_views
 from ..data.places import with_admin
+from ..metrics import evaluate
+from ..retrieval import refine
 from .base import ChapterSpec, Job, Settings, knob
 from .planet import cell_classifier, partitions
 
@@ -224,11 +228,6 @@ def validated(trained: dict, regimes) -> dict:
 def view_log_probs(ctx, trained, regime) -> np.ndarray:
     """(views, images, cells) log-probabilities of every rendering of ``regime``'s test
     places under each condition (GeoTiles' views of one place)."""
-    from scipy.special import log_softmax
-
-    from .. import inputs
-    from ..data.geotiles import load_views
-
     test = ctx.splits[regime.test]
     views = load_views(ctx.cfg.geotiles_spec(), test)
     logits = ctx.outputs(trained, regime, x=inputs.of_images(ctx.cfg, views))
@@ -245,9 +244,6 @@ def features(ctx, trained, regime, split: str) -> np.ndarray:
 def refined(ctx, trained, clusters, regime):
     """PIGEON's refinement of ``regime``'s test answers, the number of top cells
     searched chosen on that regime's validation split: ``(lat, lon, top k)``."""
-    from ..metrics import evaluate
-    from ..retrieval import refine
-
     val = ctx.splits[regime.val]
     logits, feats = (
         ctx.outputs(trained, regime, split=regime.val),

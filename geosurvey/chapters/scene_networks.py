@@ -10,10 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import softmax
+from torch import nn
 
-from .. import cells, features, inputs, losses, models, plans, scenes
+from .. import cells, features, inputs, losses, models, places365, plans, scenes
 from ..data.geotiles import GeoTilesSpec
-from ..data.sets import TileSet
+from ..data.sets import Crops, TileSet
 from ..plans import Init
 from .base import ChapterSpec, Job, Settings, knob
 from .planet import LEVELS, partitions
@@ -113,8 +115,6 @@ def scene_classifier(
     probabilities}``) on frozen pooled features (``pooled[split]``:
     :class:`~geosurvey.inputs.SplitInputs`), trained against the scene distributions,
     validated by the coarse level's accuracy."""
-    from torch import nn
-
     levels = tuple((k, v.shape[1]) for k, v in probs["train"].items())
     targets = np.concatenate(list(probs["train"].values()), 1).astype(np.float32)
     width = pooled["train"].cached.shape[1]
@@ -174,8 +174,6 @@ def scene_labels(ctx):
                     "footprint (the images are GeoTiles, seen from orbit)"
                 ),
             )
-        from .. import places365
-
         hierarchy = places365.hierarchy()
         probs = {
             k: hierarchy.probabilities(places365.scene_probabilities(s, ctx.cfg))
@@ -316,8 +314,6 @@ def _scene_input(with_scene: bool):
     name = f"scene-input-{'with' if with_scene else 'without'}"
 
     def plan(ctx):
-        from torch import nn
-
         parts, hier = partitions(ctx)
         width = models.backbones.describe(ctx.cfg.backbone).num_features + (
             N_SCENES if with_scene else 0
@@ -415,8 +411,6 @@ CROP_SETS = {3: (0, 2, 4), 5: (0, 1, 2, 3, 4)}  # of the 5 crops: the diagonal, 
 
 def five_crops(ctx, regime):
     """The inputs of the five crops of ``regime``'s test images (computed once)."""
-    from ..data.sets import Crops
-
     fraction = ctx.settings(NAME).crop_fraction
     images = Crops(ctx.splits[regime.test], 5, fraction)
     return ctx.memo(
@@ -428,8 +422,6 @@ def crop_logits(ctx, trained, regime, n_crops: int) -> dict:
     """``{level: log of the mean probability}`` of ``trained``'s heads over ``n_crops``
     crops of ``regime``'s test images (3: the diagonal; 5: the corners and the centre);
     one crop is the whole image."""
-    from scipy.special import softmax
-
     net, n = trained.net(regime.key), len(ctx.splits[regime.test])
     if n_crops == 1:
         return inputs.head_outputs(net, ctx.inputs[regime.test], ctx.cfg)

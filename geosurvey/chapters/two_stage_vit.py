@@ -16,6 +16,7 @@ import numpy as np
 
 from .. import backbones, cells, inputs, losses, models, plans
 from ..plans import Init
+from ..retrieval import GeoIndex, choose_k, knn_predict
 from .base import ChapterSpec, Job, Settings, knob
 from .planet import partitions
 
@@ -135,7 +136,6 @@ class TwoStageSettings(Settings):
 
 def knn_scores(ctx, x: dict):
     """``model -> scores`` of top-1 k-NN retrieval against the training embeddings."""
-    from .retrieval import GeoIndex, knn_predict
 
     def predict(model, split):
         index = GeoIndex(
@@ -435,8 +435,6 @@ def knn_answers(ctx, trained, x: dict, regime) -> dict:
     weights: ``{"top-1": (lat, lon, 1), "weighted": (lat, lon, k)}``, k chosen on the
     regime's validation split (the database is the training split, embedded by the same
     weights)."""
-    from ..retrieval import GeoIndex, choose_k, knn_predict
-
     s, net = ctx.settings(NAME), trained.net(regime.key)
     emb = {
         k: inputs.outputs(net, x[k], ctx.cfg)
