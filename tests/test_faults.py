@@ -426,7 +426,8 @@ def test_an_unknown_country_gets_a_close_suggestion_and_a_blank_one_none():
     from geosurvey.data.tables import normalise_countries
 
     with pytest.raises(
-        TableError, match=r"'Germny' \(did you mean Germany, DE\?\) at line 3"
+        TableError,
+        match=r"'Germny' \(1 row; did you mean Germany \(DE\)\?\); first at line 3",
     ):
         normalise_countries(["France", "Germny"])
     with pytest.raises(
