@@ -266,12 +266,19 @@ def scan(path, required: dict, id_column: str | None = None, columns=None) -> Ta
     return table
 
 
+def draw_order(n: int, sample: int | None, seed: int = 0) -> np.ndarray:
+    """The order rows are drawn in: every row, in order, when ``sample`` is None or not
+    smaller than ``n``; else a shuffle seeded with ``seed`` (its first ``sample`` rows
+    are drawn first, the rest replace the unusable ones)."""
+    if sample is None or sample >= n:
+        return np.arange(n)
+    return np.random.default_rng(seed).permutation(n)
+
+
 def sample_rows(n: int, sample: int | None, seed: int = 0) -> np.ndarray:
     """Row positions of at most ``sample`` of ``n`` rows, drawn by a shuffle seeded with
     ``seed`` (all rows, in order, when ``sample`` is None or not smaller than ``n``)."""
-    if sample is None or sample >= n:
-        return np.arange(n)
-    return np.random.default_rng(seed).permutation(n)[:sample]
+    return draw_order(n, sample, seed)[: n if sample is None else sample]
 
 
 def read_table(
