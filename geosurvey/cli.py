@@ -87,11 +87,31 @@ def _cmd_partition(args) -> None:
         print(f"wrote {len(part)} cells to {args.output}")
 
 
+PREDICT_COLUMNS = ("top_cells", "top1_probability")  # what only predict's output has
+
+
+def _true_country_column(path, has: set) -> bool:
+    """Whether ``path`` gives true countries (its ``country`` column: the true country,
+    as everywhere in the library; ``pred_country``: the predicted one); an error when
+    ``country`` may be the predicted one (a predict output written before predict
+    named it ``pred_country``)."""
+    from .data.tables import TableError
+
+    if "country" in has and "pred_country" not in has and has & set(PREDICT_COLUMNS):
+        raise TableError(
+            f"{path}: column 'country' is ambiguous: the file has geosurvey predict's "
+            "columns (top_cells), where 'country' was the predicted country; rename it "
+            "pred_country and give the true country, if known, as 'country'"
+        )
+    return "country" in has
+
+
 def _cmd_evaluate(args) -> None:
     from . import conventions
     from .data.tables import header, read_table
 
     has = set(header(args.csv))
+    truth_given = _true_country_column(args.csv, has)
     df = read_table(
         args.csv,
         {c: c for c in ("pred_lat", "pred_lon", "lat", "lon")},
@@ -99,7 +119,7 @@ def _cmd_evaluate(args) -> None:
         coordinates=(("pred_lat", "pred_lon"), ("lat", "lon")),
         country="country",
     )
-    truth = df["country"].to_numpy(dtype=object) if "country" in has else None
+    truth = df["country"].to_numpy(dtype=object) if truth_given else None
     print(
         json.dumps(
             conventions.evaluate(
@@ -602,7 +622,8 @@ COMMANDS = (  # name, help, what it runs, its arguments
     ),
     (
         "evaluate",
-        "metrics of a CSV with pred_lat, pred_lon, lat, lon[, id][, country]",
+        "metrics of a CSV with pred_lat, pred_lon, lat, lon[, id][, country]: "
+        "country is the true one (predict writes the predicted one as pred_country)",
         "_cmd_evaluate",
         _args_evaluate,
     ),
