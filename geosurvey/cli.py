@@ -61,6 +61,18 @@ def _cmd_data(args) -> None:
     print(f"{args.profile}: {sizes} ready in {time.perf_counter() - t0:.1f} s")
 
 
+def _warn_dropped(summary: dict, n: int, tau_min: int) -> None:
+    """One line on stderr: how many of the ``n`` points the partition left out, and
+    which flags keep them."""
+    print(
+        f"geosurvey partition: warning: {summary['dropped photos']:,} of {n:,} points "
+        f"({summary['dropped %']:.0f} %) lie in cells of at most --tau-min {tau_min} "
+        f"points and are left out ({summary['cells']} cell(s) kept); for {n:,} points "
+        "lower --tau-min and --tau-max",
+        file=sys.stderr,
+    )
+
+
 def _cmd_partition(args) -> None:
     from . import cells, s2
     from .data.tables import read_table
@@ -69,7 +81,10 @@ def _cmd_partition(args) -> None:
     part = cells.adaptive(
         df["lat"].to_numpy(), df["lon"].to_numpy(), args.tau_max, args.tau_min
     )
-    print(json.dumps(part.summary(), indent=2))
+    summary = part.summary()
+    print(json.dumps(summary, indent=2))
+    if summary["dropped photos"]:
+        _warn_dropped(summary, len(df), args.tau_min)
     if args.output:
         clat, clon = part.centers("center")
         table = pd.DataFrame(
@@ -344,9 +359,75 @@ def chapter_notebook(root: Path, name: str) -> Path:
     return found[0]
 
 
+RUNS_ENV = "GEOSURVEY_RUNS"
+ANSI = "\x1b\\[[0-9;]*m"  # the colours of a notebook traceback
+
+
+def runs_dir(root: Path) -> Path:
+    """Where ``geosurvey run`` writes executed chapters: ``$GEOSURVEY_RUNS``, else
+    ``runs/`` in ``$GEOSURVEY_RESULTS``, else ``build/runs``."""
+    import os
+
+    if os.environ.get(RUNS_ENV):
+        return Path(os.environ[RUNS_ENV])
+    if os.environ.get("GEOSURVEY_RESULTS"):
+        return Path(os.environ["GEOSURVEY_RESULTS"]) / "runs"
+    return root / "build" / "runs"
+
+
+def _user_error_names() -> set:
+    """The class names of :data:`USER_ERRORS` and of their subclasses (how a notebook's
+    failure names its error)."""
+    names, todo = set(), list(USER_ERRORS)
+    while todo:
+        cls = todo.pop()
+        names.add(cls.__name__)
+        todo += cls.__subclasses__()
+    return names
+
+
+def _failed(src: Path, log: Path, exc) -> None:
+    """Write the traceback of chapter ``src``'s failure ``exc`` to ``log``; raise the
+    one line that ends the run: a data error as the other commands' (a user error),
+    anything else as a failure."""
+    import re
+
+    trace = re.sub(ANSI, "", "\n".join(exc.traceback))
+    write_text(log, f"{src.name}: {exc.ename}: {exc.evalue}\n\n{trace}\n")
+    where = f"{src.name}: {exc.evalue} (the notebook's traceback: {log})"
+    if exc.ename in _user_error_names():
+        raise ChapterInputError(where) from None
+    raise SystemExit(f"geosurvey run: {exc.ename} in {where}") from None
+
+
+def _run_chapter(src: Path, dst: Path, root: Path, args) -> float:
+    """Execute ``src`` into ``dst``, which is replaced only when the chapter succeeds (a
+    failure leaves the last good run and writes its traceback to ``dst``'s
+    ``.failed.log``: :func:`_failed`)."""
+    import papermill
+
+    tmp = dst.with_name(f".{dst.stem}.running.ipynb")
+    log = dst.with_suffix(".failed.log")
+    try:
+        seconds = _execute(src, tmp, root, args, progress_bar=args.chapter != "all")
+    except BaseException as exc:
+        tmp.unlink(missing_ok=True)
+        if isinstance(exc, papermill.PapermillExecutionError):
+            _failed(src, log, exc)
+        raise
+    tmp.replace(dst)
+    log.unlink(missing_ok=True)
+    return seconds
+
+
+class ChapterInputError(ValueError):
+    """A chapter stopped by an error about its inputs (a file, a row, a parameter)."""
+
+
 def _cmd_run(args) -> None:
     """Execute one chapter, or ``all`` of them in order (no HTML build): the way to run
-    a chapter's full profile on a GPU, or another seed (``make seeds``)."""
+    a chapter's full profile on a GPU, or another seed (``make seeds``). Executed
+    notebooks go to :func:`runs_dir`."""
     from .profiles import find_root
 
     root = find_root()
@@ -359,11 +440,9 @@ def _cmd_run(args) -> None:
     else:
         sources = [chapter_notebook(root, args.chapter)]
     for src in sources:
-        dst = (
-            root / "build" / "runs" / f"{src.stem}-{args.profile}-seed{args.seed}.ipynb"
-        )
+        dst = runs_dir(root) / f"{src.stem}-{args.profile}-seed{args.seed}.ipynb"
         dst.parent.mkdir(parents=True, exist_ok=True)
-        seconds = _execute(src, dst, root, args, progress_bar=args.chapter != "all")
+        seconds = _run_chapter(src, dst, root, args)
         print(
             f"{src.name} ({args.profile}, seed {args.seed}) executed in "
             f"{seconds:.0f} s -> {dst}",
@@ -507,7 +586,7 @@ def _cmd_predict(args) -> None:
 def _cmd_doctor(args) -> None:
     from .doctor import lines
 
-    print("\n".join(lines()))
+    print("\n".join(lines(args.data_root, args.eval_root)))
 
 
 def _cmd_check_book(args) -> None:
@@ -583,6 +662,13 @@ def _args_predict(p) -> None:
     )
 
 
+def _args_doctor(p) -> None:
+    p.add_argument(
+        "--data-root", help="a training folder to recognise (default: $DATA_ROOT)"
+    )
+    p.add_argument("--eval-root", help="a test set to recognise (default: $EVAL_ROOT)")
+
+
 def _args_check_book(p) -> None:
     p.add_argument("--html", default="_build/html", help="the rendered book")
     p.add_argument(
@@ -656,7 +742,7 @@ COMMANDS = (  # name, help, what it runs, its arguments
         "doctor",
         "what this machine offers: torch, CUDA, GPUs, weights, data",
         "_cmd_doctor",
-        lambda p: None,
+        _args_doctor,
     ),
     (
         "check-book",
