@@ -57,8 +57,13 @@ def _cmd_data(args) -> None:
     )
     t0 = time.perf_counter()
     splits = profiles.load_splits(cfg)
+    from .chapters.registry import reported
+
     sizes = ", ".join(f"{k} {len(v):,}" for k, v in splits.items())
-    print(f"{args.profile}: {sizes} ready in {time.perf_counter() - t0:.1f} s")
+    print(
+        f"{args.profile}: {sizes} ready in {time.perf_counter() - t0:.1f} s"
+        f"{reported(splits)}"
+    )
 
 
 def _warn_dropped(summary: dict, n: int, tau_min: int) -> None:

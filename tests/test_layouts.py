@@ -407,7 +407,7 @@ def test_a_bad_row_is_replaced_by_the_next_one_drawn_and_the_tolerance_counts_dr
 
 
 def test_each_skipped_file_and_label_conflict_is_reported_once(tmp_path, capsys):
-    from geosurvey.chapters.registry import _reported
+    from geosurvey.chapters.registry import reported
 
     _osv5m(tmp_path, n=60, present=("00", "01", "02"))
     _break(tmp_path, [5001, 5002])
@@ -422,7 +422,7 @@ def test_each_skipped_file_and_label_conflict_is_reported_once(tmp_path, capsys)
     assert sorted(c["id"] for c in conflicts) == ["5000", "5004"]
     assert {(c["country"], c["located"]) for c in conflicts} == {("DE", "FR")}
     assert len(splits["val"]) > 0 and not splits["val_new"].label_conflicts
-    report = _reported(splits)
+    report = reported(splits)
     assert "\n2 unusable images skipped: " in report
     assert report.count("5001.jpg") == 1 and report.count("5002.jpg") == 1
     assert "\n2 country labels differ" in report

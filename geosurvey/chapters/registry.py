@@ -45,7 +45,7 @@ def context(cfg, splits) -> Context:
     return Context(cfg, splits, registry())
 
 
-def _reported(splits: dict) -> str:
+def reported(splits: dict) -> str:
     """What the readers reported of the splits' rows, each row once: the unusable
     images skipped (named) and the country labels that differ from their coordinates'
     country (counted); "" when nothing."""
@@ -90,6 +90,6 @@ def start(
     counts = ", ".join(f"{k} {len(v):,}" for k, v in splits.items())
     print(
         f"profile {cfg.name}, device {cfg.device}, seed {cfg.seed}; backbone "
-        f"{cfg.backbone} at {cfg.input_px} px\nimages: {counts}{_reported(splits)}"
+        f"{cfg.backbone} at {cfg.input_px} px\nimages: {counts}{reported(splits)}"
     )
     return Chapter(chapter, cfg, splits, registry())
