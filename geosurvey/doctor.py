@@ -80,12 +80,20 @@ def _roots(data_root, eval_root) -> list:
     ``EVAL_ROOT`` in the environment), as the readers recognise it."""
     from pathlib import Path
 
-    from .data.readers import UnknownLayout, data_root_layout, eval_root_layout
+    from .data.readers import (
+        EVAL_LAYOUTS,
+        UnknownLayout,
+        data_root_layout,
+        eval_root_layout,
+    )
+
+    def eval_layout(root):
+        return EVAL_LAYOUTS[eval_root_layout(root)][0]
 
     out = []
     for name, given, layout in (
         ("data_root", data_root or os.environ.get("DATA_ROOT"), data_root_layout),
-        ("eval_root", eval_root or os.environ.get("EVAL_ROOT"), eval_root_layout),
+        ("eval_root", eval_root or os.environ.get("EVAL_ROOT"), eval_layout),
     ):
         if not given:
             continue
