@@ -11,7 +11,8 @@
     geosurvey check-book [--html _build/html]
         every rendered page in headless Chromium
     geosurvey run planet --profile full --device cuda [--data-root DIR]
-        execute one chapter
+        execute one chapter (into $GEOSURVEY_RUNS, $GEOSURVEY_RESULTS/runs or
+        build/runs)
     geosurvey fit --list
         every model a chapter trains (a "job")
     geosurvey fit planet-middle --profile full
@@ -19,13 +20,13 @@
     geosurvey predict photo.jpg folder/ --checkpoint CKPT [-o predictions.csv]
                       [--maps DIR]
         locate photos with a trained cell classifier
-    geosurvey doctor
+    geosurvey doctor [--data-root DIR] [--eval-root DIR]
         what this machine offers (GPU, weights, data)
     geosurvey bench     [-o bench/bench.json]
         throughput of the library's hot paths (--gpu: on a GPU)
 
-Every command reports a bad input (a file, a line, a parameter) in one line and exits
-with status 2.
+Every command, ``run`` included, reports a bad input (a file, a line, a parameter) in
+one line and exits with status 2.
 """
 
 from __future__ import annotations
