@@ -407,22 +407,31 @@ def _failed(src: Path, log: Path, exc) -> None:
 
 
 def _run_chapter(src: Path, dst: Path, root: Path, args) -> float:
-    """Execute ``src`` into ``dst``, which is replaced only when the chapter succeeds (a
-    failure leaves the last good run and writes its traceback to ``dst``'s
-    ``.failed.log``: :func:`_failed`)."""
+    """Execute ``src`` into ``dst``, which is replaced only when the chapter succeeds: a
+    failure leaves the last good run, keeps the notebook as far as it ran as ``dst``'s
+    ``.failed.ipynb`` and writes its traceback to its ``.failed.log``
+    (:func:`_failed`)."""
     import papermill
+    from nbclient.exceptions import DeadKernelError
 
     tmp = dst.with_name(f".{dst.stem}.running.ipynb")
-    log = dst.with_suffix(".failed.log")
+    log, failed = dst.with_suffix(".failed.log"), dst.with_suffix(".failed.ipynb")
     try:
         seconds = _execute(src, tmp, root, args, progress_bar=args.chapter != "all")
     except BaseException as exc:
-        tmp.unlink(missing_ok=True)
+        if tmp.exists():  # as far as it ran, beside the last good run
+            tmp.replace(failed)
         if isinstance(exc, papermill.PapermillExecutionError):
             _failed(src, log, exc)
+        if isinstance(exc, DeadKernelError):
+            raise SystemExit(
+                f"geosurvey run: the kernel running {src.name} died (out of memory, or "
+                f"a crash in native code); the notebook as far as it ran: {failed}"
+            ) from None
         raise
     tmp.replace(dst)
     log.unlink(missing_ok=True)
+    failed.unlink(missing_ok=True)
     return seconds
 
 

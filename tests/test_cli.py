@@ -175,9 +175,11 @@ def test_a_failed_run_ends_in_one_line_and_keeps_the_last_good_notebook(
     assert "'Atlantis' (1 row)" in err and str(log) in err
     assert good.read_text() == "the last good run"  # not overwritten
     assert "TableError" in log.read_text() and "Traceback" not in err
+    failed = good.with_suffix(".failed.ipynb")  # as far as it ran, beside the good one
+    assert "TableError" in failed.read_text()
     assert sorted(p.name for p in good.parent.iterdir()) == sorted(
-        [good.name, log.name]
-    )  # no half-written notebook left behind
+        [good.name, log.name, failed.name]
+    )
 
 
 def test_doctor_recognises_the_data_roots_given_or_named_by_the_environment(
