@@ -131,7 +131,7 @@ def _finish(
     if len(part) == 0:
         raise ValueError(
             f"partition {params} is empty: every cell holds fewer than "
-            f"tau_min={tau_min} photos"
+            f"tau_min={tau_min} photos (of {len(leaves):,}); lower tau_min and tau_max"
         )
     label = part.assign_leaves(leaves)
     part.mean_lat, part.mean_lon = _member_means(lat, lon, label, len(part))

@@ -7,7 +7,8 @@
     geosurvey evaluate  predictions.csv [--convention osv5m]
         metrics of lat/lon predictions vs truth
     geosurvey run planet --profile full --device cuda [--data-root DIR]
-        execute one chapter
+        execute one chapter (into $GEOSURVEY_RUNS, $GEOSURVEY_RESULTS/runs or
+        build/runs)
     geosurvey fit --list
         every model a chapter trains (a "job")
     geosurvey fit planet-middle --profile full
@@ -15,11 +16,11 @@
     geosurvey predict photo.jpg folder/ --checkpoint CKPT [-o predictions.csv]
                       [--maps DIR]
         locate photos with a trained cell classifier
-    geosurvey doctor
+    geosurvey doctor [--data-root DIR] [--eval-root DIR]
         what this machine offers (GPU, weights, data)
 
-Every command reports a bad input (a file, a line, a parameter) in one line and exits
-with status 2.
+Every command, ``run`` included, reports a bad input (a file, a line, a parameter) in
+one line and exits with status 2.
 """
 
 from __future__ import annotations
@@ -49,8 +50,25 @@ def _cmd_data(args) -> None:
     )
     t0 = time.perf_counter()
     splits = profiles.load_splits(cfg)
+    from .chapters.registry import reported
+
     sizes = ", ".join(f"{k} {len(v):,}" for k, v in splits.items())
-    print(f"{args.profile}: {sizes} ready in {time.perf_counter() - t0:.1f} s")
+    print(
+        f"{args.profile}: {sizes} ready in {time.perf_counter() - t0:.1f} s"
+        f"{reported(splits)}"
+    )
+
+
+def _warn_dropped(summary: dict, n: int, tau_min: int) -> None:
+    """One line on stderr: how many of the ``n`` points the partition left out, and
+    which flags keep them."""
+    print(
+        f"geosurvey partition: warning: {summary['dropped photos']:,} of {n:,} points "
+        f"({summary['dropped %']:.0f} %) lie in cells of at most --tau-min {tau_min} "
+        f"points and are left out ({summary['cells']} cell(s) kept); for {n:,} points "
+        "lower --tau-min and --tau-max",
+        file=sys.stderr,
+    )
 
 
 def _cmd_partition(args) -> None:
@@ -61,7 +79,10 @@ def _cmd_partition(args) -> None:
     part = cells.adaptive(
         df["lat"].to_numpy(), df["lon"].to_numpy(), args.tau_max, args.tau_min
     )
-    print(json.dumps(part.summary(), indent=2))
+    summary = part.summary()
+    print(json.dumps(summary, indent=2))
+    if summary["dropped photos"]:
+        _warn_dropped(summary, len(df), args.tau_min)
     if args.output:
         clat, clon = part.centers("center")
         table = pd.DataFrame(
@@ -79,11 +100,31 @@ def _cmd_partition(args) -> None:
         print(f"wrote {len(part)} cells to {args.output}")
 
 
+PREDICT_COLUMNS = ("top_cells", "top1_probability")  # what only predict's output has
+
+
+def _true_country_column(path, has: set) -> bool:
+    """Whether ``path`` gives true countries (its ``country`` column: the true country,
+    as everywhere in the library; ``pred_country``: the predicted one); an error when
+    ``country`` may be the predicted one (a predict output written before predict
+    named it ``pred_country``)."""
+    from .data.tables import TableError
+
+    if "country" in has and "pred_country" not in has and has & set(PREDICT_COLUMNS):
+        raise TableError(
+            f"{path}: column 'country' is ambiguous: the file has geosurvey predict's "
+            "columns (top_cells), where 'country' was the predicted country; rename it "
+            "pred_country and give the true country, if known, as 'country'"
+        )
+    return "country" in has
+
+
 def _cmd_evaluate(args) -> None:
     from . import conventions
     from .data.tables import header, read_table
 
     has = set(header(args.csv))
+    truth_given = _true_country_column(args.csv, has)
     df = read_table(
         args.csv,
         {c: c for c in ("pred_lat", "pred_lon", "lat", "lon")},
@@ -91,7 +132,7 @@ def _cmd_evaluate(args) -> None:
         coordinates=(("pred_lat", "pred_lon"), ("lat", "lon")),
         country="country",
     )
-    truth = df["country"].to_numpy(dtype=object) if "country" in has else None
+    truth = df["country"].to_numpy(dtype=object) if truth_given else None
     print(
         json.dumps(
             conventions.evaluate(
@@ -229,9 +270,84 @@ def chapter_notebook(root: Path, name: str) -> Path:
     return found[0]
 
 
+RUNS_ENV = "GEOSURVEY_RUNS"
+ANSI = "\x1b\\[[0-9;]*m"  # the colours of a notebook traceback
+
+
+def runs_dir(root: Path) -> Path:
+    """Where ``geosurvey run`` writes executed chapters: ``$GEOSURVEY_RUNS``, else
+    ``runs/`` in ``$GEOSURVEY_RESULTS``, else ``build/runs``."""
+    import os
+
+    if os.environ.get(RUNS_ENV):
+        return Path(os.environ[RUNS_ENV])
+    if os.environ.get("GEOSURVEY_RESULTS"):
+        return Path(os.environ["GEOSURVEY_RESULTS"]) / "runs"
+    return root / "build" / "runs"
+
+
+def _user_error_names() -> set:
+    """The class names of :data:`USER_ERRORS` and of their subclasses (how a notebook's
+    failure names its error)."""
+    names, todo = set(), list(USER_ERRORS)
+    while todo:
+        cls = todo.pop()
+        names.add(cls.__name__)
+        todo += cls.__subclasses__()
+    return names
+
+
+def _failed(src: Path, log: Path, exc) -> None:
+    """Write the traceback of chapter ``src``'s failure ``exc`` to ``log``; raise the
+    one line that ends the run: a data error as the other commands' (a user error),
+    anything else as a failure."""
+    import re
+
+    trace = re.sub(ANSI, "", "\n".join(exc.traceback))
+    write_text(log, f"{src.name}: {exc.ename}: {exc.evalue}\n\n{trace}\n")
+    where = f"{src.name}: {exc.evalue} (the notebook's traceback: {log})"
+    if exc.ename in _user_error_names():
+        raise ChapterInputError(where) from None
+    raise SystemExit(f"geosurvey run: {exc.ename} in {where}") from None
+
+
+def _run_chapter(src: Path, dst: Path, root: Path, args) -> float:
+    """Execute ``src`` into ``dst``, which is replaced only when the chapter succeeds: a
+    failure leaves the last good run, keeps the notebook as far as it ran as ``dst``'s
+    ``.failed.ipynb`` and writes its traceback to its ``.failed.log``
+    (:func:`_failed`)."""
+    import papermill
+    from nbclient.exceptions import DeadKernelError
+
+    tmp = dst.with_name(f".{dst.stem}.running.ipynb")
+    log, failed = dst.with_suffix(".failed.log"), dst.with_suffix(".failed.ipynb")
+    try:
+        seconds = _execute(src, tmp, root, args, progress_bar=args.chapter != "all")
+    except BaseException as exc:
+        if tmp.exists():  # as far as it ran, beside the last good run
+            tmp.replace(failed)
+        if isinstance(exc, papermill.PapermillExecutionError):
+            _failed(src, log, exc)
+        if isinstance(exc, DeadKernelError):
+            raise SystemExit(
+                f"geosurvey run: the kernel running {src.name} died (out of memory, or "
+                f"a crash in native code); the notebook as far as it ran: {failed}"
+            ) from None
+        raise
+    tmp.replace(dst)
+    log.unlink(missing_ok=True)
+    failed.unlink(missing_ok=True)
+    return seconds
+
+
+class ChapterInputError(ValueError):
+    """A chapter stopped by an error about its inputs (a file, a row, a parameter)."""
+
+
 def _cmd_run(args) -> None:
     """Execute one chapter, or ``all`` of them in order (no HTML build): the way to run
-    a chapter's full profile on a GPU, or another seed."""
+    a chapter's full profile on a GPU, or another seed. Executed notebooks go to
+    :func:`runs_dir`."""
     from .profiles import find_root
 
     root = find_root()
@@ -244,11 +360,9 @@ def _cmd_run(args) -> None:
     else:
         sources = [chapter_notebook(root, args.chapter)]
     for src in sources:
-        dst = (
-            root / "build" / "runs" / f"{src.stem}-{args.profile}-seed{args.seed}.ipynb"
-        )
+        dst = runs_dir(root) / f"{src.stem}-{args.profile}-seed{args.seed}.ipynb"
         dst.parent.mkdir(parents=True, exist_ok=True)
-        seconds = _execute(src, dst, root, args, progress_bar=args.chapter != "all")
+        seconds = _run_chapter(src, dst, root, args)
         print(
             f"{src.name} ({args.profile}, seed {args.seed}) executed in "
             f"{seconds:.0f} s -> {dst}",
@@ -392,7 +506,7 @@ def _cmd_predict(args) -> None:
 def _cmd_doctor(args) -> None:
     from .doctor import lines
 
-    print("\n".join(lines()))
+    print("\n".join(lines(args.data_root, args.eval_root)))
 
 
 def _args_partition(p) -> None:
@@ -452,6 +566,37 @@ def _args_predict(p) -> None:
     )
 
 
+def _args_doctor(p) -> None:
+    p.add_argument(
+        "--data-root", help="a training folder to recognise (default: $DATA_ROOT)"
+    )
+    p.add_argument("--eval-root", help="a test set to recognise (default: $EVAL_ROOT)")
+
+
+def _args_check_book(p) -> None:
+    p.add_argument("--html", default="_build/html", help="the rendered book")
+    p.add_argument(
+        "--screens",
+        default="build/screens",
+        help="folder for a screenshot of each page",
+    )
+    p.add_argument(
+        "--bib", default="references.bib", help="its keys must not show as plain text"
+    )
+
+
+def _args_bench(p) -> None:
+    p.add_argument("-o", "--output", default="bench/bench.json")
+    p.add_argument(
+        "--quick", action="store_true", help="smaller sizes, for a smoke run"
+    )
+    p.add_argument(
+        "--gpu",
+        action="store_true",
+        help="the GPU figures, one JSON line each (on a CUDA machine)",
+    )
+
+
 COMMANDS = (  # name, help, what it runs, its arguments
     (
         "data",
@@ -467,7 +612,8 @@ COMMANDS = (  # name, help, what it runs, its arguments
     ),
     (
         "evaluate",
-        "metrics of a CSV with pred_lat, pred_lon, lat, lon[, id][, country]",
+        "metrics of a CSV with pred_lat, pred_lon, lat, lon[, id][, country]: "
+        "country is the true one (predict writes the predicted one as pred_country)",
         "_cmd_evaluate",
         _args_evaluate,
     ),
@@ -494,7 +640,7 @@ COMMANDS = (  # name, help, what it runs, its arguments
         "doctor",
         "what this machine offers: torch, CUDA, GPUs, weights, data",
         "_cmd_doctor",
-        lambda p: None,
+        _args_doctor,
     ),
 )
 

@@ -64,8 +64,6 @@ def _files() -> list:
         except (FileNotFoundError, ValueError) as exc:
             out.append(f"data {name}: MISSING ({exc})")
     for var in (
-        "DATA_ROOT",
-        "EVAL_ROOT",
         "GEOSURVEY_CACHE",
         "GEOSURVEY_RESULTS",
         "GEOSURVEY_CHECKPOINTS",
@@ -77,9 +75,43 @@ def _files() -> list:
     return out + [f"cache: {cache_root()}"]
 
 
-def lines() -> list:
+def _roots(data_root, eval_root) -> list:
+    """The layout of each data root given (on the command line, else as ``DATA_ROOT`` /
+    ``EVAL_ROOT`` in the environment), as the readers recognise it."""
+    from pathlib import Path
+
+    from .data.readers import (
+        EVAL_LAYOUTS,
+        UnknownLayout,
+        data_root_layout,
+        eval_root_layout,
+    )
+
+    def eval_layout(root):
+        return EVAL_LAYOUTS[eval_root_layout(root)][0]
+
+    out = []
+    for name, given, layout in (
+        ("data_root", data_root or os.environ.get("DATA_ROOT"), data_root_layout),
+        ("eval_root", eval_root or os.environ.get("EVAL_ROOT"), eval_layout),
+    ):
+        if not given:
+            continue
+        if not Path(given).is_dir():
+            out.append(f"{name} {given}: does not exist or is not a folder")
+            continue
+        try:
+            out.append(f"{name} {given}: layout {layout(Path(given))}")
+        except UnknownLayout as exc:
+            out.append(f"{name} {given}: {exc}")
+    return out
+
+
+def lines(data_root=None, eval_root=None) -> list:
     """One line per fact: Python, torch and CUDA, each GPU, FAISS, every profile's
-    backbone weights, the packaged data files, the data roots the environment names."""
+    backbone weights, the packaged data files, the folders the environment names, and
+    the layout of the data roots given (``--data-root`` / ``--eval-root``, else
+    ``DATA_ROOT`` / ``EVAL_ROOT``)."""
     from . import backbones, retrieval
 
     hub = (
@@ -93,4 +125,5 @@ def lines() -> list:
         f"model hub: {hub}",
         *_profiles(),
         *_files(),
+        *_roots(data_root, eval_root),
     ]

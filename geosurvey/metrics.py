@@ -3,7 +3,12 @@
 Convention (stated in chapter 1): haversine distance with R = 6371.0088 km; a prediction
 is a hit at threshold t when its distance is <= t; thresholds 1/25/200/750/2500 km
 ("street", "city", "region", "country", "continent"); plus median and mean error, mean
-GeoScore (5000 exp(-d / 1492.7)) and, where labels exist, country accuracy. Per-region
+GeoScore (5000 exp(-d / 1492.7)) and, where labels exist, country accuracy. The median
+(and the quartiles) is the *lower* median: the smallest error that at least half of the
+errors do not exceed (numpy's ``inverted_cdf``), one of the errors, never the mean of
+the two middle ones (``np.median``): it is the statistic the block bootstrap resamples
+(:func:`geosurvey.stats.weighted_quantile`), so that an interval is about its own point.
+With an even number of errors it is the smaller middle one. Per-region
 breakdowns (Global / Europe / North America as in Wu) use the region of the
 *true* location. Intervals and verdicts are :mod:`geosurvey.stats` and
 :mod:`geosurvey.claims`.

@@ -16,8 +16,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from PIL import Image
 
-from .data.images import ImageDecodeError, read_image
+from .data.images import ImageDecodeError, read_array
 from .data.readers import IMAGE_SUFFIXES
 
 
@@ -30,6 +31,7 @@ class Predictor:
     cell_ids: np.ndarray
     device: str
     description: str
+    input_px: int
 
     @classmethod
     def load(cls, checkpoint, device: str = "cpu") -> "Predictor":
@@ -67,6 +69,7 @@ class Predictor:
             device,
             f"{info}; {len(meta['cell_lat'])} cells; "
             f"trained in profile {meta.get('profile')!r}",
+            int(meta["input_px"]),
         )
 
     def probabilities(self, images) -> np.ndarray:
@@ -92,9 +95,10 @@ def predict(
     predictor: Predictor, paths, k: int = 5, batch_size: int = 32, scenes: bool = True
 ):
     """``(table, skipped)``: one row per readable image (its top-k cells with
-    probabilities, the predicted point, its country and, with ``scenes``, the photo's
-    Places365 scene), and the ``(path, reason)`` of every file that could not be read.
-    """
+    probabilities, the predicted point ``pred_lat``, ``pred_lon``, its country
+    ``pred_country`` and, with ``scenes``, the photo's Places365 scene), and the
+    ``(path, reason)`` of every file that could not be read. Every ``pred_`` column is
+    a prediction; ``country``, as everywhere in the library, would be the true one."""
     from .data.places import countries
 
     skipped, kept, probs = [], [], []
@@ -102,8 +106,10 @@ def predict(
     for start in range(0, len(files), batch_size):
         batch, names = [], []
         for f in files[start : start + batch_size]:
-            try:
-                batch.append(read_image(f))
+            try:  # decoded as training decoded its photos: a file it refuses is named
+                batch.append(
+                    Image.fromarray(read_array(f, min_side=predictor.input_px))
+                )
                 names.append(f)
             except ImageDecodeError as exc:
                 skipped.append((str(f), str(exc).split(": ", 1)[-1]))
@@ -120,7 +126,7 @@ def predict(
             "path": [str(f) for f in kept],
             "pred_lat": lat,
             "pred_lon": lon,
-            "country": countries(lat, lon),
+            "pred_country": countries(lat, lon),
             "top1_probability": p[np.arange(len(p)), top[:, 0]],
         }
     )

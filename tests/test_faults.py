@@ -2,18 +2,21 @@
 and from runs that die half-way. Each test states the fault and asserts what the user
 now sees."""
 
+import io
 import multiprocessing
 import os
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 from conftest import photo
+from PIL import Image
 
 from geosurvey import files
 from geosurvey.data import read_folder
@@ -161,6 +164,85 @@ def test_many_bad_images_are_a_clear_error(tmp_path):
     csv = _corrupt(tmp_path, n=50, bad=10)  # 20 %
     with pytest.raises(TooManyBadImages, match=r"10 of 50 images \(20.0 %\)"):
         read_folder(csv)
+
+
+def _garbled_jpeg(path, seed=0):
+    """A JPEG with sound headers whose image data is random bytes (0xFF stuffed as a
+    JPEG encoder would, so no false marker ends it early): PIL decodes it to a garbled
+    picture; libjpeg-turbo refuses it."""
+    buf = io.BytesIO()
+    photo(seed, 200, 150).save(buf, "JPEG", quality=90)
+    data = buf.getvalue()
+    start = data.index(b"\xff\xda")
+    start += 2 + int.from_bytes(data[start + 2 : start + 4], "big")  # past SOS
+    noise = np.random.default_rng(seed).integers(0, 256, len(data), dtype=np.uint8)
+    body = noise.tobytes().replace(b"\xff", b"\xff\x00")
+    path.write_bytes(data[:start] + body + b"\xff\xd9")
+
+
+def _damaged_files(folder):
+    """Every kind of damaged or unusual file photo folders hold; ``(usable, refused)``
+    file names."""
+    _garbled_jpeg(folder / "garbled.jpg")
+    buf = io.BytesIO()
+    photo(1, 200, 150).save(buf, "JPEG", quality=90)
+    (folder / "truncated.jpg").write_bytes(buf.getvalue()[: len(buf.getvalue()) // 3])
+    (folder / "empty.jpg").write_bytes(b"")
+    (folder / "notes.jpg").write_text("a text file named .jpg")
+    photo(2, 60, 40).save(folder / "png.jpg", format="PNG")
+    ramp = np.linspace(0, 65535, 60 * 40).reshape(40, 60).astype(np.uint16)
+    Image.fromarray(ramp).save(folder / "sixteen.tif")  # mode I;16
+    photo(3, 200, 150).save(folder / "good.jpg", quality=90)
+    usable = ["good.jpg", "png.jpg", "sixteen.tif"]
+    return usable, ["garbled.jpg", "truncated.jpg", "empty.jpg", "notes.jpg"]
+
+
+def test_the_up_front_check_decodes_as_training_does(tmp_path):
+    from geosurvey.data.images import ImageDecodeError, decode_image, read_array
+
+    usable, refused = _damaged_files(tmp_path)
+    # the fault: PIL alone would pass the garbled JPEG, which training then refuses
+    decode_image((tmp_path / "garbled.jpg").read_bytes(), "garbled.jpg", 64)
+    pd.DataFrame({"path": usable + refused, "lat": 10.0, "lon": np.arange(7.0)}).to_csv(
+        tmp_path / "meta.csv", index=False
+    )
+    photos = read_folder(tmp_path / "meta.csv", tolerance=0.6, min_side=32)
+    skipped = {Path(s["path"]).name: s["reason"] for s in photos.skipped}
+    assert set(skipped) == set(refused)
+    assert "Corrupt JPEG data" in skipped["garbled.jpg"]
+    assert skipped["empty.jpg"] == "empty file (0 bytes)"
+    assert skipped["notes.jpg"].startswith("not an image")
+    assert "object at 0x" not in str(skipped)  # no in-memory file by its address
+    # what the check kept, training decodes; what it refused, training would refuse
+    assert [Path(p).name for p in photos.meta["path"]] == usable
+    for i in range(len(photos)):
+        assert photos.load_array(i, 32).shape[2] == 3
+    for name in refused:
+        with pytest.raises(ImageDecodeError, match=name):
+            read_array(tmp_path / name, min_side=32)
+
+
+def test_predict_names_a_file_training_would_refuse_instead_of_answering(tmp_path):
+    from geosurvey import features
+    from geosurvey.predict import Predictor, predict
+
+    usable, refused = _damaged_files(tmp_path)
+    predictor = Predictor(
+        torch.nn.Sequential(
+            torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(3, 2)
+        ),
+        features.image_transform((0.5,) * 3, (0.5,) * 3, 32),
+        np.array([48.85, -33.87]),
+        np.array([2.35, 151.2]),
+        np.array([], np.uint64),
+        "cpu",
+        "a two-cell model",
+        32,
+    )
+    table, skipped = predict(predictor, [tmp_path], scenes=False)
+    assert sorted(Path(p).name for p in table["path"]) == sorted(usable)
+    assert sorted(Path(p).name for p, _ in skipped) == sorted(refused)
+    assert "pred_country" in table and "country" not in table
 
 
 def test_skipped_images_reach_the_results_file(tmp_path, monkeypatch):
@@ -426,7 +508,8 @@ def test_an_unknown_country_gets_a_close_suggestion_and_a_blank_one_none():
     from geosurvey.data.tables import normalise_countries
 
     with pytest.raises(
-        TableError, match=r"'Germny' \(did you mean Germany, DE\?\) at line 3"
+        TableError,
+        match=r"'Germny' \(1 row; did you mean Germany \(DE\)\?\); first at line 3",
     ):
         normalise_countries(["France", "Germny"])
     with pytest.raises(

@@ -105,7 +105,10 @@ def test_only_present_and_the_tolerance_reach_the_profile_from_the_command_line(
     sizes = ["--n-train", "40", "--n-val", "20", "--n-test", "10"]  # every row
     with pytest.raises(SystemExit, match="2"):
         cli.main(["data", "--profile", "photos", "--data-root", str(tmp_path), *sizes])
-    assert "more than the tolerance of 1.0 %" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "20 of 60 images (33.3 %) drawn" in err
+    assert "more than the tolerance of 5.0 %" in err  # the photos profile's
+    assert "--bad-image-tolerance" in err and "--only-present" in err
     cli.main(
         [
             "data",
@@ -118,9 +121,11 @@ def test_only_present_and_the_tolerance_reach_the_profile_from_the_command_line(
             *sizes,
         ]
     )
-    assert (
-        "holds fewer photos" in capsys.readouterr().out
-    )  # about a third of the rows drawn were skipped
+    out = capsys.readouterr().out  # a third of the training rows have no image
+    assert "has fewer usable photos" in out
+    assert "40 usable training rows (for train + val: 60)" in out
+    # test rows are replaced from the pool: 10 usable of the 40 that have an image
+    assert "using train 36, val 4, test 10" in out
     cfg = profiles.get(
         "photos", "cpu", str(tmp_path), only_present=True, bad_image_tolerance=0.2
     )
@@ -375,3 +380,49 @@ def test_a_folder_of_no_known_layout_says_what_was_looked_for(tmp_path):
         UnknownLayout, match=r"no MP-16 images: looked for MessagePack shards"
     ):
         read_mp16(tmp_path)
+
+
+def _break(root, ids, split="train"):
+    """Make the images of ``ids`` unusable: a text file named .jpg."""
+    for i in ids:
+        next((root / "images" / split).rglob(f"{i}.jpg")).write_text("not a photo")
+
+
+def test_a_bad_row_is_replaced_by_the_next_one_drawn_and_the_tolerance_counts_draws(
+    tmp_path,
+):
+    from geosurvey.data.tables import draw_order
+
+    _osv5m(tmp_path, n=30, present=("00", "01", "02"))
+    order = 5000 + draw_order(30, 20, seed=0)
+    bad = order[[2, 7, 25]]  # two among the first 20 drawn, one never drawn
+    _break(tmp_path, bad)
+    ds = read_osv5m(tmp_path, "train", sample=20, tolerance=0.1)
+    assert len(ds) == 20  # two rows replaced: the 21st and 22nd of the draw
+    assert ds.meta["id"].astype(int).tolist() == [i for i in order[:22] if i not in bad]
+    assert sorted(int(s["id"]) for s in ds.skipped) == sorted(bad[:2])
+    # 2 bad of the 22 drawn (9.1 %), not of the 30 rows or of the 20 kept
+    with pytest.raises(TooManyBadImages, match=r"2 of 22 images \(9.1 %\) drawn"):
+        read_osv5m(tmp_path, "train", sample=20, tolerance=0.09)
+
+
+def test_each_skipped_file_and_label_conflict_is_reported_once(tmp_path, capsys):
+    from geosurvey.chapters.registry import reported
+
+    _osv5m(tmp_path, n=60, present=("00", "01", "02"))
+    _break(tmp_path, [5001, 5002])
+    table = pd.read_csv(tmp_path / "train.csv")
+    table.loc[table["id"].isin([5000, 5004]), "country"] = "Germany"  # Paris points
+    table.to_csv(tmp_path / "train.csv", index=False)
+    cfg = profiles.get("photos", "cpu", str(tmp_path), sizes={"val_new": 60})
+    splits = profiles.load_splits(cfg)  # the photos profile tolerates 2 in 60
+    assert "2 of 58 country labels differ" in capsys.readouterr().out
+    assert [len(v.skipped) for v in splits.values()] == [2, 0, 0, 0, 0]
+    conflicts = splits["train"].label_conflicts
+    assert sorted(c["id"] for c in conflicts) == ["5000", "5004"]
+    assert {(c["country"], c["located"]) for c in conflicts} == {("DE", "FR")}
+    assert len(splits["val"]) > 0 and not splits["val_new"].label_conflicts
+    report = reported(splits)
+    assert "\n2 unusable images skipped: " in report
+    assert report.count("5001.jpg") == 1 and report.count("5002.jpg") == 1
+    assert "\n2 country labels differ" in report

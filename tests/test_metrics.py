@@ -51,3 +51,10 @@ def test_values_with_their_intervals_are_shown_at_the_metrics_precision():
         metrics.with_interval(2871.4, [2800.0, 2950.6], "geoscore")
         == "2871 [2800, 2951]"
     )
+
+
+def test_the_median_is_the_lower_median_the_bootstrap_resamples():
+    d = np.array([9500.0, 1.0, 5426.0, 7406.0, 2.0, 8000.0, 100.0, 9000.0])
+    m = metrics.summarize(d)
+    # 8 errors: the smaller of the two middle ones, not their mean (np.median)
+    assert m["median_km"] == 5426.0 and np.median(d) == 6416.0

@@ -333,7 +333,7 @@ def test_predict_locates_photos_and_skips_bad_files_by_name(
     assert len(table) == 4 and set(table.columns) >= {
         "pred_lat",
         "pred_lon",
-        "country",
+        "pred_country",
         "top_cells",
         "scene",
     }

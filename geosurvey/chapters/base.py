@@ -251,6 +251,11 @@ class Chapter(Context):
             "skipped_images": {
                 k: v.skipped for k, v in self.splits.items() if v.skipped
             },
+            "country_label_conflicts": {
+                k: v.label_conflicts
+                for k, v in self.splits.items()
+                if v.label_conflicts
+            },
             "wall_time_s": round(time.perf_counter() - self.started, 1),
             **self.record,
         }

@@ -48,6 +48,25 @@ def context(cfg, splits) -> Context:
     return Context(cfg, splits, registry())
 
 
+def reported(splits: dict) -> str:
+    """What the readers reported of the splits' rows, each row once: the unusable
+    images skipped (named) and the country labels that differ from their coordinates'
+    country (counted); "" when nothing."""
+    skipped = [(k, s["path"]) for k, v in splits.items() for s in v.skipped]
+    conflicts = sum(len(v.label_conflicts) for v in splits.values())
+    out = ""
+    if skipped:
+        named = ", ".join(f"{path} ({split})" for split, path in skipped[:5])
+        more = f" and {len(skipped) - 5} more" if len(skipped) > 5 else ""
+        out += f"\n{len(skipped)} unusable images skipped: {named}{more}"
+    if conflicts:
+        out += (
+            f"\n{conflicts} country labels differ from the country of their "
+            "coordinates (kept as given; listed in the results)"
+        )
+    return out
+
+
 def start(
     chapter: str,
     profile: str = "ci",
@@ -73,10 +92,8 @@ def start(
     with timings.span("data"):
         splits = profiles.load_splits(cfg)
     counts = ", ".join(f"{k} {len(v):,}" for k, v in splits.items())
-    skipped = sum(len(v.skipped) for v in splits.values())
     print(
         f"profile {cfg.name}, device {cfg.device}, seed {cfg.seed}; backbone "
-        f"{cfg.backbone} at {cfg.input_px} px\nimages: {counts}"
-        + (f"\n{skipped} unreadable images skipped" if skipped else "")
+        f"{cfg.backbone} at {cfg.input_px} px\nimages: {counts}{reported(splits)}"
     )
     return Chapter(chapter, cfg, splits, registry())

@@ -11,6 +11,12 @@ straight into an array through ``simplejpeg`` where the pixels are the same as P
 (RGB or grayscale JPEGs without EXIF rotation, most photos), skipping two copies;
 everything else goes through PIL, which is also the fallback when ``simplejpeg`` is not
 installed.
+
+libjpeg-turbo is the stricter of the two: a JPEG whose headers are sound but whose
+image data is damaged decodes to a garbled picture in PIL and is refused by
+``simplejpeg``. So a photo's fitness is decided by :func:`decode_array` at the size it
+will be used at, everywhere: the readers' up-front check, training and ``geosurvey
+predict`` (:meth:`~geosurvey.data.sets.PhotoSet.problem`).
 """
 
 from __future__ import annotations
@@ -43,6 +49,19 @@ class ImageDecodeError(ValueError):
 
     def __reduce__(self):  # so that it crosses process boundaries (DataLoader workers)
         return type(self), (self.name, self.reason)
+
+
+def _refusal(exc: Exception) -> str:
+    """Why a decoder refused a file, in words (PIL names an in-memory file by its
+    address, which says nothing)."""
+    if isinstance(exc, UnidentifiedImageError):
+        return "not an image: no image format recognised in its bytes"
+    return f"cannot decode image ({exc})"
+
+
+def _require_bytes(data: bytes, name) -> None:
+    if not data:
+        raise ImageDecodeError(name, "empty file (0 bytes)")
 
 
 def _to_rgb(img: Image.Image) -> Image.Image:
@@ -84,6 +103,7 @@ def decode_image(
     no larger than ``max_side`` on its longer side. With ``min_side``, a JPEG is decoded
     at the smallest scale whose shorter side is still at least ``min_side`` (the size a
     transform will crop), and ``max_side`` never shrinks the shorter side below it."""
+    _require_bytes(data, name)
     request = min_side or max_side
     try:
         with Image.open(io.BytesIO(data)) as img:
@@ -92,7 +112,7 @@ def decode_image(
             img.load()
             img = _to_rgb(ImageOps.exif_transpose(img))
     except DECODE_ERRORS as exc:
-        raise ImageDecodeError(name, f"cannot decode image ({exc})") from exc
+        raise ImageDecodeError(name, _refusal(exc)) from exc
     side = _thumbnail_side(img.size, max_side, min_side)
     if side is not None:
         img.thumbnail((side, side), Image.Resampling.BILINEAR)
@@ -103,6 +123,7 @@ def _turbo(data: bytes, name, max_side, min_side) -> np.ndarray | None:
     """What :func:`decode_image` gives, as an array decoded by libjpeg-turbo, or None
     where only PIL can give it (not a JPEG, CMYK, EXIF rotation, a thumbnail to make, no
     ``simplejpeg``)."""
+    _require_bytes(data, name)
     if simplejpeg is None:
         return None
     try:
@@ -122,7 +143,7 @@ def _turbo(data: bytes, name, max_side, min_side) -> np.ndarray | None:
             data, colorspace="RGB", min_width=size[0], min_height=size[1]
         )
     except DECODE_ERRORS as exc:
-        raise ImageDecodeError(name, f"cannot decode image ({exc})") from exc
+        raise ImageDecodeError(name, _refusal(exc)) from exc
 
 
 def decode_array(
@@ -147,6 +168,13 @@ def read_bytes(path) -> bytes:
         raise ImageDecodeError(path, "file not found") from None
     except OSError as exc:
         raise ImageDecodeError(path, f"cannot read file ({exc})") from exc
+
+
+def read_array(
+    path, max_side: int | None = 1024, *, min_side: int | None = None
+) -> np.ndarray:
+    """:func:`decode_array` of the file ``path``: what training decodes a photo with."""
+    return decode_array(read_bytes(path), path, max_side, min_side=min_side)
 
 
 def read_image(

@@ -20,10 +20,15 @@
 Tables go through the strict reader (:mod:`geosurvey.data.tables`): the whole file is
 checked for malformed lines and repeated ids, the rows used are drawn first and only
 they are converted. With ``only_present``, only rows whose image is there are used (for
-a partial download). Images are checked once when the set is read: a missing, truncated,
-corrupt or non-image file is *skipped* and reported in the set's ``skipped`` list with
-its reason, so a few bad files never cost a run; more than ``tolerance`` of the set
-(default 1 %) is an error listing them, so many never go unnoticed.
+a partial download). Images are checked once when the set is read, decoded as training
+will decode them (the same decoder at the same ``min_side``: :class:`Check`): a missing,
+empty, truncated, corrupt or non-image file is *skipped*, reported in the set's
+``skipped`` list with its reason and replaced by the next row of the seeded draw while
+the table has rows left, so a few bad files never cost a run; more than ``tolerance``
+of the images drawn (default 1 %) is an error listing them and naming the flags that go
+on, so many never go unnoticed. A country label that differs from the country its
+coordinates lie in (GeoNames reverse geocoding) is kept, counted and listed in the set's
+``label_conflicts``.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from __future__ import annotations
 import json
 import os
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -220,70 +226,129 @@ def _present_rows(
     return rows[keep]
 
 
-def _with_countries(df: pd.DataFrame, source: Path) -> pd.DataFrame:
-    """Countries where the table has none (no column: all; blank values: those), by
-    reverse geocoding."""
+@dataclass(frozen=True)
+class Check:
+    """How a reader checks the images it draws: decoded no larger than ``max_side``, at
+    the ``min_side`` training will decode them at (the input size; None: as
+    :meth:`~geosurvey.data.sets.ImageSet.load` does), with at most ``tolerance`` of the
+    images drawn unusable."""
+
+    tolerance: float = TOLERANCE
+    max_side: int = 1024
+    min_side: int | None = None
+
+
+def _problems(photos: PhotoSet, min_side: int | None) -> list:
+    """Why each image of ``photos`` cannot be used (None where it decodes), in
+    threads."""
+    workers = min(16, (os.cpu_count() or 2) * 2)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(lambda i: photos.problem(i, min_side), range(len(photos))))
+
+
+def _tolerate(skipped: list, drawn: int, source: Path, tolerance: float) -> None:
+    """An error listing the unusable images when they are more than ``tolerance`` of
+    the ``drawn`` ones, naming the two ways on."""
+    if len(skipped) <= tolerance * drawn:
+        return
+    listed = "; ".join(f"{s['path']}: {s['reason']}" for s in skipped[:5])
+    raise TooManyBadImages(
+        f"{source}: {len(skipped)} of {drawn} images ({100 * len(skipped) / drawn:.1f}"
+        f" %) drawn cannot be used, more than the tolerance of {100 * tolerance:.1f} "
+        f"%: {listed}" + (" ..." if len(skipped) > 5 else "") + "; to go on without "
+        "them, raise the tolerance (--bad-image-tolerance) or, for a partial download, "
+        "use only the rows whose image is there (--only-present)"
+    )
+
+
+def _draw(rows_at, pool: int, want: int, check: Check) -> tuple:
+    """``(good rows, skipped, drawn)``: the first ``want`` rows of ``rows_at(start,
+    stop)`` whose image can be used, a bad one replaced by the next row of the pool
+    (``pool`` rows in all) while the pool lasts."""
+    kept, skipped, drawn, good = [], [], 0, 0
+    while good < want and drawn < pool:
+        df = rows_at(drawn, drawn + want - good).reset_index(drop=True)
+        drawn += len(df)
+        problems = _problems(PhotoSet(df, max_side=check.max_side), check.min_side)
+        ok = np.array([p is None for p in problems], dtype=bool)
+        skipped += [
+            {"id": str(i), "path": p, "reason": r}
+            for i, p, r in zip(df["id"], df["path"], problems)
+            if r is not None
+        ]
+        kept.append(df.loc[ok])
+        good += int(ok.sum())
+    return pd.concat(kept, ignore_index=True), skipped, drawn
+
+
+def _with_countries(df: pd.DataFrame, source: Path) -> tuple:
+    """``(df, conflicts)``: countries by reverse geocoding where the table has none (no
+    column: all; blank values: those), and the rows whose given country differs from
+    the one their coordinates lie in, reported and kept as given."""
+    located = countries(df["lat"], df["lon"])
     if "country" not in df:
-        return df.assign(country=countries(df["lat"], df["lon"]))
+        return df.assign(country=located), []
     blank = pd.isna(df["country"]).to_numpy()
     if blank.any():
-        df.loc[blank, "country"] = countries(df["lat"][blank], df["lon"][blank])
+        df.loc[blank, "country"] = located[blank]
         print(
             f"{source.name}: {int(blank.sum()):,} of {len(df):,} rows have no country: "
             "filled by reverse geocoding their coordinates (GeoNames places)"
         )
-    return df
-
-
-def _finish(
-    df: pd.DataFrame, source: Path, name: str, max_side: int, tolerance: float
-) -> PhotoSet:
-    photos = PhotoSet(df.reset_index(drop=True), name=name, max_side=max_side)
-    with ThreadPoolExecutor(max_workers=min(16, (os.cpu_count() or 2) * 2)) as pool:
-        problems = list(pool.map(photos.problem, range(len(photos))))
-    bad = np.array([p is not None for p in problems], dtype=bool)
-    skipped = [
-        {"id": str(i), "path": p, "reason": r}
-        for i, p, r in zip(df["id"], df["path"], problems)
-        if r is not None
+    differ = np.flatnonzero(df["country"].to_numpy(dtype=object) != located)
+    conflicts = [
+        {
+            "id": str(df.at[i, "id"]),
+            "country": df.at[i, "country"],
+            "located": located[i],
+        }
+        for i in differ
     ]
-    if bad.mean() > tolerance:
-        listed = "; ".join(f"{s['path']}: {s['reason']}" for s in skipped[:5])
-        raise TooManyBadImages(
-            f"{source}: {int(bad.sum())} of {len(df)} images "
-            f"({100 * bad.mean():.1f} %) cannot be used, more than the tolerance of "
-            f"{100 * tolerance:.1f} %: {listed}" + (" ..." if len(skipped) > 5 else "")
+    if conflicts:
+        shown = ", ".join(
+            f"{c['id']} labelled {c['country']} lies in {c['located']}"
+            for c in conflicts[:3]
         )
-    meta = _with_countries(photos.meta.loc[~bad].reset_index(drop=True), source)
+        print(
+            f"{source.name}: {len(conflicts):,} of {len(df):,} country labels differ "
+            f"from the country their coordinates lie in (GeoNames reverse geocoding), "
+            f"e.g. {shown}; kept as given and listed in the results"
+        )
+    return df, conflicts
+
+
+def _finish(rows_at, pool: int, want: int, source: Path, name: str, check: Check):
+    """The photo set of the first ``want`` usable rows of ``rows_at`` (:func:`_draw`),
+    with countries and continents, and what was skipped and found mislabelled."""
+    df, skipped, drawn = _draw(rows_at, pool, want, check)
+    _tolerate(skipped, drawn, source, check.tolerance)
+    meta, conflicts = _with_countries(df, source)
     photos = PhotoSet(
-        meta.assign(continent=continents(meta["country"])), name=name, max_side=max_side
+        meta.assign(continent=continents(meta["country"])),
+        name=name,
+        max_side=check.max_side,
     )
-    photos.skipped = skipped
+    photos.skipped, photos.label_conflicts = skipped, conflicts
     return photos
 
 
-def _photo_set(
-    table: tables.Table,
-    images,
-    rows,
-    *,
-    name: str,
-    sample,
-    seed: int,
-    max_side: int,
-    tolerance: float,
-) -> PhotoSet:
-    """At most ``sample`` of ``rows`` (a seeded shuffle), converted, located and
-    checked."""
-    rows = rows[tables.sample_rows(len(rows), sample, seed)]
-    df = table.frame(rows, country="country")
-    return _finish(
-        df.assign(**images.locate(df["id"].tolist())),
-        table.path,
-        name,
-        max_side,
-        tolerance,
-    )
+def _whole(df: pd.DataFrame, source: Path, name: str, check: Check) -> PhotoSet:
+    """Every row of ``df`` that can be used (a test set: nothing to draw from)."""
+    return _finish(lambda a, b: df.iloc[a:b], len(df), len(df), source, name, check)
+
+
+def _photo_set(table: tables.Table, images, rows, *, name, sample, seed, check):
+    """At most ``sample`` usable rows of ``rows``, in the order of a shuffle seeded
+    with ``seed``: converted, located and checked, an unusable one replaced by the next
+    row of the shuffle."""
+    order = rows[tables.draw_order(len(rows), sample, seed)]
+
+    def rows_at(start, stop):
+        df = table.frame(order[start:stop], country="country")
+        return df.assign(**images.locate(df["id"].tolist()))
+
+    want = len(order) if sample is None else min(sample, len(order))
+    return _finish(rows_at, len(order), want, table.path, name, check)
 
 
 def read_osv5m(
@@ -291,6 +356,7 @@ def read_osv5m(
     split: str = "test",
     *,
     max_side: int = 1024,
+    min_side: int | None = None,
     tolerance: float = TOLERANCE,
     sample: int | None = None,
     seed: int = 0,
@@ -317,8 +383,7 @@ def read_osv5m(
         name=f"osv5m-{split}",
         sample=sample,
         seed=seed,
-        max_side=max_side,
-        tolerance=tolerance,
+        check=Check(tolerance, max_side, min_side),
     )
 
 
@@ -342,6 +407,7 @@ def read_mp16(
     part: str = "all",
     *,
     max_side: int = 1024,
+    min_side: int | None = None,
     tolerance: float = TOLERANCE,
     sample: int | None = None,
     seed: int = 0,
@@ -380,8 +446,7 @@ def read_mp16(
         name=f"mp16-{part}",
         sample=sample,
         seed=seed,
-        max_side=max_side,
-        tolerance=tolerance,
+        check=Check(tolerance, max_side, min_side),
     )
 
 
@@ -396,7 +461,12 @@ def _image_folder(folder) -> Path:
 
 
 def read_im2gps(
-    metadata_csv, image_dir, *, max_side: int = 1024, tolerance: float = TOLERANCE
+    metadata_csv,
+    image_dir,
+    *,
+    max_side: int = 1024,
+    min_side: int | None = None,
+    tolerance: float = TOLERANCE,
 ) -> PhotoSet:
     """An im2gps / im2gps3k / yfcc4k test set as a CSV: ``IMG_ID, LAT, LON`` (plus, when
     present, the published scene labels ``S3_Label``, ``S16_Label``, ``S365_Label``)."""
@@ -409,7 +479,7 @@ def read_im2gps(
         str(folder / i) if Path(i).suffix else str(folder / f"{i}.jpg")
         for i in df["id"].astype(str)
     ]
-    return _finish(df, table.path, table.path.stem, max_side, tolerance)
+    return _whole(df, table.path, table.path.stem, Check(tolerance, max_side, min_side))
 
 
 def _numbers_at(values, source: str, labels: list) -> np.ndarray:
@@ -441,7 +511,11 @@ def _located(
 
 
 def read_info_json(
-    root, *, max_side: int = 1024, tolerance: float = TOLERANCE
+    root,
+    *,
+    max_side: int = 1024,
+    min_side: int | None = None,
+    tolerance: float = TOLERANCE,
 ) -> PhotoSet:
     """im2gps3k as OpenStreetView-5M ships it: ``info.json`` maps each file in
     ``images/`` to a list of strings whose fourth- and third-last read ``latitude:
@@ -478,11 +552,15 @@ def read_info_json(
         [f"entry {k!r}" for k in ids],
         folder,
     )
-    return _finish(df, path, "im2gps3k", max_side, tolerance)
+    return _whole(df, path, "im2gps3k", Check(tolerance, max_side, min_side))
 
 
 def read_info_txt(
-    root, *, max_side: int = 1024, tolerance: float = TOLERANCE
+    root,
+    *,
+    max_side: int = 1024,
+    min_side: int | None = None,
+    tolerance: float = TOLERANCE,
 ) -> PhotoSet:
     """yfcc4k as OpenStreetView-5M ships it: ``info.txt``, tab-separated YFCC100M dump
     lines whose fields 2, 13 and 14 (1-based) hold the photo id, longitude and latitude;
@@ -513,12 +591,11 @@ def read_info_txt(
             f"{path}: {len(ids) - len(set(ids))} photo ids are repeated; "
             "ids must be unique"
         )
-    return _finish(
+    return _whole(
         _located(path, ids, lat, lon, labels, folder),
         path,
         "yfcc4k",
-        max_side,
-        tolerance,
+        Check(tolerance, max_side, min_side),
     )
 
 
@@ -531,6 +608,7 @@ def read_folder(
     country_col: str = "country",
     *,
     max_side: int = 1024,
+    min_side: int | None = None,
     tolerance: float = TOLERANCE,
 ) -> PhotoSet:
     """A CSV with an image path column (relative to ``image_dir`` or the CSV's folder),
@@ -546,10 +624,10 @@ def read_folder(
     df["path"] = [
         str(p) if os.path.isabs(p) else str(base / p) for p in df["path"].astype(str)
     ]
-    return _finish(df, table.path, table.path.stem, max_side, tolerance)
+    return _whole(df, table.path, table.path.stem, Check(tolerance, max_side, min_side))
 
 
-def _csv_test_set(root: Path, *, max_side: int, tolerance: float) -> PhotoSet:
+def _csv_test_set(root: Path, **check) -> PhotoSet:
     csvs = sorted(root.glob("*.csv"))
     if len(csvs) != 1:
         raise FileNotFoundError(
@@ -564,7 +642,7 @@ def _csv_test_set(root: Path, *, max_side: int, tolerance: float) -> PhotoSet:
         if len(subfolders) == 1
         else root
     )
-    return read_im2gps(csvs[0], images, max_side=max_side, tolerance=tolerance)
+    return read_im2gps(csvs[0], images, **check)
 
 
 EVAL_LAYOUTS = {  # what is looked for in an eval_root, in this order, and its reader
@@ -590,13 +668,17 @@ def eval_root_layout(root: Path) -> str:
 
 
 def read_eval_root(
-    eval_root, *, max_side: int = 1024, tolerance: float = TOLERANCE
+    eval_root,
+    *,
+    max_side: int = 1024,
+    min_side: int | None = None,
+    tolerance: float = TOLERANCE,
 ) -> PhotoSet:
     """The test set in ``eval_root``, in whichever layout of :data:`EVAL_LAYOUTS` it
     holds."""
     root = require_root(eval_root)
     return EVAL_LAYOUTS[eval_root_layout(root)][1](
-        root, max_side=max_side, tolerance=tolerance
+        root, max_side=max_side, min_side=min_side, tolerance=tolerance
     )
 
 
@@ -636,6 +718,7 @@ def read_data_root(
     only_present: bool = False,
     eval_root=None,
     max_side: int = 1024,
+    min_side: int | None = None,
 ) -> dict:
     """``{"train", "test"[, "eval"]}`` photo sets of a training root: ``train`` holds at
     most ``n_train`` rows (training and validation, to be divided by the caller),
@@ -644,27 +727,21 @@ def read_data_root(
     ``eval_root`` or, without one, on a seeded hold-out of :data:`HOLDOUT` of its rows;
     which, is printed."""
     root = require_root(data_root)
-    common = {
-        "seed": seed,
-        "tolerance": tolerance,
-        "only_present": only_present,
-        "max_side": max_side,
-    }
+    checks = {"tolerance": tolerance, "max_side": max_side, "min_side": min_side}
+    common = {"seed": seed, "only_present": only_present, **checks}
     if data_root_layout(root) == "osv5m":
         out = {
             "train": read_osv5m(root, "train", sample=n_train, **common),
             "test": read_osv5m(root, "test", sample=n_test, **common),
         }
         if eval_root:
-            out["eval"] = read_eval_root(
-                eval_root, max_side=max_side, tolerance=tolerance
-            )
+            out["eval"] = read_eval_root(eval_root, **checks)
         return out
     if eval_root:
         print(f"MP-16 has no test split: testing on the eval_root {eval_root}")
         return {
             "train": read_mp16(root, "all", sample=n_train, **common),
-            "test": read_eval_root(eval_root, max_side=max_side, tolerance=tolerance),
+            "test": read_eval_root(eval_root, **checks),
         }
     print(
         "MP-16 has no test split and no eval_root is given: testing on a hold-out of "

@@ -35,7 +35,11 @@ class ImageSet:
             )
         self.meta = meta.reset_index(drop=True)
         self.transform, self.targets, self.name = transform, targets, name
-        self.skipped = []  # images a reader left out: {"id", "path", "reason"}
+        # what a reader reported of the rows it read: the images it left out
+        # ({"id", "path", "reason"}) and the country labels that differ from the country
+        # of their coordinates ({"id", "country", "located"}); a subset reports nothing
+        # (each row is reported once, by the set that read it)
+        self.skipped, self.label_conflicts = [], []
 
     def __len__(self) -> int:
         return len(self.meta)
@@ -86,6 +90,7 @@ class ImageSet:
         index = np.asarray(index)
         out = copy.copy(self)
         out.meta = self.meta.iloc[index].reset_index(drop=True)
+        out.skipped, out.label_conflicts = [], []
         out.targets = None if self.targets is None else np.asarray(self.targets)[index]
         return out
 
@@ -151,13 +156,13 @@ class PhotoSet(ImageSet):
     def load_array(self, i: int, min_side: int | None = None) -> np.ndarray:
         return decode_array(*self.encoded(i), self.max_side, min_side=min_side)
 
-    def problem(self, i: int) -> str | None:
-        """Why image ``i`` cannot be used (missing, corrupt, not an image), or None when
-        it decodes."""
+    def problem(self, i: int, min_side: int | None = None) -> str | None:
+        """Why image ``i`` cannot be used (missing, empty, corrupt, not an image), or
+        None when it decodes: decoded as training and ``geosurvey predict`` decode it
+        (:meth:`load_array`, same decoder, same ``min_side``), so a file they would
+        refuse is refused here, before any training."""
         try:
-            decode_image(
-                *self.encoded(i), max_side=64
-            )  # JPEG draft mode: a full check at a fraction of the cost
+            self.load_array(i, min_side)
         except ImageDecodeError as exc:
             return exc.reason
         return None

@@ -11,8 +11,9 @@ instead of quietly shifting columns, duplicating rows or turning country names i
 * missing required columns;
 * duplicate ids, anywhere in the file;
 * coordinates that are not numbers, are missing, or are out of range;
-* countries that are neither ISO 3166 codes (alpha-2 or alpha-3), nor English names, nor
-  a known quirk of a dataset release (:data:`KNOWN_CODES`).
+* countries that are neither ISO 3166 codes (alpha-2 or alpha-3) nor country names as
+  people write them (:mod:`~geosurvey.data.countrynames`: common, short and historical
+  English names, underscores for spaces); every refused name is listed, with its count.
 
 A byte-order mark and Windows line endings are accepted.
 
@@ -27,8 +28,6 @@ when an error has to name them.
 from __future__ import annotations
 
 import csv
-import difflib
-import functools
 from pathlib import Path
 
 import numpy as np
@@ -38,12 +37,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from ..geo import CoordinateError, validate_coordinates
+from . import countrynames
 
-# Values some dataset releases use in place of an ISO 3166 code (lower case -> alpha-2).
-KNOWN_CODES = {
-    # OpenStreetView-5M's fix_namimbia.py writes Namibia as NMB ("NA" reads as missing)
-    "nmb": "NA",
-}
 BLOCK_BYTES = 16 << 20  # pyarrow parses the file in blocks of this size, one per thread
 
 
@@ -174,6 +169,26 @@ class Table:
                 f"{_lines(np.ones(len(lines), bool), lines)}; ids must be unique"
             )
 
+    def check_countries(self, column: str) -> None:
+        """Every value of ``column``, over the whole file, is a country known here (or
+        blank); else an error listing every refused value with its count, and the file
+        lines of the first ones."""
+        values = self.column(column)
+        distinct = pc.unique(values).to_pylist()
+        refused = [v for v in distinct if v.strip() and countrynames.code(v) is None]
+        if not refused:
+            return
+        mask = pc.is_in(values, value_set=pa.array(refused, pa.string()))
+        mask = mask.to_numpy(zero_copy_only=False)
+        shown = pd.Series(pc.filter(values, mask).to_pylist()).str.strip()
+        lines = self.lines(np.flatnonzero(mask))
+        raise TableError(
+            f"{self.path}: column {column!r}: {int(mask.sum())} value(s) are neither "
+            f"ISO 3166 codes nor country names known here: "
+            f"{_refused(shown, np.ones(len(shown), bool))}; first at "
+            f"{_lines(np.ones(len(lines), bool), lines)}"
+        )
+
     def frame(
         self, rows=None, coordinates=(("lat", "lon"),), country: str | None = None
     ) -> pd.DataFrame:
@@ -204,6 +219,7 @@ class Table:
                 ),
             )
         if country is not None and country in df:
+            self.check_countries(country)
             df[country] = self._labelled(
                 rows,
                 lambda lines: normalise_countries(
@@ -250,12 +266,19 @@ def scan(path, required: dict, id_column: str | None = None, columns=None) -> Ta
     return table
 
 
+def draw_order(n: int, sample: int | None, seed: int = 0) -> np.ndarray:
+    """The order rows are drawn in: every row, in order, when ``sample`` is None or not
+    smaller than ``n``; else a shuffle seeded with ``seed`` (its first ``sample`` rows
+    are drawn first, the rest replace the unusable ones)."""
+    if sample is None or sample >= n:
+        return np.arange(n)
+    return np.random.default_rng(seed).permutation(n)
+
+
 def sample_rows(n: int, sample: int | None, seed: int = 0) -> np.ndarray:
     """Row positions of at most ``sample`` of ``n`` rows, drawn by a shuffle seeded with
     ``seed`` (all rows, in order, when ``sample`` is None or not smaller than ``n``)."""
-    if sample is None or sample >= n:
-        return np.arange(n)
-    return np.random.default_rng(seed).permutation(n)[:sample]
+    return draw_order(n, sample, seed)[: n if sample is None else sample]
 
 
 def read_table(
@@ -282,62 +305,43 @@ def read_table(
     return table.frame(sample_rows(len(table), sample, seed), coordinates, country)
 
 
-@functools.lru_cache(maxsize=1)
-def _country_index() -> dict:
-    """Lower-case alpha-2, alpha-3, name, official and common names -> alpha-2
-    (pycountry)."""
-    import pycountry
-
-    index = {}
-    for c in pycountry.countries:
-        for attr in ("alpha_2", "alpha_3", "name", "official_name", "common_name"):
-            value = getattr(c, attr, None)
-            if value:
-                index[value.lower()] = c.alpha_2
-    for code in ("XK",):  # Kosovo: in GeoNames, not (yet) in ISO 3166
-        index[code.lower()] = code
-    index["kosovo"] = "XK"
-    return {**index, **KNOWN_CODES}
-
-
-def _suggestion(value: str) -> str:
-    """``value`` quoted, with the country whose name or code is closest when one is
-    close."""
-    import pycountry
-
-    close = difflib.get_close_matches(
-        value.lower(), list(_country_index()), n=1, cutoff=0.75
-    )
-    if not close:
-        return repr(value)
-    code = _country_index()[close[0]]
-    known = pycountry.countries.get(alpha_2=code)
-    return f"{value!r} (did you mean {known.name if known else close[0]}, {code}?)"
+def _refused(values: pd.Series, unknown: np.ndarray) -> str:
+    """Every refused country value with its count and, where one is close, the country
+    meant."""
+    counts = values[unknown].value_counts(sort=False).sort_index()
+    listed = []
+    for value, n in counts.items():
+        close = countrynames.suggestion(value)
+        hint = f"; did you mean {close}?" if close else ""
+        listed.append(f"{value!r} ({n} row{'s' if n > 1 else ''}{hint})")
+    return ", ".join(listed)
 
 
 def normalise_countries(
     values, source="countries", lines=None, *, blank: str = "error"
 ) -> np.ndarray:
-    """ISO 3166 alpha-2 code for each value given as alpha-2, alpha-3, English name (any
-    case) or one of :data:`KNOWN_CODES`; a value that matches nothing is an error naming
-    it. A blank value is an error too, or, with ``blank="keep"``, None (for the caller
-    to fill)."""
+    """ISO 3166 alpha-2 code for each value given as a code or a country name as people
+    write it (:mod:`~geosurvey.data.countrynames`); values that match nothing are an
+    error listing every one, with its count. A blank value is an error too, or, with
+    ``blank="keep"``, None (for the caller to fill)."""
     if blank not in ("error", "keep"):
         raise ValueError(f"blank must be 'error' or 'keep', not {blank!r}")
-    values = pd.Series(values).astype(str).str.strip()
+    values = pd.Series(values).astype(str).str.strip().reset_index(drop=True)
     empty = (values == "").to_numpy()
     if empty.any() and blank == "error":
         raise TableError(
             f"{source}: {int(empty.sum())} country value(s) are blank at "
             f"{_lines(empty, lines)}"
         )
-    out = values.str.lower().map(_country_index()).to_numpy(dtype=object)
+    distinct = values[~empty].unique()
+    codes = dict(zip(distinct, map(countrynames.code, distinct)))
+    out = values.map(codes).to_numpy(dtype=object)
     unknown = pd.isna(out) & ~empty
     if unknown.any():
-        hints = ", ".join(_suggestion(v) for v in sorted(set(values[unknown]))[:5])
         raise TableError(
             f"{source}: {int(unknown.sum())} country value(s) are neither ISO 3166 "
-            f"codes nor English country names: {hints} at {_lines(unknown, lines)}"
+            f"codes nor country names known here: {_refused(values, unknown)}; "
+            f"first at {_lines(unknown, lines)}"
         )
     out[empty] = None
     return out
