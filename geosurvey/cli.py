@@ -148,7 +148,7 @@ def _cmd_evaluate(args) -> None:
     )
 
 
-def _toc_files(root: Path) -> list:
+def toc_files(root: Path) -> list:
     import yaml
 
     toc = yaml.safe_load((root / "_toc.yml").read_text())
@@ -190,7 +190,9 @@ def _photo_options(args) -> dict:
     return {k: v for k, v in used.items() if v is not None}
 
 
-def _execute(src: Path, dst: Path, root: Path, args, progress_bar: bool) -> float:
+def execute_chapter(
+    src: Path, dst: Path, root: Path, args, progress_bar: bool
+) -> float:
     """Execute notebook ``src`` into ``dst`` with the run parameters in ``args``;
     returns seconds."""
     import papermill
@@ -216,7 +218,7 @@ def _execute(src: Path, dst: Path, root: Path, args, progress_bar: bool) -> floa
     return time.perf_counter() - t0
 
 
-def _add_run_parameters(p) -> None:
+def add_run_parameters(p) -> None:
     """The parameters every chapter's ``parameters`` cell takes."""
     p.add_argument("--profile", default="ci")
     p.add_argument("--device", default="auto")
@@ -258,7 +260,7 @@ def chapter_notebook(root: Path, name: str) -> Path:
     """The chapter notebook whose file name contains ``name`` (e.g. ``planet``), exactly
     one."""
     chapters = [
-        root / f"{e}.ipynb" for e in _toc_files(root) if (root / f"{e}.ipynb").exists()
+        root / f"{e}.ipynb" for e in toc_files(root) if (root / f"{e}.ipynb").exists()
     ]
     found = [p for p in chapters if name in p.stem]
     if len(found) != 1:
@@ -322,7 +324,9 @@ def _run_chapter(src: Path, dst: Path, root: Path, args) -> float:
     tmp = dst.with_name(f".{dst.stem}.running.ipynb")
     log, failed = dst.with_suffix(".failed.log"), dst.with_suffix(".failed.ipynb")
     try:
-        seconds = _execute(src, tmp, root, args, progress_bar=args.chapter != "all")
+        seconds = execute_chapter(
+            src, tmp, root, args, progress_bar=args.chapter != "all"
+        )
     except BaseException as exc:
         if tmp.exists():  # as far as it ran, beside the last good run
             tmp.replace(failed)
@@ -354,7 +358,7 @@ def _cmd_run(args) -> None:
     if args.chapter == "all":
         sources = [
             root / f"{e}.ipynb"
-            for e in _toc_files(root)
+            for e in toc_files(root)
             if (root / f"{e}.ipynb").exists()
         ]
     else:
@@ -536,7 +540,7 @@ def _args_run(p) -> None:
         help="part of the notebook's name (data, planet, pigeon, "
         "two_stage, scene, comparison), or 'all'",
     )
-    _add_run_parameters(p)
+    add_run_parameters(p)
 
 
 def _args_fit(p) -> None:
@@ -547,7 +551,7 @@ def _args_fit(p) -> None:
         action="store_true",
         help="with --list: the checkpoint each job would write",
     )
-    _add_run_parameters(p)
+    add_run_parameters(p)
 
 
 def _args_predict(p) -> None:
@@ -602,7 +606,7 @@ COMMANDS = (  # name, help, what it runs, its arguments
         "data",
         "prepare (render or read) the splits a run of the chapters uses",
         "_cmd_data",
-        _add_run_parameters,
+        add_run_parameters,
     ),
     (
         "partition",

@@ -36,7 +36,7 @@ RESULTS = [
 ]
 
 
-def _execute(chapters, out: Path, parameters: dict) -> None:
+def execute_chapter(chapters, out: Path, parameters: dict) -> None:
     """Execute chapters with papermill, results, checkpoints and caches under
     ``out``."""
     import papermill
@@ -68,7 +68,7 @@ def _execute(chapters, out: Path, parameters: dict) -> None:
 def photo_run(osv5m_folder, im2gps_folder, tmp_path_factory):
     """Every chapter executed with the ``photos`` profile on the photo folders."""
     out = tmp_path_factory.mktemp("photo-run")
-    _execute(
+    execute_chapter(
         CHAPTERS,
         out,
         {
@@ -359,7 +359,7 @@ def test_chapter_1_completes_on_noise_images_and_reports_its_claims(
                 noise / "images" / split / f"{i}.jpg"
             )
         table.to_csv(noise / f"{split}.csv", index=False)
-    _execute(
+    execute_chapter(
         CHAPTERS[:1],
         tmp_path,
         {"profile": "photos", "device": "cpu", "data_root": str(noise), "seed": 0},

@@ -20,16 +20,14 @@ from pathlib import Path
 
 import nbformat
 
-from geosurvey.cli import _add_run_parameters, _execute, _toc_files
+from geosurvey.cli import add_run_parameters, execute_chapter, toc_files
 from geosurvey.files import write_text
 from geosurvey.profiles import find_root
-
-toc_entries = _toc_files
 
 
 def chapter_entries(root: Path) -> list:
     """The entries of ``_toc.yml`` that are notebooks, in the book's order."""
-    return [e for e in toc_entries(root) if (root / f"{e}.ipynb").exists()]
+    return [e for e in toc_files(root) if (root / f"{e}.ipynb").exists()]
 
 
 def show_run_parameters_only(notebook: Path) -> None:
@@ -73,7 +71,7 @@ def render(root: Path, staged: Path, *, output: Path | None = None) -> Path:
     cmd = [str(jb), "build", str(staged), "--path-output", str(output)]
     subprocess.run(cmd + ["-W", "-n", "--keep-going"], check=True)
     html = output / "_build" / "html"
-    missing = [e for e in toc_entries(root) if not (html / f"{e}.html").exists()]
+    missing = [e for e in toc_files(root) if not (html / f"{e}.html").exists()]
     if missing:
         raise SystemExit(f"the build produced no page for {missing}")
     return html
@@ -92,7 +90,7 @@ def other_seeds(root: Path, args) -> dict:
             )
             dst.parent.mkdir(parents=True, exist_ok=True)
             print(f"executing {src.relative_to(root)} ({args.profile}, seed {seed})")
-            seconds = round(_execute(src, dst, root, run, progress_bar=False), 1)
+            seconds = round(execute_chapter(src, dst, root, run, progress_bar=False), 1)
             times[f"{entry} seed {seed}"] = seconds
             print(f"  done in {seconds} s", flush=True)
     return times
@@ -104,7 +102,7 @@ def build(args) -> None:
     root = find_root()
     times = other_seeds(root, args)
     staged = stage(root, root / "build" / "book-src")
-    for entry in toc_entries(root):
+    for entry in toc_files(root):
         src = source(root, entry)
         dst = staged / src.relative_to(root)
         dst.parent.mkdir(parents=True, exist_ok=True)
@@ -112,21 +110,23 @@ def build(args) -> None:
             shutil.copy(src, dst)
             continue
         print(f"executing {src.relative_to(root)} ({args.profile})", flush=True)
-        times[entry] = round(_execute(src, dst, root, args, progress_bar=False), 1)
+        times[entry] = round(
+            execute_chapter(src, dst, root, args, progress_bar=False), 1
+        )
         show_run_parameters_only(dst)
         print(f"  done in {times[entry]} s", flush=True)
     summary = {"profile": args.profile, "seconds": times}
     write_text(root / "build" / "chapter_times.json", json.dumps(summary, indent=2))
     html = render(root, staged)
     print(
-        f"book built: {html / 'index.html'} ({len(toc_entries(root))} pages); "
+        f"book built: {html / 'index.html'} ({len(toc_files(root))} pages); "
         f"times {times}"
     )
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m tools.book", description=__doc__)
-    _add_run_parameters(parser)
+    add_run_parameters(parser)
     parser.add_argument(
         "--other-seeds",
         type=int,

@@ -65,7 +65,7 @@ def run_pass(root: Path, work: Path, args, label: str) -> dict:
         dst = work / "executed" / src.name
         dst.parent.mkdir(parents=True, exist_ok=True)
         print(f"{label}: executing {src.name}", flush=True)
-        wall = cli._execute(src, dst, root, args, progress_bar=False)
+        wall = cli.execute_chapter(src, dst, root, args, progress_bar=False)
         out[src.stem] = chapter_seconds(dst, wall, read_spans(spans))
         print(f"  {out[src.stem]['wall']:.1f} s", flush=True)
     os.environ.pop("GEOSURVEY_TIMINGS")
@@ -82,7 +82,7 @@ def prepare_data(root: Path, args) -> float:
 def render(root: Path, work: Path) -> float:
     """Seconds to render the warm pass's executed chapters (into ``work``)."""
     stage = book.stage(root, work / "book-src")
-    for entry in book.toc_entries(root):
+    for entry in book.toc_files(root):
         src = book.source(root, entry)
         dst = stage / src.relative_to(root)
         dst.parent.mkdir(parents=True, exist_ok=True)
