@@ -116,6 +116,44 @@ def test_the_library_has_no_import_cycle():
     assert not cycles, cycles
 
 
+def test_every_relative_import_names_a_module_that_exists():
+    """``from .x import y`` inside a function runs only when the function does: a wrong
+    path would fail late, in the middle of a chapter."""
+    modules = dict(_modules())
+    missing = []
+    for name, path in modules.items():
+        package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level and node.module:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                target = ".".join(base + [node.module])
+                if target not in modules:
+                    missing.append(f"{name}: from {'.' * node.level}{node.module}")
+    assert not missing, missing
+
+
+def test_the_tools_stand_beside_the_library_and_it_stays_small():
+    """The benchmarks and the browser check live in tools/, which the library never
+    imports; the library's size and its imports inside functions may only shrink (the
+    goal: 10,500 lines and 100 such imports)."""
+    lines, inner = 0, 0
+    for name, path in _modules():
+        tree = ast.parse(path.read_text())
+        lines += len(path.read_text().splitlines())
+        for fn in _functions(tree):
+            inner += sum(
+                isinstance(n, (ast.Import, ast.ImportFrom)) for n in ast.walk(fn)
+            )
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                names = [a.name for a in node.names] + [getattr(node, "module", "")]
+                assert not any(str(n).startswith("tools") for n in names), name
+    assert not {"bench", "bench_gpu", "checkbook"} & {
+        p.stem for p in PACKAGE.rglob("*.py")
+    }
+    assert lines <= 13_000 and inner <= 112, (lines, inner)
+
+
 def _cycles(graph: dict) -> list:
     """Strongly connected components of more than one module (Tarjan)."""
     index, low, stack, on, out, counter = {}, {}, [], set(), [], [0]
