@@ -31,14 +31,14 @@ def vectors(ctx, kind: str) -> dict:
     cfg, s = ctx.cfg, ctx.settings("data_and_metrics")
 
     def make():
-        if kind == "raw":
-            return {
-                k: features.tiny_images(v, s.tiny_px) for k, v in ctx.splits.items()
-            }
-        return {k: features.frozen_features(cfg, v) for k, v in ctx.splits.items()}
+        with timings.span(f"floor inputs ({kind})"):
+            if kind == "raw":
+                return {k: features.tiny_images(v, s.tiny_px) for k, v in splits}
+            return {k: features.frozen_features(cfg, v) for k, v in splits}
 
-    with timings.span(f"floor inputs ({kind})"):
-        return ctx.memo(f"floors:{kind}", make)
+    splits = ctx.splits.items()
+
+    return ctx.memo(f"floors:{kind}", make)
 
 
 def knn_floor(ctx, kind: str, regime):

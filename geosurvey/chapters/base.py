@@ -155,8 +155,12 @@ class Context:
     def inputs(self) -> dict:
         """:class:`~geosurvey.inputs.SplitInputs` of every split for the profile's
         backbone."""
-        with timings.span("activations"):
-            return self.memo("inputs", lambda: inputs.of_images(self.cfg, self.splits))
+
+        def make():
+            with timings.span("activations"):
+                return inputs.of_images(self.cfg, self.splits)
+
+        return self.memo("inputs", make)
 
     @property
     def regimes(self) -> tuple:
