@@ -44,3 +44,40 @@ def test_the_gpu_bench_s_loader_and_flop_count_run_on_a_cpu(tmp_path):
     cfg = profiles.get("photos", "cpu")
     # EfficientNet-Lite0 at 160 px
     assert bench_gpu.train_flops_per_image(cfg.backbone, cfg) > 1e8
+
+
+def test_the_profile_splits_a_chapter_into_kernel_spans_and_the_rest(tmp_path):
+    import json
+
+    import nbformat
+
+    from tools import profile
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("1"), nbformat.v4.new_code_cell("2")]
+    for cell, seconds in zip(nb.cells, (3.0, 5.0)):
+        cell.metadata["papermill"] = {"duration": seconds}
+    nbformat.write(nb, tmp_path / "ch.ipynb")
+    for pid, spans in ((1, {"job a/epochs": 2.0}), (2, {"job a/epochs": 1.0})):
+        (tmp_path / f"{pid}.json").write_text(json.dumps(spans))
+    spans = profile.read_spans(tmp_path)
+    assert spans == {"job a/epochs": 3.0}
+    out = profile.chapter_seconds(tmp_path / "ch.ipynb", 10.0, spans)
+    assert out == {
+        "wall": 10.0,
+        "kernel start and papermill": 2.0,
+        "job a/epochs": 3.0,
+        "figures, maps, tables and prose": 5.0,
+    }
+    report = {
+        "data_s": 1.0,
+        "render_s": 4.0,
+        "cold": {"01_x": out},
+        "warm": {"01_x": {**out, "wall": 6.0, "job a/epochs": 0.0}},
+    }
+    text = profile.table(report)
+    assert "01_x: cold 10.0 s, warm 6.0 s" in text
+    assert "rendering the book: 4.0" in text
+    assert (
+        "job a/epochs                                             3.00     0.00" in text
+    )

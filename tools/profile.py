@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -87,9 +88,7 @@ def render(root: Path, work: Path) -> float:
         dst = stage / src.relative_to(root)
         dst.parent.mkdir(parents=True, exist_ok=True)
         executed = work / "executed" / src.name
-        nbformat.write(
-            nbformat.read(executed if src.suffix == ".ipynb" else src, 4), dst
-        )
+        shutil.copy(executed if src.suffix == ".ipynb" else src, dst)
     t0 = time.perf_counter()
     book.render(root, stage, output=work)
     return round(time.perf_counter() - t0, 1)
