@@ -62,8 +62,8 @@ test: install
 
 # JupyterLab on the book, with the project's environment registered as the kernel "geosurvey";
 # jupyterlab-myst (requirements.txt) renders the chapters' MyST markdown: roles, directives, math.
-# A chapter's first code cell (tagged `parameters`) holds profile, device, data_root, eval_root, seed
-# and sizes: edit it there, or pass them to papermill (`geosurvey run` does) as the README shows.
+# A chapter's first code cell (tagged `parameters`) holds profile, device, seed, data_root and a dict
+# of further options: edit it there, or pass them to papermill (`geosurvey run` does).
 lab: install
 	$(PY) -m ipykernel install --user --name geosurvey --display-name "Python (geosurvey)"
 	$(VENV)/bin/jupyter lab book

@@ -197,14 +197,17 @@ def execute_chapter(
     returns seconds."""
     import papermill
 
-    params = {
-        "profile": args.profile,
-        "device": args.device,
-        "data_root": args.data_root or None,
-        "seed": args.seed,
+    options = {
         "eval_root": args.eval_root or None,
         "sizes": _sizes(args),
         **_photo_options(args),
+    }
+    params = {
+        "profile": args.profile,
+        "device": args.device,
+        "seed": args.seed,
+        "data_root": args.data_root or None,
+        "options": {k: v for k, v in options.items() if v is not None},
     }
     t0 = time.perf_counter()
     papermill.execute_notebook(

@@ -75,8 +75,8 @@ def photo_run(osv5m_folder, im2gps_folder, tmp_path_factory):
             "profile": "photos",
             "device": "cpu",
             "data_root": str(osv5m_folder),
-            "eval_root": str(im2gps_folder),
             "seed": 0,
+            "options": {"eval_root": str(im2gps_folder)},
         },
     )
     return out

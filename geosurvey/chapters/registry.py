@@ -69,12 +69,13 @@ def reported(splits: dict) -> str:
 
 def start(
     chapter: str,
+    *,
     profile: str = "ci",
     device: str = "auto",
-    data_root=None,
     seed: int = 0,
-    sizes=None,
+    data_root=None,
     eval_root=None,
+    sizes=None,
     **overrides,
 ) -> Chapter:
     """A chapter's first line: the profile, its image sets and the chapter's run,
