@@ -2,6 +2,7 @@
 environment.yml asks nothing of a conda channel that no longer publishes PyTorch."""
 
 import re
+import subprocess
 from pathlib import Path
 
 import yaml
@@ -70,3 +71,19 @@ def test_makefile_installs_from_the_same_files_and_registers_the_kernel():
         "-r requirements.txt" in make and "--no-deps -r requirements-nodeps.txt" in make
     )
     assert re.search(r"ipykernel install --user --name geosurvey", make)
+
+
+def test_the_ci_book_executes_seeds_1_and_2_and_other_books_one_seed():
+    def book_command(*overrides):
+        out = subprocess.run(
+            ["make", "-n", "book", *overrides],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        return next(line for line in out.splitlines() if "tools.book" in line)
+
+    assert book_command().endswith("--seed 0 --other-seeds 1 2")
+    for overrides in (["PROFILE=full"], ["DATA_ROOT=/data"], ["OTHER_SEEDS="]):
+        assert "--other-seeds" not in book_command(*overrides), overrides
