@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -282,8 +284,6 @@ ANSI = "\x1b\\[[0-9;]*m"  # the colours of a notebook traceback
 def runs_dir(root: Path) -> Path:
     """Where ``geosurvey run`` writes executed chapters: ``$GEOSURVEY_RUNS``, else
     ``runs/`` in ``$GEOSURVEY_RESULTS``, else ``build/runs``."""
-    import os
-
     if os.environ.get(RUNS_ENV):
         return Path(os.environ[RUNS_ENV])
     if os.environ.get("GEOSURVEY_RESULTS"):
@@ -306,8 +306,6 @@ def _failed(src: Path, log: Path, exc) -> None:
     """Write the traceback of chapter ``src``'s failure ``exc`` to ``log``; raise the
     one line that ends the run: a data error as the other commands' (a user error),
     anything else as a failure."""
-    import re
-
     trace = re.sub(ANSI, "", "\n".join(exc.traceback))
     write_text(log, f"{src.name}: {exc.ename}: {exc.evalue}\n\n{trace}\n")
     where = f"{src.name}: {exc.evalue} (the notebook's traceback: {log})"
@@ -412,8 +410,6 @@ def _list_jobs(args) -> None:
 def _join_processes(requested: str) -> tuple:
     """Under torchrun: join the process group (NCCL on GPUs, gloo on CPUs); returns
     ``(device of this process, world size)``."""
-    import os
-
     import torch
     import torch.distributed as dist
 
