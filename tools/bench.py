@@ -335,7 +335,7 @@ def bench_full_profile(decode_per_worker: float) -> dict:
     a frozen trunk's forward, the fine-tuned top's forward and backward) and the
     photos/s one DataLoader worker decodes and transforms (measured by
     :func:`bench_decoding`, uint8 path). The GPU rate assumes GPU_UTILISATION of
-    GPU_PEAK_FLOPS; ``geosurvey bench --gpu`` measures it on a GPU."""
+    GPU_PEAK_FLOPS; ``python -m tools.bench --gpu`` measures it on a GPU."""
     from geosurvey import profiles
     from geosurvey.chapters.planet import PlanetSettings
 

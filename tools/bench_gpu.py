@@ -1,5 +1,5 @@
-"""GPU figures in one command (``geosurvey bench --gpu``, ``make bench-gpu``), in a few
-minutes on one CUDA device, one JSON line per figure:
+"""GPU figures in one command (``python -m tools.bench --gpu``, ``make bench-gpu``),
+in a few minutes on one CUDA device, one JSON line per figure:
 
 * ``device``: the GPU, its memory, torch and CUDA versions;
 * ``bf16_matmul_peak``: the TFLOP/s of large bf16 matrix products (what the device can
@@ -172,7 +172,7 @@ def run(n_photos: int = 8192) -> None:
 
     if not torch.cuda.is_available():
         print(
-            f"geosurvey bench --gpu: no CUDA device here (torch {torch.__version__}); "
+            f"bench --gpu: no CUDA device here (torch {torch.__version__}); "
             "nothing measured"
         )
         return

@@ -1,6 +1,6 @@
 """The rendered book as a reader sees it: every page in headless Chromium, offline.
 
-    geosurvey check-book [--html _build/html] [--screens build/screens]
+    python -m tools.checkbook [--html _build/html] [--screens build/screens]
                          [--bib references.bib]
 
 Each page is loaded at a 1280-px window with every request off the machine refused, as
