@@ -576,30 +576,6 @@ def _args_doctor(p) -> None:
     p.add_argument("--eval-root", help="a test set to recognise (default: $EVAL_ROOT)")
 
 
-def _args_check_book(p) -> None:
-    p.add_argument("--html", default="_build/html", help="the rendered book")
-    p.add_argument(
-        "--screens",
-        default="build/screens",
-        help="folder for a screenshot of each page",
-    )
-    p.add_argument(
-        "--bib", default="references.bib", help="its keys must not show as plain text"
-    )
-
-
-def _args_bench(p) -> None:
-    p.add_argument("-o", "--output", default="bench/bench.json")
-    p.add_argument(
-        "--quick", action="store_true", help="smaller sizes, for a smoke run"
-    )
-    p.add_argument(
-        "--gpu",
-        action="store_true",
-        help="the GPU figures, one JSON line each (on a CUDA machine)",
-    )
-
-
 COMMANDS = (  # name, help, what it runs, its arguments
     (
         "data",
