@@ -5,7 +5,11 @@ evaluator.
   training set;
 * random training location: the photo-density prior;
 * raw-pixel k-NN: tiny images (Torralba) and their nearest training images;
-* frozen k-NN: pooled features of the profile's pretrained backbone, no training.
+* frozen k-NN: pooled features of the profile's pretrained backbone, no training;
+* beside them, the nearest-training-location *oracle*: it reads the true location and
+  answers the training location nearest to it, the best any method answering with a
+  training location could do (no method: a ceiling and a ruler of how far a test set
+  lies from what was trained on).
 
 A k-NN floor chooses k on the validation split of the regime it answers (mean GeoScore),
 never on test.
@@ -15,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import cells, features, retrieval, timings
+from . import cells, features, geo, retrieval, timings
 
 PRIOR, RANDOM, RAW, FROZEN = (
     "prior (densest cell)",
@@ -23,6 +27,7 @@ PRIOR, RANDOM, RAW, FROZEN = (
     "raw-pixel k-NN",
     "frozen k-NN",
 )
+ORACLE = "nearest training location (oracle)"
 
 
 def vectors(ctx, kind: str) -> dict:
@@ -87,3 +92,15 @@ def add_floors(ch) -> None:
             with timings.span("floors"):
                 plat, plon, k = knn_floor(ch, kind, r)
             ch.evaluations.add(name, r.test, plat, plon, best_k=k)
+
+
+def add_oracle(ch) -> None:
+    """Evaluate the nearest-training-location oracle in every regime of ``ch``."""
+    train = ch.splits["train"]
+
+    def nearest(r):
+        test = ch.splits[r.test]
+        _, idx = geo.nearest(test.lat, test.lon, train.lat, train.lon)
+        return train.lat[idx], train.lon[idx]
+
+    ch.add(ORACLE, nearest)

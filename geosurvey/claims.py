@@ -7,21 +7,24 @@ judges them all at once at the end, because the correction for many claims needs
 p-value:
 
 * in every regime the run has (:mod:`geosurvey.regimes`), the difference of the two
-  methods on that regime's test set, its 95 % block-bootstrap interval and p-value
-  (:mod:`geosurvey.stats`; no p-value below 1 on fewer than ``stats.MIN_BLOCKS``
-  blocks);
-* where results of other seeds exist, the same pooled over seeds (a two-level
-  bootstrap);
-* Holm's correction over every (claim, regime) the chapter judges, separately for this
-  seed and for the pooled results;
+  methods on that regime's test set, its 95 % block-bootstrap interval, a p-value from a
+  test that is valid with few blocks and the minimum detectable effect
+  (:mod:`geosurvey.stats`);
+* every claim is judged on seen places; on new places only the claims the chapter names
+  in advance (its ``generalisation`` setting): those are *about* new places. Every other
+  new-places difference is an **estimate only**, with its interval and no verdict, so
+  that the correction is not spent on questions nobody asked;
+* a threshold that no test image has a training location within (accuracy within 25 km
+  of a disc 600 km from any training photo) measures nothing learned: **not testable
+  here**, and left out of the correction;
+* Holm's correction over every judged (claim, regime) of the chapter;
 * a verdict: **reproduced** (the corrected test passes on the claimed side), **not
   reproduced** (it passes on the other side), **inconclusive** (it does not pass), or
-  **not testable here** when a prerequisite of the claim is missing (then nothing is
-  measured under its name).
-
-A claim also names the regime the paper's claim is about (``about``): most benchmark
-claims are about places like the training places; a claim about generalisation is about
-new places.
+  **not testable here** when a prerequisite of the claim is missing;
+* where results of other seeds exist, they are judged the same way, and the verdict
+  over seeds is decisive only when every seed gives the same decisive verdict (each
+  seed is one replicate of the training; an intersection-union test), beside the mean
+  difference and its two-level bootstrap interval.
 """
 
 from __future__ import annotations
@@ -40,6 +43,8 @@ REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE = (
 )
 NOT_TESTABLE = "not testable here"
 VERDICTS = (REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE, NOT_TESTABLE)
+ESTIMATE = "estimate only"  # measured in a regime the claim is not about
+DECISIVE = (REPRODUCED, NOT_REPRODUCED)
 LOWER_IS_BETTER = ("median_km", "mean_km", "q1_km", "q3_km")
 
 
@@ -55,7 +60,7 @@ class Claim:
     metric: str
     region: str = "Global"
     source: str = ""
-    about: str = "seen"  # the regime the paper's claim is about
+    about: str = "seen"  # "new" when the chapter's generalisation setting names it
     expect: tuple = ()  # ((regime key, verdict), ...) asserted by the ci profile
     untestable: str = ""  # why a prerequisite is missing here; empty when testable
     note: str = ""
@@ -65,24 +70,46 @@ class Claim:
 
 @dataclass
 class Judgement:
-    """One claim in one regime: this seed alone, and pooled over the seeds that
-    exist."""
+    """One claim in one regime: this seed alone, and over the seeds that exist."""
 
     regime: str
     value_better: float
     value_worse: float
     difference: float
     ci95: list
-    p: float  # 1 where fewer than stats.MIN_BLOCKS blocks hold the rows
+    p: float
     blocks: int = 0  # how many spatial blocks hold the rows compared
+    level: int | None = None  # their S2 level (None: fixed blocks, the discs)
+    test: str = ""  # "sign-flip over 8 blocks" or "t, 30 df"
+    se: float = 0.0  # the difference's block-bootstrap standard error
+    detectable: float = float("inf")  # minimum detectable effect at the corrected level
     verdict: str = INCONCLUSIVE
     p_adjusted: float = 1.0
+    reason: str = ""  # why it is not testable here
     seeds: list = field(default_factory=list)
     pooled_difference: float | None = None
     pooled_ci95: list | None = None
-    pooled_p: float | None = None
-    pooled_p_adjusted: float | None = None
+    pooled_p_adjusted: float | None = None  # the largest of the seeds' corrected p
     pooled_verdict: str | None = None
+
+
+def _pool(j: Judgement, found: list) -> None:
+    """Fill ``j``'s verdict over seeds from ``found`` = [(seed, judgement,
+    replicates)]: the mean difference, its two-level bootstrap interval, and a decisive
+    verdict only where every seed gives the same decisive one."""
+    verdicts = {o.verdict for _, o, _ in found}
+    j.seeds = [s for s, _, _ in found]
+    j.pooled_difference = float(np.mean([o.difference for _, o, _ in found]))
+    j.pooled_ci95 = stats.interval(
+        stats.pooled([r for _, _, r in found], seed=len(found))
+    )
+    j.pooled_p_adjusted = max(o.p_adjusted for _, o, _ in found)
+    if j.verdict == ESTIMATE:
+        j.pooled_verdict = ESTIMATE
+    elif len(verdicts) == 1 and j.verdict in DECISIVE:
+        j.pooled_verdict = j.verdict
+    else:
+        j.pooled_verdict = INCONCLUSIVE
 
 
 def direction(metric: str) -> int:
@@ -105,14 +132,73 @@ def unit(metric: str) -> str:
     )
 
 
-def _difference(ev, claim: Claim, split: str):
-    """(value better, value worse, difference, replicates of the difference) on
-    ``split``."""
-    a = ev.metrics(claim.better, split, claim.region)[claim.metric]
-    b = ev.metrics(claim.worse, split, claim.region)[claim.metric]
-    sa = ev.samples(claim.better, split, claim.region)[claim.metric]
-    sb = ev.samples(claim.worse, split, claim.region)[claim.metric]
-    return a, b, a - b, sa - sb
+def _unreachable(claim: Claim, split: str, reach: dict, mask) -> str:
+    """Why ``claim`` measures nothing learned on ``split``: its accuracy threshold is
+    nearer than any test image's nearest training location (empty when it is not)."""
+    if not claim.metric.startswith("acc@") or split not in reach:
+        return ""
+    nearest = np.asarray(reach[split])[mask]
+    threshold = float(claim.metric[4:-2])
+    if not len(nearest) or nearest.min() <= threshold:
+        return ""
+    return (
+        f"no test image has a training location within {threshold:,.0f} km (the "
+        f"nearest is {nearest.min():,.0f} km away), so no method can learn to answer "
+        "that close"
+    )
+
+
+def paired(ev, claim: Claim, split: str) -> np.ndarray:
+    """Each image's paired difference for ``claim`` on ``split``: its share of the
+    metric where the metric is a mean over images, else its error in km."""
+    a = ev.per_image(claim.better, split, claim.metric, claim.region)
+    if a is not None:
+        return a - ev.per_image(claim.worse, split, claim.metric, claim.region)
+    mask = ev.sets[split].mask(claim.region)
+    return ev.errors(claim.better, split)[mask] - ev.errors(claim.worse, split)[mask]
+
+
+def measure(ev, claim: Claim, regime, reach=None):
+    """(judgement, replicates of the difference) of ``claim`` on ``regime``'s test set
+    before any correction, or None where a method or the rows are missing."""
+    split = regime.test + claim.subset
+    if not (ev.has(claim.better, split) and ev.has(claim.worse, split)):
+        return None
+    if not ev.metrics(claim.better, split, claim.region):
+        return None
+    ts, m = ev.sets[split], claim.metric
+    a = ev.metrics(claim.better, split, claim.region)[m]
+    b = ev.metrics(claim.worse, split, claim.region)[m]
+    mask, x = ts.mask(claim.region), paired(ev, claim, split)
+    level = None
+    if ts.block is None:  # seen places: blocks as coarse as the differences need
+        meta = ts.meta[mask]
+        level = stats.block_level(x, meta["lat"], meta["lon"])
+    reps = (
+        ev.samples(claim.better, split, claim.region, level)[m]
+        - ev.samples(claim.worse, split, claim.region, level)[m]
+    )
+    block = ts.blocks(claim.region, level)
+    n_blocks = int(block.max(initial=-1)) + 1
+    additive = ev.per_image(claim.better, split, m, claim.region) is not None
+    sums = np.bincount(block, x, n_blocks) if additive else None
+    p, test = stats.block_test(a - b, reps, n_blocks, sums)
+    j = Judgement(
+        regime.key,
+        a,
+        b,
+        a - b,
+        stats.interval(reps),
+        p,
+        blocks=n_blocks,
+        level=level,
+        test=test,
+        se=float(np.std(reps, ddof=1)),
+    )
+    j.reason = _unreachable(claim, split, reach or {}, mask)
+    if j.reason:
+        j.verdict, j.p = NOT_TESTABLE, 1.0
+    return j, reps
 
 
 class Claims:
@@ -134,12 +220,18 @@ class Claims:
         others=None,
         assert_claims: bool = False,
         expected=None,
+        generalisation=(),
+        reach=None,
     ):
         self.ev, self.regimes, self.seed = evaluations, tuple(regimes), seed
         self.others = dict(others or {})
         self.assert_claims = assert_claims
         # {claim key: ((regime key, verdict), ...)} for claims added without expect
         self.expected = dict(expected or {})
+        # the keys of the claims judged on new places (named in advance)
+        self.generalisation = tuple(generalisation)
+        # {test split: each row's distance to its nearest training location, km}
+        self.reach = dict(reach or {})
         self.claims: dict[str, Claim] = {}
         self.judged: dict[str, dict[str, Judgement]] = {}
         self.checks: list = []  # (message, passed)
@@ -147,6 +239,8 @@ class Claims:
     def add(self, claim: Claim) -> None:
         if not claim.expect and claim.key in self.expected:
             claim = replace(claim, expect=tuple(self.expected[claim.key]))
+        about = "new" if claim.key in self.generalisation else "seen"
+        claim = replace(claim, about=about)
         for regime, expected in claim.expect:
             if expected not in VERDICTS or regime not in BY_KEY:
                 raise ValueError(
@@ -159,59 +253,60 @@ class Claims:
         self.checks.append((message, bool(condition)))
         return bool(condition)
 
-    def _measure(self, claim: Claim, regime) -> Judgement | None:
-        split = regime.test + claim.subset
-        if not (self.ev.has(claim.better, split) and self.ev.has(claim.worse, split)):
-            return None
-        if not self.ev.metrics(claim.better, split, claim.region):
-            return None
-        a, b, diff, samples = _difference(self.ev, claim, split)
-        n_blocks = self.ev.sets[split].n_blocks(claim.region)
-        few = n_blocks < stats.MIN_BLOCKS
-        j = Judgement(
-            regime.key,
-            a,
-            b,
-            diff,
-            stats.interval(samples),
-            1.0 if few else stats.p_value(diff, samples),
-            blocks=n_blocks,
-        )
-        pooled = [(self.seed, diff, samples)]
-        for seed, ev in sorted(self.others.items()):
-            if ev.has(claim.better, split) and ev.has(claim.worse, split):
-                pooled.append((seed, *_difference(ev, claim, split)[2:]))
-        if len(pooled) > 1:
-            point = float(np.mean([d for _, d, _ in pooled]))
-            reps = stats.pooled([s for _, _, s in pooled], seed=len(pooled))
-            j.seeds = [s for s, _, _ in pooled]
-            j.pooled_difference, j.pooled_ci95 = point, stats.interval(reps)
-            j.pooled_p = 1.0 if few else stats.p_value(point, reps)
-        return j
+    def _judge(self, ev, reach, reasons=None) -> tuple:
+        """({claim: {regime: Judgement}}, {(claim, regime): replicates}) of one seed's
+        evaluations, corrected over the chapter's judged (claim, regime) pairs;
+        ``reasons`` marks (claim, regime) pairs not testable without ``reach``."""
+        judged, reps = {}, {}
+        for c in self.claims.values():
+            if c.untestable:
+                continue
+            judged[c.key] = {}
+            for r in self.regimes:
+                got = measure(ev, c, r, reach)
+                if got is None:
+                    continue
+                judged[c.key][r.key], reps[c.key, r.key] = got
+                if (c.key, r.key) in (reasons or {}):
+                    got[0].verdict = NOT_TESTABLE
+                    got[0].reason = reasons[c.key, r.key]
+                if got[0].verdict != NOT_TESTABLE and r.key not in ("seen", c.about):
+                    got[0].verdict = ESTIMATE
+        family = [
+            (c, j)
+            for c, js in judged.items()
+            for j in js.values()
+            if j.verdict not in (NOT_TESTABLE, ESTIMATE)
+        ]
+        alpha = stats.ALPHA / max(len(family), 1)  # Holm's first, strictest step
+        for js in judged.values():
+            for j in js.values():
+                j.detectable = stats.detectable(j.se, j.blocks, alpha)
+        for (c, j), p in zip(family, stats.holm([j.p for _, j in family])):
+            j.p_adjusted = float(p)
+            j.verdict = verdict(j.difference, p, self.claims[c].metric)
+        return judged, reps
 
     def judge(self) -> None:
-        """Measure every testable claim in every regime, then correct and give
-        verdicts."""
-        self.judged = {}
-        for claim in self.claims.values():
-            if claim.untestable:
-                continue
-            measured = {r.key: self._measure(claim, r) for r in self.regimes}
-            self.judged[claim.key] = {
-                k: j for k, j in measured.items() if j is not None
-            }
-        flat = [(c, j) for c, js in self.judged.items() for j in js.values()]
-        if not flat:
-            return
-        for (c, j), p in zip(flat, stats.holm([j.p for _, j in flat])):
-            j.p_adjusted, j.verdict = (
-                float(p),
-                verdict(j.difference, p, self.claims[c].metric),
-            )
-        pooled = [(c, j) for c, j in flat if j.pooled_p is not None]
-        for (c, j), p in zip(pooled, stats.holm([j.pooled_p for _, j in pooled])):
-            j.pooled_p_adjusted = float(p)
-            j.pooled_verdict = verdict(j.pooled_difference, p, self.claims[c].metric)
+        """Measure every testable claim in every regime, correct and give verdicts;
+        then the same at the other seeds, and the verdict over seeds."""
+        self.judged, reps = self._judge(self.ev, self.reach)
+        reasons = {
+            (k, r): j.reason for k, js in self.judged.items() for r, j in js.items()
+        }
+        reasons = {k: v for k, v in reasons.items() if v}
+        others = {
+            s: self._judge(ev, {}, reasons) for s, ev in sorted(self.others.items())
+        }
+        for key, js in self.judged.items():
+            for regime, j in js.items():
+                found = [(self.seed, j, reps[key, regime])] + [
+                    (s, o[0][key][regime], o[1][key, regime])
+                    for s, o in others.items()
+                    if regime in o[0].get(key, {})
+                ]
+                if len(found) > 1 and j.verdict != NOT_TESTABLE:
+                    _pool(j, found)
 
     def verdict(self, key: str, regime: str) -> str | None:
         claim = self.claims[key]

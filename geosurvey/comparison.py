@@ -23,6 +23,7 @@ MARK = {
     claims.NOT_REPRODUCED: "✗",
     claims.INCONCLUSIVE: "?",
     claims.NOT_TESTABLE: "n/t",
+    claims.ESTIMATE: "e",
     None: "–",
 }
 
@@ -125,7 +126,8 @@ def _verdict(record: dict, regime: str):
 
 def stability_table(by_seed: dict, regimes=("seen", "new")) -> pd.DataFrame:
     """Every claim of every chapter: its verdict at each seed in each regime (✓
-    reproduced, ✗ not reproduced, ? inconclusive, n/t not testable here, – not run), and
+    reproduced, ✗ not reproduced, ? inconclusive, n/t not testable here, e estimate
+    only, – not run), and
     whether the verdict in the regime the claim is about is the same at every seed."""
     rows = {}
     seeds = sorted(by_seed)

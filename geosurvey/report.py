@@ -18,7 +18,8 @@ import numbers
 
 import pandas as pd
 
-from .claims import NOT_TESTABLE, unit
+from . import stats
+from .claims import ESTIMATE, NOT_TESTABLE, paired, unit
 from .regimes import BY_KEY
 
 
@@ -69,9 +70,25 @@ def judgement(j, metric: str, pooled: bool = False, with_p: bool = True) -> str:
         )
     else:
         d, ci, p, v = j.difference, j.ci95, j.p_adjusted, j.verdict
+    if v == NOT_TESTABLE:
+        return f"{v}: {j.reason}"
     span = f"[{_number(ci[0], metric, True)}, {_number(ci[1], metric, True)}]"
     text = f"{v}: {_number(d, metric, True)}{unit(metric)} {span}"
-    return text + (f", corrected p {_p(p)}" if with_p else "")
+    if v == ESTIMATE or not with_p:
+        return text
+    if pooled:
+        return text + f", largest corrected p of the seeds {_p(p)}"
+    return text + f", corrected p {_p(p)} ({j.test})"
+
+
+def detectable(j, metric: str) -> str:
+    """The smallest difference the test could find (80 % power, Holm's strictest
+    level), or why it can find none."""
+    if j is None or j.verdict == NOT_TESTABLE:
+        return "–"
+    if j.detectable == float("inf"):
+        return f"none: {j.blocks} blocks cannot reach the corrected level"
+    return f"{_number(j.detectable, metric)}{unit(metric)}"
 
 
 def claim_sentence(claims, key: str) -> str:
@@ -88,17 +105,16 @@ def claim_sentence(claims, key: str) -> str:
         text = f"on **{BY_KEY[regime].name}** {judgement(j, c.metric)} ({values})"
         if j.pooled_verdict is not None:
             seeds = ", ".join(map(str, j.seeds))
-            text += (
-                f"; pooled over seeds {seeds}, {judgement(j, c.metric, pooled=True)}"
-            )
+            text += f"; over seeds {seeds}, {judgement(j, c.metric, pooled=True)}"
         parts.append(text)
     about = f" The claim is about {BY_KEY[c.about].name}." if c.about in BY_KEY else ""
     return ("; ".join(parts) + "." if parts else "not measured on this run.") + about
 
 
 def claims_table(claims, keys=None) -> pd.DataFrame:
-    """One row per claim: its source, the regime it is about and the verdict in each
-    regime (this seed's, then pooled over seeds where other seeds exist). A difference
+    """One row per claim: its source, the regime it is about, the verdict in each
+    regime (this seed's, then over the seeds where other seeds exist) and the smallest
+    difference the test in the regime it is about could detect. A difference
     is the claimed-better method's value minus the claimed-worse one's: for an error
     in km a claim is supported by a negative difference, for an accuracy or a GeoScore
     by a positive one."""
@@ -112,6 +128,8 @@ def claims_table(claims, keys=None) -> pd.DataFrame:
         for r in claims.regimes:
             j = claims.judged.get(key, {}).get(r.key)
             row[r.name] = NOT_TESTABLE if c.untestable else _cell(j, c.metric)
+        about = claims.judged.get(key, {}).get(c.about)
+        row["smallest detectable difference"] = detectable(about, c.metric)
         rows[c.text] = row
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("claim")
 
@@ -126,7 +144,30 @@ def _cell(j, metric: str) -> str:
         return text
     seeds = ", ".join(map(str, j.seeds))
     pooled = judgement(j, metric, pooled=True, with_p=False)
-    return f"seed {j.seeds[0]}: {text}; seeds {seeds} pooled: {pooled}"
+    return f"seed {j.seeds[0]}: {text}; seeds {seeds}: {pooled}"
+
+
+def block_sizes(claims, regime: str = "seen") -> pd.DataFrame:
+    """Per claim on ``regime``'s test set: how much neighbouring blocks of each S2
+    level still share (the correlation of the images' paired differences across
+    neighbouring cells), the level the test used and how many blocks it had."""
+    rows = {}
+    for key, js in claims.judged.items():
+        j, c = js.get(regime), claims.claims[key]
+        if j is None or j.level is None:
+            continue
+        split = BY_KEY[regime].test + c.subset
+        meta = claims.ev.sets[split].meta[claims.ev.sets[split].mask(c.region)]
+        x = paired(claims.ev, c, split)
+        r = stats.neighbour_correlation
+        row = {
+            f"r, level {lv} (~{stats.edge_km(lv):,.0f} km)": r(
+                x, meta["lat"], meta["lon"], lv
+            )
+            for lv in stats.BLOCK_LEVELS
+        }
+        rows[c.text] = {**row, "level used": j.level, "blocks": j.blocks}
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("claim")
 
 
 def _counted(verdicts) -> str:
@@ -135,19 +176,27 @@ def _counted(verdicts) -> str:
 
 
 def verdict_counts(claims) -> str:
-    """How a chapter's judgements (claims x regimes) came out, at this seed and, where
-    other seeds exist, pooled over them: a sentence for the chapter's summary."""
-    judged = [j for js in claims.judged.values() for j in js.values()]
-    text = (
-        f"Of the chapter's {len(judged)} judgements (claims × regimes), at seed "
-        f"{claims.seed}: {_counted(j.verdict for j in judged)}"
+    """How a chapter's judgements came out in each regime, at this seed and, where
+    other seeds exist, over them: a sentence for the chapter's summary."""
+    parts = []
+    for r in claims.regimes:
+        judged = [js[r.key] for js in claims.judged.values() if r.key in js]
+        if not judged:
+            continue
+        text = f"on {r.name}, {_counted(j.verdict for j in judged)}"
+        over = [j.pooled_verdict for j in judged if j.pooled_verdict is not None]
+        if over:
+            text += f" (over seeds {_seeds(judged)}: {_counted(over)})"
+        parts.append(text)
+    return (
+        f"At seed {claims.seed}, after Holm's correction, the claims came out "
+        + "; ".join(parts)
+        + "."
     )
-    pooled = [j for j in judged if j.pooled_verdict is not None]
-    if pooled:
-        seeds = ", ".join(map(str, sorted({s for j in pooled for s in j.seeds})))
-        text += f"; pooled over seeds {seeds}: "
-        text += _counted(j.pooled_verdict for j in pooled)
-    return text + ", after Holm's correction."
+
+
+def _seeds(judged) -> str:
+    return ", ".join(map(str, sorted({s for j in judged for s in j.seeds})))
 
 
 def glue_claims(claims) -> None:

@@ -74,6 +74,8 @@ def save_predictions(path, ev: Evaluations) -> None:
                 arrays[f"s{j}_{col}"] = (
                     values if col in ("lat", "lon") else values.astype(str)
                 )
+        if ts.block is not None:  # the blocks as tested (close discs merged)
+            arrays[f"s{j}_block"] = ts.block.astype(str)
     keys = list(ev.done)
     arrays["methods"] = np.array([m for m, _ in keys], dtype=str)
     arrays["splits"] = np.array([s for _, s in keys], dtype=str)

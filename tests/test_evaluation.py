@@ -118,7 +118,9 @@ def test_tables_and_interval_tables():
 def test_test_set_blocks_and_bootstrap_weights_are_shared_by_methods():
     ts = evaluation.TestSet.of(_meta())
     # four cities, four blocks
-    assert ts.block.shape == (4,) and len(np.unique(ts.block)) == 4
+    assert ts.block is None  # no fixed blocks: S2 cells at the level a claim needs
+    blocks = ts.blocks("Global")
+    assert blocks.shape == (4,) and len(np.unique(blocks)) == 4
     w = ts.bootstrap("urban")
     assert w.shape == (1000, 3) and ts.bootstrap("urban") is w
     assert np.all(w.sum(1) == 3)  # three blocks drawn per replicate, one row each

@@ -3,7 +3,7 @@ each checked against a reference written out the long way."""
 
 import numpy as np
 import pytest
-from scipy.stats import norm
+from scipy.stats import t as student
 
 from geosurvey import cache, metrics, s2, stats
 from geosurvey.geo import geoscore
@@ -98,11 +98,11 @@ def test_two_methods_on_the_same_rows_get_the_same_replicates():
     assert np.std(sb - sa) < 0.05 * np.std(sa)  # the shared noise cancels
 
 
-def test_blocks_are_the_level_5_cells_of_the_points():
+def test_blocks_are_the_cells_of_the_finest_block_level_by_default():
     rng = np.random.default_rng(0)
     lat, lon = rng.uniform(40, 50, 300), rng.uniform(0, 20, 300)
     b = stats.blocks(lat, lon)
-    cells = s2.cell_ids(lat, lon, stats.BLOCK_LEVEL)
+    cells = s2.cell_ids(lat, lon, stats.BLOCK_LEVELS[0])
     assert b.min() == 0 and b.max() == len(np.unique(cells)) - 1
     for c in np.unique(cells):  # one block per cell, one cell per block
         assert len(np.unique(b[cells == c])) == 1
@@ -246,18 +246,80 @@ def test_a_shift_in_one_seed_moves_the_pooled_mean_by_shift_over_seeds():
 # --- p-values, intervals and Holm -----------------------------------------------------
 
 
-def test_p_value_of_no_difference_is_one_and_of_a_large_z_is_small():
+def _enumerated_sign_flip(sums):
+    """The sign-flip p-value written out the long way: every assignment of signs."""
+    import itertools
+
+    observed = abs(sum(sums))
+    totals = [
+        abs(sum(e * x for e, x in zip(signs, sums)))
+        for signs in itertools.product((1, -1), repeat=len(sums))
+    ]
+    return sum(t >= observed - 1e-9 for t in totals) / len(totals)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_sign_flip_p_is_the_enumerated_one(seed):
+    rng = np.random.default_rng(seed)
+    sums = rng.normal(0.8, 1.0, 9) * rng.integers(1, 30, 9)
+    assert stats.sign_flip_p(sums) == pytest.approx(_enumerated_sign_flip(sums))
+
+
+def test_sign_flip_p_beyond_exact_enumeration_is_close_to_it():
+    rng = np.random.default_rng(5)
+    sums = rng.normal(0.5, 1.0, stats.EXACT_FLIPS + 2)
+    exact = _enumerated_sign_flip(sums)
+    assert stats.sign_flip_p(sums) == pytest.approx(exact, abs=0.01)
+
+
+def test_sign_flip_p_cannot_go_below_its_floor():
+    for g in (3, 5, 8):
+        assert stats.sign_flip_p(np.full(g, 7.0)) == pytest.approx(stats.p_floor(g))
+    assert stats.p_floor(8) == pytest.approx(0.0078125) and stats.p_floor(0) == 1.0
+    assert stats.sign_flip_p(np.zeros(5)) == 1.0 and stats.sign_flip_p([]) == 1.0
+
+
+def test_t_p_has_blocks_minus_one_degrees_of_freedom_and_the_floor():
     reps = np.random.default_rng(0).normal(0.0, 2.0, 1000)
     se = np.std(reps, ddof=1)
-    assert stats.p_value(0.0, reps) == pytest.approx(1.0)
-    assert stats.p_value(1.96 * se, reps) == pytest.approx(0.05, abs=1e-3)
-    assert stats.p_value(-1.96 * se, reps) == pytest.approx(0.05, abs=1e-3)
-    assert stats.p_value(10 * se, reps) < 1e-20
-    assert stats.p_value(3.0 * se, reps) == pytest.approx(2 * norm.sf(3.0))
-    assert (
-        stats.p_value(0.0, np.zeros(10)) == 1.0
-        and stats.p_value(1.0, np.zeros(10)) == 0.0
-    )
+    assert stats.t_p(0.0, reps, 30) == pytest.approx(1.0)
+    assert stats.t_p(2.5 * se, reps, 30) == pytest.approx(2 * student.sf(2.5, 29))
+    assert stats.t_p(-2.5 * se, reps, 30) == stats.t_p(2.5 * se, reps, 30)
+    # heavier tails than the normal: fewer blocks, larger p
+    assert stats.t_p(3 * se, reps, 6) > stats.t_p(3 * se, reps, 60)
+    # however large the difference, never below what the blocks allow
+    assert stats.t_p(100 * se, reps, 6) == stats.p_floor(6)
+    assert stats.t_p(1.0, reps, 1) == 1.0
+
+
+def test_block_test_uses_the_sign_flip_for_means_and_t_otherwise():
+    reps = np.random.default_rng(0).normal(0.0, 1.0, 200)
+    p, name = stats.block_test(1.0, reps, 5, block_sums=np.ones(5))
+    assert p == pytest.approx(2 / 32) and name == "sign-flip over 5 blocks"
+    p, name = stats.block_test(1.0, reps, 5)
+    assert p == stats.t_p(1.0, reps, 5) and name == "t, 4 df"
+
+
+def test_detectable_effect_is_the_power_formula_or_none():
+    se, g, alpha = 2.0, 41, 0.001
+    expected = (student.ppf(1 - alpha / 2, 40) + student.ppf(0.8, 40)) * se
+    assert stats.detectable(se, g, alpha) == pytest.approx(expected)
+    # eight blocks cannot reach 0.001 at all
+    assert stats.detectable(se, 8, alpha) == float("inf")
+    assert stats.detectable(se, 8, 0.05) < float("inf")
+
+
+def test_block_level_is_coarse_where_neighbours_correlate():
+    rng = np.random.default_rng(0)
+    lat, lon = rng.uniform(-50, 60, 1500), rng.uniform(-150, 150, 1500)
+    noise = rng.normal(0, 1, 1500)
+    assert stats.block_level(noise, lat, lon) == stats.BLOCK_LEVELS[0]
+    # a smooth field over thousands of km: neighbouring cells share it
+    smooth = np.sin(np.radians(lon) * 2) + np.cos(np.radians(lat) * 3)
+    assert stats.block_level(smooth + 0.1 * noise, lat, lon) == stats.BLOCK_LEVELS[-1]
+    assert stats.neighbour_correlation(smooth, lat, lon, 4) > 0.5
+    assert abs(stats.neighbour_correlation(noise, lat, lon, 4)) < 0.1
+    assert stats.edge_km(4) == pytest.approx(576, abs=5)
 
 
 def test_interval_is_the_central_95_percent():

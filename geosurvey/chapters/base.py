@@ -22,7 +22,7 @@ from typing import Callable, ClassVar
 import numpy as np
 import pandas as pd
 
-from .. import cache, files, inputs, plans, regimes, results, timings
+from .. import cache, files, geo, inputs, plans, regimes, results, timings
 from ..claims import Claims
 from ..evaluation import Evaluations
 from ..metrics import REGIONS
@@ -82,13 +82,16 @@ class Settings:
 class ChapterSpec:
     """A chapter as the registry, the comparison, the tests and the command line see
     it: its results name (``results/<name>.json``), title, notebook (``book/<notebook>.
-    ipynb``), settings class and jobs."""
+    ipynb``), settings class, jobs, and the keys of the one to three claims it judges
+    on new places (named before any run: every other new-places difference is an
+    estimate)."""
 
     name: str
     title: str
     notebook: str
     settings: type | None = None
     jobs: tuple = ()
+    generalisation: tuple = ()
 
     @property
     def label(self) -> str:
@@ -208,18 +211,31 @@ class Context:
 class Chapter(Context):
     """A chapter's run: a :class:`Context` with its settings, evaluations and claims."""
 
-    def __init__(self, name: str, cfg, splits: dict, registry):
+    def __init__(self, name: str, cfg, splits: dict, registry, generalisation=()):
         super().__init__(cfg, splits, registry)
         self.name = name
+        spec = cfg.geotiles_spec()
         self.evaluations = Evaluations(
-            {r.test: splits[r.test].meta for r in self.regimes}
+            {r.test: splits[r.test].meta for r in self.regimes},
+            # held-out discs whose tiles may share ground: nearer than two radii and
+            # a rotated tile's diagonal at the largest scale
+            merge_km=2 * spec.block_radius_km
+            + spec.extent_km * (1 + spec.scale_jitter) * np.sqrt(2),
         )
+        train = splits["train"]
         self.claims = Claims(
             self.evaluations,
             self.judged,
             seed=cfg.seed,
             assert_claims=cfg.assert_claims,
             expected=EXPECTED.get(name, {}),
+            generalisation=generalisation,
+            reach={
+                r.test: geo.nearest(
+                    splits[r.test].lat, splits[r.test].lon, train.lat, train.lon
+                )[0]
+                for r in self.regimes
+            },
         )
         self.started = time.perf_counter()
         # what the results break down by; a chapter may add scenes

@@ -28,4 +28,5 @@ CHAPTER = ChapterSpec(
     notebook="01_data_and_metrics",
     settings=FloorSettings,
     jobs=(),
+    generalisation=("frozen_prior_score", "frozen_raw_2500"),
 )

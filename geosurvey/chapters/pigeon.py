@@ -271,4 +271,5 @@ CHAPTER = ChapterSpec(
     notebook="03_pigeon",
     settings=PigeonSettings,
     jobs=JOBS,
+    generalisation=("semantic_prior", "semantic_s2"),
 )

@@ -12,7 +12,6 @@ import numpy as np
 from scipy.special import log_softmax
 
 from .. import albums, backbones, cells, geo, inputs, losses, models, plans
-from ..evaluation import TestSet
 from .base import ChapterSpec, Job, Settings, knob
 
 NAME = "planet"
@@ -339,7 +338,7 @@ def add_album_methods(ch, lstm, logits: dict) -> dict:
         for a in test_albums(ch, r):
             in_album[a] = len(a) > 1
         names[r.key] = f"{r.test}_albums"
-        ch.evaluations.sets[names[r.key]] = TestSet.of(ch.splits[r.test].meta[in_album])
+        ch.evaluations.add_set(names[r.key], ch.splits[r.test].meta[in_album])
         for name, lg in album_logits(ch, lstm, logits[r.key], r).items():
             method = f"albums: {ALBUM_METHODS[name]}"
             ch.evaluations.add(method, names[r.key], *cells.decode(lg[in_album], part))
@@ -352,4 +351,5 @@ CHAPTER = ChapterSpec(
     notebook="02_planet",
     settings=PlanetSettings,
     jobs=JOBS,
+    generalisation=("class_prior", "finetune_frozen"),
 )

@@ -10,7 +10,15 @@ from . import data_and_metrics, pigeon, planet, scene_networks, two_stage_vit
 from .base import Chapter, ChapterSpec, Context
 
 COMPARISON = ChapterSpec(
-    name="comparison", title="Comparison", notebook="06_comparison"
+    name="comparison",
+    title="Comparison",
+    notebook="06_comparison",
+    # does what each family learns carry to new ground beyond pretrained features?
+    generalisation=(
+        "PIGEON_frozen",
+        "contrastive retrieval_frozen",
+        "scene-aware_frozen",
+    ),
 )
 # every chapter, in the book's order, by results name
 CHAPTERS = {
@@ -97,4 +105,10 @@ def start(
         f"profile {cfg.name}, device {cfg.device}, seed {cfg.seed}; backbone "
         f"{cfg.backbone} at {cfg.input_px} px\nimages: {counts}{reported(splits)}"
     )
-    return Chapter(chapter, cfg, splits, registry())
+    return Chapter(
+        chapter,
+        cfg,
+        splits,
+        registry(),
+        generalisation=CHAPTERS[chapter].generalisation,
+    )

@@ -459,4 +459,5 @@ CHAPTER = ChapterSpec(
     notebook="05_scene_networks",
     settings=SceneSettings,
     jobs=JOBS,
+    generalisation=("hier_fine", "csn"),
 )

@@ -456,4 +456,5 @@ CHAPTER = ChapterSpec(
     notebook="04_two_stage_vit",
     settings=TwoStageSettings,
     jobs=JOBS,
+    generalisation=("cnn_prior", "triplet_median"),
 )
