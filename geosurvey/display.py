@@ -95,6 +95,14 @@ def table(
     return out
 
 
+def show(df: pd.DataFrame, formats: Mapping | None = None, **kw) -> None:
+    """Display :func:`table` of ``df`` from anywhere in a notebook cell (a table that
+    is not the cell's last expression, inside a branch, is otherwise not shown)."""
+    from IPython.display import display
+
+    display(table(df, formats, **kw))
+
+
 def _breakable(label):
     """A column label with a zero-width space after each ``@`` and ``_``: where a narrow
     header wraps (``acc@`` over ``25km``) instead of breaking inside a word."""

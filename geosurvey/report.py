@@ -161,8 +161,8 @@ def block_sizes(claims, regime: str = "seen") -> pd.DataFrame:
         x = paired(claims.ev, c, split)
         r = stats.neighbour_correlation
         row = {
-            f"r, level {lv} (~{stats.edge_km(lv):,.0f} km)": r(
-                x, meta["lat"], meta["lon"], lv
+            f"r, level {lv} ({stats.edge_km(lv):,.0f}-km cells)": round(
+                r(x, meta["lat"], meta["lon"], lv), 2
             )
             for lv in stats.BLOCK_LEVELS
         }

@@ -38,8 +38,8 @@ from .geo import EARTH_RADIUS_KM, geoscore, haversine
 
 N_BOOTSTRAP = 1000
 # seen-places block levels, finest first: S2 level 4 (~580 km across, a tile's side or
-# more), 3 (~1,150 km) and 2 (~2,300 km)
-BLOCK_LEVELS = (4, 3, 2)
+# more), 3 (~1,150 km), 2 (~2,300 km) and 1 (~4,600 km, a continent)
+BLOCK_LEVELS = (4, 3, 2, 1)
 # neighbouring blocks count as independent below this correlation of paired differences
 INDEPENDENT_R = 0.1
 CORRELOGRAM_ROWS = 2000  # rows the correlogram looks at (a seeded sample beyond)

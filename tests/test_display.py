@@ -144,3 +144,13 @@ def test_a_table_of_measures_by_row_formats_each_row_by_its_label():
     assert shown.loc["images"].tolist() == ["1,000", "20"]
     assert shown.loc["nearest training km (median)"].tolist() == ["3", "835"]
     assert list(shown.columns) == ["seen", "new"]
+
+
+def test_show_displays_the_formatted_table_from_inside_a_branch():
+    from IPython.utils.capture import capture_output
+
+    with capture_output() as out:
+        if True:
+            display.show(pd.DataFrame({"median_km": [2296.33]}))
+    shown = out.stdout + "".join(str(o.data) for o in out.outputs)
+    assert "2,296" in shown and "2296.33" not in shown

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geosurvey.data import geotiles, newplaces
+from geosurvey.data import designs, geotiles, newplaces
 from geosurvey.geo import destination, haversine, nearest
 
 SPEC = geotiles.GeoTilesSpec()
@@ -220,3 +220,48 @@ def test_each_new_place_is_in_the_block_of_the_disc_that_holds_it():
     got = geotiles.with_discs(meta, discs, "test")["block"].tolist()
     # the validation disc at (40, 0) is never a test location's block
     assert got == ["test-disc-0", "test-disc-0", "test-disc-2"]
+
+
+def _synthetic_locations(n=20_000, seed=0):
+    """Photo locations spread over most of the globe, in six longitude bands named
+    after the continents the designs spread their discs over."""
+    rng = np.random.default_rng(seed)
+    lat, lon = rng.uniform(-50, 60, n), rng.uniform(-170, 170, n)
+    names = np.array([c for c, _ in designs.CONTINENT_WEIGHTS])
+    continent = names[np.minimum(((lon + 170) / 340 * 6).astype(int), 5)]
+    return pd.DataFrame({"lat": lat, "lon": lon, "continent": continent})
+
+
+@pytest.mark.parametrize(
+    "design",
+    [
+        designs.Design("buffer", 250, 250, 313, folds=4, discs_per_fold=3),
+        designs.Design("masked", 250, 450, 0, folds=4, discs_per_fold=3, masked=True),
+    ],
+)
+def test_candidate_designs_keep_their_discs_apart_and_test_tiles_off_training(design):
+    locs = _synthetic_locations()
+    centres = designs.place_discs(locs, design, seed=0)
+    assert len(centres) == design.folds * design.discs_per_fold
+    lat, lon = locs["lat"].to_numpy()[centres], locs["lon"].to_numpy()[centres]
+    gaps = haversine(lat[:, None], lon[:, None], lat[None], lon[None])
+    np.fill_diagonal(gaps, np.inf)
+    # no tile of one disc reaches the ground of another
+    assert gaps.min() >= 2 * design.radius_km + 2 * design.reach_km - 1
+    row = designs.measure(locs, design, n_train=800, n_test=80)
+    assert row["models"] == 4 and row["test blocks"] == 12
+    assert row["smallest p a sign flip can give"] == pytest.approx(2.0**-11)
+    assert row["test tiles sharing over 5 % %"] <= 5
+    # a test image is never nearer a training location than the buffer allows
+    assert row["nearest training km, median"] > design.buffer_km
+    assert 0 < row["photo locations out of training, per model %"] < 50
+    assert row["oracle GeoScore"] > row["prior GeoScore"]
+
+
+def test_a_design_with_neither_buffer_nor_mask_shares_ground_with_training():
+    """The measure can fail: without a buffer, training tiles just outside a disc image
+    the ground of test tiles near its edge."""
+    locs = _synthetic_locations()
+    loose = designs.Design("bare", 250, 250, 0, folds=4, discs_per_fold=3)
+    row = designs.measure(locs, loose, n_train=800, n_test=80)
+    assert row["test tiles sharing over 5 % %"] >= 10

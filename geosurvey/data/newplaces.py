@@ -223,7 +223,7 @@ def _pairs(train: pd.DataFrame, lat, lon, reach_km: float):
 
     tree = cKDTree(to_xyz(train["lat"].to_numpy(), train["lon"].to_numpy()))
     near = tree.query_ball_point(to_xyz(lat, lon), _chord(reach_km))
-    sizes = np.array([len(n) for n in near])
+    sizes = np.array([len(n) for n in near], dtype=int)
     point = np.repeat(np.arange(len(lat)), sizes)
     return point, np.concatenate(
         [np.asarray(n, int) for n in near]

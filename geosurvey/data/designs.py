@@ -1,0 +1,238 @@
+"""Candidate designs of the new-places regime, measured side by side before one is
+chosen: what each costs the training set, how much ground its test tiles still share
+with training tiles, how far its test images lie from any training location, and how
+many independent blocks it gives.
+
+A design is a tile footprint, a held-out disc radius, a buffer no training location
+enters, whether training tiles mask the held-out ground instead (then no buffer is
+needed, but a test tile must lie wholly on held-out ground, so test images come from
+each disc's core), and a number of folds: with K folds every disc is held out by one of
+K models (spatial K-fold cross-validation), so K models give K times the blocks of one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.spatial import cKDTree
+
+from .. import cells
+from ..geo import EARTH_RADIUS_KM, geoscore, haversine, nearest, to_xyz
+from .newplaces import _inside, _pairs, footprint, shared_ground
+
+# discs per continent for every 48 held out (the share of MP-16 photos, at least 4)
+CONTINENT_WEIGHTS = (
+    ("Europe", 14),
+    ("North America", 12),
+    ("Asia", 10),
+    ("South America", 4),
+    ("Oceania", 4),
+    ("Africa", 4),
+)
+
+
+GRID = 8  # ground samples per tile side when measuring shared ground
+CENTRES_FROM = 5000  # photo locations disc centres are drawn among
+
+
+@dataclass(frozen=True)
+class Design:
+    name: str
+    tile_km: float
+    radius_km: float
+    buffer_km: float
+    folds: int
+    discs_per_fold: int
+    masked: bool = False
+    val_discs: int = 0  # further discs held out of every model, for validation
+    max_scale: float = 1.25
+
+    @property
+    def reach_km(self) -> float:
+        """How far a rotated tile at its largest scale reaches from its centre."""
+        return self.tile_km / 2 * self.max_scale * np.sqrt(2)
+
+
+def _chord(km: float) -> float:
+    return 2 * np.sin(km / 2 / EARTH_RADIUS_KM)
+
+
+def place_discs(locs: pd.DataFrame, design: Design, seed: int) -> np.ndarray:
+    """Row indices of disc centres: random photo locations, spread over continents by
+    :data:`CONTINENT_WEIGHTS`, each disc holding photos and every two discs far enough
+    apart that no tile of one reaches ground of the other."""
+    xyz = to_xyz(locs["lat"].to_numpy(), locs["lon"].to_numpy())
+    rng = np.random.default_rng([seed, 31])
+    cand = rng.permutation(len(xyz))[:CENTRES_FROM]  # centres are drawn among these
+    counts = cKDTree(xyz).query_ball_point(
+        xyz[cand], _chord(design.radius_km), return_length=True
+    )
+    free = counts >= 20  # a centre whose disc holds photos, far from every disc
+    tree, continent = cKDTree(xyz[cand]), locs["continent"].to_numpy()[cand]
+    n = design.folds * design.discs_per_fold + design.val_discs
+    total = sum(w for _, w in CONTINENT_WEIGHTS)
+    gap = _chord(2 * design.radius_km + 2 * design.reach_km)
+    chosen = []
+    for name, w in CONTINENT_WEIGHTS:
+        for _ in range(max(1, round(n * w / total))):
+            pool = np.flatnonzero(free & (continent == name))
+            if not len(pool):
+                break
+            chosen.append(int(rng.choice(pool)))
+            free[tree.query_ball_point(xyz[cand[chosen[-1]]], gap)] = False
+    chosen = cand[np.array(chosen, int)]
+    return np.array(chosen[:n])
+
+
+def _within(tree, xyz, centres, km: float, n: int) -> np.ndarray:
+    out = np.zeros(n, bool)
+    for hits in tree.query_ball_point(xyz[centres], _chord(km)):
+        out[hits] = True
+    return out
+
+
+def _shared_masked(test, train, design: Design, centres) -> np.ndarray:
+    """Share of each test tile's ground that training tiles image when they mask the
+    held-out discs: ground outside every held-out disc that some training tile
+    covers."""
+    plat, plon = footprint(
+        test["lat"],
+        test["lon"],
+        test["rotation"],
+        test["scale"],
+        extent_km=design.tile_km,
+        grid=GRID,
+    )
+    shape, plat, plon = plat.shape, plat.ravel(), plon.ravel()
+    held = (
+        haversine(
+            plat[:, None],
+            plon[:, None],
+            centres["lat"].to_numpy(),
+            centres["lon"].to_numpy(),
+        ).min(1)
+        <= design.radius_km
+    )
+    covered = np.zeros(len(plat), bool)
+    out = np.flatnonzero(~held)
+    point, tile = _pairs(train, plat[out], plon[out], design.reach_km)
+    if len(point):
+        inside = _inside(
+            train, tile, plat[out][point], plon[out][point], design.tile_km
+        )
+        covered[out[point[inside]]] = True
+    return covered.reshape(shape).mean(1)
+
+
+def _tiles(locs, rows, rng, max_scale: float = 1.25) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "lat": locs["lat"].to_numpy()[rows],
+            "lon": locs["lon"].to_numpy()[rows],
+            "rotation": rng.uniform(0, 360, len(rows)),
+            "scale": rng.uniform(2 - max_scale, max_scale, len(rows)),
+        }
+    )
+
+
+def _fold(locs, design, centres, *, held_out, tree, xyz, rng, n_train, n_test):
+    """One fold's training and test tiles, and what they measure: ``centres`` are its
+    test discs, ``held_out`` every disc its training leaves out."""
+    n = len(locs)
+    # a masked design tests only where a whole tile lies on held-out ground
+    core = design.radius_km - (design.reach_km if design.masked else 0.0)
+    held = _within(tree, xyz, centres, core, n)
+    out = _within(tree, xyz, held_out, design.radius_km + design.buffer_km, n)
+    train = _tiles(locs, rng.choice(np.flatnonzero(~out), n_train, replace=False), rng)
+    test_rows = np.flatnonzero(held)
+    test = _tiles(
+        locs, rng.choice(test_rows, min(n_test, len(test_rows)), replace=False), rng
+    )
+    if design.masked:
+        share = _shared_masked(test, train, design, locs.iloc[held_out])
+    else:
+        share = shared_ground(
+            test, train, extent_km=design.tile_km, max_scale=design.max_scale, grid=GRID
+        )
+    d, _ = nearest(test["lat"], test["lon"], train["lat"], train["lon"])
+    coarse = cells.uniform(train["lat"], train["lon"], level=3)
+    top = int(np.argmax(coarse.counts))
+    prior = haversine(
+        coarse.mean_lat[top], coarse.mean_lon[top], test["lat"], test["lon"]
+    )
+    return {"lost": out.mean(), "share": share, "nearest": d, "prior": geoscore(prior)}
+
+
+def measure(
+    locs: pd.DataFrame,
+    design: Design,
+    *,
+    seed: int = 0,
+    n_train: int = 3000,
+    n_test: int = 400,
+) -> dict:
+    """What ``design`` costs and measures (see the module doc), over its folds:
+    ``n_train`` training tiles per fold and ``n_test`` test tiles in all."""
+    xyz = to_xyz(locs["lat"].to_numpy(), locs["lon"].to_numpy())
+    tree, rng = cKDTree(xyz), np.random.default_rng([seed, 5])
+    centres = rng.permutation(place_discs(locs, design, seed))
+    val, centres = centres[: design.val_discs], centres[design.val_discs :]
+    fold_of = np.arange(len(centres)) % design.folds
+    runs = [
+        _fold(
+            locs,
+            design,
+            centres[fold_of == k],
+            held_out=np.concatenate([centres[fold_of == k], val]),
+            tree=tree,
+            xyz=xyz,
+            rng=rng,
+            n_train=n_train,
+            n_test=max(1, n_test // design.folds),
+        )
+        for k in range(design.folds)
+    ]
+    share = np.concatenate([r["share"] for r in runs])
+    near = np.concatenate([r["nearest"] for r in runs])
+    return {
+        "models": design.folds,
+        "test blocks": len(centres),
+        "smallest p a sign flip can give": 2.0 ** (1 - len(centres)),
+        "photo locations out of training, per model %": 100
+        * np.mean([r["lost"] for r in runs]),
+        "test ground shared, mean %": 100 * share.mean(),
+        "test tiles sharing over 5 % %": 100 * np.mean(share > 0.05),
+        "nearest training km, median": float(np.median(near)),
+        "test images with training within 200 km %": 100 * np.mean(near <= 200),
+        "prior GeoScore": float(np.mean(np.concatenate([r["prior"] for r in runs]))),
+        "oracle GeoScore": float(np.mean(geoscore(near))),
+    }
+
+
+CANDIDATES = (
+    Design(
+        "today: 500-km tiles, 625-km buffer, one model",
+        500,
+        250,
+        625,
+        1,
+        8,
+        val_discs=4,
+    ),
+    Design("8 folds: 500-km tiles, 625-km buffer", 500, 250, 625, 8, 6),
+    Design("8 folds: 250-km tiles, 313-km buffer", 250, 250, 313, 8, 6),
+    Design(
+        "8 folds: 500-km tiles, masked, 700-km discs", 500, 700, 0, 8, 6, masked=True
+    ),
+    Design(
+        "8 folds: 250-km tiles, masked, 450-km discs", 250, 450, 0, 8, 6, masked=True
+    ),
+)
+
+
+def table(locs: pd.DataFrame, designs=CANDIDATES, *, seed: int = 0) -> pd.DataFrame:
+    """One row per design: what :func:`measure` finds."""
+    rows = {d.name: measure(locs, d, seed=seed) for d in designs}
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("design")
