@@ -11,9 +11,9 @@ p-value:
   test that is valid with few blocks and the minimum detectable effect
   (:mod:`geosurvey.stats`);
 * every claim is judged on seen places; on new places only the claims the chapter names
-  in advance (its ``generalisation`` setting): those are *about* new places. Every other
-  new-places difference is an **estimate only**, with its interval and no verdict, so
-  that the correction is not spent on questions nobody asked;
+  in advance (``generalisation`` in its ``ChapterSpec``): those are *about* new
+  places. Every other new-places difference is an **estimate only**, with its interval
+  and no verdict, so that the correction is not spent on questions nobody asked;
 * a threshold that no test image has a training location within (accuracy within 25 km
   of a disc 600 km from any training photo) measures nothing learned: **not testable
   here**, and left out of the correction;
@@ -60,7 +60,7 @@ class Claim:
     metric: str
     region: str = "Global"
     source: str = ""
-    about: str = "seen"  # "new" when the chapter's generalisation setting names it
+    about: str = "seen"  # set by Claims.add: "new" when the chapter names it in advance
     expect: tuple = ()  # ((regime key, verdict), ...) asserted by the ci profile
     untestable: str = ""  # why a prerequisite is missing here; empty when testable
     note: str = ""

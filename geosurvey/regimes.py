@@ -3,9 +3,10 @@
 * **Seen places**: test locations drawn like the training locations. On GeoTiles a test
   tile's ground is almost always imaged by training tiles too, so this regime measures
   recognising known terrain, as a landmark benchmark does.
-* **New places**: test locations in held-out discs whose tiles share no ground with
-  training (:mod:`geosurvey.data.newplaces`); for photo datasets, test photos farther
-  than the profile's ``new_places_km`` from every training photo.
+* **New places**: test locations in held-out discs whose tiles share little ground with
+  training tiles (:mod:`geosurvey.data.newplaces`); for photo datasets, test photos
+  farther than the profile's ``new_places_km`` from every training photo. A chapter
+  judges on new places only the claims it names in advance (:mod:`geosurvey.claims`).
 
 Each regime has its own validation split, and every choice a method makes (k, tau, top-k
 cells, the best epoch) is made on the validation split of the regime it is judged in. An

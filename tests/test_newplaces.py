@@ -1,4 +1,4 @@
-"""New places (geosurvey.data.newplaces): held-out discs whose tiles share no ground
+"""New places (geosurvey.data.newplaces): held-out discs whose tiles share little ground
 with training, checked on the real ``ci`` GeoTiles split of seed 0 (locations only, no
 rendering)."""
 

@@ -1,4 +1,4 @@
-"""New places: held-out blocks of the Earth whose tiles share no ground with training.
+"""New places: held-out discs whose tiles share little ground with training tiles.
 
 MP-16 locations are dense: a random test location has a training location a few
 kilometres away, and a 500 km tile of it shows ground that training tiles show too. A
@@ -13,8 +13,9 @@ instead:
    so model selection never looks at the ground it is judged on.
 3. Every location within ``radius_km + buffer_km`` of a disc centre is kept out of
    training and out of the seen-places splits. With a buffer of the footprint's side at
-   the largest scale (500 km x 1.25), a held-out tile and a training tile barely touch,
-   even when both are rotated.
+   the largest scale (500 km x 1.25), a held-out tile and a training tile share at most
+   a sliver of ground, and only when rotated (a rotated tile reaches 442 km from its
+   centre, so no overlap at all would need 884 km).
 4. New-places test locations are drawn from the test discs with the continent mix of the
    seen-places test; validation likewise from the validation discs.
 
