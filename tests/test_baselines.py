@@ -55,3 +55,26 @@ def test_floors_answer_every_regime_with_choices_made_on_validation(tmp_cache):
         assert ch.evaluations.metrics(method, "test")["acc@750km"] == 100, method
     # right for the Paris rows only
     assert ch.evaluations.metrics(baselines.PRIOR, "test")["acc@750km"] == 75
+
+
+def test_the_oracle_answers_the_training_location_nearest_the_truth(tmp_cache):
+    from geosurvey.geo import haversine
+
+    splits = _splits()
+    ch = Chapter(
+        "data_and_metrics", profiles.get("ci", device="cpu"), splits, registry()
+    )
+    baselines.add_oracle(ch)
+    test, train = splits["test"], splits["train"]
+    plat, plon = ch.evaluations.predicted(baselines.ORACLE, "test")
+    d = haversine(
+        test.lat[:, None], test.lon[:, None], train.lat[None], train.lon[None]
+    )
+    best = d.argmin(1)
+    np.testing.assert_allclose(plat, train.lat[best])
+    np.testing.assert_allclose(plon, train.lon[best])
+    np.testing.assert_allclose(
+        ch.evaluations.errors(baselines.ORACLE, "test"), d.min(1)
+    )
+    # the claims know how far each test image is from training
+    np.testing.assert_allclose(ch.claims.reach["test"], d.min(1), rtol=1e-6)

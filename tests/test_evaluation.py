@@ -212,3 +212,22 @@ def test_other_seeds_finds_the_results_of_the_other_seeds(tmp_path):
     from_one = results.other_seeds("demo", tmp_path / "seed-1", 1)
     assert list(from_one) == [0]
     assert results.other_seeds("missing", tmp_path, 0) == {}
+
+
+def test_results_by_block_are_the_metrics_of_each_blocks_rows():
+    meta = pd.DataFrame(
+        {
+            "lat": [10.0, 10.5, 40.0, 40.5, 41.0],
+            "lon": [0.0, 0.5, 20.0, 20.5, 21.0],
+            "continent": ["Africa", "Africa", "Europe", "Europe", "Europe"],
+            "block": ["disc-a", "disc-a", "disc-b", "disc-b", "disc-b"],
+        }
+    )
+    ev = evaluation.Evaluations({"test_new": meta})
+    ev.add("here", "test_new", meta.lat, meta.lon)
+    ev.add("north", "test_new", meta.lat + 1.0, meta.lon)
+    table = ev.by_block("test_new", ["here", "north"], metric="median_km")
+    assert list(table.index) == ["Africa 1", "Europe 2"]
+    assert list(table["images"]) == [2, 3]
+    assert (table["here"] == 0).all()
+    np.testing.assert_allclose(table["north"], 111.2, atol=0.5)  # one degree north
