@@ -12,7 +12,6 @@ from .chapters.registry import CHAPTERS as ALL_CHAPTERS
 from .chapters.registry import COMPARISON
 from .metrics import THRESHOLDS_KM
 from .regimes import BY_KEY
-from .stats import interval
 
 # the chapters it reads (results name: notebook), and what a table calls each chapter
 CHAPTERS = {n: c.notebook for n, c in ALL_CHAPTERS.items() if n != COMPARISON.name}
@@ -214,17 +213,16 @@ def published_table() -> pd.DataFrame:
 
 
 def ranking(ch, fams, regime) -> str:
-    """The learned families ranked by GeoScore on ``regime``'s test set; a step is ">"
-    only where the block-bootstrap interval of the difference excludes zero, "≈"
-    otherwise."""
-    learned = [f for f in fams if f not in FLOORS]
-    score = {f: ch.evaluations.metrics(f, regime.test)["geoscore"] for f in learned}
-    order = sorted(learned, key=lambda f: -score[f])
+    """The learned families and the prior ranked by GeoScore on ``regime``'s test set;
+    a step is ">" only where the 95 % block-bootstrap interval of the difference
+    (blocks sized as for a claim) excludes zero, "≈" otherwise. The intervals are not
+    corrected for the many steps: a ranking, not a verdict."""
+    shown = [f for f in fams if f not in FLOORS] + ["prior"]
+    score = {f: ch.evaluations.metrics(f, regime.test)["geoscore"] for f in shown}
+    order = sorted(shown, key=lambda f: -score[f])
     text = f"{order[0]} ({score[order[0]]:,.0f})"
     for a, b in zip(order, order[1:]):
-        diff = (
-            ch.evaluations.samples(a, regime.test)["geoscore"]
-            - ch.evaluations.samples(b, regime.test)["geoscore"]
-        )
-        text += f" {'>' if interval(diff)[0] > 0 else '≈'} {b} ({score[b]:,.0f})"
+        step = claims.Claim(f"{a} > {b}", "", a, b, "geoscore")
+        j, _ = claims.measure(ch.evaluations, step, regime)
+        text += f" {'>' if j.ci95[0] > 0 else '≈'} {b} ({score[b]:,.0f})"
     return text

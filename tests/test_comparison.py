@@ -95,3 +95,32 @@ def test_the_comparisons_own_claims_join_the_table_from_this_run(tmp_path):
     assert table.loc[("6 Comparison", "a beats b")]["seen places"] == "✓ ✓"
     # a claim this run does not judge shows as not run at seed 0
     assert table.loc[("6 Comparison", "b beats a")]["seen places"] == "– ✗"
+
+
+def test_the_ranking_includes_the_prior_and_says_where_intervals_cannot_separate():
+    from types import SimpleNamespace
+
+    rng = np.random.default_rng(0)
+    meta = pd.DataFrame(
+        {"lat": rng.uniform(-50, 60, 400), "lon": rng.uniform(-170, 170, 400)}
+    )
+    ev = Evaluations({"test": meta})
+    noise = rng.uniform(0, 50, 400)
+    for method, km in (
+        ("PlaNet", 100 + noise),
+        ("PIGEON", 100 + noise[::-1]),
+        ("prior", 4000 + noise),
+    ):
+        lat, lon = destination(meta.lat.to_numpy(), meta.lon.to_numpy(), 0.0, km)
+        ev.add(method, "test", lat, lon)
+    fams = {
+        "prior": ("data_and_metrics", "prior"),
+        "PlaNet": ("planet", "x"),
+        "PIGEON": ("pigeon", "x"),
+    }
+    text = comparison.ranking(SimpleNamespace(evaluations=ev), fams, regimes.SEEN)
+    # the two families differ by noise only; both clearly beat the prior
+    assert " ≈ " in text and text.endswith(
+        f"> prior ({ev.metrics('prior', 'test')['geoscore']:,.0f})"
+    )
+    assert text.split(" (")[0] in ("PlaNet", "PIGEON")
