@@ -175,9 +175,10 @@ def sign_flip_p(block_sums, seed: int = 0) -> float:
     if g <= EXACT_FLIPS:
         signs = 1 - 2 * ((np.arange(2**g)[:, None] >> np.arange(g)) & 1)
         return float(np.mean(np.abs(signs @ s) >= observed))
-    rng = np.random.default_rng([seed, 19, g])
-    signs = rng.choice([-1.0, 1.0], (RANDOM_FLIPS, g))
-    hits = np.sum(np.abs(signs @ s) >= observed)
+    rng, hits = np.random.default_rng([seed, 19, g]), 0
+    for start in range(0, RANDOM_FLIPS, 1000):  # in chunks: thousands of blocks fit
+        signs = rng.choice([-1.0, 1.0], (min(1000, RANDOM_FLIPS - start), g))
+        hits += int(np.sum(np.abs(signs @ s) >= observed))
     return float((1 + hits) / (1 + RANDOM_FLIPS))
 
 
