@@ -220,7 +220,8 @@ class Evaluations:
         for b in np.unique(ts.block):
             rows_b = ts.block == b
             meta = ts.meta[rows_b]
-            name = f"{meta['continent'].mode().iat[0]} {b + 1}"
+            where = meta["continent"].mode().iat[0] if "continent" in meta else "block"
+            name = f"{where} {b + 1}"
             row = {"images": int(rows_b.sum())}
             for m in methods:
                 d = self.done[(m, split)].d[rows_b]
