@@ -198,6 +198,12 @@ def chord_km(chord):
     return 2 * EARTH_RADIUS_KM * np.arcsin(np.clip(np.asarray(chord) / 2, 0.0, 1.0))
 
 
+def km_chord(km):
+    """The chord between unit vectors ``km`` apart on the sphere (the inverse of
+    :func:`chord_km`): the radius a k-d tree on them needs."""
+    return 2 * np.sin(np.asarray(km) / 2 / EARTH_RADIUS_KM)
+
+
 def nearest(lat, lon, ref_lat, ref_lon):
     """For every point, the great-circle distance (km) to its nearest reference point
     and that point's index (a k-d tree on 3-D unit vectors: chord order is great-circle

@@ -24,6 +24,7 @@ import pandas as pd
 
 from .. import cache, files, geo, inputs, plans, regimes, results, timings
 from ..claims import Claims
+from ..data import newplaces
 from ..evaluation import Evaluations
 from ..metrics import REGIONS
 from ..train import Recipe
@@ -220,7 +221,7 @@ class Chapter(Context):
             # held-out discs whose tiles may share ground: nearer than two radii and
             # a rotated tile's diagonal at the largest scale
             merge_km=2 * spec.block_radius_km
-            + spec.extent_km * (1 + spec.scale_jitter) * np.sqrt(2),
+            + 2 * newplaces.reach_km(spec.extent_km, 1 + spec.scale_jitter),
         )
         train = splits["train"]
         self.claims = Claims(
@@ -285,8 +286,6 @@ class Chapter(Context):
         :func:`~geosurvey.data.newplaces.overview` (ground shared with training tiles,
         the nearest training location, the continent mix), cached on disk by the
         splits' contents."""
-        from ..data import newplaces
-
         spec = self.cfg.geotiles_spec()
         tests = [r.test for r in self.regimes]
         params = {

@@ -19,8 +19,8 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from .. import cells
-from ..geo import EARTH_RADIUS_KM, geoscore, haversine, nearest, to_xyz
-from .newplaces import _inside, _pairs, footprint, shared_ground
+from ..geo import geoscore, haversine, km_chord, nearest, to_xyz
+from .newplaces import reach_km, shared_ground
 
 # discs per continent for every 48 held out (the share of MP-16 photos, at least 4)
 CONTINENT_WEIGHTS = (
@@ -52,11 +52,7 @@ class Design:
     @property
     def reach_km(self) -> float:
         """How far a rotated tile at its largest scale reaches from its centre."""
-        return self.tile_km / 2 * self.max_scale * np.sqrt(2)
-
-
-def _chord(km: float) -> float:
-    return 2 * np.sin(km / 2 / EARTH_RADIUS_KM)
+        return reach_km(self.tile_km, self.max_scale)
 
 
 def place_discs(locs: pd.DataFrame, design: Design, seed: int) -> np.ndarray:
@@ -67,13 +63,13 @@ def place_discs(locs: pd.DataFrame, design: Design, seed: int) -> np.ndarray:
     rng = np.random.default_rng([seed, 31])
     cand = rng.permutation(len(xyz))[:CENTRES_FROM]  # centres are drawn among these
     counts = cKDTree(xyz).query_ball_point(
-        xyz[cand], _chord(design.radius_km), return_length=True
+        xyz[cand], km_chord(design.radius_km), return_length=True
     )
     free = counts >= 20  # a centre whose disc holds photos, far from every disc
     tree, continent = cKDTree(xyz[cand]), locs["continent"].to_numpy()[cand]
     n = design.folds * design.discs_per_fold + design.val_discs
     total = sum(w for _, w in CONTINENT_WEIGHTS)
-    gap = _chord(2 * design.radius_km + 2 * design.reach_km)
+    gap = km_chord(2 * design.radius_km + 2 * design.reach_km)
     chosen = []
     for name, w in CONTINENT_WEIGHTS:
         for _ in range(max(1, round(n * w / total))):
@@ -88,42 +84,9 @@ def place_discs(locs: pd.DataFrame, design: Design, seed: int) -> np.ndarray:
 
 def _within(tree, xyz, centres, km: float, n: int) -> np.ndarray:
     out = np.zeros(n, bool)
-    for hits in tree.query_ball_point(xyz[centres], _chord(km)):
+    for hits in tree.query_ball_point(xyz[centres], km_chord(km)):
         out[hits] = True
     return out
-
-
-def _shared_masked(test, train, design: Design, centres) -> np.ndarray:
-    """Share of each test tile's ground that training tiles image when they mask the
-    held-out discs: ground outside every held-out disc that some training tile
-    covers."""
-    plat, plon = footprint(
-        test["lat"],
-        test["lon"],
-        test["rotation"],
-        test["scale"],
-        extent_km=design.tile_km,
-        grid=GRID,
-    )
-    shape, plat, plon = plat.shape, plat.ravel(), plon.ravel()
-    held = (
-        haversine(
-            plat[:, None],
-            plon[:, None],
-            centres["lat"].to_numpy(),
-            centres["lon"].to_numpy(),
-        ).min(1)
-        <= design.radius_km
-    )
-    covered = np.zeros(len(plat), bool)
-    out = np.flatnonzero(~held)
-    point, tile = _pairs(train, plat[out], plon[out], design.reach_km)
-    if len(point):
-        inside = _inside(
-            train, tile, plat[out][point], plon[out][point], design.tile_km
-        )
-        covered[out[point[inside]]] = True
-    return covered.reshape(shape).mean(1)
 
 
 def _tiles(locs, rows, rng, max_scale: float = 1.25) -> pd.DataFrame:
@@ -150,12 +113,17 @@ def _fold(locs, design, centres, *, held_out, tree, xyz, rng, n_train, n_test):
     test = _tiles(
         locs, rng.choice(test_rows, min(n_test, len(test_rows)), replace=False), rng
     )
-    if design.masked:
-        share = _shared_masked(test, train, design, locs.iloc[held_out])
-    else:
-        share = shared_ground(
-            test, train, extent_km=design.tile_km, max_scale=design.max_scale, grid=GRID
-        )
+    discs = locs.iloc[held_out]
+    share = shared_ground(
+        test,
+        train,
+        extent_km=design.tile_km,
+        max_scale=design.max_scale,
+        grid=GRID,
+        masked=(discs["lat"], discs["lon"], design.radius_km)
+        if design.masked
+        else None,
+    )
     d, _ = nearest(test["lat"], test["lon"], train["lat"], train["lon"])
     coarse = cells.uniform(train["lat"], train["lon"], level=3)
     top = int(np.argmax(coarse.counts))

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..geo import EARTH_RADIUS_KM, destination, haversine, to_xyz
+from ..geo import destination, haversine, km_chord, to_xyz
 
 TEST_DISCS = (
     ("Europe", 2),
@@ -69,10 +69,6 @@ class Blocks:
         out = np.where(inside, self.role[nearest], "pool").astype(object)
         out[~inside & (d.min(1) <= self.radius_km + self.buffer_km)] = "buffer"
         return out
-
-
-def _chord(km: float) -> float:
-    return 2 * np.sin(km / 2 / EARTH_RADIUS_KM)
 
 
 def quotas_for(shares: pd.Series, discs, n: int) -> dict:
@@ -139,7 +135,7 @@ def choose_blocks(
         locs["continent"].to_numpy(),
     )
     xyz = to_xyz(lat, lon)
-    counts = cKDTree(xyz).query_ball_point(xyz, _chord(radius_km), return_length=True)
+    counts = cKDTree(xyz).query_ball_point(xyz, km_chord(radius_km), return_length=True)
     shares = pd.Series(cont).value_counts(normalize=True)
     rng, chosen = np.random.default_rng([seed, 11]), []
     for role, discs, n in (("test", test_discs, n_test), ("val", val_discs, n_val)):
@@ -217,18 +213,34 @@ def _inside(tiles: pd.DataFrame, j, lat, lon, extent_km: float) -> np.ndarray:
     )
 
 
+def reach_km(extent_km: float, max_scale: float) -> float:
+    """How far from its centre a tile's ground reaches: half its diagonal at its largest
+    scale (a tile rotated to any angle stays within it)."""
+    return extent_km / 2 * max_scale * np.sqrt(2)
+
+
 def _pairs(train: pd.DataFrame, lat, lon, reach_km: float):
     """(point, training tile) index pairs of every point and every tile centre within
     ``reach_km`` of it: the tiles whose ground the point may lie on."""
     from scipy.spatial import cKDTree
 
     tree = cKDTree(to_xyz(train["lat"].to_numpy(), train["lon"].to_numpy()))
-    near = tree.query_ball_point(to_xyz(lat, lon), _chord(reach_km))
+    near = tree.query_ball_point(to_xyz(lat, lon), km_chord(reach_km))
     sizes = np.array([len(n) for n in near], dtype=int)
     point = np.repeat(np.arange(len(lat)), sizes)
     return point, np.concatenate(
         [np.asarray(n, int) for n in near]
     ) if sizes.sum() else point
+
+
+def _unmasked(lat, lon, masked) -> np.ndarray:
+    """Indices of the points outside every disc of ``masked`` (``(lat, lon,
+    radius_km)``, or None: all points)."""
+    if masked is None:
+        return np.arange(len(lat))
+    mlat, mlon, radius = masked
+    d = haversine(lat[:, None], lon[:, None], np.asarray(mlat), np.asarray(mlon))
+    return np.flatnonzero(d.min(1) > radius)
 
 
 def shared_ground(
@@ -238,13 +250,16 @@ def shared_ground(
     extent_km: float,
     max_scale: float,
     grid: int = 12,
+    masked=None,
     chunk: int = 2_000_000,
 ) -> np.ndarray:
     """Share of each test tile's ground that at least one training tile also images.
 
     Both tables need ``lat``, ``lon``, ``rotation`` and ``scale`` (the render
     parameters). Each test tile is sampled on a ``grid`` x ``grid`` lattice; a sample
-    point counts when it falls inside a training tile's square footprint.
+    point counts when it falls inside a training tile's square footprint. ``masked``:
+    ``(lat, lon, radius_km)`` of discs whose ground training tiles mask, so that no
+    sample point inside them counts.
     """
     plat, plon = footprint(
         test["lat"],
@@ -255,8 +270,11 @@ def shared_ground(
         grid=grid,
     )
     shape, plat, plon = plat.shape, plat.ravel(), plon.ravel()
-    reach = extent_km / 2 * max_scale * np.sqrt(2)  # a tile's ground lies this close
-    point, tile = _pairs(train, plat, plon, reach)
+    shown = _unmasked(plat, plon, masked)  # the points training tiles may image
+    point, tile = _pairs(
+        train, plat[shown], plon[shown], reach_km(extent_km, max_scale)
+    )
+    point = shown[point]
     covered = np.zeros(len(plat), bool)
     for s in range(0, len(point), chunk):
         p, t = point[s : s + chunk], tile[s : s + chunk]
