@@ -6,50 +6,12 @@ tests.
 """
 
 import importlib
+import pkgutil
 
 __version__ = "0.1.0"
 
-_SUBMODULES = {
-    "albums",
-    "backbones",
-    "baselines",
-    "cache",
-    "cells",
-    "chapters",
-    "claims",
-    "comparison",
-    "compat",
-    "conventions",
-    "costs",
-    "data",
-    "display",
-    "doctor",
-    "evaluation",
-    "features",
-    "files",
-    "geo",
-    "geography",
-    "inputs",
-    "losses",
-    "maps",
-    "metrics",
-    "models",
-    "packaged",
-    "places365",
-    "plans",
-    "predict",
-    "plots",
-    "profiles",
-    "regimes",
-    "report",
-    "results",
-    "retrieval",
-    "s2",
-    "scenes",
-    "stats",
-    "timings",
-    "train",
-}
+# every module of the package, found on disk so that the list never goes stale
+_SUBMODULES = {m.name for m in pkgutil.iter_modules(__path__)}
 
 
 def __getattr__(name):

@@ -35,20 +35,19 @@ def vectors(ctx, kind: str) -> dict:
     features."""
     cfg, s = ctx.cfg, ctx.settings("data_and_metrics")
 
-    def make():
+    def make(images):
         with timings.span(f"floor inputs ({kind})"):
             if kind == "raw":
-                return {k: features.tiny_images(v, s.tiny_px) for k, v in splits}
-            return {k: features.frozen_features(cfg, v) for k, v in splits}
+                return features.tiny_images(images, s.tiny_px)
+            return features.frozen_features(cfg, images)
 
-    splits = ctx.splits.items()
-
-    return ctx.memo(f"floors:{kind}", make)
+    return ctx.per_split(f"floors:{kind}", make)
 
 
 def knn_floor(ctx, kind: str, regime):
-    """(lat, lon, k) of a k-NN floor on ``regime``'s test split, k chosen on its
-    validation."""
+    """(lat, lon, k) of a k-NN floor on ``regime``'s test split: its training split is
+    the database, k chosen on its validation."""
+    ctx = ctx.at(regime)
     vec, train = vectors(ctx, kind), ctx.splits["train"]
     index = ctx.memo(
         f"floors:{kind}:index",
@@ -62,6 +61,7 @@ def knn_floor(ctx, kind: str, regime):
 
 
 def prior_point(ctx):
+    """The member mean of the densest coarse S2 cell of ``ctx``'s training split."""
     train = ctx.splits["train"]
     coarse = cells.uniform(
         train.lat, train.lon, level=ctx.settings("data_and_metrics").prior_level
@@ -71,15 +71,16 @@ def prior_point(ctx):
 
 
 def add_floors(ch) -> None:
-    """Evaluate the four floors in every regime of the chapter ``ch``."""
-    lat, lon = prior_point(ch)
-    train = ch.splits["train"]
+    """Evaluate the four floors in every regime of the chapter ``ch``, each from that
+    regime's training split."""
 
     def constant(r):
+        lat, lon = prior_point(ch.at(r))
         n = len(ch.splits[r.test])
         return np.full(n, lat), np.full(n, lon)
 
     def random_location(r):
+        train = ch.at(r).splits["train"]
         pick = np.random.default_rng(ch.cfg.seed).integers(
             0, len(train), len(ch.splits[r.test])
         )
@@ -95,11 +96,11 @@ def add_floors(ch) -> None:
 
 
 def add_oracle(ch) -> None:
-    """Evaluate the nearest-training-location oracle in every regime of ``ch``."""
-    train = ch.splits["train"]
+    """Evaluate the nearest-training-location oracle in every regime of ``ch`` (the
+    training locations of that regime's models)."""
 
     def nearest(r):
-        test = ch.splits[r.test]
+        test, train = ch.splits[r.test], ch.at(r).splits["train"]
         _, idx = geo.nearest(test.lat, test.lon, train.lat, train.lon)
         return train.lat[idx], train.lon[idx]
 

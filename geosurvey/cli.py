@@ -404,7 +404,8 @@ def _list_jobs(args) -> None:
         line = f"  {name:28s} {job.description}" + (
             f" (needs {needs})" if needs else ""
         )
-        print(line + (f"\n  {'':28s} -> {ctx.checkpoint(name).name}" if ctx else ""))
+        files = ctx.checkpoints(name) if ctx else ()
+        print(line + "".join(f"\n  {'':28s} -> {f.name}" for f in files))
 
 
 def _join_processes(requested: str) -> tuple:
@@ -454,7 +455,8 @@ def _cmd_fit(args) -> None:
             # rank 0 prepares the data and its caches first; then the others
             dist.barrier()
         ctx = context(cfg, profiles.load_splits(cfg))
-        ctx.plan(args.job)
+        for leaf in ctx.leaves():  # one model per training split
+            leaf.plan(args.job)
         if world > 1 and rank == 0:
             dist.barrier()
         trained = ctx.fit(args.job)
@@ -465,7 +467,7 @@ def _cmd_fit(args) -> None:
         if rank == 0:
             print(
                 f"{args.job} on {world} process(es): best validation score {best}; "
-                f"checkpoint {trained.path}"
+                "checkpoint " + ", ".join(str(f) for f in ctx.checkpoints(args.job))
             )
     finally:
         if world > 1:

@@ -71,13 +71,6 @@ def safe_sqrt(x, eps: float = 0.0):
     )
 
 
-def pairwise_haversine(lat1, lon1, lat2, lon2):
-    """Matrix of distances (km) between every point of set 1 (rows) and of set 2
-    (columns)."""
-    lat1, lon1 = np.asarray(lat1)[:, None], np.asarray(lon1)[:, None]
-    return haversine(lat1, lon1, np.asarray(lat2)[None, :], np.asarray(lon2)[None, :])
-
-
 def geoscore(distance_km):
     """GeoGuessr-style score of one guess: 5000 at 0 km, halving about every 1035 km."""
     return 5000.0 * np.exp(

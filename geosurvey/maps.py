@@ -192,23 +192,17 @@ def cell_probabilities(ax, partition, probs, k: int = 10, true=None, title=None)
         colorbar=False,
         norm=mcolors.Normalize(0, max(float(probs[top[0]]), 1e-6)),
     )
-    ax.plot(
-        partition.mean_lon[top[0]],
-        partition.mean_lat[top[0]],
-        marker="X",
-        color="#c0392b",
-        markersize=8,
-        markeredgecolor="white",
-        transform=ccrs.PlateCarree(),
-        zorder=5,
-    )
-    if true is not None:
+    marks = [
+        (partition.mean_lat[top[0]], partition.mean_lon[top[0]], "X", "#c0392b", 8)
+    ]
+    marks += [(*true, "*", "#1f5fbf", 12)] if true is not None else []
+    for lat, lon, marker, colour, size in marks:  # the answer, and the truth
         ax.plot(
-            true[1],
-            true[0],
-            marker="*",
-            color="#1f5fbf",
-            markersize=12,
+            lon,
+            lat,
+            marker=marker,
+            color=colour,
+            markersize=size,
             markeredgecolor="white",
             transform=ccrs.PlateCarree(),
             zorder=5,

@@ -1,17 +1,20 @@
 """The two regimes every claim is judged in, and the test sets beside them.
 
-* **Seen places**: test locations drawn like the training locations. On GeoTiles a test
-  tile's ground is almost always imaged by training tiles too, so this regime measures
-  recognising known terrain, as a landmark benchmark does.
+* **Seen places**: test locations drawn like the training locations, from the whole
+  draw. On GeoTiles a test tile's ground is almost always imaged by training tiles too,
+  so this regime measures recognising known terrain, as a landmark benchmark does.
 * **New places**: test locations in held-out discs whose tiles share little ground with
-  training tiles (:mod:`geosurvey.data.newplaces`); for photo datasets, test photos
-  farther than the profile's ``new_places_km`` from every training photo. A chapter
-  judges on new places only the claims it names in advance (:mod:`geosurvey.claims`).
+  the training tiles of a model trained without the discs and their buffers
+  (:mod:`geosurvey.data.newplaces`); for photo datasets, test photos farther than the
+  profile's ``new_places_km`` from every training photo. A chapter judges on new places
+  only the claims it names in advance (:mod:`geosurvey.claims`).
 
-Each regime has its own validation split, and every choice a method makes (k, tau, top-k
-cells, the best epoch) is made on the validation split of the regime it is judged in. An
-``eval`` set (a user's im2gps-style test set) is reported beside them with the
-seen-places choices.
+Each regime has its own training split (GeoTiles: ``train`` for seen places,
+``train_new`` without the held-out ground for new places; photos: ``train`` for both),
+its own validation split, and every choice a method makes (k, tau, top-k cells, the best
+epoch) is made on the validation split of the regime it is judged in. An ``eval`` set (a
+user's im2gps-style test set) is reported beside them with the seen-places models and
+choices.
 """
 
 from __future__ import annotations
@@ -25,10 +28,15 @@ class Regime:
     name: str  # as printed beside a verdict
     val: str  # the split key of its validation images
     test: str  # the split key of its test images
+    own_train: str = "train"  # its own training split, where the run has one
+
+    def train(self, splits: dict) -> str:
+        """The split key of the images this regime's models train on in ``splits``."""
+        return self.own_train if self.own_train in splits else "train"
 
 
 SEEN = Regime("seen", "seen places", "val", "test")
-NEW = Regime("new", "new places", "val_new", "test_new")
+NEW = Regime("new", "new places", "val_new", "test_new", own_train="train_new")
 EVAL = Regime("eval", "eval set", "val", "eval")
 REGIMES = (SEEN, NEW)  # where claims are judged
 BY_KEY = {r.key: r for r in (SEEN, NEW, EVAL)}

@@ -148,33 +148,6 @@ def knn_predict(index: GeoIndex, queries, k: int):
     return knn_locations(sims, idx, index.lat, index.lon, k)
 
 
-def knn_methods(
-    index: GeoIndex,
-    val_queries,
-    val_lat,
-    val_lon,
-    test_queries,
-    ks=(1, 3, 5, 10, 20, 50),
-) -> dict:
-    """Wu's two inference rules on one index: the top-1 neighbour's location, and
-    the similarity-weighted spherical mean of the best ``k`` neighbours (k chosen on
-    validation).
-
-    Returns ``({"top-1": (lat, lon, 1)[, "weighted, k=K": (lat, lon, K)]}, {k:
-    validation GeoScore})``: the weighted rule is listed only when validation chose k >
-    1 (otherwise it *is* top-1), so the rule validation preferred is always the last.
-    """
-    k, scores = choose_k(index, val_queries, val_lat, val_lon, ks)
-    sims, idx = index.search(test_queries, k)
-    rules = {"top-1": (*knn_locations(sims, idx, index.lat, index.lon, 1), 1)}
-    if k > 1:
-        rules[f"weighted, k={k}"] = (
-            *knn_locations(sims, idx, index.lat, index.lon, k),
-            k,
-        )
-    return rules, scores
-
-
 def neighbour_agreement(ref, queries, ref_labels, query_labels) -> float:
     """Share of queries whose nearest reference (by cosine similarity) carries the same
     label: how well an embedding separates, say, continents, using every dimension."""

@@ -185,10 +185,6 @@ def to_token(ids) -> list[str]:
     return [format(int(c), "016x").rstrip("0") or "X" for c in np.atleast_1d(ids)]
 
 
-def from_token(tokens) -> np.ndarray:
-    return np.array([int(t.ljust(16, "0"), 16) for t in tokens], dtype=np.uint64)
-
-
 def _id_to_face_ij(ids):
     ids = np.asarray(ids, dtype=np.uint64)
     face = (ids >> U64(_POS_BITS)).astype(np.int64)

@@ -85,10 +85,6 @@ class History:
         return next(iter(self.best.values()))["epoch"] if self.best else -1
 
     @property
-    def best_score(self):
-        return next(iter(self.best.values()))["score"] if self.best else None
-
-    @property
     def train_seconds(self) -> float:
         """Time the training took when it ran (also when read back from a
         checkpoint)."""

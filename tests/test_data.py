@@ -187,7 +187,11 @@ def test_geotiles_splits_are_disjoint_labelled_and_cached(tmp_cache):
     from geosurvey.data.geotiles import SPLITS, load_blocks
 
     sets = load_geotiles(SMALL)
+    own = sets.pop("train_new")  # the training rows outside the held-out ground
     assert list(sets) == list(SPLITS) and {k: len(v) for k, v in sets.items()} == SIZES
+    pool = sets["train"].meta["ground"].eq("pool").to_numpy()
+    np.testing.assert_array_equal(own.tiles, sets["train"].tiles[pool])
+    assert 0 < len(own) < len(sets["train"])
     keys = {
         k: set(zip(v.meta["lat"].round(4), v.meta["lon"].round(4)))
         for k, v in sets.items()

@@ -9,10 +9,15 @@ from geosurvey.geo import (
     geoscore,
     haversine,
     haversine_torch,
-    pairwise_haversine,
     spherical_mean,
     validate_coordinates,
 )
+
+
+def pairwise_haversine(lat1, lon1, lat2, lon2):
+    """The reference: every pair by broadcasting."""
+    lat1, lon1 = np.asarray(lat1)[:, None], np.asarray(lon1)[:, None]
+    return haversine(lat1, lon1, np.asarray(lat2)[None, :], np.asarray(lon2)[None, :])
 
 
 def test_haversine_known_distances():

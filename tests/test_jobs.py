@@ -101,8 +101,8 @@ def test_every_key_is_computed_without_training(run):
     for name in registry().jobs:
         keys[name] = ctx.key(name)
         assert keys[name] == plans.digest(cfg, ctx.plan(name))
-        assert ctx.checkpoint(name) == plans.path(cfg, ctx.plan(name))
-        assert ctx.checkpoint(name).name == f"{name}-{keys[name]}.pt"
+        assert ctx.checkpoints(name)[0] == plans.path(cfg, ctx.plan(name))
+        assert ctx.checkpoints(name)[0].name == f"{name}-{keys[name]}.pt"
     assert len(set(keys.values())) == len(keys)  # no two jobs share a checkpoint
     assert not cfg.checkpoint_dir.exists() or not any(cfg.checkpoint_dir.rglob("*.pt"))
     # each plan names its job and the regimes it selects epochs on
@@ -112,7 +112,14 @@ def test_every_key_is_computed_without_training(run):
             plan.name == name
             and plan.settings == ctx.settings(registry().jobs[name].chapter).key()
         )
-        assert set(plan.monitors) <= {"seen", "new"} and "seen" in plan.monitors
+        assert set(plan.monitors) == {"seen"}
+    # and a second model per job trains on the new-ground training split
+    seen, new = ctx.leaves()
+    assert len(new.splits["train"]) < len(seen.splits["train"]) == 240
+    assert set(new.splits) == {"train", "val_new", "test_new"}
+    for name in registry().jobs:
+        assert set(new.plan(name).monitors) == {"new"}
+        assert len({f.name for f in ctx.checkpoints(name)}) == 2
 
 
 def test_every_jobs_key_is_the_one_on_record(run):
@@ -120,7 +127,9 @@ def test_every_jobs_key_is_the_one_on_record(run):
     every checkpoint key: ``tests/data/job_keys.json`` holds the tiny run's keys
     (rewrite it, with the reason in the commit, when a change means to retrain)."""
     _, _, ctx = run
-    keys = {name: ctx.key(name) for name in sorted(registry().jobs)}
+    keys = {
+        name: [c.key(name) for c in ctx.leaves()] for name in sorted(registry().jobs)
+    }
     record = Path(__file__).parent / "data" / "job_keys.json"
     if os.environ.get("GEOSURVEY_RECORD_KEYS"):
         record.write_text(json.dumps(keys, indent=1) + "\n")

@@ -42,16 +42,35 @@ def test_the_splits_have_their_sizes_and_are_disjoint(splits):
             assert not rows[a] & rows[b], (a, b)
 
 
-@pytest.mark.parametrize("seen", ["train", "val", "test"])
-def test_every_seen_places_location_is_farther_than_the_buffer_from_every_new_place(
-    splits, seen
+def _new_ground(train):
+    return train[train["ground"] == "pool"]
+
+
+def test_a_new_ground_model_trains_farther_than_the_buffer_from_every_new_place(
+    splits,
 ):
+    own = _new_ground(splits["train"])
     for new in ("val_new", "test_new"):
-        assert _min_distance(splits[seen], splits[new]) > SPEC.buffer_km
+        assert _min_distance(own, splits[new]) > SPEC.buffer_km
     held = geotiles.blocks(SPEC)
-    d = held.distance(splits[seen]["lat"].to_numpy(), splits[seen]["lon"].to_numpy())
+    d = held.distance(own["lat"].to_numpy(), own["lon"].to_numpy())
     # outside every disc and its buffer
     assert d.min() > SPEC.block_radius_km + SPEC.buffer_km
+    # and only those: the other training rows lie in a disc or a buffer
+    rest = splits["train"][splits["train"]["ground"] != "pool"]
+    far = held.distance(rest["lat"].to_numpy(), rest["lon"].to_numpy())
+    assert far.min(1).max() <= SPEC.block_radius_km + SPEC.buffer_km
+
+
+def test_the_seen_regime_keeps_the_world(splits):
+    """Seen places are drawn from the whole draw: no holes, the draw's mix."""
+    locs = geotiles.labelled_locations()
+    draw = newplaces.mix(locs)
+    for split in ("train", "test"):
+        got = newplaces.mix(splits[split])
+        assert all(abs(got[k] - draw[k]) <= 3 for k in draw), (split, got, draw)
+    in_discs = (splits["train"]["ground"].isin(["test", "val", "buffer"])).mean()
+    assert in_discs > 0.2  # held-out ground is seen-places training ground
 
 
 def test_validation_and_test_new_places_come_from_different_discs(splits):
@@ -150,7 +169,9 @@ def test_new_places_share_almost_no_ground_with_training_and_seen_places_most(sp
 
     train = rendered(splits["train"])
     kw = dict(extent_km=SPEC.extent_km, max_scale=MAX_SCALE, grid=8)
-    new = newplaces.shared_ground(rendered(splits["test_new"], 100), train, **kw)
+    new = newplaces.shared_ground(
+        rendered(splits["test_new"], 100), _new_ground(train), **kw
+    )
     seen = newplaces.shared_ground(rendered(splits["test"], 100), train, **kw)
     assert new.mean() <= 0.05 and seen.mean() > 0.5
 

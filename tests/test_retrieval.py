@@ -61,7 +61,7 @@ def test_approximate_indexes_have_high_recall(kind):
     ).max() == pytest.approx(0)
 
 
-def test_knn_methods_pick_k_on_validation_and_keep_top1_exact():
+def test_choose_k_scores_every_k_on_validation_and_prefers_the_mean_of_many():
     rng = np.random.default_rng(0)
     centres = rng.normal(size=(20, 8))
     lat_c, lon_c = rng.uniform(-60, 60, 20), rng.uniform(-180, 180, 20)
@@ -73,24 +73,14 @@ def test_knn_methods_pick_k_on_validation_and_keep_top1_exact():
     )
     index = retrieval.GeoIndex(ref, ref_lat, ref_lon)
     q = centres[:10] + 0.3 * rng.normal(size=(10, 8))
-    rules, scores = retrieval.knn_methods(index, q, lat_c[:10], lon_c[:10], q)
-    assert set(scores) == {1, 3, 5, 10, 20, 50}
-    best = max(scores, key=scores.get)
-    assert (
-        best > 1
-        and list(rules) == ["top-1", f"weighted, k={best}"]
-        and rules[f"weighted, k={best}"][2] == best
+    k, scores = retrieval.choose_k(index, q, lat_c[:10], lon_c[:10], (1, 3, 5, 10, 20))
+    assert set(scores) == {1, 3, 5, 10, 20} and k == max(scores, key=scores.get) > 1
+    # k = 1 answers the top neighbour's location exactly
+    sims, idx = index.search(q, 1)
+    lat1, lon1 = retrieval.knn_predict(index, q, 1)
+    assert np.allclose(lat1, ref_lat[idx[:, 0]]) and np.allclose(
+        lon1, ref_lon[idx[:, 0]]
     )
-    top_lat, top_lon = retrieval.knn_predict(index, q, 1)
-    assert np.allclose(rules["top-1"][0], top_lat) and np.allclose(
-        rules["top-1"][1], top_lon
-    )
-    # when validation prefers k = 1 the weighted rule *is* top-1 and is not listed twice
-    exact = retrieval.GeoIndex(centres[which], lat_c[which], lon_c[which])
-    rules, scores = retrieval.knn_methods(
-        exact, centres[:10], lat_c[:10], lon_c[:10], centres[:10], ks=(1, 50)
-    )
-    assert list(rules) == ["top-1"]
 
 
 def test_neighbour_agreement_counts_same_label_neighbours():

@@ -22,7 +22,7 @@ from typing import Callable, ClassVar
 import numpy as np
 import pandas as pd
 
-from .. import cache, files, geo, inputs, plans, regimes, results, timings
+from .. import cache, files, geo, inputs, plans, regimes, results, timings, train
 from ..claims import Claims
 from ..data import newplaces
 from ..evaluation import Evaluations
@@ -131,8 +131,10 @@ class Context:
     classes.
     """
 
-    def __init__(self, cfg, splits: dict, registry):
+    def __init__(self, cfg, splits: dict, registry, parent=None):
         self.cfg, self.splits, self.registry = cfg, splits, registry
+        # (the context this one was carved from, the split it trains on), or None
+        self.parent = parent
         self._memo: dict = {}
         self._trained: dict = {}
 
@@ -160,11 +162,29 @@ class Context:
         """:class:`~geosurvey.inputs.SplitInputs` of every split for the profile's
         backbone."""
 
-        def make():
+        def make(images):
             with timings.span("activations"):
-                return inputs.of_images(self.cfg, self.splits)
+                return inputs.of_images(self.cfg, images)
 
-        return self.memo("inputs", make)
+        return self.per_split("inputs", make, take=lambda x, rows: x.subset(rows))
+
+    def per_split(self, name: str, make: Callable, take=lambda v, rows: v[rows]):
+        """``{split: make(images)}`` for every split, computed once by the context
+        everything was carved from; ``train_new``, a subset of ``train``, takes
+        (``take``) its rows of train's instead of a second pass."""
+        if self.parent is not None:
+            parent, train = self.parent
+            full = parent.per_split(name, make, take)
+            return {k: full[train if k == "train" else k] for k in self.splits}
+
+        def build():
+            out = {k: make(v) for k, v in self.splits.items() if k != "train_new"}
+            if "train_new" in self.splits:
+                ground = self.splits["train"].meta["ground"].to_numpy()
+                out["train_new"] = take(out["train"], np.flatnonzero(ground == "pool"))
+            return out
+
+        return self.memo(f"per-split:{name}", build)
 
     @property
     def regimes(self) -> tuple:
@@ -175,30 +195,85 @@ class Context:
     def judged(self) -> tuple:
         return regimes.judged(self.splits)
 
+    def trained_on(self) -> dict:
+        """``{training split: the regimes whose models train on it}``."""
+        names = [r.train(self.splits) for r in self.regimes]
+        return {
+            n: [r for r in self.regimes if r.train(self.splits) == n] for n in names
+        }
+
+    def at(self, regime) -> "Context":
+        """The context ``regime``'s models train and choose in: this one where every
+        regime trains on the same split, else one whose ``train`` is ``regime``'s
+        training split and whose other splits are those of the regimes sharing it."""
+        groups = self.trained_on()
+        if len(groups) == 1:
+            return self
+        name = regime.train(self.splits)
+        own = [s for r in groups[name] for s in (r.val, r.test)]
+        keep = {"train": self.splits[name], **{s: self.splits[s] for s in own}}
+        args = (self.cfg, keep, self.registry, (self, name))
+        return self.memo(f"at:{name}", lambda: Context(*args))
+
+    @property
+    def val(self) -> str:
+        """The validation split of this context's first judged regime (what a
+        validation loss reads)."""
+        return self.judged[0].val
+
     def monitors(self, metric: str = "geoscore") -> dict:
         """``{regime: validation value}`` a training run selects its epochs by, per
         regime."""
         return {r.key: f"{r.val}_{metric}" for r in self.judged}
 
     def plan(self, job: str) -> plans.Plan:
+        """How ``job`` trains here; with several training splits, the seen-places
+        model's plan."""
+        leaf = self.leaves()[0]
+        if leaf is not self:
+            return leaf.plan(job)
         return self.memo(f"plan:{job}", lambda: self.registry.jobs[job].plan(self))
 
+    def leaves(self) -> list:
+        """The contexts a job trains in: one per training split."""
+        groups = self.trained_on()
+        return [self.at(rs[0]) for rs in groups.values()] if len(groups) > 1 else [self]
+
     def key(self, job: str) -> str:
-        """The checkpoint key of ``job`` (computed without training anything)."""
+        """The checkpoint key of ``job`` (computed without training anything); with
+        several training splits, the seen-places model's."""
+        leaf = self.leaves()[0]
+        if leaf is not self:
+            return leaf.key(job)
         return self.memo(f"key:{job}", lambda: plans.digest(self.cfg, self.plan(job)))
 
-    def checkpoint(self, job: str):
-        return self.cfg.checkpoint_dir / f"{job}-{self.key(job)}.pt"
+    def checkpoints(self, job: str) -> list:
+        """The checkpoint files of ``job``: one per training split."""
+        return [c.cfg.checkpoint_dir / f"{job}-{c.key(job)}.pt" for c in self.leaves()]
 
     def fit(self, job: str):
         """Train ``job`` (after the jobs it needs), or load it: a
-        :class:`~geosurvey.train.Trained`."""
+        :class:`~geosurvey.train.Trained`, or a :class:`PerRegime` of one per training
+        split."""
+        leaves = self.leaves()
+        if leaves != [self]:
+            return PerRegime({r.key: c.fit(job) for c in leaves for r in c.regimes})
         if job not in self._trained:
             for need in self.registry.jobs[job].dependencies(self):
                 self.fit(need)
             with timings.span(f"job {job}"):
                 self._trained[job] = plans.run(self.cfg, self.plan(job))
         return self._trained[job]
+
+    def net(self, job: str):
+        """``job``'s model with the weights chosen on this context's first judged
+        regime."""
+        return self.fit(job).net(self.judged[0].key)
+
+    def weights(self, job: str) -> dict:
+        """The trainable weights ``job`` chose on this context's first judged regime
+        (what a job that starts from it starts from)."""
+        return self.fit(job).states[self.judged[0].key]
 
     def outputs(
         self, trained, regime, split: str | None = None, x=None, fn=None
@@ -207,6 +282,40 @@ class Context:
         that regime's test split (or ``split``, or the inputs ``x`` given)."""
         x = self.inputs[split or regime.test] if x is None else x
         return inputs.outputs(trained.net(regime.key), x, self.cfg, fn)
+
+
+class PerRegime:
+    """One job trained once per training split: ``net(regime)`` is the model that
+    regime's run chose, ``history`` the runs' epochs side by side (their shared
+    columns, such as the training loss, the first run's); everything else (``model``)
+    is the first run's (the seen-places model's)."""
+
+    def __init__(self, runs: dict):  # {regime key: Trained}
+        self.runs = runs
+        self.first = next(iter(runs.values()))
+
+    def net(self, regime: str = "seen"):
+        return self.runs.get(regime, self.first).net(regime)
+
+    @property
+    def history(self) -> train.History:
+        runs = list({id(r): r.history for r in self.runs.values()}.values())
+        epochs = [
+            {
+                k: v
+                for h in runs[::-1]
+                if i < len(h.epochs)
+                for k, v in h.epochs[i].items()
+            }
+            for i in range(max(len(h.epochs) for h in runs))
+        ]
+        best = {k: v for h in runs for k, v in h.best.items()}
+        return train.History(epochs, best, any(h.stopped_early for h in runs))
+
+    def __getattr__(self, name):
+        if name in ("runs", "first"):  # not set yet: no recursion
+            raise AttributeError(name)
+        return getattr(self.first, name)
 
 
 class Chapter(Context):
@@ -223,7 +332,6 @@ class Chapter(Context):
             merge_km=2 * spec.block_radius_km
             + 2 * newplaces.reach_km(spec.extent_km, 1 + spec.scale_jitter),
         )
-        train = splits["train"]
         self.claims = Claims(
             self.evaluations,
             self.judged,
@@ -231,18 +339,19 @@ class Chapter(Context):
             assert_claims=cfg.assert_claims,
             expected=EXPECTED.get(name, {}),
             generalisation=generalisation,
-            reach={
-                r.test: geo.nearest(
-                    splits[r.test].lat, splits[r.test].lon, train.lat, train.lon
-                )[0]
-                for r in self.regimes
-            },
+            reach={r.test: self.reach(r) for r in self.regimes},
         )
         self.started = time.perf_counter()
         # what the results break down by; a chapter may add scenes
         self.regions = REGIONS
         # what the results file keeps beside the methods and claims
         self.record: dict = {}
+
+    def reach(self, regime) -> np.ndarray:
+        """Distance (km) from each of ``regime``'s test images to the nearest image
+        its models trained on."""
+        test, train = self.splits[regime.test], self.at(regime).splits["train"]
+        return geo.nearest(test.lat, test.lon, train.lat, train.lon)[0]
 
     @property
     def knobs(self):
@@ -268,7 +377,10 @@ class Chapter(Context):
             "methods": results.method_table(self.evaluations, self.regions),
             "claims": self.claims.records(),
             "failed_assertions": self.claims.failures(),
-            "jobs": {job: self.key(job) for job in self._trained},
+            "jobs": {
+                job: [c.key(job) for c in self.leaves()]
+                for job in sorted({j for c in self.leaves() for j in c._trained})
+            },
             "skipped_images": {
                 k: v.skipped for k, v in self.splits.items() if v.skipped
             },
@@ -287,9 +399,12 @@ class Chapter(Context):
         the nearest training location, the continent mix), cached on disk by the
         splits' contents."""
         spec = self.cfg.geotiles_spec()
-        tests = [r.test for r in self.regimes]
+        train_of = {r.test: r.train(self.splits) for r in self.regimes}
         params = {
-            "splits": {s: self.splits[s].fingerprint() for s in ["train", *tests]},
+            "splits": {
+                s: self.splits[s].fingerprint() for s in {*train_of, *train_of.values()}
+            },
+            "train_of": train_of,
             "extent_km": spec.extent_km,
             "max_scale": 1 + spec.scale_jitter,
         }
@@ -297,9 +412,10 @@ class Chapter(Context):
         if not path.exists():
             table = newplaces.overview(
                 self.splits,
-                tests,
+                list(train_of),
                 extent_km=params["extent_km"],
                 max_scale=params["max_scale"],
+                train_of=train_of,
             )
             files.write_text(path, table.to_json(orient="index"))
         table = json.loads(path.read_text())

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import log_softmax
 
-from .. import cells, geo, geography, inputs, losses, models, plans
+from .. import cells, geo, geography, inputs, losses, models, plans, retrieval
 from ..cells import semantic
 from ..data.geotiles import load_views
 from ..data.places import with_admin
@@ -111,8 +111,10 @@ def semantic_cells(ctx):
     return ctx.memo("pigeon:semantic", make)
 
 
-def cell_sets(ctx) -> dict:
-    """``{"S2": the middle adaptive partition, "semantic": semantic cells}``."""
+def cell_sets(ctx, regime=None) -> dict:
+    """``{"S2": the middle adaptive partition, "semantic": semantic cells}`` of the
+    training locations (those ``regime``'s models train on, when given)."""
+    ctx = ctx if regime is None else ctx.at(regime)
     return {"S2": partitions(ctx)[0]["middle"], "semantic": semantic_cells(ctx)}
 
 
@@ -239,6 +241,21 @@ def view_log_probs(ctx, trained, regime) -> np.ndarray:
 def features(ctx, trained, regime, split: str) -> np.ndarray:
     """Pooled features of ``trained``'s network (``regime``'s weights) for ``split``."""
     return ctx.outputs(trained, regime, split=split, fn=lambda m, b: m.features(b))
+
+
+def clusters_of(ctx, trained, regime):
+    """PIGEON's location clusters inside each semantic cell of ``regime``'s training
+    split, embedded by ``regime``'s weights (as its queries will be)."""
+    base = regime.train(ctx.splits)
+    train = ctx.splits[base]
+    return retrieval.location_clusters(
+        cell_sets(ctx, regime)["semantic"].labels,
+        train.lat,
+        train.lon,
+        features(ctx, trained, regime, base),
+        per_cluster=ctx.settings(NAME).photos_per_cluster,
+        seed=ctx.cfg.seed,
+    )
 
 
 def refined(ctx, trained, clusters, regime):

@@ -187,9 +187,12 @@ def album_model(
     )
 
 
-def partitions(ctx):
+def partitions(ctx, regime=None):
     """``({"coarse"|"middle"|"fine": Partition}, Hierarchy)`` of the training
-    locations."""
+    locations (those ``regime``'s models train on, when given: each regime's models
+    learn the cells of their own training images)."""
+    if regime is not None:
+        return partitions(ctx.at(regime))
 
     def make():
         train = ctx.splits["train"]
@@ -210,7 +213,7 @@ def middle_features(ctx) -> dict:
     weights): what the album LSTM reads."""
 
     def make():
-        model = ctx.fit("planet-middle").net("seen")
+        model = ctx.net("planet-middle")
         return {
             k: inputs.SplitInputs(
                 x.meta,
@@ -310,7 +313,7 @@ def album_logits(ctx, lstm, classifier_logits, regime) -> dict:
     photos: the classifier alone, the LSTM on each photo alone, on its album, on a
     random album of the same size, and the classifier's log-probabilities averaged over
     the album."""
-    f = middle_features(ctx)[regime.test].cached
+    f = middle_features(ctx.at(regime))[regime.test].cached
     trips, model, device = (
         test_albums(ctx, regime),
         lstm.net(regime.key),
@@ -332,8 +335,9 @@ def add_album_methods(ch, lstm, logits: dict) -> dict:
     """Evaluate every album method on the photos in albums of two or more, as the test
     set ``<test split>_albums`` of each regime; returns ``{regime: album test set
     name}``."""
-    part, names = partitions(ch)[0]["middle"], {}
+    names = {}
     for r in ch.regimes:
+        part = partitions(ch.at(r))[0]["middle"]
         in_album = np.zeros(len(ch.splits[r.test]), bool)
         for a in test_albums(ch, r):
             in_album[a] = len(a) > 1

@@ -129,10 +129,10 @@ def scene_classifier(
 
     def evaluate():
         def score(m):
-            pred = inputs.head_outputs(m, pooled["val"], ctx.cfg)["coarse"].argmax(1)
+            pred = inputs.head_outputs(m, pooled[ctx.val], ctx.cfg)["coarse"].argmax(1)
             return {
-                "val_scene_acc": float(
-                    np.mean(pred == probs["val"]["coarse"].argmax(1))
+                f"{ctx.val}_scene_acc": float(
+                    np.mean(pred == probs[ctx.val]["coarse"].argmax(1))
                 )
             }
 
@@ -148,7 +148,7 @@ def scene_classifier(
         x_train=pooled["train"],
         targets=targets,
         evaluate=evaluate,
-        monitors={"seen": "val_scene_acc"},
+        monitors={ctx.judged[0].key: f"{ctx.val}_scene_acc"},
     )
 
 
@@ -175,10 +175,13 @@ def scene_labels(ctx):
                 ),
             )
         hierarchy = places365.hierarchy()
-        probs = {
-            k: hierarchy.probabilities(places365.scene_probabilities(s, ctx.cfg))
-            for k, s in ctx.splits.items()
-        }
+        probs = ctx.per_split(
+            "scenes:places365",
+            lambda s: hierarchy.probabilities(
+                places365.scene_probabilities(s, ctx.cfg)
+            ),
+            take=lambda p, rows: {k: v[rows] for k, v in p.items()},
+        )
         return (
             hierarchy,
             probs,
@@ -194,12 +197,12 @@ def scene_labels(ctx):
 def pooled(ctx) -> dict:
     """Frozen pooled backbone features of every split: what the scene classifier
     reads."""
-    return ctx.memo(
+    return ctx.per_split(
         "scenes:pooled",
-        lambda: {
-            k: inputs.SplitInputs(s.meta, cached=features.frozen_features(ctx.cfg, s))
-            for k, s in ctx.splits.items()
-        },
+        lambda s: inputs.SplitInputs(
+            s.meta, cached=features.frozen_features(ctx.cfg, s)
+        ),
+        take=lambda x, rows: x.subset(rows),
     )
 
 
@@ -239,7 +242,8 @@ def has_specialist(ctx, k: int) -> bool:
     CSN."""
     s = ctx.settings(NAME)
     return (
-        scene_rows(ctx, k).sum() >= s.min_csn_images and scene_rows(ctx, k, "val").any()
+        scene_rows(ctx, k).sum() >= s.min_csn_images
+        and scene_rows(ctx, k, ctx.val).any()
     )
 
 
@@ -249,7 +253,7 @@ def _context_network(k: int):
         s = ctx.settings(NAME)
         init = Init(
             ctx.key("scene-multi-partition"),
-            lambda: ctx.fit("scene-multi-partition").states["seen"],
+            lambda: ctx.weights("scene-multi-partition"),
         )
         return multi_partition(
             ctx,
@@ -272,8 +276,8 @@ def scene_features(ctx) -> dict:
     for)."""
 
     def make():
-        multi = ctx.fit("scene-multi-partition").net("seen")
-        clf = ctx.fit("scene-classifier").net("seen")
+        multi = ctx.net("scene-multi-partition")
+        clf = ctx.net("scene-classifier")
         feats = {
             k: inputs.outputs(multi, x, ctx.cfg, fn=lambda m, b: m.features(b))
             for k, x in ctx.inputs.items()
@@ -319,16 +323,6 @@ def _scene_input(with_scene: bool):
             N_SCENES if with_scene else 0
         )
 
-        def x():
-            feats, scene = scene_features(ctx)
-            return {
-                k: inputs.SplitInputs(
-                    s.meta,
-                    cached=np.hstack([feats[k], scene[k]]) if with_scene else feats[k],
-                )
-                for k, s in ctx.splits.items()
-            }
-
         def build():
             head = models.MultiHead(width, {n: len(p) for n, p in parts.items()})
             return models.seeded(ctx.cfg.seed, models.Network, nn.Identity(), head)
@@ -344,7 +338,7 @@ def _scene_input(with_scene: bool):
             ctx.settings(NAME),
             hier,
             LEVELS,
-            x=_Lazy(x),
+            x=_Lazy(lambda: scene_inputs(ctx, name)),
             build=build,
             data=sources,
         )
@@ -446,6 +440,7 @@ def networks(ctx) -> list:
 def routed_logits(ctx, regime, scene_probs, n_crops: int = 1) -> dict:
     """``{level: logits}`` of ``regime``'s test images, each image answered by the
     network of its most probable scene (``scene_probs``: one row per image)."""
+    ctx = ctx.at(regime)
     per_scene = [crop_logits(ctx, t, regime, n_crops) for t in networks(ctx)]
     return {
         lvl: scenes.route(scene_probs, [h[lvl] for h in per_scene])

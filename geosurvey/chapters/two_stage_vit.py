@@ -167,7 +167,7 @@ def embedding(
     Fig. 2 plots it."""
 
     def val():
-        return x["val"].batches(
+        return x[ctx.val].batches(
             val_targets, recipe.batch_size, shuffle=True, seed=ctx.cfg.seed
         )
 
@@ -232,8 +232,10 @@ def embedding_inputs(ctx, c: models.EmbeddingModel) -> dict:
     """What embedding model ``c`` reads for every split (cached at its tap, or
     streamed)."""
     key = f"two_stage:inputs:{c.backbone}:{c.tap}"
-    return ctx.memo(
-        key, lambda: inputs.of_images(ctx.cfg, ctx.splits, name=c.backbone, tap=c.tap)
+    return ctx.per_split(
+        key,
+        lambda images: inputs.of_images(ctx.cfg, images, name=c.backbone, tap=c.tap),
+        take=lambda x, rows: x.subset(rows),
     )
 
 
@@ -257,7 +259,7 @@ def _stage1(name: str):
             x=embedding_inputs(ctx, c),
             targets=cell_levels(ctx, "train")[:, 1],
             loss=losses.SupCon(s.tau),
-            val_targets=cell_levels(ctx, "val")[:, 1],
+            val_targets=cell_levels(ctx, ctx.val)[:, 1],
         )
 
     return plan
@@ -276,7 +278,7 @@ def _continued(job: str, loss_of, targets_of):
             lr=s.stage2_lr,
             top_lr_scale=s.top_lr_scale if c.pretrained else 1.0,
         )
-        init = Init(ctx.key(first), lambda: ctx.fit(first).states["seen"])
+        init = Init(ctx.key(first), lambda: ctx.weights(first))
         return embedding(
             ctx,
             job,
@@ -287,7 +289,7 @@ def _continued(job: str, loss_of, targets_of):
             targets=targets_of(ctx, "train"),
             loss=loss_of(s),
             init=init,
-            val_targets=targets_of(ctx, "val"),
+            val_targets=targets_of(ctx, ctx.val),
         )
 
     return plan
@@ -317,7 +319,7 @@ def _hierarchical(ctx):
         x=embedding_inputs(ctx, c),
         targets=cell_levels(ctx, "train"),
         loss=losses.HierarchicalSupCon(s.hierarchical_weights, s.tau),
-        val_targets=cell_levels(ctx, "val"),
+        val_targets=cell_levels(ctx, ctx.val),
     )
 
 
@@ -361,7 +363,7 @@ def _multistage(stage: int):
         init = None
         if stage > 1:
             prev = f"multi-stage-{stage - 1}"
-            init = Init(ctx.key(prev), lambda: ctx.fit(prev).states["seen"])
+            init = Init(ctx.key(prev), lambda: ctx.weights(prev))
         p = embedding(
             ctx,
             f"multi-stage-{stage}",
@@ -373,7 +375,7 @@ def _multistage(stage: int):
             loss=loss,
             init=init,
             rows=rows,
-            val_targets=multistage_targets(ctx, stage, "val"),
+            val_targets=multistage_targets(ctx, stage, ctx.val),
         )
         p.data["frozen_stages"] = frozen
         return p
@@ -433,15 +435,14 @@ JOBS = (
 def knn_answers(ctx, trained, x: dict, regime) -> dict:
     """Wu's two inference rules for ``regime``'s test images, with that regime's
     weights: ``{"top-1": (lat, lon, 1), "weighted": (lat, lon, k)}``, k chosen on the
-    regime's validation split (the database is the training split, embedded by the same
-    weights)."""
-    s, net = ctx.settings(NAME), trained.net(regime.key)
+    regime's validation split (the database is the regime's training split, embedded by
+    the same weights; ``x``: the inputs of every split)."""
+    s, net, base = ctx.settings(NAME), trained.net(regime.key), regime.train(ctx.splits)
     emb = {
-        k: inputs.outputs(net, x[k], ctx.cfg)
-        for k in ("train", regime.val, regime.test)
+        k: inputs.outputs(net, x[k], ctx.cfg) for k in (base, regime.val, regime.test)
     }
-    train = ctx.splits["train"]
-    index = GeoIndex(emb["train"], train.lat, train.lon)
+    train = ctx.splits[base]
+    index = GeoIndex(emb[base], train.lat, train.lon)
     val = ctx.splits[regime.val]
     k, _ = choose_k(index, emb[regime.val], val.lat, val.lon, s.ks)
     return {

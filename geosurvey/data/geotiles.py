@@ -37,7 +37,7 @@ from .sets import TileSet
 SPLITS = ("train", "val", "test", "val_new", "test_new")
 
 # bump when rendering or splitting changes: it is part of the cache key
-RENDER_VERSION = 2
+RENDER_VERSION = 3
 # every rendering is used at 5400 x 2700 (~7.4 km per pixel at the equator)
 EARTH_WIDTH = 5400
 
@@ -233,33 +233,18 @@ def blocks(spec: GeoTilesSpec) -> newplaces.Blocks:
 def split_locations(spec: GeoTilesSpec) -> dict:
     """Disjoint rows of the labelled MP-16 locations for every split in :data:`SPLITS`.
 
-    Seen-places splits (train, val, test) are shuffled by ``seed`` from the locations
-    outside every held-out disc and its buffer; new-places splits (val_new, test_new)
-    come from the validation and test discs, with the continent mix of the seen test
-    (:mod:`.newplaces`).
+    New-places splits (val_new, test_new) come from the validation and test discs, with
+    the continent mix of the whole draw (:mod:`.newplaces`). Seen-places splits (train,
+    val, test) are shuffled by ``seed`` from every other location, held-out discs
+    included: the seen regime keeps the world. Each row carries its ``ground``: the
+    disc role it lies in, ``"buffer"`` or ``"pool"`` (:meth:`.newplaces.Blocks.roles`);
+    a new-ground model trains only on the ``"pool"`` rows of train.
     """
     locs = labelled_locations()
-    held = blocks(spec)
-    role = held.roles(locs["lat"].to_numpy(), locs["lon"].to_numpy())
-    pool = np.flatnonzero(role == "pool")
-    sizes = {"test": spec.n_test, "val": spec.n_val, "train": spec.n_train}
-    if sum(sizes.values()) > len(pool):
-        raise ValueError(
-            f"GeoTiles has {len(pool)} locations outside the held-out discs; "
-            f"asked for {sum(sizes.values())} (train, val and test)"
-        )
-    order = pool[np.random.default_rng(spec.seed).permutation(len(pool))]
-    out, start = {}, 0
-    for split in (
-        "test",
-        "val",
-        "train",
-    ):  # test first so it does not change when n_train grows
-        out[split] = locs.iloc[order[start : start + sizes[split]]].reset_index(
-            drop=True
-        )
-        start += sizes[split]
-    shares = locs["continent"].iloc[pool].value_counts(normalize=True)
+    role = blocks(spec).roles(locs["lat"].to_numpy(), locs["lon"].to_numpy())
+    locs = locs.assign(ground=role)
+    shares = locs["continent"].value_counts(normalize=True)
+    out, taken = {}, []
     for split, discs, n, kind in (
         ("val_new", spec.val_discs, spec.n_val_new, "val"),
         ("test_new", spec.test_discs, spec.n_test_new, "test"),
@@ -267,7 +252,21 @@ def split_locations(spec: GeoTilesSpec) -> dict:
         wanted = newplaces.quotas_for(shares, discs, n)
         rows = newplaces.draw(locs, np.flatnonzero(role == kind), wanted, spec.seed)
         out[split] = locs.iloc[rows].reset_index(drop=True)
-    return out
+        taken.append(rows)
+    rest = np.setdiff1d(np.arange(len(locs)), np.concatenate(taken))
+    sizes = {"test": spec.n_test, "val": spec.n_val, "train": spec.n_train}
+    if sum(sizes.values()) > len(rest):
+        raise ValueError(
+            f"GeoTiles has {len(rest)} locations besides the new-places splits; "
+            f"asked for {sum(sizes.values())} (train, val and test)"
+        )
+    order = rest[np.random.default_rng(spec.seed).permutation(len(rest))]
+    start = 0
+    for split in ("test", "val", "train"):  # test first: fixed when n_train grows
+        rows = order[start : start + sizes[split]]
+        out[split] = locs.iloc[rows].reset_index(drop=True)
+        start += sizes[split]
+    return {split: out[split] for split in SPLITS}
 
 
 def build(spec: GeoTilesSpec, folder: Path) -> None:
@@ -340,9 +339,11 @@ def _split_meta(folder: Path, split: str) -> pd.DataFrame:
 
 def load_geotiles(spec: GeoTilesSpec = GeoTilesSpec()) -> dict:
     """``{split: TileSet}`` for every split in :data:`SPLITS`, rendered once and
-    cached; a new-places split's rows carry their held-out disc (``block``)."""
+    cached; a new-places split's rows carry their held-out disc (``block``). Beside
+    them ``train_new``: the training rows outside every held-out disc and its buffer,
+    what a new-ground model trains on."""
     folder = _folder(spec)
-    return {
+    splits = {
         split: TileSet(
             _split_meta(folder, split),
             np.load(folder / f"{split}_tiles.npy", mmap_mode="r"),
@@ -350,6 +351,10 @@ def load_geotiles(spec: GeoTilesSpec = GeoTilesSpec()) -> dict:
         )
         for split in SPLITS
     }
+    train = splits["train"]
+    splits["train_new"] = train.subset(np.flatnonzero(train.meta["ground"] == "pool"))
+    splits["train_new"].name = "geotiles-train_new"
+    return splits
 
 
 def load_blocks(spec: GeoTilesSpec) -> pd.DataFrame:

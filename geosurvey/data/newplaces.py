@@ -73,10 +73,13 @@ class Blocks:
 
 def quotas_for(shares: pd.Series, discs, n: int) -> dict:
     """Locations wanted per continent with discs: ``n`` split by the continents'
-    shares."""
+    shares (largest remainders, so they sum to ``n``)."""
     names = [c for c, _ in discs]
-    w = shares.reindex(names).fillna(0.0)
-    return dict(zip(names, np.round(n * w / w.sum()).astype(int)))
+    w = shares.reindex(names).fillna(0.0).to_numpy()
+    exact = n * w / w.sum()
+    take = np.floor(exact).astype(int)
+    take[np.argsort(take - exact)[: n - take.sum()]] += 1  # largest remainders
+    return dict(zip(names, take.tolist()))
 
 
 def _far_enough(c, chosen, lat, lon, role, *, radius_km, buffer_km) -> bool:
@@ -305,15 +308,19 @@ def overview(
     max_scale: float,
     sample: int = 200,
     seed: int = 0,
+    train_of: dict | None = None,
+    draw: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """What each test split measures: its size, the share of a test tile's ground that
-    training tiles also image (on ``sample`` tiles; only for rendered tiles), the
-    distance to the nearest training location and the continent mix."""
+    the tiles of its training split (``train_of[test]``, default ``train``) also image
+    (on ``sample`` tiles; only for rendered tiles), the distance to the nearest
+    training location and the continent mix (:func:`mix`), beside the mix of the
+    ``draw`` of locations the splits come from, when given."""
     from ..geo import nearest
 
-    train = splits["train"].meta
     rows = {}
     for name in tests:
+        train = splits[(train_of or {}).get(name, "train")].meta
         meta = splits[name].meta
         row = {"images": len(meta)}
         if {"rotation", "scale"} <= set(meta) and len(meta):
@@ -330,11 +337,23 @@ def overview(
             )
         d, _ = nearest(meta["lat"], meta["lon"], train["lat"], train["lon"])
         row["nearest training km (median)"] = np.median(d) if len(d) else np.nan
-        mix = meta["continent"].value_counts(normalize=True) * 100
-        for c in ("Europe", "North America", "Asia"):
-            row[f"{c} %"] = mix.get(c, 0.0)
-        row["elsewhere %"] = 100 - sum(
-            mix.get(c, 0.0) for c in ("Europe", "North America", "Asia")
-        )
-        rows[name] = row
+        rows[name] = {**row, **mix(meta)}
+    if draw is not None:
+        rows["whole draw"] = mix(draw)
     return pd.DataFrame.from_dict(rows, orient="index")
+
+
+# the continental-European core, where the photos of Europe crowd
+CORE = ("DE", "FR", "NL", "BE", "CH", "AT", "PL")
+
+
+def mix(meta: pd.DataFrame) -> dict:
+    """Share (%) of ``meta``'s locations in Europe, North America, Asia, elsewhere, and
+    in the continental-European core (:data:`CORE`)."""
+    share = meta["continent"].value_counts(normalize=True) * 100
+    big = ("Europe", "North America", "Asia")
+    out = {f"{c} %": share.get(c, 0.0) for c in big}
+    out["elsewhere %"] = 100 - sum(out.values())
+    if "country" in meta:
+        out["DE FR NL BE CH AT PL %"] = 100 * meta["country"].isin(CORE).mean()
+    return out
