@@ -270,7 +270,7 @@ class Claims:
                 if (c.key, r.key) in (reasons or {}):
                     got[0].verdict = NOT_TESTABLE
                     got[0].reason = reasons[c.key, r.key]
-                if got[0].verdict != NOT_TESTABLE and r.key not in ("seen", c.about):
+                if got[0].verdict != NOT_TESTABLE and r.about not in ("seen", c.about):
                     got[0].verdict = ESTIMATE
         family = [
             (c, j)

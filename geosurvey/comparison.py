@@ -190,6 +190,119 @@ def lessons(table: pd.DataFrame, n_seeds: int) -> str:
     return "\n\n".join(parts)
 
 
+# the ideas the chapters test, each with the claims that isolate it (chapter, key)
+IDEAS = (
+    (
+        "classify, do not regress",
+        (("planet", "class_distance"), ("planet", "class_chord")),
+    ),
+    (
+        "more evidence at test time",
+        (("pigeon", "views"), ("planet", "album_random"), ("planet", "album_750")),
+    ),
+    ("combine a cell hierarchy", (("scene_networks", "hier_fine"),)),
+    ("finer cells, finer answers", (("planet", "fine_coarse_25"),)),
+    (
+        "smooth labels by distance",
+        (("pigeon", "smooth_semantic"), ("pigeon", "smooth_s2")),
+    ),
+    (
+        "train beyond pretrained features",
+        (
+            ("planet", "finetune_frozen"),
+            ("comparison", "PIGEON_frozen"),
+            ("comparison", "contrastive retrieval_frozen"),
+            ("comparison", "scene-aware_frozen"),
+        ),
+    ),
+    (
+        "contrastive stages and schedules",
+        (
+            ("two_stage_vit", "triplet_median"),
+            ("two_stage_vit", "hierarchical"),
+            ("two_stage_vit", "multistage"),
+        ),
+    ),
+    ("route by scene", (("scene_networks", "csn"),)),
+    (
+        "beat the prior",
+        (
+            ("data_and_metrics", "frozen_prior_score"),
+            ("planet", "class_prior"),
+            ("pigeon", "semantic_prior"),
+            ("two_stage_vit", "cnn_prior"),
+        ),
+    ),
+)
+
+
+def lessons_table(by_seed: dict) -> pd.DataFrame:
+    """Each idea of :data:`IDEAS` with the claims that isolate it: the verdict at
+    every seed on seen and on new places (marks as in :func:`stability_table`), the
+    seen-places verdict over the seeds (decisive only where every seed gives it) and
+    the mean seen-places difference."""
+    rows = {}
+    for idea, keys in IDEAS:
+        for chapter, key in keys:
+            recs = [
+                c
+                for s in sorted(by_seed)
+                for c in by_seed[s].get(chapter, {}).get("claims", [])
+                if c["key"] == key
+            ]
+            if not recs:
+                continue
+            row = {}
+            for r in ("seen", "new"):
+                row[BY_KEY[r].name] = " ".join(MARK[_verdict(c, r)] for c in recs)
+            seen = [_verdict(c, "seen") for c in recs]
+            row["over seeds"] = seen[0] if len(set(seen)) == 1 else "seed-dependent"
+            d = [c["judgements"]["seen"]["difference"] for c in recs if seen[0]]
+            unit = claims.unit(recs[0]["metric"])
+            row["mean difference"] = f"{np.mean(d):+,.1f}{unit}" if d else "–"
+            rows[(idea, recs[0]["text"])] = row
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis(["idea", "claim"])
+
+
+def idea_findings(table: pd.DataFrame) -> str:
+    """Which ideas held on seen places (every claim reproduced at every seed), which
+    failed, which held in part, and which the evidence here cannot decide: a sentence
+    each."""
+    found = {"held": [], "failed": [], "partly": [], "open": []}
+    for idea, rows in table.groupby(level="idea", sort=False):
+        v, n = rows["over seeds"].tolist(), len(rows)
+        kind = (
+            "held"
+            if set(v) == {claims.REPRODUCED}
+            else "failed"
+            if set(v) == {claims.NOT_REPRODUCED}
+            else "partly"
+            if claims.REPRODUCED in v
+            else "open"
+        )
+        hits = v.count(claims.REPRODUCED)
+        found[kind].append(
+            idea + (f" ({hits} of {n} claims)" if kind == "partly" else "")
+        )
+    words = {
+        "held": "On seen places, held at every seed run",
+        "failed": "Failed at every seed run",
+        "partly": "Held in part",
+        "open": "Not decided by this evidence",
+    }
+    marks = [set(m.split()) for m in table["new places"]]
+    judged = [
+        m for m in marks if m - {MARK[claims.ESTIMATE], MARK[claims.NOT_TESTABLE]}
+    ]
+    sure = [m for m in judged if len(m) == 1 and m & {MARK[v] for v in claims.DECISIVE}]
+    return " ".join(
+        f"{words[k]}: {'; '.join(ideas)}." for k, ideas in found.items() if ideas
+    ) + (
+        f" On new places {len(sure)} of the {len(judged)} claims judged there have "
+        "the same decisive verdict at every seed."
+    )
+
+
 def cost_table(chapters, fams) -> pd.DataFrame:
     """The cost each chapter measured for its family representative."""
     rows = {}

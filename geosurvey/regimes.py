@@ -29,6 +29,7 @@ class Regime:
     val: str  # the split key of its validation images
     test: str  # the split key of its test images
     own_train: str = "train"  # its own training split, where the run has one
+    about: str = "seen"  # the places it tests: "seen", or "new" ground
 
     def train(self, splits: dict) -> str:
         """The split key of the images this regime's models train on in ``splits``."""
@@ -36,10 +37,13 @@ class Regime:
 
 
 SEEN = Regime("seen", "seen places", "val", "test")
-NEW = Regime("new", "new places", "val_new", "test_new", own_train="train_new")
+NEW = Regime("new", "new places", "val_new", "test_new", "train_new", "new")
 EVAL = Regime("eval", "eval set", "val", "eval")
+# new ground in K folds (chapter 1's training-free floors): each fold's test discs
+# answered from the training images outside them (geosurvey.data.designs)
+FOLDS = Regime("folds", "new places, 8 folds", "val_new", "test_folds", about="new")
 REGIMES = (SEEN, NEW)  # where claims are judged
-BY_KEY = {r.key: r for r in (SEEN, NEW, EVAL)}
+BY_KEY = {r.key: r for r in (SEEN, NEW, EVAL, FOLDS)}
 
 
 def present(splits: dict, with_eval: bool = True) -> tuple:

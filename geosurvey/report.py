@@ -128,8 +128,13 @@ def claims_table(claims, keys=None) -> pd.DataFrame:
         for r in claims.regimes:
             j = claims.judged.get(key, {}).get(r.key)
             row[r.name] = NOT_TESTABLE if c.untestable else _cell(j, c.metric)
-        about = claims.judged.get(key, {}).get(c.about)
-        row["smallest detectable difference"] = detectable(about, c.metric)
+        about = [  # the judgements in the regimes the claim is about: the best test's
+            j
+            for r in claims.regimes
+            if (j := claims.judged.get(key, {}).get(r.key)) and r.about == c.about
+        ]
+        best = min(about, key=lambda j: j.detectable, default=None)
+        row["smallest detectable difference"] = detectable(best, c.metric)
         rows[c.text] = row
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("claim")
 

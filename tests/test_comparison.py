@@ -124,3 +124,30 @@ def test_the_ranking_includes_the_prior_and_says_where_intervals_cannot_separate
         f"> prior ({ev.metrics('prior', 'test')['geoscore']:,.0f})"
     )
     assert text.split(" (")[0] in ("PlaNet", "PIGEON")
+
+
+def test_lessons_group_claims_by_idea_and_hold_an_idea_only_at_every_seed():
+    def planet(gap, seed):
+        c = Claims(_ev(gap, seed), regimes.REGIMES, seed=seed)
+        c.add(Claim("class_distance", "cells beat regression", "a", "b", "median_km"))
+        c.add(Claim("class_chord", "cells beat chords", "a", "b", "median_km"))
+        c.add(Claim("fine_coarse_25", "fine beats coarse", "b", "a", "median_km"))
+        c.judge()
+        return {"claims": c.records()}
+
+    by_seed = {s: {"planet": planet(300.0 * (s < 2), s)} for s in (0, 1, 2)}
+    two = comparison.lessons_table({s: by_seed[s] for s in (0, 1)})
+    assert list(two.index.get_level_values("idea").unique()) == [
+        "classify, do not regress",
+        "finer cells, finer answers",
+    ]
+    row = two.loc[("classify, do not regress", "cells beat regression")]
+    assert row["seen places"] == "✓ ✓" and row["over seeds"] == cl.REPRODUCED
+    assert row["mean difference"].startswith("-") and row["new places"] == "e e"
+    text = comparison.idea_findings(two)
+    assert "held at every seed run: classify, do not regress." in text
+    assert "Failed at every seed run: finer cells, finer answers." in text
+    # seed 2 has no gap: nothing is decided at every seed any more
+    three = comparison.lessons_table(by_seed)
+    assert set(three["over seeds"]) == {"seed-dependent"}
+    assert "Not decided by this evidence: classify" in comparison.idea_findings(three)

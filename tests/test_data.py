@@ -15,7 +15,7 @@ from geosurvey.data import (
     read_osv5m,
 )
 from geosurvey.data.places import continents, geocode
-from geosurvey.geo import CoordinateError
+from geosurvey.geo import CoordinateError, haversine
 
 # --- decoding odd images --------------------------------------------------------------
 
@@ -386,3 +386,18 @@ def test_photo_sets_hand_uint8_transforms_decoded_arrays_and_errors_cross_proces
         ds[1]
     again = pickle.loads(pickle.dumps(err.value))
     assert str(again) == str(err.value) and again.reason == err.value.reason
+
+
+def test_fold_tests_lie_in_their_own_discs(tmp_cache):
+    from geosurvey.data import designs
+    from geosurvey.data.geotiles import labelled_locations, load_fold_tests
+
+    discs = designs.fold_discs(labelled_locations(), designs.FOLDS, 0)
+    ts = load_fold_tests(SMALL, discs, 80)
+    disc = ts.meta["block"].str.removeprefix("disc-").astype(int).to_numpy()
+    d = haversine(
+        ts.lat, ts.lon, discs["lat"].to_numpy()[disc], discs["lon"].to_numpy()[disc]
+    )
+    assert (d <= SMALL.block_radius_km).all() and len(ts) > 70
+    assert (ts.meta["fold"].to_numpy() == discs["fold"].to_numpy()[disc]).all()
+    assert np.bincount(disc).max() == 2 and ts.tiles.shape[1:] == (32, 32, 3)

@@ -286,3 +286,21 @@ def test_a_design_with_neither_buffer_nor_mask_shares_ground_with_training():
     loose = designs.Design("bare", 250, 250, 0, folds=4, discs_per_fold=3)
     row = designs.measure(locs, loose, n_train=800, n_test=80)
     assert row["test tiles sharing over 5 % %"] >= 10
+
+
+def test_fold_discs_cover_every_continent_and_never_share_ground():
+    d = designs.fold_discs(geotiles.labelled_locations(), designs.FOLDS, 0)
+    assert len(d) == 40 and d.groupby("fold").size().eq(5).all()  # 8 folds of 5
+    assert set(d["continent"]) == {
+        "Europe",
+        "North America",
+        "Asia",
+        "South America",
+        "Oceania",
+        "Africa",
+    }
+    lat, lon = d["lat"].to_numpy(), d["lon"].to_numpy()
+    gap = haversine(lat[:, None], lon[:, None], lat[None], lon[None])
+    np.fill_diagonal(gap, np.inf)
+    f = designs.FOLDS
+    assert gap.min() >= 2 * f.radius_km + 2 * f.reach_km  # no tile reaches another

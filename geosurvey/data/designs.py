@@ -82,6 +82,21 @@ def place_discs(locs: pd.DataFrame, design: Design, seed: int) -> np.ndarray:
     return np.array(chosen[:n])
 
 
+def _centres(locs, design: Design, rng, seed: int) -> tuple:
+    """Row indices of (validation, test) disc centres, shuffled; test disc ``i``
+    belongs to fold ``i mod K``."""
+    centres = rng.permutation(place_discs(locs, design, seed))
+    return centres[: design.val_discs], centres[design.val_discs :]
+
+
+def fold_discs(locs: pd.DataFrame, design: Design, seed: int) -> pd.DataFrame:
+    """The test discs of ``design`` (lat, lon, continent, fold), as :func:`measure`
+    draws them."""
+    _, centres = _centres(locs, design, np.random.default_rng([seed, 5]), seed)
+    out = locs.iloc[centres][["lat", "lon", "continent"]].reset_index(drop=True)
+    return out.assign(fold=np.arange(len(out)) % design.folds)
+
+
 def _within(tree, xyz, centres, km: float, n: int) -> np.ndarray:
     out = np.zeros(n, bool)
     for hits in tree.query_ball_point(xyz[centres], km_chord(km)):
@@ -145,8 +160,7 @@ def measure(
     ``n_train`` training tiles per fold and ``n_test`` test tiles in all."""
     xyz = to_xyz(locs["lat"].to_numpy(), locs["lon"].to_numpy())
     tree, rng = cKDTree(xyz), np.random.default_rng([seed, 5])
-    centres = rng.permutation(place_discs(locs, design, seed))
-    val, centres = centres[: design.val_discs], centres[design.val_discs :]
+    val, centres = _centres(locs, design, rng, seed)
     fold_of = np.arange(len(centres)) % design.folds
     runs = [
         _fold(
@@ -179,6 +193,7 @@ def measure(
     }
 
 
+FOLDS = Design("8 folds: 500-km tiles, 625-km buffer", 500, 250, 625, 8, 6)
 CANDIDATES = (
     Design(
         "today: 500-km tiles, 625-km buffer, one model",
@@ -189,7 +204,7 @@ CANDIDATES = (
         8,
         val_discs=4,
     ),
-    Design("8 folds: 500-km tiles, 625-km buffer", 500, 250, 625, 8, 6),
+    FOLDS,
     Design("8 folds: 250-km tiles, 313-km buffer", 250, 250, 313, 8, 6),
     Design(
         "8 folds: 500-km tiles, masked, 700-km discs", 500, 700, 0, 8, 6, masked=True

@@ -367,6 +367,44 @@ def _read_blocks(folder: Path) -> pd.DataFrame:
     return pd.read_csv(folder / "blocks.csv", keep_default_na=False)
 
 
+def load_fold_tests(spec: GeoTilesSpec, discs: pd.DataFrame, n: int) -> TileSet:
+    """Test tiles of new ground in folds: about ``n / len(discs)`` locations drawn
+    inside each disc (``spec.block_radius_km`` of its centre) and rendered like every
+    split; each row carries its ``fold`` and its disc (``block``)."""
+    params = {**spec.cache_params(), "fold_discs": discs.to_dict("list"), "n": n}
+    folder = cache.entry("geotiles-folds", params)
+    if not folder.exists():
+        locs, rng = labelled_locations(), np.random.default_rng([spec.seed, 77])
+        d = haversine(
+            locs["lat"].to_numpy()[:, None],
+            locs["lon"].to_numpy()[:, None],
+            discs["lat"].to_numpy(),
+            discs["lon"].to_numpy(),
+        )
+        per = n // len(discs)
+        rows, disc = [], []
+        for i in range(len(discs)):
+            inside = np.flatnonzero(d[:, i] <= spec.block_radius_km)
+            rows.append(rng.choice(inside, min(per, len(inside)), replace=False))
+            disc += [i] * len(rows[-1])
+        meta = locs.iloc[np.concatenate(rows)].reset_index(drop=True)
+        meta = meta.assign(fold=discs["fold"].to_numpy()[disc], block=disc)
+        tiles, shown = render_split(
+            meta["lat"].to_numpy(),
+            meta["lon"].to_numpy(),
+            spec,
+            rng,
+            desc="GeoTiles folds",
+        )
+        with files.atomic_folder(folder) as tmp:
+            np.save(tmp / "tiles.npy", tiles)
+            pd.concat([meta, shown], axis=1).to_csv(tmp / "meta.csv", index=False)
+    meta = _read_meta(folder / "meta.csv")
+    meta["block"] = [f"disc-{b}" for b in meta["block"]]
+    tiles = np.load(folder / "tiles.npy", mmap_mode="r")
+    return TileSet(meta, tiles, name="geotiles-test_folds")
+
+
 def load_views(spec: GeoTilesSpec, images: TileSet) -> TileSet:
     """Every location of ``images`` rendered again under each condition, with fresh
     rotation, scale and jitter: the several views of one place that PIGEON fuses. Row
