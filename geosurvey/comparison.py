@@ -190,50 +190,22 @@ def lessons(table: pd.DataFrame, n_seeds: int) -> str:
     return "\n\n".join(parts)
 
 
-# the ideas the chapters test, each with the claims that isolate it (chapter, key)
-IDEAS = (
-    (
-        "classify, do not regress",
-        (("planet", "class_distance"), ("planet", "class_chord")),
-    ),
-    (
-        "more evidence at test time",
-        (("pigeon", "views"), ("planet", "album_random"), ("planet", "album_750")),
-    ),
-    ("combine a cell hierarchy", (("scene_networks", "hier_fine"),)),
-    ("finer cells, finer answers", (("planet", "fine_coarse_25"),)),
-    (
-        "smooth labels by distance",
-        (("pigeon", "smooth_semantic"), ("pigeon", "smooth_s2")),
-    ),
-    (
-        "train beyond pretrained features",
-        (
-            ("planet", "finetune_frozen"),
-            ("comparison", "PIGEON_frozen"),
-            ("comparison", "contrastive retrieval_frozen"),
-            ("comparison", "scene-aware_frozen"),
-        ),
-    ),
-    (
-        "contrastive stages and schedules",
-        (
-            ("two_stage_vit", "triplet_median"),
-            ("two_stage_vit", "hierarchical"),
-            ("two_stage_vit", "multistage"),
-        ),
-    ),
-    ("route by scene", (("scene_networks", "csn"),)),
-    (
-        "beat the prior",
-        (
-            ("data_and_metrics", "frozen_prior_score"),
-            ("planet", "class_prior"),
-            ("pigeon", "semantic_prior"),
-            ("two_stage_vit", "cnn_prior"),
-        ),
-    ),
-)
+# the ideas the chapters test, each with the claims that isolate it (chapter:key)
+IDEAS = {
+    "classify, do not regress": "planet:class_distance, planet:class_chord",
+    "more evidence at test time": "pigeon:views, planet:album_random, planet:album_750",
+    "combine a cell hierarchy": "scene_networks:hier_fine",
+    "finer cells, finer answers": "planet:fine_coarse_25",
+    "smooth labels by distance": "pigeon:smooth_semantic, pigeon:smooth_s2",
+    "train beyond pretrained features": "planet:finetune_frozen, "
+    "comparison:PIGEON_frozen, comparison:contrastive retrieval_frozen, "
+    "comparison:scene-aware_frozen",
+    "contrastive stages and schedules": "two_stage_vit:triplet_median, "
+    "two_stage_vit:hierarchical, two_stage_vit:multistage",
+    "route by scene": "scene_networks:csn",
+    "beat the prior": "data_and_metrics:frozen_prior_score, planet:class_prior, "
+    "pigeon:semantic_prior, two_stage_vit:cnn_prior",
+}
 
 
 def lessons_table(by_seed: dict) -> pd.DataFrame:
@@ -242,8 +214,8 @@ def lessons_table(by_seed: dict) -> pd.DataFrame:
     seen-places verdict over the seeds (decisive only where every seed gives it) and
     the mean seen-places difference."""
     rows = {}
-    for idea, keys in IDEAS:
-        for chapter, key in keys:
+    for idea, keys in IDEAS.items():
+        for chapter, key in (k.split(":") for k in keys.split(", ")):
             recs = [
                 c
                 for s in sorted(by_seed)

@@ -22,6 +22,7 @@ EXPECTED = {
         "fine_coarse_25": (("seen", R),),
         "class_distance": (("seen", R),),
         "class_chord": (("seen", R),),
+        "finetune_frozen": (("seen", R),),
         "album_750": (("seen", R),),
         "album_random": (("seen", R),),
     },
@@ -32,9 +33,11 @@ EXPECTED = {
         "hybrid_cnn": (("seen", N),),
     },
     "scene_networks": {
+        "hier_fine": (("seen", R),),
         "oracle": (("seen", R),),
     },
     "comparison": {
+        "PlaNet_frozen": (("seen", R),),
         "PIGEON_frozen": (("seen", R),),
     },
 }
