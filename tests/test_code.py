@@ -260,6 +260,28 @@ def test_every_chapter_ends_with_a_summary_and_exercises(path):
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_a_table_is_shown_where_it_is_made(path):
+    """``gs.display.table`` returns a table that shows only as a cell's last
+    expression; anywhere else (inside a branch or a loop) it is silently lost, and
+    ``gs.display.show`` is the call that displays it."""
+    lost = []
+    for k, c in enumerate(_cells(path)):
+        if c["cell_type"] != "code":
+            continue
+        tree = ast.parse("".join(c["source"]))
+        last = tree.body[-1] if tree.body else None
+        for node in ast.walk(tree):
+            call = node.value if isinstance(node, ast.Expr) else None
+            if (
+                isinstance(call, ast.Call)
+                and ast.unparse(call.func) == "gs.display.table"
+                and node is not last
+            ):
+                lost.append(f"cell {k}, line {node.lineno}")
+    assert not lost, lost
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
 def test_teaching_cells_are_short(path):
     long, teaching = [], False
     for k, c in enumerate(_cells(path)):
