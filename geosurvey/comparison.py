@@ -271,7 +271,8 @@ def idea_findings(table: pd.DataFrame) -> str:
         f"{words[k]}: {'; '.join(ideas)}." for k, ideas in found.items() if ideas
     ) + (
         f" On new places {len(sure)} of the {len(judged)} claims judged there have "
-        "the same decisive verdict at every seed."
+        "the same decisive verdict at every seed"
+        + (": no idea is shown to carry to new ground." if not sure else ".")
     )
 
 
