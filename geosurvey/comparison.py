@@ -229,7 +229,8 @@ def lessons_table(by_seed: dict) -> pd.DataFrame:
                 row[BY_KEY[r].name] = " ".join(MARK[_verdict(c, r)] for c in recs)
             seen = [_verdict(c, "seen") for c in recs]
             row["over seeds"] = seen[0] if len(set(seen)) == 1 else "seed-dependent"
-            d = [c["judgements"]["seen"]["difference"] for c in recs if seen[0]]
+            js = [c["judgements"].get("seen") for c in recs]
+            d = [j["difference"] for j in js if j]
             unit = claims.unit(recs[0]["metric"])
             row["mean difference"] = f"{np.mean(d):+,.1f}{unit}" if d else "–"
             rows[(idea, recs[0]["text"])] = row

@@ -132,6 +132,7 @@ def test_lessons_group_claims_by_idea_and_hold_an_idea_only_at_every_seed():
         c.add(Claim("class_distance", "cells beat regression", "a", "b", "median_km"))
         c.add(Claim("class_chord", "cells beat chords", "a", "b", "median_km"))
         c.add(Claim("fine_coarse_25", "fine beats coarse", "b", "a", "median_km"))
+        c.add(Claim("album_750", "albums", "a", "b", "median_km", untestable="none"))
         c.judge()
         return {"claims": c.records()}
 
@@ -139,8 +140,12 @@ def test_lessons_group_claims_by_idea_and_hold_an_idea_only_at_every_seed():
     two = comparison.lessons_table({s: by_seed[s] for s in (0, 1)})
     assert list(two.index.get_level_values("idea").unique()) == [
         "classify, do not regress",
+        "more evidence at test time",
         "finer cells, finer answers",
     ]
+    untested = two.loc[("more evidence at test time", "albums")]  # no judgement at all
+    assert untested["over seeds"] == cl.NOT_TESTABLE
+    assert untested["mean difference"] == "–"
     row = two.loc[("classify, do not regress", "cells beat regression")]
     assert row["seen places"] == "✓ ✓" and row["over seeds"] == cl.REPRODUCED
     assert row["mean difference"].startswith("-") and row["new places"] == "e e"
@@ -149,5 +154,5 @@ def test_lessons_group_claims_by_idea_and_hold_an_idea_only_at_every_seed():
     assert "Failed at every seed run: finer cells, finer answers." in text
     # seed 2 has no gap: nothing is decided at every seed any more
     three = comparison.lessons_table(by_seed)
-    assert set(three["over seeds"]) == {"seed-dependent"}
+    assert set(three["over seeds"]) == {"seed-dependent", cl.NOT_TESTABLE}
     assert "Not decided by this evidence: classify" in comparison.idea_findings(three)

@@ -180,8 +180,8 @@ class Context:
         def build():
             out = {k: make(v) for k, v in self.splits.items() if k != "train_new"}
             if "train_new" in self.splits:
-                ground = self.splits["train"].meta["ground"].to_numpy()
-                out["train_new"] = take(out["train"], np.flatnonzero(ground == "pool"))
+                rows = newplaces.new_ground(self.splits["train"].meta)
+                out["train_new"] = take(out["train"], rows)
             return out
 
         return self.memo(f"per-split:{name}", build)

@@ -352,7 +352,7 @@ def load_geotiles(spec: GeoTilesSpec = GeoTilesSpec()) -> dict:
         for split in SPLITS
     }
     train = splits["train"]
-    splits["train_new"] = train.subset(np.flatnonzero(train.meta["ground"] == "pool"))
+    splits["train_new"] = train.subset(newplaces.new_ground(train.meta))
     splits["train_new"].name = "geotiles-train_new"
     return splits
 

@@ -71,6 +71,12 @@ class Blocks:
         return out
 
 
+def new_ground(meta: pd.DataFrame) -> np.ndarray:
+    """The rows of training ``meta`` (each with its ``ground``: :meth:`Blocks.roles`)
+    a new-places model trains on: those outside every held-out disc and its buffer."""
+    return np.flatnonzero(meta["ground"].to_numpy() == "pool")
+
+
 def quotas_for(shares: pd.Series, discs, n: int) -> dict:
     """Locations wanted per continent with discs: ``n`` split by the continents'
     shares (largest remainders, so they sum to ``n``)."""
