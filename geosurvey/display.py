@@ -20,9 +20,10 @@ column's format (in a *number* column: the precision they were written with, at 
 decimals). Lists are formatted element by element, dicts as ``key: value`` with each
 value formatted by its key's kind.
 
-The result is for display only: its column labels hold a zero-width space (:data:`ZWSP`)
-after each ``@`` and ``_``, where a narrow header may wrap, and intervals non-breaking
-spaces (:data:`NBSP`), so that none is split over two lines; they read the same.
+The result is for display only: its column labels are the reader's names of the metrics
+(:func:`label`: ``acc@25km`` is "within 25 km %"), any ``@`` or ``_`` left followed by a
+zero-width space (:data:`ZWSP`), where a narrow header may wrap, and intervals hold
+non-breaking spaces (:data:`NBSP`), so that none is split over two lines.
 
 ``formats`` overrides the rule for named columns: a kind (``"percent"``, ``"km"``, ...),
 a format string such as ``"{:.3f}"``, or a function of the cell returning its text.
@@ -66,6 +67,71 @@ _INTERVAL = re.compile(
 )
 
 
+# the reader's names of the library's metric, history and label keys
+NAMES = {
+    "median_km": "median error (km)",
+    "mean_km": "mean error (km)",
+    "q1_km": "Q1 (km)",
+    "q3_km": "Q3 (km)",
+    "error_km": "error (km)",
+    "geoscore": "GeoScore",
+    "country_acc": "country %",
+    "continent_acc": "continent %",
+    "admin1_acc": "first-level region %",
+    "n": "images",
+    "loss": "loss",
+    "train_loss": "training loss",
+    "train_seconds": "training time (s)",
+    "images_per_s": "images per second",
+    "parameters_m": "parameters (millions)",
+    "elevation_m": "elevation (m)",
+    "coast_km": "distance to the coast (km)",
+    "climate": "climate zone (Köppen-Geiger)",
+    "land_cover": "land cover (IGBP)",
+    "tau_max": "τ max",
+    "tau_min": "τ min",
+}
+_WITHIN = re.compile(r"^acc@(\d+)km$")
+_VALIDATION = re.compile(r"^(val_new|val)_(\w+)$")
+
+
+def label(name):
+    """The reader's name of a metric or a column: ``acc@25km`` is "within 25 km %",
+    ``val_new_geoscore`` "new-places validation GeoScore"; any other name as it is."""
+    if not isinstance(name, str):
+        return name
+    if name in NAMES:
+        return NAMES[name]
+    if within := _WITHIN.match(name):
+        return f"within {within[1]} km %"
+    if val := _VALIDATION.match(name):
+        where = "new-places validation" if val[1] == "val_new" else "validation"
+        return f"{where} {label(val[2])}"
+    return name
+
+
+# a key of the library shown to a reader as it is written in the code
+_INTERNAL = re.compile(
+    r"(?<![\w@])(acc@\d+km|val(_new)?_\w+|\w+_(km|acc|loss|seconds|s|m)|geoscore)"
+    r"(?![\w@])"
+)
+# every header a table showed and every label a figure drew in this session
+SHOWN: set = set()
+
+
+def internal_names() -> list:
+    """What a reader was shown under a name only the code uses (``median_km`` where
+    :func:`label` says "median error (km)"), from the headers :func:`table` made and
+    the titles, axis labels and legends :func:`geosurvey.plots.figure`'s figures drew,
+    one message each."""
+    found = sorted({m[0] for text in SHOWN for m in _INTERNAL.finditer(text)})
+    return [
+        f"a table or figure shows the internal name {name!r}: name it with "
+        "gs.display.label or in words"
+        for name in found
+    ]
+
+
 def kind(column) -> str:
     """The kind of a column (one of :data:`KINDS`) from its name, by the rule above."""
     name = str(column[-1] if isinstance(column, tuple) else column).lower()
@@ -91,7 +157,12 @@ def table(
     writers = [_formatter(c, df.iloc[:, i], formats) for i, c in enumerate(df.columns)]
     cells = {i: [_cell(v, w) for v in df.iloc[:, i]] for i, w in enumerate(writers)}
     out = pd.DataFrame(cells, index=df.index, dtype=object)
-    out.columns = df.columns.map(_breakable)
+    out.columns = df.columns.map(header)
+    SHOWN.update(
+        str(level).replace(ZWSP, "")
+        for c in out.columns
+        for level in (c if isinstance(c, tuple) else (c,))
+    )
     return out
 
 
@@ -103,12 +174,13 @@ def show(df: pd.DataFrame, formats: Mapping | None = None, **kw) -> None:
     display(table(df, formats, **kw))
 
 
-def _breakable(label):
-    """A column label with a zero-width space after each ``@`` and ``_``: where a narrow
-    header wraps (``acc@`` over ``25km``) instead of breaking inside a word."""
-    if isinstance(label, tuple):
-        return tuple(map(_breakable, label))
-    return re.sub("([@_])", "\\1" + ZWSP, label) if isinstance(label, str) else label
+def header(name):
+    """A column's header: its :func:`label`, with a zero-width space after each ``@``
+    and ``_`` left, where a narrow header may wrap instead of breaking inside a word."""
+    if isinstance(name, tuple):
+        return tuple(map(header, name))
+    name = label(name)
+    return re.sub("([@_])", "\\1" + ZWSP, name) if isinstance(name, str) else name
 
 
 def _is_last_level(name, df: pd.DataFrame) -> bool:

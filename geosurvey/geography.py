@@ -124,6 +124,12 @@ def climate(lat, lon) -> np.ndarray:
     return _lookup("koppen_geiger", lat, lon).astype(np.int64) - 1
 
 
+def main_climate(lat, lon) -> np.ndarray:
+    """The main Köppen-Geiger group at each point: A tropical, B arid, C temperate, D
+    continental, E polar (O: the sea)."""
+    return np.array([KOPPEN[c][0] for c in climate(lat, lon)], dtype=object)
+
+
 def land_cover(lat, lon) -> np.ndarray:
     """MODIS IGBP land cover class 0..16 (0 = water) at each point; names in
     :data:`IGBP`."""

@@ -13,6 +13,8 @@ import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 
+from .display import SHOWN
+from .display import label as reader_name
 from .metrics import THRESHOLDS_KM
 
 # Where a figure goes on the page at a 1280-px window, in inches at DPI (100 px per
@@ -64,14 +66,39 @@ def figure(
     inches = WIDTHS[width] if isinstance(width, str) else float(width)
     mpl.rcParams.update(STYLE)
     size = (inches, 0.6 * inches if height is None else height)
-    return plt.subplots(nrows, ncols, figsize=size, layout="constrained", **subplots)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=size, layout="constrained", **subplots
+    )
+    fig.canvas.mpl_connect("draw_event", _record_labels)
+    return fig, axes
 
 
 def blank(width="column", height: float = 3.0):
     """An empty figure of the book's size and style (for axes added one by one)."""
     mpl.rcParams.update(STYLE)
     inches = WIDTHS[width] if isinstance(width, str) else float(width)
-    return plt.figure(figsize=(inches, height), layout="constrained")
+    fig = plt.figure(figsize=(inches, height), layout="constrained")
+    fig.canvas.mpl_connect("draw_event", _record_labels)
+    return fig
+
+
+def _record_labels(event) -> None:
+    """Note the titles, axis labels and legend entries a drawn figure shows
+    (:func:`geosurvey.display.internal_names` checks them)."""
+    fig = event.canvas.figure
+    legends = [*fig.legends, *(ax.get_legend() for ax in fig.axes)]
+    SHOWN.update(
+        t.get_text()
+        for t in (
+            *(x for ax in fig.axes for x in (ax.title, ax.xaxis.label, ax.yaxis.label)),
+            *(
+                t
+                for legend in legends
+                if legend is not None
+                for t in legend.get_texts()
+            ),
+        )
+    )
 
 
 def caption(row) -> str:
@@ -137,7 +164,7 @@ def training_curves(
         _, ax = figure(height=2.8)
     epochs = history.column("epoch")
     for m in metrics:
-        ax.plot(epochs, history.column(m), marker="o", label=m)
+        ax.plot(epochs, history.column(m), marker="o", label=reader_name(m))
     ax.set_xlabel("epoch")
     ax.set_ylabel(ylabel or "")
     ax.legend(fontsize=7)
@@ -195,6 +222,54 @@ def histories(named: dict, panels: dict, height: float = 2.8):
     return fig
 
 
+def stages(histories: list, curves: dict, height: float = 2.8):
+    """One model trained in stages, the weights carried from one to the next: each
+    epoch value of ``curves`` (``{"train_loss": "training", ...}``) over all the
+    stages' epochs on one axis, the stages marked."""
+    fig, ax = figure(height=height)
+    start = 0
+    for k, h in enumerate(histories):
+        epochs = start + np.arange(1, len(h.epochs) + 1)
+        for j, (key, label) in enumerate(curves.items()):
+            ax.plot(
+                epochs,
+                h.column(key),
+                marker="o",
+                ms=3,
+                color=f"C{j}",
+                label=label if k == 0 else None,
+            )
+        if k:
+            ax.axvline(start + 0.5, color="grey", lw=0.8, ls="--")
+        ax.annotate(
+            f"stage {k + 1}",
+            (start + 0.6, 1.01),
+            xycoords=("data", "axes fraction"),
+            va="bottom",
+            fontsize=8,
+        )
+        start += len(h.epochs)
+    ax.set_xlabel("epoch, the stages one after another")
+    ax.set_ylabel("loss")
+    ax.grid(alpha=0.3)
+    fig.legend(loc="outside right upper")
+    return fig
+
+
+def class_sizes(named: dict, height: float = 2.6):
+    """Training images per class, one panel per partition (``{"coarse": partition,
+    ...}``), the classes sorted from the largest."""
+    fig, axes = figure(height=height, ncols=len(named), squeeze=False)
+    for ax, (name, partition) in zip(axes[0], named.items()):
+        counts = np.sort(np.asarray(partition.counts))[::-1]
+        ax.bar(np.arange(1, len(counts) + 1), counts, width=1.0, color="C0")
+        ax.set_title(f"{name}: {len(counts):,} cells")
+        ax.set_xlabel("cell, largest first")
+        ax.set_ylabel("training images")
+        ax.grid(alpha=0.3, axis="y")
+    return fig
+
+
 def sweep(
     ev,
     split: str,
@@ -226,8 +301,8 @@ def sweep(
         pick = methods.index(chosen[name])
         ax.plot(xs[pick], values[pick], "o", ms=12, mfc="none", color="k")
     ax.set_xticks(range(len(labels)), labels)
-    ax.set_xlabel("tau, as a multiple of the cell spacing")
-    ax.set_ylabel(f"test {metric} (95 % CI)")
+    ax.set_xlabel("τ, as a multiple of the cell spacing")
+    ax.set_ylabel(f"test {reader_name(metric)} (95 % CI)")
     ax.grid(alpha=0.3)
     ax.set_title(title or split)
     ax.legend(fontsize=7)
@@ -247,9 +322,9 @@ def label_distributions(table):
             ax.set_xlabel("training locations")
         else:
             ax.hist(table[col], bins=40)
-            ax.set_xlabel(col)
+            ax.set_xlabel(reader_name(col))
             ax.set_ylabel("training locations")
-        ax.set_title(col)
+        ax.set_title(reader_name(col))
     for ax in axes.ravel()[len(cols) :]:
         ax.axis("off")
     return fig
@@ -339,7 +414,7 @@ def by_regime(ev, methods, regimes, *, metric: str = "geoscore", ax=None):
             label=m,
         )
     ax.set_xticks(range(len(regimes)), [r.name for r in regimes])
-    ax.set_ylabel(f"{metric} (95 % CI)")
+    ax.set_ylabel(f"{reader_name(metric)} (95 % CI)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="upper right")
     return ax

@@ -87,12 +87,18 @@ def _clean() -> nbformat.NotebookNode:
     cells = [
         nbformat.v4.new_markdown_cell(
             "# Clean\n\nA hit when $d \\le t$, as in {cite}`haas2024pigeon`; "
-            "accuracy {glue:text}`acc` %.\n\n$$\nd = 2R \\arcsin \\sqrt{h}\n$$\n\n"
-            "```{bibliography}\n```"
+            "accuracy {glue:text}`acc` %, drawn in {numref}`fig-clean`."
+            "\n\n$$\nd = 2R \\arcsin \\sqrt{h}\n$$\n\n```{bibliography}\n```"
         ),
         nbformat.v4.new_code_cell("x = 1", outputs=[glued]),
         nbformat.v4.new_code_cell("table", outputs=[_html(display.table(metrics))]),
-        nbformat.v4.new_code_cell("fig", outputs=[_figure("column")]),
+        nbformat.v4.new_code_cell(
+            "fig",
+            outputs=[_figure("column")],
+            metadata={
+                "mystnb": {"figure": {"name": "fig-clean", "caption": "A line."}}
+            },
+        ),
     ]
     return nbformat.v4.new_notebook(cells=cells)
 
@@ -116,7 +122,8 @@ def _defects() -> nbformat.NotebookNode:
         nbformat.v4.new_markdown_cell(
             "# Defects\n\nTypeset math $x^2$, raw TeX \\$\\alpha + \\beta\\$, "
             "a key as text haas2024pigeon, a citation of a missing key "
-            "{cite}`nosuchkey2099`, glue never glued {glue:text}`missing`."
+            "{cite}`nosuchkey2099`, glue never glued {glue:text}`missing`, a "
+            "figure that does not exist {numref}`fig-none`."
             '\n\n<img src="missing.png" alt="gone">\n'
         ),
         nbformat.v4.new_code_cell("wide", outputs=[_html(wide)]),
@@ -203,7 +210,10 @@ def test_every_defect_is_named(checked):
         "cites 'nosuchkey2099'" in citation
         and 'links to no reference: "[]"' in citation
     )
-    assert "failures by kind: 16 (" in out
+    figure = _found(out, "defects", "figure")
+    assert "image 2 in " in figure and "without a number and a caption" in figure
+    assert "resolves to nothing: fig-none" in figure
+    assert "failures by kind: 18 (" in out
 
 
 @needs_chromium

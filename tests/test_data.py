@@ -14,7 +14,7 @@ from geosurvey.data import (
     read_image,
     read_osv5m,
 )
-from geosurvey.data.places import continents, geocode
+from geosurvey.data.places import continent_accuracy, continents, geocode
 from geosurvey.geo import CoordinateError, haversine
 
 # --- decoding odd images --------------------------------------------------------------
@@ -173,6 +173,16 @@ def test_place_labels():
         "North America",
         "South America",
     ]
+
+
+def test_continent_accuracy_counts_answers_on_the_true_continent():
+    # Paris, New York, Rio answered by Madrid (same continent), Lisbon (wrong) and
+    # Buenos Aires (same); the truth is geocoded when the rows carry no continent
+    meta = pd.DataFrame({"lat": [48.86, 40.71, -22.91], "lon": [2.35, -74.0, -43.17]})
+    pred = ([40.42, 38.72, -34.6], [-3.70, -9.14, -58.38])
+    assert continent_accuracy(*pred, meta) == pytest.approx(200 / 3)
+    told = meta.assign(continent=["Europe", "Europe", "South America"])
+    assert continent_accuracy(*pred, told) == pytest.approx(100.0)
 
 
 # --- GeoTiles -------------------------------------------------------------------------

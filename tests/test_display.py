@@ -8,7 +8,7 @@ from geosurvey import display
 def _shown(df, formats=None) -> pd.DataFrame:
     """The display table with its labels as the caller wrote them."""
     out = display.table(df, formats)
-    out.columns = [c.replace(display.ZWSP, "") for c in out.columns]
+    out.columns = df.columns
     return out
 
 
@@ -101,13 +101,21 @@ def test_columns_of_a_multiindex_use_their_last_level():
     df = pd.concat({"Global": pd.DataFrame({"acc@25km": [1.234], "n": [1000]})}, axis=1)
     out = display.table(df)
     assert list(out.iloc[0]) == ["1.2", "1,000"]
-    assert list(out.columns) == [("Global", f"acc@{display.ZWSP}25km"), ("Global", "n")]
+    assert list(out.columns) == [("Global", "within 25 km %"), ("Global", "images")]
 
 
-def test_headers_may_wrap_after_at_and_underscore_only():
-    df = pd.DataFrame({"acc@25km": [1.0], "median_km": [2.0], "n train": [3]})
+def test_headers_name_metrics_as_a_reader_does_and_wrap_only_where_they_may():
+    df = pd.DataFrame(
+        {"acc@25km": [1.0], "median_km": [2.0], "val_new_geoscore": [3], "top_k@1": [4]}
+    )
     labels = list(display.table(df).columns)
-    assert labels == [f"acc@{display.ZWSP}25km", f"median_{display.ZWSP}km", "n train"]
+    assert labels == [
+        "within 25 km %",
+        "median error (km)",
+        "new-places validation GeoScore",
+        f"top_{display.ZWSP}k@{display.ZWSP}1",
+    ]
+    assert display.table(df).iloc[0].tolist() == ["1.0", "2", "3", "4"]
 
 
 def test_explicit_formats_override_the_rule():
@@ -154,3 +162,25 @@ def test_show_displays_the_formatted_table_from_inside_a_branch():
             display.show(pd.DataFrame({"median_km": [2296.33]}))
     shown = out.stdout + "".join(str(o.data) for o in out.outputs)
     assert "2,296" in shown and "2296.33" not in shown
+
+
+def test_a_name_only_the_code_uses_is_caught_in_a_header_or_a_figure():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from geosurvey import plots
+
+    display.SHOWN.clear()
+    display.table(pd.DataFrame({"acc@25km": [1.0], "median_km": [2.0]}))
+    fig, ax = plots.figure()
+    ax.plot([1, 2], [3, 4], label="a method")
+    ax.set_xlabel("error (km)")
+    ax.legend()
+    fig.canvas.draw()
+    assert display.internal_names() == []
+    ax.set_ylabel("val_new_geoscore")
+    fig.legend(["median_km"])
+    fig.canvas.draw()
+    shown = " ".join(display.internal_names())
+    assert "'val_new_geoscore'" in shown and "'median_km'" in shown
+    display.SHOWN.clear()

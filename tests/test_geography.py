@@ -18,6 +18,11 @@ def test_climate_zones_of_known_places():
     assert list(np.asarray(geography.KOPPEN)[geography.climate(lat, lon)]) == list(zone)
 
 
+def test_the_main_climate_group_is_the_zone_s_first_letter():
+    lat, lon, _ = zip(*PLACES.values())
+    assert list(geography.main_climate(lat, lon)) == ["B", "C", "A", "D", "O"]
+
+
 def test_land_cover_elevation_and_coast_of_known_places():
     lat, lon = (
         np.array([0.0, 39.74, 51.51, 23.0]),

@@ -120,6 +120,18 @@ async (keys) => {
     if (tooWide(el)) add("width", `figure in "${section(el)}"`, exceeds(el, el.getBoundingClientRect().width));
   }
 
+  // Figures: every plot of a cell numbered and captioned, every figure reference resolved.
+  for (const el of article.querySelectorAll(".cell_output img")) {
+    const fig = el.closest("figure");
+    const caption = fig && fig.querySelector("figcaption");
+    if (!caption || !caption.querySelector(".caption-number")) {
+      add("figure", img(el, "image"), "a figure without a number and a caption");
+    }
+  }
+  for (const el of article.querySelectorAll(".std-numref, .std-ref")) {
+    if (!el.closest("a")) add("figure", `reference in "${section(el)}"`, `resolves to nothing: ${snippet(el.textContent)}`);
+  }
+
   // Outputs: no traceback, warning, stderr or bare Python repr.
   const out = numbered(".cell_output");
   for (const el of article.querySelectorAll(".cell_output")) {

@@ -13,6 +13,8 @@ is wrong on it, by kind:
   a scrolling wrapper too), or a figure shown scaled down (its text shrinks with it);
 * ``number``: a table cell showing NaN or a number with more than 2 decimals;
 * ``output``: a traceback, a warning, stderr or a bare Python repr in a cell's output;
+* ``figure``: a cell's figure without a number and a caption, or a figure reference
+  that resolves to nothing;
 * ``glue``, ``citation``: a glue role nothing was glued for, a citation that links
   nowhere or cites a key the bibliography lacks, a bibliography key shown as text;
 * ``build``: any other build problem shown on the page;

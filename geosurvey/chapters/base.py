@@ -22,7 +22,18 @@ from typing import Callable, ClassVar
 import numpy as np
 import pandas as pd
 
-from .. import cache, files, geo, inputs, plans, regimes, results, timings, train
+from .. import (
+    cache,
+    display,
+    files,
+    geo,
+    inputs,
+    plans,
+    regimes,
+    results,
+    timings,
+    train,
+)
 from ..claims import Claims
 from ..data import newplaces
 from ..evaluation import Evaluations
@@ -424,7 +435,8 @@ class Chapter(Context):
     def finish(self) -> list:
         """Judge the claims (pooling the other seeds whose results exist), save the
         results files, and return the broken assertions (the notebook's last cell raises
-        on them)."""
+        on them): claims the profile asserts, and any name only the code uses that a
+        table or figure showed (:func:`geosurvey.display.internal_names`)."""
         root = self.cfg.results_dir
         with timings.span("claims and bootstrap"):
             self.claims.others = results.other_seeds(self.name, root, self.cfg.seed)
@@ -434,4 +446,4 @@ class Chapter(Context):
                 root / f"{self.name}.predictions.npz", self.evaluations
             )
             results.save_json(root / f"{self.name}.json", self.results())
-        return self.claims.failures()
+        return self.claims.failures() + display.internal_names()

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import backbones, cells, inputs, losses, models, plans
+from .. import backbones, cells, geo, inputs, losses, models, plans
 from ..plans import Init
 from ..retrieval import GeoIndex, choose_k, knn_predict
 from .base import ChapterSpec, Job, Settings, knob
@@ -295,6 +295,49 @@ def _continued(job: str, loss_of, targets_of):
     return plan
 
 
+def stage2_embeddings(ctx) -> dict:
+    """The stage-2 model's embeddings of every split, as what a head reads (computed
+    once per context)."""
+
+    def make():
+        c, net = embedding_models(ctx)[stage2_base(ctx)], ctx.net("two-stage-triplet")
+        return {
+            k: inputs.SplitInputs(x.meta, cached=inputs.outputs(net, x, ctx.cfg))
+            for k, x in embedding_inputs(ctx, c).items()
+        }
+
+    return ctx.memo(f"two_stage:embedded:{ctx.key('two-stage-triplet')}", make)
+
+
+def head_answers(model, x: inputs.SplitInputs, cfg):
+    """(lat, lon) of a unit-vector head's answers for the images of ``x``."""
+    return geo.from_xyz(inputs.outputs(model, x, cfg))
+
+
+def _regression_head(ctx):
+    """Wu's optional last step (line 75): a regression head on the frozen
+    distance-aware embedding, trained on the great-circle distance (chapter 2's better
+    regressor)."""
+    s, train = ctx.settings(NAME), ctx.splits["train"]
+
+    def scores():
+        z = stage2_embeddings(ctx)
+        return plans.val_scores(ctx, lambda m, k: head_answers(m, z[k], ctx.cfg), z)
+
+    return plans.supervised(
+        ctx,
+        "two-stage-regression",
+        ctx.recipe(NAME),
+        s,
+        build=lambda: models.seeded(ctx.cfg.seed, models.UnitVectorHead, s.out_dim),
+        loss=losses.GreatCircle(),
+        x_train=lambda: stage2_embeddings(ctx)["train"],
+        targets=np.stack([train.lat, train.lon], 1).astype(np.float32),
+        evaluate=scores,
+        data={"embedding": ctx.key("two-stage-triplet")},
+    )
+
+
 def _stage1_job(ctx) -> tuple:
     """two-stage-cnn, or two-stage-vit when the ViT is pretrained"""
     return (f"two-stage-{stage2_base(ctx).lower()}",)
@@ -405,6 +448,13 @@ JOBS = (
             "two-stage-triplet", lambda s: losses.DistanceTriplet(s.margin), _coords
         ),
         needs=_stage1_job,
+    ),
+    Job(
+        "two-stage-regression",
+        NAME,
+        "a regression head on the frozen stage-2 embedding (Wu 2025, line 75)",
+        _regression_head,
+        needs=("two-stage-triplet",),
     ),
     Job(
         "two-stage-control",

@@ -105,6 +105,19 @@ def admin1_accuracy(pred_lat, pred_lon, meta: pd.DataFrame) -> float:
     return float(100.0 * same.mean())
 
 
+def continent_accuracy(pred_lat, pred_lon, meta: pd.DataFrame) -> float:
+    """% of predictions on the true continent (the survey reports PIGEON's beside its
+    country accuracy): the predicted point's country, geocoded as the labels are, gives
+    its continent."""
+    truth = (
+        meta["continent"]
+        if "continent" in meta
+        else continents(with_admin(meta)["country"])
+    )
+    pred = continents(geocode(pred_lat, pred_lon)["country"])
+    return float(100.0 * np.mean(pred == np.asarray(truth, dtype=object)))
+
+
 # cell size of the rasterised admin-0 map (about 5.5 km at the equator)
 RASTER_DEGREES = 0.05
 
