@@ -23,7 +23,7 @@ import numpy as np
 from scipy.special import log_softmax
 
 from . import cache, s2
-from .geo import from_xyz, nearest, to_xyz, validate_coordinates
+from .geo import from_xyz, haversine, nearest, to_xyz, validate_coordinates
 
 DROPPED = (
     -1
@@ -451,3 +451,27 @@ def partition_labels(parts: dict, x) -> np.ndarray:
     in each partition (:data:`~geosurvey.cells.DROPPED` where that partition dropped its
     cell)."""
     return np.stack([p.assign(x.lat, x.lon) for p in parts.values()], 1)
+
+
+def reassign_dropped(labels, lat, lon, partition, features, *, within_km, candidates=3):
+    """Lo et al.'s boundary check (Lo 2025, line 79): a training image whose cell was
+    dropped (``labels`` :data:`DROPPED`) joins a kept cell of ``partition`` if one of
+    the ``candidates`` nearest (by member mean) lies within ``within_km``: of those, the
+    one whose images' mean feature it matches best (cosine). Images far from every kept
+    cell (seas, poles) stay dropped. Returns new labels."""
+    labels = np.array(labels)
+    out = np.flatnonzero(labels == DROPPED)
+    if len(out) == 0 or within_km <= 0:
+        return labels
+    f = features / np.maximum(np.linalg.norm(features, axis=1, keepdims=True), 1e-12)
+    means = np.zeros((len(partition), f.shape[1]))
+    np.add.at(means, labels[labels >= 0], f[labels >= 0])
+    means /= np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-12)
+    clat, clon = partition.centers("mean")
+    d = haversine(lat[out, None], lon[out, None], clat[None], clon[None])
+    near = np.argsort(d, axis=1)[:, :candidates]
+    match = np.einsum("nd,nkd->nk", f[out], means[near])
+    match[np.take_along_axis(d, near, 1) > within_km] = -np.inf
+    joined = np.isfinite(match.max(1))
+    labels[out[joined]] = near[joined, match[joined].argmax(1)]
+    return labels

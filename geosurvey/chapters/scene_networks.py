@@ -45,6 +45,11 @@ class SceneSettings(Settings):
         0.75, "side of a test-time crop, as a share of the image's shorter side"
     )
     crops: tuple = knob((1, 3, 5), "numbers of test-time crops compared")
+    reassign_km: float = knob(
+        500.0,
+        "a training image of a dropped cell joins the best-matching of the 3 nearest "
+        "kept cells within this distance (Lo 2025, line 79); 0: left out, as in PlaNet",
+    )
 
     PROFILES = {
         "full": {"scene_epochs": 20, "csn_epochs": 10, "min_csn_images": 2000},
@@ -101,10 +106,30 @@ def multi_partition(
         build=build,
         loss=losses.MultiPartition(tuple(names)),
         x_train=train if lazy else train(),
-        targets=cells.partition_labels(parts, meta),
+        targets=training_cells(ctx, parts, meta, rows, settings.reassign_km),
         data=ident,
         init=init,
         evaluate=lambda: _hierarchical_scores(ctx, x, hier, names),
+    )
+
+
+def training_cells(ctx, parts: dict, meta, rows, within_km) -> np.ndarray:
+    """(n, partitions) training cell of every image of ``meta`` (the training rows
+    ``rows``), those of dropped cells near a kept one reassigned by Lo's boundary
+    check."""
+    labels = cells.partition_labels(parts, meta)
+    if within_km <= 0:
+        return labels
+    looks = pooled(ctx)["train"].cached
+    looks = looks if rows is None else looks[rows]
+    return np.stack(
+        [
+            cells.reassign_dropped(
+                labels[:, j], meta.lat, meta.lon, p, looks, within_km=within_km
+            )
+            for j, p in enumerate(parts.values())
+        ],
+        1,
     )
 
 
@@ -425,6 +450,21 @@ def crop_logits(ctx, trained, regime, n_crops: int) -> dict:
         p = softmax(logits.astype(np.float64), axis=1).reshape(5, n, -1)
         out[level] = np.log(np.clip(p[list(CROP_SETS[n_crops])].mean(0), 1e-12, None))
     return out
+
+
+def single_crops(ctx, trained, regime, hierarchy) -> list:
+    """(lat, lon) of ``trained``'s hierarchical answers from each of the five crops of
+    ``regime``'s test images alone (``hierarchy``: the nested partitions' links)."""
+    net, n = trained.net(regime.key), len(ctx.splits[regime.test])
+    heads = inputs.head_outputs(net, five_crops(ctx, regime), ctx.cfg)
+    return [
+        cells.hierarchical_decode(
+            {level: h.reshape(5, n, -1)[c] for level, h in heads.items()},
+            hierarchy,
+            LEVELS,
+        )
+        for c in range(5)
+    ]
 
 
 def networks(ctx) -> list:

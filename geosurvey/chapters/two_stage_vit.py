@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
+import torch
 
 from .. import backbones, cells, geo, inputs, losses, models, plans
 from ..plans import Init
@@ -314,6 +316,17 @@ def head_answers(model, x: inputs.SplitInputs, cfg):
     return geo.from_xyz(inputs.outputs(model, x, cfg))
 
 
+def regression_answers(ctx, head):
+    """``regime -> (lat, lon)``, what ``ch.add`` takes: each regime's regression
+    ``head`` on the stage-2 embeddings of that regime's test images."""
+
+    def answer(regime):
+        z = stage2_embeddings(ctx.at(regime))[regime.test]
+        return head_answers(head.net(regime.key), z, ctx.cfg)
+
+    return answer
+
+
 def _regression_head(ctx):
     """Wu's optional last step (line 75): a regression head on the frozen
     distance-aware embedding, trained on the great-circle distance (chapter 2's better
@@ -336,6 +349,42 @@ def _regression_head(ctx):
         evaluate=scores,
         data={"embedding": ctx.key("two-stage-triplet")},
     )
+
+
+def triplet_activity(ctx, trained, x: dict, *, batches: int = 10) -> dict:
+    """How much stage 2's triplets ask of ``trained``'s seen-places embedding, over
+    random training batches of the chapter's size: the share of anchors with a positive
+    loss, the mean loss, and how far the positive and the negative lie, on the ground
+    and (squared) in the embedding."""
+    s, train = ctx.settings(NAME), ctx.splits["train"]
+    z = torch.from_numpy(inputs.outputs(trained.net("seen"), x["train"], ctx.cfg))
+    rng = np.random.default_rng(ctx.cfg.seed)
+    rows = []
+    for _ in range(batches):
+        batch = rng.choice(len(train), min(s.batch_size, len(train)), replace=False)
+        lat, lon = (
+            torch.from_numpy(train.lat[batch]),
+            torch.from_numpy(train.lon[batch]),
+        )
+        pos, neg = losses.distance_triplets(lat, lon)
+        zb = z[batch]
+        d_pos, d_neg = ((zb - zb[i]).pow(2).sum(1) for i in (pos, neg))
+        loss = torch.relu(d_pos - d_neg + s.margin)
+        ground = lat.numpy(), lon.numpy()
+        km = [
+            geo.haversine(*ground, *(g[i] for g in ground)).mean() for i in (pos, neg)
+        ]
+        rows.append(
+            {
+                "anchors with a loss %": 100 * (loss > 0).float().mean().item(),
+                "mean loss": loss.mean().item(),
+                "positive (km)": km[0],
+                "negative (km)": km[1],
+                "positive, embedded distance²": d_pos.mean().item(),
+                "negative, embedded distance²": d_neg.mean().item(),
+            }
+        )
+    return pd.DataFrame(rows).mean().to_dict()
 
 
 def _stage1_job(ctx) -> tuple:
