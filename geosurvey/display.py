@@ -79,7 +79,6 @@ NAMES = {
     "continent_acc": "continent %",
     "admin1_acc": "first-level region %",
     "n": "images",
-    "loss": "loss",
     "train_loss": "training loss",
     "train_seconds": "training time (s)",
     "images_per_s": "images per second",

@@ -42,8 +42,9 @@ class Uint8Transform:
 
     takes_arrays = True
 
-    def __init__(self, input_px: int):
+    def __init__(self, input_px: int, augment: bool = False):
         self.input_px = self.min_side = int(input_px)
+        self.augment = augment
 
     def __call__(self, img):
         arr = img if isinstance(img, np.ndarray) else np.array(img.convert("RGB"))
@@ -55,13 +56,27 @@ class Uint8Transform:
         x = torch.nn.functional.interpolate(
             x, size=size, mode="bicubic", antialias=True, align_corners=False
         )
+        if self.augment:
+            return self._random_view(x)
         top, left = int(round((size[0] - px) / 2.0)), int(round((size[1] - px) / 2.0))
         return x[0, :, top : top + px, left : left + px].contiguous()
+
+    def _random_view(self, x):
+        """Lo et al.'s training augmentation: a random square crop of 60-100 % of the
+        shorter side, resized back, flipped left to right half of the time."""
+        px, (h, w) = self.input_px, x.shape[-2:]
+        side = int(px * (0.6 + 0.4 * torch.rand(1).item()))
+        top, left = (int(torch.randint(0, n - side + 1, ()).item()) for n in (h, w))
+        crop = x[..., top : top + side, left : left + side].float()
+        crop = torch.nn.functional.interpolate(crop, size=(px, px), mode="bicubic")
+        crop = crop.round().clamp(0, 255).to(torch.uint8)[0]
+        return (crop.flip(-1) if torch.rand(1).item() < 0.5 else crop).contiguous()
 
     def __repr__(self) -> str:
         return (
             f"Uint8Transform(input_px={self.input_px}, "
-            "resize=bicubic antialiased (torch), crop=centre)"
+            "resize=bicubic antialiased (torch), "
+            + ("crop=random 60-100 %, flip=random)" if self.augment else "crop=centre)")
         )
 
 

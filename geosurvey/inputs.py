@@ -70,6 +70,18 @@ class SplitInputs:
             num_workers=self.num_workers,
         )
 
+    def augmented(self) -> "SplitInputs":
+        """These inputs with random crops and flips, where images stream (training);
+        cached activations are what they are."""
+        if self.images is None or not isinstance(
+            self.transform, features.Uint8Transform
+        ):
+            return self
+        view = features.Uint8Transform(self.transform.input_px, augment=True)
+        return SplitInputs(
+            self.meta, images=self.images, transform=view, num_workers=self.num_workers
+        )
+
     def batches(
         self, targets=None, batch_size: int = 128, shuffle: bool = False, seed: int = 0
     ):

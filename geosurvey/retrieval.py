@@ -212,16 +212,16 @@ def refine(log_probs, clusters: LocationClusters, queries, top_k: int = 5):
     return clusters.lat[choice], clusters.lon[choice], choice
 
 
-def nearest_member(
-    choice, clusters: LocationClusters, train_emb, train_lat, train_lon, queries
-):
-    """Within each query's chosen cluster, the location of its most similar training
-    image."""
+def nearest_member(choice, group, train_emb, train_lat, train_lon, queries):
+    """Within each query's chosen group (a cell, or a location cluster: ``group[i]`` is
+    training image i's), the location of its most similar training image (cosine).
+    With the most probable cell as the choice, this is the survey's intra-cell
+    retrieval."""
     emb, q = normalize(train_emb), normalize(queries)
     lat, lon = np.empty(len(q)), np.empty(len(q))
     for c in np.unique(choice):
         rows = np.flatnonzero(choice == c)
-        members = np.flatnonzero(clusters.member == c)
+        members = np.flatnonzero(np.asarray(group) == c)
         best = members[(q[rows] @ emb[members].T).argmax(1)]
         lat[rows], lon[rows] = np.asarray(train_lat)[best], np.asarray(train_lon)[best]
     return lat, lon

@@ -38,6 +38,7 @@ SHOWN = {
         "cells.semantic",
         "losses.smoothed_targets",
         "retrieval.refine",
+        "retrieval.nearest_member",
         "losses.WithAuxiliary",
     ],
     "04_two_stage_vit": [
@@ -151,7 +152,7 @@ def test_the_tools_stand_beside_the_library_and_it_stays_small():
     assert not {"bench", "bench_gpu", "checkbook"} & {
         p.stem for p in PACKAGE.rglob("*.py")
     }
-    assert lines <= 14_110 and inner <= 110, (lines, inner)
+    assert lines <= 14_150 and inner <= 110, (lines, inner)
 
 
 def _cycles(graph: dict) -> list:

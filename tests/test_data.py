@@ -411,3 +411,36 @@ def test_fold_tests_lie_in_their_own_discs(tmp_cache):
     assert (d <= SMALL.block_radius_km).all() and len(ts) > 70
     assert (ts.meta["fold"].to_numpy() == discs["fold"].to_numpy()[disc]).all()
     assert np.bincount(disc).max() == 2 and ts.tiles.shape[1:] == (32, 32, 3)
+
+
+def test_training_views_are_random_crops_and_flips_of_the_photo():
+    import torch
+
+    from geosurvey import features
+
+    # a left-to-right ramp: a flip reverses it, a crop narrows its range
+    ramp = np.tile(np.linspace(0, 255, 400).astype(np.uint8), (300, 1))
+    photo = np.stack([ramp] * 3, -1)
+    plain = features.Uint8Transform(64)(photo)
+    torch.manual_seed(0)
+    views = [features.Uint8Transform(64, augment=True)(photo) for _ in range(12)]
+    assert all(v.dtype == torch.uint8 and v.shape == (3, 64, 64) for v in views)
+    slopes = [int(v[0, 32, -1]) - int(v[0, 32, 0]) for v in views]
+    assert any(s < 0 for s in slopes) and any(s > 0 for s in slopes)  # flipped or not
+    assert len({tuple(v[0, 32].tolist()) for v in views}) > 6  # crops differ
+    assert max(abs(s) for s in slopes) <= int(plain[0, 32, -1]) - int(plain[0, 32, 0])
+    assert "random" in repr(features.Uint8Transform(64, augment=True))
+    assert "random" not in repr(features.Uint8Transform(64))
+
+
+def test_only_streamed_photos_are_augmented():
+    from geosurvey import features
+    from geosurvey.inputs import SplitInputs
+
+    meta = pd.DataFrame({"lat": [0.0], "lon": [0.0]})
+    cached = SplitInputs(meta, cached=np.zeros((1, 2), np.float32))
+    assert cached.augmented() is cached
+    streamed = SplitInputs(meta, images=object(), transform=features.Uint8Transform(32))
+    assert streamed.augmented().transform.augment
+    assert streamed.augmented().images is streamed.images
+    assert not streamed.transform.augment

@@ -89,3 +89,15 @@ def test_neighbour_agreement_counts_same_label_neighbours():
     assert retrieval.neighbour_agreement(
         ref, queries, ["EU", "NA"], ["EU", "EU", "EU"]
     ) == pytest.approx(2 / 3)
+
+
+def test_intra_cell_retrieval_answers_with_the_best_match_inside_the_chosen_cell():
+    from geosurvey.retrieval import nearest_member
+
+    emb = np.array([[1.0, 0.0], [0.0, 1.0], [0.8, 0.6], [0.6, 0.8]])
+    group = np.array([0, 1, 1, 0])  # cell of each training image
+    lat, lon = np.array([10.0, 20.0, 30.0, 40.0]), np.array([1.0, 2.0, 3.0, 4.0])
+    queries = np.array([[1.0, 0.05], [1.0, 0.05], [0.0, 1.0]])
+    got = nearest_member(np.array([1, 0, 0]), group, emb, lat, lon, queries)
+    # the first query's best match overall is image 0, but its cell is 1: image 2
+    assert list(got[0]) == [30.0, 10.0, 40.0] and list(got[1]) == [3.0, 1.0, 4.0]

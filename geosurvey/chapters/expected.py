@@ -28,6 +28,7 @@ EXPECTED = {
     },
     "pigeon": {
         "views": (("seen", R),),
+        "refine_25": (("seen", R),),
     },
     "two_stage_vit": {
         "hybrid_cnn": (("seen", N),),

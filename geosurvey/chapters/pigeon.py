@@ -258,6 +258,22 @@ def clusters_of(ctx, trained, regime):
     )
 
 
+def intra_cell(ctx, trained, regime):
+    """The survey's intra-cell retrieval (Falde 2025, line 102) for ``regime``'s test
+    images: the location of the most similar training image (pooled features) inside
+    each one's most probable semantic cell."""
+    base = regime.train(ctx.splits)
+    train = ctx.splits[base]
+    return retrieval.nearest_member(
+        ctx.outputs(trained, regime).argmax(1),
+        cell_sets(ctx, regime)["semantic"].labels,
+        features(ctx, trained, regime, base),
+        train.lat,
+        train.lon,
+        features(ctx, trained, regime, regime.test),
+    )
+
+
 def refined(ctx, trained, clusters, regime):
     """PIGEON's refinement of ``regime``'s test answers, the number of top cells
     searched chosen on that regime's validation split: ``(lat, lon, top k)``."""

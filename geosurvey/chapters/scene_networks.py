@@ -45,6 +45,11 @@ class SceneSettings(Settings):
         0.75, "side of a test-time crop, as a share of the image's shorter side"
     )
     crops: tuple = knob((1, 3, 5), "numbers of test-time crops compared")
+    augment: bool = knob(
+        True,
+        "random crops and flips of the training photos where they stream (Lo 2025, "
+        "line 185); the ci profile's cached activations cannot be augmented",
+    )
     reassign_km: float = knob(
         500.0,
         "a training image of a dropped cell joins the best-matching of the 3 nearest "
@@ -95,7 +100,8 @@ def multi_partition(
     build = build or (lambda: models.network(ctx.cfg, models.MultiHead, sizes))
 
     def train():
-        return x["train"] if rows is None else x["train"].subset(rows)
+        seen = x["train"] if rows is None else x["train"].subset(rows)
+        return seen.augmented() if settings.augment else seen
 
     ident = {"cells": [p.fingerprint() for p in hier.partitions], **(data or {})}
     return plans.supervised(

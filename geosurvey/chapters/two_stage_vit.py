@@ -362,18 +362,14 @@ def triplet_activity(ctx, trained, x: dict, *, batches: int = 10) -> dict:
     rows = []
     for _ in range(batches):
         batch = rng.choice(len(train), min(s.batch_size, len(train)), replace=False)
-        lat, lon = (
-            torch.from_numpy(train.lat[batch]),
-            torch.from_numpy(train.lon[batch]),
+        lat, lon = train.lat[batch], train.lon[batch]
+        triplets = losses.distance_triplets(
+            torch.from_numpy(lat), torch.from_numpy(lon)
         )
-        pos, neg = losses.distance_triplets(lat, lon)
-        zb = z[batch]
-        d_pos, d_neg = ((zb - zb[i]).pow(2).sum(1) for i in (pos, neg))
+        pos, neg = (i.numpy() for i in triplets)
+        d_pos, d_neg = ((z[batch] - z[batch][i]).pow(2).sum(1) for i in (pos, neg))
         loss = torch.relu(d_pos - d_neg + s.margin)
-        ground = lat.numpy(), lon.numpy()
-        km = [
-            geo.haversine(*ground, *(g[i] for g in ground)).mean() for i in (pos, neg)
-        ]
+        km = [geo.haversine(lat, lon, lat[i], lon[i]).mean() for i in (pos, neg)]
         rows.append(
             {
                 "anchors with a loss %": 100 * (loss > 0).float().mean().item(),
