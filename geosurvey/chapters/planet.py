@@ -96,23 +96,36 @@ def cell_classifier(ctx, name, recipe, settings, partition, *, loss=None) -> pla
     )
 
 
-def regression(ctx, name, recipe, settings, loss) -> plans.Plan:
+def regression(
+    ctx, name, recipe, settings, loss, *, x=None, build=None, data=None
+) -> plans.Plan:
     """Direct coordinate regression (a unit vector on the sphere) trained with
-    ``loss``."""
-    x = ctx.inputs["train"]
+    ``loss``, on the backbone's inputs; or, with ``x`` (a callable giving the inputs of
+    every split, say a trained model's features, which ``data`` then identifies) and
+    ``build`` (a head for them), on those."""
+    lazy, x = x is not None, x or (lambda: ctx.inputs)
+
+    def scores():
+        xs = x()
+        return plans.val_scores(ctx, lambda m, s: regressed(m, xs[s], ctx.cfg), xs)
+
     return plans.supervised(
         ctx,
         name,
         recipe,
         settings,
-        build=lambda: models.network(ctx.cfg, models.UnitVectorHead),
+        build=build or (lambda: models.network(ctx.cfg, models.UnitVectorHead)),
         loss=loss,
-        x_train=x,
-        targets=plans.coordinates(x),
-        evaluate=lambda: plans.val_scores(
-            ctx, lambda m, s: geo.from_xyz(inputs.outputs(m, ctx.inputs[s], ctx.cfg))
-        ),
+        x_train=(lambda: x()["train"]) if lazy else x()["train"],
+        targets=plans.coordinates(ctx.splits["train"]),
+        evaluate=scores,
+        data=data,
     )
+
+
+def regressed(model, x: inputs.SplitInputs, cfg):
+    """(lat, lon) of a unit-vector regressor's answers for the images of ``x``."""
+    return geo.from_xyz(inputs.outputs(model, x, cfg))
 
 
 def _album_batches(ctx, f, partition, max_len, radius_km):

@@ -20,7 +20,7 @@ from .. import backbones, cells, geo, inputs, losses, models, plans
 from ..plans import Init
 from ..retrieval import GeoIndex, choose_k, knn_predict
 from .base import ChapterSpec, Job, Settings, knob
-from .planet import partitions
+from .planet import partitions, regressed, regression
 
 NAME = "two_stage_vit"
 
@@ -311,42 +311,29 @@ def stage2_embeddings(ctx) -> dict:
     return ctx.memo(f"two_stage:embedded:{ctx.key('two-stage-triplet')}", make)
 
 
-def head_answers(model, x: inputs.SplitInputs, cfg):
-    """(lat, lon) of a unit-vector head's answers for the images of ``x``."""
-    return geo.from_xyz(inputs.outputs(model, x, cfg))
-
-
 def regression_answers(ctx, head):
     """``regime -> (lat, lon)``, what ``ch.add`` takes: each regime's regression
     ``head`` on the stage-2 embeddings of that regime's test images."""
 
     def answer(regime):
         z = stage2_embeddings(ctx.at(regime))[regime.test]
-        return head_answers(head.net(regime.key), z, ctx.cfg)
+        return regressed(head.net(regime.key), z, ctx.cfg)
 
     return answer
 
 
 def _regression_head(ctx):
-    """Wu's optional last step (line 75): a regression head on the frozen
-    distance-aware embedding, trained on the great-circle distance (chapter 2's better
-    regressor)."""
-    s, train = ctx.settings(NAME), ctx.splits["train"]
-
-    def scores():
-        z = stage2_embeddings(ctx)
-        return plans.val_scores(ctx, lambda m, k: head_answers(m, z[k], ctx.cfg), z)
-
-    return plans.supervised(
+    """Wu's optional last step (line 75): chapter 2's better regressor (the
+    great-circle distance) on the frozen distance-aware embedding."""
+    s = ctx.settings(NAME)
+    return regression(
         ctx,
         "two-stage-regression",
         ctx.recipe(NAME),
         s,
+        losses.GreatCircle(),
+        x=lambda: stage2_embeddings(ctx),
         build=lambda: models.seeded(ctx.cfg.seed, models.UnitVectorHead, s.out_dim),
-        loss=losses.GreatCircle(),
-        x_train=lambda: stage2_embeddings(ctx)["train"],
-        targets=np.stack([train.lat, train.lon], 1).astype(np.float32),
-        evaluate=scores,
         data={"embedding": ctx.key("two-stage-triplet")},
     )
 
@@ -367,7 +354,8 @@ def triplet_activity(ctx, trained, x: dict, *, batches: int = 10) -> dict:
             torch.from_numpy(lat), torch.from_numpy(lon)
         )
         pos, neg = (i.numpy() for i in triplets)
-        d_pos, d_neg = ((z[batch] - z[batch][i]).pow(2).sum(1) for i in (pos, neg))
+        zb = z[batch]
+        d_pos, d_neg = ((zb - zb[i]).pow(2).sum(1) for i in (pos, neg))
         loss = torch.relu(d_pos - d_neg + s.margin)
         km = [geo.haversine(lat, lon, lat[i], lon[i]).mean() for i in (pos, neg)]
         rows.append(
