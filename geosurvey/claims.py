@@ -45,6 +45,9 @@ NOT_TESTABLE = "not testable here"
 VERDICTS = (REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE, NOT_TESTABLE)
 ESTIMATE = "estimate only"  # measured in a regime the claim is not about
 DECISIVE = (REPRODUCED, NOT_REPRODUCED)
+# a verdict in a table cell (None: the seed was not run)
+MARK = {REPRODUCED: "✓", NOT_REPRODUCED: "✗", INCONCLUSIVE: "?"}
+MARK |= {NOT_TESTABLE: "n/t", ESTIMATE: "e", None: "–"}
 LOWER_IS_BETTER = ("median_km", "mean_km", "q1_km", "q3_km")
 
 
@@ -87,6 +90,7 @@ class Judgement:
     p_adjusted: float = 1.0
     reason: str = ""  # why it is not testable here
     seeds: list = field(default_factory=list)
+    seed_verdicts: list = field(default_factory=list)  # at each of ``seeds``
     pooled_difference: float | None = None
     pooled_ci95: list | None = None
     pooled_p_adjusted: float | None = None  # the largest of the seeds' corrected p
@@ -99,6 +103,7 @@ def _pool(j: Judgement, found: list) -> None:
     verdict only where every seed gives the same decisive one."""
     verdicts = {o.verdict for _, o, _ in found}
     j.seeds = [s for s, _, _ in found]
+    j.seed_verdicts = [o.verdict for _, o, _ in found]
     j.pooled_difference = float(np.mean([o.difference for _, o, _ in found]))
     j.pooled_ci95 = stats.interval(
         stats.pooled([r for _, _, r in found], seed=len(found))
@@ -128,7 +133,7 @@ def unit(metric: str) -> str:
         if metric.startswith(("acc@", "country"))
         else " km"
         if metric.endswith("_km")
-        else ""
+        else " GeoScore"
     )
 
 

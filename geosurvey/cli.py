@@ -39,6 +39,7 @@ from .files import write_text
 
 
 def _cmd_data(args) -> None:
+    """Prepare (render or read) the splits a run of the chapters uses."""
     from . import profiles
 
     cfg = profiles.get(
@@ -74,6 +75,7 @@ def _warn_dropped(summary: dict, n: int, tau_min: int) -> None:
 
 
 def _cmd_partition(args) -> None:
+    """Adaptive S2 geocells of the points in a CSV."""
     from . import cells, s2
     from .data.tables import read_table
 
@@ -122,6 +124,8 @@ def _true_country_column(path, has: set) -> bool:
 
 
 def _cmd_evaluate(args) -> None:
+    """Metrics of a CSV with pred_lat, pred_lon, lat, lon[, id][, country]: country is
+    the true one (predict writes the predicted one as pred_country)."""
     from . import conventions
     from .data.tables import header, read_table
 
@@ -154,27 +158,14 @@ def toc_files(root: Path) -> list:
     import yaml
 
     toc = yaml.safe_load((root / "_toc.yml").read_text())
-    files = [toc["root"]]
-    for entry in toc.get("chapters", []):
-        files.append(entry["file"])
-    return files
+    return [toc["root"], *(entry["file"] for entry in toc.get("chapters", []))]
 
 
 def _sizes(args) -> dict | None:
     """The split sizes given on the command line (``--n-train`` ...), or None for the
     profile's."""
-    sizes = {
-        k: v
-        for k, v in (
-            ("train", args.n_train),
-            ("val", args.n_val),
-            ("test", args.n_test),
-            ("val_new", args.n_val_new),
-            ("test_new", args.n_test_new),
-        )
-        if v
-    }
-    return sizes or None
+    splits = ("train", "val", "test", "val_new", "test_new")
+    return {k: n for k in splits if (n := getattr(args, f"n_{k}"))} or None
 
 
 def _photo_options(args) -> dict:
@@ -242,22 +233,12 @@ def add_run_parameters(p) -> None:
         action="store_true",
         help="use only the rows whose image is there (a partial download)",
     )
-    p.add_argument(
-        "--bad-image-tolerance",
-        type=float,
-        default=None,
-        help=(
-            "share of a photo split that may be unreadable, skipped and reported "
-            "(default: 0.01)"
-        ),
-    )
+    tolerance = "share of a photo split that may be unreadable and is skipped"
+    p.add_argument("--bad-image-tolerance", type=float, help=tolerance + " (0.01)")
     p.add_argument("--seed", type=int, default=0)
     for split in ("train", "val", "test", "val-new", "test-new"):
         p.add_argument(
-            f"--n-{split}",
-            type=int,
-            default=None,
-            help=f"at most this many {split} images",
+            f"--n-{split}", type=int, help=f"at most this many {split} images"
         )
 
 
@@ -350,9 +331,10 @@ class ChapterInputError(ValueError):
 
 
 def _cmd_run(args) -> None:
-    """Execute one chapter, or ``all`` of them in order (no HTML build): the way to run
-    a chapter's full profile on a GPU, or another seed. Executed notebooks go to
-    :func:`runs_dir`."""
+    """Execute one chapter, e.g. 'run planet --profile full --device cuda', or 'all'.
+
+    All of them run in order (no HTML build): the way to run a chapter's full profile
+    on a GPU, or another seed. Executed notebooks go to :func:`runs_dir`."""
     from .profiles import find_root
 
     root = find_root()
@@ -427,9 +409,10 @@ def _join_processes(requested: str) -> tuple:
 
 
 def _cmd_fit(args) -> None:
-    """Train one job of :mod:`geosurvey.chapters`, under torchrun with
-    DistributedDataParallel when launched with several processes; the checkpoint is the
-    one the chapter looks up."""
+    """Train one of the chapters' models (torchrun: on several GPUs); --list lists them.
+
+    Under torchrun, with DistributedDataParallel when launched with several processes;
+    the checkpoint is the one the chapter looks up."""
     import torch.distributed as dist
 
     from . import profiles
@@ -475,6 +458,7 @@ def _cmd_fit(args) -> None:
 
 
 def _cmd_predict(args) -> None:
+    """Locate photos with a trained cell classifier."""
     from . import predict
     from .train import select_device
 
@@ -509,6 +493,7 @@ def _cmd_predict(args) -> None:
 
 
 def _cmd_doctor(args) -> None:
+    """What this machine offers: torch, CUDA, GPUs, weights, data."""
     from .doctor import lines
 
     print("\n".join(lines(args.data_root, args.eval_root)))
@@ -578,65 +563,24 @@ def _args_doctor(p) -> None:
     p.add_argument("--eval-root", help="a test set to recognise (default: $EVAL_ROOT)")
 
 
-COMMANDS = (  # name, help, what it runs, its arguments
-    (
-        "data",
-        "prepare (render or read) the splits a run of the chapters uses",
-        "_cmd_data",
-        add_run_parameters,
-    ),
-    (
-        "partition",
-        "adaptive S2 geocells of the points in a CSV",
-        "_cmd_partition",
-        _args_partition,
-    ),
-    (
-        "evaluate",
-        "metrics of a CSV with pred_lat, pred_lon, lat, lon[, id][, country]: "
-        "country is the true one (predict writes the predicted one as pred_country)",
-        "_cmd_evaluate",
-        _args_evaluate,
-    ),
-    (
-        "run",
-        "execute one chapter, e.g. 'run planet --profile full --device cuda'",
-        "_cmd_run",
-        _args_run,
-    ),
-    (
-        "fit",
-        "train one of the chapters' models (torchrun: on several GPUs); "
-        "--list lists them",
-        "_cmd_fit",
-        _args_fit,
-    ),
-    (
-        "predict",
-        "locate photos with a trained cell classifier",
-        "_cmd_predict",
-        _args_predict,
-    ),
-    (
-        "doctor",
-        "what this machine offers: torch, CUDA, GPUs, weights, data",
-        "_cmd_doctor",
-        _args_doctor,
-    ),
-)
+COMMANDS = ("data", "partition", "evaluate", "run", "fit", "predict", "doctor")
 
 
 def parser() -> argparse.ArgumentParser:
+    """A subcommand per name of :data:`COMMANDS`: it runs ``_cmd_<name>``, whose
+    docstring's first paragraph is its help, with the arguments ``_args_<name>`` adds
+    (the run parameters where there is none)."""
     out = argparse.ArgumentParser(
         prog="geosurvey",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = out.add_subparsers(dest="command", required=True)
-    for name, text, func, add in COMMANDS:
-        p = sub.add_parser(name, help=text)
-        add(p)
-        p.set_defaults(func=globals()[func])
+    for name in COMMANDS:
+        run = globals()[f"_cmd_{name}"]
+        p = sub.add_parser(name, help=" ".join(run.__doc__.split("\n\n")[0].split()))
+        globals().get(f"_args_{name}", add_run_parameters)(p)
+        p.set_defaults(func=run)
     return out
 
 

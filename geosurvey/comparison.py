@@ -17,14 +17,6 @@ from .regimes import BY_KEY
 CHAPTERS = {n: c.notebook for n, c in ALL_CHAPTERS.items() if n != COMPARISON.name}
 TITLES = {n: c.label for n, c in ALL_CHAPTERS.items()}
 SEEDS = (0, 1, 2)
-MARK = {
-    claims.REPRODUCED: "✓",
-    claims.NOT_REPRODUCED: "✗",
-    claims.INCONCLUSIVE: "?",
-    claims.NOT_TESTABLE: "n/t",
-    claims.ESTIMATE: "e",
-    None: "–",
-}
 
 # im2gps3k, accuracy % within 1 / 25 / 200 / 750 / 2500 km, as quoted by later papers
 # (see the appendix)
@@ -37,7 +29,10 @@ PUBLISHED_IM2GPS3K = {
     "PIGEON": ("PIGEOTTO", (11.3, 36.7, 53.8, 72.4, 85.3)),
     "contrastive retrieval": ("GeoCLIP", (14.11, 34.47, 50.65, 69.67, 83.82)),
 }
-FLOORS = ("prior", "raw-pixel k-NN", "frozen k-NN", "direct regression")
+# the references beside the learned families: what needs no training, the simplest
+# learned answer, and the nearest-training-location oracle (it reads the truth)
+ORACLE = "nearest-training oracle"
+FLOORS = ("prior", "raw-pixel k-NN", "frozen k-NN", "direct regression", ORACLE)
 
 
 def load_chapters(cfg) -> dict:
@@ -68,6 +63,7 @@ def families(chapters) -> dict:
         "prior": ("data_and_metrics", baselines.PRIOR),
         "raw-pixel k-NN": ("data_and_metrics", baselines.RAW),
         "frozen k-NN": ("data_and_metrics", baselines.FROZEN),
+        ORACLE: ("data_and_metrics", baselines.ORACLE),
     }
     for family, chapter in (
         ("direct regression", "planet"),
@@ -141,7 +137,9 @@ def stability_table(by_seed: dict, regimes=("seen", "new")) -> pd.DataFrame:
             row = {"about": BY_KEY[first["about"]].name}
             for r in regimes:
                 row[BY_KEY[r].name] = " ".join(
-                    MARK[_verdict(records[s][key], r) if key in records[s] else None]
+                    claims.MARK[
+                        _verdict(records[s][key], r) if key in records[s] else None
+                    ]
                     for s in seeds
                 )
             about = [
@@ -210,9 +208,9 @@ IDEAS = {
 
 def lessons_table(by_seed: dict) -> pd.DataFrame:
     """Each idea of :data:`IDEAS` with the claims that isolate it: the verdict at
-    every seed on seen and on new places (marks as in :func:`stability_table`), the
-    seen-places verdict over the seeds (decisive only where every seed gives it) and
-    the mean seen-places difference."""
+    every seed on seen and on new places (marks as in :func:`stability_table`), and in
+    the regime the claim is about, the verdict over the seeds (decisive only where
+    every seed gives it) and the mean difference."""
     rows = {}
     for idea, keys in IDEAS.items():
         for chapter, key in (k.split(":") for k in keys.split(", ")):
@@ -224,50 +222,53 @@ def lessons_table(by_seed: dict) -> pd.DataFrame:
             ]
             if not recs:
                 continue
-            row = {}
+            about = recs[0]["about"]
+            row = {"about": BY_KEY[about].name}
             for r in ("seen", "new"):
-                row[BY_KEY[r].name] = " ".join(MARK[_verdict(c, r)] for c in recs)
-            seen = [_verdict(c, "seen") for c in recs]
-            row["over seeds"] = seen[0] if len(set(seen)) == 1 else "seed-dependent"
-            js = [c["judgements"].get("seen") for c in recs]
+                row[BY_KEY[r].name] = " ".join(
+                    claims.MARK[_verdict(c, r)] for c in recs
+                )
+            v = [_verdict(c, about) for c in recs]
+            row["over seeds"] = v[0] if len(set(v)) == 1 else "seed-dependent"
+            js = [c["judgements"].get(about) for c in recs]
             d = [j["difference"] for j in js if j]
             unit = claims.unit(recs[0]["metric"])
-            row["mean difference"] = f"{np.mean(d):+,.1f}{unit}" if d else "–"
+            digits = 1 if unit == " points" else 0
+            row["mean difference"] = f"{np.mean(d):+,.{digits}f}{unit}" if d else "–"
             rows[(idea, recs[0]["text"])] = row
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis(["idea", "claim"])
 
 
 def idea_findings(table: pd.DataFrame) -> str:
-    """Which ideas held on seen places (every claim reproduced at every seed), which
-    failed, which held in part, and which the evidence here cannot decide: a sentence
-    each."""
+    """Which ideas held (every claim reproduced at every seed, in the regime it is
+    about), which failed, which held in part, and which the evidence here cannot
+    decide: a sentence each."""
     found = {"held": [], "failed": [], "partly": [], "open": []}
+    alike = {(claims.REPRODUCED,): "held", (claims.NOT_REPRODUCED,): "failed"}
     for idea, rows in table.groupby(level="idea", sort=False):
         v, n = rows["over seeds"].tolist(), len(rows)
-        kind = (
-            "held"
-            if set(v) == {claims.REPRODUCED}
-            else "failed"
-            if set(v) == {claims.NOT_REPRODUCED}
-            else "partly"
-            if claims.REPRODUCED in v
-            else "open"
-        )
         hits = v.count(claims.REPRODUCED)
+        kind = alike.get(tuple(set(v)), "partly" if hits else "open")
         found[kind].append(
             idea + (f" ({hits} of {n} claims)" if kind == "partly" else "")
         )
     words = {
-        "held": "On seen places, held at every seed run",
+        "held": "Held at every seed run",
         "failed": "Failed at every seed run",
         "partly": "Held in part",
         "open": "Not decided by this evidence",
     }
     marks = [set(m.split()) for m in table["new places"]]
     judged = [
-        m for m in marks if m - {MARK[claims.ESTIMATE], MARK[claims.NOT_TESTABLE]}
+        m
+        for m in marks
+        if m - {claims.MARK[claims.ESTIMATE], claims.MARK[claims.NOT_TESTABLE]}
     ]
-    sure = [m for m in judged if len(m) == 1 and m & {MARK[v] for v in claims.DECISIVE}]
+    sure = [
+        m
+        for m in judged
+        if len(m) == 1 and m & {claims.MARK[v] for v in claims.DECISIVE}
+    ]
     return " ".join(
         f"{words[k]}: {'; '.join(ideas)}." for k, ideas in found.items() if ideas
     ) + (
@@ -313,3 +314,31 @@ def ranking(ch, fams, regime) -> str:
         j, _ = claims.measure(ch.evaluations, step, regime)
         text += f" {'>' if j.ci95[0] > 0 else '≈'} {b} ({score[b]:,.0f})"
     return text
+
+
+def effects(found: dict, regimes=("seen", "new")) -> pd.DataFrame:
+    """Every judged claim of ``found`` (``{chapter: results}`` of one seed) in each
+    regime: its effect signed so that positive favours the claim, the 95 % interval and
+    the verdict over the seeds run (this seed's where it is the only one), for
+    :func:`geosurvey.plots.forest`."""
+    rows = []
+    for chapter, res in found.items():
+        for c in res.get("claims", []):
+            s = claims.direction(c["metric"])
+            for r, j in c["judgements"].items():
+                if r not in regimes or j["verdict"] == claims.NOT_TESTABLE:
+                    continue
+                pooled = "" if j["pooled_difference"] is None else "pooled_"
+                ci = sorted(s * np.asarray(j[pooled + "ci95"]))
+                rows.append(
+                    {
+                        "claim": f"{TITLES[chapter][0]} · {c['text']}",
+                        "regime": BY_KEY[r].name,
+                        "unit": claims.unit(c["metric"]).strip(),
+                        "effect": s * j[pooled + "difference"],
+                        "low": ci[0],
+                        "high": ci[1],
+                        "verdict": j[pooled + "verdict"],
+                    }
+                )
+    return pd.DataFrame(rows)

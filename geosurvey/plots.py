@@ -441,3 +441,40 @@ def accuracy_vs_cost(cost, score, label: str = "GeoScore (seen places)"):
     axes[0].set_ylabel(label)
     fig.legend(loc="outside lower center", ncols=3, fontsize=7)
     return fig
+
+
+VERDICT_COLOURS = {"reproduced": "C2", "not reproduced": "C3", "inconclusive": "0.5"}
+VERDICT_COLOURS |= {"estimate only": "C0"}
+
+
+def forest(effects, width="wide"):
+    """A forest plot of :func:`geosurvey.comparison.effects`: a row per claim, a panel
+    per unit, each regime's effect (right of the line: the claim's direction) with its
+    95 % interval, coloured by verdict (estimates in blue)."""
+    units = list(dict.fromkeys(effects["unit"]))
+    names = [list(dict.fromkeys(effects.claim[effects.unit == u])) for u in units]
+    fig, axes = figure(
+        width,
+        height=0.16 * len(effects.claim.unique()) + 0.7 * len(units),
+        nrows=len(units),
+        gridspec_kw={"height_ratios": [len(n) + 2 for n in names]},
+    )
+    regimes = list(dict.fromkeys(effects.regime))
+    for ax, unit, shown in zip(np.atleast_1d(axes), units, names):
+        for k, regime in enumerate(regimes):
+            e = effects[(effects.unit == unit) & (effects.regime == regime)]
+            y = [shown.index(c) + 0.25 * (k - 0.5) for c in e.claim]
+            colour = [VERDICT_COLOURS[v] for v in e.verdict]
+            ax.hlines(y, e.low, e.high, colors=colour, lw=1.2)
+            ax.scatter(e.effect, y, c=colour, marker="os"[k % 2], s=14, zorder=3)
+        ax.axvline(0, color="k", lw=0.8)
+        ax.set_yticks(range(len(shown)), shown, fontsize=8)
+        ax.set_ylim(len(shown) - 0.5, -0.5)
+        ax.set_xlabel(f"effect in the claimed direction ({unit}, 95 % interval)")
+        ax.grid(axis="x", alpha=0.3)
+    marks = [
+        plt.Line2D([], [], color="0.3", marker="os"[k % 2], ls="", label=r)
+        for k, r in enumerate(regimes)
+    ] + [plt.Line2D([], [], color=c, lw=2, label=v) for v, c in VERDICT_COLOURS.items()]
+    fig.legend(handles=marks, loc="outside upper center", ncols=len(marks))
+    return fig

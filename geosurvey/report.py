@@ -19,7 +19,7 @@ import numbers
 import pandas as pd
 
 from . import stats
-from .claims import ESTIMATE, NOT_TESTABLE, paired, unit
+from .claims import DECISIVE, MARK, NOT_TESTABLE, paired, unit
 from .regimes import BY_KEY
 
 
@@ -54,31 +54,15 @@ def _number(value: float, metric: str, sign: bool = False) -> str:
     return f"{value:{'+' if sign else ''},.{digits}f}"
 
 
-def _p(p: float) -> str:
-    return "< 0.001" if p < 0.001 else f"{p:.3f}"
-
-
-def judgement(j, metric: str, pooled: bool = False, with_p: bool = True) -> str:
-    """``reproduced: +29.6 points [+17.0, +41.7], corrected p < 0.001`` for one regime
-    (without the p-value for a table)."""
-    if pooled:
-        d, ci, p, v = (
-            j.pooled_difference,
-            j.pooled_ci95,
-            j.pooled_p_adjusted,
-            j.pooled_verdict,
-        )
-    else:
-        d, ci, p, v = j.difference, j.ci95, j.p_adjusted, j.verdict
-    if v == NOT_TESTABLE:
-        return f"{v}: {j.reason}"
-    span = f"[{_number(ci[0], metric, True)}, {_number(ci[1], metric, True)}]"
-    text = f"{v}: {_number(d, metric, True)}{unit(metric)} {span}"
-    if v == ESTIMATE or not with_p:
-        return text
-    if pooled:
-        return text + f", largest corrected p of the seeds {_p(p)}"
-    return text + f", corrected p {_p(p)} ({j.test})"
+def effect(j, metric: str) -> str:
+    """``+29.6 points [+17.0, +41.7]``: a judgement's difference, over the seeds run
+    where other seeds exist, with its 95 % interval."""
+    pooled = "" if j.pooled_difference is None else "pooled_"
+    d = _number(getattr(j, pooled + "difference"), metric, True) + unit(metric)
+    if j.blocks < 2:
+        return f"{d} (one block: no interval)"
+    lo, hi = (_number(x, metric, True) for x in getattr(j, pooled + "ci95"))
+    return f"{d} [{lo}, {hi}]"
 
 
 def detectable(j, metric: str) -> str:
@@ -91,65 +75,78 @@ def detectable(j, metric: str) -> str:
     return f"{_number(j.detectable, metric)}{unit(metric)}"
 
 
+def _about(claims, key: str):
+    """Claim ``key``'s judgement in the regime it is about (of several, the test that
+    can detect the smallest difference), or None."""
+    c, js = claims.claims[key], claims.judged.get(key, {})
+    about = [js[r.key] for r in claims.regimes if r.key in js and r.about == c.about]
+    return min(about, key=lambda j: j.detectable, default=None)
+
+
+def _which_seeds(j, seed: int) -> str:
+    """``over seeds 0, 1, 2 (✓ ✓ ?)``, or ``at seed 0`` where it is the only one."""
+    if not j.seeds:
+        return f"at seed {seed}"
+    marks = " ".join(MARK[v] for v in j.seed_verdicts)
+    return f"over seeds {', '.join(map(str, j.seeds))} ({marks})"
+
+
+def _over_seeds(j) -> str:
+    """The verdict over the seeds run; this seed's where it is the only one."""
+    return j.pooled_verdict or j.verdict
+
+
 def claim_sentence(claims, key: str) -> str:
-    """The verdicts of one claim in every regime it was judged in, as one Markdown
-    sentence."""
-    c = claims.claims[key]
-    if c.untestable:
-        return f"**{NOT_TESTABLE}**: {c.untestable}."
-    parts = []
-    for regime, j in claims.judged.get(key, {}).items():
-        better = _number(j.value_better, c.metric)
-        worse = _number(j.value_worse, c.metric)
-        values = f"{c.metric} {better} vs {worse}"
-        text = f"on **{BY_KEY[regime].name}** {judgement(j, c.metric)} ({values})"
-        if j.pooled_verdict is not None:
-            seeds = ", ".join(map(str, j.seeds))
-            text += f"; over seeds {seeds}, {judgement(j, c.metric, pooled=True)}"
-        parts.append(text)
-    about = f" The claim is about {BY_KEY[c.about].name}." if c.about in BY_KEY else ""
-    return ("; ".join(parts) + "." if parts else "not measured on this run.") + about
+    """One Markdown sentence: the claim's verdict and difference in the regime it is
+    about, e.g. "**reproduced** on seen places over seeds 0, 1, 2 (✓ ✓ ✓): +8.0
+    points [+5.9, +9.9]." (the verdict over the seeds where several were run)."""
+    c, j = claims.claims[key], _about(claims, key)
+    if c.untestable or j is None:
+        return f"**{NOT_TESTABLE}**: {c.untestable}." if c.untestable else "not run."
+    where = BY_KEY[j.regime].name
+    if j.verdict == NOT_TESTABLE:
+        return f"**{NOT_TESTABLE}** on {where}: {j.reason}."
+    seeds = _which_seeds(j, claims.seed)
+    return f"**{_over_seeds(j)}** on {where} {seeds}: {effect(j, c.metric)}."
+
+
+CLAIM_COLUMNS = ("paper", "judged on", "difference", "at each seed", "verdict")
+CLAIM_COLUMNS += ("smallest detectable", "other regimes")
 
 
 def claims_table(claims, keys=None) -> pd.DataFrame:
-    """One row per claim: its source, the regime it is about, the verdict in each
-    regime (this seed's, then over the seeds where other seeds exist) and the smallest
-    difference the test in the regime it is about could detect. A difference
-    is the claimed-better method's value minus the claimed-worse one's: for an error
-    in km a claim is supported by a negative difference, for an accuracy or a GeoScore
-    by a positive one."""
+    """One row per claim: its source; in the regime it is about, the difference (the
+    claimed-better method's value minus the claimed-worse one's, over the seeds run,
+    with its 95 % interval), the verdict at each seed and over them, and the smallest
+    difference that test could detect; then the difference in the other regimes. For
+    an error in km a claim is supported by a negative difference, for an accuracy or a
+    GeoScore by a positive one."""
     rows = {}
     for key in keys or claims.claims:
-        c = claims.claims[key]
-        row = {
-            "source": c.source,
-            "about": BY_KEY[c.about].name if c.about in BY_KEY else "",
-        }
-        for r in claims.regimes:
-            j = claims.judged.get(key, {}).get(r.key)
-            row[r.name] = NOT_TESTABLE if c.untestable else _cell(j, c.metric)
-        about = [  # the judgements in the regimes the claim is about: the best test's
-            j
-            for r in claims.regimes
-            if (j := claims.judged.get(key, {}).get(r.key)) and r.about == c.about
-        ]
-        best = min(about, key=lambda j: j.detectable, default=None)
-        row["smallest detectable difference"] = detectable(best, c.metric)
+        c, j = claims.claims[key], _about(claims, key)
+        row = {"paper": c.source, "judged on": BY_KEY[j.regime if j else c.about].name}
+        if c.untestable or j is None or j.verdict == NOT_TESTABLE:
+            row["difference"] = c.untestable or (j.reason if j else "not run")
+            row["verdict"] = NOT_TESTABLE if c.untestable or j else "–"
+        else:
+            row["difference"] = effect(j, c.metric)
+            row["at each seed"] = "\u00a0".join(
+                MARK[v] for v in j.seed_verdicts or [j.verdict]
+            )
+            row["verdict"] = _over_seeds(j)
+        row["smallest detectable"] = detectable(j, c.metric)
+        row["other regimes"] = "; ".join(
+            f"{BY_KEY[r].name}: {effect(o, c.metric)} ({MARK[_over_seeds(o)]})"
+            for r, o in claims.judged.get(key, {}).items()
+            if o is not j and o.verdict != NOT_TESTABLE
+        )
         rows[c.text] = row
-    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("claim")
-
-
-def _cell(j, metric: str) -> str:
-    """A claims-table cell: this seed's verdict and, where other seeds exist, the
-    pooled one."""
-    if j is None:
-        return "–"
-    text = judgement(j, metric, with_p=False)
-    if j.pooled_verdict is None:
-        return text
-    seeds = ", ".join(map(str, j.seeds))
-    pooled = judgement(j, metric, pooled=True, with_p=False)
-    return f"seed {j.seeds[0]}: {text}; seeds {seeds}: {pooled}"
+    return (
+        pd.DataFrame.from_dict(rows, orient="index", columns=CLAIM_COLUMNS)
+        .replace("", "–")
+        .fillna("–")
+        .rename_axis("claim")
+    )
 
 
 def block_sizes(claims, regime: str = "seen") -> pd.DataFrame:
@@ -175,33 +172,20 @@ def block_sizes(claims, regime: str = "seen") -> pd.DataFrame:
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("claim")
 
 
-def _counted(verdicts) -> str:
-    counts = pd.Series(list(verdicts), dtype=object).value_counts()
-    return ", ".join(f"{n} {v}" for v, n in counts.items())
-
-
-def verdict_counts(claims) -> str:
-    """How a chapter's judgements came out in each regime, at this seed and, where
-    other seeds exist, over them: a sentence for the chapter's summary."""
-    parts = []
-    for r in claims.regimes:
-        judged = [js[r.key] for js in claims.judged.values() if r.key in js]
-        if not judged:
-            continue
-        text = f"on {r.name}, {_counted(j.verdict for j in judged)}"
-        over = [j.pooled_verdict for j in judged if j.pooled_verdict is not None]
-        if over:
-            text += f" (over seeds {_seeds(judged)}: {_counted(over)})"
-        parts.append(text)
+def findings(claims) -> str:
+    """The chapter's findings, for its summary: by name, the claims whose verdict in
+    the regime each is about is decisive (over the seeds run, where several were),
+    and how many more this evidence leaves undecided."""
+    found = {}
+    for key, c in claims.claims.items():
+        j = None if c.untestable else _about(claims, key)
+        found.setdefault(_over_seeds(j) if j else NOT_TESTABLE, []).append(c.text)
+    parts = [f"**{v}**: {'; '.join(found.pop(v))}." for v in DECISIVE if v in found]
+    rest = sum(map(len, found.values()))
     return (
-        f"At seed {claims.seed}, after Holm's correction, the claims came out "
-        + "; ".join(parts)
-        + "."
-    )
-
-
-def _seeds(judged) -> str:
-    return ", ".join(map(str, sorted({s for j in judged for s in j.seeds})))
+        "After Holm's correction, in the regime each claim is about and at every seed "
+        "run: " + " ".join(parts or ["no claim is decided."])
+    ) + (f" The other {rest} are undecided or not testable here." if rest else "")
 
 
 def glue_claims(claims) -> None:

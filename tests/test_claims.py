@@ -377,39 +377,39 @@ def test_claim_sentences_give_every_regimes_verdict_with_its_interval():
         others={1: ev1},
         generalisation=("ab",),
     )
-    j = c.judged["ab"]["seen"]
+    j, seen = c.judged["ab"]["new"], c.judged["ab"]["seen"]  # about new places
     text = report.claim_sentence(c, "ab")
-    assert (
-        text.startswith("on **seen places** reproduced: ")
-        and "on **new places** reproduced: " in text
-    )
-    assert f"{j.difference:+,.0f} km [{j.ci95[0]:+,.0f}, {j.ci95[1]:+,.0f}]" in text
-    assert "corrected p < 0.001 (t, " in text and "over seeds 0, 1, reproduced" in text
-    assert text.endswith("The claim is about new places.")
+    assert text.startswith("**reproduced** on new places over seeds 0, 1 (✓ ✓): ")
+    d, (lo, hi) = j.pooled_difference, j.pooled_ci95
+    assert text.endswith(f": {d:+,.0f} km [{lo:+,.0f}, {hi:+,.0f}].")
     assert report.claim_sentence(c, "x") == "**not testable here**: no albums here."
-    assert report.claim_sentence(c, "none").startswith("not measured on this run.")
+    assert report.claim_sentence(c, "none") == "not run."
     table = report.claims_table(c)
     assert list(table.index) == ["a beats b", "albums help", "c beats a"]
-    assert table.loc["albums help", "seen places"] == cl.NOT_TESTABLE
-    assert table.loc["c beats a", "new places"] == "–"
-    assert table.loc["a beats b", "new places"].startswith("seed 0: reproduced: ")
-    # this seed's verdict, then the one pooled over the seeds
-    cell = table.loc["a beats b", "seen places"]
-    assert cell.startswith("seed 0: reproduced: ") and "; seeds 0, 1: repro" in cell
-    mde = c.judged["ab"]["new"].detectable
-    assert table.loc["a beats b", "smallest detectable difference"] == f"{mde:,.0f} km"
-    assert 0 < mde < 300  # a 300 km gain is found
-    counts = report.verdict_counts(c)
-    assert counts == (
-        "At seed 0, after Holm's correction, the claims came out on seen places, "
-        "1 reproduced (over seeds 0, 1: 1 reproduced); on new places, 1 reproduced "
-        "(over seeds 0, 1: 1 reproduced)."
+    assert list(table.columns) == list(report.CLAIM_COLUMNS)
+    assert table.loc["albums help", "verdict"] == cl.NOT_TESTABLE
+    assert table.loc["c beats a", "verdict"] == "–"
+    row = table.loc["a beats b"]
+    assert row["judged on"] == "new places" and row["verdict"] == cl.REPRODUCED
+    assert (
+        row["at each seed"] == "✓\u00a0✓"
+        and row["difference"] == text[-len(report.effect(j, "median_km")) - 1 : -1]
     )
-    assert table.loc["a beats b", "about"] == "new places"
+    assert (
+        row["other regimes"] == f"seen places: {report.effect(seen, 'median_km')} (✓)"
+    )
+    mde = j.detectable
+    assert row["smallest detectable"] == f"{mde:,.0f} km"
+    assert 0 < mde < 300  # a 300 km gain is found
+    assert report.findings(c) == (
+        "After Holm's correction, in the regime each claim is about and at every "
+        "seed run: **reproduced**: a beats b. The other 2 are undecided or not "
+        "testable here."
+    )
     assert (
         cl.unit("acc@25km") == " points"
         and cl.unit("median_km") == " km"
-        and cl.unit("geoscore") == ""
+        and cl.unit("geoscore") == " GeoScore"
     )
 
 

@@ -5,13 +5,13 @@ import numpy as np
 import pandas as pd
 
 from geosurvey import claims as cl
-from geosurvey import comparison, regimes, results
+from geosurvey import comparison, plots, regimes, results
 from geosurvey.claims import Claim, Claims
 from geosurvey.evaluation import Evaluations
 from geosurvey.geo import destination
 
 
-def _ev(gap_km, seed):
+def _ev(gap_km, seed, new_gap_km=None):
     rng = np.random.default_rng(seed)
     ev = Evaluations(
         {
@@ -24,7 +24,8 @@ def _ev(gap_km, seed):
     for split in ev.sets:
         meta = ev.sets[split].meta
         d = rng.uniform(0, 2000, 200)
-        for method, extra in (("a", 0.0), ("b", gap_km)):
+        gap = gap_km if split == "test" or new_gap_km is None else new_gap_km
+        for method, extra in (("a", 0.0), ("b", gap)):
             lat, lon = destination(
                 meta["lat"].to_numpy(), meta["lon"].to_numpy(), 0.0, d + extra
             )
@@ -128,7 +129,9 @@ def test_the_ranking_includes_the_prior_and_says_where_intervals_cannot_separate
 
 def test_lessons_group_claims_by_idea_and_hold_an_idea_only_at_every_seed():
     def planet(gap, seed):
-        c = Claims(_ev(gap, seed), regimes.REGIMES, seed=seed)
+        # the chord claim is about new places, where b is no worse than a
+        ev, about = _ev(gap, seed, new_gap_km=0.0), ("class_chord",)
+        c = Claims(ev, regimes.REGIMES, seed=seed, generalisation=about)
         c.add(Claim("class_distance", "cells beat regression", "a", "b", "median_km"))
         c.add(Claim("class_chord", "cells beat chords", "a", "b", "median_km"))
         c.add(Claim("fine_coarse_25", "fine beats coarse", "b", "a", "median_km"))
@@ -150,9 +153,32 @@ def test_lessons_group_claims_by_idea_and_hold_an_idea_only_at_every_seed():
     assert row["seen places"] == "✓ ✓" and row["over seeds"] == cl.REPRODUCED
     assert row["mean difference"].startswith("-") and row["new places"] == "e e"
     text = comparison.idea_findings(two)
-    assert "held at every seed run: classify, do not regress." in text
+    chords = two.loc[("classify, do not regress", "cells beat chords")]
+    assert chords["about"] == "new places" and chords["seen places"] == "✓ ✓"
+    assert chords["over seeds"] == cl.INCONCLUSIVE  # judged where it is about
+    assert "Held in part: classify, do not regress (1 of 2 claims)." in text
     assert "Failed at every seed run: finer cells, finer answers." in text
     # seed 2 has no gap: nothing is decided at every seed any more
     three = comparison.lessons_table(by_seed)
-    assert set(three["over seeds"]) == {"seed-dependent", cl.NOT_TESTABLE}
+    assert set(three["over seeds"]) == {
+        "seed-dependent",
+        cl.INCONCLUSIVE,
+        cl.NOT_TESTABLE,
+    }
     assert "Not decided by this evidence: classify" in comparison.idea_findings(three)
+
+
+def test_effects_point_the_claims_way_and_skip_what_cannot_be_tested():
+    found = {"planet": {"claims": _records(300.0, 0)}}
+    e = comparison.effects(found).set_index(["claim", "regime"])
+    # b is 300 km worse than a: "a beats b" (lower km) is +300 in its direction,
+    # "b beats a" about -300; the untestable claim has no row
+    steady = e.loc[("2 · a beats b", "seen places")]
+    flaky = e.loc[("2 · b beats a", "new places")]
+    assert 200 < steady["effect"] < 400 and -400 < flaky["effect"] < -200
+    assert steady["low"] < steady["effect"] < steady["high"]
+    assert flaky["high"] < 0 and flaky["verdict"] == cl.ESTIMATE
+    assert e.loc[("2 · b beats a", "seen places"), "verdict"] == cl.NOT_REPRODUCED
+    assert steady["unit"] == "km" and not any("albums" in c for c, _ in e.index)
+    fig = plots.forest(e.reset_index())
+    assert [ax.get_ylim() for ax in fig.axes] == [(1.5, -0.5)]
