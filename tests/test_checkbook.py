@@ -55,6 +55,10 @@ def _repr() -> dict:
     )
 
 
+def _markdown(text: str) -> dict:
+    return nbformat.v4.new_output("display_data", data={"text/markdown": text})
+
+
 def _html(df: pd.DataFrame) -> dict:
     return nbformat.v4.new_output(
         "display_data", data={"text/html": df.to_html(), "text/plain": df.to_string()}
@@ -133,6 +137,10 @@ def _defects() -> nbformat.NotebookNode:
         nbformat.v4.new_code_cell("raise ValueError('bad')", outputs=[error]),
         nbformat.v4.new_code_cell("ax.plot(x)", outputs=[_repr()]),
         nbformat.v4.new_code_cell("fig", outputs=[_figure(11.0)]),
+        nbformat.v4.new_code_cell(  # generated text cannot hold a role
+            "say(text)",
+            outputs=[_markdown("drawn in {numref}`fig-clean` as it is")],
+        ),
     ]
     return nbformat.v4.new_notebook(cells=cells)
 
@@ -194,6 +202,8 @@ def test_every_defect_is_named(checked):
     math = _found(out, "defects", "math")
     assert "not typeset: \\(x^2\\)" in math and "raw TeX: " in math
     assert "did not load: missing.png" in _found(out, "defects", "image")
+    shown = _found(out, "defects", "reference")
+    assert "role shown as text: drawn in {numref}" in shown
     width = _found(out, "defects", "width")
     assert "table 1 in " in width and "it has 676 px" in width
     assert "code block 2 in " in width and "longest line: 241 characters" in width
@@ -213,7 +223,7 @@ def test_every_defect_is_named(checked):
     figure = _found(out, "defects", "figure")
     assert "image 2 in " in figure and "without a number and a caption" in figure
     assert "resolves to nothing: fig-none" in figure
-    assert "failures by kind: 18 (" in out
+    assert "failures by kind: 19 (" in out
 
 
 @needs_chromium

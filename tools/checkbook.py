@@ -17,6 +17,8 @@ is wrong on it, by kind:
   that resolves to nothing;
 * ``glue``, ``citation``: a glue role nothing was glued for, a citation that links
   nowhere or cites a key the bibliography lacks, a bibliography key shown as text;
+* ``reference``: a cross-reference role shown as text (generated text cannot hold
+  one: a glued sentence's ``{numref}`` is never resolved);
 * ``build``: any other build problem shown on the page;
 * ``network``: a request for anything not in the built site.
 
