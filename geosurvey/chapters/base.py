@@ -369,12 +369,14 @@ class Chapter(Context):
         """This chapter's settings (every knob of its methods)."""
         return self.settings(self.name)
 
-    def add(self, method: str, predict: Callable, **info) -> None:
-        """Evaluate ``method`` on the test split of every regime: ``predict(regime) ->
-        (lat, lon)`` answers that regime's test images with that regime's choices."""
+    def add(self, method: str, answers, **info) -> None:
+        """Evaluate ``method`` on the test split of every regime: ``answers`` holds
+        ``(lat, lon)`` for each regime's test images (``{regime key: (lat, lon)}``, or
+        a function of the regime), each with that regime's choices."""
         with timings.span("evaluation"):
             for r in self.regimes:
-                self.evaluations.add(method, r.test, *predict(r), **info)
+                got = answers(r) if callable(answers) else answers[r.key]
+                self.evaluations.add(method, r.test, *got, **info)
 
     def results(self) -> dict:
         return {
