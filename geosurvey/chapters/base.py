@@ -370,9 +370,8 @@ class Chapter(Context):
         return self.settings(self.name)
 
     def add(self, method: str, answers, **info) -> None:
-        """Evaluate ``method`` on the test split of every regime: ``answers`` holds
-        ``(lat, lon)`` for each regime's test images (``{regime key: (lat, lon)}``, or
-        a function of the regime), each with that regime's choices."""
+        """Evaluate ``method`` on every regime's test split: ``answers`` holds each
+        regime's ``(lat, lon)``, by regime key or as a function of the regime."""
         with timings.span("evaluation"):
             for r in self.regimes:
                 got = answers(r) if callable(answers) else answers[r.key]
