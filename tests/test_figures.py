@@ -125,3 +125,13 @@ def test_every_figure_of_a_chapter_is_numbered_captioned_and_referenced():
             assert "{numref}`" + figure["name"] + "`" in text, (path.name, figure)
             names.append(figure["name"])
         assert len(names) == len(set(names)), path.name
+
+
+def test_the_error_histogram_marks_the_median_the_tables_show():
+    from geosurvey import metrics
+
+    d = [0.5, 3.0, 10.0, 2_000.0]  # an even count: interpolation would give 6.5
+    ax = plots.error_histogram(d)
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    median = metrics.summarize(d)["median_km"]
+    assert labels == ["mean 503 km", f"median {median:,.0f} km"] and median == 3.0
