@@ -316,7 +316,7 @@ def label_distributions(table):
     rows = int(np.ceil(len(cols) / 2))
     fig, axes = figure(height=2.4 * rows, nrows=rows, ncols=2, squeeze=False)
     for ax, col in zip(axes.ravel(), cols):
-        if table[col].dtype == object:
+        if table[col].dtype.kind not in "biuf":  # classes (object, string, category)
             counts = table[col].value_counts().head(8)[::-1]
             ax.barh([str(c)[:20] for c in counts.index], counts.to_numpy())
             ax.set_xlabel("training locations")

@@ -135,3 +135,18 @@ def test_the_error_histogram_marks_the_median_the_tables_show():
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     median = metrics.summarize(d)["median_km"]
     assert labels == ["mean 503 km", f"median {median:,.0f} km"] and median == 3.0
+
+
+def test_class_columns_are_bars_whatever_their_dtype():
+    import pandas as pd
+
+    table = pd.DataFrame(
+        {
+            "climate": pd.Series(["Cfb", "BSk", "Cfb", "Af"], dtype="string"),
+            "land cover": pd.Categorical(["urban", "forest", "urban", "ice"]),
+            "elevation_m": [1.0, 2.0, 3.0, 4.0],
+        }
+    )
+    axes = plots.label_distributions(table).axes
+    assert [t.get_text() for t in axes[0].get_yticklabels()] == ["Af", "BSk", "Cfb"]
+    assert len(axes[1].patches) == 3 and axes[2].get_xlabel() == "elevation (m)"
