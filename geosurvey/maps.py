@@ -316,18 +316,18 @@ def binned_errors(ax, lat, lon, error_km, size=6, legend: bool = True):
 
 
 def beliefs(images, partition, probs, picks, err_km, k: int = 10):
-    """For each picked image: the image (top) and its ``k`` most probable cells on a map
-    below."""
-    fig = blank(height=3.6)
-    grid = fig.add_gridspec(2, len(picks), height_ratios=(1.2, 1))
+    """For each picked image, a row: the image, and its ``k`` most probable cells on a
+    map beside it."""
+    fig = blank(height=2.2 * len(picks))
+    grid = fig.add_gridspec(len(picks), 2, width_ratios=(1, 2.4))
     for j, i in enumerate(picks):
-        ax_img = fig.add_subplot(grid[0, j])
+        ax_img = fig.add_subplot(grid[j, 0])
         ax_img.imshow(images.load(i))
         ax_img.axis("off")
         ax_img.set_title(
             f"error {err_km[i]:,.0f} km\ntop cell p = {probs[i].max():.2f}", fontsize=8
         )
-        ax = fig.add_subplot(grid[1, j], projection=ccrs.Robinson())
+        ax = fig.add_subplot(grid[j, 1], projection=ccrs.Robinson())
         world(ax=ax)
         cell_probabilities(
             ax, partition, probs[i], k=k, true=(images.meta.lat[i], images.meta.lon[i])
