@@ -79,6 +79,11 @@ NAMES = {
     "continent_acc": "continent %",
     "admin1_acc": "first-level region %",
     "n": "images",
+    "best_k": "k chosen",
+    "database_mb": "database (MB)",
+    "train_new": "new-places training",
+    "val_new": "new-places validation",
+    "test_new": "new-places test",
     "train_loss": "training loss",
     "train_seconds": "training time (s)",
     "images_per_s": "images per second",
@@ -89,6 +94,9 @@ NAMES = {
     "land_cover": "land cover (IGBP)",
     "tau_max": "τ max",
     "tau_min": "τ min",
+    "bluemarble": "true colour",
+    "relief": "shaded relief",
+    "topo": "topography",
 }
 _WITHIN = re.compile(r"^acc@(\d+)km$")
 _VALIDATION = re.compile(r"^(val_new|val)_(\w+)$")

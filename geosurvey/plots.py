@@ -109,7 +109,7 @@ def caption(row) -> str:
         for c in ("place", "country")
         if c in row and str(row[c]) not in ("", "nan")
     )
-    return place + (f"\n{row['condition']}" if "condition" in row else "")
+    return place + (f"\n{reader_name(row['condition'])}" if "condition" in row else "")
 
 
 def gallery(images, index, titles=None, ncols: int = 4):

@@ -195,15 +195,7 @@ def measure(
 
 FOLDS = Design("8 folds: 500-km tiles, 625-km buffer", 500, 250, 625, 8, 6)
 CANDIDATES = (
-    Design(
-        "today: 500-km tiles, 625-km buffer, one model",
-        500,
-        250,
-        625,
-        1,
-        8,
-        val_discs=4,
-    ),
+    Design("one model: 500-km tiles, 625-km buffer", 500, 250, 625, 1, 8, val_discs=4),
     FOLDS,
     Design("8 folds: 250-km tiles, 313-km buffer", 250, 250, 313, 8, 6),
     Design(
