@@ -182,9 +182,11 @@ def findings(claims) -> str:
         found.setdefault(_over_seeds(j) if j else NOT_TESTABLE, []).append(c.text)
     parts = [f"**{v}**: {'; '.join(found.pop(v))}." for v in DECISIVE if v in found]
     rest = sum(map(len, found.values()))
+    if not parts:
+        return f"After Holm's correction none of the {rest} claims is decided."
     return (
         "After Holm's correction, in the regime each claim is about and at every seed "
-        "run: " + " ".join(parts or ["no claim is decided."])
+        "run: " + " ".join(parts)
     ) + (f" The other {rest} are undecided or not testable here." if rest else "")
 
 

@@ -505,3 +505,13 @@ def test_new_places_judge_only_the_claims_named_in_advance():
     np.testing.assert_allclose(
         [j.p_adjusted for j in judged], stats.holm([j.p for j in judged])
     )
+
+
+def test_findings_say_so_when_nothing_is_decided():
+    from geosurvey import report
+
+    ev = _evaluations(seed=0)
+    c = _claims(ev, Claim("ba", "b beats a", "b", "a", "median_km", untestable="no"))
+    assert (
+        report.findings(c) == "After Holm's correction none of the 1 claims is decided."
+    )
