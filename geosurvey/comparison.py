@@ -325,20 +325,14 @@ def effects(found: dict, regimes=("seen", "new")) -> pd.DataFrame:
     for chapter, res in found.items():
         for c in res.get("claims", []):
             s = claims.direction(c["metric"])
+            claim = f"{TITLES[chapter][0]} · {c['text'].removesuffix(' (GeoScore)')}"
             for r, j in c["judgements"].items():
                 if r not in regimes or j["verdict"] == claims.NOT_TESTABLE:
                     continue
                 pooled = "" if j["pooled_difference"] is None else "pooled_"
-                ci = sorted(s * np.asarray(j[pooled + "ci95"]))
-                rows.append(
-                    {
-                        "claim": f"{TITLES[chapter][0]} · {c['text']}",
-                        "regime": BY_KEY[r].name,
-                        "unit": claims.unit(c["metric"]).strip(),
-                        "effect": s * j[pooled + "difference"],
-                        "low": ci[0],
-                        "high": ci[1],
-                        "verdict": j[pooled + "verdict"],
-                    }
-                )
+                low, high = sorted(s * np.asarray(j[pooled + "ci95"]))
+                row = {"claim": claim, "regime": BY_KEY[r].name}
+                row |= {"unit": claims.unit(c["metric"]).strip(), "low": low}
+                row |= {"effect": s * j[pooled + "difference"], "high": high}
+                rows.append({**row, "verdict": j[pooled + "verdict"]})
     return pd.DataFrame(rows)

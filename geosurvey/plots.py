@@ -434,6 +434,7 @@ def accuracy_vs_cost(cost, score, label: str = "GeoScore (seen places)"):
                 x, score[family], color=f"C{k}", label=family if ax is axes[0] else None
             )
         ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(mpl.ticker.NullFormatter())  # decades only
         ax.set_xlabel(xlabel + ("; none: at the left edge" if (~trained).any() else ""))
         ax.grid(alpha=0.3)
     axes[0].set_ylabel(label)
@@ -445,7 +446,7 @@ VERDICT_COLOURS = {"reproduced": "C2", "not reproduced": "C3", "inconclusive": "
 VERDICT_COLOURS |= {"estimate only": "C0"}
 
 
-def forest(effects, width="wide"):
+def forest(effects, width="column"):
     """A forest plot of :func:`geosurvey.comparison.effects`: a row per claim, a panel
     per unit, each regime's effect (right of the line: the claim's direction) with its
     95 % interval, coloured by verdict (estimates in blue)."""
@@ -468,11 +469,11 @@ def forest(effects, width="wide"):
         ax.axvline(0, color="k", lw=0.8)
         ax.set_yticks(range(len(shown)), shown, fontsize=8)
         ax.set_ylim(len(shown) - 0.5, -0.5)
-        ax.set_xlabel(f"effect in the claimed direction ({unit}, 95 % interval)")
+        ax.set_xlabel(f"{unit}, in the claimed direction")
         ax.grid(axis="x", alpha=0.3)
     marks = [
         plt.Line2D([], [], color="0.3", marker="os"[k % 2], ls="", label=r)
         for k, r in enumerate(regimes)
     ] + [plt.Line2D([], [], color=c, lw=2, label=v) for v, c in VERDICT_COLOURS.items()]
-    fig.legend(handles=marks, loc="outside upper center", ncols=len(marks))
+    fig.legend(handles=marks, loc="outside upper center", ncols=3)
     return fig

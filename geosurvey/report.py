@@ -19,7 +19,7 @@ import numbers
 import pandas as pd
 
 from . import stats
-from .claims import DECISIVE, MARK, NOT_TESTABLE, paired, unit
+from .claims import DECISIVE, INCONCLUSIVE, MARK, NOT_TESTABLE, direction, paired, unit
 from .regimes import BY_KEY
 
 
@@ -85,10 +85,9 @@ def _about(claims, key: str):
 
 def _which_seeds(j, seed: int) -> str:
     """``over seeds 0, 1, 2 (✓ ✓ ?)``, or ``at seed 0`` where it is the only one."""
-    if not j.seeds:
-        return f"at seed {seed}"
     marks = " ".join(MARK[v] for v in j.seed_verdicts)
-    return f"over seeds {', '.join(map(str, j.seeds))} ({marks})"
+    seeds = ", ".join(map(str, j.seeds))
+    return f"over seeds {seeds} ({marks})" if j.seeds else f"at seed {seed}"
 
 
 def _over_seeds(j) -> str:
@@ -106,8 +105,14 @@ def claim_sentence(claims, key: str) -> str:
     where = BY_KEY[j.regime].name
     if j.verdict == NOT_TESTABLE:
         return f"**{NOT_TESTABLE}** on {where}: {j.reason}."
-    seeds = _which_seeds(j, claims.seed)
-    return f"**{_over_seeds(j)}** on {where} {seeds}: {effect(j, c.metric)}."
+    seeds, lo, hi = _which_seeds(j, claims.seed), *(j.pooled_ci95 or j.ci95)
+    text = f"**{_over_seeds(j)}** on {where} {seeds}: {effect(j, c.metric)}."
+    if _over_seeds(j) == INCONCLUSIVE and j.blocks > 1 and (lo > 0 or hi < 0):
+        side = "for" if (lo > 0) == (direction(c.metric) > 0) else "against"
+        text += (
+            f" The interval excludes zero, {side} the claim, but not at Holm's level."
+        )
+    return text
 
 
 CLAIM_COLUMNS = ("paper", "judged on", "difference", "at each seed", "verdict")

@@ -515,3 +515,23 @@ def test_findings_say_so_when_nothing_is_decided():
     assert (
         report.findings(c) == "After Holm's correction none of the 1 claims is decided."
     )
+
+
+def test_an_inconclusive_claim_whose_interval_excludes_zero_says_which_side():
+    from geosurvey import report
+
+    c = _claims(
+        _evaluations(seed=0),
+        Claim("score", "a beats b", "a", "b", "geoscore"),
+        Claim("km", "a is closer", "a", "b", "median_km"),
+    )
+    for key, side in (("score", "against"), ("km", "for")):
+        j = c.judged[key]["seen"]
+        j.verdict, j.difference, j.ci95 = cl.INCONCLUSIVE, -234.0, [-336.0, -138.0]
+        text = report.claim_sentence(c, key)
+        assert text.startswith("**inconclusive** on seen places at seed 0: -234")
+        assert text.endswith(
+            f"excludes zero, {side} the claim, but not at Holm's level."
+        )
+        j.ci95 = [-336.0, 12.0]  # an interval across zero says nothing more
+        assert report.claim_sentence(c, key).endswith("[-336, +12].")
