@@ -42,7 +42,7 @@ def test_the_gpu_bench_s_loader_and_flop_count_run_on_a_cpu(tmp_path):
     assert len(paths) == 12 and (tmp_path / "11.jpg").stat().st_nlink == 4
     assert bench_gpu.loader_rate(paths, input_px=32, batch_size=4, workers=0) > 0
     cfg = profiles.get("photos", "cpu")
-    # EfficientNet-Lite0 at 160 px
+    # EfficientNet-Lite0 at 128 px
     assert bench_gpu.train_flops_per_image(cfg.backbone, cfg) > 1e8
 
 
