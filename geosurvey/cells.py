@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.sparse
 from scipy.special import log_softmax
 
 from . import cache, s2
@@ -464,8 +465,11 @@ def reassign_dropped(labels, lat, lon, partition, features, *, within_km, candid
     if len(out) == 0 or within_km <= 0:
         return labels
     f = features / np.maximum(np.linalg.norm(features, axis=1, keepdims=True), 1e-12)
-    means = np.zeros((len(partition), f.shape[1]))
-    np.add.at(means, labels[labels >= 0], f[labels >= 0])
+    kept = np.flatnonzero(labels >= 0)
+    members = scipy.sparse.csr_matrix(  # each kept cell's rows, summed in row order
+        (np.ones(len(kept)), (labels[kept], kept)), shape=(len(partition), len(f))
+    )
+    means = np.asarray(members @ f.astype(np.float64))
     means /= np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-12)
     clat, clon = partition.centers("mean")
     d = haversine(lat[out, None], lon[out, None], clat[None], clon[None])

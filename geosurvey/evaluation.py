@@ -103,6 +103,7 @@ class Evaluated:
     d: np.ndarray
     hits: np.ndarray | None
     info: dict = field(default_factory=dict)
+    replicates: dict = field(default_factory=dict)  # bootstrap, by (region, level)
 
 
 class Evaluations:
@@ -145,6 +146,9 @@ class Evaluations:
     def add_set(self, split: str, meta: pd.DataFrame) -> None:
         """A further test set (a subset of a regime's test split), blocked alike."""
         self.sets[split] = TestSet.of(meta, self.merge_km)
+        for (_, s), e in self.done.items():
+            if s == split:  # its replicates were drawn on the former set's blocks
+                e.replicates.clear()
 
     def has(self, method: str, split: str) -> bool:
         return (method, split) in self.done
@@ -173,12 +177,15 @@ class Evaluations:
         """Block-bootstrap replicates of every metric (paired across methods on
         ``split``), with blocks of ``level`` where the split has no fixed blocks."""
         e, ts = self.done[(method, split)], self.sets[split]
-        mask = ts.mask(region)
-        hits = None if e.hits is None else e.hits[mask]
-        with timings.span("bootstrap"):
-            return stats.weighted_metrics(
-                e.d[mask], ts.bootstrap(region, level), metrics.THRESHOLDS_KM, hits
-            )
+        key = (region, level)
+        if key not in e.replicates:
+            mask = ts.mask(region)
+            hits = None if e.hits is None else e.hits[mask]
+            with timings.span("bootstrap"):
+                e.replicates[key] = stats.weighted_metrics(
+                    e.d[mask], ts.bootstrap(region, level), metrics.THRESHOLDS_KM, hits
+                )
+        return e.replicates[key]
 
     def per_image(self, method: str, split: str, metric: str, region: str = "Global"):
         """Each image's share of ``metric`` where the metric is a mean over images

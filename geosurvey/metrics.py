@@ -7,7 +7,8 @@ GeoScore (5000 exp(-d / 1492.7)) and, where labels exist, country accuracy. The 
 (and the quartiles) is the *lower* median: the smallest error that at least half of the
 errors do not exceed (numpy's ``inverted_cdf``), one of the errors, never the mean of
 the two middle ones (``np.median``): it is the statistic the block bootstrap resamples
-(:func:`geosurvey.stats.weighted_quantile`), so that an interval is about its own point.
+(:func:`geosurvey.stats.weighted_quantiles`), so that an interval is about its own
+point.
 With an even number of errors it is the smaller middle one. Per-region
 breakdowns (Global / Europe / North America as in Wu) use the region of the
 *true* location. Intervals and verdicts are :mod:`geosurvey.stats` and
@@ -60,8 +61,8 @@ def summarize(d, country_hits=None) -> dict:
             f"{int((~np.isfinite(d)).sum())} predictions are NaN or infinite"
         )
     out = {f"acc@{t}km": float(100.0 * np.mean(d <= t)) for t in THRESHOLDS_KM}
-    # the quantiles of the bootstrap (stats.weighted_quantile): the smallest error whose
-    # share reaches q, so an interval is about its own point
+    # the quantiles of the bootstrap (stats.weighted_quantiles): the smallest error
+    # whose share reaches q, so an interval is about its own point
     q1, median, q3 = np.percentile(d, [25, 50, 75], method="inverted_cdf")
     out.update(
         median_km=float(median),

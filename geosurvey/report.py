@@ -24,15 +24,22 @@ from .regimes import BY_KEY
 
 
 def glue(name: str, value, display: bool = False) -> None:
-    """Record ``value`` under ``name`` for the text; strings are glued as Markdown."""
-    from IPython.display import Markdown
-    from myst_nb import glue as _glue
+    """Record ``value`` under ``name`` for the text; strings are glued as Markdown.
+    What myst-nb's ``glue`` records, without importing myst-nb: its import builds
+    JSON-schema grammars for three seconds in every chapter's kernel."""
+    import IPython.display
+    from IPython.core.formatters import format_display_data
 
     if isinstance(value, str):
-        value = Markdown(value)
+        value = IPython.display.Markdown(value)
     elif isinstance(value, numbers.Number) and not isinstance(value, bool):
         value = float(value) if not isinstance(value, numbers.Integral) else int(value)
-    _glue(name, value, display=display)
+    bundle, metadata = format_display_data(value)
+    prefix = "" if display else "application/papermill.record/"
+    metadata["scrapbook"] = {"name": name, "mime_prefix": prefix}
+    IPython.display.display(
+        {prefix + k: v for k, v in bundle.items()}, raw=True, metadata=metadata
+    )
 
 
 def say(text: str) -> None:

@@ -29,6 +29,8 @@ below what a sign-flip test on that many blocks can give (``2 ** (1 - blocks)``)
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from scipy.stats import t as student
 
@@ -63,19 +65,20 @@ def block_weights(block, n_boot: int = N_BOOTSTRAP, seed: int = 0) -> np.ndarray
     n_blocks = int(block.max()) + 1 if block.size else 0
     rng = np.random.default_rng([seed, int(fingerprint(block)[:8], 16)])
     drawn = rng.integers(0, n_blocks, (n_boot, n_blocks))
-    counts = np.zeros((n_boot, n_blocks), np.float64)
-    np.add.at(counts, (np.arange(n_boot)[:, None], drawn), 1.0)
-    return counts[:, block]
+    flat = (np.arange(n_boot)[:, None] * n_blocks + drawn).ravel()
+    counts = np.bincount(flat, minlength=n_boot * n_blocks).astype(np.float64)
+    return counts.reshape(n_boot, n_blocks)[:, block]
 
 
-def weighted_quantile(values, weights, q: float) -> np.ndarray:
-    """Per replicate (row of ``weights``), the smallest value whose cumulative weight
-    reaches ``q`` of the total: numpy's ``inverted_cdf`` quantile of the resampled rows.
-    """
+def weighted_quantiles(values, weights, qs) -> list:
+    """For each ``q`` of ``qs``, per replicate (row of ``weights``), the smallest value
+    whose cumulative weight reaches ``q`` of the total: numpy's ``inverted_cdf``
+    quantile of the resampled rows."""
     order = np.argsort(values, kind="stable")
     cum = np.cumsum(weights[:, order], axis=1)
-    idx = (cum < q * cum[:, -1:] - 1e-9).sum(1)
-    return np.asarray(values)[order][np.minimum(idx, len(order) - 1)]
+    ranked = np.asarray(values)[order]
+    last = len(order) - 1
+    return [ranked[np.minimum((cum < q * cum[:, -1:] - 1e-9).sum(1), last)] for q in qs]
 
 
 def weighted_metrics(d, weights, thresholds, hits=None) -> dict:
@@ -88,11 +91,12 @@ def weighted_metrics(d, weights, thresholds, hits=None) -> dict:
         return weights @ np.asarray(x, np.float64) / total
 
     out = {f"acc@{t}km": 100.0 * mean(d <= t) for t in thresholds}
+    median, q1, q3 = weighted_quantiles(d, weights, (0.5, 0.25, 0.75))
     out.update(
-        median_km=weighted_quantile(d, weights, 0.5),
+        median_km=median,
         mean_km=mean(d),
-        q1_km=weighted_quantile(d, weights, 0.25),
-        q3_km=weighted_quantile(d, weights, 0.75),
+        q1_km=q1,
+        q3_km=q3,
         geoscore=mean(geoscore(d)),
     )
     if hits is not None:
@@ -130,18 +134,27 @@ def neighbour_correlation(values, lat, lon, level: int, seed: int = 0) -> float:
     of ``level`` that lie within one cell side of each other: how much neighbouring
     blocks still share. NaN where fewer than 20 such pairs exist."""
     values, lat, lon = (np.asarray(a, np.float64) for a in (values, lat, lon))
+    keep = np.arange(len(values))
     if len(values) > CORRELOGRAM_ROWS:
         keep = np.random.default_rng([seed, 17]).choice(
             len(values), CORRELOGRAM_ROWS, replace=False
         )
-        values, lat, lon = values[keep], lat[keep], lon[keep]
-    x = values - values.mean()
-    cell = s2.cell_ids(lat, lon, level)
-    near = haversine(lat[:, None], lon[:, None], lat[None], lon[None]) <= edge_km(level)
-    i, j = np.nonzero(np.triu(near & (cell[:, None] != cell[None]), 1))
+    x = values[keep] - values[keep].mean()
+    i, j = _neighbour_pairs(lat[keep].tobytes(), lon[keep].tobytes(), level)
     if len(i) < 20 or x.var() == 0:
         return float("nan")
     return float(np.mean(x[i] * x[j]) / x.var())
+
+
+@functools.lru_cache(maxsize=32)
+def _neighbour_pairs(lat: bytes, lon: bytes, level: int) -> tuple:
+    """(i, j), i < j: the points (float64 bytes) in different S2 cells of ``level``
+    within one cell side of each other, shared by every claim on these images."""
+    lat, lon = np.frombuffer(lat), np.frombuffer(lon)
+    cell = s2.cell_ids(lat, lon, level)
+    near = haversine(lat[:, None], lon[:, None], lat[None], lon[None]) <= edge_km(level)
+    i, j = np.nonzero(np.triu(near & (cell[:, None] != cell[None]), 1))
+    return i.astype(np.int32), j.astype(np.int32)
 
 
 def block_level(values, lat, lon, levels=BLOCK_LEVELS) -> int:

@@ -1,12 +1,15 @@
 """Claims judged over regimes, seeds and many claims at once (geosurvey.claims), on
 synthetic methods whose errors are known exactly."""
 
+import subprocess
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from geosurvey import claims as cl
-from geosurvey import regimes, stats
+from geosurvey import regimes, report, stats
 from geosurvey.claims import Claim, Claims
 from geosurvey.evaluation import Evaluations
 from geosurvey.geo import destination
@@ -535,3 +538,35 @@ def test_an_inconclusive_claim_whose_interval_excludes_zero_says_which_side():
         )
         j.ci95 = [-336.0, 12.0]  # an interval across zero says nothing more
         assert report.claim_sentence(c, key).endswith("[-336, +12].")
+
+
+@pytest.mark.parametrize(
+    "value", ["a **sentence** with 1,234 km", 3, 2.5, np.float32(0.25), True]
+)
+def test_glue_records_what_myst_nb_glue_records(monkeypatch, value):
+    import IPython.display
+    import myst_nb.ext.glue
+
+    shown = []
+    monkeypatch.setattr(
+        IPython.display, "display", lambda *a, **k: shown.append((a, k))
+    )
+    monkeypatch.setattr(
+        myst_nb.ext.glue, "ipy_display", lambda *a, **k: shown.append((a, k))
+    )
+    report.glue("name", value)
+    converted = IPython.display.Markdown(value) if isinstance(value, str) else value
+    if isinstance(value, np.floating):
+        converted = float(value)
+    myst_nb.ext.glue.glue("name", converted, display=False)
+    assert shown[0][1]["metadata"]["scrapbook"]["name"] == "name"
+    assert shown[0] == shown[1]
+
+
+def test_glue_leaves_myst_nb_unimported_in_the_kernel():
+    code = (
+        "import sys, geosurvey.report as r; r.glue('x', 1); "
+        "print('nbformat' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip() == "False", out.stderr

@@ -231,3 +231,14 @@ def test_results_by_block_are_the_metrics_of_each_blocks_rows():
     assert list(table["images"]) == [2, 3]
     assert (table["here"] == 0).all()
     np.testing.assert_allclose(table["north"], 111.2, atol=0.5)  # one degree north
+
+
+def test_bootstrap_replicates_are_reused_until_the_predictions_or_the_set_change():
+    ev = _evaluations()
+    first = ev.samples("paris", "test")
+    assert ev.samples("paris", "test") is first  # one bootstrap per method and set
+    ev.add("paris", "test", *ev.predicted("oracle", "test"))
+    assert ev.samples("paris", "test")["geoscore"].min() == 5000  # new predictions
+    again = ev.samples("paris", "test")
+    ev.add_set("test", _meta().iloc[[0, 0, 0, 0]])  # the rows are now all in Paris
+    assert ev.samples("paris", "test") is not again

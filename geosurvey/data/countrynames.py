@@ -2,10 +2,11 @@
 
 A label is matched after folding case, accents, underscores (``New_Zealand``), dots
 (``U.K.``), ``&`` and a leading "the", against the ISO 3166 codes and names of
-``pycountry`` (alpha-2, alpha-3, name, official and common name) and :data:`ALIASES`:
-the common English names, short forms and historical names ISO does not list (UK,
-England, Russia, Turkey, Ivory Coast, Burma, Holland, ...). Names of states that split
-into several (Yugoslavia, Czechoslovakia, the Soviet Union) are not guessed.
+``pycountry`` (alpha-2, alpha-3, name, official and common name) and the aliases of
+:data:`ALIASES_FILE`: the common English names, short forms and historical names ISO
+does not list (UK, England, Russia, Turkey, Ivory Coast, Burma, Holland, ...). Names of
+states that split into several (Yugoslavia, Czechoslovakia, the Soviet Union) are not
+guessed.
 
 A name that matches nothing gets a suggestion only from names (never from two- or
 three-letter codes, which are too close to each other for a spelling match to mean
@@ -18,75 +19,16 @@ import difflib
 import functools
 import re
 import unicodedata
+from pathlib import Path
 
-# Common, short and historical English names -> ISO 3166 alpha-2.
-ALIASES = {
-    "GB": "uk, u k, great britain, britain, england, scotland, wales, "
-    "northern ireland, united kingdom of great britain, british isles",
-    "US": "usa, u s a, america, united states of america, u s, united states america",
-    "RU": "russia, russian, soviet russia",
-    "TR": "turkey, turkiye, republic of turkey",
-    "CI": "ivory coast, cote divoire, cote d ivoire",
-    "MM": "burma",
-    "NL": "holland, the netherlands, netherlands kingdom of the",
-    "KR": "republic of korea, korea south, s korea",
-    "KP": "korea north, dprk",
-    "IR": "persia, iran islamic republic",
-    "CZ": "czech republic, czech",
-    "SK": "slovak republic",
-    "VN": "viet nam, vietnam",
-    "LA": "laos, lao",
-    "SY": "syria",
-    "TW": "taiwan, formosa, republic of china",
-    "CN": "china mainland, prc, peoples republic of china",
-    "CD": "dr congo, drc, democratic republic of congo, congo kinshasa, zaire, "
-    "democratic republic of the congo",
-    "CG": "congo brazzaville, republic of congo, congo republic",
-    "SZ": "swaziland",
-    "CV": "cape verde",
-    "MK": "macedonia, fyrom",
-    "TL": "east timor, timor",
-    "BN": "brunei",
-    "PS": "palestine, palestinian territories, west bank, gaza",
-    "VA": "vatican, vatican city, holy see",
-    "FM": "micronesia",
-    "MD": "moldova",
-    "TZ": "tanzania, tanganyika",
-    "VE": "venezuela",
-    "BO": "bolivia",
-    "AE": "uae, emirates, united arab emirates",
-    "BA": "bosnia, bosnia herzegovina",
-    "LK": "ceylon",
-    "TH": "siam",
-    "ZW": "rhodesia",
-    "BJ": "dahomey",
-    "BF": "upper volta",
-    "BW": "bechuanaland",
-    "GH": "gold coast",
-    "ET": "abyssinia",
-    "KH": "kampuchea",
-    "DE": "west germany, east germany, federal republic of germany, deutschland",
-    "MO": "macau",
-    "HK": "hong kong sar",
-    "FK": "falklands, falkland islands",
-    "VI": "us virgin islands, u s virgin islands",
-    "VG": "british virgin islands",
-    "KN": "saint kitts, saint kitts nevis",
-    "VC": "saint vincent, saint vincent grenadines",
-    "TT": "trinidad, trinidad tobago",
-    "AG": "antigua, antigua barbuda",
-    "ST": "sao tome, sao tome principe",
-    "GM": "gambia",
-    "BS": "bahamas",
-    "KG": "kirghizia",
-    "XK": "kosovo, xk",
-    "NA": "nmb",  # OpenStreetView-5M's fix_namimbia.py ("NA" reads as missing)
-    "PH": "philippine islands",
-    "ES": "espana",
-    "CH": "schweiz, suisse, swiss confederation",
-    "AT": "osterreich",
-    "IE": "eire, republic of ireland",
-}
+ALIASES_FILE = Path(__file__).with_name("country_aliases.txt")
+
+
+def aliases() -> dict:
+    """:data:`ALIASES_FILE`: alpha-2 -> "name, name, ..." that ISO does not list."""
+    rows = (line.split("#")[0] for line in ALIASES_FILE.read_text().splitlines())
+    pairs = (row.partition(":") for row in rows if row.strip())
+    return {code.strip(): names.strip() for code, _, names in pairs}
 
 
 def fold(text: str) -> str:
@@ -114,7 +56,7 @@ def _names() -> dict:
             value = getattr(c, attr, None)
             if value:
                 out[fold(value)] = c.alpha_2
-    for code, names in ALIASES.items():
+    for code, names in aliases().items():
         out.update({fold(n): code for n in names.split(", ")})
     return out
 
