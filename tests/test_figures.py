@@ -58,7 +58,9 @@ def _index_rows():
         if len(cells) != 4 or cells[0] in ("figure", "figure or table", "---"):
             continue
         refs = {}
-        for doc, rest in re.findall(r"\{doc\}`(0\d_\w+)`((?:, \"[^\"]+\")?)", cells[3]):
+        pattern = r"\{doc\}`chapter (\d) <(0\d_\w+)>`((?:, \"[^\"]+\")?)"
+        for number, doc, rest in re.findall(pattern, cells[3]):
+            assert doc.startswith(f"0{number}_"), (number, doc)
             refs.setdefault(doc, []).extend(re.findall(r"\"([^\"]+)\"", rest))
         yield cells[2], refs, re.findall(r"\{numref\}`([\w-]+)`", cells[3])
 
@@ -72,10 +74,10 @@ def test_the_figure_index_counts_its_rows_and_names_sections_that_exist():
     root = Path(__file__).parent.parent
     rows = list(_index_rows())
     kinds = Counter(s.split(":")[0] for s, _, _ in rows)
-    assert set(kinds) == {"real", "partial", "impossible here"}
+    assert set(kinds) == {"computed", "partial", "impossible here"}
     intro = (root / "book" / "figures.md").read_text()
     said = {
-        "real": r"\*\*(\d+) are real",
+        "computed": r"\*\*(\d+) are computed",
         "partial": r"\*\*(\d+) are partial",
         "impossible here": r"\*\*(\d+) cannot exist",
     }
