@@ -94,7 +94,7 @@ class Profile:
         )
 
 
-MEASURED_SEEDS = (0, 1, 2)  # the seeds of geosurvey/chapters/expected.py
+MEASURED_SEEDS = (0, 1, 2)  # the seeds of geosurvey/chapters/expected.json
 PROFILES = {
     "ci": Profile(
         "ci",

@@ -1,6 +1,7 @@
 """Claims judged over regimes, seeds and many claims at once (geosurvey.claims), on
 synthetic methods whose errors are known exactly."""
 
+import json
 import subprocess
 import sys
 
@@ -234,12 +235,13 @@ def test_a_chapters_expected_verdicts_reach_its_claims_by_key():
 
 
 def test_only_decisive_verdicts_are_expected_of_a_chapter_and_regime():
-    from geosurvey.chapters.expected import EXPECTED
+    from geosurvey.chapters.base import EXPECTED_FILE, expected
     from geosurvey.chapters.registry import CHAPTERS
 
-    assert set(EXPECTED) <= set(CHAPTERS)
-    for claims in EXPECTED.values():
-        for key, pairs in claims.items():
+    listed = json.loads(EXPECTED_FILE.read_text())["verdicts"]
+    assert listed and set(listed) <= set(CHAPTERS)
+    for chapter in listed:
+        for key, pairs in expected(chapter).items():
             for regime, verdict in pairs:
                 assert regime in regimes.BY_KEY, key
                 assert verdict in (cl.REPRODUCED, cl.NOT_REPRODUCED), key
@@ -570,3 +572,17 @@ def test_glue_leaves_myst_nb_unimported_in_the_kernel():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_the_asserted_verdicts_are_those_decisive_and_alike_at_every_seed(tmp_path):
+    from tools import expected as tool
+
+    r, n, i = cl.REPRODUCED, cl.NOT_REPRODUCED, cl.INCONCLUSIVE
+    seeds = [
+        {"a": {"seen": r, "new": i}, "b": {"seen": r}, "c": {"seen": n}},
+        {"a": {"seen": r, "new": i}, "b": {"seen": n}, "c": {"seen": n}},
+        {"a": {"seen": r, "new": i}, "b": {"seen": r}, "c": {"seen": n}},
+    ]
+    assert tool.stable(seeds) == {"a": [["seen", r]], "c": [["seen", n]]}
+    with pytest.raises(FileNotFoundError, match="seed-1/data_and_metrics.json"):
+        tool.measure(tmp_path)
