@@ -155,6 +155,25 @@ def accuracy_curves(table, ax=None, title="Accuracy within distance", styles=Non
     return ax
 
 
+def accuracy_by_regime(ev, regimes, methods=None, *, styles=None, height=3.2):
+    """:func:`accuracy_curves` of ``methods`` (all, if None) on each regime's test set,
+    side by side, with one legend below the panels."""
+    fig, axes = figure(ncols=len(regimes), height=height, sharey=True, squeeze=False)
+    for ax, r in zip(axes[0], regimes):
+        accuracy_curves(ev.table(r.test, methods), ax=ax, styles=styles, title=r.name)
+        ax.get_legend().remove()
+    shown = {t: h for ax in axes[0] for h, t in zip(*ax.get_legend_handles_labels())}
+    fig.legend(shown.values(), shown.keys(), loc="outside lower center", ncols=3)
+    return fig
+
+
+def _errorbars(ax, xs, values, ci, **kwargs):
+    """Points with their 95 % intervals (``ci``: one (low, high) per point)."""
+    lo, hi = np.asarray(ci, np.float64).T
+    yerr = [np.subtract(values, lo), np.subtract(hi, values)]
+    ax.errorbar(xs, values, yerr=yerr, marker="o", **kwargs)
+
+
 def training_curves(
     history, metrics=("train_loss",), ax=None, title="Training", ylabel=None
 ):
@@ -288,16 +307,9 @@ def sweep(
         _, ax = figure(height=3)
     for k, (name, methods) in enumerate(settings.items()):
         values = [ev.metrics(m, split)[metric] for m in methods]
-        ci = np.array([ev.intervals(m, split)[metric] for m in methods])
         xs = np.arange(len(methods)) + 0.08 * (k - 0.5)
-        ax.errorbar(
-            xs,
-            values,
-            yerr=[np.subtract(values, ci[:, 0]), np.subtract(ci[:, 1], values)],
-            marker="o",
-            capsize=3,
-            label=name,
-        )
+        ci = [ev.intervals(m, split)[metric] for m in methods]
+        _errorbars(ax, xs, values, ci, capsize=3, label=name)
         pick = methods.index(chosen[name])
         ax.plot(xs[pick], values[pick], "o", ms=12, mfc="none", color="k")
     ax.set_xticks(range(len(labels)), labels)
@@ -401,16 +413,9 @@ def by_regime(ev, methods, regimes, *, metric: str = "geoscore", ax=None):
         _, ax = figure(height=3)
     for k, m in enumerate(methods):
         ys = [ev.metrics(m, r.test)[metric] for r in regimes]
-        ci = np.array([ev.intervals(m, r.test)[metric] for r in regimes])
+        ci = [ev.intervals(m, r.test)[metric] for r in regimes]
         xs = np.arange(len(regimes)) + 0.04 * (k - len(methods) / 2)
-        ax.errorbar(
-            xs,
-            ys,
-            yerr=[np.subtract(ys, ci[:, 0]), np.subtract(ci[:, 1], ys)],
-            marker="o",
-            capsize=2,
-            label=m,
-        )
+        _errorbars(ax, xs, ys, ci, capsize=2, label=m)
     ax.set_xticks(range(len(regimes)), [r.name for r in regimes])
     ax.set_ylabel(f"{reader_name(metric)} (95 % CI)")
     ax.grid(alpha=0.3)

@@ -152,3 +152,26 @@ def test_class_columns_are_bars_whatever_their_dtype():
     axes = plots.label_distributions(table).axes
     assert [t.get_text() for t in axes[0].get_yticklabels()] == ["Af", "BSk", "Cfb"]
     assert len(axes[1].patches) == 3 and axes[2].get_xlabel() == "elevation (m)"
+
+
+def test_accuracy_by_regime_draws_a_panel_per_regime_and_one_legend_of_all_methods():
+    import numpy as np
+    import pandas as pd
+
+    from geosurvey import regimes
+    from geosurvey.evaluation import Evaluations
+
+    meta = pd.DataFrame({"lat": [48.85, 40.71, 35.68], "lon": [2.35, -74.0, 139.69]})
+    ev = Evaluations({"test": meta, "test_new": meta.iloc[:2]})
+    for split, rows in (("test", meta), ("test_new", meta.iloc[:2])):
+        ev.add("truth", split, rows["lat"], rows["lon"])
+    ev.add("paris", "test_new", np.full(2, 48.85), np.full(2, 2.35))  # new places only
+    fig = plots.accuracy_by_regime(ev, regimes.REGIMES, styles={"paris": {"ls": "--"}})
+    axes = [ax for ax in fig.axes if ax.get_title()]
+    assert [ax.get_title() for ax in axes] == ["seen places", "new places"]
+    assert all(ax.get_legend() is None for ax in axes)
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == ["truth", "paris"]
+    assert axes[1].get_lines()[1].get_linestyle() == "--"
+    w, _ = _saved_px(fig)
+    assert w <= 676
