@@ -301,19 +301,37 @@ def published_table() -> pd.DataFrame:
 
 
 def ranking(ch, fams, regime) -> str:
-    """The learned families and the prior ranked by GeoScore on ``regime``'s test set;
-    a step is ">" only where the 95 % block-bootstrap interval of the difference
-    (blocks sized as for a claim) excludes zero, "≈" otherwise. The intervals are not
-    corrected for the many steps: a ranking, not a verdict."""
+    """The learned families and the prior ranked by GeoScore on ``regime``'s test set,
+    each with the letters of the groups it belongs to: families that share a letter are
+    not told apart, the 95 % block-bootstrap interval of their difference (blocks sized
+    as for a claim) including zero. The intervals are not corrected for the many pairs:
+    a ranking, not a verdict."""
     shown = [f for f in fams if f not in FLOORS] + ["prior"]
     score = {f: ch.evaluations.metrics(f, regime.test)["geoscore"] for f in shown}
     order = sorted(shown, key=lambda f: -score[f])
-    text = f"{order[0]} ({score[order[0]]:,.0f})"
-    for a, b in zip(order, order[1:]):
+
+    def apart(a, b) -> bool:
         step = claims.Claim(f"{a} > {b}", "", a, b, "geoscore")
-        j, _ = claims.measure(ch.evaluations, step, regime)
-        text += f" {'>' if j.ci95[0] > 0 else '≈'} {b} ({score[b]:,.0f})"
-    return text
+        return claims.measure(ch.evaluations, step, regime)[0].ci95[0] > 0
+
+    letters = {f: "" for f in order}
+    for letter, (first, last) in zip("abcdefghij", tied_runs(order, apart)):
+        for f in order[first : last + 1]:
+            letters[f] += letter
+    return ", ".join(f"{f} ({score[f]:,.0f}; {letters[f]})" for f in order)
+
+
+def tied_runs(order: list, apart) -> list:
+    """(first, last) index of each maximal run of ``order`` (best first) whose first
+    and last members are not ``apart``: the groups of a compact letter display."""
+    runs = []
+    for i in range(len(order)):
+        j = i
+        while j + 1 < len(order) and not apart(order[i], order[j + 1]):
+            j += 1
+        if not runs or j > runs[-1][1]:
+            runs.append((i, j))
+    return runs
 
 
 def effects(found: dict, regimes=("seen", "new")) -> pd.DataFrame:

@@ -120,11 +120,24 @@ def test_the_ranking_includes_the_prior_and_says_where_intervals_cannot_separate
         "PIGEON": ("pigeon", "x"),
     }
     text = comparison.ranking(SimpleNamespace(evaluations=ev), fams, regimes.SEEN)
-    # the two families differ by noise only; both clearly beat the prior
-    assert " ≈ " in text and text.endswith(
-        f"> prior ({ev.metrics('prior', 'test')['geoscore']:,.0f})"
-    )
-    assert text.split(" (")[0] in ("PlaNet", "PIGEON")
+    # the two families differ by noise only (one group); both clearly beat the prior
+    first, second, prior = text.split(", ")
+    assert first.endswith("; a)") and second.endswith("; a)")
+    assert prior == f"prior ({ev.metrics('prior', 'test')['geoscore']:,.0f}; b)"
+    assert first.split(" (")[0] in ("PlaNet", "PIGEON")
+
+
+def test_tied_runs_are_the_groups_of_a_compact_letter_display():
+    # a ~ b ~ c but a is apart from c: the groups overlap and never chain a to c
+    apart = {("a", "c"), ("a", "d"), ("b", "d")}
+    runs = comparison.tied_runs(list("abcd"), lambda x, y: (x, y) in apart)
+    assert runs == [(0, 1), (1, 2), (2, 3)]
+    assert comparison.tied_runs(list("abc"), lambda x, y: False) == [(0, 2)]
+    assert comparison.tied_runs(list("abc"), lambda x, y: True) == [
+        (0, 0),
+        (1, 1),
+        (2, 2),
+    ]
 
 
 def test_lessons_group_claims_by_idea_and_hold_an_idea_only_at_every_seed():
