@@ -8,6 +8,7 @@ broadcasts like numpy.
 from __future__ import annotations
 
 import numpy as np
+from scipy.spatial import cKDTree
 
 EARTH_RADIUS_KM = 6371.0088
 GEOSCORE_SCALE_KM = 1492.7
@@ -201,8 +202,6 @@ def nearest(lat, lon, ref_lat, ref_lon):
     """For every point, the great-circle distance (km) to its nearest reference point
     and that point's index (a k-d tree on 3-D unit vectors: chord order is great-circle
     order)."""
-    from scipy.spatial import cKDTree
-
     chord, idx = cKDTree(to_xyz(ref_lat, ref_lon)).query(to_xyz(lat, lon))
     return chord_km(chord), idx
 
@@ -210,8 +209,6 @@ def nearest(lat, lon, ref_lat, ref_lon):
 def nearest_other(lat, lon):
     """For every point, the distance (km) to the nearest *other* point of the same set
     and its index."""
-    from scipy.spatial import cKDTree
-
     xyz = to_xyz(lat, lon)
     chord, idx = cKDTree(xyz).query(xyz, k=2)
     return chord_km(chord[:, 1]), idx[:, 1]

@@ -18,7 +18,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from . import backbones
+from .geo import nearest
 from .train import select_device
 
 
@@ -276,9 +279,5 @@ def _photo_splits(p: Profile) -> dict:
 def far_from(images, train, km: float, limit: int):
     """The first ``limit`` rows of ``images`` farther than ``km`` from every training
     image."""
-    import numpy as np
-
-    from .geo import nearest
-
     d, _ = nearest(images.lat, images.lon, train.lat, train.lon)
     return images.subset(np.flatnonzero(d > km)[:limit])

@@ -16,7 +16,9 @@ from __future__ import annotations
 import inspect
 import numbers
 
+import IPython.display
 import pandas as pd
+from IPython.core.formatters import format_display_data
 
 from . import stats
 from .claims import DECISIVE, INCONCLUSIVE, MARK, NOT_TESTABLE, direction, paired, unit
@@ -27,9 +29,6 @@ def glue(name: str, value, display: bool = False) -> None:
     """Record ``value`` under ``name`` for the text; strings are glued as Markdown.
     What myst-nb's ``glue`` records, without importing myst-nb: its import builds
     JSON-schema grammars for three seconds in every chapter's kernel."""
-    import IPython.display
-    from IPython.core.formatters import format_display_data
-
     if isinstance(value, str):
         value = IPython.display.Markdown(value)
     elif isinstance(value, numbers.Number) and not isinstance(value, bool):
@@ -45,9 +44,7 @@ def glue(name: str, value, display: bool = False) -> None:
 def say(text: str) -> None:
     """Show generated Markdown (a sentence or paragraph built from this run's
     numbers)."""
-    from IPython.display import Markdown, display
-
-    display(Markdown(text))
+    IPython.display.display(IPython.display.Markdown(text))
 
 
 def show(*objects) -> None:

@@ -21,6 +21,8 @@ import re
 import unicodedata
 from pathlib import Path
 
+import pycountry
+
 ALIASES_FILE = Path(__file__).with_name("country_aliases.txt")
 
 
@@ -48,8 +50,6 @@ def fold(text: str) -> str:
 def _names() -> dict:
     """Folded country names (ISO names, official and common names, aliases) ->
     alpha-2."""
-    import pycountry
-
     out = {}
     for c in pycountry.countries:
         for attr in ("name", "official_name", "common_name"):
@@ -64,8 +64,6 @@ def _names() -> dict:
 @functools.lru_cache(maxsize=1)
 def _codes() -> dict:
     """Lower-case alpha-2 and alpha-3 codes -> alpha-2."""
-    import pycountry
-
     out = {}
     for c in pycountry.countries:
         out[c.alpha_2.lower()] = out[c.alpha_3.lower()] = c.alpha_2
@@ -82,8 +80,6 @@ def code(value) -> str | None:
 
 def name(alpha_2: str) -> str:
     """A country's name for messages: its common name where ISO gives one."""
-    import pycountry
-
     known = pycountry.countries.get(alpha_2=alpha_2)
     if known is None:
         return alpha_2

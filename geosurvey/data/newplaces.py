@@ -29,8 +29,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy.spatial import cKDTree
 
-from ..geo import destination, haversine, km_chord, to_xyz
+from ..geo import destination, haversine, km_chord, nearest, to_xyz
 
 TEST_DISCS = (
     ("Europe", 2),
@@ -136,8 +137,6 @@ def choose_blocks(
     so that a split rarely runs short; centres are drawn at random among qualifying
     locations.
     """
-    from scipy.spatial import cKDTree
-
     lat, lon, cont = (
         locs["lat"].to_numpy(),
         locs["lon"].to_numpy(),
@@ -231,8 +230,6 @@ def reach_km(extent_km: float, max_scale: float) -> float:
 def _pairs(train: pd.DataFrame, lat, lon, reach_km: float):
     """(point, training tile) index pairs of every point and every tile centre within
     ``reach_km`` of it: the tiles whose ground the point may lie on."""
-    from scipy.spatial import cKDTree
-
     tree = cKDTree(to_xyz(train["lat"].to_numpy(), train["lon"].to_numpy()))
     near = tree.query_ball_point(to_xyz(lat, lon), km_chord(reach_km))
     sizes = np.array([len(n) for n in near], dtype=int)
@@ -322,8 +319,6 @@ def overview(
     (on ``sample`` tiles; only for rendered tiles), the distance to the nearest
     training location and the continent mix (:func:`mix`), beside the mix of the
     ``draw`` of locations the splits come from, when given."""
-    from ..geo import nearest
-
     rows = {}
     for name in tests:
         train = splits[(train_of or {}).get(name, "train")].meta
