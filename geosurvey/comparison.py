@@ -272,8 +272,9 @@ def idea_findings(table: pd.DataFrame) -> str:
     return " ".join(
         f"{words[k]}: {'; '.join(ideas)}." for k, ideas in found.items() if ideas
     ) + (
-        f" On new places {len(sure)} of the {len(judged)} claims judged there have "
-        "the same decisive verdict at every seed"
+        f" On new places {len(sure)} of the {len(judged)} claims judged there (the "
+        "table's other rows are estimates or not testable) have the same decisive "
+        "verdict at every seed"
         + (": no idea is shown to carry to new ground." if not sure else ".")
     )
 

@@ -22,6 +22,7 @@ from IPython.core.formatters import format_display_data
 
 from . import stats
 from .claims import DECISIVE, INCONCLUSIVE, MARK, NOT_TESTABLE, direction, paired, unit
+from .display import table as formatted
 from .regimes import BY_KEY
 
 
@@ -121,6 +122,26 @@ def claim_sentence(claims, key: str) -> str:
 
 CLAIM_COLUMNS = ("paper", "judged on", "difference", "at each seed", "verdict")
 CLAIM_COLUMNS += ("smallest detectable", "other regimes")
+
+
+def show_claims(claims) -> None:
+    """The claims table (:func:`claims_table`) and how to read it."""
+    judged = [j for js in claims.judged.values() for j in js.values()]
+    seeds = sorted({s for j in judged for s in j.seeds}) or [claims.seed]
+    IPython.display.display(formatted(claims_table(claims)))
+    marks = ", ".join(f"{MARK[v]} {v}" for v in (*DECISIVE, INCONCLUSIVE))
+    over = f"averaged over seeds {', '.join(map(str, seeds))}" * (len(seeds) > 1)
+    say(
+        "*Difference*: the claimed-better method's value minus the claimed-worse "
+        f"one's, {over or f'at seed {seeds[0]}'}, with its 95 % interval over blocks "
+        "and seeds (the tables above show one seed); a claim "
+        "about an error in km wants it negative, one about an accuracy or a GeoScore "
+        f"positive. *At each seed*: {marks}, e an estimate only (a regime the claim "
+        "is not about), – not run. A verdict needs the test to pass Holm's correction "
+        "for all of the chapter's claims, so an interval that excludes zero can still "
+        "be inconclusive; *smallest detectable*: the difference that test finds four "
+        "times in five (none, where it has too few blocks ever to pass)."
+    )
 
 
 def claims_table(claims, keys=None) -> pd.DataFrame:

@@ -586,3 +586,19 @@ def test_the_asserted_verdicts_are_those_decisive_and_alike_at_every_seed(tmp_pa
     assert tool.stable(seeds) == {"a": [["seen", r]], "c": [["seen", n]]}
     with pytest.raises(FileNotFoundError, match="seed-1/data_and_metrics.json"):
         tool.measure(tmp_path)
+
+
+def test_the_claims_table_is_shown_with_how_to_read_it(monkeypatch):
+    import IPython.display
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda obj, **k: shown.append(obj))
+    c = _claims(
+        _evaluations(seed=0),
+        Claim("ab", "a beats b", "a", "b", "median_km"),
+        others={1: _evaluations(seed=5)},
+    )
+    report.show_claims(c)
+    table, key = shown
+    assert "a beats b" in table.index
+    assert "averaged over seeds 0, 1" in key.data and "✓ reproduced" in key.data
