@@ -439,7 +439,9 @@ def accuracy_vs_cost(cost, score, label: str = "GeoScore (seen places)"):
                 x, score[family], color=f"C{k}", label=family if ax is axes[0] else None
             )
         ax.set_xscale("log")
-        ax.xaxis.set_minor_formatter(mpl.ticker.NullFormatter())  # decades only
+        ax.xaxis.set_major_locator(mpl.ticker.LogLocator(subs=(1, 2, 5)))  # 1, 2, 5
+        ax.xaxis.set_major_formatter("{x:,g}")
+        ax.xaxis.set_minor_formatter(mpl.ticker.NullFormatter())
         ax.set_xlabel(xlabel + ("; none: at the left edge" if (~trained).any() else ""))
         ax.grid(alpha=0.3)
     axes[0].set_ylabel(label)
