@@ -191,7 +191,8 @@ def lessons(table: pd.DataFrame, n_seeds: int) -> str:
 # the ideas the chapters test, each with the claims that isolate it (chapter:key)
 IDEAS = {
     "classify, do not regress": "planet:class_distance, planet:class_chord",
-    "more evidence at test time": "pigeon:views, planet:album_random, planet:album_750",
+    "more evidence at test time": "pigeon:views, planet:album_random, "
+    "planet:album_750, scene_networks:crops3, scene_networks:crops5",
     "combine a cell hierarchy": "scene_networks:hier_fine",
     "finer cells, finer answers": "planet:fine_coarse_25",
     "smooth labels by distance": "pigeon:smooth_semantic, pigeon:smooth_s2",

@@ -148,8 +148,7 @@ def neighbour_correlation(values, lat, lon, level: int, seed: int = 0) -> float:
 
 @functools.lru_cache(maxsize=32)
 def _neighbour_pairs(lat: bytes, lon: bytes, level: int) -> tuple:
-    """(i, j), i < j: the points (float64 bytes) in different S2 cells of ``level``
-    within one cell side of each other, shared by every claim on these images."""
+    """(i, j), i < j: points in other S2 cells of ``level`` within a cell side."""
     lat, lon = np.frombuffer(lat), np.frombuffer(lon)
     cell = s2.cell_ids(lat, lon, level)
     near = haversine(lat[:, None], lon[:, None], lat[None], lon[None]) <= edge_km(level)
