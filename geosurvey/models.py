@@ -28,7 +28,7 @@ class Network(nn.Module):
         self.trunk = trunk
         if trunk is not None:
             trunk.requires_grad_(False)
-        # convolutions and batch norms run channels-last: twice as fast on a CPU
+        # channels-last: faster convolutions and batch norms on a CPU
         self.to(memory_format=torch.channels_last)
 
     def train(self, mode: bool = True):
