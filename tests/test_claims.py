@@ -578,13 +578,30 @@ def test_the_asserted_verdicts_are_those_decisive_and_alike_at_every_seed(tmp_pa
     from tools import expected as tool
 
     r, n, i = cl.REPRODUCED, cl.NOT_REPRODUCED, cl.INCONCLUSIVE
-    seeds = [
-        {"a": {"seen": r, "new": i}, "b": {"seen": r}, "c": {"seen": n}},
-        {"a": {"seen": r, "new": i}, "b": {"seen": n}, "c": {"seen": n}},
-        {"a": {"seen": r, "new": i}, "b": {"seen": r}, "c": {"seen": n}},
-    ]
-    assert tool.stable(seeds) == {"a": [["seen", r]], "c": [["seen", n]]}
-    with pytest.raises(FileNotFoundError, match="seed-1/data_and_metrics.json"):
+
+    def judged(verdicts, seeds=(0, 1, 2)):
+        pooled = verdicts[0] if len(set(verdicts)) == 1 and verdicts[0] != i else i
+        return {
+            "seeds": list(seeds),
+            "seed_verdicts": verdicts,
+            "pooled_verdict": pooled,
+        }
+
+    results = {
+        "claims": [
+            {
+                "key": "a",
+                "judgements": {"seen": judged([r] * 3), "new": judged([i] * 3)},
+            },
+            {"key": "b", "judgements": {"seen": judged([r, n, r])}},
+            {"key": "c", "judgements": {"seen": judged([n] * 3)}},
+        ]
+    }
+    assert tool.stable("x", results) == {"a": [["seen", r]], "c": [["seen", n]]}
+    one_seed = {"claims": [{"key": "a", "judgements": {"seen": judged([r], (0,))}}]}
+    with pytest.raises(ValueError, match="pool seeds \\[\\(0,\\)\\]"):
+        tool.stable("x", one_seed)
+    with pytest.raises(FileNotFoundError, match="data_and_metrics.json: run make book"):
         tool.measure(tmp_path)
 
 

@@ -1,5 +1,5 @@
-"""The verdicts the ``ci`` profile asserts, re-measured from the results of seeds 0, 1
-and 2 (``make book`` writes them)::
+"""The verdicts the ``ci`` profile asserts, re-measured from the results of seed 0,
+which pool seeds 0, 1 and 2 (``make book`` writes them in that order)::
 
     python -m tools.expected [results] [-o geosurvey/chapters/expected.json]
 
@@ -17,10 +17,9 @@ import sys
 from pathlib import Path
 
 from geosurvey.chapters.registry import CHAPTERS
-from geosurvey.claims import NOT_REPRODUCED, REPRODUCED
+from geosurvey.claims import DECISIVE
 from geosurvey.files import write_text
 from geosurvey.profiles import MEASURED_SEEDS
-from geosurvey.results import seed_dir
 
 ABOUT = (
     "The verdicts the ci profile asserts: decisive and the same at seeds "
@@ -31,23 +30,23 @@ ABOUT = (
 )
 
 
-def verdicts(results: dict) -> dict:
-    """``{claim key: {regime: verdict}}`` of one chapter's results file."""
-    return {
-        c["key"]: {r: j.get("verdict") for r, j in c["judgements"].items()}
-        for c in results["claims"]
-    }
-
-
-def stable(per_seed: list) -> dict:
-    """``{claim key: [[regime, verdict], ...]}``: the decisive verdicts every seed
-    gives."""
+def stable(name: str, results: dict) -> dict:
+    """``{claim key: [[regime, verdict], ...]}``: the decisive verdicts over seeds of
+    one chapter's seed-0 results (decisive only where every seed gives it: the rule of
+    :mod:`geosurvey.claims`), which must pool every seed of ``MEASURED_SEEDS``."""
+    judged = [
+        (c["key"], r, j) for c in results["claims"] for r, j in c["judgements"].items()
+    ]
+    pooled = {tuple(j["seeds"]) for _, _, j in judged if j.get("seeds")}
+    if pooled != {MEASURED_SEEDS}:
+        raise ValueError(
+            f"{name}: its results pool seeds {sorted(pooled)}, not {MEASURED_SEEDS}: "
+            "run make book"
+        )
     out = {}
-    for key, judged in per_seed[0].items():
-        for regime, verdict in judged.items():
-            same = all(s.get(key, {}).get(regime) == verdict for s in per_seed)
-            if same and verdict in (REPRODUCED, NOT_REPRODUCED):
-                out.setdefault(key, []).append([regime, verdict])
+    for key, regime, j in judged:
+        if j.get("pooled_verdict") in DECISIVE:
+            out.setdefault(key, []).append([regime, j["pooled_verdict"]])
     return out
 
 
@@ -55,13 +54,10 @@ def measure(root: Path) -> dict:
     """Every chapter's stable decisive verdicts; an error names a missing file."""
     out = {}
     for name in CHAPTERS:
-        files = [seed_dir(root, s) / f"{name}.json" for s in MEASURED_SEEDS]
-        missing = [str(f) for f in files if not f.exists()]
-        if missing:
-            raise FileNotFoundError(
-                f"no results at {', '.join(missing)}: run make book"
-            )
-        found = stable([verdicts(json.loads(f.read_text())) for f in files])
+        path = Path(root) / f"{name}.json"
+        if not path.exists():
+            raise FileNotFoundError(f"no results at {path}: run make book")
+        found = stable(name, json.loads(path.read_text()))
         if found:
             out[name] = found
     return out
