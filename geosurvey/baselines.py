@@ -20,7 +20,6 @@ from __future__ import annotations
 import numpy as np
 
 from . import cells, features, geo, retrieval, timings
-from .regimes import FOLDS, NEW
 
 PRIOR, RANDOM, RAW, FROZEN = (
     "prior (densest cell)",
@@ -109,37 +108,3 @@ def add_oracle(ch) -> None:
         return train.lat[idx], train.lon[idx]
 
     ch.add(ORACLE, nearest)
-
-
-def add_fold_floors(ch, tests, discs, design) -> None:
-    """The prior, the k-NN floors and the oracle on new ground in folds (``tests``:
-    :func:`~geosurvey.data.geotiles.load_fold_tests` of ``design``'s ``discs``): each
-    fold's test images answered from the training images outside that fold's discs and
-    their buffers, each k-NN with the k that new-places validation chose. Adds the test
-    set of :data:`~geosurvey.regimes.FOLDS`, where the chapter's claims are judged."""
-    train, fold = ch.splits["train"], tests.meta["fold"].to_numpy()
-    ch.evaluations.add_set(FOLDS.test, tests.meta)
-    lat0, lon0, of = (discs[c].to_numpy() for c in ("lat", "lon", "fold"))
-    d = geo.haversine(train.lat[:, None], train.lon[:, None], lat0, lon0)
-    s = ch.settings("data_and_metrics")
-    queries = {
-        RAW: features.tiny_images(tests, s.tiny_px),
-        FROZEN: features.frozen_features(ch.cfg, tests),
-    }
-    base = {RAW: vectors(ch, "raw")["train"], FROZEN: vectors(ch, "frozen")["train"]}
-    out = {m: np.zeros((2, len(fold))) for m in (PRIOR, RAW, FROZEN, ORACLE)}
-    reach = np.zeros(len(fold))
-    for f in range(design.folds):
-        keep = (d[:, of == f] > design.radius_km + design.buffer_km).all(1)
-        rows, lat, lon = fold == f, train.lat[keep], train.lon[keep]
-        out[PRIOR][:, rows] = np.array(prior_point(ch, keep))[:, None]
-        for m in (RAW, FROZEN):
-            index = retrieval.GeoIndex(base[m][keep], lat, lon)
-            k = ch.evaluations.done[m, NEW.test].info["best_k"]
-            out[m][:, rows] = retrieval.knn_predict(index, queries[m][rows], k)
-        reach[rows], idx = geo.nearest(tests.lat[rows], tests.lon[rows], lat, lon)
-        out[ORACLE][:, rows] = lat[idx], lon[idx]
-    for m, (plat, plon) in out.items():
-        ch.evaluations.add(m, FOLDS.test, plat, plon)
-    ch.claims.regimes += (FOLDS,)
-    ch.claims.reach[FOLDS.test] = reach

@@ -120,6 +120,23 @@ def claim_sentence(claims, key: str) -> str:
     return text
 
 
+def folds_sentence(claims, keys) -> str:
+    """What the folds (:data:`~geosurvey.regimes.FOLDS`) say of claims ``keys``: each
+    one's difference there, its blocks, the smallest difference its test could detect
+    and its verdict; empty where the run has no folds."""
+    parts = []
+    for key in keys:
+        c, j = claims.claims[key], claims.judged.get(key, {}).get("folds")
+        if j is None or j.verdict == NOT_TESTABLE:
+            continue
+        parts.append(
+            f"{c.text}: {effect(j, c.metric)} over {j.blocks} blocks (smallest "
+            f"detectable {detectable(j, c.metric)}), **{_over_seeds(j)}** "
+            f"{_which_seeds(j, claims.seed)}"
+        )
+    return f"On the folds, {'; '.join(parts)}." if parts else ""
+
+
 CLAIM_COLUMNS = ("paper", "judged on", "difference", "at each seed", "verdict")
 CLAIM_COLUMNS += ("smallest detectable", "other regimes")
 

@@ -78,30 +78,3 @@ def test_the_oracle_answers_the_training_location_nearest_the_truth(tmp_cache):
     )
     # the claims know how far each test image is from training
     np.testing.assert_allclose(ch.claims.reach["test"], d.min(1), rtol=1e-6)
-
-
-def test_fold_floors_answer_each_fold_without_its_discs(tmp_cache):
-    """Two folds, Paris held out by one and Tokyo by the other: every answer to a
-    fold's test image comes from the training images outside that fold's discs and
-    buffers, so Paris is answered in Tokyo and Tokyo in Paris."""
-    from geosurvey.data.designs import Design
-    from geosurvey.regimes import FOLDS
-
-    splits = _splits()
-    splits.update(val_new=splits["val"], test_new=splits["test"])
-    ch = Chapter(
-        "data_and_metrics", profiles.get("ci", device="cpu"), splits, registry()
-    )
-    baselines.add_floors(ch)  # the k new-places validation chooses
-    discs = pd.DataFrame({"lat": [48.85, 35.68], "lon": [2.35, 139.69], "fold": [0, 1]})
-    rest = splits["test"]
-    fold = (rest.lat < 40).astype(int)  # Paris rows: fold 0; Tokyo rows: fold 1
-    tests = TileSet(rest.meta.assign(fold=fold, block=fold), rest.tiles, name="folds")
-    design = Design("two folds", 100, 100, 50, 2, 1)
-    baselines.add_fold_floors(ch, tests, discs, design)
-    assert FOLDS in ch.claims.regimes
-    for m in (baselines.PRIOR, baselines.RAW, baselines.FROZEN, baselines.ORACLE):
-        plat, _ = ch.evaluations.predicted(m, FOLDS.test)
-        answered_far = np.where(fold == 0, abs(plat - 35.68), abs(plat - 48.85))
-        assert answered_far.max() < 2.0, m  # the other city, never its own
-    assert ch.claims.reach[FOLDS.test].min() > 5000

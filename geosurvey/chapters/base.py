@@ -153,7 +153,8 @@ class Context:
 
     def __init__(self, cfg, splits: dict, registry, parent=None):
         self.cfg, self.splits, self.registry = cfg, splits, registry
-        # (the context this one was carved from, the split it trains on), or None
+        # (the context this one was carved from, the split it trains on, the rows of
+        # that split it keeps or None for all), or None
         self.parent = parent
         self._memo: dict = {}
         self._trained: dict = {}
@@ -193,9 +194,11 @@ class Context:
         everything was carved from; ``train_new``, a subset of ``train``, takes
         (``take``) its rows of train's instead of a second pass."""
         if self.parent is not None:
-            parent, train = self.parent
+            parent, train, rows = self.parent
             full = parent.per_split(name, make, take)
-            return {k: full[train if k == "train" else k] for k in self.splits}
+            out = {k: full[k] for k in self.splits if k != "train"}
+            out["train"] = full[train] if rows is None else take(full[train], rows)
+            return out
 
         def build():
             out = {k: make(v) for k, v in self.splits.items() if k != "train_new"}
@@ -232,8 +235,16 @@ class Context:
         name = regime.train(self.splits)
         own = [s for r in groups[name] for s in (r.val, r.test)]
         keep = {"train": self.splits[name], **{s: self.splits[s] for s in own}}
-        args = (self.cfg, keep, self.registry, (self, name))
+        args = (self.cfg, keep, self.registry, (self, name, None))
         return self.memo(f"at:{name}", lambda: Context(*args))
+
+    def carve(self, rows: np.ndarray, name: str) -> "Context":
+        """A context (memoised as ``name``) whose only split is ``rows`` of this one's
+        training split: where a model trains that validates on nothing, such as one
+        fold's (:mod:`geosurvey.folds`)."""
+        keep = {"train": self.splits["train"].subset(rows)}
+        args = (self.cfg, keep, self.registry, (self, "train", np.asarray(rows)))
+        return self.memo(f"carve:{name}", lambda: Context(*args))
 
     @property
     def val(self) -> str:

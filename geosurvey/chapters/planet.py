@@ -11,7 +11,18 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import log_softmax
 
-from .. import albums, backbones, cells, geo, inputs, losses, models, plans
+from .. import (
+    albums,
+    backbones,
+    cells,
+    folds,
+    geo,
+    inputs,
+    losses,
+    models,
+    plans,
+    regimes,
+)
 from .base import ChapterSpec, Job, Settings, knob
 
 NAME = "planet"
@@ -59,11 +70,14 @@ class PlanetSettings(Settings):
         }
 
 
-def cell_classifier(ctx, name, recipe, settings, partition, *, loss=None) -> plans.Plan:
+def cell_classifier(
+    ctx, name, recipe, settings, partition, *, loss=None, monitors=None
+) -> plans.Plan:
     """PlaNet's classifier over ``partition``'s cells. ``loss``: one-hot
     :class:`~geosurvey.losses.CrossEntropy` (default) or PIGEON's
     :class:`~geosurvey.losses.HaversineSmoothing`, which reads coordinates instead of
-    cells. Training images in dropped cells are left out, as in PlaNet."""
+    cells. Training images in dropped cells are left out, as in PlaNet. ``monitors``:
+    what its epochs are chosen by (default: each regime's validation GeoScore)."""
     loss = loss or losses.CrossEntropy()
     x = ctx.inputs["train"]
     labels = partition.assign(x.lat, x.lon)
@@ -93,6 +107,7 @@ def cell_classifier(ctx, name, recipe, settings, partition, *, loss=None) -> pla
         ),
         data={"cells": partition.fingerprint()},
         meta=meta,
+        monitors=monitors,
     )
 
 
@@ -236,6 +251,28 @@ def middle_features(ctx) -> dict:
         }
 
     return ctx.memo("planet:middle-features", make)
+
+
+def add_fold_classifier(ch, folds_of_run, method: str, level: str = "middle") -> None:
+    """Train PlaNet's classifier over ``level`` cells once per fold (on that fold's
+    training images and cells, for the recipe's epochs, keeping the last) and evaluate
+    it as ``method`` on the folds' test tiles (:mod:`geosurvey.folds`)."""
+    x = inputs.of_images(ch.cfg, folds_of_run.tests)
+
+    def answer(ctx, rows):
+        s, part = ctx.settings(NAME), partitions(ctx)[0][level]
+        plan = cell_classifier(
+            ctx,
+            f"planet-{level}-fold",
+            ctx.recipe(NAME),
+            s,
+            part,
+            monitors=folds.LAST_EPOCH,
+        )
+        net = plans.run(ctx.cfg, plan).net(regimes.FOLDS.key)
+        return cells.decode(inputs.outputs(net, x.subset(rows), ctx.cfg), part)
+
+    folds.add(ch, folds_of_run, method, answer)
 
 
 def _classifier(level):

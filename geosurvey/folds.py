@@ -1,0 +1,152 @@
+"""New ground in K folds: spatial K-fold cross-validation on GeoTiles.
+
+Every test disc of a :class:`~geosurvey.data.designs.Design` belongs to one of its K
+folds. A fold's test tiles lie inside its own discs; its models train on the
+seen-places training tiles outside those discs and their buffers, so each disc is
+answered by a model that never imaged its ground, and K models give K times the
+independent blocks of one. Nothing a fold's model chooses looks at new ground: the
+k-NN floors take the k that new-places validation chose, and a trained model keeps its
+last epoch (its recipe's epochs, fixed before any run). The test set is
+:data:`~geosurvey.regimes.FOLDS`; a chapter's claims about new places are judged there
+too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from . import features, geo, retrieval
+from .baselines import FROZEN, ORACLE, PRIOR, RAW, prior_point, vectors
+from .data import designs, geotiles
+from .data.sets import TileSet
+from .regimes import FOLDS, NEW
+
+# what a fold's trained model is selected by: its last epoch (fixed in advance)
+LAST_EPOCH = {FOLDS.key: "epoch"}
+
+
+@dataclass(frozen=True)
+class Folds:
+    """A design's test discs (``lat``, ``lon``, ``fold``) and the test tiles drawn in
+    them (each row with its ``fold`` and its disc, the ``block``)."""
+
+    design: designs.Design
+    discs: pd.DataFrame
+    tests: TileSet
+
+    @property
+    def fold(self) -> np.ndarray:
+        return self.tests.meta["fold"].to_numpy()
+
+    def outside(self, lat, lon, fold: int) -> np.ndarray:
+        """Which of the locations a model of ``fold`` may train on: those farther
+        than a disc's radius and buffer from every disc of the fold."""
+        mine = self.discs[self.discs["fold"] == fold]
+        d = geo.haversine(
+            np.asarray(lat)[:, None],
+            np.asarray(lon)[:, None],
+            mine["lat"].to_numpy(),
+            mine["lon"].to_numpy(),
+        )
+        return (d > self.design.radius_km + self.design.buffer_km).all(1)
+
+
+def of_run(ch, design: designs.Design = designs.FOLDS) -> Folds:
+    """The book's folds for ``ch``'s GeoTiles run: ``design``'s discs at the run's
+    seed and as many test tiles as the seen-places test split, rendered like it."""
+
+    def make():
+        discs = designs.fold_discs(geotiles.labelled_locations(), design, ch.cfg.seed)
+        spec, n = ch.cfg.geotiles_spec(), len(ch.splits["test"])
+        return Folds(design, discs, geotiles.load_fold_tests(spec, discs, n))
+
+    return ch.memo(f"folds:{design.name}", make)
+
+
+def context(ch, folds: Folds, fold: int):
+    """The context fold ``fold``'s models train in: ``ch``'s training images outside
+    the fold's discs and buffers, and no validation split."""
+    train = ch.splits["train"]
+    rows = np.flatnonzero(folds.outside(train.lat, train.lon, fold))
+    return ch.carve(rows, f"{folds.design.name}:{fold}")
+
+
+def _start(ch, folds: Folds) -> None:
+    """Add the folds' test set, its regime and each test image's distance to the
+    nearest training image of its fold (what the claims' reach reads)."""
+    ch.evaluations.add_set(FOLDS.test, folds.tests.meta)
+    reach = np.zeros(len(folds.tests))
+    for f in range(folds.design.folds):
+        rows, train = folds.fold == f, context(ch, folds, f).splits["train"]
+        t = folds.tests.subset(np.flatnonzero(rows))
+        reach[rows], _ = geo.nearest(t.lat, t.lon, train.lat, train.lon)
+    ch.claims.regimes += (FOLDS,)
+    ch.claims.reach[FOLDS.test] = reach
+
+
+def add(ch, folds: Folds, method: str, answer: Callable) -> None:
+    """Evaluate ``method`` on the folds: ``answer(ctx, rows)`` gives the (lat, lon)
+    of the test tiles ``rows`` (indices into ``folds.tests``) from fold context
+    ``ctx``."""
+    if FOLDS.test not in ch.evaluations.sets:
+        _start(ch, folds)
+    lat, lon = np.zeros(len(folds.tests)), np.zeros(len(folds.tests))
+    for f in range(folds.design.folds):
+        rows = np.flatnonzero(folds.fold == f)
+        lat[rows], lon[rows] = answer(context(ch, folds, f), rows)
+    ch.evaluations.add(method, FOLDS.test, lat, lon)
+    score = pd.Series(geo.geoscore(ch.evaluations.errors(method, FOLDS.test)))
+    ch.record.setdefault("folds", {})[method] = {
+        f"geoscore by {by}": {
+            str(k): round(v, 1) for k, v in score.groupby(key).mean().items()
+        }
+        for by, key in (("fold", folds.fold), ("block", folds.tests.meta["block"]))
+    }
+
+
+def by_fold(ch, methods) -> pd.DataFrame:
+    """Each method's GeoScore on each fold's test tiles (what the folds' models got
+    right differs from fold to fold far more than the methods differ)."""
+    out = pd.DataFrame(
+        {m: ch.record["folds"][m]["geoscore by fold"] for m in methods}
+    ).rename_axis("fold")
+    counts = pd.Series(ch.evaluations.sets[FOLDS.test].meta["fold"]).value_counts()
+    return out.assign(images=counts.rename(str).reindex(out.index))
+
+
+def add_floors(ch, folds: Folds) -> None:
+    """The prior, the k-NN floors (each with the k new-places validation chose) and
+    the oracle on the folds."""
+    queries = {
+        RAW: features.tiny_images(folds.tests, ch.settings("data_and_metrics").tiny_px),
+        FROZEN: features.frozen_features(ch.cfg, folds.tests),
+    }
+
+    def prior(ctx, rows):
+        return tuple(np.full(len(rows), v) for v in prior_point(ctx))
+
+    def knn(method: str, kind: str) -> Callable:
+        k = ch.evaluations.done[method, NEW.test].info["best_k"]
+
+        def answer(ctx, rows):
+            train = ctx.splits["train"]
+            index = retrieval.GeoIndex(
+                vectors(ctx, kind)["train"], train.lat, train.lon
+            )
+            return retrieval.knn_predict(index, queries[method][rows], k)
+
+        return answer
+
+    def oracle(ctx, rows):
+        train, t = ctx.splits["train"], folds.tests.subset(rows)
+        _, idx = geo.nearest(t.lat, t.lon, train.lat, train.lon)
+        return train.lat[idx], train.lon[idx]
+
+    add(ch, folds, PRIOR, prior)
+    add(ch, folds, RAW, knn(RAW, "raw"))
+    add(ch, folds, FROZEN, knn(FROZEN, "frozen"))
+    add(ch, folds, ORACLE, oracle)

@@ -1,0 +1,81 @@
+"""New ground in folds (geosurvey.folds): two folds, Paris held out by one and Tokyo by
+the other, on the tiny tiles of the floors' tests."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_baselines import _splits
+
+from geosurvey import baselines, folds, plans, profiles
+from geosurvey.chapters import planet, registry
+from geosurvey.chapters.base import Chapter
+from geosurvey.data.designs import Design
+from geosurvey.data.sets import TileSet
+from geosurvey.regimes import FOLDS
+
+PARIS, TOKYO = (48.85, 2.35), (35.68, 139.69)
+
+
+@pytest.fixture()
+def run(tmp_cache, tmp_path, monkeypatch):
+    monkeypatch.setenv("GEOSURVEY_CHECKPOINTS", str(tmp_path / "checkpoints"))
+    splits = _splits()
+    splits.update(val_new=splits["val"], test_new=splits["test"])
+    ch = Chapter("planet", profiles.get("ci", device="cpu"), splits, registry())
+    discs = pd.DataFrame(
+        {"lat": [PARIS[0], TOKYO[0]], "lon": [PARIS[1], TOKYO[1]], "fold": [0, 1]}
+    )
+    rest = splits["test"]
+    fold = (rest.lat < 40).astype(int)  # Paris rows: fold 0; Tokyo rows: fold 1
+    tests = TileSet(rest.meta.assign(fold=fold, block=fold), rest.tiles, name="folds")
+    return ch, folds.Folds(Design("two folds", 100, 100, 50, 2, 1), discs, tests)
+
+
+def _answered_far(run_, method) -> float:
+    """How far (degrees of latitude) the farthest answer lies from the other city."""
+    ch, f = run_
+    plat, _ = ch.evaluations.predicted(method, FOLDS.test)
+    return np.where(f.fold == 0, abs(plat - TOKYO[0]), abs(plat - PARIS[0])).max()
+
+
+def test_a_fold_context_trains_on_the_rows_outside_its_discs_only(run):
+    ch, f = run
+    ctx = folds.context(ch, f, 0)
+    train = ch.splits["train"]
+    assert set(ctx.splits) == {"train"} and ctx.judged == ()
+    np.testing.assert_array_equal(ctx.splits["train"].lat, train.lat[train.lat < 40])
+    # derived inputs are the rows of the parent's, not a second pass
+    full, mine = ch.inputs["train"].cached, ctx.inputs["train"].cached
+    np.testing.assert_array_equal(mine, full[train.lat < 40])
+    assert folds.context(ch, f, 0) is ctx
+
+
+def test_fold_floors_answer_each_fold_without_its_discs(run):
+    """Every answer to a fold's test image comes from the training images outside
+    that fold's discs and buffers: Paris is answered in Tokyo and Tokyo in Paris."""
+    ch, f = run
+    baselines.add_floors(ch)  # the k new-places validation chooses
+    folds.add_floors(ch, f)
+    assert FOLDS in ch.claims.regimes
+    for m in (baselines.PRIOR, baselines.RAW, baselines.FROZEN, baselines.ORACLE):
+        assert _answered_far(run, m) < 2.0, m  # the other city, never its own
+    assert ch.claims.reach[FOLDS.test].min() > 5000
+
+
+def test_a_fold_classifier_never_sees_its_fold_and_keeps_its_last_epoch(run):
+    ch, f = run
+    planet.add_fold_classifier(ch, f, "classifier")
+    assert _answered_far(run, "classifier") < 2.0  # its cells lie in the other city
+    ctx = folds.context(ch, f, 1)
+    plan = planet.cell_classifier(
+        ctx,
+        "planet-middle-fold",
+        ctx.recipe("planet"),
+        ctx.settings("planet"),
+        planet.partitions(ctx)[0]["middle"],
+        monitors=folds.LAST_EPOCH,
+    )
+    trained = plans.run(ctx.cfg, plan)  # loaded: trained above
+    epochs = ctx.recipe("planet").epochs
+    assert len(trained.history.epochs) == epochs
+    assert trained.history.best[FOLDS.key]["epoch"] == epochs
