@@ -119,11 +119,30 @@ def _verdict(record: dict, regime: str):
     return None if j is None else j["verdict"]
 
 
-def stability_table(by_seed: dict, regimes=("seen", "new")) -> pd.DataFrame:
+def judged_on(record: dict) -> str:
+    """The regime a claim is judged on: of those about what it is about, the one whose
+    test can detect the smallest difference (the one its chapter's table shows)."""
+    about = record["about"]
+    js = {r: j for r, j in record["judgements"].items() if BY_KEY[r].about == about}
+    return min(js, key=lambda r: js[r]["detectable"], default=about)
+
+
+def _marks(table: pd.DataFrame, regimes) -> pd.DataFrame:
+    """``table`` without the regimes' columns that hold no judgement at any seed (only
+    not run, or untestable claims' n/t)."""
+    names = [BY_KEY[r].name for r in regimes]
+    empty = [n for n in names if table[n].str.fullmatch(r"(–|n/t| )*").all()]
+    return table.drop(columns=empty)
+
+
+ALL_REGIMES = ("seen", "new", "folds")
+
+
+def stability_table(by_seed: dict, regimes=ALL_REGIMES) -> pd.DataFrame:
     """Every claim of every chapter: its verdict at each seed in each regime (✓
     reproduced, ✗ not reproduced, ? inconclusive, n/t not testable here, e estimate
-    only, – not run), and
-    whether the verdict in the regime the claim is about is the same at every seed."""
+    only, – not run), and whether the verdict in the regime the claim is judged on
+    (:func:`judged_on`) is the same at every seed."""
     rows = {}
     seeds = sorted(by_seed)
     for chapter in TITLES:
@@ -134,7 +153,8 @@ def stability_table(by_seed: dict, regimes=("seen", "new")) -> pd.DataFrame:
         keys = list(dict.fromkeys(k for s in seeds for k in records[s]))
         for key in keys:
             first = next(records[s][key] for s in seeds if key in records[s])
-            row = {"about": BY_KEY[first["about"]].name}
+            on = judged_on(first)
+            row = {"judged on": BY_KEY[on].name}
             for r in regimes:
                 row[BY_KEY[r].name] = " ".join(
                     claims.MARK[
@@ -143,7 +163,7 @@ def stability_table(by_seed: dict, regimes=("seen", "new")) -> pd.DataFrame:
                     for s in seeds
                 )
             about = [
-                _verdict(records[s][key], first["about"]) if key in records[s] else None
+                _verdict(records[s][key], on) if key in records[s] else None
                 for s in seeds
             ]
             row["stable"] = (
@@ -153,13 +173,12 @@ def stability_table(by_seed: dict, regimes=("seen", "new")) -> pd.DataFrame:
                 about[0] if row["stable"] or len(seeds) == 1 else "seed-dependent"
             )
             rows[(TITLES[chapter], first["text"])] = row
-    return pd.DataFrame.from_dict(rows, orient="index").rename_axis(
-        ["chapter", "claim"]
-    )
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    return _marks(table.rename_axis(["chapter", "claim"]), regimes)
 
 
 def lessons(table: pd.DataFrame, n_seeds: int) -> str:
-    """The findings: claims whose corrected verdict, in the regime each is about, is
+    """The findings: claims whose corrected verdict, in the regime each is judged on, is
     decisive and the same at every seed; and how many claims that leaves out."""
     if n_seeds < 2:
         return (
@@ -173,7 +192,8 @@ def lessons(table: pd.DataFrame, n_seeds: int) -> str:
     ]
     parts = [
         f"Of {len(table)} claims, {len(decisive)} have the same decisive verdict at "
-        f"all {n_seeds} seeds in the regime they are about, after Holm's correction; "
+        f"all {n_seeds} seeds in the regime they are judged on, after Holm's "
+        "correction; "
         f"{int((table['verdict'] == 'seed-dependent').sum())} change verdict "
         "with the seed."
     ]
@@ -209,9 +229,9 @@ IDEAS = {
 
 def lessons_table(by_seed: dict) -> pd.DataFrame:
     """Each idea of :data:`IDEAS` with the claims that isolate it: the verdict at
-    every seed on seen and on new places (marks as in :func:`stability_table`), and in
-    the regime the claim is about, the verdict over the seeds (decisive only where
-    every seed gives it) and the mean difference."""
+    every seed in each regime (marks as in :func:`stability_table`), and in the regime
+    the claim is judged on (:func:`judged_on`), the verdict over the seeds (decisive
+    only where every seed gives it) and the mean difference."""
     rows = {}
     for idea, keys in IDEAS.items():
         for chapter, key in (k.split(":") for k in keys.split(", ")):
@@ -223,9 +243,9 @@ def lessons_table(by_seed: dict) -> pd.DataFrame:
             ]
             if not recs:
                 continue
-            about = recs[0]["about"]
-            row = {"about": BY_KEY[about].name}
-            for r in ("seen", "new"):
+            about = judged_on(recs[0])
+            row = {"judged on": BY_KEY[about].name}
+            for r in ALL_REGIMES:
                 row[BY_KEY[r].name] = " ".join(
                     claims.MARK[_verdict(c, r)] for c in recs
                 )
@@ -237,12 +257,13 @@ def lessons_table(by_seed: dict) -> pd.DataFrame:
             digits = 1 if unit == " points" else 0
             row["mean difference"] = f"{np.mean(d):+,.{digits}f}{unit}" if d else "–"
             rows[(idea, recs[0]["text"])] = row
-    return pd.DataFrame.from_dict(rows, orient="index").rename_axis(["idea", "claim"])
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    return _marks(table.rename_axis(["idea", "claim"]), ALL_REGIMES)
 
 
 def idea_findings(table: pd.DataFrame) -> str:
     """Which ideas held (every claim reproduced at every seed, in the regime it is
-    about), which failed, which held in part, and which the evidence here cannot
+    judged on), which failed, which held in part, and which the evidence here cannot
     decide: a sentence each."""
     found = {"held": [], "failed": [], "partly": [], "open": []}
     alike = {(claims.REPRODUCED,): "held", (claims.NOT_REPRODUCED,): "failed"}
@@ -336,7 +357,7 @@ def tied_runs(order: list, apart) -> list:
     return runs
 
 
-def effects(found: dict, regimes=("seen", "new")) -> pd.DataFrame:
+def effects(found: dict, regimes=ALL_REGIMES) -> pd.DataFrame:
     """Every judged claim of ``found`` (``{chapter: results}`` of one seed) in each
     regime: its effect signed so that positive favours the claim, the 95 % interval and
     the verdict over the seeds run (this seed's where it is the only one), for

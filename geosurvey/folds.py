@@ -88,24 +88,28 @@ def _start(ch, folds: Folds) -> None:
     ch.claims.reach[FOLDS.test] = reach
 
 
-def add(ch, folds: Folds, method: str, answer: Callable) -> None:
-    """Evaluate ``method`` on the folds: ``answer(ctx, rows)`` gives the (lat, lon)
-    of the test tiles ``rows`` (indices into ``folds.tests``) from fold context
-    ``ctx``."""
+def add(ch, folds: Folds, answer: Callable) -> None:
+    """Evaluate methods on the folds: ``answer(ctx, rows)`` gives ``{method: (lat,
+    lon)}`` for the test tiles ``rows`` (indices into ``folds.tests``) from fold
+    context ``ctx``, so that one model trained per fold may answer as several
+    methods."""
     if FOLDS.test not in ch.evaluations.sets:
         _start(ch, folds)
-    lat, lon = np.zeros(len(folds.tests)), np.zeros(len(folds.tests))
+    out = {}
     for f in range(folds.design.folds):
         rows = np.flatnonzero(folds.fold == f)
-        lat[rows], lon[rows] = answer(context(ch, folds, f), rows)
-    ch.evaluations.add(method, FOLDS.test, lat, lon)
-    score = pd.Series(geo.geoscore(ch.evaluations.errors(method, FOLDS.test)))
-    ch.record.setdefault("folds", {})[method] = {
-        f"geoscore by {by}": {
-            str(k): round(v, 1) for k, v in score.groupby(key).mean().items()
+        for method, (lat, lon) in answer(context(ch, folds, f), rows).items():
+            got = out.setdefault(method, np.zeros((2, len(folds.tests))))
+            got[:, rows] = lat, lon
+    for method, (lat, lon) in out.items():
+        ch.evaluations.add(method, FOLDS.test, lat, lon)
+        score = pd.Series(geo.geoscore(ch.evaluations.errors(method, FOLDS.test)))
+        ch.record.setdefault("folds", {})[method] = {
+            f"geoscore by {by}": {
+                str(k): round(v, 1) for k, v in score.groupby(key).mean().items()
+            }
+            for by, key in (("fold", folds.fold), ("block", folds.tests.meta["block"]))
         }
-        for by, key in (("fold", folds.fold), ("block", folds.tests.meta["block"]))
-    }
 
 
 def by_fold(ch, methods) -> pd.DataFrame:
@@ -115,7 +119,7 @@ def by_fold(ch, methods) -> pd.DataFrame:
         {m: ch.record["folds"][m]["geoscore by fold"] for m in methods}
     ).rename_axis("fold")
     counts = pd.Series(ch.evaluations.sets[FOLDS.test].meta["fold"]).value_counts()
-    return out.assign(images=counts.rename(str).reindex(out.index))
+    return out.round().astype(int).assign(images=counts.rename(str)[out.index])
 
 
 def add_floors(ch, folds: Folds) -> None:
@@ -126,27 +130,16 @@ def add_floors(ch, folds: Folds) -> None:
         FROZEN: features.frozen_features(ch.cfg, folds.tests),
     }
 
-    def prior(ctx, rows):
-        return tuple(np.full(len(rows), v) for v in prior_point(ctx))
-
-    def knn(method: str, kind: str) -> Callable:
-        k = ch.evaluations.done[method, NEW.test].info["best_k"]
-
-        def answer(ctx, rows):
-            train = ctx.splits["train"]
-            index = retrieval.GeoIndex(
-                vectors(ctx, kind)["train"], train.lat, train.lon
-            )
-            return retrieval.knn_predict(index, queries[method][rows], k)
-
-        return answer
-
-    def oracle(ctx, rows):
+    def answer(ctx, rows):
         train, t = ctx.splits["train"], folds.tests.subset(rows)
+        out = {PRIOR: tuple(np.full(len(rows), v) for v in prior_point(ctx))}
+        for method, kind in ((RAW, "raw"), (FROZEN, "frozen")):
+            k = ch.evaluations.done[method, NEW.test].info["best_k"]
+            base = vectors(ctx, kind)["train"]
+            index = retrieval.GeoIndex(base, train.lat, train.lon)
+            out[method] = retrieval.knn_predict(index, queries[method][rows], k)
         _, idx = geo.nearest(t.lat, t.lon, train.lat, train.lon)
-        return train.lat[idx], train.lon[idx]
+        out[ORACLE] = train.lat[idx], train.lon[idx]
+        return out
 
-    add(ch, folds, PRIOR, prior)
-    add(ch, folds, RAW, knn(RAW, "raw"))
-    add(ch, folds, FROZEN, knn(FROZEN, "frozen"))
-    add(ch, folds, ORACLE, oracle)
+    add(ch, folds, answer)

@@ -472,14 +472,14 @@ def forest(effects, width="column"):
             y = [shown.index(c) + 0.25 * (k - 0.5) for c in e.claim]
             colour = [VERDICT_COLOURS[v] for v in e.verdict]
             ax.hlines(y, e.low, e.high, colors=colour, lw=1.2)
-            ax.scatter(e.effect, y, c=colour, marker="os"[k % 2], s=14, zorder=3)
+            ax.scatter(e.effect, y, c=colour, marker="osD"[k % 3], s=14, zorder=3)
         ax.axvline(0, color="k", lw=0.8)
         ax.set_yticks(range(len(shown)), shown, fontsize=8)
         ax.set_ylim(len(shown) - 0.5, -0.5)
         ax.set_xlabel(f"{unit}, in the claimed direction")
         ax.grid(axis="x", alpha=0.3)
     marks = [
-        plt.Line2D([], [], color="0.3", marker="os"[k % 2], ls="", label=r)
+        plt.Line2D([], [], color="0.3", marker="osD"[k % 3], ls="", label=r)
         for k, r in enumerate(regimes)
     ] + [plt.Line2D([], [], color=c, lw=2, label=v) for v, c in VERDICT_COLOURS.items()]
     fig.legend(handles=marks, loc="outside upper center", ncols=3)

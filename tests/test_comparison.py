@@ -167,7 +167,8 @@ def test_lessons_group_claims_by_idea_and_hold_an_idea_only_at_every_seed():
     assert row["mean difference"].startswith("-") and row["new places"] == "e e"
     text = comparison.idea_findings(two)
     chords = two.loc[("classify, do not regress", "cells beat chords")]
-    assert chords["about"] == "new places" and chords["seen places"] == "✓ ✓"
+    assert chords["judged on"] == "new places" and chords["seen places"] == "✓ ✓"
+    assert "new places, 8 folds" not in two.columns  # no claim was judged there
     assert chords["over seeds"] == cl.INCONCLUSIVE  # judged where it is about
     assert "Held in part: classify, do not regress (1 of 2 claims)." in text
     assert "Failed at every seed run: finer cells, finer answers." in text
@@ -179,6 +180,30 @@ def test_lessons_group_claims_by_idea_and_hold_an_idea_only_at_every_seed():
         cl.NOT_TESTABLE,
     }
     assert "Not decided by this evidence: classify" in comparison.idea_findings(three)
+
+
+def test_a_claim_is_read_in_the_regime_that_can_detect_the_least():
+    """A claim about new places judged on one model's 7 discs and on 38 blocks of
+    folds is read on the folds, as its chapter's table shows it."""
+    inf = float("inf")
+    js = {
+        "seen": {"verdict": cl.REPRODUCED, "detectable": 10.0},
+        "new": {"verdict": cl.INCONCLUSIVE, "detectable": inf},
+        "folds": {"verdict": cl.NOT_REPRODUCED, "detectable": 190.0},
+    }
+    rec = {"about": "new", "untestable": "", "judgements": js, "text": "a beats b"}
+    assert comparison.judged_on(rec) == "folds"
+    assert comparison.judged_on({**rec, "about": "seen"}) == "seen"
+    del js["folds"]
+    assert comparison.judged_on(rec) == "new"
+    js["folds"] = {"verdict": cl.NOT_REPRODUCED, "detectable": 190.0}
+    table = comparison.stability_table(
+        {0: {"planet": {"claims": [{**rec, "key": "k"}]}}}
+    )
+    row = table.loc[("2 PlaNet", "a beats b")]
+    assert row["judged on"] == "new places, 8 folds"
+    assert row["verdict"] == cl.NOT_REPRODUCED
+    assert row["new places, 8 folds"] == "✗"
 
 
 def test_effects_point_the_claims_way_and_skip_what_cannot_be_tested():

@@ -79,3 +79,19 @@ def test_a_fold_classifier_never_sees_its_fold_and_keeps_its_last_epoch(run):
     epochs = ctx.recipe("planet").epochs
     assert len(trained.history.epochs) == epochs
     assert trained.history.best[FOLDS.key]["epoch"] == epochs
+
+
+def test_the_fold_hierarchy_answers_each_fold_from_the_other_city(run):
+    """One multi-partition network per fold answers as two methods; the per-fold
+    table counts every test tile once."""
+    from geosurvey.chapters import scene_networks
+
+    ch, f = run
+    scene_networks.add_fold_hierarchy(ch, f, hierarchical="product", fine="fine head")
+    for m in ("product", "fine head"):
+        assert _answered_far(run, m) < 2.0, m
+    table = folds.by_fold(ch, ["product", "fine head"])
+    assert list(table.index) == ["0", "1"]
+    assert table["images"].sum() == len(f.tests)
+    scores = ch.record["folds"]["product"]["geoscore by fold"]
+    assert table["product"].tolist() == [round(scores["0"]), round(scores["1"])]

@@ -270,9 +270,11 @@ def add_fold_classifier(ch, folds_of_run, method: str, level: str = "middle") ->
             monitors=folds.LAST_EPOCH,
         )
         net = plans.run(ctx.cfg, plan).net(regimes.FOLDS.key)
-        return cells.decode(inputs.outputs(net, x.subset(rows), ctx.cfg), part)
+        return {
+            method: cells.decode(inputs.outputs(net, x.subset(rows), ctx.cfg), part)
+        }
 
-    folds.add(ch, folds_of_run, method, answer)
+    folds.add(ch, folds_of_run, answer)
 
 
 def _classifier(level):

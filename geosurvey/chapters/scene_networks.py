@@ -13,7 +13,18 @@ import numpy as np
 from scipy.special import softmax
 from torch import nn
 
-from .. import cells, features, inputs, losses, models, places365, plans, scenes
+from .. import (
+    cells,
+    features,
+    folds,
+    inputs,
+    losses,
+    models,
+    places365,
+    plans,
+    regimes,
+    scenes,
+)
 from ..data.geotiles import GeoTilesSpec
 from ..data.sets import Crops, TileSet
 from ..plans import Init
@@ -84,6 +95,7 @@ def multi_partition(
     build=None,
     init: Init | None = None,
     data=None,
+    monitors=None,
 ) -> plans.Plan:
     """Lo et al.'s multi-partition classifier: one head per partition of ``hier`` (named
     ``names``, coarse to fine) on one network, trained with the mean of their
@@ -92,7 +104,8 @@ def multi_partition(
     ``x``: inputs per split (default the backbone's; a mapping that makes them on first
     access for features of trained models, then ``data`` identifies them); ``rows``: the
     training rows (a context-specific network's scene); ``build``: another network than
-    the backbone's (a head on features); ``init``: weights to start from."""
+    the backbone's (a head on features); ``init``: weights to start from; ``monitors``:
+    what its epochs are chosen by (default: each regime's validation GeoScore)."""
     lazy, x = x is not None, ctx.inputs if x is None else x
     meta = ctx.splits["train"] if rows is None else ctx.splits["train"].subset(rows)
     parts = dict(zip(names, hier.partitions))
@@ -116,6 +129,7 @@ def multi_partition(
         data=ident,
         init=init,
         evaluate=lambda: _hierarchical_scores(ctx, x, hier, names),
+        monitors=monitors,
     )
 
 
@@ -259,6 +273,34 @@ def _multi(ctx):
         hier,
         LEVELS,
     )
+
+
+def add_fold_hierarchy(ch, folds_of_run, *, hierarchical: str, fine: str) -> None:
+    """Train the multi-partition network once per fold (on that fold's training images
+    and cells, for the recipe's epochs, keeping the last) and evaluate its hierarchical
+    product as ``hierarchical`` and its fine head alone as ``fine`` on the folds' test
+    tiles (:mod:`geosurvey.folds`)."""
+    x = inputs.of_images(ch.cfg, folds_of_run.tests)
+
+    def answer(ctx, rows):
+        parts, hier = partitions(ctx)
+        plan = multi_partition(
+            ctx,
+            "scene-multi-partition-fold",
+            ctx.recipe(NAME),
+            ctx.settings(NAME),
+            hier,
+            LEVELS,
+            monitors=folds.LAST_EPOCH,
+        )
+        net = plans.run(ctx.cfg, plan).net(regimes.FOLDS.key)
+        heads = inputs.head_outputs(net, x.subset(rows), ctx.cfg)
+        return {
+            hierarchical: cells.hierarchical_decode(heads, hier, LEVELS),
+            fine: cells.decode(heads["fine"], parts["fine"]),
+        }
+
+    folds.add(ch, folds_of_run, answer)
 
 
 def scene_rows(ctx, k: int, split: str = "train") -> np.ndarray:
