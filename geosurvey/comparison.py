@@ -136,6 +136,7 @@ def _marks(table: pd.DataFrame, regimes) -> pd.DataFrame:
 
 
 ALL_REGIMES = ("seen", "new", "folds")
+SAME = "same at every seed"  # the stability table's column
 
 
 def stability_table(by_seed: dict, regimes=ALL_REGIMES) -> pd.DataFrame:
@@ -166,11 +167,9 @@ def stability_table(by_seed: dict, regimes=ALL_REGIMES) -> pd.DataFrame:
                 _verdict(records[s][key], on) if key in records[s] else None
                 for s in seeds
             ]
-            row["stable"] = (
-                len(seeds) > 1 and None not in about and len(set(about)) == 1
-            )
+            row[SAME] = len(seeds) > 1 and None not in about and len(set(about)) == 1
             row["verdict"] = (
-                about[0] if row["stable"] or len(seeds) == 1 else "seed-dependent"
+                about[0] if row[SAME] or len(seeds) == 1 else "seed-dependent"
             )
             rows[(TITLES[chapter], first["text"])] = row
     table = pd.DataFrame.from_dict(rows, orient="index")
@@ -187,8 +186,7 @@ def lessons(table: pd.DataFrame, n_seeds: int) -> str:
             "and 2 as well."
         )
     decisive = table[
-        table["stable"]
-        & table["verdict"].isin([claims.REPRODUCED, claims.NOT_REPRODUCED])
+        table[SAME] & table["verdict"].isin([claims.REPRODUCED, claims.NOT_REPRODUCED])
     ]
     parts = [
         f"Of {len(table)} claims, {len(decisive)} have the same decisive verdict at "
@@ -280,23 +278,13 @@ def idea_findings(table: pd.DataFrame) -> str:
         "partly": "Held in part",
         "open": "Not decided by this evidence",
     }
-    marks = [set(m.split()) for m in table["new places"]]
-    judged = [
-        m
-        for m in marks
-        if m - {claims.MARK[claims.ESTIMATE], claims.MARK[claims.NOT_TESTABLE]}
-    ]
-    sure = [
-        m
-        for m in judged
-        if len(m) == 1 and m & {claims.MARK[v] for v in claims.DECISIVE}
-    ]
+    new = table[table["judged on"] != BY_KEY["seen"].name]
+    sure = int(new["over seeds"].isin(claims.DECISIVE).sum())
     return " ".join(
         f"{words[k]}: {'; '.join(ideas)}." for k, ideas in found.items() if ideas
     ) + (
-        f" On new places {len(sure)} of the {len(judged)} claims judged there (the "
-        "table's other rows are estimates or not testable) have the same decisive "
-        "verdict at every seed"
+        f" Of the table's {len(new)} claims judged on new ground (one model's discs or "
+        f"the folds), {sure} have the same decisive verdict at every seed"
         + (": no idea is shown to carry to new ground." if not sure else ".")
     )
 

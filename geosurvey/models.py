@@ -283,10 +283,11 @@ def vit_embedding_model(
         head = seeded(cfg.seed, _projection(dropout), vit.num_features, out_dim)
         return Network(vit, head, None if cfg.cache_trunk else token_trunk)
 
+    title = backbones.describe(cnn).title.split(" ImageNet")[0]
     text = (
         f"hybrid ViT ({depth} blocks, dim {dim}, trained from scratch) whose "
-        f"{h * w} tokens are the frozen {cnn}'s {h}x{w}x{channels} feature map "
-        f"({cfg.token_tap})"
+        f"{h * w} tokens are the frozen {title}'s {h}×{w}×{channels} feature map "
+        f"(after its block {int(cfg.token_tap.split('.')[1]) + 1})"
     )
     return EmbeddingModel("ViT", build, cnn, cfg.token_tap, text, False)
 

@@ -129,8 +129,12 @@ def folds_sentence(claims, keys) -> str:
         c, j = claims.claims[key], claims.judged.get(key, {}).get("folds")
         if j is None or j.verdict == NOT_TESTABLE:
             continue
+        own = _number(j.difference, c.metric, True) + unit(c.metric)
+        seed = f"; at seed {claims.seed} alone {own}" * (
+            j.pooled_difference is not None
+        )
         parts.append(
-            f"{c.text}: {effect(j, c.metric)} over {j.blocks} blocks (smallest "
+            f"{c.text}: {effect(j, c.metric)}{seed}, over {j.blocks} blocks (smallest "
             f"detectable {detectable(j, c.metric)}), **{_over_seeds(j)}** "
             f"{_which_seeds(j, claims.seed)}"
         )
@@ -149,6 +153,9 @@ def show_claims(claims) -> None:
     marks = ", ".join(f"{MARK[v]} {v}" for v in (*DECISIVE, INCONCLUSIVE))
     over = f"averaged over seeds {', '.join(map(str, seeds))}" * (len(seeds) > 1)
     say(
+        "*Judged on*: the regime whose test gives the verdict (for a claim about new "
+        "places, the eight folds where the chapter trained models in them, else one "
+        "model's held-out discs). "
         "*Difference*: the claimed-better method's value minus the claimed-worse "
         f"one's, {over or f'at seed {seeds[0]}'}, with its 95 % interval over blocks "
         "and seeds (the tables above show one seed); a claim "

@@ -55,7 +55,7 @@ def test_stability_table_and_lessons_read_every_seed(tmp_path):
     steady = table.loc[("2 PlaNet", "a beats b")]
     assert (
         steady["seen places"] == "✓ ✓"
-        and steady["stable"]
+        and steady[comparison.SAME]
         and steady["verdict"] == cl.REPRODUCED
     )
     assert table.loc[("2 PlaNet", "b beats a")]["verdict"] == cl.NOT_REPRODUCED
