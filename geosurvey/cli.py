@@ -11,8 +11,9 @@
         build/runs)
     geosurvey fit --list
         every model a chapter trains (a "job")
-    geosurvey fit planet-middle --profile full
-        train one job (torchrun: several GPUs)
+    geosurvey fit planet-middle --profile full [--fold all]
+        train one job (torchrun: several GPUs), or its models in the folds of new
+        ground
     geosurvey predict photo.jpg folder/ --checkpoint CKPT [-o predictions.csv]
                       [--maps DIR]
         locate photos with a trained cell classifier
@@ -36,6 +37,7 @@ from pathlib import Path
 import pandas as pd
 
 from .files import write_text
+from .regimes import FOLDS
 
 
 def _cmd_data(args) -> None:
@@ -386,6 +388,7 @@ def _list_jobs(args) -> None:
         line = f"  {name:28s} {job.description}" + (
             f" (needs {needs})" if needs else ""
         )
+        line += " (also in folds: --fold)" * (job.fold_plan is not None)
         files = ctx.checkpoints(name) if ctx else ()
         print(line + "".join(f"\n  {'':28s} -> {f.name}" for f in files))
 
@@ -415,7 +418,7 @@ def _cmd_fit(args) -> None:
     the checkpoint is the one the chapter looks up."""
     import torch.distributed as dist
 
-    from . import profiles
+    from . import folds, profiles
     from .chapters import context, registry
 
     if args.list or not args.job:
@@ -438,23 +441,34 @@ def _cmd_fit(args) -> None:
             # rank 0 prepares the data and its caches first; then the others
             dist.barrier()
         ctx = context(cfg, profiles.load_splits(cfg))
-        for leaf in ctx.leaves():  # one model per training split
-            leaf.plan(args.job)
+        runs = folds.contexts(ctx, args.fold) if args.fold else []
+        if not runs:
+            for leaf in ctx.leaves():  # one model per training split
+                leaf.plan(args.job)
         if world > 1 and rank == 0:
             dist.barrier()
-        trained = ctx.fit(args.job)
+        done = [(t, [t.path]) for t in (folds.trained(c, args.job) for c in runs)]
+        done = done or [(ctx.fit(args.job), ctx.checkpoints(args.job))]
+        if rank == 0:
+            _say_fitted(args.job, world, done)
+    finally:
+        if world > 1:
+            dist.destroy_process_group()
+
+
+def _say_fitted(job: str, world: int, done: list) -> None:
+    """One line per trained model: ``done`` holds (trained, its checkpoints)."""
+    for trained, paths in done:
         best = ", ".join(
             f"{k} {v['score']:.1f} (epoch {v['epoch']})"
             for k, v in trained.history.best.items()
         )
-        if rank == 0:
-            print(
-                f"{args.job} on {world} process(es): best validation score {best}; "
-                "checkpoint " + ", ".join(str(f) for f in ctx.checkpoints(args.job))
-            )
-    finally:
-        if world > 1:
-            dist.destroy_process_group()
+        if FOLDS.key in trained.history.best:  # not chosen: the recipe's last epoch
+            best = f"none (a fold keeps its last epoch, {len(trained.history.epochs)})"
+        print(
+            f"{job} on {world} process(es): best validation score {best}; "
+            "checkpoint " + ", ".join(str(p) for p in paths)
+        )
 
 
 def _cmd_predict(args) -> None:
@@ -536,6 +550,10 @@ def _args_fit(p) -> None:
         "--keys",
         action="store_true",
         help="with --list: the checkpoint each job would write",
+    )
+    p.add_argument(
+        "--fold",
+        help="train the job in one fold of new ground (0-7) or in 'all' (GeoTiles)",
     )
     add_run_parameters(p)
 

@@ -19,7 +19,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from . import features, geo, retrieval
+from . import features, geo, plans, retrieval
 from .baselines import FROZEN, ORACLE, PRIOR, RAW, prior_point, vectors
 from .data import designs, geotiles
 from .data.sets import TileSet
@@ -73,6 +73,28 @@ def context(ch, folds: Folds, fold: int):
     train = ch.splits["train"]
     rows = np.flatnonzero(folds.outside(train.lat, train.lon, fold))
     return ch.carve(rows, f"{folds.design.name}:{fold}")
+
+
+def contexts(ctx, which: str) -> list:
+    """The contexts of the book's folds ``which`` ("all", or one fold's number) for the
+    run ``ctx`` (what ``geosurvey fit JOB --fold`` trains in)."""
+    if not isinstance(ctx.splits["train"], TileSet):
+        raise ValueError("--fold: the folds of new ground exist on GeoTiles only")
+    run = of_run(ctx)
+    ks = range(run.design.folds) if which == "all" else [int(which)]
+    if not set(ks) <= set(range(run.design.folds)):
+        raise ValueError(f"--fold {which}: the folds are 0 to {run.design.folds - 1}")
+    return [context(ctx, run, k) for k in ks]
+
+
+def trained(ctx, job: str):
+    """``job`` trained (or loaded) in the fold context ``ctx`` (:func:`context`), as
+    its ``fold_plan`` says."""
+    spec = ctx.registry.jobs[job]
+    if spec.fold_plan is None:
+        can = [j for j, s in ctx.registry.jobs.items() if s.fold_plan is not None]
+        raise ValueError(f"{job} does not train in folds; these do: {', '.join(can)}")
+    return plans.run(ctx.cfg, spec.fold_plan(ctx))
 
 
 def _start(ch, folds: Folds) -> None:

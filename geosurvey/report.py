@@ -130,11 +130,10 @@ def folds_sentence(claims, keys) -> str:
         if j is None or j.verdict == NOT_TESTABLE:
             continue
         own = _number(j.difference, c.metric, True) + unit(c.metric)
-        seed = f"; at seed {claims.seed} alone {own}" * (
-            j.pooled_difference is not None
-        )
+        pooled = j.pooled_difference is not None
+        seed = f" (at seed {claims.seed} alone {own})" * pooled
         parts.append(
-            f"{c.text}: {effect(j, c.metric)}{seed}, over {j.blocks} blocks (smallest "
+            f"{c.text}: {effect(j, c.metric)}{seed} over {j.blocks} blocks (smallest "
             f"detectable {detectable(j, c.metric)}), **{_over_seeds(j)}** "
             f"{_which_seeds(j, claims.seed)}"
         )

@@ -95,3 +95,12 @@ def test_the_fold_hierarchy_answers_each_fold_from_the_other_city(run):
     assert table["images"].sum() == len(f.tests)
     scores = ch.record["folds"]["product"]["geoscore by fold"]
     assert table["product"].tolist() == [round(scores["0"]), round(scores["1"])]
+
+
+def test_only_jobs_with_a_fold_plan_train_in_folds(run):
+    ch, f = run
+    ctx = folds.context(ch, f, 0)
+    with pytest.raises(ValueError, match="planet-middle"):
+        folds.trained(ctx, "planet-regression-chord")
+    plan = ch.registry.jobs["planet-middle"].fold_plan(ctx)
+    assert plan.name == "planet-middle-fold" and plan.monitors == folds.LAST_EPOCH

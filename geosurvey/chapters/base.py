@@ -132,13 +132,16 @@ def _shown(value) -> str:
 class Job:
     """A model a chapter trains: ``plan(ctx)`` describes the run; ``needs`` names the
     jobs it starts from or reads the outputs of (trained first when missing), or is a
-    function of the run that says which."""
+    function of the run that says which; ``fold_plan(ctx)`` describes its run in a
+    fold's context, for the jobs that train in folds."""
 
     name: str
     chapter: str
     description: str
     plan: Callable
     needs: tuple | Callable = ()
+    # how it trains in one fold of new ground (geosurvey.folds), where it does
+    fold_plan: Callable | None = None
 
     def dependencies(self, ctx) -> tuple:
         return self.needs(ctx) if callable(self.needs) else self.needs

@@ -260,28 +260,25 @@ def add_fold_classifier(ch, folds_of_run, method: str, level: str = "middle") ->
     x = inputs.of_images(ch.cfg, folds_of_run.tests)
 
     def answer(ctx, rows):
-        s, part = ctx.settings(NAME), partitions(ctx)[0][level]
-        plan = cell_classifier(
-            ctx,
-            f"planet-{level}-fold",
-            ctx.recipe(NAME),
-            s,
-            part,
-            monitors=folds.LAST_EPOCH,
-        )
-        net = plans.run(ctx.cfg, plan).net(regimes.FOLDS.key)
-        return {
-            method: cells.decode(inputs.outputs(net, x.subset(rows), ctx.cfg), part)
-        }
+        net = folds.trained(ctx, f"planet-{level}").net(regimes.FOLDS.key)
+        logits = inputs.outputs(net, x.subset(rows), ctx.cfg)
+        return {method: cells.decode(logits, partitions(ctx)[0][level])}
 
     folds.add(ch, folds_of_run, answer)
 
 
-def _classifier(level):
+def _classifier(level, fold: bool = False):
+    """The plan of the classifier over ``level`` cells; in a fold (``fold``), trained
+    for the recipe's epochs with the last kept."""
+
     def plan(ctx):
-        s = ctx.settings(NAME)
         return cell_classifier(
-            ctx, f"planet-{level}", ctx.recipe(NAME), s, partitions(ctx)[0][level]
+            ctx,
+            f"planet-{level}" + "-fold" * fold,
+            ctx.recipe(NAME),
+            ctx.settings(NAME),
+            partitions(ctx)[0][level],
+            monitors=folds.LAST_EPOCH if fold else None,
         )
 
     return plan
@@ -318,6 +315,7 @@ JOBS = (
             NAME,
             f"PlaNet's classifier over the {lv} adaptive S2 cells",
             _classifier(lv),
+            fold_plan=_classifier(lv, fold=True),
         )
         for lv in LEVELS
     ),

@@ -263,15 +263,18 @@ def _scene_classifier(ctx):
     )
 
 
-def _multi(ctx):
+def _multi(ctx, fold: bool = False):
+    """The multi-partition network's plan; in a fold (``fold``), trained for the
+    recipe's epochs with the last kept."""
     _, hier = partitions(ctx)
     return multi_partition(
         ctx,
-        "scene-multi-partition",
+        "scene-multi-partition" + "-fold" * fold,
         ctx.recipe(NAME),
         ctx.settings(NAME),
         hier,
         LEVELS,
+        monitors=folds.LAST_EPOCH if fold else None,
     )
 
 
@@ -284,16 +287,7 @@ def add_fold_hierarchy(ch, folds_of_run, *, hierarchical: str, fine: str) -> Non
 
     def answer(ctx, rows):
         parts, hier = partitions(ctx)
-        plan = multi_partition(
-            ctx,
-            "scene-multi-partition-fold",
-            ctx.recipe(NAME),
-            ctx.settings(NAME),
-            hier,
-            LEVELS,
-            monitors=folds.LAST_EPOCH,
-        )
-        net = plans.run(ctx.cfg, plan).net(regimes.FOLDS.key)
+        net = folds.trained(ctx, "scene-multi-partition").net(regimes.FOLDS.key)
         heads = inputs.head_outputs(net, x.subset(rows), ctx.cfg)
         return {
             hierarchical: cells.hierarchical_decode(heads, hier, LEVELS),
@@ -444,6 +438,7 @@ JOBS = (
         NAME,
         "one head per partition (coarse, middle, fine) on one network",
         _multi,
+        fold_plan=lambda ctx: _multi(ctx, fold=True),
     ),
     *(
         Job(
