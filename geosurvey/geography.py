@@ -246,4 +246,4 @@ def auxiliary_scores(outputs, train_table, test_table):
                 "model": float(np.median(np.abs(pred - raw))),
                 "trivial answer": float(np.median(np.abs(ref_mean - raw))),
             }
-    return pd.DataFrame(rows).T
+    return pd.DataFrame(rows).T.rename(index=lambda name: name.replace("_", " "))

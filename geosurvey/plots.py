@@ -419,7 +419,7 @@ def by_regime(ev, methods, regimes, *, metric: str = "geoscore", ax=None):
     ax.set_xticks(range(len(regimes)), [r.name for r in regimes])
     ax.set_ylabel(f"{reader_name(metric)} (95 % CI)")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="upper right")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return ax
 
 
