@@ -104,3 +104,15 @@ def test_only_jobs_with_a_fold_plan_train_in_folds(run):
         folds.trained(ctx, "planet-regression-chord")
     plan = ch.registry.jobs["planet-middle"].fold_plan(ctx)
     assert plan.name == "planet-middle-fold" and plan.monitors == folds.LAST_EPOCH
+
+
+def test_pigeons_fold_classifier_answers_from_the_other_city(run):
+    """A smoothed classifier of PIGEON's new-ground questions, trained once per fold
+    with the smoothing fixed in advance (S2 cells: a fold's few training tiles here
+    are too few for semantic cells)."""
+    from geosurvey.chapters import pigeon
+
+    ch, f = run
+    pigeon.add_fold_cells(ch, f, {"S2": "S2 cells"}, 0.5)
+    assert _answered_far(run, "S2 cells") < 2.0
+    assert set(ch.record["folds"]) == {"S2 cells"}

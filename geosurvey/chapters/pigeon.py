@@ -12,7 +12,18 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import log_softmax
 
-from .. import cells, geo, geography, inputs, losses, models, plans, retrieval
+from .. import (
+    cells,
+    folds,
+    geo,
+    geography,
+    inputs,
+    losses,
+    models,
+    plans,
+    regimes,
+    retrieval,
+)
 from ..cells import semantic
 from ..data.geotiles import load_views
 from ..data.places import with_admin
@@ -128,7 +139,9 @@ def smoothing_loss(partition, factor: float):
     return losses.HaversineSmoothing(lat, lon, round(factor * spacing_km(partition)))
 
 
-def _classifier(cells_name: str, factor):
+def _classifier(cells_name: str, factor, fold: bool = False):
+    """The plan of one setting of the sweep; in a fold (``fold``), trained for the
+    recipe's epochs with the last kept."""
     tag = "onehot" if factor is None else f"smooth{factor:g}"
 
     def plan(ctx):
@@ -137,14 +150,33 @@ def _classifier(cells_name: str, factor):
         recipe = ctx.recipe(NAME)
         return cell_classifier(
             ctx,
-            f"pigeon-{cells_name.lower()}-{tag}",
+            f"pigeon-{cells_name.lower()}-{tag}" + "-fold" * fold,
             recipe,
             ctx.settings(NAME),
             part,
             loss=loss,
+            monitors=folds.LAST_EPOCH if fold else None,
         )
 
     return plan
+
+
+def add_fold_cells(ch, folds_of_run, methods: dict, factor: float) -> None:
+    """Train the classifiers over the cells of ``methods`` (``{"S2"|"semantic":
+    method}``) with haversine smoothing ``factor`` once per fold (on that fold's
+    training images and cells, for the recipe's epochs, keeping the last) and evaluate
+    each as its method on the folds' test tiles (:mod:`geosurvey.folds`)."""
+    x = inputs.of_images(ch.cfg, folds_of_run.tests)
+
+    def answer(ctx, rows):
+        out = {}
+        for name, method in methods.items():
+            job = folds.trained(ctx, job_name(name, factor))
+            logits = inputs.outputs(job.net(regimes.FOLDS.key), x.subset(rows), ctx.cfg)
+            out[method] = cells.decode(logits, cell_sets(ctx)[name])
+        return out
+
+    folds.add(ch, folds_of_run, answer)
 
 
 def geography_tables(ctx) -> dict:
@@ -188,6 +220,7 @@ JOBS = (
             NAME,
             f"classifier over the middle S2 cells, haversine smoothing {f:g} x spacing",
             _classifier("S2", f),
+            fold_plan=_classifier("S2", f, fold=True),
         )
         for f in SMOOTHINGS
     ),
@@ -203,6 +236,7 @@ JOBS = (
             NAME,
             f"classifier over semantic cells, haversine smoothing {f:g} x spacing",
             _classifier("semantic", f),
+            fold_plan=_classifier("semantic", f, fold=True),
         )
         for f in SMOOTHINGS
     ),
