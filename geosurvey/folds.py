@@ -135,8 +135,8 @@ def add(ch, folds: Folds, answer: Callable) -> None:
 
 
 def by_fold(ch, methods) -> pd.DataFrame:
-    """Each method's GeoScore on each fold's test tiles (what the folds' models got
-    right differs from fold to fold far more than the methods differ)."""
+    """Each method's GeoScore on each fold's test tiles, beside how many test tiles
+    each fold has."""
     out = pd.DataFrame(
         {m: ch.record["folds"][m]["geoscore by fold"] for m in methods}
     ).rename_axis("fold")
