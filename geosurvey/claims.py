@@ -117,6 +117,13 @@ def _pool(j: Judgement, found: list) -> None:
         j.pooled_verdict = INCONCLUSIVE
 
 
+def judged_on(about: str, detectable: dict) -> str | None:
+    """Where a claim's verdict comes from, given ``{regime: smallest detectable
+    difference}``: of the regimes about what it is about, the most sensitive test."""
+    mine = (r for r in detectable if BY_KEY[r].about == about)
+    return min(mine, key=detectable.get, default=None)
+
+
 def direction(metric: str) -> int:
     return -1 if metric in LOWER_IS_BETTER else 1
 
@@ -312,6 +319,12 @@ class Claims:
                 ]
                 if len(found) > 1 and j.verdict != NOT_TESTABLE:
                     _pool(j, found)
+
+    def deciding(self, key: str):
+        """Claim ``key``'s judgement in the regime of :func:`judged_on`, or None."""
+        js = self.judged.get(key, {})
+        on = judged_on(self.claims[key].about, {r: j.detectable for r, j in js.items()})
+        return js.get(on)
 
     def verdict(self, key: str, regime: str) -> str | None:
         claim = self.claims[key]

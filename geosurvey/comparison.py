@@ -120,11 +120,9 @@ def _verdict(record: dict, regime: str):
 
 
 def judged_on(record: dict) -> str:
-    """The regime a claim is judged on: of those about what it is about, the one whose
-    test can detect the smallest difference (the one its chapter's table shows)."""
-    about = record["about"]
-    js = {r: j for r, j in record["judgements"].items() if BY_KEY[r].about == about}
-    return min(js, key=lambda r: js[r]["detectable"], default=about)
+    """The regime a claim's record is judged on (:func:`geosurvey.claims.judged_on`)."""
+    about, js = record["about"], record["judgements"]
+    return claims.judged_on(about, {r: j["detectable"] for r, j in js.items()}) or about
 
 
 def _marks(table: pd.DataFrame, regimes) -> pd.DataFrame:

@@ -23,7 +23,7 @@ from IPython.core.formatters import format_display_data
 from . import stats
 from .claims import DECISIVE, INCONCLUSIVE, MARK, NOT_TESTABLE, direction, paired, unit
 from .display import table as formatted
-from .regimes import BY_KEY
+from .regimes import BY_KEY, FOLDS
 
 
 def glue(name: str, value, display: bool = False) -> None:
@@ -80,14 +80,6 @@ def detectable(j, metric: str) -> str:
     return f"{_number(j.detectable, metric)}{unit(metric)}"
 
 
-def _about(claims, key: str):
-    """Claim ``key``'s judgement in the regime it is about (of several, the test that
-    can detect the smallest difference), or None."""
-    c, js = claims.claims[key], claims.judged.get(key, {})
-    about = [js[r.key] for r in claims.regimes if r.key in js and r.about == c.about]
-    return min(about, key=lambda j: j.detectable, default=None)
-
-
 def _which_seeds(j, seed: int) -> str:
     """``over seeds 0, 1, 2 (✓ ✓ ?)``, or ``at seed 0`` where it is the only one."""
     marks = " ".join(MARK[v] for v in j.seed_verdicts)
@@ -104,7 +96,7 @@ def claim_sentence(claims, key: str) -> str:
     """One Markdown sentence: the claim's verdict and difference in the regime it is
     about, e.g. "**reproduced** on seen places over seeds 0, 1, 2 (✓ ✓ ✓): +8.0
     points [+5.9, +9.9]." (the verdict over the seeds where several were run)."""
-    c, j = claims.claims[key], _about(claims, key)
+    c, j = claims.claims[key], claims.deciding(key)
     if c.untestable or j is None:
         return f"**{NOT_TESTABLE}**: {c.untestable}." if c.untestable else "not run."
     where = BY_KEY[j.regime].name
@@ -126,7 +118,7 @@ def folds_sentence(claims, keys) -> str:
     and its verdict; empty where the run has no folds."""
     parts = []
     for key in keys:
-        c, j = claims.claims[key], claims.judged.get(key, {}).get("folds")
+        c, j = claims.claims[key], claims.judged.get(key, {}).get(FOLDS.key)
         if j is None or j.verdict == NOT_TESTABLE:
             continue
         own = _number(j.difference, c.metric, True) + unit(c.metric)
@@ -176,7 +168,7 @@ def claims_table(claims, keys=None) -> pd.DataFrame:
     GeoScore by a positive one."""
     rows = {}
     for key in keys or claims.claims:
-        c, j = claims.claims[key], _about(claims, key)
+        c, j = claims.claims[key], claims.deciding(key)
         row = {"paper": c.source, "judged on": BY_KEY[j.regime if j else c.about].name}
         if c.untestable or j is None or j.verdict == NOT_TESTABLE:
             row["difference"] = c.untestable or (j.reason if j else "not run")
@@ -231,7 +223,7 @@ def findings(claims) -> str:
     and how many more this evidence leaves undecided."""
     found = {}
     for key, c in claims.claims.items():
-        j = None if c.untestable else _about(claims, key)
+        j = None if c.untestable else claims.deciding(key)
         found.setdefault(_over_seeds(j) if j else NOT_TESTABLE, []).append(c.text)
     parts = [f"**{v}**: {'; '.join(found.pop(v))}." for v in DECISIVE if v in found]
     rest = sum(map(len, found.values()))
