@@ -19,7 +19,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from . import features, geo, plans, retrieval
+from . import display, features, geo, plans, retrieval
 from .baselines import FROZEN, ORACLE, PRIOR, RAW, prior_point, vectors
 from .data import designs, geotiles
 from .data.sets import TileSet
@@ -141,6 +141,16 @@ def by_fold(ch, methods) -> pd.DataFrame:
     out = pd.DataFrame(scores).rename_axis("fold")
     counts = pd.Series(ch.evaluations.sets[FOLDS.test].meta["fold"]).value_counts()
     return out.round().astype(int).assign(images=counts.rename(str)[out.index])
+
+
+def show(ch, methods=()) -> None:
+    """Every method's measures on the folds' test set, then ``methods``' GeoScore fold
+    by fold (:func:`by_fold`); nothing where the run has no folds."""
+    if FOLDS.test in ch.evaluations.sets:
+        columns = ["acc@750km", "acc@2500km", "median_km", "geoscore"]
+        display.show(ch.evaluations.table(FOLDS.test, columns=columns))
+        if methods:
+            display.show(by_fold(ch, methods))
 
 
 def add_floors(ch, folds: Folds) -> None:

@@ -137,7 +137,7 @@ def test_the_tools_stand_beside_the_library_and_it_stays_small():
     """The benchmarks and the browser check live in tools/, which the library never
     imports; the library's size and its imports inside functions may only shrink (the
     goal: 10,500 lines and 100 such imports), except by a capability's own lines (the
-    folds' trained models, their command line and chapter 6's reading: 307)."""
+    folds' trained models, their tables, command line and chapter 6's reading: 317)."""
     lines, inner = 0, 0
     for name, path in _modules():
         tree = ast.parse(path.read_text())
@@ -153,7 +153,7 @@ def test_the_tools_stand_beside_the_library_and_it_stays_small():
     assert not {"bench", "bench_gpu", "checkbook"} & {
         p.stem for p in PACKAGE.rglob("*.py")
     }
-    assert lines <= 14_431 and inner <= 96, (lines, inner)
+    assert lines <= 14_441 and inner <= 96, (lines, inner)
 
 
 def _cycles(graph: dict) -> list:
