@@ -7,11 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import baselines, claims, results
+from . import baselines, claims, folds, results
 from .chapters.registry import CHAPTERS as ALL_CHAPTERS
 from .chapters.registry import COMPARISON
 from .metrics import THRESHOLDS_KM
-from .regimes import BY_KEY
+from .regimes import BY_KEY, FOLDS
 
 # the chapters it reads (results name: notebook), and what a table calls each chapter
 CHAPTERS = {n: c.notebook for n, c in ALL_CHAPTERS.items() if n != COMPARISON.name}
@@ -76,12 +76,13 @@ def families(chapters) -> dict:
     return out
 
 
-def add_families(ch, chapters, fams: dict) -> None:
-    """Every family's predictions, as its chapter made them, on the test sets of ``ch``;
-    the chapters must have used the same rows (the same profile and seed)."""
+def add_families(ch, chapters, fams: dict, regimes=None) -> None:
+    """Every family's predictions, as its chapter made them, on the test sets of ``ch``
+    (of ``regimes``: default, all of its regimes); the chapters must have used the same
+    rows (the same profile and seed)."""
     for family, (chapter, method) in fams.items():
         ev = chapters[chapter]["ev"]
-        for r in ch.regimes:
+        for r in ch.regimes if regimes is None else regimes:
             mine = ch.evaluations.sets[r.test].meta[["lat", "lon"]].to_numpy()
             theirs = ev.sets[r.test].meta[["lat", "lon"]].to_numpy()
             if mine.shape != theirs.shape or not np.allclose(mine, theirs):
@@ -90,6 +91,31 @@ def add_families(ch, chapters, fams: dict) -> None:
                     "run every chapter with one profile and seed"
                 )
             ch.evaluations.add(family, r.test, *ev.predicted(method, r.test))
+
+
+def fold_families(chapters, fams: dict) -> dict:
+    """``{family: (chapter, method)}`` on the folds: each family of ``fams`` whose
+    chapter trained a model of it in the folds, represented by that model (its
+    headline where the chapter evaluated the headline there, else the method the
+    chapter's ``fold_headlines`` name)."""
+    out = {}
+    for family, (chapter, method) in fams.items():
+        res = chapters[chapter]["results"]
+        method = res.get("fold_headlines", {}).get(family, method)
+        if method in res.get("folds", {}):
+            out[family] = (chapter, method)
+    return out
+
+
+def add_fold_families(ch, chapters, fams: dict) -> dict:
+    """The families of ``fams`` that have a model on the folds (:func:`fold_families`),
+    evaluated on the folds' test set of ``ch``, which judges claims there too; what
+    was added (none where the run has no folds)."""
+    on_folds = fold_families(chapters, fams)
+    if on_folds:
+        folds.start(ch, folds.of_run(ch))
+        add_families(ch, chapters, on_folds, regimes=(FOLDS,))
+    return on_folds
 
 
 def seed_verdicts(root, seeds=SEEDS, *, current=None) -> dict:

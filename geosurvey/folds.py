@@ -19,7 +19,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from . import display, features, geo, plans, retrieval
+from . import display, features, geo, plans, retrieval, stats
 from .baselines import FROZEN, ORACLE, PRIOR, RAW, prior_point, vectors
 from .data import designs, geotiles
 from .data.sets import TileSet
@@ -97,7 +97,14 @@ def trained(ctx, job: str):
     return plans.run(ctx.cfg, spec.fold_plan(ctx))
 
 
-def _start(ch, folds: Folds) -> None:
+def init(ctx, job: str) -> plans.Init:
+    """Start from ``job`` as trained in the fold context ``ctx`` (its last epoch): how
+    a fold's second stage starts from that fold's first."""
+    key = plans.digest(ctx.cfg, ctx.registry.jobs[job].fold_plan(ctx))
+    return plans.Init(key, lambda: trained(ctx, job).states[FOLDS.key])
+
+
+def start(ch, folds: Folds) -> None:
     """Add the folds' test set, its regime and each test image's distance to the
     nearest training image of its fold (what the claims' reach reads)."""
     ch.evaluations.add_set(FOLDS.test, folds.tests.meta)
@@ -116,7 +123,7 @@ def add(ch, folds: Folds, answer: Callable) -> None:
     context ``ctx``, so that one model trained per fold may answer as several
     methods."""
     if FOLDS.test not in ch.evaluations.sets:
-        _start(ch, folds)
+        start(ch, folds)
     out = {}
     for f in range(folds.design.folds):
         rows = np.flatnonzero(folds.fold == f)
@@ -141,6 +148,15 @@ def by_fold(ch, methods) -> pd.DataFrame:
     out = pd.DataFrame(scores).rename_axis("fold")
     counts = pd.Series(ch.evaluations.sets[FOLDS.test].meta["fold"]).value_counts()
     return out.round().astype(int).assign(images=counts.rename(str)[out.index])
+
+
+def counts(ch) -> dict:
+    """The blocks of the new-places test (``new_blocks``) and of the folds'
+    (``fold_blocks``), and the smallest p-value a test on the new-places blocks can
+    reach (``new_p_floor``): what the chapters' prose says of the two."""
+    sets = ch.evaluations.sets
+    n = [sets[t].n_blocks("Global") if t in sets else 0 for t in (NEW.test, FOLDS.test)]
+    return {"new_blocks": n[0], "new_p_floor": stats.p_floor(n[0]), "fold_blocks": n[1]}
 
 
 def show(ch, methods=()) -> None:

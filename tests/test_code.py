@@ -137,7 +137,8 @@ def test_the_tools_stand_beside_the_library_and_it_stays_small():
     """The benchmarks and the browser check live in tools/, which the library never
     imports; the library's size and its imports inside functions may only shrink (the
     goal: 10,500 lines and 100 such imports), except by a capability's own lines (the
-    folds' trained models, their tables, command line and chapter 6's reading: 317)."""
+    folds' trained models, their tables, command line and chapter 6's reading: 317;
+    chapters 4 and 5's models in the folds and chapter 6's families there: 137)."""
     lines, inner = 0, 0
     for name, path in _modules():
         tree = ast.parse(path.read_text())
@@ -153,7 +154,7 @@ def test_the_tools_stand_beside_the_library_and_it_stays_small():
     assert not {"bench", "bench_gpu", "checkbook"} & {
         p.stem for p in PACKAGE.rglob("*.py")
     }
-    assert lines <= 14_441 and inner <= 96, (lines, inner)
+    assert lines <= 14_578 and inner <= 96, (lines, inner)
 
 
 def _cycles(graph: dict) -> list:

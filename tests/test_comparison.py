@@ -220,3 +220,28 @@ def test_effects_point_the_claims_way_and_skip_what_cannot_be_tested():
     assert steady["unit"] == "km" and not any("albums" in c for c, _ in e.index)
     fig = plots.forest(e.reset_index())
     assert [ax.get_ylim() for ax in fig.axes] == [(1.5, -0.5)]
+
+
+def test_a_family_is_read_on_the_folds_by_the_model_its_chapter_replicated():
+    """The headline where the chapter evaluated it on the folds, else the method its
+    ``fold_headlines`` names; a family with neither is left out of the folds."""
+    chapters = {
+        "planet": {"results": {"folds": {"mean": {}}}},
+        "two_stage_vit": {
+            "results": {
+                "folds": {"stage 2": {}},
+                "fold_headlines": {"contrastive retrieval": "stage 2"},
+            }
+        },
+        "scene_networks": {"results": {"folds": {"hierarchy": {}}}},
+    }
+    fams = {
+        "PlaNet": ("planet", "mean"),
+        "direct regression": ("planet", "distance"),
+        "contrastive retrieval": ("two_stage_vit", "control"),
+        "scene-aware": ("scene_networks", "CSNs"),
+    }
+    assert comparison.fold_families(chapters, fams) == {
+        "PlaNet": ("planet", "mean"),
+        "contrastive retrieval": ("two_stage_vit", "stage 2"),
+    }

@@ -116,3 +116,49 @@ def test_pigeons_fold_classifier_answers_from_the_other_city(run):
     pigeon.add_fold_cells(ch, f, {"S2": "S2 cells"}, 0.5)
     assert _answered_far(run, "S2 cells") < 2.0
     assert set(ch.record["folds"]) == {"S2 cells"}
+
+
+def test_a_folds_stage_2_starts_from_that_folds_stage_1_and_never_sees_its_fold(run):
+    """Chapter 4's fold models: stage 2 of a fold starts from the same fold's stage 1
+    (not from the seen-places model, nor another fold's), both keep their last epoch,
+    and their k-NN answers come from the other city."""
+    from geosurvey.chapters import two_stage_vit
+
+    ch, f = run
+    jobs = ch.registry.jobs
+    ctx = [folds.context(ch, f, k) for k in (0, 1)]
+    plans_of = [jobs["two-stage-triplet"].fold_plan(c) for c in ctx]
+    firsts = [plans.digest(c.cfg, jobs["two-stage-cnn"].fold_plan(c)) for c in ctx]
+    assert [p.init.key for p in plans_of] == firsts and firsts[0] != firsts[1]
+    assert firsts[0] != ch.key("two-stage-cnn")
+    assert all(
+        p.monitors == folds.LAST_EPOCH and p.val_batches is None for p in plans_of
+    )
+    methods = {"two-stage-cnn": "stage 1", "two-stage-triplet": "stage 2"}
+    for m in methods.values():  # the k new-places validation chose, here 3
+        ch.evaluations.add(
+            m, "test_new", ch.splits["test"].lat, ch.splits["test"].lon, best_k=3
+        )
+    two_stage_vit.add_fold_knn(ch, f, methods)
+    for m in methods.values():
+        assert _answered_far(run, m) < 2.0, m
+    stage2 = folds.trained(ctx[1], "two-stage-triplet")
+    assert len(stage2.history.epochs) == ch.settings("two_stage_vit").stage2_epochs
+
+
+def test_fold_csns_are_routed_by_the_folds_own_classifier_and_never_see_its_fold(run):
+    """Chapter 5's pipeline in a fold: the router, the shared network and each CSN
+    train on the fold's tiles and keep their last epoch; a CSN starts from the same
+    fold's shared network."""
+    from geosurvey.chapters import scene_networks
+
+    ch, f = run
+    scene_networks.add_fold_csns(ch, f, "CSNs")
+    assert _answered_far(run, "CSNs") < 2.0
+    ctx, jobs = folds.context(ch, f, 0), ch.registry.jobs
+    csn = jobs["scene-csn-1"].fold_plan(ctx)
+    multi = plans.digest(ctx.cfg, jobs["scene-multi-partition"].fold_plan(ctx))
+    assert csn.init.key == multi and csn.monitors == folds.LAST_EPOCH
+    assert jobs["scene-classifier"].fold_plan(ctx).monitors == folds.LAST_EPOCH
+    router = folds.trained(ctx, "scene-classifier")
+    assert len(router.history.epochs) == ch.settings("scene_networks").scene_epochs

@@ -154,12 +154,13 @@ def training_cells(ctx, parts: dict, meta, rows, within_km) -> np.ndarray:
 
 
 def scene_classifier(
-    ctx, name, recipe, settings, pooled: dict, probs: dict
+    ctx, name, recipe, settings, pooled: dict, probs: dict, *, monitors=None
 ) -> plans.Plan:
     """A head per scene level (``probs[split]``: ``{"fine"|"middle"|"coarse":
     probabilities}``) on frozen pooled features (``pooled[split]``:
     :class:`~geosurvey.inputs.SplitInputs`), trained against the scene distributions,
-    validated by the coarse level's accuracy."""
+    validated by the coarse level's accuracy (``monitors``: what its epochs are
+    chosen by instead)."""
     levels = tuple((k, v.shape[1]) for k, v in probs["train"].items())
     targets = np.concatenate(list(probs["train"].values()), 1).astype(np.float32)
     width = pooled["train"].cached.shape[1]
@@ -173,13 +174,13 @@ def scene_classifier(
         )
 
     def evaluate():
-        def score(m):
-            pred = inputs.head_outputs(m, pooled[ctx.val], ctx.cfg)["coarse"].argmax(1)
-            return {
-                f"{ctx.val}_scene_acc": float(
-                    np.mean(pred == probs[ctx.val]["coarse"].argmax(1))
-                )
-            }
+        def score(m):  # on the first judged regime's validation split, if any
+            out = {}
+            for v in [r.val for r in ctx.judged[:1]]:
+                pred = inputs.head_outputs(m, pooled[v], ctx.cfg)["coarse"].argmax(1)
+                truth = probs[v]["coarse"].argmax(1)
+                out[f"{v}_scene_acc"] = float(np.mean(pred == truth))
+            return out
 
         return score
 
@@ -193,7 +194,7 @@ def scene_classifier(
         x_train=pooled["train"],
         targets=targets,
         evaluate=evaluate,
-        monitors={ctx.judged[0].key: f"{ctx.val}_scene_acc"},
+        monitors=monitors or {ctx.judged[0].key: f"{ctx.val}_scene_acc"},
     )
 
 
@@ -202,15 +203,19 @@ def scene_labels(ctx):
     sentence)``: land cover over the footprint when the images are rendered tiles, the
     Places365 classifier when they are photos."""
 
+    def rows_of(p, rows):
+        return {k: v[rows] for k, v in p.items()}
+
     def make():
         if isinstance(ctx.splits["train"], TileSet):
             extent = GeoTilesSpec().extent_km
-            probs = {
-                k: scenes.LAND.probabilities(
+            probs = ctx.per_split(
+                "scenes:land-cover",
+                lambda s: scenes.LAND.probabilities(
                     scenes.land_cover_shares(s.lat, s.lon, extent)
-                )
-                for k, s in ctx.splits.items()
-            }
+                ),
+                take=rows_of,
+            )
             return (
                 scenes.LAND,
                 probs,
@@ -225,7 +230,7 @@ def scene_labels(ctx):
             lambda s: hierarchy.probabilities(
                 places365.scene_probabilities(s, ctx.cfg)
             ),
-            take=lambda p, rows: {k: v[rows] for k, v in p.items()},
+            take=rows_of,
         )
         return (
             hierarchy,
@@ -251,15 +256,18 @@ def pooled(ctx) -> dict:
     )
 
 
-def _scene_classifier(ctx):
+def _scene_classifier(ctx, fold: bool = False):
+    """The scene classifier's plan; in a fold (``fold``), trained for its epochs with
+    the last kept."""
     s = ctx.settings(NAME)
     return scene_classifier(
         ctx,
-        "scene-classifier",
+        "scene-classifier" + "-fold" * fold,
         ctx.recipe(NAME, epochs=s.scene_epochs),
         s,
         pooled(ctx),
         scene_labels(ctx)[1],
+        monitors=folds.LAST_EPOCH if fold else None,
     )
 
 
@@ -305,26 +313,26 @@ def scene_rows(ctx, k: int, split: str = "train") -> np.ndarray:
 
 
 def has_specialist(ctx, k: int) -> bool:
-    """Whether scene ``k`` has enough training images (and any validation image) for a
-    CSN."""
-    s = ctx.settings(NAME)
-    return (
-        scene_rows(ctx, k).sum() >= s.min_csn_images
-        and scene_rows(ctx, k, ctx.val).any()
-    )
+    """Whether scene ``k`` has enough training images (and any validation image, where
+    the context validates at all; a fold's does not) for a CSN."""
+    enough = scene_rows(ctx, k).sum() >= ctx.settings(NAME).min_csn_images
+    return enough and (not ctx.judged or scene_rows(ctx, k, ctx.val).any())
 
 
-def _context_network(k: int):
+def _context_network(k: int, fold: bool = False):
+    """The plan of scene ``k``'s CSN; in a fold (``fold``), from that fold's
+    multi-partition network, with the last epoch kept."""
+
     def plan(ctx):
         _, hier = partitions(ctx)
-        s = ctx.settings(NAME)
-        init = Init(
-            ctx.key("scene-multi-partition"),
-            lambda: ctx.weights("scene-multi-partition"),
-        )
+        s, multi = ctx.settings(NAME), "scene-multi-partition"
+        if fold:
+            init = folds.init(ctx, multi)
+        else:
+            init = Init(ctx.key(multi), lambda: ctx.weights(multi))
         return multi_partition(
             ctx,
-            f"scene-csn-{k + 1}",
+            f"scene-csn-{k + 1}" + "-fold" * fold,
             ctx.recipe(NAME, epochs=s.csn_epochs),
             s,
             hier,
@@ -332,9 +340,42 @@ def _context_network(k: int):
             rows=np.flatnonzero(scene_rows(ctx, k)),
             init=init,
             data={"scene": k},
+            monitors=folds.LAST_EPOCH if fold else None,
         )
 
     return plan
+
+
+def add_fold_csns(ch, folds_of_run, method: str) -> None:
+    """Lo's context-specific networks on the folds (:mod:`geosurvey.folds`): in each
+    fold the scene classifier, the multi-partition network and a CSN per coarse scene
+    with enough of the fold's training images (from the fold's multi-partition
+    network) train on that fold's images, keeping their last epochs; each test tile is
+    answered by the network of the scene the fold's classifier predicts for it, by the
+    hierarchical product, as ``method``."""
+    x = inputs.of_images(ch.cfg, folds_of_run.tests)
+    looks = inputs.SplitInputs(
+        folds_of_run.tests.meta,
+        cached=features.frozen_features(ch.cfg, folds_of_run.tests),
+    )
+
+    def answer(ctx, rows):
+        router = folds.trained(ctx, "scene-classifier").net(regimes.FOLDS.key)
+        coarse = inputs.head_outputs(router, looks.subset(rows), ctx.cfg)["coarse"]
+        per_scene = []
+        for k in range(N_SCENES):
+            job = f"scene-csn-{k + 1}" if has_specialist(ctx, k) else None
+            net = folds.trained(ctx, job or "scene-multi-partition")
+            per_scene.append(
+                inputs.head_outputs(net.net(regimes.FOLDS.key), x.subset(rows), ctx.cfg)
+            )
+        routed = {
+            level: scenes.route(softmax(coarse, axis=1), [h[level] for h in per_scene])
+            for level in LEVELS
+        }
+        return {method: cells.hierarchical_decode(routed, partitions(ctx)[1], LEVELS)}
+
+    folds.add(ch, folds_of_run, answer)
 
 
 def scene_features(ctx) -> dict:
@@ -432,6 +473,7 @@ JOBS = (
         NAME,
         "scene classifier: one head per scene level on frozen features",
         _scene_classifier,
+        fold_plan=lambda ctx: _scene_classifier(ctx, fold=True),
     ),
     Job(
         "scene-multi-partition",
@@ -448,6 +490,7 @@ JOBS = (
             "(the multi-partition network fine-tuned on it)",
             _context_network(k),
             needs=("scene-multi-partition",),
+            fold_plan=_context_network(k, fold=True),
         )
         for k in range(N_SCENES)
     ),

@@ -16,13 +16,14 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .. import backbones, cells, geo, inputs, losses, models, plans
+from .. import backbones, cells, folds, geo, inputs, losses, models, plans, regimes
 from ..plans import Init
 from ..retrieval import GeoIndex, choose_k, knn_predict
 from .base import ChapterSpec, Job, Settings, knob
 from .planet import partitions, regressed, regression
 
 NAME = "two_stage_vit"
+STAGE1 = {"CNN": "two-stage-cnn", "ViT": "two-stage-vit"}  # stage 1's job per model
 
 TABLE7_DATA = (10, 97, 30, 60)  # folders of 50k images per stage in Wu's Table 7
 OSV5M_FOLDERS = 98  # OpenStreetView-5M's training images come in 98 folders
@@ -161,12 +162,14 @@ def embedding(
     init: Init | None = None,
     val_targets=None,
     rows=None,
+    monitors=None,
 ) -> plans.Plan:
     """Train a network ending in a projection head with ``loss(z, targets)``, monitoring
     top-1 k-NN GeoScore per regime against the whole training set; ``rows``: train on
     these training rows only (``targets`` are theirs); ``val_targets`` (the same kind of
     targets for the validation split) adds a validation loss per epoch, as Wu's
-    Fig. 2 plots it."""
+    Fig. 2 plots it; ``monitors``: what its epochs are chosen by (default: each
+    regime's validation GeoScore)."""
 
     def val():
         return x[ctx.val].batches(
@@ -186,6 +189,7 @@ def embedding(
         evaluate=lambda: knn_scores(ctx, x),
         init=init,
         val_batches=None if val_targets is None else val,
+        monitors=monitors,
     )
 
 
@@ -248,42 +252,50 @@ def cell_levels(ctx, split: str) -> np.ndarray:
     return cells.partition_labels(parts, x)
 
 
-def _stage1(name: str):
+def _stage1(name: str, fold: bool = False):
+    """Stage 1 of Model ``name``; in a fold (``fold``), trained for the recipe's
+    epochs with the last kept."""
+
     def plan(ctx):
         s, c = ctx.settings(NAME), embedding_models(ctx)[name]
         recipe = ctx.recipe(NAME, top_lr_scale=s.top_lr_scale if c.pretrained else 1.0)
         return embedding(
             ctx,
-            f"two-stage-{name.lower()}",
+            STAGE1[name] + "-fold" * fold,
             recipe,
             s,
             build=c.build,
             x=embedding_inputs(ctx, c),
             targets=cell_levels(ctx, "train")[:, 1],
             loss=losses.SupCon(s.tau),
-            val_targets=cell_levels(ctx, ctx.val)[:, 1],
+            val_targets=None if fold else cell_levels(ctx, ctx.val)[:, 1],
+            monitors=folds.LAST_EPOCH if fold else None,
         )
 
     return plan
 
 
-def _continued(job: str, loss_of, targets_of):
+def _continued(job: str, loss_of, targets_of, fold: bool = False):
     """Stage 2 (``loss_of``: the triplet loss) or its control (the contrastive loss),
-    both from the stage-1 model, for the same epochs at the same learning rate."""
+    both from the stage-1 model, for the same epochs at the same learning rate; in a
+    fold (``fold``), from that fold's stage 1, with the last epoch kept."""
 
     def plan(ctx):
         s, base = ctx.settings(NAME), stage2_base(ctx)
-        c, first = embedding_models(ctx)[base], f"two-stage-{base.lower()}"
+        c, first = embedding_models(ctx)[base], STAGE1[base]
         recipe = ctx.recipe(
             NAME,
             epochs=s.stage2_epochs,
             lr=s.stage2_lr,
             top_lr_scale=s.top_lr_scale if c.pretrained else 1.0,
         )
-        init = Init(ctx.key(first), lambda: ctx.weights(first))
+        if fold:
+            init = folds.init(ctx, first)
+        else:
+            init = Init(ctx.key(first), lambda: ctx.weights(first))
         return embedding(
             ctx,
-            job,
+            job + "-fold" * fold,
             recipe,
             s,
             build=c.build,
@@ -291,7 +303,8 @@ def _continued(job: str, loss_of, targets_of):
             targets=targets_of(ctx, "train"),
             loss=loss_of(s),
             init=init,
-            val_targets=targets_of(ctx, ctx.val),
+            val_targets=None if fold else targets_of(ctx, ctx.val),
+            monitors=folds.LAST_EPOCH if fold else None,
         )
 
     return plan
@@ -373,7 +386,7 @@ def triplet_activity(ctx, trained, x: dict, *, batches: int = 10) -> dict:
 
 def _stage1_job(ctx) -> tuple:
     """two-stage-cnn, or two-stage-vit when the ViT is pretrained"""
-    return (f"two-stage-{stage2_base(ctx).lower()}",)
+    return (STAGE1[stage2_base(ctx)],)
 
 
 def _coords(ctx, split):
@@ -459,6 +472,10 @@ def _multistage(stage: int):
     return plan
 
 
+def _triplet(s):
+    return losses.DistanceTriplet(s.margin)
+
+
 JOBS = (
     Job(
         "two-stage-cnn",
@@ -466,21 +483,22 @@ JOBS = (
         "stage 1, Model 1: the CNN with supervised contrastive loss "
         "on the middle cells",
         _stage1("CNN"),
+        fold_plan=_stage1("CNN", fold=True),
     ),
     Job(
         "two-stage-vit",
         NAME,
         "stage 1, Model 2: the ViT (pretrained, or a from-scratch hybrid offline)",
         _stage1("ViT"),
+        fold_plan=_stage1("ViT", fold=True),
     ),
     Job(
         "two-stage-triplet",
         NAME,
         "stage 2: the stage-1 model fine-tuned with the squared triplet loss",
-        _continued(
-            "two-stage-triplet", lambda s: losses.DistanceTriplet(s.margin), _coords
-        ),
+        _continued("two-stage-triplet", _triplet, _coords),
         needs=_stage1_job,
+        fold_plan=_continued("two-stage-triplet", _triplet, _coords, fold=True),
     ),
     Job(
         "two-stage-regression",
@@ -532,6 +550,40 @@ def knn_answers(ctx, trained, x: dict, regime) -> dict:
         "top-1": (*knn_predict(index, emb[regime.test], 1), 1),
         "weighted": (*knn_predict(index, emb[regime.test], k), k),
     }
+
+
+def add_fold_knn(ch, folds_of_run, methods: dict) -> None:
+    """Train the embedding jobs of ``methods`` (``{job: method}``: stage 1 of a model,
+    or stage 2) once per fold, on that fold's training images and cells for the
+    recipe's epochs, keeping the last (stage 2 starts from the fold's stage 1), and
+    evaluate each as its method on the folds' test tiles (:mod:`geosurvey.folds`): the
+    weighted k-NN against the fold's training tiles, with the k that new-places
+    validation chose for the method."""
+    by_job = {j: embedding_models(ch)[_model(ch, j)] for j in methods}
+    tests = {
+        j: inputs.of_images(ch.cfg, folds_of_run.tests, name=c.backbone, tap=c.tap)
+        for j, c in by_job.items()
+    }
+
+    def answer(ctx, rows):
+        out, train = {}, ctx.splits["train"]
+        for job, method in methods.items():
+            net = folds.trained(ctx, job).net(regimes.FOLDS.key)
+            base = inputs.outputs(
+                net, embedding_inputs(ctx, by_job[job])["train"], ctx.cfg
+            )
+            query = inputs.outputs(net, tests[job].subset(rows), ctx.cfg)
+            k = ch.evaluations.done[method, regimes.NEW.test].info["best_k"]
+            out[method] = knn_predict(GeoIndex(base, train.lat, train.lon), query, k)
+        return out
+
+    folds.add(ch, folds_of_run, answer)
+
+
+def _model(ctx, job: str) -> str:
+    """The embedding model (CNN or ViT) ``job`` trains."""
+    stage1 = {j: name for name, j in STAGE1.items()}
+    return stage1.get(job) or stage2_base(ctx)
 
 
 CHAPTER = ChapterSpec(
