@@ -83,9 +83,7 @@ class Partition:
         return self.assign_leaves(s2.leaf_ids(lat, lon))
 
     def fingerprint(self) -> str:
-        return cache.fingerprint(self.cell_ids) + cache.fingerprint(
-            np.stack([self.mean_lat, self.mean_lon])
-        )
+        return cache.fingerprint(self.cell_ids) + _means_fingerprint(self)
 
     def summary(self) -> dict:
         lv = self.levels
@@ -137,6 +135,13 @@ def _finish(
     label = part.assign_leaves(leaves)
     part.mean_lat, part.mean_lon = _member_means(lat, lon, label, len(part))
     return part
+
+
+def _means_fingerprint(part) -> str:
+    """The member means to a micro-degree (about 0.1 m): a numpy whose trigonometry
+    differs in the last bit gives the same partition the same key."""
+    means = np.round(np.stack([part.mean_lat, part.mean_lon]), 6) + 0.0  # no -0.0
+    return cache.fingerprint(means)
 
 
 def _member_means(lat, lon, label, n_cells):
@@ -320,9 +325,7 @@ class SemanticPartition:
         return self.labels[idx]
 
     def fingerprint(self) -> str:
-        return cache.fingerprint(self.labels) + cache.fingerprint(
-            np.stack([self.mean_lat, self.mean_lon])
-        )
+        return cache.fingerprint(self.labels) + _means_fingerprint(self)
 
     def summary(self) -> dict:
         return {

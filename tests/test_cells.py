@@ -282,3 +282,17 @@ def test_a_dropped_boundary_image_joins_the_nearby_cell_it_matches_best():
     assert list(
         cells.reassign_dropped(labels, lat, lon, part, looks, within_km=0)
     ) == list(labels)
+
+
+def test_a_partitions_key_ignores_the_last_bit_of_its_means_but_not_a_real_change(
+    photos,
+):
+    """Checkpoints are keyed by the partition: a CPU whose sin and cos round the last
+    bit differently must find them, a partition with other means must not."""
+    lat, lon = photos
+    part = cells.uniform(lat, lon, level=4)
+    noisy = cells.uniform(lat, lon, level=4)
+    noisy.mean_lat = np.nextafter(noisy.mean_lat, np.inf)
+    moved = cells.uniform(lat, lon, level=4)
+    moved.mean_lon = moved.mean_lon + 1e-4
+    assert part.fingerprint() == noisy.fingerprint() != moved.fingerprint()
