@@ -61,8 +61,7 @@ class Partition:
         return s2.cell_center(self.cell_ids)
 
     def centers(self, kind: str = "mean"):
-        """Class centres to predict: ``"mean"`` of member photos or geometric
-        ``"center"``."""
+        """Class centres to predict: ``"mean"`` of members or geometric ``"center"``."""
         if kind == "mean":
             return self.mean_lat, self.mean_lon
         if kind == "center":
@@ -138,10 +137,8 @@ def _finish(
 
 
 def _means_fingerprint(part) -> str:
-    """The member means to a micro-degree (about 0.1 m): a numpy whose trigonometry
-    differs in the last bit gives the same partition the same key."""
-    means = np.round(np.stack([part.mean_lat, part.mean_lon]), 6) + 0.0  # no -0.0
-    return cache.fingerprint(means)
+    """The means to a micro-degree: CPUs differ in the last bit (numpy#23523)."""
+    return cache.fingerprint(np.round([part.mean_lat, part.mean_lon], 6) + 0.0)
 
 
 def _member_means(lat, lon, label, n_cells):
