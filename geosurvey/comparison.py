@@ -283,10 +283,9 @@ def lessons_table(by_seed: dict) -> pd.DataFrame:
     return _marks(table.rename_axis(["idea", "claim"]), ALL_REGIMES)
 
 
-def idea_findings(table: pd.DataFrame) -> str:
-    """Which ideas held (every claim reproduced at every seed, in the regime it is
-    judged on), which failed, which held in part, and which the evidence here cannot
-    decide: a sentence each."""
+def idea_findings(table: pd.DataFrame, *, n_seeds: int) -> str:
+    """A sentence each for the ideas that held (every claim reproduced at every seed, in
+    its deciding regime), failed, held in part, or that this evidence cannot decide."""
     found = {"held": [], "failed": [], "partly": [], "open": []}
     alike = {(claims.REPRODUCED,): "held", (claims.NOT_REPRODUCED,): "failed"}
     for idea, rows in table.groupby(level="idea", sort=False):
@@ -296,9 +295,10 @@ def idea_findings(table: pd.DataFrame) -> str:
         found[kind].append(
             idea + (f" ({hits} of {n} claims)" if kind == "partly" else "")
         )
+    every = "every seed run" if n_seeds > 1 else "the one seed run, not yet a finding"
     words = {
-        "held": "Held at every seed run",
-        "failed": "Failed at every seed run",
+        "held": f"Held at {every}",
+        "failed": f"Failed at {every}",
         "partly": "Held in part",
         "open": "Not decided by this evidence",
     }

@@ -165,7 +165,7 @@ def test_lessons_group_claims_by_idea_and_hold_an_idea_only_at_every_seed():
     row = two.loc[("classify, do not regress", "cells beat regression")]
     assert row["seen places"] == "✓ ✓" and row["over seeds"] == cl.REPRODUCED
     assert row["mean difference"].startswith("-") and row["new places"] == "e e"
-    text = comparison.idea_findings(two)
+    text = comparison.idea_findings(two, n_seeds=2)
     chords = two.loc[("classify, do not regress", "cells beat chords")]
     assert chords["judged on"] == "new places" and chords["seen places"] == "✓ ✓"
     assert "new places, 8 folds" not in two.columns  # no claim was judged there
@@ -179,7 +179,13 @@ def test_lessons_group_claims_by_idea_and_hold_an_idea_only_at_every_seed():
         cl.INCONCLUSIVE,
         cl.NOT_TESTABLE,
     }
-    assert "Not decided by this evidence: classify" in comparison.idea_findings(three)
+    assert "Not decided by this evidence: classify" in comparison.idea_findings(
+        three, n_seeds=3
+    )
+    one = comparison.lessons_table({0: by_seed[0]})
+    assert "Failed at the one seed run, not yet a finding: finer cells" in (
+        comparison.idea_findings(one, n_seeds=1)
+    )
 
 
 def test_a_claim_is_read_in_the_regime_that_can_detect_the_least():
