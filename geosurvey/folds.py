@@ -106,7 +106,9 @@ def init(ctx, job: str) -> plans.Init:
 
 def start(ch, folds: Folds) -> None:
     """Add the folds' test set, its regime and each test image's distance to the
-    nearest training image of its fold (what the claims' reach reads)."""
+    nearest training image of its fold (what the claims' reach reads), once."""
+    if FOLDS.test in ch.evaluations.sets:
+        return
     ch.evaluations.add_set(FOLDS.test, folds.tests.meta)
     reach = np.zeros(len(folds.tests))
     for f in range(folds.design.folds):
@@ -122,8 +124,7 @@ def add(ch, folds: Folds, answer: Callable) -> None:
     lon)}`` for the test tiles ``rows`` (indices into ``folds.tests``) from fold
     context ``ctx``, so that one model trained per fold may answer as several
     methods."""
-    if FOLDS.test not in ch.evaluations.sets:
-        start(ch, folds)
+    start(ch, folds)
     out = {}
     for f in range(folds.design.folds):
         rows = np.flatnonzero(folds.fold == f)

@@ -309,6 +309,10 @@ class Context:
         (what a job that starts from it starts from)."""
         return self.fit(job).states[self.judged[0].key]
 
+    def start_from(self, job: str) -> plans.Init:
+        """Start a job from ``job``'s :meth:`weights`, keyed by its checkpoint."""
+        return plans.Init(self.key(job), lambda: self.weights(job))
+
     def outputs(
         self, trained, regime, split: str | None = None, x=None, fn=None
     ) -> np.ndarray:

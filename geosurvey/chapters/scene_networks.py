@@ -326,10 +326,7 @@ def _context_network(k: int, fold: bool = False):
     def plan(ctx):
         _, hier = partitions(ctx)
         s, multi = ctx.settings(NAME), "scene-multi-partition"
-        if fold:
-            init = folds.init(ctx, multi)
-        else:
-            init = Init(ctx.key(multi), lambda: ctx.weights(multi))
+        init = folds.init(ctx, multi) if fold else ctx.start_from(multi)
         return multi_partition(
             ctx,
             f"scene-csn-{k + 1}" + "-fold" * fold,

@@ -289,10 +289,7 @@ def _continued(job: str, loss_of, targets_of, fold: bool = False):
             lr=s.stage2_lr,
             top_lr_scale=s.top_lr_scale if c.pretrained else 1.0,
         )
-        if fold:
-            init = folds.init(ctx, first)
-        else:
-            init = Init(ctx.key(first), lambda: ctx.weights(first))
+        init = folds.init(ctx, first) if fold else ctx.start_from(first)
         return embedding(
             ctx,
             job + "-fold" * fold,
@@ -449,10 +446,7 @@ def _multistage(stage: int):
             NAME, epochs=s.multistage_passes, batch_size=s.multistage_batch[stage - 1]
         )
         rows = multistage_rows(ctx, stage)
-        init = None
-        if stage > 1:
-            prev = f"multi-stage-{stage - 1}"
-            init = Init(ctx.key(prev), lambda: ctx.weights(prev))
+        init = ctx.start_from(f"multi-stage-{stage - 1}") if stage > 1 else None
         p = embedding(
             ctx,
             f"multi-stage-{stage}",
