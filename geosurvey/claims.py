@@ -134,14 +134,17 @@ def verdict(difference: float, p_adjusted: float, metric: str) -> str:
     return REPRODUCED if direction(metric) * difference > 0 else NOT_REPRODUCED
 
 
+QUARTILES = {"q1": "first-quartile", "q3": "third-quartile"}
+
+
 def unit(metric: str) -> str:
-    return (
-        " points"
-        if metric.startswith(("acc@", "country"))
-        else " km"
-        if metric.endswith("_km")
-        else " GeoScore"
-    )
+    """What a difference in ``metric`` is counted in, e.g. " km of median error"."""
+    if metric.startswith(("acc@", "country")):
+        return " points"
+    if metric.endswith("_km"):
+        which = metric.removesuffix("_km")
+        return f" km of {QUARTILES.get(which, which)} error"
+    return " GeoScore"
 
 
 def _unreachable(claim: Claim, split: str, reach: dict, mask) -> str:

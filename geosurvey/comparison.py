@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import baselines, claims, folds, results
+from . import baselines, claims, folds, results, stats
 from .chapters.registry import CHAPTERS as ALL_CHAPTERS
 from .chapters.registry import COMPARISON
 from .metrics import THRESHOLDS_KM
@@ -344,16 +344,39 @@ def ranking(ch, fams, regime) -> str:
     shown = [f for f in fams if f not in FLOORS] + ["prior"]
     score = {f: ch.evaluations.metrics(f, regime.test)["geoscore"] for f in shown}
     order = sorted(shown, key=lambda f: -score[f])
+    judged = {}
 
     def apart(a, b) -> bool:
         step = claims.Claim(f"{a} > {b}", "", a, b, "geoscore")
-        return claims.measure(ch.evaluations, step, regime)[0].ci95[0] > 0
+        judged[a, b] = claims.measure(ch.evaluations, step, regime)[0]
+        return judged[a, b].ci95[0] > 0
 
     letters = {f: "" for f in order}
     for letter, (first, last) in zip("abcdefghij", tied_runs(order, apart)):
         for f in order[first : last + 1]:
             letters[f] += letter
-    return ", ".join(f"{f} ({score[f]:,.0f}; {letters[f]})" for f in order)
+    return ", ".join(
+        f"{f} ({score[f]:,.0f}; {letters[f]})" for f in order
+    ) + widest_tie(judged, score)
+
+
+def widest_tie(judged: dict, score: dict) -> str:
+    """Why the pair furthest apart that shares a letter is not told apart: how many
+    blocks its interval rests on, and how large they are."""
+    ties = [pair for pair, j in judged.items() if j.ci95[0] <= 0]
+    if not ties:
+        return ""
+    a, b = max(ties, key=lambda pair: score[pair[0]] - score[pair[1]])
+    j = judged[a, b]
+    gap = f"; {a} and {b}, {score[a] - score[b]:,.0f} points apart, share a letter"
+    interval = f"[{j.ci95[0]:+,.0f}, {j.ci95[1]:+,.0f}]"
+    if j.level is None:
+        return f"{gap}: their interval {interval} rests on {j.blocks} held-out discs"
+    return (
+        f"{gap} because their paired differences vary together over whole regions, so "
+        f"their interval {interval} rests on {j.blocks} S2 level-{j.level} blocks "
+        f"(about {stats.edge_km(j.level):,.0f} km across)"
+    )
 
 
 def tied_runs(order: list, apart) -> list:

@@ -21,7 +21,17 @@ import pandas as pd
 from IPython.core.formatters import format_display_data
 
 from . import stats
-from .claims import DECISIVE, INCONCLUSIVE, MARK, NOT_TESTABLE, direction, paired, unit
+from .claims import (
+    DECISIVE,
+    INCONCLUSIVE,
+    MARK,
+    NOT_REPRODUCED,
+    NOT_TESTABLE,
+    REPRODUCED,
+    direction,
+    paired,
+    unit,
+)
 from .display import table as formatted
 from .regimes import BY_KEY, FOLDS
 
@@ -221,18 +231,35 @@ def findings(claims) -> str:
     """The chapter's findings, for its summary: by name, the claims whose verdict in
     the regime each is about is decisive (over the seeds run, where several were),
     and how many more this evidence leaves undecided."""
-    found = {}
+    found, papers = {}, []
     for key, c in claims.claims.items():
         j = None if c.untestable else claims.deciding(key)
         found.setdefault(_over_seeds(j) if j else NOT_TESTABLE, []).append(c.text)
+        if c.source and not c.source.startswith("this book"):
+            papers.append(_over_seeds(j) if j else NOT_TESTABLE)
     parts = [f"**{v}**: {'; '.join(found.pop(v))}." for v in DECISIVE if v in found]
     rest = sum(map(len, found.values()))
     if not parts:
-        return f"After Holm's correction none of the {rest} claims is decided."
+        said = f"After Holm's correction none of the {rest} claims is decided."
+    else:
+        said = (
+            "After Holm's correction, in the regime each claim is about and at every "
+            "seed run: " + " ".join(parts)
+        ) + (f" The other {rest} are undecided or not testable here." if rest else "")
+    return said + _papers_share(papers)
+
+
+def _papers_share(verdicts: list) -> str:
+    """How the claims a paper states (not this book's own) fared, in a sentence."""
+    n = len(verdicts)
+    held, failed = verdicts.count(REPRODUCED), verdicts.count(NOT_REPRODUCED)
+    if not n:
+        return ""
+    rest = f"{failed} failed and {n - held - failed} are undecided or not testable"
     return (
-        "After Holm's correction, in the regime each claim is about and at every seed "
-        "run: " + " ".join(parts)
-    ) + (f" The other {rest} are undecided or not testable here." if rest else "")
+        f" Of the {n} claims that the papers themselves state, {held} reproduced "
+        f"here; {rest}."
+    )
 
 
 def glue_claims(claims) -> None:

@@ -370,6 +370,25 @@ def test_a_seed_without_the_methods_is_left_out_of_the_pool():
 # --- the sentences and tables a chapter shows -----------------------------------------
 
 
+def test_findings_say_how_the_papers_own_claims_fared_apart_from_the_books():
+    from geosurvey import report
+
+    ev0 = _evaluations(seed=0)
+    c = _claims(
+        ev0,
+        Claim("ab", "a beats b", "a", "b", "mean_km", source="Lo 2025, line 1"),
+        Claim("ba", "b beats a", "b", "a", "mean_km", source="Lo 2025, line 2"),
+        Claim("own", "a beats b too", "a", "b", "mean_km", source="this book"),
+    )
+    assert [c.judged[k]["seen"].verdict for k in ("ab", "ba")] == [
+        cl.REPRODUCED,
+        cl.NOT_REPRODUCED,
+    ]
+    assert report.findings(c).endswith(
+        " Of the 2 claims that the papers themselves state, 1 reproduced here; "
+        "1 failed and 0 are undecided or not testable."
+    )
+
 def test_claim_sentences_give_every_regimes_verdict_with_its_interval():
     from geosurvey import report
 
@@ -386,7 +405,7 @@ def test_claim_sentences_give_every_regimes_verdict_with_its_interval():
     text = report.claim_sentence(c, "ab")
     assert text.startswith("**reproduced** on new places over seeds 0, 1 (✓ ✓): ")
     d, (lo, hi) = j.pooled_difference, j.pooled_ci95
-    assert text.endswith(f": {d:+,.0f} km [{lo:+,.0f}, {hi:+,.0f}].")
+    assert text.endswith(f": {d:+,.0f} km of median error [{lo:+,.0f}, {hi:+,.0f}].")
     assert report.claim_sentence(c, "x") == "**not testable here**: no albums here."
     assert report.claim_sentence(c, "none") == "not run."
     table = report.claims_table(c)
@@ -404,7 +423,7 @@ def test_claim_sentences_give_every_regimes_verdict_with_its_interval():
         row["other regimes"] == f"seen places: {report.effect(seen, 'median_km')} (✓)"
     )
     mde = j.detectable
-    assert row["smallest detectable"] == f"{mde:,.0f} km"
+    assert row["smallest detectable"] == f"{mde:,.0f} km of median error"
     assert 0 < mde < 300  # a 300 km gain is found
     assert report.findings(c) == (
         "After Holm's correction, in the regime each claim is about and at every "
@@ -413,7 +432,8 @@ def test_claim_sentences_give_every_regimes_verdict_with_its_interval():
     )
     assert (
         cl.unit("acc@25km") == " points"
-        and cl.unit("median_km") == " km"
+        and cl.unit("median_km") == " km of median error"
+        and cl.unit("q1_km") == " km of first-quartile error"
         and cl.unit("geoscore") == " GeoScore"
     )
 

@@ -121,10 +121,14 @@ def test_the_ranking_includes_the_prior_and_says_where_intervals_cannot_separate
     }
     text = comparison.ranking(SimpleNamespace(evaluations=ev), fams, regimes.SEEN)
     # the two families differ by noise only (one group); both clearly beat the prior
-    first, second, prior = text.split(", ")
+    ranked, why = text.split("); ", 1)
+    first, second, prior = (ranked + ")").split(", ")
     assert first.endswith("; a)") and second.endswith("; a)")
     assert prior == f"prior ({ev.metrics('prior', 'test')['geoscore']:,.0f}; b)"
     assert first.split(" (")[0] in ("PlaNet", "PIGEON")
+    # the tie is explained by the blocks its interval rests on
+    pair = f"{first.split(' (')[0]} and {second.split(' (')[0]}"
+    assert why.startswith(pair) and " S2 level-" in why and "blocks" in why
 
 
 def test_tied_runs_are_the_groups_of_a_compact_letter_display():
@@ -223,7 +227,7 @@ def test_effects_point_the_claims_way_and_skip_what_cannot_be_tested():
     assert steady["low"] < steady["effect"] < steady["high"]
     assert flaky["high"] < 0 and flaky["verdict"] == cl.ESTIMATE
     assert e.loc[("2 · b beats a", "seen places"), "verdict"] == cl.NOT_REPRODUCED
-    assert steady["unit"] == "km" and not any("albums" in c for c, _ in e.index)
+    assert steady["unit"] == "km of median error" and not any("albums" in c for c, _ in e.index)
     fig = plots.forest(e.reset_index())
     assert [ax.get_ylim() for ax in fig.axes] == [(1.5, -0.5)]
 
