@@ -221,22 +221,30 @@ def embedding_projection(
     return ax
 
 
-def histories(named: dict, panels: dict, height: float = 2.8):
+def histories(named: dict, panels: dict, height: float = 2.8, *, rows=None):
     """One panel per epoch value (``{"train_loss": "title", ...}``), one line per named
-    history, the legend below the panels."""
-    fig, axes = figure(height=height, ncols=len(panels), squeeze=False)
-    for ax, (key, title) in zip(axes[0], panels.items()):
-        for k, (name, h) in enumerate(named.items()):
-            ax.plot(
-                h.column("epoch"),
-                h.column(key),
-                marker="o",
-                color=f"C{k}",
-                label=name if ax is axes[0, 0] else None,
-            )
-        ax.set_title(title)
-        ax.set_xlabel("epoch")
-        ax.grid(alpha=0.3)
+    history, the legend below the panels. ``rows`` groups the names into rows of
+    panels, each row with its own y scale (losses of different kinds); default one."""
+    rows = rows or [list(named)]
+    fig, axes = figure(
+        height=height * len(rows), nrows=len(rows), ncols=len(panels), squeeze=False
+    )
+    colour = {name: f"C{k}" for k, name in enumerate(named)}
+    for row, names in zip(axes, rows):
+        for ax, (key, title) in zip(row, panels.items()):
+            for name in names:
+                h = named[name]
+                ax.plot(
+                    h.column("epoch"),
+                    h.column(key),
+                    marker="o",
+                    color=colour[name],
+                    label=name if ax is row[0] else None,
+                )
+            ax.set_title(title)
+            ax.set_xlabel("epoch")
+            ax.xaxis.set_major_locator(mpl.ticker.MaxNLocator(integer=True))
+            ax.grid(alpha=0.3)
     fig.legend(loc="outside lower center", ncols=3, fontsize=7)
     return fig
 
