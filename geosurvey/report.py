@@ -115,9 +115,14 @@ def claim_sentence(claims, key: str) -> str:
     seeds, lo, hi = _which_seeds(j, claims.seed), *(j.pooled_ci95 or j.ci95)
     text = f"**{_over_seeds(j)}** on {where} {seeds}: {effect(j, c.metric)}."
     if _over_seeds(j) == INCONCLUSIVE and j.blocks > 1 and (lo > 0 or hi < 0):
-        side = "for" if (lo > 0) == (direction(c.metric) > 0) else "against"
+        side = (
+            "on the claim's side of zero"
+            if (lo > 0) == (direction(c.metric) > 0)
+            else "on the other side of zero from the claim"
+        )
         text += (
-            f" The interval excludes zero, {side} the claim, but not at Holm's level."
+            f" Its 95 % interval lies wholly {side}, but the test does not pass "
+            "Holm's correction."
         )
     return text
 

@@ -389,6 +389,7 @@ def test_findings_say_how_the_papers_own_claims_fared_apart_from_the_books():
         "1 failed and 0 are undecided or not testable."
     )
 
+
 def test_claim_sentences_give_every_regimes_verdict_with_its_interval():
     from geosurvey import report
 
@@ -550,13 +551,16 @@ def test_an_inconclusive_claim_whose_interval_excludes_zero_says_which_side():
         Claim("score", "a beats b", "a", "b", "geoscore"),
         Claim("km", "a is closer", "a", "b", "median_km"),
     )
-    for key, side in (("score", "against"), ("km", "for")):
+    for key, side in (
+        ("score", "on the other side of zero from the claim"),
+        ("km", "on the claim's side of zero"),
+    ):
         j = c.judged[key]["seen"]
         j.verdict, j.difference, j.ci95 = cl.INCONCLUSIVE, -234.0, [-336.0, -138.0]
         text = report.claim_sentence(c, key)
         assert text.startswith("**inconclusive** on seen places at seed 0: -234")
         assert text.endswith(
-            f"excludes zero, {side} the claim, but not at Holm's level."
+            f"lies wholly {side}, but the test does not pass Holm's correction."
         )
         j.ci95 = [-336.0, 12.0]  # an interval across zero says nothing more
         assert report.claim_sentence(c, key).endswith("[-336, +12].")

@@ -227,7 +227,9 @@ def test_effects_point_the_claims_way_and_skip_what_cannot_be_tested():
     assert steady["low"] < steady["effect"] < steady["high"]
     assert flaky["high"] < 0 and flaky["verdict"] == cl.ESTIMATE
     assert e.loc[("2 · b beats a", "seen places"), "verdict"] == cl.NOT_REPRODUCED
-    assert steady["unit"] == "km of median error" and not any("albums" in c for c, _ in e.index)
+    assert steady["unit"] == "km of median error" and not any(
+        "albums" in c for c, _ in e.index
+    )
     fig = plots.forest(e.reset_index())
     assert [ax.get_ylim() for ax in fig.axes] == [(1.5, -0.5)]
 
