@@ -130,6 +130,22 @@ def gallery(images, index, titles=None, ncols: int = 4):
     return fig
 
 
+def renderings(tiles: dict, *, extent_km: float, bar_km: float = 100.0):
+    """One place's tiles side by side (``{condition: tile}``), each titled with the
+    condition's reader name and the first with a ``bar_km`` scale bar."""
+    fig, axes = figure(height=WIDTHS["column"] / len(tiles) + 0.4, ncols=len(tiles))
+    for k, (ax, (name, tile)) in enumerate(zip(np.atleast_1d(axes), tiles.items())):
+        ax.imshow(tile)
+        ax.set_title(reader_name(name), fontsize=8)
+        ax.axis("off")
+        if k == 0:
+            px = tile.shape[1] * bar_km / extent_km
+            x0, y = 0.06 * tile.shape[1], 0.9 * tile.shape[0]
+            ax.plot([x0, x0 + px], [y, y], color="white", linewidth=3)
+            ax.text(x0, y - 0.04 * tile.shape[0], f"{bar_km:,.0f} km", color="white")
+    return fig
+
+
 def accuracy_curves(table, ax=None, title="Accuracy within distance", styles=None):
     """Accuracy (%) at each threshold, one line per row of ``table`` (as from
     :meth:`~geosurvey.evaluation.Evaluations.table`); ``styles`` maps a row to line

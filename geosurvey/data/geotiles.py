@@ -128,6 +128,23 @@ def render(
     return sample_bilinear(earth, lat2, lon2)
 
 
+def renderings(lat: float, lon: float, spec: GeoTilesSpec) -> dict:
+    """One place in each of ``spec``'s conditions, north up, at scale 1 and without
+    jitter: ``{condition: tile (px, px, 3) uint8}``, what the renderer starts from."""
+    return {
+        name: render(
+            earth_image(name),
+            [lat],
+            [lon],
+            [0.0],
+            [1.0],
+            tile_px=spec.tile_px,
+            extent_km=spec.extent_km,
+        )[0].astype(np.uint8)
+        for name in spec.conditions
+    }
+
+
 def _smooth_noise(rng, n, px, grids=(4, 9)):
     """Cloud-like noise in [0, 1] of shape (n, px, px): two octaves of smoothly
     upsampled grids."""
