@@ -325,7 +325,7 @@ def binned_errors(ax, lat, lon, error_km, size=6, legend: bool = True):
         )
         low = high
     if legend:
-        ax.legend(loc="lower left", fontsize=6, markerscale=2, frameon=True)
+        ax.legend(loc="lower left", fontsize=8, markerscale=2, frameon=True)
 
 
 def beliefs(images, partition, probs, picks, err_km, k: int = 10):

@@ -146,40 +146,61 @@ def renderings(tiles: dict, *, extent_km: float, bar_km: float = 100.0):
     return fig
 
 
-def accuracy_curves(table, ax=None, title="Accuracy within distance", styles=None):
-    """Accuracy (%) at each threshold, one line per row of ``table`` (as from
-    :meth:`~geosurvey.evaluation.Evaluations.table`); ``styles`` maps a row to line
-    keywords."""
-    if ax is None:
-        _, ax = figure(height=3)
-    styles = styles or {}
-    for name, row in table.iterrows():
-        ax.plot(
-            THRESHOLDS_KM,
-            [row[f"acc@{t}km"] for t in THRESHOLDS_KM],
-            marker="o",
-            label=name,
-            **styles.get(name, {}),
-        )
-    ax.set_xscale("log")
-    ax.set_xticks(THRESHOLDS_KM, [str(t) for t in THRESHOLDS_KM])
-    ax.set_xlabel("threshold (km)")
-    ax.set_ylabel("% of test images within")
-    ax.grid(alpha=0.3)
-    ax.set_title(title)
-    ax.legend(fontsize=7)
-    return ax
+def neighbours(query, found, titles, *, query_title: str = "query"):
+    """A query image beside the images a retrieval found for it (``found``: arrays,
+    best first), each with its title."""
+    fig, axes = figure(
+        height=WIDTHS["column"] / (len(found) + 1) + 0.6, ncols=len(found) + 1
+    )
+    for ax, image, title in zip(axes, [query, *found], [query_title, *titles]):
+        ax.imshow(image)
+        ax.set_title(title, fontsize=8)
+        ax.axis("off")
+    return fig
 
 
 def accuracy_by_regime(ev, regimes, methods=None, *, styles=None, height=3.2):
-    """:func:`accuracy_curves` of ``methods`` (all, if None) on each regime's test set,
-    side by side, with one legend below the panels."""
+    """Accuracy (%) at each threshold of ``methods`` (all, if None) on each regime's
+    test set, side by side, one line per method (``styles`` maps a method to line
+    keywords), with one legend below the panels."""
     fig, axes = figure(ncols=len(regimes), height=height, sharey=True, squeeze=False)
+    styles = styles or {}
     for ax, r in zip(axes[0], regimes):
-        accuracy_curves(ev.table(r.test, methods), ax=ax, styles=styles, title=r.name)
-        ax.get_legend().remove()
+        for name, row in ev.table(r.test, methods).iterrows():
+            acc = [row[f"acc@{t}km"] for t in THRESHOLDS_KM]
+            ax.plot(THRESHOLDS_KM, acc, marker="o", label=name, **styles.get(name, {}))
+        ax.set_xscale("log")
+        ax.set_xticks(THRESHOLDS_KM, [str(t) for t in THRESHOLDS_KM])
+        ax.set_xlabel("threshold (km)")
+        ax.set_title(r.name)
+        ax.grid(alpha=0.3)
+    axes[0, 0].set_ylabel("% of test images within")
     shown = {t: h for ax in axes[0] for h, t in zip(*ax.get_legend_handles_labels())}
     fig.legend(shown.values(), shown.keys(), loc="outside lower center", ncols=3)
+    return fig
+
+
+def error_cdfs(ev, regimes, methods, *, styles=None, height=3.2):
+    """The share of each regime's test images within every distance (the cumulative
+    distribution of the error) for each method, the thresholds dotted; one legend."""
+    fig, axes = figure(ncols=len(regimes), height=height, sharey=True, squeeze=False)
+    styles = styles or {}
+    for ax, r in zip(axes[0], regimes):
+        for m in methods:
+            d = np.sort(np.maximum(ev.errors(m, r.test), 1.0))
+            share = 100 * np.arange(1, len(d) + 1) / len(d)
+            label = m if ax is axes[0, 0] else None
+            ax.step(d, share, where="post", label=label, **styles.get(m, {}))
+        for t in THRESHOLDS_KM:
+            ax.axvline(t, color="0.6", linestyle=":", linewidth=0.8)
+        ax.set_xscale("log")
+        ax.set_xlim(1, 20_000)
+        ax.set_xticks(THRESHOLDS_KM, [str(t) for t in THRESHOLDS_KM])
+        ax.set_xlabel("error (km)")
+        ax.set_title(r.name)
+        ax.grid(alpha=0.3)
+    axes[0, 0].set_ylabel("% of test images within")
+    fig.legend(loc="outside lower center", ncols=3)
     return fig
 
 
@@ -202,7 +223,7 @@ def training_curves(
         ax.plot(epochs, history.column(m), marker="o", label=reader_name(m))
     ax.set_xlabel("epoch")
     ax.set_ylabel(ylabel or "")
-    ax.legend(fontsize=7)
+    ax.legend()
     ax.grid(alpha=0.3)
     ax.set_title(title)
     return ax
@@ -233,7 +254,7 @@ def embedding_projection(
     share = (s[:2] ** 2).sum() / (s**2).sum()
     ax.set_title(f"{title} ({100 * share:.0f} % of variance)")
     ax.set_xticks([]), ax.set_yticks([])
-    ax.legend(fontsize=7, markerscale=2)
+    ax.legend(markerscale=2)
     return ax
 
 
@@ -261,7 +282,7 @@ def histories(named: dict, panels: dict, height: float = 2.8, *, rows=None):
             ax.set_xlabel("epoch")
             ax.xaxis.set_major_locator(mpl.ticker.MaxNLocator(integer=True))
             ax.grid(alpha=0.3)
-    fig.legend(loc="outside lower center", ncols=3, fontsize=7)
+    fig.legend(loc="outside lower center", ncols=3)
     return fig
 
 
@@ -341,7 +362,7 @@ def sweep(
     ax.set_ylabel(f"test {reader_name(metric)} (95 % CI)")
     ax.grid(alpha=0.3)
     ax.set_title(title or split)
-    ax.legend(fontsize=7)
+    ax.legend()
     return ax
 
 
@@ -379,7 +400,7 @@ def error_distribution(errors: dict):
     ax.set_xlabel("error (km)")
     ax.set_ylabel("% of test images within")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
+    ax.legend()
     return fig
 
 
@@ -397,7 +418,7 @@ def error_histogram(error_km, ax=None, title: str = "", bins: int = 40):
     ax.set_xlabel("error (km)")
     ax.set_ylabel("test images")
     ax.set_title(title)
-    ax.legend(fontsize=7)
+    ax.legend()
     return ax
 
 
@@ -443,7 +464,7 @@ def by_regime(ev, methods, regimes, *, metric: str = "geoscore", ax=None):
     ax.set_xticks(range(len(regimes)), [r.name for r in regimes])
     ax.set_ylabel(f"{reader_name(metric)} (95 % CI)")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return ax
 
 
@@ -469,7 +490,7 @@ def accuracy_vs_cost(cost, score, label: str = "GeoScore (seen places)"):
         ax.set_xlabel(xlabel + ("; none: at the left edge" if (~trained).any() else ""))
         ax.grid(alpha=0.3)
     axes[0].set_ylabel(label)
-    fig.legend(loc="outside lower center", ncols=3, fontsize=7)
+    fig.legend(loc="outside lower center", ncols=3)
     return fig
 
 

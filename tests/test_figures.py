@@ -175,3 +175,51 @@ def test_accuracy_by_regime_draws_a_panel_per_regime_and_one_legend_of_all_metho
     assert axes[1].get_lines()[1].get_linestyle() == "--"
     w, _ = _saved_px(fig)
     assert w <= 676
+
+
+def test_an_error_cdf_climbs_to_every_image_and_names_each_method_once():
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    errors = {"a": np.array([5.0, 50.0, 500.0, 5000.0]), "b": np.array([0.0, 9e3])}
+    ev = SimpleNamespace(errors=lambda m, split: errors[m])
+    regimes = [SimpleNamespace(test=t, name=t) for t in ("seen", "new")]
+    fig = plots.error_cdfs(ev, regimes, ["a", "b"])
+    line = fig.axes[0].get_lines()[0]
+    assert list(line.get_xdata()) == [5.0, 50.0, 500.0, 5000.0]
+    assert list(line.get_ydata()) == [25.0, 50.0, 75.0, 100.0]
+    # an exact answer is drawn at 1 km, the log axis's left edge
+    assert fig.axes[0].get_lines()[1].get_xdata()[0] == 1.0
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["a", "b"]
+
+
+def test_one_place_renders_in_every_condition_with_a_scale_bar():
+    from geosurvey.data import geotiles
+
+    spec = geotiles.GeoTilesSpec()
+    looks = geotiles.renderings(46.5, 8.0, spec)  # the Alps
+    assert list(looks) == list(spec.conditions)
+    assert all(t.shape == (spec.tile_px, spec.tile_px, 3) for t in looks.values())
+    # the conditions are different images of the same ground
+    assert len({t.tobytes() for t in looks.values()}) == len(looks)
+    fig = plots.renderings(looks, extent_km=spec.extent_km)
+    (bar,) = fig.axes[0].get_lines()
+    assert bar.get_xdata()[1] - bar.get_xdata()[0] == spec.tile_px * 100 / 500
+
+
+def test_answer_lines_join_each_truth_to_its_answer_coloured_by_error():
+    import numpy as np
+
+    from geosurvey import maps
+
+    ax = maps.world(title="answers")
+    before = len(ax.get_lines())
+    maps.answers(
+        ax, [48.9, -33.9], [2.3, 151.2], [48.8, 40.7], [2.4, -74.0], [11.0, 9e3]
+    )
+    lines = ax.get_lines()[before:]
+    assert len(lines) == 6  # a line, a dot and a cross per image
+    near, far = lines[0].get_color(), lines[3].get_color()
+    assert not np.allclose(near, far)  # 11 km green-ish, 9,000 km red
+    assert far[0] > near[0] and near[1] > far[1]
