@@ -484,9 +484,17 @@ def accuracy_vs_cost(cost, score, label: str = "GeoScore (seen places)"):
                 x, score[family], color=f"C{k}", label=family if ax is axes[0] else None
             )
         ax.set_xscale("log")
-        ax.xaxis.set_major_locator(mpl.ticker.LogLocator(subs=(1, 2, 5)))  # 1, 2, 5
-        ax.xaxis.set_major_formatter("{x:,g}")
-        ax.xaxis.set_minor_formatter(mpl.ticker.NullFormatter())
+        lo, hi = ax.get_xlim()
+        ticks = [
+            m * 10.0**e
+            for e in range(int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi))) + 1)
+            for m in (1, 2, 5)
+            if lo <= m * 10.0**e <= hi
+        ]  # 1, 2, 5 times a power of ten, inside the axis only
+        if len(ticks) < 2:  # a narrow range: its ends, to two figures
+            ticks = [float(f"{lo * 1.05:.2g}"), float(f"{hi / 1.05:.2g}")]
+        ax.set_xticks(ticks, [f"{t:,g}" for t in ticks])
+        ax.xaxis.set_minor_locator(mpl.ticker.NullLocator())
         ax.set_xlabel(xlabel + ("; none: at the left edge" if (~trained).any() else ""))
         ax.grid(alpha=0.3)
     axes[0].set_ylabel(label)

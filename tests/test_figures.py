@@ -223,3 +223,21 @@ def test_answer_lines_join_each_truth_to_its_answer_coloured_by_error():
     near, far = lines[0].get_color(), lines[3].get_color()
     assert not np.allclose(near, far)  # 11 km green-ish, 9,000 km red
     assert far[0] > near[0] and near[1] > far[1]
+
+
+@pytest.mark.parametrize("seconds", [[15.4, 21.5, 50.1], [22.0, 30.0, 45.0]])
+def test_the_cost_plot_labels_each_tick_once_and_inside_its_axis(seconds):
+    import pandas as pd
+
+    cost = pd.DataFrame(
+        {"train_seconds": seconds, "images_per_s": [249.4, 158.7, 88.9]},
+        index=["a", "b", "c"],
+    )
+    fig = plots.accuracy_vs_cost(cost, {"a": 1.0, "b": 2.0, "c": 3.0})
+    fig.canvas.draw()
+    for ax in fig.axes:
+        lo, hi = ax.get_xlim()
+        shown = [(t.get_position()[0], t.get_text()) for t in ax.get_xticklabels()]
+        assert len(shown) >= 2 and len({text for _, text in shown}) == len(shown)
+        assert all(lo <= x <= hi for x, _ in shown)
+        assert not ax.get_xticklabels(minor=True)
