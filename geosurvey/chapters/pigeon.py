@@ -213,15 +213,17 @@ def job_name(cells_name: str, factor) -> str:
     return f"pigeon-{cells_name.lower()}-{target}"
 
 
+CELLS = {"S2": "the middle S2 cells", "semantic": "semantic cells"}
 JOBS = (
     *(
         Job(
-            f"pigeon-s2-smooth{f:g}",
+            job_name(cells, f),
             NAME,
-            f"classifier over the middle S2 cells, haversine smoothing {f:g} x spacing",
-            _classifier("S2", f),
-            fold_plan=_classifier("S2", f, fold=True),
+            f"classifier over {CELLS[cells]}, haversine smoothing {f:g} x spacing",
+            _classifier(cells, f),
+            fold_plan=_classifier(cells, f, fold=True),
         )
+        for cells in CELLS
         for f in SMOOTHINGS
     ),
     Job(
@@ -229,16 +231,6 @@ JOBS = (
         NAME,
         "classifier over semantic cells, one-hot labels",
         _classifier("semantic", None),
-    ),
-    *(
-        Job(
-            f"pigeon-semantic-smooth{f:g}",
-            NAME,
-            f"classifier over semantic cells, haversine smoothing {f:g} x spacing",
-            _classifier("semantic", f),
-            fold_plan=_classifier("semantic", f, fold=True),
-        )
-        for f in SMOOTHINGS
     ),
     Job(
         "pigeon-auxiliary",
