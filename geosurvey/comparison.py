@@ -202,31 +202,32 @@ def stability_table(by_seed: dict, regimes=ALL_REGIMES) -> pd.DataFrame:
 
 def lessons(table: pd.DataFrame, n_seeds: int) -> str:
     """The findings: claims whose corrected verdict, in the regime each is judged on, is
-    decisive and the same at every seed; and how many claims that leaves out."""
+    decisive and the same at every seed; and how many claims that leaves out. With one
+    seed, its decisive verdicts, as provisional."""
+    sure = table["verdict"].isin([claims.REPRODUCED, claims.NOT_REPRODUCED])
     if n_seeds < 2:
-        return (
-            "Only one seed's results exist, so no verdict can be called stable across "
-            "seeds and this chapter lists no finding. `make book` executes seeds 1 "
-            "and 2 as well."
+        head = (
+            f"Only one seed's results exist, so no verdict is yet known to be stable "
+            f"across seeds (`make book` executes seeds 1 and 2 as well). At this seed "
+            f"{int(sure.sum())} of {len(table)} claims are decisive in the regime they "
+            "are judged on, after Holm's correction: provisional findings until other "
+            "seeds agree."
         )
-    decisive = table[
-        table[SAME] & table["verdict"].isin([claims.REPRODUCED, claims.NOT_REPRODUCED])
-    ]
-    parts = [
-        f"Of {len(table)} claims, {len(decisive)} have the same decisive verdict at "
-        f"all {n_seeds} seeds in the regime they are judged on, after Holm's "
-        "correction; "
-        f"{int((table['verdict'] == 'seed-dependent').sum())} change verdict "
-        "with the seed."
-    ]
+        decisive = table[sure]
+    else:
+        decisive = table[table[SAME] & sure]
+        head = (
+            f"Of {len(table)} claims, {len(decisive)} have the same decisive verdict "
+            f"at all {n_seeds} seeds in the regime they are judged on, after Holm's "
+            f"correction; {int((table['verdict'] == 'seed-dependent').sum())} change "
+            "verdict with the seed."
+        )
+    parts = [head]
     for verdict in (claims.REPRODUCED, claims.NOT_REPRODUCED):
-        found = (
-            decisive[decisive["verdict"] == verdict]
-            .index.get_level_values("claim")
-            .tolist()
-        )
-        if found:
-            parts.append(f"**{verdict}** ({len(found)}): " + "; ".join(found) + ".")
+        found = decisive[decisive["verdict"] == verdict]
+        names = found.index.get_level_values("claim").tolist()
+        if names:
+            parts.append(f"**{verdict}** ({len(names)}): " + "; ".join(names) + ".")
     return "\n\n".join(parts)
 
 

@@ -74,8 +74,10 @@ def test_stability_table_and_lessons_read_every_seed(tmp_path):
     )
     assert "0 have the same decisive verdict" in comparison.lessons(three, 3)
     assert "2 change verdict" in comparison.lessons(three, 3)
-    assert "Only one seed" in comparison.lessons(
-        comparison.stability_table({0: by_seed[0]}), 1
+    one = comparison.lessons(comparison.stability_table({0: by_seed[0]}), 1)
+    assert one.startswith("Only one seed") and "2 of 3 claims are decisive" in one
+    assert one.endswith(
+        "**reproduced** (1): a beats b.\n\n**not reproduced** (1): b beats a."
     )
 
 
