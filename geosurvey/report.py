@@ -260,10 +260,11 @@ def _papers_share(verdicts: list) -> str:
     held, failed = verdicts.count(REPRODUCED), verdicts.count(NOT_REPRODUCED)
     if not n:
         return ""
-    rest = f"{failed} failed and {n - held - failed} are undecided or not testable"
+    open_ = n - held - failed
+    verb = "is" if open_ == 1 else "are"
     return (
         f" Of the {n} claims that the papers themselves state, {held} reproduced "
-        f"here; {rest}."
+        f"here; {failed} failed and {open_} {verb} undecided or not testable."
     )
 
 
