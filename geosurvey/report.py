@@ -25,9 +25,7 @@ from .claims import (
     DECISIVE,
     INCONCLUSIVE,
     MARK,
-    NOT_REPRODUCED,
     NOT_TESTABLE,
-    REPRODUCED,
     direction,
     paired,
     unit,
@@ -256,8 +254,7 @@ def findings(claims) -> str:
 
 def _papers_share(verdicts: list) -> str:
     """How the claims a paper states (not this book's own) fared, in a sentence."""
-    n = len(verdicts)
-    held, failed = verdicts.count(REPRODUCED), verdicts.count(NOT_REPRODUCED)
+    n, held, failed = len(verdicts), *map(verdicts.count, DECISIVE)
     if not n:
         return ""
     open_ = n - held - failed
