@@ -186,7 +186,7 @@ def error_cdfs(ev, regimes, methods, *, styles=None, height=3.2):
     fig, axes = figure(ncols=len(regimes), height=height, sharey=True, squeeze=False)
     styles = styles or {}
     for ax, r in zip(axes[0], regimes):
-        for m in methods:
+        for m in (m for m in methods if ev.has(m, r.test)):
             d = np.sort(np.maximum(ev.errors(m, r.test), 1.0))
             share = 100 * np.arange(1, len(d) + 1) / len(d)
             label = m if ax is axes[0, 0] else None

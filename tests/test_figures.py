@@ -183,9 +183,11 @@ def test_an_error_cdf_climbs_to_every_image_and_names_each_method_once():
     import numpy as np
 
     errors = {"a": np.array([5.0, 50.0, 500.0, 5000.0]), "b": np.array([0.0, 9e3])}
-    ev = SimpleNamespace(errors=lambda m, split: errors[m])
+    ev = SimpleNamespace(
+        errors=lambda m, split: errors[m], has=lambda m, s: m in errors
+    )
     regimes = [SimpleNamespace(test=t, name=t) for t in ("seen", "new")]
-    fig = plots.error_cdfs(ev, regimes, ["a", "b"])
+    fig = plots.error_cdfs(ev, regimes, ["a", "b", "not run"])
     line = fig.axes[0].get_lines()[0]
     assert list(line.get_xdata()) == [5.0, 50.0, 500.0, 5000.0]
     assert list(line.get_ydata()) == [25.0, 50.0, 75.0, 100.0]
