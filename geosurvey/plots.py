@@ -529,7 +529,7 @@ def forest(effects, width="column"):
         ax.axvline(0, color="k", lw=0.8)
         ax.set_yticks(range(len(shown)), shown, fontsize=8)
         ax.set_ylim(len(shown) - 0.5, -0.5)
-        ax.set_xlabel(f"{unit}, in the claimed direction")
+        ax.set_xlabel(f"{unit},\nin the claimed direction")
         ax.grid(axis="x", alpha=0.3)
     marks = [
         plt.Line2D([], [], color="0.3", marker="osD"[k % 3], ls="", label=r)
