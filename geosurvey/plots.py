@@ -189,8 +189,7 @@ def error_cdfs(ev, regimes, methods, *, styles=None, height=3.2):
         for m in (m for m in methods if ev.has(m, r.test)):
             d = np.sort(np.maximum(ev.errors(m, r.test), 1.0))
             share = 100 * np.arange(1, len(d) + 1) / len(d)
-            label = m if ax is axes[0, 0] else None
-            ax.step(d, share, where="post", label=label, **styles.get(m, {}))
+            ax.step(d, share, where="post", label=m, **styles.get(m, {}))
         for t in THRESHOLDS_KM:
             ax.axvline(t, color="0.6", linestyle=":", linewidth=0.8)
         ax.set_xscale("log")
@@ -200,7 +199,8 @@ def error_cdfs(ev, regimes, methods, *, styles=None, height=3.2):
         ax.set_title(r.name)
         ax.grid(alpha=0.3)
     axes[0, 0].set_ylabel("% of test images within")
-    fig.legend(loc="outside lower center", ncols=3)
+    shown = {t: h for ax in axes[0] for h, t in zip(*ax.get_legend_handles_labels())}
+    fig.legend(shown.values(), shown.keys(), loc="outside lower center", ncols=3)
     return fig
 
 
