@@ -163,39 +163,41 @@ def accuracy_by_regime(ev, regimes, methods=None, *, styles=None, height=3.2):
     """Accuracy (%) at each threshold of ``methods`` (all, if None) on each regime's
     test set, side by side, one line per method (``styles`` maps a method to line
     keywords), with one legend below the panels."""
-    fig, axes = figure(ncols=len(regimes), height=height, sharey=True, squeeze=False)
     styles = styles or {}
-    for ax, r in zip(axes[0], regimes):
+
+    def draw(ax, r):
         for name, row in ev.table(r.test, methods).iterrows():
             acc = [row[f"acc@{t}km"] for t in THRESHOLDS_KM]
             ax.plot(THRESHOLDS_KM, acc, marker="o", label=name, **styles.get(name, {}))
-        ax.set_xscale("log")
-        ax.set_xticks(THRESHOLDS_KM, [str(t) for t in THRESHOLDS_KM])
-        ax.set_xlabel("threshold (km)")
-        ax.set_title(r.name)
-        ax.grid(alpha=0.3)
-    axes[0, 0].set_ylabel("% of test images within")
-    shown = {t: h for ax in axes[0] for h, t in zip(*ax.get_legend_handles_labels())}
-    fig.legend(shown.values(), shown.keys(), loc="outside lower center", ncols=3)
-    return fig
+
+    return _per_regime(regimes, draw, xlabel="threshold (km)", height=height)
 
 
 def error_cdfs(ev, regimes, methods, *, styles=None, height=3.2):
     """The share of each regime's test images within every distance (the cumulative
     distribution of the error) for each method, the thresholds dotted; one legend."""
-    fig, axes = figure(ncols=len(regimes), height=height, sharey=True, squeeze=False)
     styles = styles or {}
-    for ax, r in zip(axes[0], regimes):
+
+    def draw(ax, r):
         for m in (m for m in methods if ev.has(m, r.test)):
             d = np.sort(np.maximum(ev.errors(m, r.test), 1.0))
             share = 100 * np.arange(1, len(d) + 1) / len(d)
             ax.step(d, share, where="post", label=m, **styles.get(m, {}))
         for t in THRESHOLDS_KM:
             ax.axvline(t, color="0.6", linestyle=":", linewidth=0.8)
-        ax.set_xscale("log")
         ax.set_xlim(1, 20_000)
+
+    return _per_regime(regimes, draw, xlabel="error (km)", height=height)
+
+
+def _per_regime(regimes, draw, *, xlabel: str, height: float):
+    """A panel per regime filled by ``draw(ax, regime)``; log km axis, one legend."""
+    fig, axes = figure(ncols=len(regimes), height=height, sharey=True, squeeze=False)
+    for ax, r in zip(axes[0], regimes):
+        draw(ax, r)
+        ax.set_xscale("log")
         ax.set_xticks(THRESHOLDS_KM, [str(t) for t in THRESHOLDS_KM])
-        ax.set_xlabel("error (km)")
+        ax.set_xlabel(xlabel)
         ax.set_title(r.name)
         ax.grid(alpha=0.3)
     axes[0, 0].set_ylabel("% of test images within")
