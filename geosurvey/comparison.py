@@ -160,7 +160,9 @@ def _marks(table: pd.DataFrame, regimes) -> pd.DataFrame:
 
 
 ALL_REGIMES = ("seen", "new", "folds")
-SAME = "same at every seed"  # the stability table's column
+SAME = "same at every seed"  # the stability table's column: yes, no or ONE_SEED
+ONE_SEED = "one seed run"
+CONTROL = " (a control)"  # after a control's name
 
 
 def stability_table(by_seed: dict, regimes=ALL_REGIMES) -> pd.DataFrame:
@@ -191,20 +193,21 @@ def stability_table(by_seed: dict, regimes=ALL_REGIMES) -> pd.DataFrame:
                 _verdict(records[s][key], on) if key in records[s] else None
                 for s in seeds
             ]
-            row[SAME] = len(seeds) > 1 and None not in about and len(set(about)) == 1
-            row["verdict"] = (
-                about[0] if row[SAME] or len(seeds) == 1 else "seed-dependent"
-            )
-            rows[(TITLES[chapter], first["text"])] = row
+            same = None not in about and len(set(about)) == 1
+            row[SAME] = ("yes" if same else "no") if len(seeds) > 1 else ONE_SEED
+            row["verdict"] = about[0] if same or len(seeds) == 1 else "seed-dependent"
+            row["control"] = first.get("control", False)
+            name = first["text"] + CONTROL * row["control"]
+            rows[(TITLES[chapter], name)] = row
     table = pd.DataFrame.from_dict(rows, orient="index")
     return _marks(table.rename_axis(["chapter", "claim"]), regimes)
 
 
 def lessons(table: pd.DataFrame, n_seeds: int) -> str:
-    """The findings: claims whose corrected verdict, in the regime each is judged on, is
-    decisive and the same at every seed; and how many claims that leaves out. With one
-    seed, its decisive verdicts, as provisional."""
-    sure = table["verdict"].isin([claims.REPRODUCED, claims.NOT_REPRODUCED])
+    """The findings: claims (not controls) whose corrected verdict, in the regime each
+    is judged on, is decisive and the same at every seed; and how many claims that
+    leaves out. With one seed, its decisive verdicts, as provisional."""
+    sure = table["verdict"].isin(claims.DECISIVE) & ~table["control"]
     if n_seeds < 2:
         head = (
             f"Only one seed's results exist, so no verdict is yet known to be stable "
@@ -215,7 +218,7 @@ def lessons(table: pd.DataFrame, n_seeds: int) -> str:
         )
         decisive = table[sure]
     else:
-        decisive = table[table[SAME] & sure]
+        decisive = table[table[SAME].eq("yes") & sure]
         head = (
             f"Of {len(table)} claims, {len(decisive)} have the same decisive verdict "
             f"at all {n_seeds} seeds in the regime they are judged on, after Holm's "
@@ -223,6 +226,18 @@ def lessons(table: pd.DataFrame, n_seeds: int) -> str:
             "verdict with the seed."
         )
     parts = [head]
+    controls = table[table["control"]]
+    if len(controls):
+        parts.append(
+            "Controls, which check the set-up and are not findings: "
+            + "; ".join(
+                f"{name.removesuffix(CONTROL)}, {verdict}"
+                for name, verdict in zip(
+                    controls.index.get_level_values("claim"), controls["verdict"]
+                )
+            )
+            + "."
+        )
     for verdict in (claims.REPRODUCED, claims.NOT_REPRODUCED):
         found = decisive[decisive["verdict"] == verdict]
         names = found.index.get_level_values("claim").tolist()
@@ -234,8 +249,8 @@ def lessons(table: pd.DataFrame, n_seeds: int) -> str:
 # the ideas the chapters test, each with the claims that isolate it (chapter:key)
 IDEAS = {
     "classify, do not regress": "planet:class_distance, planet:class_chord",
-    "more evidence at test time": "pigeon:views, planet:album_random, "
-    "planet:album_750, scene_networks:crops3, scene_networks:crops5",
+    "more evidence at test time": "pigeon:views, planet:album_750, "
+    "scene_networks:crops3, scene_networks:crops5",
     "combine a cell hierarchy": "scene_networks:hier_fine",
     "finer cells, finer answers": "planet:fine_coarse_25",
     "smooth labels by distance": "pigeon:smooth_semantic, pigeon:smooth_s2",

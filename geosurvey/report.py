@@ -192,6 +192,8 @@ def claims_table(claims, keys=None) -> pd.DataFrame:
                 MARK[v] for v in j.seed_verdicts or [j.verdict]
             )
             row["verdict"] = _over_seeds(j)
+            if j.detectable == float("inf") and row["verdict"] == INCONCLUSIVE:
+                row["verdict"] += ": too few blocks to decide"
         row["smallest detectable"] = detectable(j, c.metric)
         row["other regimes"] = "; ".join(
             f"{BY_KEY[r].name}: {effect(o, c.metric)} ({MARK[_over_seeds(o)]})"
@@ -234,9 +236,12 @@ def findings(claims) -> str:
     """The chapter's findings, for its summary: by name, the claims whose verdict in
     the regime each is about is decisive (over the seeds run, where several were),
     and how many more this evidence leaves undecided."""
-    found, papers = {}, []
+    found, papers, controls = {}, [], []
     for key, c in claims.claims.items():
         j = None if c.untestable else claims.deciding(key)
+        if c.control:
+            controls.append(f"{c.text}, {_over_seeds(j) if j else NOT_TESTABLE}")
+            continue
         found.setdefault(_over_seeds(j) if j else NOT_TESTABLE, []).append(c.text)
         if c.source and not c.source.startswith("this book"):
             papers.append(_over_seeds(j) if j else NOT_TESTABLE)
@@ -249,7 +254,10 @@ def findings(claims) -> str:
             "After Holm's correction, in the regime each claim is about and at every "
             "seed run: " + " ".join(parts)
         ) + (f" The other {rest} are undecided or not testable here." if rest else "")
-    return said + _papers_share(papers)
+    checks = f" Controls, which check the set-up: {'; '.join(controls)}." * bool(
+        controls
+    )
+    return said + _papers_share(papers) + checks
 
 
 def _papers_share(verdicts: list) -> str:

@@ -1,6 +1,7 @@
 """Claims judged over regimes, seeds and many claims at once (geosurvey.claims), on
 synthetic methods whose errors are known exactly."""
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -436,6 +437,17 @@ def test_claim_sentences_give_every_regimes_verdict_with_its_interval():
         and cl.unit("median_km") == " km of median error"
         and cl.unit("q1_km") == " km of first-quartile error"
         and cl.unit("geoscore") == " GeoScore"
+    )
+    # a test with too few blocks ever to pass says so in its verdict
+    j.pooled_verdict, j.detectable = cl.INCONCLUSIVE, float("inf")
+    row = report.claims_table(c).loc["a beats b"]
+    assert row["verdict"] == "inconclusive: too few blocks to decide"
+    assert row["smallest detectable"].startswith("none: ")
+    # a control is reported apart from the findings
+    c.claims["ab"] = dataclasses.replace(c.claims["ab"], control=True)
+    assert "**reproduced**" not in report.findings(c)
+    assert report.findings(c).endswith(
+        "Controls, which check the set-up: a beats b, inconclusive."
     )
 
 

@@ -42,6 +42,17 @@ def _records(gap_km, seed):
     return c.records()
 
 
+def test_a_control_is_named_as_one_and_never_listed_as_a_finding(tmp_path):
+    records = _records(300.0, 0)
+    records[0]["control"] = True  # "a beats b": reproduced, but a check of the set-up
+    found = {0: {"planet": {"chapter": "planet", "claims": records}}}
+    table = comparison.stability_table(found)
+    assert ("2 PlaNet", "a beats b (a control)") in table.index
+    text = comparison.lessons(table, 1)
+    assert "**reproduced**" not in text and "**not reproduced** (1): b beats a." in text
+    assert "not findings: a beats b, reproduced." in text
+
+
 def test_stability_table_and_lessons_read_every_seed(tmp_path):
     # seed 0: a 300 km gap; seed 1: the same; seed 2: no gap at all
     for seed, gap in ((0, 300.0), (1, 300.0), (2, 0.0)):
@@ -55,7 +66,7 @@ def test_stability_table_and_lessons_read_every_seed(tmp_path):
     steady = table.loc[("2 PlaNet", "a beats b")]
     assert (
         steady["seen places"] == "✓ ✓"
-        and steady[comparison.SAME]
+        and steady[comparison.SAME] == "yes"
         and steady["verdict"] == cl.REPRODUCED
     )
     assert table.loc[("2 PlaNet", "b beats a")]["verdict"] == cl.NOT_REPRODUCED
