@@ -272,7 +272,7 @@ def test_candidate_designs_keep_their_discs_apart_and_test_tiles_off_training(de
     row = designs.measure(locs, design, n_train=800, n_test=80)
     assert row["models"] == 4 and row["test blocks"] == 12
     assert row["smallest p a sign flip can give"] == pytest.approx(2.0**-11)
-    assert row["test tiles sharing over 5 % %"] <= 5
+    assert row["test tiles sharing over 5 % of ground, %"] <= 5
     # a test image is never nearer a training location than the buffer allows
     assert row["nearest training km, median"] > design.buffer_km
     assert 0 < row["photo locations out of training, per model %"] < 50
@@ -285,7 +285,7 @@ def test_a_design_with_neither_buffer_nor_mask_shares_ground_with_training():
     locs = _synthetic_locations()
     loose = designs.Design("bare", 250, 250, 0, folds=4, discs_per_fold=3)
     row = designs.measure(locs, loose, n_train=800, n_test=80)
-    assert row["test tiles sharing over 5 % %"] >= 10
+    assert row["test tiles sharing over 5 % of ground, %"] >= 10
 
 
 def test_fold_discs_cover_every_continent_and_never_share_ground():

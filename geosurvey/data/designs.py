@@ -185,7 +185,7 @@ def measure(
         "photo locations out of training, per model %": 100
         * np.mean([r["lost"] for r in runs]),
         "test ground shared, mean %": 100 * share.mean(),
-        "test tiles sharing over 5 % %": 100 * np.mean(share > 0.05),
+        "test tiles sharing over 5 % of ground, %": 100 * np.mean(share > 0.05),
         "nearest training km, median": float(np.median(near)),
         "test images with training within 200 km %": 100 * np.mean(near <= 200),
         "prior GeoScore": float(np.mean(np.concatenate([r["prior"] for r in runs]))),
