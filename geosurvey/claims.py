@@ -67,9 +67,7 @@ class Claim:
     expect: tuple = ()  # ((regime key, verdict), ...) asserted by the ci profile
     untestable: str = ""  # why a prerequisite is missing here; empty when testable
     note: str = ""
-    # a check of the set-up (a bound, a case true if the pipeline works): judged like
-    # any claim, but reported apart from the findings
-    control: bool = False
+    control: bool = False  # a check of the set-up: judged, reported apart from findings
     # judged on the test set "<regime's test split><subset>" (e.g. "_albums")
     subset: str = ""
 

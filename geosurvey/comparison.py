@@ -18,8 +18,7 @@ CHAPTERS = {n: c.notebook for n, c in ALL_CHAPTERS.items() if n != COMPARISON.na
 TITLES = {n: c.label for n, c in ALL_CHAPTERS.items()}
 SEEDS = (0, 1, 2)
 
-# im2gps3k, accuracy % within 1 / 25 / 200 / 750 / 2500 km, as quoted by later papers
-# (see the appendix)
+# im2gps3k, accuracy % within 1 / 25 / 200 / 750 / 2500 km, as later papers quote it
 PUBLISHED_IM2GPS3K = {
     "PlaNet": ("PlaNet, as reproduced in CPlaNet", (8.5, 24.8, 34.3, 48.4, 64.6)),
     "scene-aware": (
@@ -226,18 +225,9 @@ def lessons(table: pd.DataFrame, n_seeds: int) -> str:
             "verdict with the seed."
         )
     parts = [head]
-    controls = table[table["control"]]
-    if len(controls):
-        parts.append(
-            "Controls, which check the set-up and are not findings: "
-            + "; ".join(
-                f"{name.removesuffix(CONTROL)}, {verdict}"
-                for name, verdict in zip(
-                    controls.index.get_level_values("claim"), controls["verdict"]
-                )
-            )
-            + "."
-        )
+    checks = table.loc[table["control"], "verdict"].items()
+    if said := "; ".join(f"{c.removesuffix(CONTROL)}, {v}" for (_, c), v in checks):
+        parts.append(f"Controls, which check the set-up and are not findings: {said}.")
     for verdict in (claims.REPRODUCED, claims.NOT_REPRODUCED):
         found = decisive[decisive["verdict"] == verdict]
         names = found.index.get_level_values("claim").tolist()

@@ -63,11 +63,7 @@ def _files() -> list:
             out.append(f"data {name}: {packaged.path(name)}")
         except (FileNotFoundError, ValueError) as exc:
             out.append(f"data {name}: MISSING ({exc})")
-    for var in (
-        "GEOSURVEY_CACHE",
-        "GEOSURVEY_RESULTS",
-        "GEOSURVEY_CHECKPOINTS",
-    ):
+    for var in ("GEOSURVEY_CACHE", "GEOSURVEY_RESULTS", "GEOSURVEY_CHECKPOINTS"):
         value = os.environ.get(var)
         if value:
             there = "exists" if os.path.exists(value) else "does not exist"

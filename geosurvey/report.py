@@ -254,10 +254,8 @@ def findings(claims) -> str:
             "After Holm's correction, in the regime each claim is about and at every "
             "seed run: " + " ".join(parts)
         ) + (f" The other {rest} are undecided or not testable here." if rest else "")
-    checks = f" Controls, which check the set-up: {'; '.join(controls)}." * bool(
-        controls
-    )
-    return said + _papers_share(papers) + checks
+    checks = f" Controls, which check the set-up: {'; '.join(controls)}."
+    return said + _papers_share(papers) + checks * any(controls)
 
 
 def _papers_share(verdicts: list) -> str:

@@ -376,6 +376,7 @@ def read_osv5m(
     rows = np.arange(len(table))
     if only_present:
         rows = _present_rows(table, images, rows, f"images/{split}")
+    check = Check(tolerance, max_side, min_side)
     return _photo_set(
         table,
         images,
@@ -383,7 +384,7 @@ def read_osv5m(
         name=f"osv5m-{split}",
         sample=sample,
         seed=seed,
-        check=Check(tolerance, max_side, min_side),
+        check=check,
     )
 
 
@@ -429,24 +430,15 @@ def read_mp16(
     images = mp16_images(root)
     rows = np.arange(len(table))
     if only_present:
-        rows = _present_rows(
-            table,
-            images,
-            rows,
-            "its shards" if isinstance(images, ShardImages) else "images/",
-        )
+        where = "its shards" if isinstance(images, ShardImages) else "images/"
+        rows = _present_rows(table, images, rows, where)
     if part != "all":
         order = rows[np.random.default_rng(seed).permutation(len(rows))]
         n_test = max(1, round(HOLDOUT * len(rows)))
         rows = order[:n_test] if part == "test" else order[n_test:]
+    check = Check(tolerance, max_side, min_side)
     return _photo_set(
-        table,
-        images,
-        rows,
-        name=f"mp16-{part}",
-        sample=sample,
-        seed=seed,
-        check=Check(tolerance, max_side, min_side),
+        table, images, rows, name=f"mp16-{part}", sample=sample, seed=seed, check=check
     )
 
 
