@@ -58,9 +58,7 @@ def _canonical(value):
         return {"array": fingerprint(value)}
     if isinstance(value, (np.integer, np.floating, np.bool_)):
         return value.item()
-    if isinstance(value, Path):
-        return str(value)
-    return described(value)
+    return str(value) if isinstance(value, Path) else described(value)
 
 
 def key(params: dict) -> str:

@@ -330,11 +330,12 @@ def cost_table(chapters, fams) -> pd.DataFrame:
 
 
 def published_table() -> pd.DataFrame:
+    """:data:`PUBLISHED_IM2GPS3K` as a table, each number as its source printed it."""
     return pd.DataFrame(
         {
             family: {
                 "method (im2gps3k, published)": m,
-                **{f"acc@{t}km": v for t, v in zip(THRESHOLDS_KM, acc)},
+                **{f"acc@{t}km": str(v) for t, v in zip(THRESHOLDS_KM, acc)},
             }
             for family, (m, acc) in PUBLISHED_IM2GPS3K.items()
         }

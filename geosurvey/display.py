@@ -289,9 +289,7 @@ def _cell(value, write: _Writer) -> str:
         return DASH
     if _is_number(value):
         return write(value)
-    if isinstance(value, str):
-        return _interval(value, write)
-    return str(value)
+    return _interval(value, write) if isinstance(value, str) else str(value)
 
 
 def _interval(text: str, write: _Writer) -> str:

@@ -146,7 +146,7 @@ def by_fold(ch, methods) -> pd.DataFrame:
     """Each method's GeoScore on each fold's test tiles, beside how many test tiles
     each fold has."""
     scores = {m: ch.record["folds"][m]["geoscore by fold"] for m in methods}
-    out = pd.DataFrame(scores).rename_axis("fold")
+    out = pd.DataFrame(scores).rename_axis(index="fold", columns="GeoScore")
     counts = pd.Series(ch.evaluations.sets[FOLDS.test].meta["fold"]).value_counts()
     return out.round().astype(int).assign(images=counts.rename(str)[out.index])
 

@@ -306,8 +306,8 @@ ERROR_BINS = (
 
 
 def binned_errors(ax, lat, lon, error_km, size=6, legend: bool = True):
-    """Points at their true locations in four colours by error, as Wu's accuracy
-    maps (Figs. 4-5): green within 500 km, yellow 1500, orange 2500, red beyond."""
+    """Points at their true locations in four colours by error, as Wu's maps (Figs.
+    4-5): green within 500 km, yellow 1500, orange 2500, red beyond; legend below."""
 
     err = np.asarray(error_km)
     low = 0.0
@@ -325,7 +325,7 @@ def binned_errors(ax, lat, lon, error_km, size=6, legend: bool = True):
         )
         low = high
     if legend:
-        ax.legend(loc="lower left", fontsize=8, markerscale=2, frameon=True)
+        ax.figure.legend(loc="outside lower center", ncols=4, fontsize=8, markerscale=2)
 
 
 def beliefs(images, partition, probs, picks, err_km, k: int = 10):

@@ -67,11 +67,11 @@ def _number(value: float, metric: str, sign: bool = False) -> str:
     return f"{value:{'+' if sign else ''},.{digits}f}"
 
 
-def effect(j, metric: str) -> str:
+def effect(j, metric: str, *, units: bool = True) -> str:
     """``+29.6 points [+17.0, +41.7]``: a judgement's difference, over the seeds run
-    where other seeds exist, with its 95 % interval."""
+    where other seeds exist, with its 95 % interval (``units``: with the unit)."""
     pooled = "" if j.pooled_difference is None else "pooled_"
-    d = _number(getattr(j, pooled + "difference"), metric, True) + unit(metric)
+    d = _number(getattr(j, pooled + "difference"), metric, True) + unit(metric) * units
     if j.blocks < 2:
         return f"{d} (one block: no interval)"
     lo, hi = (_number(x, metric, True) for x in getattr(j, pooled + "ci95"))
@@ -84,7 +84,7 @@ def detectable(j, metric: str) -> str:
     if j is None or j.verdict == NOT_TESTABLE:
         return "–"
     if j.detectable == float("inf"):
-        return f"none: {j.blocks} blocks cannot reach the corrected level"
+        return f"none ({j.blocks} blocks)"
     return f"{_number(j.detectable, metric)}{unit(metric)}"
 
 
@@ -135,8 +135,9 @@ def folds_sentence(claims, keys) -> str:
         if j is None or j.verdict == NOT_TESTABLE:
             continue
         own = _number(j.difference, c.metric, True) + unit(c.metric)
-        pooled = j.pooled_difference is not None
-        seed = f" (at seed {claims.seed} alone {own})" * pooled
+        seed = f" (at seed {claims.seed} alone {own})" * (
+            j.pooled_difference is not None
+        )
         parts.append(
             f"{c.text}: {effect(j, c.metric)}{seed} over {j.blocks} blocks (smallest "
             f"detectable {detectable(j, c.metric)}), **{_over_seeds(j)}** "
@@ -168,7 +169,9 @@ def show_claims(claims) -> None:
         "is not about), – not run. A verdict needs the test to pass Holm's correction "
         "for all of the chapter's claims, so an interval that excludes zero can still "
         "be inconclusive; *smallest detectable*: the difference that test finds four "
-        "times in five (none, where it has too few blocks ever to pass)."
+        "times in five (none, where it has too few blocks ever to pass); *other "
+        "regimes*: the same difference elsewhere (in the difference column's unit) and "
+        "its verdict there, which does not decide the claim."
     )
 
 
@@ -196,7 +199,8 @@ def claims_table(claims, keys=None) -> pd.DataFrame:
                 row["verdict"] += ": too few blocks to decide"
         row["smallest detectable"] = detectable(j, c.metric)
         row["other regimes"] = "; ".join(
-            f"{BY_KEY[r].name}: {effect(o, c.metric)} ({MARK[_over_seeds(o)]})"
+            f"{BY_KEY[r].name}: {effect(o, c.metric, units=False)} "
+            f"{MARK[_over_seeds(o)]}"
             for r, o in claims.judged.get(key, {}).items()
             if o is not j and o.verdict != NOT_TESTABLE
         )
@@ -235,16 +239,22 @@ def block_sizes(claims, regime: str = "seen") -> pd.DataFrame:
 def findings(claims) -> str:
     """The chapter's findings, for its summary: by name, the claims whose verdict in
     the regime each is about is decisive (over the seeds run, where several were),
-    and how many more this evidence leaves undecided."""
-    found, papers, controls = {}, [], []
+    and how many more this evidence leaves undecided; then the controls, and the claims
+    about new ground decided only on seen places."""
+    found, papers, controls, seen_only = {}, [], [], []
     for key, c in claims.claims.items():
         j = None if c.untestable else claims.deciding(key)
+        verdict = _over_seeds(j) if j else NOT_TESTABLE
         if c.control:
-            controls.append(f"{c.text}, {_over_seeds(j) if j else NOT_TESTABLE}")
+            controls.append(f"{c.text}, {verdict}")
             continue
-        found.setdefault(_over_seeds(j) if j else NOT_TESTABLE, []).append(c.text)
+        seen = claims.judged.get(key, {}).get("seen")
+        if j and j.regime != "seen" and verdict not in DECISIVE and seen:
+            if _over_seeds(seen) in DECISIVE:
+                seen_only.append(f"{c.text}, {_over_seeds(seen)}")
+        found.setdefault(verdict, []).append(c.text)
         if c.source and not c.source.startswith("this book"):
-            papers.append(_over_seeds(j) if j else NOT_TESTABLE)
+            papers.append(verdict)
     parts = [f"**{v}**: {'; '.join(found.pop(v))}." for v in DECISIVE if v in found]
     rest = sum(map(len, found.values()))
     if not parts:
@@ -255,7 +265,8 @@ def findings(claims) -> str:
             "seed run: " + " ".join(parts)
         ) + (f" The other {rest} are undecided or not testable here." if rest else "")
     checks = f" Controls, which check the set-up: {'; '.join(controls)}."
-    return said + _papers_share(papers) + checks * any(controls)
+    seen = f" Undecided on new ground, decisive on seen places: {'; '.join(seen_only)}."
+    return said + _papers_share(papers) + checks * any(controls) + seen * any(seen_only)
 
 
 def _papers_share(verdicts: list) -> str:

@@ -31,9 +31,7 @@ def seed_dir(root, seed: int) -> Path:
 def _json_default(value):
     if isinstance(value, (np.integer, np.floating, np.bool_)):
         return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return str(value)
+    return value.tolist() if isinstance(value, np.ndarray) else str(value)
 
 
 def method_table(ev: Evaluations, regions) -> dict:

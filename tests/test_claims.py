@@ -62,6 +62,23 @@ def _claims(ev, *claims, regs=regimes.REGIMES, **kw):
     return c
 
 
+def test_findings_name_a_new_ground_claim_decided_only_on_seen_places():
+    from geosurvey import report
+
+    c = _claims(
+        _evaluations(gap_seen=300.0, gap_new=0.0),
+        Claim("ab", "a beats b", "a", "b", "median_km"),
+        generalisation=("ab",),
+    )
+    assert c.deciding("ab").regime == "new" and c.verdict("ab", "seen") == cl.REPRODUCED
+    assert report.findings(c).endswith(
+        "Undecided on new ground, decisive on seen places: a beats b, reproduced."
+    )
+    assert "Undecided on new ground" not in report.findings(
+        _claims(_evaluations(), Claim("ab", "a beats b", "a", "b", "median_km"))
+    )
+
+
 def test_a_clear_gain_is_reproduced_and_its_reverse_not_reproduced():
     ev = _evaluations()
     c = _claims(
@@ -422,7 +439,8 @@ def test_claim_sentences_give_every_regimes_verdict_with_its_interval():
         and row["difference"] == text[-len(report.effect(j, "median_km")) - 1 : -1]
     )
     assert (
-        row["other regimes"] == f"seen places: {report.effect(seen, 'median_km')} (✓)"
+        row["other regimes"]
+        == f"seen places: {report.effect(seen, 'median_km', units=False)} ✓"
     )
     mde = j.detectable
     assert row["smallest detectable"] == f"{mde:,.0f} km of median error"
@@ -442,7 +460,7 @@ def test_claim_sentences_give_every_regimes_verdict_with_its_interval():
     j.pooled_verdict, j.detectable = cl.INCONCLUSIVE, float("inf")
     row = report.claims_table(c).loc["a beats b"]
     assert row["verdict"] == "inconclusive: too few blocks to decide"
-    assert row["smallest detectable"].startswith("none: ")
+    assert row["smallest detectable"] == f"none ({j.blocks} blocks)"
     # a control is reported apart from the findings
     c.claims["ab"] = dataclasses.replace(c.claims["ab"], control=True)
     assert "**reproduced**" not in report.findings(c)

@@ -140,7 +140,8 @@ def test_the_tools_stand_beside_the_library_and_it_stays_small():
     folds' trained models, their tables, command line and chapter 6's reading: 317;
     chapters 4 and 5's models in the folds and chapter 6's families there: 137; the
     figures a student read asked for, the ranking's and the summaries' explanations and
-    the losses' rows, and the lessons of one seed: 134)."""
+    the losses' rows, and the lessons of one seed: 134; controls reported apart and the
+    claims about new ground decided only on seen places: 6)."""
     lines, inner = 0, 0
     for name, path in _modules():
         tree = ast.parse(path.read_text())
@@ -156,7 +157,7 @@ def test_the_tools_stand_beside_the_library_and_it_stays_small():
     assert not {"bench", "bench_gpu", "checkbook"} & {
         p.stem for p in PACKAGE.rglob("*.py")
     }
-    assert lines <= 14_708 and inner <= 96, (lines, inner)
+    assert lines <= 14_714 and inner <= 96, (lines, inner)
 
 
 def _cycles(graph: dict) -> list:
