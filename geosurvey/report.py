@@ -241,7 +241,7 @@ def findings(claims) -> str:
     the regime each is about is decisive (over the seeds run, where several were),
     and how many more this evidence leaves undecided; then the controls, and the claims
     about new ground decided only on seen places."""
-    found, papers, controls, seen_only = {}, [], [], []
+    found, papers, controls, only = {}, [], [], []
     for key, c in claims.claims.items():
         j = None if c.untestable else claims.deciding(key)
         verdict = _over_seeds(j) if j else NOT_TESTABLE
@@ -251,7 +251,7 @@ def findings(claims) -> str:
         seen = claims.judged.get(key, {}).get("seen")
         if j and j.regime != "seen" and verdict not in DECISIVE and seen:
             if _over_seeds(seen) in DECISIVE:
-                seen_only.append(f"{c.text}, {_over_seeds(seen)}")
+                only.append(f"{c.text} ({_over_seeds(seen)})")
         found.setdefault(verdict, []).append(c.text)
         if c.source and not c.source.startswith("this book"):
             papers.append(verdict)
@@ -265,8 +265,8 @@ def findings(claims) -> str:
             "seed run: " + " ".join(parts)
         ) + (f" The other {rest} are undecided or not testable here." if rest else "")
     checks = f" Controls, which check the set-up: {'; '.join(controls)}."
-    seen = f" Undecided on new ground, decisive on seen places: {'; '.join(seen_only)}."
-    return said + _papers_share(papers) + checks * any(controls) + seen * any(seen_only)
+    seen = f" Seen places alone, where they are not judged, decide: {'; '.join(only)}."
+    return said + _papers_share(papers) + checks * any(controls) + seen * any(only)
 
 
 def _papers_share(verdicts: list) -> str:

@@ -72,9 +72,9 @@ def test_findings_name_a_new_ground_claim_decided_only_on_seen_places():
     )
     assert c.deciding("ab").regime == "new" and c.verdict("ab", "seen") == cl.REPRODUCED
     assert report.findings(c).endswith(
-        "Undecided on new ground, decisive on seen places: a beats b, reproduced."
+        "Seen places alone, where they are not judged, decide: a beats b (reproduced)."
     )
-    assert "Undecided on new ground" not in report.findings(
+    assert "Seen places alone" not in report.findings(
         _claims(_evaluations(), Claim("ab", "a beats b", "a", "b", "median_km"))
     )
 
