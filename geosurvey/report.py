@@ -30,6 +30,7 @@ from .claims import (
     paired,
     unit,
 )
+from .display import NBSP
 from .display import table as formatted
 from .regimes import BY_KEY, FOLDS
 
@@ -147,11 +148,12 @@ def folds_sentence(claims, keys) -> str:
 
 
 CLAIM_COLUMNS = ("paper", "judged on", "difference", "at each seed", "verdict")
-CLAIM_COLUMNS += ("smallest detectable", "other regimes")
+CLAIM_COLUMNS += ("smallest detectable",)
 
 
 def show_claims(claims) -> None:
-    """The claims table (:func:`claims_table`) and how to read it."""
+    """The claims table (:func:`claims_table`), how to read it, and the same claims in
+    the regimes that do not decide them (:func:`elsewhere_table`)."""
     judged = [j for js in claims.judged.values() for j in js.values()]
     seeds = sorted({s for j in judged for s in j.seeds}) or [claims.seed]
     IPython.display.display(formatted(claims_table(claims)))
@@ -169,17 +171,18 @@ def show_claims(claims) -> None:
         "is not about), – not run. A verdict needs the test to pass Holm's correction "
         "for all of the chapter's claims, so an interval that excludes zero can still "
         "be inconclusive; *smallest detectable*: the difference that test finds four "
-        "times in five (none, where it has too few blocks ever to pass); *other "
-        "regimes*: the same difference elsewhere (in the difference column's unit) and "
-        "its verdict there, which does not decide the claim."
+        "times in five (none, where it has too few blocks ever to pass)."
     )
+    if len(others := elsewhere_table(claims)):
+        say("The same differences where they do not decide the claim (same units):")
+        IPython.display.display(formatted(others))
 
 
 def claims_table(claims, keys=None) -> pd.DataFrame:
     """One row per claim: its source; in the regime it is about, the difference (the
     claimed-better method's value minus the claimed-worse one's, over the seeds run,
     with its 95 % interval), the verdict at each seed and over them, and the smallest
-    difference that test could detect; then the difference in the other regimes. For
+    difference that test could detect. For
     an error in km a claim is supported by a negative difference, for an accuracy or a
     GeoScore by a positive one."""
     rows = {}
@@ -198,12 +201,6 @@ def claims_table(claims, keys=None) -> pd.DataFrame:
             if j.detectable == float("inf") and row["verdict"] == INCONCLUSIVE:
                 row["verdict"] += ": too few blocks to decide"
         row["smallest detectable"] = detectable(j, c.metric)
-        row["other regimes"] = "; ".join(
-            f"{BY_KEY[r].name}: {effect(o, c.metric, units=False)} "
-            f"{MARK[_over_seeds(o)]}"
-            for r, o in claims.judged.get(key, {}).items()
-            if o is not j and o.verdict != NOT_TESTABLE
-        )
         rows[c.text] = row
     return (
         pd.DataFrame.from_dict(rows, orient="index", columns=CLAIM_COLUMNS)
@@ -211,6 +208,24 @@ def claims_table(claims, keys=None) -> pd.DataFrame:
         .fillna("–")
         .rename_axis("claim")
     )
+
+
+def elsewhere_table(claims) -> pd.DataFrame:
+    """Per claim, its difference (without the unit) and its verdict mark in each regime
+    that does not decide it: an estimate (e), or a verdict that does not count."""
+    rows = {}
+    for key, c in claims.claims.items():
+        j = claims.deciding(key)
+        rows[c.text] = {
+            BY_KEY[r].name: effect(o, c.metric, units=False)
+            + NBSP
+            + MARK[_over_seeds(o)]
+            for r, o in claims.judged.get(key, {}).items()
+            if o is not j and o.verdict != NOT_TESTABLE
+        }
+    table = pd.DataFrame.from_dict(rows, orient="index").dropna(how="all")
+    table = table[[r.name for r in BY_KEY.values() if r.name in table]]
+    return table.fillna("–").rename_axis("claim")
 
 
 def block_sizes(claims, regime: str = "seen") -> pd.DataFrame:

@@ -438,9 +438,13 @@ def test_claim_sentences_give_every_regimes_verdict_with_its_interval():
         row["at each seed"] == "✓\u00a0✓"
         and row["difference"] == text[-len(report.effect(j, "median_km")) - 1 : -1]
     )
+    # the regime that does not decide it: only "a beats b" was judged elsewhere
+    others = report.elsewhere_table(c)
+    assert list(others.index) == ["a beats b"] and list(others.columns) == [
+        "seen places"
+    ]
     assert (
-        row["other regimes"]
-        == f"seen places: {report.effect(seen, 'median_km', units=False)} ✓"
+        others.iloc[0, 0] == report.effect(seen, "median_km", units=False) + "\u00a0✓"
     )
     mde = j.detectable
     assert row["smallest detectable"] == f"{mde:,.0f} km of median error"
@@ -670,6 +674,8 @@ def test_the_claims_table_is_shown_with_how_to_read_it(monkeypatch):
         others={1: _evaluations(seed=5)},
     )
     report.show_claims(c)
-    table, key = shown
+    table, key, intro, others = shown
+    assert "do not decide" in intro.data
+    assert others.loc["a beats b", "new places"].endswith("\u00a0e")  # an estimate
     assert "a beats b" in table.index
     assert "averaged over seeds 0, 1" in key.data and "✓ reproduced" in key.data

@@ -141,7 +141,8 @@ def test_the_tools_stand_beside_the_library_and_it_stays_small():
     chapters 4 and 5's models in the folds and chapter 6's families there: 137; the
     figures a student read asked for, the ranking's and the summaries' explanations and
     the losses' rows, and the lessons of one seed: 134; controls reported apart and the
-    claims about new ground decided only on seen places: 6)."""
+    claims about new ground decided only on seen places: 6; the claims' other regimes as
+    a table of their own: 15)."""
     lines, inner = 0, 0
     for name, path in _modules():
         tree = ast.parse(path.read_text())
@@ -157,7 +158,7 @@ def test_the_tools_stand_beside_the_library_and_it_stays_small():
     assert not {"bench", "bench_gpu", "checkbook"} & {
         p.stem for p in PACKAGE.rglob("*.py")
     }
-    assert lines <= 14_714 and inner <= 96, (lines, inner)
+    assert lines <= 14_729 and inner <= 96, (lines, inner)
 
 
 def _cycles(graph: dict) -> list:
