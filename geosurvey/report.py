@@ -136,9 +136,8 @@ def folds_sentence(claims, keys) -> str:
         if j is None or j.verdict == NOT_TESTABLE:
             continue
         own = _number(j.difference, c.metric, True) + unit(c.metric)
-        seed = f" (at seed {claims.seed} alone {own})" * (
-            j.pooled_difference is not None
-        )
+        pooled = j.pooled_difference is not None
+        seed = f" (at seed {claims.seed} alone {own})" * pooled
         parts.append(
             f"{c.text}: {effect(j, c.metric)}{seed} over {j.blocks} blocks (smallest "
             f"detectable {detectable(j, c.metric)}), **{_over_seeds(j)}** "
@@ -182,9 +181,8 @@ def claims_table(claims, keys=None) -> pd.DataFrame:
     """One row per claim: its source; in the regime it is about, the difference (the
     claimed-better method's value minus the claimed-worse one's, over the seeds run,
     with its 95 % interval), the verdict at each seed and over them, and the smallest
-    difference that test could detect. For
-    an error in km a claim is supported by a negative difference, for an accuracy or a
-    GeoScore by a positive one."""
+    difference that test could detect. For an error in km a claim is supported by a
+    negative difference, for an accuracy or a GeoScore by a positive one."""
     rows = {}
     for key in keys or claims.claims:
         c, j = claims.claims[key], claims.deciding(key)
