@@ -453,16 +453,16 @@ def confusion(true, pred, names, title: str = "Scene classifier (test split)"):
     return fig
 
 
-def by_regime(ev, methods, regimes, *, metric: str = "geoscore", ax=None):
-    """``metric`` with its 95 % interval for each method (lines) on each regime's test
-    set (x)."""
+def by_regime(ev, methods, regimes, *, metric="geoscore", ax=None, colours=None):
+    """``metric`` with its 95 % interval for each method (lines, in ``colours`` where
+    given) on each regime's test set (x)."""
     if ax is None:
         _, ax = figure(height=3)
     for k, m in enumerate(methods):
         ys = [ev.metrics(m, r.test)[metric] for r in regimes]
         ci = [ev.intervals(m, r.test)[metric] for r in regimes]
         xs = np.arange(len(regimes)) + 0.04 * (k - len(methods) / 2)
-        _errorbars(ax, xs, ys, ci, capsize=2, label=m)
+        _errorbars(ax, xs, ys, ci, capsize=2, label=m, color=(colours or {}).get(m))
     ax.set_xticks(range(len(regimes)), [r.name for r in regimes])
     ax.set_ylabel(f"{reader_name(metric)} (95 % CI)")
     ax.grid(alpha=0.3)
@@ -470,9 +470,9 @@ def by_regime(ev, methods, regimes, *, metric: str = "geoscore", ax=None):
     return ax
 
 
-def accuracy_vs_cost(cost, score, label: str = "GeoScore (seen places)"):
-    """Each family's score against its training time and its inference speed (log
-    scales); a family that trains nothing is drawn at the left edge and says so."""
+def accuracy_vs_cost(cost, score, label="GeoScore (seen places)", colours=None):
+    """Each family's score (in ``colours`` where given) against its training time and
+    its inference speed (log scales); one that trains nothing sits at the left edge."""
     fig, axes = figure(ncols=2, height=3, sharey=True)
     for ax, col, xlabel in (
         (axes[0], "train_seconds", "training time (s, this machine)"),
@@ -482,9 +482,8 @@ def accuracy_vs_cost(cost, score, label: str = "GeoScore (seen places)"):
         low = float(cost.loc[trained, col].min()) / 3 if trained.any() else 1.0
         for k, (family, row) in enumerate(cost.iterrows()):
             x = float(row[col]) if row[col] > 0 else low
-            ax.scatter(
-                x, score[family], color=f"C{k}", label=family if ax is axes[0] else None
-            )
+            colour = (colours or {}).get(family, f"C{k}")
+            ax.scatter(x, score[family], color=colour, label=family * (ax is axes[0]))
         ax.set_xscale("log")
         lo, hi = ax.get_xlim()
         ticks = [
