@@ -49,6 +49,7 @@ DECISIVE = (REPRODUCED, NOT_REPRODUCED)
 MARK = {REPRODUCED: "✓", NOT_REPRODUCED: "✗", INCONCLUSIVE: "?"}
 MARK |= {NOT_TESTABLE: "n/t", ESTIMATE: "e", None: "–"}
 LOWER_IS_BETTER = ("median_km", "mean_km", "q1_km", "q3_km")
+NAMED = ("text", "better", "worse", "region")  # a claim's fields that take {names}
 
 
 @dataclass(frozen=True)
@@ -263,6 +264,30 @@ class Claims:
                     f"claim {claim.key!r}: cannot expect {expected!r} on {regime!r}"
                 )
         self.claims[claim.key] = claim
+
+    def settle(self, *, untestable=None, names=None) -> None:
+        """Complete the run-dependent parts of the claims before they are judged.
+        ``names`` fills the ``{field}`` placeholders of their texts, methods and
+        regions (chapter 4's ``base``: the CNN or the ViT, chosen on validation);
+        ``untestable`` = ``{key: reason}`` marks claims whose prerequisite this run
+        lacks (an empty reason marks nothing). A claim whose methods no regime
+        evaluated is not testable either, and says which it misses."""
+        untestable, names = dict(untestable or {}), dict(names or {})
+        if unknown := set(untestable) - set(self.claims):
+            raise ValueError(f"no claims named {sorted(unknown)} in this chapter")
+        for key, c in self.claims.items():
+            try:
+                c = replace(c, **{f: getattr(c, f).format(**names) for f in NAMED})
+            except KeyError as e:
+                raise ValueError(f"claim {key!r} needs the name {e}") from None
+            missing = [
+                m
+                for m in (c.better, c.worse)
+                if not any(self.ev.has(m, r.test + c.subset) for r in self.regimes)
+            ]
+            gone = f"this run has no {' and no '.join(missing)}" if missing else ""
+            why = untestable.get(key) or c.untestable or gone
+            self.claims[key] = replace(c, untestable=why)
 
     def check(self, condition, message: str) -> bool:
         """Record an assertion of the chapter (asserted by the ci profile)."""

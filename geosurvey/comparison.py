@@ -9,7 +9,7 @@ import pandas as pd
 
 from . import baselines, claims, folds, results, stats
 from .chapters.registry import CHAPTERS as ALL_CHAPTERS
-from .chapters.registry import COMPARISON
+from .chapters.registry import COMPARISON, FAMILIES
 from .metrics import THRESHOLDS_KM
 from .regimes import BY_KEY, FOLDS
 
@@ -64,13 +64,7 @@ def families(chapters) -> dict:
         "frozen k-NN": ("data_and_metrics", baselines.FROZEN),
         ORACLE: ("data_and_metrics", baselines.ORACLE),
     }
-    for family, chapter in (
-        ("direct regression", "planet"),
-        ("PlaNet", "planet"),
-        ("PIGEON", "pigeon"),
-        ("contrastive retrieval", "two_stage_vit"),
-        ("scene-aware", "scene_networks"),
-    ):
+    for family, chapter in FAMILIES:
         out[family] = (chapter, chapters[chapter]["results"]["headlines"][family])
     return out
 

@@ -265,6 +265,41 @@ def test_only_decisive_verdicts_are_expected_of_a_chapter_and_regime():
                 assert verdict in (cl.REPRODUCED, cl.NOT_REPRODUCED), key
 
 
+def test_every_chapters_claims_table_holds_what_it_names_and_asserts():
+    from geosurvey.chapters.base import expected
+    from geosurvey.chapters.registry import CHAPTERS
+
+    for name, spec in CHAPTERS.items():
+        keys = [c.key for c in spec.claims]
+        assert keys and len(keys) == len(set(keys)), name
+        assert set(spec.generalisation) <= set(keys), name
+        assert set(expected(name)) <= set(keys), name
+        for c in spec.claims:
+            assert c.source and c.better != c.worse, c.key
+            assert c.metric.startswith("acc@") or c.metric in (
+                "geoscore",
+                *cl.LOWER_IS_BETTER,
+            ), c.key
+
+
+def test_settling_names_run_dependent_methods_and_marks_missing_ones():
+    c = Claims(_evaluations(), regimes.REGIMES)
+    c.add(Claim("ab", "a beats {x}", "a", "{x}", "median_km"))
+    c.add(Claim("ac", "a beats c", "a", "c", "median_km"))
+    c.add(Claim("ba", "b beats a", "b", "a", "median_km"))
+    with pytest.raises(ValueError, match="'ab' needs the name 'x'"):
+        c.settle()
+    with pytest.raises(ValueError, match=r"no claims named \['zz'\]"):
+        c.settle(untestable={"zz": "why"}, names={"x": "b"})
+    c.settle(untestable={"ba": "b was never trained", "ab": ""}, names={"x": "b"})
+    c.judge()
+    assert c.claims["ab"].text == "a beats b" and c.claims["ab"].worse == "b"
+    assert c.verdict("ab", "seen") == cl.REPRODUCED
+    assert c.claims["ac"].untestable == "this run has no c"
+    assert c.claims["ba"].untestable == "b was never trained"
+    assert c.verdict("ba", "seen") == cl.NOT_TESTABLE and "ba" not in c.judged
+
+
 def test_a_claim_is_judged_in_both_regimes_on_each_regimes_test_set():
     ev = _evaluations(gap_seen=0.0, gap_new=300.0)
     c = _claims(

@@ -142,7 +142,8 @@ def test_the_tools_stand_beside_the_library_and_it_stays_small():
     figures a student read asked for, the ranking's and the summaries' explanations and
     the losses' rows, and the lessons of one seed: 134; controls reported apart and the
     claims about new ground decided only on seen places: 6; the claims' other regimes as
-    a table of their own: 12)."""
+    a table of their own: 12; every chapter's claims as data in its module, out of the
+    notebooks: 466)."""
     lines, inner = 0, 0
     for name, path in _modules():
         tree = ast.parse(path.read_text())
@@ -158,7 +159,7 @@ def test_the_tools_stand_beside_the_library_and_it_stays_small():
     assert not {"bench", "bench_gpu", "checkbook"} & {
         p.stem for p in PACKAGE.rglob("*.py")
     }
-    assert lines <= 14_726 and inner <= 96, (lines, inner)
+    assert lines <= 15_192 and inner <= 96, (lines, inner)
 
 
 def _cycles(graph: dict) -> list:

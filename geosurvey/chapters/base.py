@@ -103,9 +103,9 @@ class Settings:
 class ChapterSpec:
     """A chapter as the registry, the comparison, the tests and the command line see
     it: its results name (``results/<name>.json``), title, notebook (``book/<notebook>.
-    ipynb``), settings class, jobs, and the keys of the one to three claims it judges
-    on new places (named before any run: every other new-places difference is an
-    estimate)."""
+    ipynb``), settings class, jobs, the keys of the one to three claims it judges on
+    new places (named before any run: every other new-places difference is an
+    estimate), and its claims."""
 
     name: str
     title: str
@@ -113,6 +113,7 @@ class ChapterSpec:
     settings: type | None = None
     jobs: tuple = ()
     generalisation: tuple = ()
+    claims: tuple = ()  # every claim it judges (geosurvey.claims.Claim), in page order
 
     @property
     def label(self) -> str:
@@ -359,7 +360,9 @@ class PerRegime:
 class Chapter(Context):
     """A chapter's run: a :class:`Context` with its settings, evaluations and claims."""
 
-    def __init__(self, name: str, cfg, splits: dict, registry, generalisation=()):
+    def __init__(
+        self, name: str, cfg, splits: dict, registry, *, generalisation=(), claims=()
+    ):
         super().__init__(cfg, splits, registry)
         self.name = name
         spec = cfg.geotiles_spec()
@@ -379,6 +382,8 @@ class Chapter(Context):
             generalisation=generalisation,
             reach={r.test: self.reach(r) for r in self.regimes},
         )
+        for claim in claims:
+            self.claims.add(claim)
         self.started = time.perf_counter()
         # what the results break down by; a chapter may add scenes
         self.regions = REGIONS
@@ -460,13 +465,16 @@ class Chapter(Context):
         table = json.loads(path.read_text())
         return {r.key: table[r.test] for r in self.regimes}
 
-    def finish(self) -> list:
-        """Judge the claims (pooling the other seeds whose results exist), save the
-        results files, and return the broken assertions (the notebook's last cell raises
-        on them): claims the profile asserts, and any name only the code uses that a
-        table or figure showed (:func:`geosurvey.display.internal_names`)."""
+    def finish(self, *, untestable=None, **names) -> list:
+        """Judge the chapter's claims (its ``ChapterSpec.claims``, completed by
+        ``untestable`` and ``names`` as :meth:`~geosurvey.claims.Claims.settle` says;
+        pooling the other seeds whose results exist), save the results files, and
+        return the broken assertions (the notebook's last cell raises on them): claims
+        the profile asserts, and any name only the code uses that a table or figure
+        showed (:func:`geosurvey.display.internal_names`)."""
         root = self.cfg.results_dir
         with timings.span("claims and bootstrap"):
+            self.claims.settle(untestable=untestable, names=names)
             self.claims.others = results.other_seeds(self.name, root, self.cfg.seed)
             self.claims.judge()
         with timings.span("results files"):

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..baselines import FROZEN, PRIOR, RAW
+from ..claims import Claim
+from ..display import label
 from .base import ChapterSpec, Settings, knob
 
 NAME = "data_and_metrics"
@@ -22,6 +25,24 @@ class FloorSettings(Settings):
     )
 
 
+CLAIMS = tuple(
+    Claim(
+        key,
+        f"{better} beats {worse} ({label(metric)})",
+        better,
+        worse,
+        metric,
+        source="this book: floors of the GeoTiles design",
+    )
+    for key, better, worse, metric in (
+        ("frozen_raw_25", FROZEN, RAW, "acc@25km"),
+        ("frozen_raw_2500", FROZEN, RAW, "acc@2500km"),
+        ("frozen_prior_2500", FROZEN, PRIOR, "acc@2500km"),
+        ("frozen_prior_score", FROZEN, PRIOR, "geoscore"),
+        ("raw_prior_2500", PRIOR, RAW, "acc@2500km"),
+    )
+)
+
 CHAPTER = ChapterSpec(
     name=NAME,
     title="Data and metrics",
@@ -29,4 +50,5 @@ CHAPTER = ChapterSpec(
     settings=FloorSettings,
     jobs=(),
     generalisation=("frozen_prior_score", "frozen_raw_2500"),
+    claims=CLAIMS,
 )

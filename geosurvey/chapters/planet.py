@@ -23,11 +23,21 @@ from .. import (
     plans,
     regimes,
 )
+from ..baselines import FROZEN, PRIOR
+from ..claims import Claim
 from .base import ChapterSpec, Job, Settings, knob
 
 NAME = "planet"
 
 LEVELS = ("coarse", "middle", "fine")
+# the methods the chapter's claims compare
+MEAN, CENTRE = "classifier, cell mean", "classifier, cell centre"
+CHORD, DISTANCE = "regression, chord loss", "regression, distance loss"
+LEVEL = {
+    "coarse": "classifier, coarse cells",
+    "middle": MEAN,  # the chapter's classifier
+    "fine": "classifier, fine cells",
+}
 
 
 @dataclass(frozen=True)
@@ -399,6 +409,108 @@ def add_album_methods(ch, lstm, logits: dict) -> dict:
     return names
 
 
+LO_88, NO_REGRESSION = (
+    "Lo 2025, line 88",
+    "this book: no document compares it with regression",
+)
+
+
+def _album(key: str, text: str, better: str, worse: str, metric: str, source: str):
+    return Claim(
+        key,
+        text,
+        f"albums: {ALBUM_METHODS[better]}",
+        f"albums: {ALBUM_METHODS[worse]}",
+        metric,
+        source=source,
+        subset="_albums",
+        control=key == "album_random",  # checks the set-up: not a finding
+    )
+
+
+CLAIMS = (
+    Claim(
+        "fine_coarse_25",
+        "fine cells beat coarse cells at 25 km",
+        LEVEL["fine"],
+        LEVEL["coarse"],
+        "acc@25km",
+        source=LO_88,
+    ),
+    Claim(
+        "coarse_fine_2500",
+        "coarse cells beat fine cells at 2500 km",
+        LEVEL["coarse"],
+        LEVEL["fine"],
+        "acc@2500km",
+        source=LO_88,
+    ),
+    Claim(
+        "class_distance",
+        "classification beats distance-loss regression (GeoScore)",
+        MEAN,
+        DISTANCE,
+        "geoscore",
+        source=NO_REGRESSION,
+    ),
+    Claim(
+        "class_chord",
+        "classification beats chord-loss regression (GeoScore)",
+        MEAN,
+        CHORD,
+        "geoscore",
+        source=NO_REGRESSION,
+    ),
+    Claim(
+        "class_prior",
+        "classification beats the prior (GeoScore)",
+        MEAN,
+        PRIOR,
+        "geoscore",
+        source="this book: a floor every method must clear",
+    ),
+    Claim(
+        "finetune_frozen",
+        "fine-tuning beats the frozen k-NN (GeoScore)",
+        MEAN,
+        FROZEN,
+        "geoscore",
+        source="this book: the frozen k-NN floor",
+    ),
+    Claim(
+        "mean_centre_median",
+        "the member mean beats the cell centre (median error)",
+        MEAN,
+        CENTRE,
+        "median_km",
+        source="Lo 2025, lines 175-177",
+    ),
+    _album(
+        "album_750",
+        "album context beats single images at 750 km",
+        "album",
+        "single",
+        "acc@750km",
+        "Falde 2025, line 48 (the threshold is this book's)",
+    ),
+    _album(
+        "album_random",
+        "co-located albums beat random albums of the same sizes",
+        "album",
+        "random",
+        "geoscore",
+        "this book: a control for the albums",
+    ),
+    _album(
+        "lstm_vote",
+        "the album LSTM beats averaging log-probabilities",
+        "album",
+        "vote",
+        "geoscore",
+        "this book: no document compares the two",
+    ),
+)
+
 CHAPTER = ChapterSpec(
     name=NAME,
     title="PlaNet",
@@ -406,4 +518,5 @@ CHAPTER = ChapterSpec(
     settings=PlanetSettings,
     jobs=JOBS,
     generalisation=("class_prior", "finetune_frozen"),
+    claims=CLAIMS,
 )

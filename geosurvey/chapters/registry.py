@@ -6,9 +6,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .. import timings
+from ..claims import Claim
 from . import data_and_metrics, pigeon, planet, scene_networks, two_stage_vit
 from .base import Chapter, ChapterSpec, Context
 
+# each family the comparison reads, with the chapter whose headline represents it:
+# direct regression is a floor there, the others are the learned families it ranks
+FAMILIES = (
+    ("direct regression", "planet"),
+    ("PlaNet", "planet"),
+    ("PIGEON", "pigeon"),
+    ("contrastive retrieval", "two_stage_vit"),
+    ("scene-aware", "scene_networks"),
+)
+LEARNED = tuple(f for f, _ in FAMILIES[1:])
+FLOOR_CLAIMS = (  # (key suffix, floor, why the book asks)
+    ("frozen", "frozen k-NN", "does training add to pretrained features?"),
+    ("prior", "prior", "a floor every method must clear"),
+)
 COMPARISON = ChapterSpec(
     name="comparison",
     title="Comparison",
@@ -18,6 +33,18 @@ COMPARISON = ChapterSpec(
         "PIGEON_frozen",
         "contrastive retrieval_frozen",
         "scene-aware_frozen",
+    ),
+    claims=tuple(
+        Claim(
+            f"{family}_{key}",
+            f"{family} beats the {floor} (GeoScore)",
+            family,
+            floor,
+            "geoscore",
+            source=f"this book: {why}",
+        )
+        for family in LEARNED
+        for key, floor, why in FLOOR_CLAIMS
     ),
 )
 # every chapter, in the book's order, by results name
@@ -111,4 +138,5 @@ def start(
         splits,
         registry(),
         generalisation=CHAPTERS[chapter].generalisation,
+        claims=CHAPTERS[chapter].claims,
     )

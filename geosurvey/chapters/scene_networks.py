@@ -25,6 +25,7 @@ from .. import (
     regimes,
     scenes,
 )
+from ..claims import Claim
 from ..data.geotiles import GeoTilesSpec
 from ..data.sets import Crops, TileSet
 from ..plans import Init
@@ -32,6 +33,15 @@ from .base import ChapterSpec, Job, Settings, knob
 from .planet import LEVELS, partitions
 
 NAME = "scene_networks"
+# the methods the chapter's claims compare
+SINGLE = {lvl: f"single {lvl} classifier" for lvl in LEVELS}
+HEAD = {lvl: f"multi-partition, {lvl} head" for lvl in LEVELS}
+HIER = "multi-partition, hierarchical product"
+CROPS = {1: HIER, 3: f"{HIER}, 3 crops", 5: f"{HIER}, 5 crops"}
+CSN = "CSNs routed by the predicted scene"
+ORACLE = "CSNs routed by the true location's scene (oracle)"
+WITH, WITHOUT = "features + predicted scene", "features, no scene"
+BASIC, FULL = SINGLE["middle"], "scene-aware: CSNs + hierarchical product + 3 crops"
 
 N_SCENES = 3
 
@@ -571,6 +581,96 @@ def routed_logits(ctx, regime, scene_probs, n_crops: int = 1) -> dict:
     }
 
 
+LO_225 = "Lo 2025, line 225: {} vs {} %"
+CLAIMS = (
+    Claim(
+        "multi_single",
+        "multi-partition heads beat a single-partition classifier (fine level)",
+        HEAD["fine"],
+        SINGLE["fine"],
+        "geoscore",
+        source="this book: Lo 2025 never isolates the heads",
+    ),
+    Claim(
+        "hier_fine",
+        "the hierarchical product beats the fine head alone",
+        HIER,
+        HEAD["fine"],
+        "geoscore",
+        source="Lo 2025, line 164",
+    ),
+    Claim(
+        "crops3",
+        "3 crops beat 1",
+        CROPS[3],
+        CROPS[1],
+        "geoscore",
+        source="Lo 2025, line 156",
+    ),
+    Claim(
+        "crops5",
+        "5 crops beat 3",
+        CROPS[5],
+        CROPS[3],
+        "geoscore",
+        source="this book: Müller-Budack 2018's five crops",
+    ),
+    Claim(
+        "csn",
+        "context-specific networks beat one network",
+        CSN,
+        HIER,
+        "geoscore",
+        source="Lo 2025, line 146",
+    ),
+    Claim(
+        "oracle",
+        "routing by the true location's scene beats the predicted scene",
+        ORACLE,
+        CSN,
+        "geoscore",
+        source="this book: a bound, not a method",
+        control=True,  # a bound that checks the router, not a finding
+    ),
+    Claim(
+        "scene_input",
+        "the scene as an extra input helps",
+        WITH,
+        WITHOUT,
+        "geoscore",
+        source="this book: not in Lo 2025",
+    ),
+    Claim(
+        "full_basic_2500",
+        "the scene-aware model beats the basic predictor at 2500 km",
+        FULL,
+        BASIC,
+        "acc@2500km",
+        source=LO_225.format(87.4, 65.8),
+    ),
+    Claim(
+        "basic_full_1",
+        "the basic predictor beats the scene-aware model at 1 km",
+        BASIC,
+        FULL,
+        "acc@1km",
+        source=LO_225.format(9.3, 8.9),
+    ),
+    # per coarse scene ({scene_k}: its name, which depends on the scene source)
+    *(
+        Claim(
+            f"csn_{k}",
+            f"context-specific networks beat one network on {{scene_{k}}} scenes",
+            CSN,
+            HIER,
+            "geoscore",
+            region=f"{{scene_{k}}}",
+            source="this book: Lo 2025 reports no per-scene results",
+        )
+        for k in range(1, N_SCENES + 1)
+    ),
+)
+
 CHAPTER = ChapterSpec(
     name=NAME,
     title="Scene networks",
@@ -578,4 +678,5 @@ CHAPTER = ChapterSpec(
     settings=SceneSettings,
     jobs=JOBS,
     generalisation=("hier_fine", "csn"),
+    claims=CLAIMS,
 )
