@@ -290,7 +290,7 @@ def test_a_design_with_neither_buffer_nor_mask_shares_ground_with_training():
 
 def test_fold_discs_cover_every_continent_and_never_share_ground():
     d = designs.fold_discs(geotiles.labelled_locations(), designs.FOLDS, 0)
-    assert len(d) == 40 and d.groupby("fold").size().eq(5).all()  # 8 folds of 5
+    assert len(d) == 48 and d.groupby("fold").size().eq(6).all()  # 8 folds of 6
     assert set(d["continent"]) == {
         "Europe",
         "North America",

@@ -58,7 +58,8 @@ class Design:
 def place_discs(locs: pd.DataFrame, design: Design, seed: int) -> np.ndarray:
     """Row indices of disc centres: random photo locations, spread over continents by
     :data:`CONTINENT_WEIGHTS`, each disc holding photos and every two discs far enough
-    apart that no tile of one reaches ground of the other."""
+    apart that no tile of one reaches ground of the other. A continent too small for
+    its share (Europe holds about 7 such discs) leaves its remainder to the others."""
     xyz = to_xyz(locs["lat"].to_numpy(), locs["lon"].to_numpy())
     rng = np.random.default_rng([seed, 31])
     cand = rng.permutation(len(xyz))[:CENTRES_FROM]  # centres are drawn among these
@@ -71,15 +72,24 @@ def place_discs(locs: pd.DataFrame, design: Design, seed: int) -> np.ndarray:
     total = sum(w for _, w in CONTINENT_WEIGHTS)
     gap = km_chord(2 * design.radius_km + 2 * design.reach_km)
     chosen = []
-    for name, w in CONTINENT_WEIGHTS:
-        for _ in range(max(1, round(n * w / total))):
-            pool = np.flatnonzero(free & (continent == name))
-            if not len(pool):
-                break
+
+    def draw(name: str) -> bool:
+        pool = np.flatnonzero(free & (continent == name))
+        if len(pool):
             chosen.append(int(rng.choice(pool)))
             free[tree.query_ball_point(xyz[cand[chosen[-1]]], gap)] = False
-    chosen = cand[np.array(chosen, int)]
-    return np.array(chosen[:n])
+        return bool(len(pool))
+
+    for name, w in CONTINENT_WEIGHTS:  # each continent its share while it has room
+        for _ in range(max(1, round(n * w / total))):
+            if not draw(name):
+                break
+    more = True
+    while len(chosen) < n and more:  # then one a continent in turn, where room is left
+        more = False
+        for name, _ in CONTINENT_WEIGHTS:
+            more |= len(chosen) < n and draw(name)
+    return cand[np.array(chosen[:n], int)]
 
 
 def _centres(locs, design: Design, rng, seed: int) -> tuple:
