@@ -328,11 +328,30 @@ def binned_errors(ax, lat, lon, error_km, size=6, legend: bool = True):
         ax.figure.legend(loc="outside lower center", ncols=4, fontsize=8, markerscale=2)
 
 
+def around(lat, lon, *, pad: float = 8.0, least: float = 40.0):
+    """A map extent (lon0, lon1, lat0, lat1) around the points, ``pad`` degrees beyond
+    them and at least ``least`` degrees wide; None (the whole world) when they span
+    more than half of it in longitude."""
+    lon0, lon1 = np.min(lon) - pad, np.max(lon) + pad
+    if lon1 - lon0 > 180:
+        return None
+    widen = max(0.0, least - (lon1 - lon0)) / 2
+    lat0, lat1 = np.min(lat) - pad, np.max(lat) + pad
+    taller = max(0.0, least / 2 - (lat1 - lat0)) / 2
+    return (
+        max(lon0 - widen, -180.0),
+        min(lon1 + widen, 180.0),
+        max(lat0 - taller, -85.0),
+        min(lat1 + taller, 85.0),
+    )
+
+
 def beliefs(images, partition, probs, picks, err_km, k: int = 10):
     """For each picked image, a row: the image, and its ``k`` most probable cells on a
-    map beside it."""
-    fig = blank(height=2.2 * len(picks))
-    grid = fig.add_gridspec(len(picks), 2, width_ratios=(1, 2.4))
+    map beside it, zoomed to the cells within a twentieth of the top probability and
+    the true location."""
+    fig = blank(height=2.6 * len(picks))
+    grid = fig.add_gridspec(len(picks), 2, width_ratios=(1, 2.8))
     for j, i in enumerate(picks):
         ax_img = fig.add_subplot(grid[j, 0])
         ax_img.imshow(images.load(i))
@@ -341,8 +360,13 @@ def beliefs(images, partition, probs, picks, err_km, k: int = 10):
             f"error {err_km[i]:,.0f} km\ntop cell p = {probs[i].max():.2f}", fontsize=8
         )
         ax = fig.add_subplot(grid[j, 1], projection=ccrs.Robinson())
-        world(ax=ax)
-        cell_probabilities(
-            ax, partition, probs[i], k=k, true=(images.meta.lat[i], images.meta.lon[i])
+        likely = probs[i] >= probs[i].max() / 20
+        lat, lon = images.meta.lat[i], images.meta.lon[i]
+        world(
+            ax=ax,
+            extent=around(
+                [*partition.mean_lat[likely], lat], [*partition.mean_lon[likely], lon]
+            ),
         )
+        cell_probabilities(ax, partition, probs[i], k=k, true=(lat, lon))
     return fig

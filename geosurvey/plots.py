@@ -368,6 +368,29 @@ def sweep(
     return ax
 
 
+def by_k(scores: dict, regimes, *, height: float = 2.6):
+    """Each model's validation GeoScore (a line) against the number of neighbours its
+    k-NN answer averages, a panel per regime (``scores[model][regime key]``: ``{k:
+    GeoScore}``); the k that validation chose is circled."""
+    fig, axes = figure(ncols=len(regimes), height=height, sharey=True, squeeze=False)
+    for ax, r in zip(axes[0], regimes):
+        for model, by_regime in scores.items():
+            ks, values = zip(*by_regime[r.key].items())
+            (line,) = ax.plot(ks, values, marker="o", ms=3, label=model)
+            best = int(np.argmax(values))
+            ax.plot(
+                ks[best], values[best], "o", ms=9, mfc="none", color=line.get_color()
+            )
+        ax.set_xscale("log")
+        ax.set_xticks(ks, [str(k) for k in ks])
+        ax.set(xlabel="k (neighbours averaged)", title=r.name)
+        ax.grid(alpha=0.3)
+    axes[0, 0].set_ylabel("validation GeoScore")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=3)
+    return fig
+
+
 def label_distributions(table):
     """Bar charts of the class columns and histograms of the numeric columns of a table,
     two panels a row."""

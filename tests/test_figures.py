@@ -243,3 +243,32 @@ def test_the_cost_plot_labels_each_tick_once_and_inside_its_axis(seconds):
         assert len(shown) >= 2 and len({text for _, text in shown}) == len(shown)
         assert all(lo <= x <= hi for x, _ in shown)
         assert not ax.get_xticklabels(minor=True)
+
+
+def test_a_belief_map_zooms_to_its_likely_cells_unless_they_span_the_world():
+    from geosurvey.maps import around
+
+    lon0, lon1, lat0, lat1 = around([40.0, 42.0], [-75.0, -73.0])
+    assert lon0 <= -75 - 8 and lon1 >= -73 + 8 and lon1 - lon0 >= 40
+    assert lat0 <= 40 - 8 and lat1 >= 42 + 8 and lat1 - lat0 >= 20
+    assert around([0.0, 10.0], [-150.0, 120.0]) is None  # New Zealand and Alaska
+    assert around([-89.0], [179.0])[1:] == (180.0, -85.0, -79.0)  # clipped to the map
+
+
+def test_the_k_figure_circles_the_k_validation_chose_in_each_regime():
+    from geosurvey import regimes
+
+    scores = {
+        "a": {"seen": {1: 300.0, 10: 900.0, 50: 500.0}, "new": {1: 80.0, 10: 60.0}},
+        "b": {"seen": {1: 200.0, 10: 100.0, 50: 50.0}, "new": {1: 10.0, 10: 70.0}},
+    }
+    fig = plots.by_k(scores, regimes.REGIMES)
+    seen, new = (ax for ax in fig.axes if ax.get_title())
+    assert (seen.get_title(), new.get_title()) == ("seen places", "new places")
+    circled = [tuple(ln.get_xydata()[0]) for ln in seen.get_lines()[1::2]]
+    assert circled == [(10.0, 900.0), (1.0, 200.0)]
+    assert [tuple(ln.get_xydata()[0]) for ln in new.get_lines()[1::2]] == [
+        (1.0, 80.0),
+        (10.0, 70.0),
+    ]
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["a", "b"]

@@ -538,7 +538,8 @@ def knn_answers(ctx, trained, x: dict, regime) -> dict:
     """Wu's two inference rules for ``regime``'s test images, with that regime's
     weights: ``{"top-1": (lat, lon, 1), "weighted": (lat, lon, k)}``, k chosen on the
     regime's validation split (the database is the regime's training split, embedded by
-    the same weights; ``x``: the inputs of every split)."""
+    the same weights; ``x``: the inputs of every split), and ``"validation"``: the
+    validation GeoScore of every k it chose among."""
     s, net, base = ctx.settings(NAME), trained.net(regime.key), regime.train(ctx.splits)
     emb = {
         k: inputs.outputs(net, x[k], ctx.cfg) for k in (base, regime.val, regime.test)
@@ -546,10 +547,11 @@ def knn_answers(ctx, trained, x: dict, regime) -> dict:
     train = ctx.splits[base]
     index = GeoIndex(emb[base], train.lat, train.lon)
     val = ctx.splits[regime.val]
-    k, _ = choose_k(index, emb[regime.val], val.lat, val.lon, s.ks)
+    k, scores = choose_k(index, emb[regime.val], val.lat, val.lon, s.ks)
     return {
         "top-1": (*knn_predict(index, emb[regime.test], 1), 1),
         "weighted": (*knn_predict(index, emb[regime.test], k), k),
+        "validation": scores,
     }
 
 
