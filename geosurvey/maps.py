@@ -328,16 +328,16 @@ def binned_errors(ax, lat, lon, error_km, size=6, legend: bool = True):
         ax.figure.legend(loc="outside lower center", ncols=4, fontsize=8, markerscale=2)
 
 
-def around(lat, lon, *, pad: float = 8.0, least: float = 40.0):
+def around(lat, lon, *, pad: float = 8.0, least: float = 60.0):
     """A map extent (lon0, lon1, lat0, lat1) around the points, ``pad`` degrees beyond
-    them and at least ``least`` degrees wide; None (the whole world) when they span
-    more than half of it in longitude."""
+    them, at least ``least`` degrees wide and half as tall as wide; None (the whole
+    world) when they span more than half of it in longitude."""
     lon0, lon1 = np.min(lon) - pad, np.max(lon) + pad
     if lon1 - lon0 > 180:
         return None
     widen = max(0.0, least - (lon1 - lon0)) / 2
     lat0, lat1 = np.min(lat) - pad, np.max(lat) + pad
-    taller = max(0.0, least / 2 - (lat1 - lat0)) / 2
+    taller = max(0.0, (lon1 - lon0 + 2 * widen) / 2 - (lat1 - lat0)) / 2
     return (
         max(lon0 - widen, -180.0),
         min(lon1 + widen, 180.0),

@@ -249,10 +249,12 @@ def test_a_belief_map_zooms_to_its_likely_cells_unless_they_span_the_world():
     from geosurvey.maps import around
 
     lon0, lon1, lat0, lat1 = around([40.0, 42.0], [-75.0, -73.0])
-    assert lon0 <= -75 - 8 and lon1 >= -73 + 8 and lon1 - lon0 >= 40
-    assert lat0 <= 40 - 8 and lat1 >= 42 + 8 and lat1 - lat0 >= 20
+    assert lon0 <= -75 - 8 and lon1 >= -73 + 8 and lon1 - lon0 >= 60
+    assert lat0 <= 40 - 8 and lat1 >= 42 + 8 and lat1 - lat0 >= 30
+    lon0, lon1, lat0, lat1 = around([33.0, 37.0], [-117.0, 15.0])  # far apart
+    assert lon1 - lon0 == 148 and lat1 - lat0 == 74  # half as tall as wide
     assert around([0.0, 10.0], [-150.0, 120.0]) is None  # New Zealand and Alaska
-    assert around([-89.0], [179.0])[1:] == (180.0, -85.0, -79.0)  # clipped to the map
+    assert around([-89.0], [179.0])[1:] == (180.0, -85.0, -74.0)  # clipped to the map
 
 
 def test_the_k_figure_circles_the_k_validation_chose_in_each_regime():
