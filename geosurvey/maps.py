@@ -190,12 +190,25 @@ def cells(
     return coll
 
 
-def cell_probabilities(ax, partition, probs, k: int = 10, true=None, title=None):
-    """The ``k`` most probable cells of one prediction, shaded by probability, with the
-    true location (a blue star) and the answer, the top cell's member mean (a red
-    cross): what a classifier believes, not just its argmax."""
+def cell_probabilities(
+    ax, partition, probs, k: int = 10, true=None, title=None, *, labelled: int = 3
+):
+    """The ``k`` most probable cells of one prediction, shaded by probability (the
+    ``labelled`` most probable also written), with the true location (a blue star) and
+    the answer, the top cell's member mean (a red cross): what a classifier believes,
+    not just its argmax."""
 
     top = np.argsort(probs)[::-1][:k]
+    for i in top[:labelled]:
+        ax.text(
+            partition.mean_lon[i],
+            partition.mean_lat[i],
+            f"  {probs[i]:.2f}",
+            fontsize=8,
+            transform=ccrs.PlateCarree(),
+            clip_on=True,
+            zorder=6,
+        )
     cells(
         ax,
         partition.cell_ids[top],

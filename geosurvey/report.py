@@ -65,18 +65,19 @@ def show(*objects) -> None:
 
 def _number(value: float, metric: str, sign: bool = False) -> str:
     digits = 0 if metric.endswith("_km") or metric == "geoscore" else 1
+    value = round(value, digits) + 0.0  # never "-0"
     return f"{value:{'+' if sign else ''},.{digits}f}"
 
 
 def effect(j, metric: str, *, units: bool = True) -> str:
-    """``+29.6 points [+17.0, +41.7]``: a judgement's difference, over the seeds run
+    """``+29.6 points [+17.0 to +41.7]``: a judgement's difference, over the seeds run
     where other seeds exist, with its 95 % interval (``units``: with the unit)."""
     pooled = "" if j.pooled_difference is None else "pooled_"
     d = _number(getattr(j, pooled + "difference"), metric, True) + unit(metric) * units
     if j.blocks < 2:
         return f"{d} (one block: no interval)"
     lo, hi = (_number(x, metric, True) for x in getattr(j, pooled + "ci95"))
-    return f"{d} [{lo}, {hi}]"
+    return f"{d} [{lo} to {hi}]"  # "to": a comma would read as a thousands mark
 
 
 def detectable(j, metric: str) -> str:
@@ -104,7 +105,7 @@ def _over_seeds(j) -> str:
 def claim_sentence(claims, key: str) -> str:
     """One Markdown sentence: the claim's verdict and difference in the regime it is
     about, e.g. "**reproduced** on seen places over seeds 0, 1, 2 (✓ ✓ ✓): +8.0
-    points [+5.9, +9.9]." (the verdict over the seeds where several were run)."""
+    points [+5.9 to +9.9]." (the verdict over the seeds where several were run)."""
     c, j = claims.claims[key], claims.deciding(key)
     if c.untestable or j is None:
         return f"**{NOT_TESTABLE}**: {c.untestable}." if c.untestable else "not run."
@@ -264,7 +265,7 @@ def findings(claims) -> str:
         seen = claims.judged.get(key, {}).get("seen")
         if j and j.regime != "seen" and verdict not in DECISIVE and seen:
             if _over_seeds(seen) in DECISIVE:
-                only.append(f"{c.text} ({_over_seeds(seen)})")
+                only.append(f"{c.text}, {_over_seeds(seen)} there")
         found.setdefault(verdict, []).append(c.text)
         if c.source and not c.source.startswith("this book"):
             papers.append(verdict)
@@ -278,7 +279,10 @@ def findings(claims) -> str:
             "seed run: " + " ".join(parts)
         ) + (f" The other {rest} are undecided or not testable here." if rest else "")
     checks = f" Controls, which check the set-up: {'; '.join(controls)}."
-    seen = f" Seen places alone, where they are not judged, decide: {'; '.join(only)}."
+    seen = (
+        " Claims about new ground that stay undecided there are decided on seen places,"
+        f" which do not judge them: {'; '.join(only)}."
+    )
     return said + _papers_share(papers) + checks * any(controls) + seen * any(only)
 
 

@@ -72,9 +72,9 @@ def test_findings_name_a_new_ground_claim_decided_only_on_seen_places():
     )
     assert c.deciding("ab").regime == "new" and c.verdict("ab", "seen") == cl.REPRODUCED
     assert report.findings(c).endswith(
-        "Seen places alone, where they are not judged, decide: a beats b (reproduced)."
+        "decided on seen places, which do not judge them: a beats b, reproduced there."
     )
-    assert "Seen places alone" not in report.findings(
+    assert "which do not judge them" not in report.findings(
         _claims(_evaluations(), Claim("ab", "a beats b", "a", "b", "median_km"))
     )
 
@@ -459,7 +459,7 @@ def test_claim_sentences_give_every_regimes_verdict_with_its_interval():
     text = report.claim_sentence(c, "ab")
     assert text.startswith("**reproduced** on new places over seeds 0, 1 (✓ ✓): ")
     d, (lo, hi) = j.pooled_difference, j.pooled_ci95
-    assert text.endswith(f": {d:+,.0f} km of median error [{lo:+,.0f}, {hi:+,.0f}].")
+    assert text.endswith(f": {d:+,.0f} km of median error [{lo:+,.0f} to {hi:+,.0f}].")
     assert report.claim_sentence(c, "x") == "**not testable here**: no albums here."
     assert report.claim_sentence(c, "none") == "not run."
     table = report.claims_table(c)
@@ -632,7 +632,7 @@ def test_an_inconclusive_claim_whose_interval_excludes_zero_says_which_side():
             f"lies wholly {side}, but the test does not pass Holm's correction."
         )
         j.ci95 = [-336.0, 12.0]  # an interval across zero says nothing more
-        assert report.claim_sentence(c, key).endswith("[-336, +12].")
+        assert report.claim_sentence(c, key).endswith("[-336 to +12].")
 
 
 @pytest.mark.parametrize(
@@ -714,3 +714,10 @@ def test_the_claims_table_is_shown_with_how_to_read_it(monkeypatch):
     assert others.loc["a beats b", "new places"].endswith("\u00a0e")  # an estimate
     assert "a beats b" in table.index
     assert "averaged over seeds 0, 1" in key.data and "✓ reproduced" in key.data
+
+
+def test_an_effect_reads_its_interval_with_to_and_never_minus_zero():
+    j = cl.Judgement("seen", 10.0, 9.0, 117.0, [-0.3, 1242.0], 0.5, blocks=9)
+    assert report.effect(j, "geoscore") == "+117 GeoScore [+0 to +1,242]"
+    j.ci95 = [-1230.0, 680.0]
+    assert report.effect(j, "median_km", units=False) == "+117 [-1,230 to +680]"
