@@ -112,19 +112,26 @@ def claim_sentence(claims, key: str) -> str:
     where = BY_KEY[j.regime].name
     if j.verdict == NOT_TESTABLE:
         return f"**{NOT_TESTABLE}** on {where}: {j.reason}."
-    seeds, lo, hi = _which_seeds(j, claims.seed), *(j.pooled_ci95 or j.ci95)
+    seeds = _which_seeds(j, claims.seed)
     text = f"**{_over_seeds(j)}** on {where} {seeds}: {effect(j, c.metric)}."
-    if _over_seeds(j) == INCONCLUSIVE and j.blocks > 1 and (lo > 0 or hi < 0):
-        side = (
-            "on the claim's side of zero"
-            if (lo > 0) == (direction(c.metric) > 0)
-            else "on the other side of zero from the claim"
+    if lean := _leaning(c, j):
+        side = {"for": "on the claim's side of zero"}.get(
+            lean, "on the other side of zero from the claim"
         )
         text += (
             f" Its 95 % interval lies wholly {side}, but the test does not pass "
             "Holm's correction."
         )
     return text
+
+
+def _leaning(c, j) -> str:
+    """Where an inconclusive verdict's 95 % interval lies wholly on one side of zero:
+    "for" (the claim's side) or "against"; else ""."""
+    lo, hi = j.pooled_ci95 or j.ci95
+    if _over_seeds(j) != INCONCLUSIVE or j.blocks < 2 or lo <= 0 <= hi:
+        return ""
+    return "for" if (lo > 0) == (direction(c.metric) > 0) else "against"
 
 
 def folds_sentence(claims, keys) -> str:
@@ -170,8 +177,10 @@ def show_claims(claims) -> None:
         f"positive. *At each seed*: {marks}, e an estimate only (a regime the claim "
         "is not about), – not run. A verdict needs the test to pass Holm's correction "
         "for all of the chapter's claims, so an interval that excludes zero can still "
-        "be inconclusive; *smallest detectable*: the difference that test finds four "
-        "times in five (none, where it has too few blocks ever to pass)."
+        "be inconclusive (the verdict then says which side its interval lies on); "
+        "*smallest detectable*: the difference that test finds four times in five "
+        "(none, where it has too few blocks ever to pass); a smaller one passes less "
+        "often, so a claim can be reproduced below it."
     )
     if len(others := elsewhere_table(claims)):
         say("The same differences where they do not decide the claim (same units):")
@@ -199,6 +208,8 @@ def claims_table(claims, keys=None) -> pd.DataFrame:
             row["verdict"] = _over_seeds(j)
             if j.detectable == float("inf") and row["verdict"] == INCONCLUSIVE:
                 row["verdict"] += ": too few blocks to decide"
+            elif lean := _leaning(c, j):
+                row["verdict"] += f" (interval {lean} the claim)"
         row["smallest detectable"] = detectable(j, c.metric)
         rows[c.text] = row
     return (

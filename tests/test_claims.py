@@ -631,8 +631,12 @@ def test_an_inconclusive_claim_whose_interval_excludes_zero_says_which_side():
         assert text.endswith(
             f"lies wholly {side}, but the test does not pass Holm's correction."
         )
+        lean = "against" if key == "score" else "for"
+        verdict = report.claims_table(c, [key])["verdict"].iloc[0]
+        assert verdict == f"inconclusive (interval {lean} the claim)"
         j.ci95 = [-336.0, 12.0]  # an interval across zero says nothing more
         assert report.claim_sentence(c, key).endswith("[-336 to +12].")
+        assert report.claims_table(c, [key])["verdict"].iloc[0] == "inconclusive"
 
 
 @pytest.mark.parametrize(
