@@ -194,12 +194,12 @@ def cell_probabilities(
     ax, partition, probs, k: int = 10, true=None, title=None, *, labelled: int = 3
 ):
     """The ``k`` most probable cells of one prediction, shaded by probability (the
-    ``labelled`` most probable also written), with the true location (a blue star) and
-    the answer, the top cell's member mean (a red cross): what a classifier believes,
-    not just its argmax."""
+    ``labelled`` most probable written too, where at least 0.005), with the true
+    location (a blue star) and the answer, the top cell's member mean (a red cross):
+    what a classifier believes, not just its argmax."""
 
     top = np.argsort(probs)[::-1][:k]
-    for i in top[:labelled]:
+    for i in top[:labelled][probs[top[:labelled]] >= 0.005]:  # no "0.00"
         ax.text(
             partition.mean_lon[i],
             partition.mean_lat[i],
