@@ -115,8 +115,10 @@ def claim_sentence(claims, key: str) -> str:
     seeds = _which_seeds(j, claims.seed)
     text = f"**{_over_seeds(j)}** on {where} {seeds}: {effect(j, c.metric)}."
     if lean := _leaning(c, j):
-        side = {"for": "on the claim's side of zero"}.get(
-            lean, "on the other side of zero from the claim"
+        side = (
+            "on the claim's side of zero"
+            if lean == "for"
+            else "on the other side of zero from the claim"
         )
         text += (
             f" Its 95 % interval lies wholly {side}, but the test does not pass "
