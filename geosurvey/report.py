@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import inspect
 import numbers
+import textwrap
 
 import IPython.display
 import pandas as pd
@@ -59,7 +60,8 @@ def say(text: str) -> None:
 
 def show(*objects) -> None:
     """Show the source of library functions or classes, highlighted, one block each."""
-    blocks = [f"```python\n{inspect.getsource(obj).rstrip()}\n```" for obj in objects]
+    source = (textwrap.dedent(inspect.getsource(obj)).rstrip() for obj in objects)
+    blocks = [f"```python\n{text}\n```" for text in source]  # a method unindented
     say("\n\n".join(blocks))
 
 

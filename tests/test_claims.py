@@ -725,3 +725,12 @@ def test_an_effect_reads_its_interval_with_to_and_never_minus_zero():
     assert report.effect(j, "geoscore") == "+117 GeoScore [+0 to +1,242]"
     j.ci95 = [-1230.0, 680.0]
     assert report.effect(j, "median_km", units=False) == "+117 [-1,230 to +680]"
+
+
+def test_a_method_is_shown_unindented_as_its_own_block(monkeypatch):
+    from geosurvey.scenes import SceneHierarchy
+
+    said = []
+    monkeypatch.setattr(report, "say", said.append)
+    report.show(SceneHierarchy.probabilities)
+    assert said[0].startswith("```python\ndef probabilities(self, fine_probs)")

@@ -146,7 +146,8 @@ def test_the_tools_stand_beside_the_library_and_it_stays_small():
     notebooks: 466; fold discs that fill all eight folds: 10; belief maps zoomed to the
     likely cells and chapter 4's figure of GeoScore by k: 49; the three likeliest cells'
     probabilities written on them, intervals read "a to b": 17; an inconclusive
-    verdict says which side its interval lies on: 13)."""
+    verdict says which side its interval lies on: 13; a method's source shown
+    unindented: 2)."""
     lines, inner = 0, 0
     for name, path in _modules():
         tree = ast.parse(path.read_text())
@@ -162,7 +163,7 @@ def test_the_tools_stand_beside_the_library_and_it_stays_small():
     assert not {"bench", "bench_gpu", "checkbook"} & {
         p.stem for p in PACKAGE.rglob("*.py")
     }
-    assert lines <= 15_281 and inner <= 96, (lines, inner)
+    assert lines <= 15_283 and inner <= 96, (lines, inner)
 
 
 def _cycles(graph: dict) -> list:
