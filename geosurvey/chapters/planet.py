@@ -358,6 +358,8 @@ ALBUM_METHODS = {
     "random": "LSTM over a random album",
     "vote": "classifier log-probabilities averaged over the album",
 }
+ALBUM = {key: f"albums: {text}" for key, text in ALBUM_METHODS.items()}  # their names
+ALBUM_SUBSET = "_albums"  # their test set: "<regime's test split>_albums"
 
 
 def test_albums(ctx, regime) -> list:
@@ -401,11 +403,10 @@ def add_album_methods(ch, lstm, logits: dict) -> dict:
         in_album = np.zeros(len(ch.splits[r.test]), bool)
         for a in test_albums(ch, r):
             in_album[a] = len(a) > 1
-        names[r.key] = f"{r.test}_albums"
-        ch.evaluations.add_set(names[r.key], ch.splits[r.test].meta[in_album])
+        names[r.key] = split = r.test + ALBUM_SUBSET
+        ch.evaluations.add_set(split, ch.splits[r.test].meta[in_album])
         for name, lg in album_logits(ch, lstm, logits[r.key], r).items():
-            method = f"albums: {ALBUM_METHODS[name]}"
-            ch.evaluations.add(method, names[r.key], *cells.decode(lg[in_album], part))
+            ch.evaluations.add(ALBUM[name], split, *cells.decode(lg[in_album], part))
     return names
 
 
@@ -419,11 +420,11 @@ def _album(key: str, text: str, better: str, worse: str, metric: str, source: st
     return Claim(
         key,
         text,
-        f"albums: {ALBUM_METHODS[better]}",
-        f"albums: {ALBUM_METHODS[worse]}",
+        ALBUM[better],
+        ALBUM[worse],
         metric,
         source=source,
-        subset="_albums",
+        subset=ALBUM_SUBSET,
         control=key == "album_random",  # checks the set-up: not a finding
     )
 
