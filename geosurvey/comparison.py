@@ -313,6 +313,23 @@ def idea_findings(table: pd.DataFrame, *, n_seeds: int) -> str:
     )
 
 
+def blocks_sentence(by_block: pd.DataFrame, fams) -> str:
+    """How the held-out blocks read (rows of :meth:`Evaluations.by_block`): where the
+    prior's one answer scores, and in how many blocks each learned family beats it."""
+    prior, n = by_block["prior"], by_block["images"]
+    top = prior.nlargest(2).index
+    share = (prior * n)[top].sum() / max((prior * n).sum(), 1e-9)
+    learned = [f for f in fams if f not in FLOORS]
+    wins = ", ".join(f"{f} in {int((by_block[f] > prior).sum())}" for f in learned)
+    return (
+        f"The prior answers every image with one point, so it scores only where that "
+        f"point is near: {' and '.join(f'{b} ({prior[b]:,.0f})' for b in top)} give "
+        f"{100 * share:.0f} % of its GeoScore over the whole test set. Of the "
+        f"{len(by_block)} "
+        f"blocks, the learned families beat it in: {wins}."
+    )
+
+
 def cost_table(chapters, fams) -> pd.DataFrame:
     """The cost each chapter measured for its family representative."""
     rows = {}
@@ -342,6 +359,15 @@ def ranking(ch, fams, regime) -> str:
     not told apart, the 95 % block-bootstrap interval of their difference (blocks sized
     as for a claim) including zero. The intervals are not corrected for the many pairs:
     a ranking, not a verdict."""
+    order, score, letters, judged = _grouped(ch, fams, regime)
+    return ", ".join(
+        f"{f} ({score[f]:,.0f}; {letters[f]})" for f in order
+    ) + widest_tie(judged, score)
+
+
+def _grouped(ch, fams, regime) -> tuple:
+    """(families and the prior, best first; their GeoScores; their letters; the pairs
+    judged) on ``regime``'s test set, for :func:`ranking`."""
     shown = [f for f in fams if f not in FLOORS] + ["prior"]
     score = {f: ch.evaluations.metrics(f, regime.test)["geoscore"] for f in shown}
     order = sorted(shown, key=lambda f: -score[f])
@@ -356,9 +382,38 @@ def ranking(ch, fams, regime) -> str:
     for letter, (first, last) in zip("abcdefghij", tied_runs(order, apart)):
         for f in order[first : last + 1]:
             letters[f] += letter
-    return ", ".join(
-        f"{f} ({score[f]:,.0f}; {letters[f]})" for f in order
-    ) + widest_tie(judged, score)
+    return order, score, letters, judged
+
+
+def against_prior(ch, fams, regime, name: str) -> str:
+    """Who leads on ``regime``'s test set and which learned families score above the
+    prior by more than the uncorrected interval of their difference (a clause)."""
+    order, score, letters, _ = _grouped(ch, fams, regime)
+    learned = [f for f in order if f != "prior"]
+    above = [
+        f
+        for f in learned
+        if score[f] > score["prior"] and not set(letters[f]) & set(letters["prior"])
+    ]
+    told = (
+        f"{len(above)} of {len(learned)} learned families "
+        f"{'is' if len(above) == 1 else 'are'} told apart from the prior "
+        f"({score['prior']:,.0f}) above it"
+        + (f" ({', '.join(above)})" if above else "")
+    )
+    return f"on {name}, {order[0]} leads ({score[order[0]]:,.0f}) and {told}"
+
+
+def summary(ch, ranked: list, stability, ideas, *, n_seeds: int) -> str:
+    """The chapter's summary: on each test set of ``ranked`` (``[(regime, name,
+    families)]``) who leads and who is told apart from the prior; how many claims are
+    decisive over the seeds; which ideas held."""
+    where = "; ".join(against_prior(ch, fams, r, name) for r, name, fams in ranked)
+    sure = lessons(stability, n_seeds).split("\n\n")[0]
+    return (
+        f"By GeoScore at seed {ch.cfg.seed}, {where} (uncorrected intervals: a "
+        f"ranking, not a verdict). {sure} {idea_findings(ideas, n_seeds=n_seeds)}"
+    )
 
 
 def widest_tie(judged: dict, score: dict) -> str:

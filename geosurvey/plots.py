@@ -477,15 +477,17 @@ def confusion(true, pred, names, title: str = "Scene classifier (test split)"):
 
 
 def by_regime(ev, methods, regimes, *, metric="geoscore", ax=None, colours=None):
-    """``metric`` with its 95 % interval for each method (lines, in ``colours`` where
-    given) on each regime's test set (x)."""
+    """``metric`` with its 95 % interval for each method (in ``colours`` where given)
+    on each regime's test set (x); points, not lines: a method's models may differ
+    between regimes."""
     if ax is None:
         _, ax = figure(height=3)
     for k, m in enumerate(methods):
         ys = [ev.metrics(m, r.test)[metric] for r in regimes]
         ci = [ev.intervals(m, r.test)[metric] for r in regimes]
         xs = np.arange(len(regimes)) + 0.04 * (k - len(methods) / 2)
-        _errorbars(ax, xs, ys, ci, capsize=2, label=m, color=(colours or {}).get(m))
+        colour = (colours or {}).get(m)
+        _errorbars(ax, xs, ys, ci, capsize=2, ls="none", label=m, color=colour)
     ax.set_xticks(range(len(regimes)), [r.name for r in regimes])
     ax.set_ylabel(f"{reader_name(metric)} (95 % CI)")
     ax.grid(alpha=0.3)

@@ -268,15 +268,18 @@ def block_sizes(claims, regime: str = "seen") -> pd.DataFrame:
 def findings(claims) -> str:
     """The chapter's findings, for its summary: by name, the claims whose verdict in
     the regime each is about is decisive (over the seeds run, where several were),
-    and how many more this evidence leaves undecided; then the controls, and the claims
-    about new ground decided only on seen places."""
-    found, papers, controls, only = {}, [], [], []
+    and how many more this evidence leaves undecided; those of them whose interval
+    points against the claim; then the controls, and the claims about new ground
+    decided only on seen places."""
+    found, papers, controls, only, against = {}, [], [], [], []
     for key, c in claims.claims.items():
         j = None if c.untestable else claims.deciding(key)
         verdict = _over_seeds(j) if j else NOT_TESTABLE
         if c.control:
             controls.append(f"{c.text}, {verdict}")
             continue
+        if j and _leaning(c, j) == "against":
+            against.append(f"{c.text} ({effect(j, c.metric)})")
         seen = claims.judged.get(key, {}).get("seen")
         if j and j.regime != "seen" and verdict not in DECISIVE and seen:
             if _over_seeds(seen) in DECISIVE:
@@ -298,7 +301,17 @@ def findings(claims) -> str:
         " Claims about new ground that stay undecided there are decided on seen places,"
         f" which do not judge them: {'; '.join(only)}."
     )
-    return said + _papers_share(papers) + checks * any(controls) + seen * any(only)
+    other_way = (
+        " Undecided, but with a 95 % interval wholly on the other side of zero, so "
+        f"here the difference went against the paper: {'; '.join(against)}."
+    )
+    return (
+        said
+        + _papers_share(papers)
+        + other_way * any(against)
+        + checks * any(controls)
+        + seen * any(only)
+    )
 
 
 def _papers_share(verdicts: list) -> str:

@@ -634,6 +634,9 @@ def test_an_inconclusive_claim_whose_interval_excludes_zero_says_which_side():
         lean = "against" if key == "score" else "for"
         verdict = report.claims_table(c, [key])["verdict"].iloc[0]
         assert verdict == f"inconclusive (interval {lean} the claim)"
+        # the summary names the claims whose difference went against the paper
+        went_against = "went against the paper: a beats b (-234 GeoScore"
+        assert (went_against in report.findings(c)) == (key == "score")
         j.ci95 = [-336.0, 12.0]  # an interval across zero says nothing more
         assert report.claim_sentence(c, key).endswith("[-336 to +12].")
         assert report.claims_table(c, [key])["verdict"].iloc[0] == "inconclusive"

@@ -142,6 +142,35 @@ def test_the_ranking_includes_the_prior_and_says_where_intervals_cannot_separate
     # the tie is explained by the blocks its interval rests on
     pair = f"{first.split(' (')[0]} and {second.split(' (')[0]}"
     assert why.startswith(pair) and " S2 level-" in why and "blocks" in why
+    # the summary's clause: both learned families are told apart from the prior
+    clause = comparison.against_prior(
+        SimpleNamespace(evaluations=ev), fams, regimes.SEEN, "seen places"
+    )
+    assert clause.startswith(f"on seen places, {first.split(' (')[0]} leads (")
+    prior_score = f"{ev.metrics('prior', 'test')['geoscore']:,.0f}"
+    both = pair.replace(" and ", ", ")
+    assert clause.endswith(
+        f"2 of 2 learned families are told apart from the prior ({prior_score}) "
+        f"above it ({both})"
+    )
+
+
+def test_the_blocks_sentence_says_where_the_prior_scores_and_who_beats_it():
+    by_block = pd.DataFrame(
+        {
+            "images": [10, 30, 60],
+            "prior": [3000.0, 1000.0, 0.0],
+            "PlaNet": [100.0, 2000.0, 50.0],
+            "frozen k-NN": [4000.0, 4000.0, 4000.0],  # a floor: not counted
+        },
+        index=["Europe 1", "Asia 2", "Africa 3"],
+    )
+    text = comparison.blocks_sentence(by_block, ["prior", "PlaNet", "frozen k-NN"])
+    # prior: 30,000 + 30,000 of 60,000 image-points come from its two best blocks
+    assert "Europe 1 (3,000) and Asia 2 (1,000) give 100 % of its GeoScore" in text
+    assert text.endswith(
+        "Of the 3 blocks, the learned families beat it in: PlaNet in 2."
+    )
 
 
 def test_tied_runs_are_the_groups_of_a_compact_letter_display():
