@@ -327,6 +327,35 @@ def _papers_share(verdicts: list) -> str:
     )
 
 
+def training(ch, jobs) -> pd.DataFrame:
+    """How each of ``jobs`` that ``ch``'s run has trained (its checkpoints exist) was
+    trained: what it starts from, its loss, how many weights learn, the recipe, the
+    epochs it ran and the epoch each regime's validation chose."""
+    rows = {}
+    for job in jobs:
+        if not all(path.exists() for path in ch.checkpoints(job)):
+            continue  # not trained by this run (e.g. a scene too small for its own)
+        plan, trained = ch.plan(job), ch.fit(job)
+        needs = ch.registry.jobs[job].dependencies(ch)
+        r, h = plan.recipe, trained.history
+        learns = sum(p.numel() for p in trained.model.parameters() if p.requires_grad)
+        rows[job] = {
+            "starts from": ", ".join(needs)
+            if plan.init
+            else (
+                "pretrained network" if hasattr(trained.model, "top") else "new weights"
+            ),
+            "loss": type(plan.loss).__name__,
+            "weights trained": f"{learns / 1e6:.2f} M",
+            "learning rate": f"{r.lr:g} (top {r.lr * r.top_lr_scale:g})",
+            "epochs run (most)": f"{len(h.epochs)} ({r.epochs})",
+            "best epoch": ", ".join(
+                f"{BY_KEY[k].name} {b['epoch']}" for k, b in h.best.items()
+            ),
+        }
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("job")
+
+
 def glue_claims(claims) -> None:
     """Glue every claim's sentence as ``claim_<key>`` for the chapter's text."""
     for key in claims.claims:
