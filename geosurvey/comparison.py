@@ -10,6 +10,7 @@ import pandas as pd
 from . import baselines, claims, folds, results, stats
 from .chapters.registry import CHAPTERS as ALL_CHAPTERS
 from .chapters.registry import COMPARISON, FAMILIES
+from .geo import geoscore
 from .metrics import THRESHOLDS_KM
 from .regimes import BY_KEY, FOLDS
 
@@ -310,6 +311,59 @@ def idea_findings(table: pd.DataFrame, *, n_seeds: int) -> str:
         f" Of the table's {len(new)} claims judged on new ground (one model's discs or "
         f"the folds), {sure} have the same decisive verdict at every seed"
         + (": no idea is shown to carry to new ground." if not sure else ".")
+    )
+
+
+def prior_blocks_sentence(judged: claims.Claims) -> str:
+    """Why the claims against the prior decide little on seen places: the blocks they
+    are judged on, and the smallest difference those blocks let a test detect."""
+    found = [
+        (c, judged.judged.get(key, {}).get("seen"))
+        for key, c in judged.claims.items()
+        if c.worse == "prior"
+    ]
+    found = [
+        j for c, j in found if j and j.level is not None and np.isfinite(j.detectable)
+    ]
+    if not found:
+        return ""
+    j, least = found[0], min(j.detectable for j in found)
+    return (
+        "The prior answers every image with one point, so how far a family beats it "
+        "goes together over whole continents: neighbouring blocks of this difference "
+        f"stay correlated down to S2 level {j.level} (about "
+        f"{stats.edge_km(j.level):,.0f} km across). On {j.blocks} such blocks a claim "
+        f"against the prior can detect only a difference of {least:,.0f} GeoScore or "
+        f"more, {100 * least / geoscore(0.0):.0f} % of the scale."
+    )
+
+
+LOOK_UP, CLASSIFIERS = "contrastive retrieval", ("PlaNet", "PIGEON")
+
+
+def why_sentence(ev, seen, new) -> str:
+    """What the numbers say of why the families rank as they do on new places: a
+    look-up answers with training locations, a classifier with its cells' means; empty
+    where a family this needs was not evaluated."""
+    names = (LOOK_UP, "frozen k-NN", ORACLE, "prior", *CLASSIFIERS)
+    if not all(ev.has(f, r.test) for f in names for r in (seen, new)):
+        return ""
+    m = {r.key: {f: ev.metrics(f, r.test) for f in names} for r in (seen, new)}
+    gain = {r: m[r][LOOK_UP]["geoscore"] - m[r]["frozen k-NN"]["geoscore"] for r in m}
+    near = ", ".join(
+        f"{f} {m[new.key][f]['acc@2500km']:.0f} %"
+        for f in (*CLASSIFIERS, "prior", LOOK_UP)
+    )
+    return (
+        "A look-up answers with the location of a training image, and on new places "
+        "the nearest one lies a median "
+        f"{m[new.key][ORACLE]['median_km']:,.0f} km away (the oracle's error). "
+        f"Contrastive retrieval, a look-up in a learned embedding, gains "
+        f"{gain[seen.key]:+,.0f} GeoScore over the frozen k-NN on seen places and "
+        f"{gain[new.key]:+,.0f} on new places. A classifier answers with the mean "
+        "location of a cell, and adaptive cells sit where training images are dense, "
+        "as the prior's one answer does; the share of new-places images within "
+        f"2,500 km: {near}."
     )
 
 

@@ -299,3 +299,36 @@ def test_a_family_is_read_on_the_folds_by_the_model_its_chapter_replicated():
         "PlaNet": ("planet", "mean"),
         "contrastive retrieval": ("two_stage_vit", "stage 2"),
     }
+
+
+def test_the_why_sentence_reads_look_ups_and_classifiers_from_their_errors():
+    rng = np.random.default_rng(1)
+    meta = pd.DataFrame(
+        {"lat": rng.uniform(-50, 50, 300), "lon": rng.uniform(-170, 170, 300)}
+    )
+    ev = Evaluations({"test": meta, "test_new": meta})
+    km = {  # every image's error in km, on seen and on new places
+        "contrastive retrieval": (500.0, 3000.0),
+        "frozen k-NN": (800.0, 3000.0),
+        comparison.ORACLE: (10.0, 900.0),
+        "prior": (4000.0, 2000.0),
+        "PlaNet": (600.0, 2400.0),
+        "PIGEON": (600.0, 2600.0),
+    }
+    for method, (seen_km, new_km) in km.items():
+        for split, d in (("test", seen_km), ("test_new", new_km)):
+            lat, lon = destination(meta.lat.to_numpy(), meta.lon.to_numpy(), 0.0, d)
+            ev.add(method, split, lat, lon)
+    text = comparison.why_sentence(ev, regimes.SEEN, regimes.NEW)
+    gain = (
+        ev.metrics("contrastive retrieval", "test")["geoscore"]
+        - ev.metrics("frozen k-NN", "test")["geoscore"]
+    )
+    assert "the nearest one lies a median 900 km away" in text
+    said = f"gains {gain:+,.0f} GeoScore over the frozen k-NN on seen places and +0 on"
+    assert said in text
+    assert text.endswith(
+        "within 2,500 km: PlaNet 100 %, PIGEON 0 %, prior 100 %, contrastive retrieval 0 %."
+    )
+    ev.done.pop(("PIGEON", "test_new"))  # a family not evaluated: nothing to say
+    assert comparison.why_sentence(ev, regimes.SEEN, regimes.NEW) == ""
