@@ -147,7 +147,9 @@ def test_the_tools_stand_beside_the_library_and_it_stays_small():
     likely cells and chapter 4's figure of GeoScore by k: 49; the three likeliest cells'
     probabilities written on them, intervals read "a to b": 17; an inconclusive
     verdict says which side its interval lies on: 13; a method's source shown
-    unindented: 2)."""
+    unindented: 2; chapter 6's summary, its reading of the blocks and its explanations,
+    chapter 5's training table, findings naming the claims that went against their
+    paper: 153)."""
     lines, inner = 0, 0
     for name, path in _modules():
         tree = ast.parse(path.read_text())
@@ -163,7 +165,7 @@ def test_the_tools_stand_beside_the_library_and_it_stays_small():
     assert not {"bench", "bench_gpu", "checkbook"} & {
         p.stem for p in PACKAGE.rglob("*.py")
     }
-    assert lines <= 15_283 and inner <= 96, (lines, inner)
+    assert lines <= 15_436 and inner <= 96, (lines, inner)
 
 
 def _cycles(graph: dict) -> list:

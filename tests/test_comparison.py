@@ -327,8 +327,7 @@ def test_the_why_sentence_reads_look_ups_and_classifiers_from_their_errors():
     assert "the nearest one lies a median 900 km away" in text
     said = f"gains {gain:+,.0f} GeoScore over the frozen k-NN on seen places and +0 on"
     assert said in text
-    assert text.endswith(
-        "within 2,500 km: PlaNet 100 %, PIGEON 0 %, prior 100 %, contrastive retrieval 0 %."
-    )
+    shares = "PlaNet 100 %, PIGEON 0 %, prior 100 %, contrastive retrieval 0 %."
+    assert text.endswith(f"within 2,500 km: {shares}")
     ev.done.pop(("PIGEON", "test_new"))  # a family not evaluated: nothing to say
     assert comparison.why_sentence(ev, regimes.SEEN, regimes.NEW) == ""
