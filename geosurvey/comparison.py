@@ -250,11 +250,15 @@ IDEAS = {
 }
 
 
+EFFECT = "mean effect (+: as claimed)"
+
+
 def lessons_table(by_seed: dict) -> pd.DataFrame:
     """Each idea of :data:`IDEAS` with the claims that isolate it: the verdict at
     every seed in each regime (marks as in :func:`stability_table`), and in the regime
     the claim is judged on (:func:`judged_on`), the verdict over the seeds (decisive
-    only where every seed gives it) and the mean difference."""
+    only where every seed gives it) and the mean effect, positive where it goes the
+    claim's way (a fall in an error in km is positive, as in the forest plot)."""
     rows = {}
     for idea, keys in IDEAS.items():
         for chapter, key in (k.split(":") for k in keys.split(", ")):
@@ -275,10 +279,11 @@ def lessons_table(by_seed: dict) -> pd.DataFrame:
             v = [_verdict(c, about) for c in recs]
             row["over seeds"] = v[0] if len(set(v)) == 1 else "seed-dependent"
             js = [c["judgements"].get(about) for c in recs]
-            d = [j["difference"] for j in js if j]
+            sign = claims.direction(recs[0]["metric"])  # positive: the claim's way
+            d = [sign * j["difference"] for j in js if j]
             unit = claims.unit(recs[0]["metric"])
             digits = 1 if unit == " points" else 0
-            row["mean difference"] = f"{np.mean(d):+,.{digits}f}{unit}" if d else "–"
+            row[EFFECT] = f"{np.mean(d):+,.{digits}f}{unit}" if d else "–"
             rows[(idea, recs[0]["text"])] = row
     table = pd.DataFrame.from_dict(rows, orient="index")
     return _marks(table.rename_axis(["idea", "claim"]), ALL_REGIMES)

@@ -207,10 +207,11 @@ def test_lessons_group_claims_by_idea_and_hold_an_idea_only_at_every_seed():
     ]
     untested = two.loc[("more evidence at test time", "albums")]  # no judgement at all
     assert untested["over seeds"] == cl.NOT_TESTABLE
-    assert untested["mean difference"] == "–"
+    assert untested[comparison.EFFECT] == "–"
     row = two.loc[("classify, do not regress", "cells beat regression")]
     assert row["seen places"] == "✓ ✓" and row["over seeds"] == cl.REPRODUCED
-    assert row["mean difference"].startswith("-") and row["new places"] == "e e"
+    # a fall in km error is an effect the claim's way: positive
+    assert row[comparison.EFFECT].startswith("+") and row["new places"] == "e e"
     text = comparison.idea_findings(two, n_seeds=2)
     chords = two.loc[("classify, do not regress", "cells beat chords")]
     assert chords["judged on"] == "new places" and chords["seen places"] == "✓ ✓"
