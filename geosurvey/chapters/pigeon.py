@@ -308,7 +308,8 @@ def intra_cell(ctx, trained, regime):
 
 def refined(ctx, trained, clusters, regime):
     """PIGEON's refinement of ``regime``'s test answers, the number of top cells
-    searched chosen on that regime's validation split: ``(lat, lon, top k)``."""
+    searched chosen on that regime's validation split: ``(lat, lon, top k, {k:
+    validation GeoScore})``."""
     val = ctx.splits[regime.val]
     logits, feats = (
         ctx.outputs(trained, regime, split=regime.val),
@@ -327,7 +328,7 @@ def refined(ctx, trained, clusters, regime):
         features(ctx, trained, regime, regime.test),
         k,
     )
-    return lat, lon, k
+    return lat, lon, k, score
 
 
 SMOOTHING_LINES, NOT_IN_FALDE = (
