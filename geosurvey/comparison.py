@@ -10,7 +10,6 @@ import pandas as pd
 from . import baselines, claims, folds, results, stats
 from .chapters.registry import CHAPTERS as ALL_CHAPTERS
 from .chapters.registry import COMPARISON, FAMILIES
-from .geo import geoscore
 from .metrics import THRESHOLDS_KM
 from .regimes import BY_KEY, FOLDS
 
@@ -316,30 +315,6 @@ def idea_findings(table: pd.DataFrame, *, n_seeds: int) -> str:
         f" Of the table's {len(new)} claims judged on new ground (one model's discs or "
         f"the folds), {sure} have the same decisive verdict at every seed"
         + (": no idea is shown to carry to new ground." if not sure else ".")
-    )
-
-
-def prior_blocks_sentence(judged: claims.Claims) -> str:
-    """Why the claims against the prior decide little on seen places: the blocks they
-    are judged on, and the smallest difference those blocks let a test detect."""
-    found = [
-        (c, judged.judged.get(key, {}).get("seen"))
-        for key, c in judged.claims.items()
-        if c.worse == "prior"
-    ]
-    found = [
-        j for c, j in found if j and j.level is not None and np.isfinite(j.detectable)
-    ]
-    if not found:
-        return ""
-    j, least = found[0], min(j.detectable for j in found)
-    return (
-        "The prior answers every image with one point, so how far a family beats it "
-        "goes together over whole continents: neighbouring blocks of this difference "
-        f"stay correlated down to S2 level {j.level} (about "
-        f"{stats.edge_km(j.level):,.0f} km across). On {j.blocks} such blocks a claim "
-        f"against the prior can detect only a difference of {least:,.0f} GeoScore or "
-        f"more, {100 * least / geoscore(0.0):.0f} % of the scale."
     )
 
 

@@ -327,6 +327,29 @@ def _papers_share(verdicts: list) -> str:
     )
 
 
+def prior_blocks_sentence(claims) -> str:
+    """Why the claims against the prior decide little on seen places: the blocks their
+    differences are judged on, and the smallest difference each can detect there."""
+    found = [
+        (c, j)
+        for key, c in claims.claims.items()
+        if any(m.startswith("prior") for m in (c.better, c.worse))  # or its family
+        and (j := claims.judged.get(key, {}).get("seen"))
+        and j.level is not None
+    ]
+    if not found:
+        return ""
+    j = found[0][1]
+    least = "; ".join(f"{c.text}, {detectable(j, c.metric)}" for c, j in found)
+    return (
+        "The prior answers every image with one point, so how far a method beats it "
+        "goes together over whole continents: neighbouring blocks of this difference "
+        f"stay correlated down to S2 level {j.level} (about "
+        f"{stats.edge_km(j.level):,.0f} km across). On {j.blocks} such blocks the "
+        f"smallest differences the tests can detect are large: {least}."
+    )
+
+
 def training(ch, jobs) -> pd.DataFrame:
     """How each of ``jobs`` that ``ch``'s run has trained (its checkpoints exist) was
     trained: what it starts from, its loss, how many weights learn, the recipe, the

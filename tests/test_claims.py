@@ -737,3 +737,27 @@ def test_a_method_is_shown_unindented_as_its_own_block(monkeypatch):
     monkeypatch.setattr(report, "say", said.append)
     report.show(SceneHierarchy.probabilities)
     assert said[0].startswith("```python\ndef probabilities(self, fine_probs)")
+
+
+def test_the_prior_blocks_sentence_gives_each_prior_claims_detectable_difference():
+    from geosurvey import report
+
+    ev = _evaluations(seed=0)
+    ev.done[("prior", "test")] = ev.done[("b", "test")]  # "b" answers as a prior would
+    c = _claims(
+        ev,
+        Claim("ap", "a beats the prior", "a", "prior", "median_km"),
+        Claim("ab", "a beats b", "a", "b", "median_km"),
+        regs=(regimes.SEEN,),
+    )
+    j = c.judged["ap"]["seen"]
+    text = report.prior_blocks_sentence(c)
+    assert f"down to S2 level {j.level} " in text and f"On {j.blocks} such" in text
+    assert text.endswith(f"a beats the prior, {report.detectable(j, 'median_km')}.")
+    assert "a beats b" not in text
+    assert (
+        report.prior_blocks_sentence(
+            _claims(ev, Claim("ab", "x", "a", "b", "median_km"))
+        )
+        == ""
+    )
