@@ -322,18 +322,16 @@ LOOK_UP, CLASSIFIERS = "contrastive retrieval", ("PlaNet", "PIGEON")
 
 
 def why_sentence(ev, seen, new) -> str:
-    """What the numbers say of why the families rank as they do on new places: a
-    look-up answers with training locations, a classifier with its cells' means; empty
-    where a family this needs was not evaluated."""
+    """Why the families rank as they do on new places, in numbers: a look-up answers
+    with training locations, a classifier with its cells' means ("" where one is
+    missing)."""
     names = (LOOK_UP, "frozen k-NN", ORACLE, "prior", *CLASSIFIERS)
     if not all(ev.has(f, r.test) for f in names for r in (seen, new)):
         return ""
     m = {r.key: {f: ev.metrics(f, r.test) for f in names} for r in (seen, new)}
     gain = {r: m[r][LOOK_UP]["geoscore"] - m[r]["frozen k-NN"]["geoscore"] for r in m}
-    near = ", ".join(
-        f"{f} {m[new.key][f]['acc@2500km']:.0f} %"
-        for f in (*CLASSIFIERS, "prior", LOOK_UP)
-    )
+    share = {f: m[new.key][f]["acc@2500km"] for f in (*CLASSIFIERS, "prior", LOOK_UP)}
+    near = ", ".join(f"{f} {v:.0f} %" for f, v in share.items())
     return (
         "A look-up answers with the location of a training image, and on new places "
         "the nearest one lies a median "

@@ -330,12 +330,11 @@ def _papers_share(verdicts: list) -> str:
 def prior_blocks_sentence(claims) -> str:
     """Why the claims against the prior decide little on seen places: the blocks their
     differences are judged on, and the smallest difference each can detect there."""
-    found = [
+    found = [  # the prior, or its family in chapter 6
         (c, j)
         for key, c in claims.claims.items()
-        if any(m.startswith("prior") for m in (c.better, c.worse))  # or its family
-        and (j := claims.judged.get(key, {}).get("seen"))
-        and j.level is not None
+        if (j := claims.judged.get(key, {}).get("seen")) and j.level is not None
+        if any(m.startswith("prior") for m in (c.better, c.worse))
     ]
     if not found:
         return ""

@@ -307,9 +307,8 @@ def intra_cell(ctx, trained, regime):
 
 
 def refined(ctx, trained, clusters, regime):
-    """PIGEON's refinement of ``regime``'s test answers, the number of top cells
-    searched chosen on that regime's validation split: ``(lat, lon, top k, {k:
-    validation GeoScore})``."""
+    """PIGEON's refinement of ``regime``'s test answers, searching the top k cells that
+    its validation split chose: ``(lat, lon, k, {k: validation GeoScore})``."""
     val = ctx.splits[regime.val]
     logits, feats = (
         ctx.outputs(trained, regime, split=regime.val),
