@@ -358,18 +358,17 @@ def training(ch, jobs) -> pd.DataFrame:
         if not all(path.exists() for path in ch.checkpoints(job)):
             continue  # not trained by this run (e.g. a scene too small for its own)
         plan, trained = ch.plan(job), ch.fit(job)
-        needs = ch.registry.jobs[job].dependencies(ch)
         r, h = plan.recipe, trained.history
         learns = sum(p.numel() for p in trained.model.parameters() if p.requires_grad)
+        start = "pretrained network" if hasattr(trained.model, "top") else "new weights"
+        lr = f"{r.lr:.0e} (top {r.lr * r.top_lr_scale:.0e})"
         rows[job] = {
-            "starts from": ", ".join(needs)
+            "starts from": ", ".join(ch.registry.jobs[job].dependencies(ch))
             if plan.init
-            else (
-                "pretrained network" if hasattr(trained.model, "top") else "new weights"
-            ),
+            else start,
             "loss": type(plan.loss).__name__,
             "weights trained": f"{learns / 1e6:.2f} M",
-            "learning rate": f"{r.lr:g} (top {r.lr * r.top_lr_scale:g})",
+            "learning rate": lr.replace("e-0", "e-"),
             "epochs run (most)": f"{len(h.epochs)} ({r.epochs})",
             "best epoch": ", ".join(
                 f"{BY_KEY[k].name} {b['epoch']}" for k, b in h.best.items()
