@@ -4,6 +4,8 @@ every seed that was run, and every family's cost. Nothing is retrained."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 
@@ -313,7 +315,8 @@ def idea_findings(table: pd.DataFrame, *, n_seeds: int) -> str:
         f"{words[k]}: {'; '.join(ideas)}." for k, ideas in found.items() if ideas
     ) + (
         f" Of the table's {len(new)} claims judged on new ground (one model's discs or "
-        f"the folds), {sure} have the same decisive verdict at every seed"
+        f"the folds), {sure} {'is' if sure == 1 else 'are'} decisive "
+        + ("with the same verdict at every seed" if n_seeds > 1 else "at this seed")
         + (": no idea is shown to carry to new ground." if not sure else ".")
     )
 
@@ -398,8 +401,7 @@ def ranking(ch, fams, regime) -> str:
 
 
 def _grouped(ch, fams, regime) -> tuple:
-    """(families and the prior, best first; their GeoScores; their letters; the pairs
-    judged) on ``regime``'s test set, for :func:`ranking`."""
+    """(the families and prior, best first; scores; letters; pairs judged)."""
     shown = [f for f in fams if f not in FLOORS] + ["prior"]
     score = {f: ch.evaluations.metrics(f, regime.test)["geoscore"] for f in shown}
     order = sorted(shown, key=lambda f: -score[f])
@@ -411,8 +413,8 @@ def _grouped(ch, fams, regime) -> tuple:
         return judged[a, b].ci95[0] > 0
 
     letters = {f: "" for f in order}
-    for letter, (first, last) in zip("abcdefghij", tied_runs(order, apart)):
-        for f in order[first : last + 1]:
+    for letter, group in zip("abcdefghij", letter_groups(order, apart)):
+        for f in group:
             letters[f] += letter
     return order, score, letters, judged
 
@@ -467,17 +469,16 @@ def widest_tie(judged: dict, score: dict) -> str:
     )
 
 
-def tied_runs(order: list, apart) -> list:
-    """(first, last) index of each maximal run of ``order`` (best first) whose first
-    and last members are not ``apart``: the groups of a compact letter display."""
-    runs = []
-    for i in range(len(order)):
-        j = i
-        while j + 1 < len(order) and not apart(order[i], order[j + 1]):
-            j += 1
-        if not runs or j > runs[-1][1]:
-            runs.append((i, j))
-    return runs
+def letter_groups(order: list, apart) -> list:
+    """The groups of a compact letter display (insert and absorb, Piepho 2004): a pair
+    shares a group unless ``apart``; each group in ``order``, sorted by its members."""
+    groups, order_of = {frozenset(order)}, lambda g: [order.index(f) for f in g]
+    for a, b in itertools.combinations(order, 2):
+        if apart(a, b):  # split every group that holds both
+            both = {g for g in groups if {a, b} <= g}
+            groups = (groups - both) | {g - {x} for g in both for x in (a, b)}
+    kept = [g for g in groups if not any(g < h for h in groups)]  # absorb
+    return sorted(([f for f in order if f in g] for g in kept), key=order_of)
 
 
 def effects(found: dict, regimes=ALL_REGIMES) -> pd.DataFrame:

@@ -1,6 +1,8 @@
 """The comparison chapter's reading of every chapter's claims at every seed
 (geosurvey.comparison), on results files written the way chapters write them."""
 
+import itertools
+
 import numpy as np
 import pandas as pd
 
@@ -173,16 +175,21 @@ def test_the_blocks_sentence_says_where_the_prior_scores_and_who_beats_it():
     )
 
 
-def test_tied_runs_are_the_groups_of_a_compact_letter_display():
+def test_letter_groups_share_a_letter_exactly_where_a_pair_is_not_apart():
     # a ~ b ~ c but a is apart from c: the groups overlap and never chain a to c
     apart = {("a", "c"), ("a", "d"), ("b", "d")}
-    runs = comparison.tied_runs(list("abcd"), lambda x, y: (x, y) in apart)
-    assert runs == [(0, 1), (1, 2), (2, 3)]
-    assert comparison.tied_runs(list("abc"), lambda x, y: False) == [(0, 2)]
-    assert comparison.tied_runs(list("abc"), lambda x, y: True) == [
-        (0, 0),
-        (1, 1),
-        (2, 2),
+    groups = comparison.letter_groups(list("abcd"), lambda x, y: (x, y) in apart)
+    assert groups == [["a", "b"], ["b", "c"], ["c", "d"]]
+    # not monotone: b is apart from c, yet not from d below it (a wide interval)
+    groups = comparison.letter_groups(list("abcd"), lambda x, y: (x, y) == ("b", "c"))
+    for x, y in itertools.combinations("abcd", 2):
+        shared = any(x in g and y in g for g in groups)
+        assert shared == ((x, y) != ("b", "c")), (x, y, groups)
+    assert comparison.letter_groups(list("abc"), lambda x, y: False) == [list("abc")]
+    assert comparison.letter_groups(list("abc"), lambda x, y: True) == [
+        ["a"],
+        ["b"],
+        ["c"],
     ]
 
 
