@@ -304,3 +304,19 @@ class SoftTargets:
             )
             col += n
         return loss / len(self.heads)
+
+
+READER_NAMES = {  # what a page calls each loss
+    "SupCon": "supervised contrastive",
+    "HierarchicalSupCon": "hierarchical contrastive",
+    "DistanceTriplet": "triplet, by distance",
+    "HaversineAlignment": "haversine alignment",
+    "WarmUp": "contrastive warm-up",
+    "CrossEntropy": "cross-entropy",
+    "UnitVector": "squared chord",
+    "GreatCircle": "great-circle distance",
+    "HaversineSmoothing": "haversine-smoothed cross-entropy",
+    "WithAuxiliary": "cells and auxiliary heads",
+    "MultiPartition": "cross-entropy, mean of partitions",
+    "SoftTargets": "cross-entropy on distributions",
+}

@@ -33,6 +33,7 @@ from .claims import (
 )
 from .display import NBSP
 from .display import table as formatted
+from .losses import READER_NAMES
 from .regimes import BY_KEY, FOLDS
 
 
@@ -151,8 +152,9 @@ def folds_sentence(claims, keys) -> str:
         pooled = j.pooled_difference is not None
         seed = f" (at seed {claims.seed} alone {own})" * pooled
         parts.append(
-            f"{c.text}: {effect(j, c.metric)}{seed} over {j.blocks} blocks (smallest "
-            f"detectable {detectable(j, c.metric)}), **{_over_seeds(j)}** "
+            f"the claim that {c.text} measures {effect(j, c.metric)}{seed} over "
+            f"{j.blocks} blocks (smallest detectable {detectable(j, c.metric)}), "
+            f"**{_over_seeds(j)}** "
             f"{_which_seeds(j, claims.seed)}"
         )
     return f"On the folds, {'; '.join(parts)}." if parts else ""
@@ -361,15 +363,16 @@ def training(ch, jobs) -> pd.DataFrame:
         r, h = plan.recipe, trained.history
         learns = sum(p.numel() for p in trained.model.parameters() if p.requires_grad)
         start = "pretrained network" if hasattr(trained.model, "top") else "new weights"
-        lr = f"{r.lr:.0e} (top {r.lr * r.top_lr_scale:.0e})"
+        lr = f"{r.lr:.0e} ({r.lr * r.top_lr_scale:.0e})"
+        needs = ", ".join(ch.registry.jobs[job].dependencies(ch))
         rows[job] = {
-            "starts from": ", ".join(ch.registry.jobs[job].dependencies(ch))
-            if plan.init
-            else start,
-            "loss": type(plan.loss).__name__,
+            "starts from": needs if plan.init else start,
+            "loss": READER_NAMES.get(
+                type(plan.loss).__name__, type(plan.loss).__name__
+            ),
             "weights trained": f"{learns / 1e6:.2f} M",
-            "learning rate": lr.replace("e-0", "e-"),
-            "epochs run (most)": f"{len(h.epochs)} ({r.epochs})",
+            "learning rate (top)": lr.replace("e-0", "e-"),
+            "epochs run (of at most)": f"{len(h.epochs)} ({r.epochs})",
             "best epoch": ", ".join(
                 f"{BY_KEY[k].name} {b['epoch']}" for k, b in h.best.items()
             ),
