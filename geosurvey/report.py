@@ -285,7 +285,7 @@ def findings(claims) -> str:
         seen = claims.judged.get(key, {}).get("seen")
         if j and j.regime != "seen" and verdict not in DECISIVE and seen:
             if _over_seeds(seen) in DECISIVE:
-                only.append(f"{c.text}, {_over_seeds(seen)} there")
+                only.append(f"{c.text}, {_over_seeds(seen)} on seen places")
         found.setdefault(verdict, []).append(c.text)
         if c.source and not c.source.startswith("this book"):
             papers.append(verdict)
@@ -300,8 +300,8 @@ def findings(claims) -> str:
         ) + (f" The other {rest} are undecided or not testable here." if rest else "")
     checks = f" Controls, which check the set-up: {'; '.join(controls)}."
     seen = (
-        " Claims about new ground that stay undecided there are decided on seen places,"
-        f" which do not judge them: {'; '.join(only)}."
+        " Not counted as findings, as a claim about new ground is judged there and "
+        f"stays undecided: {'; '.join(only)}."
     )
     other_way = (
         " Undecided, but with a 95 % interval wholly on the other side of zero, so "

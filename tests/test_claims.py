@@ -72,9 +72,9 @@ def test_findings_name_a_new_ground_claim_decided_only_on_seen_places():
     )
     assert c.deciding("ab").regime == "new" and c.verdict("ab", "seen") == cl.REPRODUCED
     assert report.findings(c).endswith(
-        "decided on seen places, which do not judge them: a beats b, reproduced there."
+        "is judged there and stays undecided: a beats b, reproduced on seen places."
     )
-    assert "which do not judge them" not in report.findings(
+    assert "Not counted as findings" not in report.findings(
         _claims(_evaluations(), Claim("ab", "a beats b", "a", "b", "median_km"))
     )
 
