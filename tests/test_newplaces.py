@@ -270,7 +270,7 @@ def test_candidate_designs_keep_their_discs_apart_and_test_tiles_off_training(de
     # no tile of one disc reaches the ground of another
     assert gaps.min() >= 2 * design.radius_km + 2 * design.reach_km - 1
     row = designs.measure(locs, design, n_train=800, n_test=80)
-    assert row["models"] == 4 and row["test blocks"] == 12
+    assert row["models"] == 4 and row["held-out discs"] == 12
     assert row["smallest p a sign flip can give"] == pytest.approx(2.0**-11)
     assert row["test tiles sharing over 5 % of ground, %"] <= 5
     # a test image is never nearer a training location than the buffer allows

@@ -190,7 +190,7 @@ def measure(
     near = np.concatenate([r["nearest"] for r in runs])
     return {
         "models": design.folds,
-        "test blocks": len(centres),
+        "held-out discs": len(centres),
         "smallest p a sign flip can give": 2.0 ** (1 - len(centres)),
         "photo locations out of training, per model %": 100
         * np.mean([r["lost"] for r in runs]),
