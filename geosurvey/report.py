@@ -362,7 +362,7 @@ def training(ch, jobs) -> pd.DataFrame:
         plan, trained = ch.plan(job), ch.fit(job)
         r, h = plan.recipe, trained.history
         learns = sum(p.numel() for p in trained.model.parameters() if p.requires_grad)
-        start = "pretrained network" if hasattr(trained.model, "top") else "new weights"
+        start = "backbone, new head" if hasattr(trained.model, "top") else "new weights"
         lr = f"{r.lr:.0e} ({r.lr * r.top_lr_scale:.0e})"
         needs = ", ".join(ch.registry.jobs[job].dependencies(ch))
         rows[job] = {
@@ -370,7 +370,7 @@ def training(ch, jobs) -> pd.DataFrame:
             "loss": READER_NAMES.get(
                 type(plan.loss).__name__, type(plan.loss).__name__
             ),
-            "weights trained": f"{learns / 1e6:.2f} M",
+            "weights trained": f"{learns:,}",
             "learning rate (top)": lr.replace("e-0", "e-"),
             "epochs run (of at most)": f"{len(h.epochs)} ({r.epochs})",
             "best epoch": ", ".join(
