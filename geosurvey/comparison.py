@@ -388,19 +388,19 @@ def published_table() -> pd.DataFrame:
     ).T
 
 
-def ranking(ch, fams, regime) -> str:
-    """The learned families and the prior ranked by GeoScore on ``regime``'s test set,
-    each with the letters of the groups it belongs to: families that share a letter are
-    not told apart, the 95 % block-bootstrap interval of their difference (blocks sized
-    as for a claim) including zero. The intervals are not corrected for the many pairs:
-    a ranking, not a verdict."""
-    order, score, letters, judged = _grouped(ch, fams, regime)
+def ranking(groups: tuple) -> str:
+    """The learned families and the prior ranked by GeoScore (:func:`grouped`), each
+    with the letters of the groups it belongs to: families that share a letter are not
+    told apart, the 95 % block-bootstrap interval of their difference (blocks sized as
+    for a claim) including zero. The intervals are not corrected for the many pairs: a
+    ranking, not a verdict."""
+    order, score, letters, judged = groups
     return ", ".join(
         f"{f} ({score[f]:,.0f}; {letters[f]})" for f in order
     ) + widest_tie(judged, score)
 
 
-def _grouped(ch, fams, regime) -> tuple:
+def grouped(ch, fams, regime) -> tuple:
     """(the families and prior, best first; scores; letters; pairs judged)."""
     shown = [f for f in fams if f not in FLOORS] + ["prior"]
     score = {f: ch.evaluations.metrics(f, regime.test)["geoscore"] for f in shown}
@@ -419,10 +419,10 @@ def _grouped(ch, fams, regime) -> tuple:
     return order, score, letters, judged
 
 
-def against_prior(ch, fams, regime, name: str) -> str:
-    """Who leads on ``regime``'s test set and which learned families score above the
-    prior by more than the uncorrected interval of their difference (a clause)."""
-    order, score, letters, _ = _grouped(ch, fams, regime)
+def against_prior(groups: tuple, name: str) -> str:
+    """Who leads on the test set named ``name`` and which learned families score above
+    the prior by more than the uncorrected interval of their difference (a clause)."""
+    order, score, letters, _ = groups
     learned = [f for f in order if f != "prior"]
     above = [
         f
@@ -438,11 +438,11 @@ def against_prior(ch, fams, regime, name: str) -> str:
     return f"on {name}, {order[0]} leads ({score[order[0]]:,.0f}) and {told}"
 
 
-def summary(ch, ranked: list, stability, ideas, *, n_seeds: int) -> str:
-    """The chapter's summary: on each test set of ``ranked`` (``[(regime, name,
-    families)]``) who leads and who is told apart from the prior; how many claims are
-    decisive over the seeds; which ideas held."""
-    where = "; ".join(against_prior(ch, fams, r, name) for r, name, fams in ranked)
+def summary(ch, groups: dict, stability, ideas, *, n_seeds: int) -> str:
+    """The chapter's summary: on each test set of ``groups`` (``{name: grouped}``) who
+    leads and who is told apart from the prior; how many claims are decisive over the
+    seeds; which ideas held."""
+    where = "; ".join(against_prior(g, name) for name, g in groups.items())
     sure = lessons(stability, n_seeds).split("\n\n")[0]
     return (
         f"By GeoScore at seed {ch.cfg.seed}, {where} (uncorrected intervals: a "

@@ -134,7 +134,8 @@ def test_the_ranking_includes_the_prior_and_says_where_intervals_cannot_separate
         "PlaNet": ("planet", "x"),
         "PIGEON": ("pigeon", "x"),
     }
-    text = comparison.ranking(SimpleNamespace(evaluations=ev), fams, regimes.SEEN)
+    groups = comparison.grouped(SimpleNamespace(evaluations=ev), fams, regimes.SEEN)
+    text = comparison.ranking(groups)
     # the two families differ by noise only (one group); both clearly beat the prior
     ranked, why = text.split("); ", 1)
     first, second, prior = (ranked + ")").split(", ")
@@ -145,9 +146,7 @@ def test_the_ranking_includes_the_prior_and_says_where_intervals_cannot_separate
     pair = f"{first.split(' (')[0]} and {second.split(' (')[0]}"
     assert why.startswith(pair) and " S2 level-" in why and "blocks" in why
     # the summary's clause: both learned families are told apart from the prior
-    clause = comparison.against_prior(
-        SimpleNamespace(evaluations=ev), fams, regimes.SEEN, "seen places"
-    )
+    clause = comparison.against_prior(groups, "seen places")
     assert clause.startswith(f"on seen places, {first.split(' (')[0]} leads (")
     prior_score = f"{ev.metrics('prior', 'test')['geoscore']:,.0f}"
     both = pair.replace(" and ", ", ")
