@@ -351,12 +351,12 @@ def prior_blocks_sentence(claims) -> str:
     )
 
 
-def training(ch, jobs) -> pd.DataFrame:
-    """How each of ``jobs`` that ``ch``'s run has trained (its checkpoints exist) was
-    trained: what it starts from, its loss, how many weights learn, the recipe, the
-    epochs it ran and the epoch each regime's validation chose."""
+def training(ch) -> pd.DataFrame:
+    """How each job of ``ch``'s chapter that its run has trained (its checkpoints
+    exist) was trained: what it starts from, its loss, how many weights learn, the
+    recipe, the epochs it ran and the epoch each regime's validation chose."""
     rows = {}
-    for job in jobs:
+    for job in (j for j, spec in ch.registry.jobs.items() if spec.chapter == ch.name):
         if not all(path.exists() for path in ch.checkpoints(job)):
             continue  # not trained by this run (e.g. a scene too small for its own)
         plan, trained = ch.plan(job), ch.fit(job)
