@@ -85,6 +85,9 @@ class Judgement:
     p: float
     blocks: int = 0  # how many spatial blocks hold the rows compared
     level: int | None = None  # their S2 level (None: fixed blocks, the discs)
+    # neighbouring blocks' correlation where even the coarsest level leaves one
+    # (the interval is then too narrow); None where the blocks are independent
+    still_correlated: float | None = None
     test: str = ""  # "sign-flip over 8 blocks" or "t, 30 df"
     se: float = 0.0  # the difference's block-bootstrap standard error
     detectable: float = float("inf")  # minimum detectable effect at the corrected level
@@ -187,10 +190,12 @@ def measure(ev, claim: Claim, regime, reach=None):
     a = ev.metrics(claim.better, split, claim.region)[m]
     b = ev.metrics(claim.worse, split, claim.region)[m]
     mask, x = ts.mask(claim.region), paired(ev, claim, split)
-    level = None
+    level = still = None
     if ts.block is None:  # seen places: blocks as coarse as the differences need
         meta = ts.meta[mask]
         level = stats.block_level(x, meta["lat"], meta["lon"])
+        r = stats.neighbour_correlation(x, meta["lat"], meta["lon"], level)
+        still = round(r, 2) if r >= stats.INDEPENDENT_R else None
     reps = (
         ev.samples(claim.better, split, claim.region, level)[m]
         - ev.samples(claim.worse, split, claim.region, level)[m]
@@ -209,6 +214,7 @@ def measure(ev, claim: Claim, regime, reach=None):
         p,
         blocks=n_blocks,
         level=level,
+        still_correlated=still,
         test=test,
         se=float(np.std(reps, ddof=1)),
     )

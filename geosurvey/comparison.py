@@ -32,8 +32,9 @@ PUBLISHED_IM2GPS3K = {
 }
 # the references beside the learned families: what needs no training, the simplest
 # learned answer, and the nearest-training-location oracle (it reads the truth)
+PRIOR, RAW, FROZEN = "prior", "raw-pixel k-NN", "frozen k-NN"
 ORACLE = "nearest-training oracle"
-FLOORS = ("prior", "raw-pixel k-NN", "frozen k-NN", "direct regression", ORACLE)
+FLOORS = (PRIOR, RAW, FROZEN, "direct regression", ORACLE)
 
 
 def load_chapters(cfg) -> dict:
@@ -61,9 +62,9 @@ def families(chapters) -> dict:
     """``{family: (chapter, method)}``: the floors, then each family's representative,
     named by its chapter (its headline, chosen on validation)."""
     out = {
-        "prior": ("data_and_metrics", baselines.PRIOR),
-        "raw-pixel k-NN": ("data_and_metrics", baselines.RAW),
-        "frozen k-NN": ("data_and_metrics", baselines.FROZEN),
+        PRIOR: ("data_and_metrics", baselines.PRIOR),
+        RAW: ("data_and_metrics", baselines.RAW),
+        FROZEN: ("data_and_metrics", baselines.FROZEN),
         ORACLE: ("data_and_metrics", baselines.ORACLE),
     }
     for family, chapter in FAMILIES:
@@ -328,12 +329,12 @@ def why_sentence(ev, seen, new) -> str:
     """Why the families rank as they do on new places, in numbers: a look-up answers
     with training locations, a classifier with its cells' means ("" where one is
     missing)."""
-    names = (LOOK_UP, "frozen k-NN", ORACLE, "prior", *CLASSIFIERS)
+    names = (LOOK_UP, FROZEN, ORACLE, PRIOR, *CLASSIFIERS)
     if not all(ev.has(f, r.test) for f in names for r in (seen, new)):
         return ""
     m = {r.key: {f: ev.metrics(f, r.test) for f in names} for r in (seen, new)}
-    gain = {r: m[r][LOOK_UP]["geoscore"] - m[r]["frozen k-NN"]["geoscore"] for r in m}
-    share = {f: m[new.key][f]["acc@2500km"] for f in (*CLASSIFIERS, "prior", LOOK_UP)}
+    gain = {r: m[r][LOOK_UP]["geoscore"] - m[r][FROZEN]["geoscore"] for r in m}
+    share = {f: m[new.key][f]["acc@2500km"] for f in (*CLASSIFIERS, PRIOR, LOOK_UP)}
     near = ", ".join(f"{f} {v:.0f} %" for f, v in share.items())
     return (
         "A look-up answers with the location of a training image, and on new places "
@@ -351,7 +352,7 @@ def why_sentence(ev, seen, new) -> str:
 def blocks_sentence(by_block: pd.DataFrame, fams) -> str:
     """How the held-out blocks read (rows of :meth:`Evaluations.by_block`): where the
     prior's one answer scores, and in how many blocks each learned family beats it."""
-    prior, n = by_block["prior"], by_block["images"]
+    prior, n = by_block[PRIOR], by_block["images"]
     top = prior.nlargest(2).index
     share = (prior * n)[top].sum() / max((prior * n).sum(), 1e-9)
     learned = [f for f in fams if f not in FLOORS]
@@ -402,7 +403,7 @@ def ranking(groups: tuple) -> str:
 
 def grouped(ch, fams, regime) -> tuple:
     """(the families and prior, best first; scores; letters; pairs judged)."""
-    shown = [f for f in fams if f not in FLOORS] + ["prior"]
+    shown = [f for f in fams if f not in FLOORS] + [PRIOR]
     score = {f: ch.evaluations.metrics(f, regime.test)["geoscore"] for f in shown}
     order = sorted(shown, key=lambda f: -score[f])
     judged = {}
@@ -423,17 +424,16 @@ def against_prior(groups: tuple, name: str) -> str:
     """Who leads on the test set named ``name`` and which learned families score above
     the prior by more than the uncorrected interval of their difference (a clause)."""
     order, score, letters, _ = groups
-    learned = [f for f in order if f != "prior"]
+    learned = [f for f in order if f != PRIOR]
     above = [
         f
         for f in learned
-        if score[f] > score["prior"] and not set(letters[f]) & set(letters["prior"])
+        if score[f] > score[PRIOR] and not set(letters[f]) & set(letters[PRIOR])
     ]
     told = (
         f"{len(above)} of {len(learned)} learned families "
         f"{'is' if len(above) == 1 else 'are'} told apart from the prior "
-        f"({score['prior']:,.0f}) above it"
-        + (f" ({', '.join(above)})" if above else "")
+        f"({score[PRIOR]:,.0f}) above it" + (f" ({', '.join(above)})" if above else "")
     )
     return f"on {name}, {order[0]} leads ({score[order[0]]:,.0f}) and {told}"
 
@@ -482,17 +482,19 @@ def letter_groups(order: list, apart) -> list:
 
 
 def effects(found: dict, regimes=ALL_REGIMES) -> pd.DataFrame:
-    """Every judged claim of ``found`` (``{chapter: results}`` of one seed) in each
-    regime: its effect signed so that positive favours the claim, the 95 % interval and
-    the verdict over the seeds run (this seed's where it is the only one), for
-    :func:`geosurvey.plots.forest`."""
+    """Every judged claim of ``found`` (``{chapter: results}`` of one seed) in the
+    regime that decides it (:func:`judged_on`): its effect signed so that positive
+    favours the claim, the 95 % interval and the verdict over the seeds run (this
+    seed's where it is the only one), for :func:`geosurvey.plots.forest`."""
     rows = []
     for chapter, res in found.items():
         for c in res.get("claims", []):
             s = claims.direction(c["metric"])
             claim = f"{TITLES[chapter][0]} · {c['text'].removesuffix(' (GeoScore)')}"
             for r, j in c["judgements"].items():
-                if r not in regimes or j["verdict"] == claims.NOT_TESTABLE:
+                if r not in regimes or r != judged_on(c):
+                    continue
+                if j["verdict"] == claims.NOT_TESTABLE:
                     continue
                 pooled = "" if j["pooled_difference"] is None else "pooled_"
                 low, high = sorted(s * np.asarray(j[pooled + "ci95"]))

@@ -29,16 +29,17 @@ def measure(
     cfg,
     predict,
     n_images: int,
-    train_seconds: float,
+    histories,
     *,
     models=(),
     database=None,
     passes: int = 1,
 ) -> dict:
     """The cost of one method: ``predict()`` maps the test split to answers (timed
-    here); ``models`` are the modules it adds to the pretrained backbone (heads, a
-    from-scratch transformer); ``database`` the reference embeddings a retrieval method
-    searches; ``passes`` the backbone's forward passes per image (test-time crops)."""
+    here); ``histories`` are those of every network it trains (their epochs, and the
+    time they took); ``models`` the modules it adds to the pretrained backbone (heads,
+    a from-scratch transformer); ``database`` the reference embeddings a retrieval
+    method searches; ``passes`` the backbone's forward passes per image (crops)."""
     from . import backbones
     from .features import forward_ms
 
@@ -50,7 +51,8 @@ def measure(
         backbones.architecture(cfg.backbone)
     )  # built on the meta device: no weights
     return {
-        "train_seconds": float(train_seconds),
+        "train_seconds": float(sum(h.train_seconds for h in histories)),
+        "epochs": int(sum(len(h.epochs) for h in histories)),
         "parameters_m": (n_backbone + parameters(*models)) / 1e6,
         "database_mb": 0.0
         if database is None

@@ -86,6 +86,7 @@ NAMES = {
     "test_new": "new-places test",
     "train_loss": "training loss",
     "train_seconds": "training time (s)",
+    "epochs": "epochs trained",
     "images_per_s": "images per second",
     "parameters_m": "parameters (millions)",
     "elevation_m": "elevation (m)",

@@ -534,13 +534,13 @@ VERDICT_COLOURS |= {"estimate only": "C0"}
 
 def forest(effects, width="column"):
     """A forest plot of :func:`geosurvey.comparison.effects`: a row per claim, a panel
-    per unit, each regime's effect (right of the line: the claim's direction) with its
-    95 % interval, coloured by verdict (estimates in blue)."""
+    per unit, its effect (right of the line: the claim's direction) with its 95 %
+    interval, coloured by verdict, the marker saying which regime it is judged on."""
     units = list(dict.fromkeys(effects["unit"]))
     names = [list(dict.fromkeys(effects.claim[effects.unit == u])) for u in units]
     fig, axes = figure(
         width,
-        height=0.16 * len(effects.claim.unique()) + 0.7 * len(units),
+        height=0.2 * len(effects.claim.unique()) + 0.8 * len(units),
         nrows=len(units),
         gridspec_kw={"height_ratios": [len(n) + 2 for n in names]},
     )
@@ -548,7 +548,7 @@ def forest(effects, width="column"):
     for ax, unit, shown in zip(np.atleast_1d(axes), units, names):
         for k, regime in enumerate(regimes):
             e = effects[(effects.unit == unit) & (effects.regime == regime)]
-            y = [shown.index(c) + 0.25 * (k - 0.5) for c in e.claim]
+            y = [shown.index(c) for c in e.claim]
             colour = [VERDICT_COLOURS[v] for v in e.verdict]
             ax.hlines(y, e.low, e.high, colors=colour, lw=1.2)
             ax.scatter(e.effect, y, c=colour, marker="osD"[k % 3], s=14, zorder=3)
@@ -560,6 +560,10 @@ def forest(effects, width="column"):
     marks = [
         plt.Line2D([], [], color="0.3", marker="osD"[k % 3], ls="", label=r)
         for k, r in enumerate(regimes)
-    ] + [plt.Line2D([], [], color=c, lw=2, label=v) for v, c in VERDICT_COLOURS.items()]
+    ] + [
+        plt.Line2D([], [], color=c, lw=2, label=v)
+        for v, c in VERDICT_COLOURS.items()
+        if v in set(effects.verdict)
+    ]
     fig.legend(handles=marks, loc="outside upper center", ncols=3)
     return fig

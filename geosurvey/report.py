@@ -83,6 +83,16 @@ def effect(j, metric: str, *, units: bool = True) -> str:
     return f"{d} [{lo} to {hi}]"  # "to": a comma would read as a thousands mark
 
 
+def gap(ev, better: str, worse: str, split: str, metric: str = "geoscore") -> str:
+    """``+120 GeoScore [+40 to +190]``: ``better``'s ``metric`` minus ``worse``'s on
+    ``split``, with the 95 % interval of its paired block bootstrap (an estimate,
+    outside any claim's test)."""
+    a, b = (ev.metrics(m, split)[metric] for m in (better, worse))
+    reps = ev.samples(better, split)[metric] - ev.samples(worse, split)[metric]
+    lo, hi = (_number(x, metric, True) for x in stats.interval(reps))
+    return f"{_number(a - b, metric, True)}{unit(metric)} [{lo} to {hi}]"
+
+
 def detectable(j, metric: str) -> str:
     """The smallest difference the test could find (80 % power, Holm's strictest
     level), or why it can find none."""
@@ -186,7 +196,10 @@ def show_claims(claims) -> None:
         "be inconclusive (the verdict then says which side its interval lies on); "
         "*smallest detectable*: the difference that test finds four times in five "
         "(none, where it has too few blocks ever to pass); a smaller one passes less "
-        "often, so a claim can be reproduced below it."
+        "often, so a claim can be reproduced below it. *Blocks still correlated*: even "
+        "continent-sized blocks share part of the difference (r, their neighbours' "
+        "correlation), so its interval is narrower than it should be and a decisive "
+        "verdict is weaker than it reads."
     )
     if len(others := elsewhere_table(claims)):
         say("The same differences where they do not decide the claim (same units):")
@@ -216,6 +229,8 @@ def claims_table(claims, keys=None) -> pd.DataFrame:
                 row["verdict"] += ": too few blocks to decide"
             elif lean := _leaning(c, j):
                 row["verdict"] += f" (interval {lean} the claim)"
+            if j.still_correlated is not None:
+                row["verdict"] += f"; blocks still correlated (r {j.still_correlated})"
         row["smallest detectable"] = detectable(j, c.metric)
         rows[c.text] = row
     return (

@@ -761,3 +761,26 @@ def test_the_prior_blocks_sentence_gives_each_prior_claims_detectable_difference
         )
         == ""
     )
+
+
+def test_a_difference_correlated_even_over_continents_is_flagged():
+    ev = Evaluations({"test": _meta(1500, 0)})
+    meta = ev.sets["test"].meta
+    d = np.random.default_rng(1).uniform(0, 2000, 1500)
+    # "b" loses most in one hemisphere: a gap that neighbouring continents share
+    smooth = 600 * (1 + np.sin(np.radians(meta["lon"].to_numpy())))
+    _add(ev, "a", "test", d)
+    _add(ev, "b", "test", d + smooth)
+    _add(ev, "c", "test", d + np.random.default_rng(2).uniform(0, 1200, 1500))
+    c = _claims(
+        ev,
+        Claim("smooth", "a beats b", "a", "b", "mean_km"),
+        Claim("noise", "a beats c", "a", "c", "mean_km"),
+        regs=(regimes.SEEN,),
+    )
+    smooth, noise = c.judged["smooth"]["seen"], c.judged["noise"]["seen"]
+    assert smooth.level == stats.BLOCK_LEVELS[-1] and smooth.still_correlated > 0.1
+    assert noise.still_correlated is None
+    verdicts = report.claims_table(c)["verdict"]
+    assert "blocks still correlated (r " in verdicts["a beats b"]
+    assert "still correlated" not in verdicts["a beats c"]

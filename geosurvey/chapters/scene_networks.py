@@ -40,6 +40,9 @@ HIER = "multi-partition, hierarchical product"
 CROPS = {1: HIER, 3: f"{HIER}, 3 crops", 5: f"{HIER}, 5 crops"}
 CSN = "CSNs routed by the predicted scene"
 ORACLE = "CSNs routed by the true location's scene (oracle)"
+# the oracle's control: the test images' true scenes shuffled among them (the same
+# scene mix, nothing about where an image is)
+SHUFFLED = "CSNs routed by a shuffled true scene"
 WITH, WITHOUT = "features + predicted scene", "features, no scene"
 BASIC, FULL = SINGLE["middle"], "scene-aware: CSNs + hierarchical product + 3 crops"
 
