@@ -241,7 +241,7 @@ IDEAS = {
     "combine a cell hierarchy": "scene_networks:hier_fine",
     "finer cells, finer answers": "planet:fine_coarse_25",
     "smooth labels by distance": "pigeon:smooth_semantic, pigeon:smooth_s2",
-    "train beyond pretrained features": "planet:finetune_frozen, "
+    "train beyond pretrained features (new ground)": "planet:finetune_frozen, "
     "comparison:PIGEON_frozen, comparison:contrastive retrieval_frozen, "
     "comparison:scene-aware_frozen",
     "contrastive stages and schedules": "two_stage_vit:triplet_median, "
@@ -291,9 +291,9 @@ def lessons_table(by_seed: dict) -> pd.DataFrame:
     return _marks(table.rename_axis(["idea", "claim"]), ALL_REGIMES)
 
 
-def idea_findings(table: pd.DataFrame, *, n_seeds: int) -> str:
-    """A sentence each for the ideas that held (every claim reproduced at every seed, in
-    its deciding regime), failed, held in part, or that this evidence cannot decide."""
+def _idea_kinds(table: pd.DataFrame) -> dict:
+    """The ideas of a :func:`lessons_table` that held (every claim reproduced at every
+    seed, in its deciding regime), failed, held in part, or that are open."""
     found = {"held": [], "failed": [], "partly": [], "open": []}
     alike = {(claims.REPRODUCED,): "held", (claims.NOT_REPRODUCED,): "failed"}
     for idea, rows in table.groupby(level="idea", sort=False):
@@ -303,6 +303,19 @@ def idea_findings(table: pd.DataFrame, *, n_seeds: int) -> str:
         found[kind].append(
             idea + (f" ({hits} of {n} claims)" if kind == "partly" else "")
         )
+    return found
+
+
+def _new_ground(table: pd.DataFrame) -> tuple:
+    """(claims of a :func:`lessons_table` judged on new ground, how many decisive)."""
+    new = table[table["judged on"] != BY_KEY["seen"].name]
+    return len(new), int(new["over seeds"].isin(claims.DECISIVE).sum())
+
+
+def idea_findings(table: pd.DataFrame, *, n_seeds: int) -> str:
+    """A sentence each for the ideas that held (every claim reproduced at every seed, in
+    its deciding regime), failed, held in part, or that this evidence cannot decide."""
+    found = _idea_kinds(table)
     every = "every seed run" if n_seeds > 1 else "the one seed run, not yet a finding"
     words = {
         "held": f"Held at {every}",
@@ -310,12 +323,11 @@ def idea_findings(table: pd.DataFrame, *, n_seeds: int) -> str:
         "partly": "Held in part",
         "open": "Not decided by this evidence",
     }
-    new = table[table["judged on"] != BY_KEY["seen"].name]
-    sure = int(new["over seeds"].isin(claims.DECISIVE).sum())
+    n_new, sure = _new_ground(table)
     return " ".join(
         f"{words[k]}: {'; '.join(ideas)}." for k, ideas in found.items() if ideas
     ) + (
-        f" Of the table's {len(new)} claims judged on new ground (one model's discs or "
+        f" Of the table's {n_new} claims judged on new ground (one model's discs or "
         f"the folds), {sure} {'is' if sure == 1 else 'are'} decisive "
         + ("with the same verdict at every seed" if n_seeds > 1 else "at this seed")
         + (": no idea is shown to carry to new ground." if not sure else ".")
@@ -356,7 +368,9 @@ def blocks_sentence(by_block: pd.DataFrame, fams) -> str:
     top = prior.nlargest(2).index
     share = (prior * n)[top].sum() / max((prior * n).sum(), 1e-9)
     learned = [f for f in fams if f not in FLOORS]
-    wins = ", ".join(f"{f} in {int((by_block[f] > prior).sum())}" for f in learned)
+    # as the table shows them: a block both score 0 in is no win
+    beats = {f: int((by_block[f].round() > prior.round()).sum()) for f in learned}
+    wins = ", ".join(f"{f} in {n}" for f, n in beats.items())
     return (
         f"The prior answers every image with one point, so it scores only where that "
         f"point is near: {' and '.join(f'{b} ({prior[b]:,.0f})' for b in top)} give "
@@ -439,14 +453,28 @@ def against_prior(groups: tuple, name: str) -> str:
 
 
 def summary(ch, groups: dict, stability, ideas, *, n_seeds: int) -> str:
-    """The chapter's summary: on each test set of ``groups`` (``{name: grouped}``) who
-    leads and who is told apart from the prior; how many claims are decisive over the
-    seeds; which ideas held."""
+    """The chapter's summary, as a list: on each test set of ``groups`` (``{name:
+    grouped}``) who leads and who is told apart from the prior; how many claims are
+    findings; the ideas that held; what new ground decides."""
     where = "; ".join(against_prior(g, name) for name, g in groups.items())
-    sure = lessons(stability, n_seeds).split("\n\n")[0]
-    return (
-        f"By GeoScore at seed {ch.cfg.seed}, {where} (uncorrected intervals: a "
-        f"ranking, not a verdict). {sure} {idea_findings(ideas, n_seeds=n_seeds)}"
+    sure = stability["verdict"].isin(claims.DECISIVE) & ~stability["control"]
+    if n_seeds > 1:
+        sure &= stability[SAME].eq("yes")
+    kinds, (n_new, carried) = _idea_kinds(ideas), _new_ground(ideas)
+    held = "; ".join(kinds["held"]) or "none"
+    part = f"; in part, {'; '.join(kinds['partly'])}" * bool(kinds["partly"])
+    seeds = "at every seed run" if n_seeds > 1 else "at the one seed run (provisional)"
+    return "\n".join(
+        (
+            f"- **Ranking** (GeoScore at seed {ch.cfg.seed}; uncorrected intervals, "
+            f"so a ranking, not a verdict): {where}.",
+            f"- **Findings**: {int(sure.sum())} of {len(stability)} claims keep one "
+            f"decisive verdict {seeds}, after Holm's correction (listed in Lessons).",
+            f"- **Ideas that held**: {held}{part}.",
+            f"- **New ground**: {carried} of the {n_new} claims judged there "
+            f"{'is' if carried == 1 else 'are'} decisive"
+            + ("; no idea is shown to carry there." if not carried else "."),
+        )
     )
 
 

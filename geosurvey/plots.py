@@ -16,6 +16,7 @@ import numpy as np
 from .display import SHOWN
 from .display import label as reader_name
 from .metrics import THRESHOLDS_KM
+from .regimes import FOLDS, NEW, SEEN
 
 # Where a figure goes on the page at a 1280-px window, in inches at DPI (100 px per
 # inch): the content column is 676 px, a cell tagged `full-width` 919 px. The widths
@@ -545,21 +546,24 @@ def forest(effects, width="column"):
         gridspec_kw={"height_ratios": [len(n) + 2 for n in names]},
     )
     regimes = list(dict.fromkeys(effects.regime))
+    shape = {SEEN.name: "o", NEW.name: "s", FOLDS.name: "D"}
     for ax, unit, shown in zip(np.atleast_1d(axes), units, names):
-        for k, regime in enumerate(regimes):
+        for regime in regimes:
             e = effects[(effects.unit == unit) & (effects.regime == regime)]
             y = [shown.index(c) for c in e.claim]
             colour = [VERDICT_COLOURS[v] for v in e.verdict]
             ax.hlines(y, e.low, e.high, colors=colour, lw=1.2)
-            ax.scatter(e.effect, y, c=colour, marker="osD"[k % 3], s=14, zorder=3)
+            ax.scatter(
+                e.effect, y, c=colour, marker=shape.get(regime, "o"), s=16, zorder=3
+            )
         ax.axvline(0, color="k", lw=0.8)
         ax.set_yticks(range(len(shown)), shown, fontsize=8)
         ax.set_ylim(len(shown) - 0.5, -0.5)
         ax.set_xlabel(f"{unit},\nin the claimed direction")
         ax.grid(axis="x", alpha=0.3)
     marks = [
-        plt.Line2D([], [], color="0.3", marker="osD"[k % 3], ls="", label=r)
-        for k, r in enumerate(regimes)
+        plt.Line2D([], [], color="0.3", marker=shape.get(r, "o"), ls="", label=r)
+        for r in regimes
     ] + [
         plt.Line2D([], [], color=c, lw=2, label=v)
         for v, c in VERDICT_COLOURS.items()

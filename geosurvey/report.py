@@ -179,7 +179,8 @@ def show_claims(claims) -> None:
     the regimes that do not decide them (:func:`elsewhere_table`)."""
     judged = [j for js in claims.judged.values() for j in js.values()]
     seeds = sorted({s for j in judged for s in j.seeds}) or [claims.seed]
-    IPython.display.display(formatted(claims_table(claims)))
+    table = claims_table(claims)
+    IPython.display.display(formatted(table))
     marks = ", ".join(f"{MARK[v]} {v}" for v in (*DECISIVE, INCONCLUSIVE))
     over = f"averaged over seeds {', '.join(map(str, seeds))}" * (len(seeds) > 1)
     say(
@@ -196,10 +197,11 @@ def show_claims(claims) -> None:
         "be inconclusive (the verdict then says which side its interval lies on); "
         "*smallest detectable*: the difference that test finds four times in five "
         "(none, where it has too few blocks ever to pass); a smaller one passes less "
-        "often, so a claim can be reproduced below it. *Blocks still correlated*: even "
-        "continent-sized blocks share part of the difference (r, their neighbours' "
-        "correlation), so its interval is narrower than it should be and a decisive "
-        "verdict is weaker than it reads."
+        "often, so a claim can be reproduced below it."
+        + " *Blocks still correlated*: even continent-sized blocks share part of the "
+        "difference (r, their neighbours' correlation), so its interval is narrower "
+        "than it should be and a decisive verdict is weaker than it reads."
+        * bool(table["verdict"].str.contains("still correlated").any())
     )
     if len(others := elsewhere_table(claims)):
         say("The same differences where they do not decide the claim (same units):")
@@ -339,7 +341,7 @@ def _papers_share(verdicts: list) -> str:
     open_ = n - held - failed
     verb = "is" if open_ == 1 else "are"
     return (
-        f" Of the {n} claims that the papers themselves state, {held} reproduced "
+        f" Of the {n} claims that the survey documents state, {held} reproduced "
         f"here; {failed} failed and {open_} {verb} undecided or not testable."
     )
 

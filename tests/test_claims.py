@@ -438,7 +438,7 @@ def test_findings_say_how_the_papers_own_claims_fared_apart_from_the_books():
         cl.NOT_REPRODUCED,
     ]
     assert report.findings(c).endswith(
-        " Of the 2 claims that the papers themselves state, 1 reproduced here; "
+        " Of the 2 claims that the survey documents state, 1 reproduced here; "
         "1 failed and 0 are undecided or not testable."
     )
 
@@ -721,6 +721,7 @@ def test_the_claims_table_is_shown_with_how_to_read_it(monkeypatch):
     assert others.loc["a beats b", "new places"].endswith("\u00a0e")  # an estimate
     assert "a beats b" in table.index
     assert "averaged over seeds 0, 1" in key.data and "✓ reproduced" in key.data
+    assert "still correlated" not in key.data  # no row is flagged
 
 
 def test_an_effect_reads_its_interval_with_to_and_never_minus_zero():
@@ -763,7 +764,9 @@ def test_the_prior_blocks_sentence_gives_each_prior_claims_detectable_difference
     )
 
 
-def test_a_difference_correlated_even_over_continents_is_flagged():
+def test_a_difference_correlated_even_over_continents_is_flagged(monkeypatch):
+    import IPython.display
+
     ev = Evaluations({"test": _meta(1500, 0)})
     meta = ev.sets["test"].meta
     d = np.random.default_rng(1).uniform(0, 2000, 1500)
@@ -784,3 +787,7 @@ def test_a_difference_correlated_even_over_continents_is_flagged():
     verdicts = report.claims_table(c)["verdict"]
     assert "blocks still correlated (r " in verdicts["a beats b"]
     assert "still correlated" not in verdicts["a beats c"]
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda obj, **k: shown.append(obj))
+    report.show_claims(c)
+    assert "*Blocks still correlated*" in shown[1].data

@@ -151,7 +151,9 @@ def test_the_tools_stand_beside_the_library_and_it_stays_small():
     chapter 5's training table, findings naming the claims that went against their
     paper: 153; the names a page gives the losses: 19; blocks still correlated flagged,
     the oracle's shuffled-scene control with its intervals, the forest plot in each
-    claim's deciding regime, the epochs a method trained: 33)."""
+    claim's deciding regime, the epochs a method trained: 33; chapter 6's summary as a
+    list, a blocks-still-correlated key only where a row has it, fixed regime markers:
+    34)."""
     lines, inner = 0, 0
     for name, path in _modules():
         tree = ast.parse(path.read_text())
@@ -167,7 +169,7 @@ def test_the_tools_stand_beside_the_library_and_it_stays_small():
     assert not {"bench", "bench_gpu", "checkbook"} & {
         p.stem for p in PACKAGE.rglob("*.py")
     }
-    assert lines <= 15_488 and inner <= 96, (lines, inner)
+    assert lines <= 15_522 and inner <= 96, (lines, inner)
 
 
 def _cycles(graph: dict) -> list:

@@ -2,6 +2,7 @@
 (geosurvey.comparison), on results files written the way chapters write them."""
 
 import itertools
+import types
 
 import numpy as np
 import pandas as pd
@@ -159,18 +160,18 @@ def test_the_ranking_includes_the_prior_and_says_where_intervals_cannot_separate
 def test_the_blocks_sentence_says_where_the_prior_scores_and_who_beats_it():
     by_block = pd.DataFrame(
         {
-            "images": [10, 30, 60],
-            "prior": [3000.0, 1000.0, 0.0],
-            "PlaNet": [100.0, 2000.0, 50.0],
-            "frozen k-NN": [4000.0, 4000.0, 4000.0],  # a floor: not counted
+            "images": [10, 30, 60, 5],
+            "prior": [3000.0, 1000.0, 0.0, 0.1],
+            "PlaNet": [100.0, 2000.0, 50.0, 0.4],  # 0 against 0 as shown: no win
+            "frozen k-NN": [4000.0, 4000.0, 4000.0, 0.0],  # a floor: not counted
         },
-        index=["Europe 1", "Asia 2", "Africa 3"],
+        index=["Europe 1", "Asia 2", "Africa 3", "Oceania 4"],
     )
     text = comparison.blocks_sentence(by_block, ["prior", "PlaNet", "frozen k-NN"])
-    # prior: 30,000 + 30,000 of 60,000 image-points come from its two best blocks
+    # prior: 30,000 + 30,000 of 60,000.5 image-points come from its two best blocks
     assert "Europe 1 (3,000) and Asia 2 (1,000) give 100 % of its GeoScore" in text
     assert text.endswith(
-        "Of the 3 blocks, the learned families beat it in: PlaNet in 2."
+        "Of the 4 blocks, the learned families beat it in: PlaNet in 2."
     )
 
 
@@ -225,6 +226,22 @@ def test_lessons_group_claims_by_idea_and_hold_an_idea_only_at_every_seed():
     assert chords["over seeds"] == cl.INCONCLUSIVE  # judged where it is about
     assert "Held in part: classify, do not regress (1 of 2 claims)." in text
     assert "Failed at every seed run: finer cells, finer answers." in text
+    # the summary says the same as a list, in its own words
+    stable = comparison.stability_table({s: by_seed[s] for s in (0, 1)})
+    ch = types.SimpleNamespace(cfg=types.SimpleNamespace(seed=0))
+    listed = comparison.summary(ch, {}, stable, two, n_seeds=2).split("\n")
+    assert [line.split("**")[1] for line in listed] == [
+        "Ranking",
+        "Findings",
+        "Ideas that held",
+        "New ground",
+    ]
+    assert listed[1].startswith("- **Findings**: 2 of 4 claims keep one decisive")
+    assert listed[2] == (
+        "- **Ideas that held**: none; in part, classify, do not regress "
+        "(1 of 2 claims)."
+    )
+    assert listed[3].startswith("- **New ground**: 0 of the 1 claims judged there")
     # seed 2 has no gap: nothing is decided at every seed any more
     three = comparison.lessons_table(by_seed)
     assert set(three["over seeds"]) == {

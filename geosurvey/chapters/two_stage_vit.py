@@ -607,7 +607,7 @@ CLAIMS = (
     ),
     Claim(
         "hybrid_cnn",
-        "the from-scratch hybrid ViT beats the pretrained CNN",
+        "the hybrid ViT (a new transformer on frozen CNN features) beats the CNN",
         VIT,
         CNN,
         "geoscore",
