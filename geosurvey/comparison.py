@@ -403,22 +403,45 @@ def published_table() -> pd.DataFrame:
     ).T
 
 
-def ranking(groups: tuple) -> str:
-    """The learned families and the prior ranked by GeoScore (:func:`grouped`), each
-    with the letters of the groups it belongs to: families that share a letter are not
-    told apart, the 95 % block-bootstrap interval of their difference (blocks sized as
-    for a claim) including zero. The intervals are not corrected for the many pairs: a
-    ranking, not a verdict."""
-    order, score, letters, judged = groups
-    return ", ".join(
-        f"{f} ({score[f]:,.0f}; {letters[f]})" for f in order
-    ) + widest_tie(judged, score)
+def ranking_table(groups: dict) -> pd.DataFrame:
+    """The families and floors of ``groups`` (``{test set: grouped}``) ranked by
+    GeoScore on each test set: the score, its 95 % block-bootstrap interval and the
+    letters of the groups it belongs to (families that share a letter are not told
+    apart: the interval of their difference, blocks sized as for a claim, includes
+    zero). The intervals are not corrected for the many pairs: a ranking, not a
+    verdict."""
+    rows = {}
+    for name, (order, score, letters, _, ci) in groups.items():
+        for f in order:
+            lo, hi = ci[f]
+            rows.setdefault(f, {})[name] = (
+                f"{score[f]:,.0f} [{lo:,.0f} to {hi:,.0f}] {letters[f]}"
+            )
+    return (
+        pd.DataFrame.from_dict(rows, orient="index").fillna("–").rename_axis("family")
+    )
+
+
+def ties(groups: dict) -> str:
+    """Why, on each test set of ``groups``, the pair furthest apart that shares a
+    letter is not told apart (:func:`widest_tie`)."""
+    return " ".join(
+        f"On {name}, {tie}."
+        for name, (_, score, _, judged, _) in groups.items()
+        if (tie := widest_tie(judged, score))
+    )
 
 
 def grouped(ch, fams, regime) -> tuple:
-    """(the families and prior, best first; scores; letters; pairs judged)."""
-    shown = [f for f in fams if f not in FLOORS] + [PRIOR]
+    """(the families and floors but the oracle, best first; their scores; letters;
+    the pairs judged; each one's 95 % interval)."""
+    shown = [
+        f
+        for f in dict.fromkeys([*fams, PRIOR])
+        if f != ORACLE and ch.evaluations.has(f, regime.test)
+    ]
     score = {f: ch.evaluations.metrics(f, regime.test)["geoscore"] for f in shown}
+    ci = {f: ch.evaluations.intervals(f, regime.test)["geoscore"] for f in shown}
     order = sorted(shown, key=lambda f: -score[f])
     judged = {}
 
@@ -431,14 +454,14 @@ def grouped(ch, fams, regime) -> tuple:
     for letter, group in zip("abcdefghij", letter_groups(order, apart)):
         for f in group:
             letters[f] += letter
-    return order, score, letters, judged
+    return order, score, letters, judged, ci
 
 
 def against_prior(groups: tuple, name: str) -> str:
     """Who leads on the test set named ``name`` and which learned families score above
     the prior by more than the uncorrected interval of their difference (a clause)."""
-    order, score, letters, _ = groups
-    learned = [f for f in order if f != PRIOR]
+    order, score, letters, *_ = groups
+    learned = [f for f in order if f not in FLOORS]
     above = [
         f
         for f in learned
@@ -486,7 +509,7 @@ def widest_tie(judged: dict, score: dict) -> str:
         return ""
     a, b = max(ties, key=lambda pair: score[pair[0]] - score[pair[1]])
     j = judged[a, b]
-    gap = f"; {a} and {b}, {score[a] - score[b]:,.0f} points apart, share a letter"
+    gap = f"{a} and {b}, {score[a] - score[b]:,.0f} points apart, share a letter"
     interval = f"[{j.ci95[0]:+,.0f}, {j.ci95[1]:+,.0f}]"
     if j.level is None:
         return f"{gap}: their interval {interval} rests on {j.blocks} held-out discs"

@@ -136,19 +136,21 @@ def test_the_ranking_includes_the_prior_and_says_where_intervals_cannot_separate
         "PIGEON": ("pigeon", "x"),
     }
     groups = comparison.grouped(SimpleNamespace(evaluations=ev), fams, regimes.SEEN)
-    text = comparison.ranking(groups)
+    table = comparison.ranking_table({"seen places": groups})["seen places"]
     # the two families differ by noise only (one group); both clearly beat the prior
-    ranked, why = text.split("); ", 1)
-    first, second, prior = (ranked + ")").split(", ")
-    assert first.endswith("; a)") and second.endswith("; a)")
-    assert prior == f"prior ({ev.metrics('prior', 'test')['geoscore']:,.0f}; b)"
-    assert first.split(" (")[0] in ("PlaNet", "PIGEON")
+    first, second = table.index[:2]
+    assert table.index[2] == "prior" and {first, second} == {"PlaNet", "PIGEON"}
+    assert table[first].endswith("] a") and table[second].endswith("] a")
+    prior = ev.metrics("prior", "test")["geoscore"]
+    lo, hi = ev.intervals("prior", "test")["geoscore"]
+    assert table["prior"] == f"{prior:,.0f} [{lo:,.0f} to {hi:,.0f}] b"
     # the tie is explained by the blocks its interval rests on
-    pair = f"{first.split(' (')[0]} and {second.split(' (')[0]}"
-    assert why.startswith(pair) and " S2 level-" in why and "blocks" in why
+    pair = f"{first} and {second}"
+    why = comparison.ties({"seen places": groups})
+    assert why.startswith(f"On seen places, {pair}, ") and " S2 level-" in why
     # the summary's clause: both learned families are told apart from the prior
     clause = comparison.against_prior(groups, "seen places")
-    assert clause.startswith(f"on seen places, {first.split(' (')[0]} leads (")
+    assert clause.startswith(f"on seen places, {first} leads (")
     prior_score = f"{ev.metrics('prior', 'test')['geoscore']:,.0f}"
     both = pair.replace(" and ", ", ")
     assert clause.endswith(
