@@ -237,11 +237,26 @@ def cell_probabilities(
         ax.set_title(title, fontsize=8)
 
 
+def touching_colours(labels, ridges, n_colours: int) -> dict:
+    """``{cell: colour index}`` such that two cells whose points' Voronoi regions share
+    an edge (``ridges``: pairs of point indices) differ where ``n_colours`` allow:
+    greedy, the cells with most neighbours first."""
+    ridges = ridges[(ridges < len(labels)).all(1)]  # not the frame's points
+    a, b = labels[ridges[:, 0]], labels[ridges[:, 1]]
+    near = {c: set() for c in np.unique(labels[labels >= 0])}
+    for x, y in zip(*(v[(a != b) & (a >= 0) & (b >= 0)] for v in (a, b))):
+        near[x].add(y), near[y].add(x)
+    colour = {}
+    for c in sorted(near, key=lambda c: -len(near[c])):
+        used = {colour.get(n) for n in near[c]}
+        colour[c] = next((k for k in range(n_colours) if k not in used), c % n_colours)
+    return colour
+
+
 def regions(ax, lat, lon, labels, *, extent, alpha: float = 0.8):
     """Draw a point-set partition as regions: each training point's Voronoi region (in
-    the map's lon/lat plane, within ``extent``) filled with its cell's colour, 20
-    colours in a shuffled order so that neighbouring cells rarely share one; dropped
-    points are left blank."""
+    the map's lon/lat plane, within ``extent``) filled with its cell's colour, no two
+    touching cells alike (:func:`touching_colours`); dropped points are left blank."""
 
     lon0, lon1, lat0, lat1 = extent
     pts = np.column_stack([lon, lat])
@@ -260,9 +275,7 @@ def regions(ax, lat, lon, labels, *, extent, alpha: float = 0.8):
     vor = Voronoi(np.vstack([pts[inside], frame]))
     palette = plt.get_cmap("tab20").colors
     labels = np.asarray(labels)[inside]
-    colour_of = np.random.default_rng(0).permutation(
-        max(int(labels.max()) + 1, 1)
-    ) % len(palette)
+    colour_of = touching_colours(labels, vor.ridge_points, len(palette))
     polys, colours = [], []
     for k, label in enumerate(labels):
         region = vor.regions[vor.point_region[k]]

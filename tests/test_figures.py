@@ -4,10 +4,11 @@ the notebook's inline backend has saved them (tight bounding box, 0.1-in margin)
 import io
 
 import matplotlib
+import numpy as np
 import pytest
 from PIL import Image
 
-from geosurvey import plots
+from geosurvey import maps, plots
 
 matplotlib.use("Agg")
 
@@ -274,3 +275,19 @@ def test_the_k_figure_circles_the_k_validation_chose_in_each_regime():
         (10.0, 70.0),
     ]
     assert [t.get_text() for t in fig.legends[0].get_texts()] == ["a", "b"]
+
+
+def test_touching_cells_get_different_colours():
+    from scipy.spatial import Voronoi
+
+    # 400 points in 25 square cells of a 5 x 5 grid: a cell touches up to 8 others
+    pts = np.random.default_rng(0).uniform(0, 5, (400, 2))
+    labels = (pts[:, 0] // 1 * 5 + pts[:, 1] // 1).astype(int)
+    labels[:7] = -1  # dropped points are no cell
+    ridges = Voronoi(pts).ridge_points
+    colour = maps.touching_colours(labels, ridges, 20)
+    a, b = labels[ridges[:, 0]], labels[ridges[:, 1]]
+    touching = (a != b) & (a >= 0) & (b >= 0)
+    assert touching.sum() > 40 and set(colour) == set(labels[labels >= 0])
+    assert all(colour[x] != colour[y] for x, y in zip(a[touching], b[touching]))
+    assert max(colour.values()) <= 8  # greedy: at most one more than the neighbours
