@@ -317,8 +317,8 @@ def findings(claims) -> str:
         ) + (f" The other {rest} are undecided or not testable here." if rest else "")
     checks = f" Controls, which check the set-up: {'; '.join(controls)}."
     seen = (
-        " Not counted as findings, as a claim about new ground is judged there and "
-        f"stays undecided: {'; '.join(only)}."
+        " Decided on seen places but not counted as findings, since each is a claim "
+        f"about new ground and stays undecided there: {'; '.join(only)}."
     )
     other_way = (
         " Undecided, but with a 95 % interval wholly on the other side of zero, so "

@@ -72,9 +72,10 @@ def test_findings_name_a_new_ground_claim_decided_only_on_seen_places():
     )
     assert c.deciding("ab").regime == "new" and c.verdict("ab", "seen") == cl.REPRODUCED
     assert report.findings(c).endswith(
-        "is judged there and stays undecided: a beats b, reproduced on seen places."
+        "about new ground and stays undecided there: a beats b, reproduced on seen "
+        "places."
     )
-    assert "Not counted as findings" not in report.findings(
+    assert "not counted as findings" not in report.findings(
         _claims(_evaluations(), Claim("ab", "a beats b", "a", "b", "median_km"))
     )
 
