@@ -105,7 +105,8 @@ _VALIDATION = re.compile(r"^(val_new|val)_(\w+)$")
 
 def label(name):
     """The reader's name of a metric or a column: ``acc@25km`` is "within 25 km %",
-    ``val_new_geoscore`` "new-places validation GeoScore"; any other name as it is."""
+    ``val_new_geoscore`` "new-places validation GeoScore" (``val_``: seen places); any
+    other name as it is."""
     if not isinstance(name, str):
         return name
     if name in NAMES:
@@ -113,7 +114,9 @@ def label(name):
     if within := _WITHIN.match(name):
         return f"within {within[1]} km %"
     if val := _VALIDATION.match(name):
-        where = "new-places validation" if val[1] == "val_new" else "validation"
+        where = (
+            "new-places validation" if val[1] == "val_new" else "seen-places validation"
+        )
         return f"{where} {label(val[2])}"
     return name
 

@@ -116,6 +116,7 @@ def test_headers_name_metrics_as_a_reader_does_and_wrap_only_where_they_may():
         f"top_{display.ZWSP}k@{display.ZWSP}1",
     ]
     assert display.table(df).iloc[0].tolist() == ["1.0", "2", "3", "4"]
+    assert display.label("val_geoscore") == "seen-places validation GeoScore"
 
 
 def test_explicit_formats_override_the_rule():
