@@ -285,7 +285,8 @@ def block_sizes(claims, regime: str = "seen") -> pd.DataFrame:
 
 
 def findings(claims) -> str:
-    """The chapter's findings, for its summary: by name, the claims whose verdict in
+    """The chapter's findings, for its summary, as a list after a blank line: by name,
+    the claims whose verdict in
     the regime each is about is decisive (over the seeds run, where several were),
     and how many more this evidence leaves undecided; those of them whose interval
     points against the claim; then the controls, and the claims about new ground
@@ -324,13 +325,9 @@ def findings(claims) -> str:
         " Undecided, but with a 95 % interval wholly on the other side of zero, so "
         f"here the difference went against the paper: {'; '.join(against)}."
     )
-    return (
-        said
-        + _papers_share(papers)
-        + other_way * any(against)
-        + checks * any(controls)
-        + seen * any(only)
-    )
+    items = (said, _papers_share(papers), other_way * any(against))
+    items += (checks * any(controls), seen * any(only))
+    return "\n\n" + "\n".join(f"- {p.strip()}" for p in items if p)
 
 
 def _papers_share(verdicts: list) -> str:

@@ -439,7 +439,7 @@ def test_findings_say_how_the_papers_own_claims_fared_apart_from_the_books():
         cl.NOT_REPRODUCED,
     ]
     assert report.findings(c).endswith(
-        " Of the 2 claims that the survey documents state, 1 reproduced here; "
+        "\n- Of the 2 claims that the survey documents state, 1 reproduced here; "
         "1 failed and 0 are undecided or not testable."
     )
 
@@ -486,7 +486,7 @@ def test_claim_sentences_give_every_regimes_verdict_with_its_interval():
     assert row["smallest detectable"] == f"{mde:,.0f} km of median error"
     assert 0 < mde < 300  # a 300 km gain is found
     assert report.findings(c) == (
-        "After Holm's correction, in the regime each claim is about and at every "
+        "\n\n- After Holm's correction, in the regime each claim is about and at every "
         "seed run: **reproduced**: a beats b. The other 2 are undecided or not "
         "testable here."
     )
@@ -505,7 +505,7 @@ def test_claim_sentences_give_every_regimes_verdict_with_its_interval():
     c.claims["ab"] = dataclasses.replace(c.claims["ab"], control=True)
     assert "**reproduced**" not in report.findings(c)
     assert report.findings(c).endswith(
-        "Controls, which check the set-up: a beats b, inconclusive."
+        "\n- Controls, which check the set-up: a beats b, inconclusive."
     )
 
 
@@ -608,8 +608,8 @@ def test_findings_say_so_when_nothing_is_decided():
 
     ev = _evaluations(seed=0)
     c = _claims(ev, Claim("ba", "b beats a", "b", "a", "median_km", untestable="no"))
-    assert (
-        report.findings(c) == "After Holm's correction none of the 1 claims is decided."
+    assert report.findings(c) == (
+        "\n\n- After Holm's correction none of the 1 claims is decided."
     )
 
 
