@@ -663,7 +663,7 @@ CLAIMS = (
     *(
         Claim(
             f"csn_{k}",
-            f"context-specific networks beat one network on {{scene_{k}}} scenes",
+            f"CSNs as routed beat one network on true {{scene_{k}}} scenes",
             CSN,
             HIER,
             "geoscore",
