@@ -16,7 +16,7 @@ NAME = "data_and_metrics"
 @dataclass(frozen=True)
 class FloorSettings(Settings):
     prior_level: int = knob(
-        3, "S2 level whose densest training cell the prior answers with (about 1000 km)"
+        3, "S2 level whose densest training cell the prior answers with (3: ~1,150 km)"
     )
     tiny_px: int = knob(16, "side of Torralba's tiny images, in pixels")
     ks: tuple = knob(
