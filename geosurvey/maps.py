@@ -245,7 +245,8 @@ def touching_colours(labels, ridges, n_colours: int) -> dict:
     a, b = labels[ridges[:, 0]], labels[ridges[:, 1]]
     near = {c: set() for c in np.unique(labels[labels >= 0])}
     for x, y in zip(*(v[(a != b) & (a >= 0) & (b >= 0)] for v in (a, b))):
-        near[x].add(y), near[y].add(x)
+        near[x].add(y)
+        near[y].add(x)
     colour = {}
     for c in sorted(near, key=lambda c: -len(near[c])):
         used = {colour.get(n) for n in near[c]}

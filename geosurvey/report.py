@@ -286,11 +286,10 @@ def block_sizes(claims, regime: str = "seen") -> pd.DataFrame:
 
 def findings(claims) -> str:
     """The chapter's findings, for its summary, as a list after a blank line: by name,
-    the claims whose verdict in
-    the regime each is about is decisive (over the seeds run, where several were),
-    and how many more this evidence leaves undecided; those of them whose interval
-    points against the claim; then the controls, and the claims about new ground
-    decided only on seen places."""
+    the claims whose verdict in the regime each is about is decisive (over the seeds
+    run, where several were), and how many more this evidence leaves undecided; those
+    of them whose interval points against the claim; then the controls, and the claims
+    about new ground decided only on seen places."""
     found, papers, controls, only, against = {}, [], [], [], []
     for key, c in claims.claims.items():
         j = None if c.untestable else claims.deciding(key)
