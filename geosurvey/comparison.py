@@ -199,22 +199,24 @@ def stability_table(by_seed: dict, regimes=ALL_REGIMES) -> pd.DataFrame:
     return _marks(table.rename_axis(["chapter", "claim"]), regimes)
 
 
-def lessons(table: pd.DataFrame, n_seeds: int) -> str:
-    """The findings: claims (not controls) whose corrected verdict, in the regime each
-    is judged on, is decisive and the same at every seed; and how many claims that
-    leaves out. With one seed, its decisive verdicts, as provisional."""
+def _findings(table: pd.DataFrame, n_seeds: int) -> pd.DataFrame:
+    """The stability table's findings: decisive, not controls, alike at every seed."""
     sure = table["verdict"].isin(claims.DECISIVE) & ~table["control"]
+    return table[sure & (table[SAME].eq("yes") if n_seeds > 1 else True)]
+
+
+def lessons(table: pd.DataFrame, n_seeds: int) -> str:
+    """The findings (:func:`_findings`; provisional with one seed) and the rest."""
+    decisive = _findings(table, n_seeds)
     if n_seeds < 2:
         head = (
             f"Only one seed's results exist, so no verdict is yet known to be stable "
             f"across seeds (`make book` executes seeds 1 and 2 as well). At this seed "
-            f"{int(sure.sum())} of {len(table)} claims are decisive in the regime they "
+            f"{len(decisive)} of {len(table)} claims are decisive in the regime they "
             "are judged on, after Holm's correction: provisional findings until other "
             "seeds agree."
         )
-        decisive = table[sure]
     else:
-        decisive = table[table[SAME].eq("yes") & sure]
         head = (
             f"Of {len(table)} claims, {len(decisive)} have the same decisive verdict "
             f"at all {n_seeds} seeds in the regime they are judged on, after Holm's "
@@ -480,9 +482,6 @@ def summary(ch, groups: dict, stability, ideas, *, n_seeds: int) -> str:
     grouped}``) who leads and who is told apart from the prior; how many claims are
     findings; the ideas that held; what new ground decides."""
     where = "; ".join(against_prior(g, name) for name, g in groups.items())
-    sure = stability["verdict"].isin(claims.DECISIVE) & ~stability["control"]
-    if n_seeds > 1:
-        sure &= stability[SAME].eq("yes")
     kinds, (n_new, carried) = _idea_kinds(ideas), _new_ground(ideas)
     held = "; ".join(kinds["held"]) or "none"
     part = f"; in part, {'; '.join(kinds['partly'])}" * bool(kinds["partly"])
@@ -491,7 +490,8 @@ def summary(ch, groups: dict, stability, ideas, *, n_seeds: int) -> str:
         (
             f"- **Ranking** (GeoScore at seed {ch.cfg.seed}; uncorrected intervals, "
             f"so a ranking, not a verdict): {where}.",
-            f"- **Findings**: {int(sure.sum())} of {len(stability)} claims keep one "
+            f"- **Findings**: {len(_findings(stability, n_seeds))} of {len(stability)} "
+            "claims keep one "
             f"decisive verdict {seeds}, after Holm's correction (listed in Lessons).",
             f"- **Ideas that held**: {held}{part}.",
             f"- **New ground**: {carried} of the {n_new} claims judged there "
