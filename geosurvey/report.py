@@ -115,6 +115,12 @@ def _over_seeds(j) -> str:
     return j.pooled_verdict or j.verdict
 
 
+def verdict(claims, key: str) -> str:
+    """Claim ``key``'s verdict in the regime it is about, over the seeds run."""
+    j = None if claims.claims[key].untestable else claims.deciding(key)
+    return _over_seeds(j) if j else NOT_TESTABLE
+
+
 def claim_sentence(claims, key: str) -> str:
     """One Markdown sentence: the claim's verdict and difference in the regime it is
     about, e.g. "**reproduced** on seen places over seeds 0, 1, 2 (✓ ✓ ✓): +8.0
@@ -293,19 +299,19 @@ def findings(claims) -> str:
     found, papers, controls, only, against = {}, [], [], [], []
     for key, c in claims.claims.items():
         j = None if c.untestable else claims.deciding(key)
-        verdict = _over_seeds(j) if j else NOT_TESTABLE
+        held = verdict(claims, key)
         if c.control:
-            controls.append(f"{c.text}, {verdict}")
+            controls.append(f"{c.text}, {held}")
             continue
         if j and _leaning(c, j) == "against":
             against.append(f"{c.text} ({effect(j, c.metric)})")
         seen = claims.judged.get(key, {}).get("seen")
-        if j and j.regime != "seen" and verdict not in DECISIVE and seen:
+        if j and j.regime != "seen" and held not in DECISIVE and seen:
             if _over_seeds(seen) in DECISIVE:
                 only.append(f"{c.text}, {_over_seeds(seen)} on seen places")
-        found.setdefault(verdict, []).append(c.text)
+        found.setdefault(held, []).append(c.text)
         if c.source and not c.source.startswith("this book"):
-            papers.append(verdict)
+            papers.append(held)
     parts = [f"**{v}**: {'; '.join(found.pop(v))}." for v in DECISIVE if v in found]
     rest = sum(map(len, found.values()))
     if not parts:
@@ -365,9 +371,10 @@ def prior_blocks_sentence(claims) -> str:
 
 
 def training(ch) -> pd.DataFrame:
-    """How each job of ``ch``'s chapter that its run has trained (its checkpoints
-    exist) was trained: what it starts from, its loss, how many weights learn, the
-    recipe, the epochs it ran and the epoch each regime's validation chose."""
+    """How each model of ``ch``'s chapter that its run has trained (its checkpoints
+    exist) was trained, one row per job's description: what it starts from, its loss,
+    how many weights learn, the recipe, the epochs it ran and the epoch each regime's
+    validation chose."""
     rows = {}
     for job in (j for j, spec in ch.registry.jobs.items() if spec.chapter == ch.name):
         if not all(path.exists() for path in ch.checkpoints(job)):
@@ -377,8 +384,11 @@ def training(ch) -> pd.DataFrame:
         learns = sum(p.numel() for p in trained.model.parameters() if p.requires_grad)
         start = "backbone, new head" if hasattr(trained.model, "top") else "new weights"
         lr = f"{r.lr:.0e} ({r.lr * r.top_lr_scale:.0e})"
-        needs = ", ".join(ch.registry.jobs[job].dependencies(ch))
-        rows[job] = {
+        spec = ch.registry.jobs[job]
+        needs = "; ".join(
+            ch.registry.jobs[n].description for n in spec.dependencies(ch)
+        )
+        rows[spec.description] = {
             "starts from": needs if plan.init else start,
             "loss": READER_NAMES.get(
                 type(plan.loss).__name__, type(plan.loss).__name__
@@ -390,7 +400,7 @@ def training(ch) -> pd.DataFrame:
                 f"{BY_KEY[k].name} {b['epoch']}" for k, b in h.best.items()
             ),
         }
-    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("job")
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("model")
 
 
 def glue_claims(claims) -> None:

@@ -7,7 +7,7 @@ classifier.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.special import log_softmax
@@ -259,11 +259,16 @@ def validated(trained: dict, regimes) -> dict:
     return {r.key: max(trained, key=lambda f: score(f, r)) for r in regimes}
 
 
-def view_log_probs(ctx, trained, regime) -> np.ndarray:
+def view_log_probs(ctx, trained, regime, conditions=None) -> np.ndarray:
     """(views, images, cells) log-probabilities of every rendering of ``regime``'s test
-    places under each condition (GeoTiles' views of one place)."""
+    places under each condition (GeoTiles' views of one place); ``conditions`` names
+    the condition of each view (default: one of each), so ``("relief",) * 3`` gives
+    three fresh renderings under one condition."""
     test = ctx.splits[regime.test]
-    views = load_views(ctx.cfg.geotiles_spec(), test)
+    spec = ctx.cfg.geotiles_spec()
+    views = load_views(
+        replace(spec, conditions=tuple(conditions or spec.conditions)), test
+    )
     logits = ctx.outputs(trained, regime, x=inputs.of_images(ctx.cfg, views))
     return log_softmax(logits.astype(np.float64), axis=1).reshape(
         -1, len(test), logits.shape[1]
