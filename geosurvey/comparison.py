@@ -236,21 +236,49 @@ def lessons(table: pd.DataFrame, n_seeds: int) -> str:
 
 
 # the ideas the chapters test, each with the claims that isolate it (chapter:key)
+# each idea the chapters test: the question it answers, and the claims that isolate it
 IDEAS = {
-    "classify, do not regress": "planet:class_distance, planet:class_chord",
-    "more evidence at test time": "pigeon:views, planet:album_750, "
-    "scene_networks:crops3, scene_networks:crops5",
-    "combine a cell hierarchy": "scene_networks:hier_fine",
-    "finer cells, finer answers": "planet:fine_coarse_25",
-    "smooth labels by distance": "pigeon:smooth_semantic, pigeon:smooth_s2",
-    "train beyond pretrained features (new ground)": "planet:finetune_frozen, "
-    "comparison:PIGEON_frozen, comparison:contrastive retrieval_frozen, "
-    "comparison:scene-aware_frozen",
-    "contrastive stages and schedules": "two_stage_vit:triplet_median, "
-    "two_stage_vit:hierarchical, two_stage_vit:multistage",
-    "route by scene": "scene_networks:csn",
-    "beat the prior": "data_and_metrics:frozen_prior_score, planet:class_prior, "
-    "pigeon:semantic_prior, two_stage_vit:cnn_prior",
+    "classify, do not regress": (
+        "Does a classifier over cells beat direct regression of the coordinates?",
+        "planet:class_distance, planet:class_chord",
+    ),
+    "more evidence at test time": (
+        "Do more views, crops or photos of a place, seen at test time, help?",
+        "pigeon:views, planet:album_750, scene_networks:crops3, scene_networks:crops5",
+    ),
+    "combine a cell hierarchy": (
+        "Does multiplying the probabilities of nested cells beat the finest alone?",
+        "scene_networks:hier_fine",
+    ),
+    "finer cells, finer answers": (
+        "Do finer cells put more answers close to the truth?",
+        "planet:fine_coarse_25",
+    ),
+    "smooth labels by distance": (
+        "Do labels smoothed by distance train a better classifier than one-hot?",
+        "pigeon:smooth_semantic, pigeon:smooth_s2",
+    ),
+    "train beyond pretrained features (new ground)": (
+        "Does training beyond pretrained features help on ground no training image "
+        "shows?",
+        "planet:finetune_frozen, comparison:PIGEON_frozen, "
+        "comparison:contrastive retrieval_frozen, comparison:scene-aware_frozen",
+    ),
+    "contrastive stages and schedules": (
+        "Do a triplet stage, a hierarchical loss or a staged schedule improve a "
+        "contrastive embedding?",
+        "two_stage_vit:triplet_median, two_stage_vit:hierarchical, "
+        "two_stage_vit:multistage",
+    ),
+    "route by scene": (
+        "Do specialists routed by the predicted scene beat one network?",
+        "scene_networks:csn",
+    ),
+    "beat the prior": (
+        "Does a learned method beat the one answer of the prior?",
+        "data_and_metrics:frozen_prior_score, planet:class_prior, "
+        "pigeon:semantic_prior, two_stage_vit:cnn_prior",
+    ),
 }
 
 
@@ -264,7 +292,7 @@ def lessons_table(by_seed: dict) -> pd.DataFrame:
     only where every seed gives it) and the mean effect, positive where it goes the
     claim's way (a fall in an error in km is positive, as in the forest plot)."""
     rows = {}
-    for idea, keys in IDEAS.items():
+    for idea, (_, keys) in IDEAS.items():
         for chapter, key in (k.split(":") for k in keys.split(", ")):
             recs = [
                 c
@@ -323,17 +351,26 @@ def idea_findings(table: pd.DataFrame, *, n_seeds: int) -> str:
         "held": f"Held at {every}",
         "failed": f"Failed at {every}",
         "partly": "Held in part",
-        "open": "Not decided by this evidence",
     }
     n_new, sure = _new_ground(table)
-    return " ".join(
-        f"{words[k]}: {'; '.join(ideas)}." for k, ideas in found.items() if ideas
-    ) + (
-        f" Of the table's {n_new} claims judged on new ground (one model's discs or "
-        f"the folds), {sure} {'is' if sure == 1 else 'are'} decisive "
+    said = [f"{words[k]}: {'; '.join(found[k])}." for k in words if found[k]]
+    return (
+        " ".join(said)
+        + open_questions(found["open"])
+        + f" Of the table's {n_new} claims judged on new ground (one model's discs "
+        f"or the folds), {sure} {'is' if sure == 1 else 'are'} decisive "
         + ("with the same verdict at every seed" if n_seeds > 1 else "at this seed")
         + (": no idea is shown to carry to new ground." if not sure else ".")
     )
+
+
+def open_questions(ideas: list) -> str:
+    """`` Open questions, which ...: Does ...? Does ...?`` for the ideas this evidence
+    leaves undecided ("" where none is)."""
+    if not ideas:
+        return ""
+    asked = " ".join(IDEAS[idea][0] for idea in ideas)
+    return f" Open questions, which this evidence cannot decide: {asked}"
 
 
 LOOK_UP, CLASSIFIERS = "contrastive retrieval", ("PlaNet", "PIGEON")
@@ -382,14 +419,33 @@ def blocks_sentence(by_block: pd.DataFrame, fams) -> str:
     )
 
 
-def cost_table(chapters, fams) -> pd.DataFrame:
-    """The cost each chapter measured for its family representative."""
+def cost_table(by_seed: dict, fams) -> pd.DataFrame:
+    """The cost each chapter measured for its family representative at every seed of
+    ``by_seed``: each timing (training seconds, images a second) as its median over
+    the seeds, since the machine may have been busy during any one, beside its
+    range."""
     rows = {}
     for family, (chapter, method) in fams.items():
-        cost = chapters[chapter]["results"].get("cost", {}).get(method)
-        if cost:
-            rows[family] = cost
-    return pd.DataFrame.from_dict(rows, orient="index")
+        runs = [
+            cost
+            for found in by_seed.values()
+            if (cost := found.get(chapter, {}).get("cost", {}).get(method))
+        ]
+        if not runs:
+            continue
+        rows[family] = dict(runs[0])
+        for col, digits in (("train_seconds", 0), ("images_per_s", 0)):
+            v = [r[col] for r in runs]
+            rows[family][col] = float(np.median(v))
+            rows[family][f"{col}_range"] = (
+                f"{min(v):,.{digits}f} to {max(v):,.{digits}f}"
+            )
+        rows[family]["seeds_timed"] = len(runs)
+    order = ["train_seconds", "train_seconds_range", "epochs", "images_per_s"]
+    order += ["images_per_s_range", "parameters_m", "database_mb", "seeds_timed"]
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    first = [c for c in order if c in table]
+    return table[[*first, *table.columns.difference(first)]]
 
 
 def published_table() -> pd.DataFrame:
@@ -422,6 +478,45 @@ def ranking_table(groups: dict) -> pd.DataFrame:
     return (
         pd.DataFrame.from_dict(rows, orient="index").fillna("–").rename_axis("family")
     )
+
+
+def seed_ranks(by_seed: dict, groups: dict, splits: dict, *, seed: int) -> pd.DataFrame:
+    """Each family's and floor's rank by GeoScore on each test set of ``groups`` at
+    every seed of ``by_seed`` (``1 · 1 · 2``; ``–`` where a seed lacks it): ``seed``'s
+    from ``groups``, the others' from their comparison results. ``splits``: the split
+    of each test set, by name."""
+    rows: dict = {}
+    for name, (order, *_) in groups.items():
+        for s, found in by_seed.items():
+            got = found.get("comparison", {}).get("methods", {}).get(splits[name], {})
+            score = {f: got[f]["Global"]["geoscore"] for f in order if f in got}
+            ranked = order if s == seed else sorted(score, key=lambda f: -score[f])
+            for f in order:
+                rank = str(ranked.index(f) + 1) if f in ranked else "–"
+                rows.setdefault(f, {}).setdefault(name, []).append(rank)
+    table = {
+        f: {n: " · ".join(r) for n, r in by_set.items()} for f, by_set in rows.items()
+    }
+    return pd.DataFrame.from_dict(table, orient="index").rename_axis("family")
+
+
+def leaders_sentence(ranks: pd.DataFrame) -> str:
+    """Who ranks first on each test set of a :func:`seed_ranks` table, at every seed
+    or seed by seed where the leader changes."""
+    said = []
+    for name, column in ranks.items():
+        marks = column.str.split(" · ")
+        first = [
+            " and ".join(marks.index[marks.str[k] == "1"]) or "–"
+            for k in range(len(marks.iloc[0]))
+        ]
+        said.append(
+            f"{first[0]} leads on {name} at every seed run"
+            if len(set(first)) == 1
+            else f"the leader on {name} changes with the seed ({', '.join(first)})"
+        )
+    text = "; ".join(said)
+    return f"{text[:1].upper()}{text[1:]}." if said else ""
 
 
 def ties(groups: dict) -> str:
@@ -477,19 +572,21 @@ def against_prior(groups: tuple, name: str) -> str:
     return f"on {name}, {order[0]} leads ({score[order[0]]:,.0f}) and {told}"
 
 
-def summary(ch, groups: dict, stability, ideas, *, n_seeds: int) -> str:
+def summary(ch, groups: dict, stability, ideas, *, n_seeds: int, leaders="") -> str:
     """The chapter's summary, as a list: on each test set of ``groups`` (``{name:
     grouped}``) who leads and who is told apart from the prior; how many claims are
-    findings; the ideas that held; what new ground decides."""
+    findings; the ideas that held; what new ground decides; the questions left open.
+    ``leaders``: who leads at each seed (:func:`leaders_sentence`)."""
     where = "; ".join(against_prior(g, name) for name, g in groups.items())
     kinds, (n_new, carried) = _idea_kinds(ideas), _new_ground(ideas)
     held = "; ".join(kinds["held"]) or "none"
     part = f"; in part, {'; '.join(kinds['partly'])}" * bool(kinds["partly"])
     seeds = "at every seed run" if n_seeds > 1 else "at the one seed run (provisional)"
+    asked = " ".join(IDEAS[idea][0] for idea in kinds["open"])
     return "\n".join(
         (
             f"- **Ranking** (GeoScore at seed {ch.cfg.seed}; uncorrected intervals, "
-            f"so a ranking, not a verdict): {where}.",
+            f"so a ranking, not a verdict): {where}. {leaders}".strip(),
             f"- **Findings**: {len(_findings(stability, n_seeds))} of {len(stability)} "
             "claims keep one "
             f"decisive verdict {seeds}, after Holm's correction (listed in Lessons).",
@@ -497,8 +594,9 @@ def summary(ch, groups: dict, stability, ideas, *, n_seeds: int) -> str:
             f"- **New ground**: {carried} of the {n_new} claims judged there "
             f"{'is' if carried == 1 else 'are'} decisive"
             + ("; no idea is shown to carry there." if not carried else "."),
+            f"- **Open questions**: {asked}" if asked else "",
         )
-    )
+    ).strip()
 
 
 def widest_tie(judged: dict, score: dict) -> str:

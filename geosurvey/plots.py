@@ -533,6 +533,20 @@ VERDICT_COLOURS = {"reproduced": "C2", "not reproduced": "C3", "inconclusive": "
 VERDICT_COLOURS |= {"estimate only": "C0"}
 
 
+def _wide_scale(ax, e) -> str:
+    """A symmetric log scale for a panel whose largest effect dwarfs its typical
+    interval, linear within one typical half-width of zero, so narrow intervals stay
+    readable beside wide ones; the words for its axis label ("" if linear)."""
+    half = float(np.median(e.high - e.low)) / 2
+    if half <= 0 or np.abs(e[["low", "high"]].to_numpy()).max() < 20 * half:
+        return ""
+    step = 10 ** np.floor(np.log10(half))
+    linear = step * min((m for m in (1, 2, 5, 10) if m * step >= half), default=10)
+    ax.set_xscale("symlog", linthresh=linear, linscale=1.0)
+    ax.xaxis.set_major_formatter(mpl.ticker.FuncFormatter(lambda x, _: f"{x:,g}"))
+    return f" (log scale beyond ±{linear:,g})"
+
+
 def forest(effects, width="column"):
     """A forest plot of :func:`geosurvey.comparison.effects`: a row per claim, a panel
     per unit, its effect (right of the line: the claim's direction) with its 95 %
@@ -559,7 +573,8 @@ def forest(effects, width="column"):
         ax.axvline(0, color="k", lw=0.8)
         ax.set_yticks(range(len(shown)), shown, fontsize=8)
         ax.set_ylim(len(shown) - 0.5, -0.5)
-        ax.set_xlabel(f"{unit},\nin the claimed direction")
+        scale = _wide_scale(ax, effects[effects.unit == unit])
+        ax.set_xlabel(f"{unit},\nin the claimed direction{scale}")
         ax.grid(axis="x", alpha=0.3)
     marks = [
         plt.Line2D([], [], color="0.3", marker=shape.get(r, "o"), ls="", label=r)

@@ -237,6 +237,7 @@ def test_lessons_group_claims_by_idea_and_hold_an_idea_only_at_every_seed():
         "Findings",
         "Ideas that held",
         "New ground",
+        "Open questions",  # an idea left undecided is asked as its question
     ]
     assert listed[1].startswith("- **Findings**: 2 of 4 claims keep one decisive")
     assert listed[2] == (
@@ -244,6 +245,10 @@ def test_lessons_group_claims_by_idea_and_hold_an_idea_only_at_every_seed():
         "(1 of 2 claims)."
     )
     assert listed[3].startswith("- **New ground**: 0 of the 1 claims judged there")
+    assert listed[4] == (
+        "- **Open questions**: Do more views, crops or photos of a place, seen at "
+        "test time, help?"
+    )
     # seed 2 has no gap: nothing is decided at every seed any more
     three = comparison.lessons_table(by_seed)
     assert set(three["over seeds"]) == {
@@ -251,9 +256,10 @@ def test_lessons_group_claims_by_idea_and_hold_an_idea_only_at_every_seed():
         cl.INCONCLUSIVE,
         cl.NOT_TESTABLE,
     }
-    assert "Not decided by this evidence: classify" in comparison.idea_findings(
-        three, n_seeds=3
-    )
+    assert (
+        "Open questions, which this evidence cannot decide: Does a classifier over "
+        "cells beat direct regression of the coordinates?"
+    ) in comparison.idea_findings(three, n_seeds=3)
     one = comparison.lessons_table({0: by_seed[0]})
     assert "Failed at the one seed run, not yet a finding: finer cells" in (
         comparison.idea_findings(one, n_seeds=1)
@@ -358,3 +364,57 @@ def test_the_why_sentence_reads_look_ups_and_classifiers_from_their_errors():
     assert text.endswith(f"within 2,500 km: {shares}")
     ev.done.pop(("PIGEON", "test_new"))  # a family not evaluated: nothing to say
     assert comparison.why_sentence(ev, regimes.SEEN, regimes.NEW) == ""
+
+
+def test_forest_reads_a_panel_on_a_log_scale_only_when_one_effect_dwarfs_the_rest():
+    e = pd.DataFrame(
+        {
+            "claim": list("abc"),
+            "regime": "seen places",
+            "unit": "GeoScore",
+            "low": [-10.0, -5.0, 500.0],
+            "effect": [0.0, 5.0, 1500.0],
+            "high": [10.0, 15.0, 2500.0],
+            "verdict": cl.INCONCLUSIVE,
+        }
+    )
+    wide = plots.forest(e).axes[0]
+    assert wide.get_xscale() == "symlog" and "log scale beyond ±10" in wide.get_xlabel()
+    assert plots.forest(e.iloc[:2]).axes[0].get_xscale() == "linear"
+
+
+def test_seed_ranks_read_other_seeds_from_their_results_and_name_a_new_leader():
+    def run(scores):
+        got = {f: {"Global": {"geoscore": v}} for f, v in scores.items()}
+        return {"comparison": {"methods": {"test": got}}}
+
+    groups = {"seen places": (["a", "prior", "b"], None, None, None, None)}
+    by_seed = {0: {}, 1: run({"a": 1.0, "prior": 3.0, "b": 2.0}), 2: run({"b": 1.0})}
+    ranks = comparison.seed_ranks(by_seed, groups, {"seen places": "test"}, seed=0)
+    assert ranks["seen places"].to_dict() == {
+        "a": "1 · 3 · –",
+        "prior": "2 · 1 · –",
+        "b": "3 · 2 · 1",
+    }
+    assert comparison.leaders_sentence(ranks) == (
+        "The leader on seen places changes with the seed (a, prior, b)."
+    )
+    steady = comparison.seed_ranks(
+        {0: {}, 1: run({"a": 5.0, "b": 1.0})}, groups, {"seen places": "test"}, seed=0
+    )
+    assert (
+        comparison.leaders_sentence(steady)
+        == "A leads on seen places at every seed run."
+    )
+
+
+def test_cost_table_gives_each_timing_as_its_median_over_the_seeds_and_its_range():
+    def run(seconds, speed):
+        cost = {"train_seconds": seconds, "images_per_s": speed, "epochs": 8}
+        return {"planet": {"cost": {"m": {**cost, "parameters_m": 1.0}}}}
+
+    by_seed = {0: run(10.0, 100.0), 1: run(30.0, 300.0), 2: run(12.0, 50.0)}
+    row = comparison.cost_table(by_seed, {"PlaNet": ("planet", "m")}).loc["PlaNet"]
+    assert (row["train_seconds"], row["images_per_s"]) == (12.0, 100.0)
+    assert row["train_seconds_range"] == "10 to 30" and row["seeds_timed"] == 3
+    assert row["images_per_s_range"] == "50 to 300"
