@@ -488,7 +488,8 @@ CLAIMS = (
     ),
     _album(
         "album_750",
-        "album context beats single images at 750 km",
+        "album context beats single images at 750 km (albums made from true "
+        "locations)",
         "album",
         "single",
         "acc@750km",
