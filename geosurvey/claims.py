@@ -193,8 +193,7 @@ def measure(ev, claim: Claim, regime, reach=None):
     level = still = None
     if ts.block is None:  # seen places: blocks as coarse as the differences need
         meta = ts.meta[mask]
-        level = stats.block_level(x, meta["lat"], meta["lon"])
-        r = stats.neighbour_correlation(x, meta["lat"], meta["lon"], level)
+        level, r = stats.block_level(x, meta["lat"], meta["lon"])
         still = round(r, 2) if r >= stats.INDEPENDENT_R else None
     reps = (
         ev.samples(claim.better, split, claim.region, level)[m]

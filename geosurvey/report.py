@@ -72,15 +72,23 @@ def _number(value: float, metric: str, sign: bool = False) -> str:
     return f"{value:{'+' if sign else ''},.{digits}f}"
 
 
+def _with_interval(d: float, ci, metric: str, units: bool = True) -> str:
+    """``+29.6 points [+17.0 to +41.7]``: a difference and its interval."""
+    lo, hi = (_number(x, metric, True) for x in ci)
+    d_text = _number(d, metric, True) + unit(metric) * units
+    return f"{d_text} [{lo} to {hi}]"  # "to": a comma would read as a thousands mark
+
+
 def effect(j, metric: str, *, units: bool = True) -> str:
     """``+29.6 points [+17.0 to +41.7]``: a judgement's difference, over the seeds run
     where other seeds exist, with its 95 % interval (``units``: with the unit)."""
     pooled = "" if j.pooled_difference is None else "pooled_"
-    d = _number(getattr(j, pooled + "difference"), metric, True) + unit(metric) * units
+    d = getattr(j, pooled + "difference")
     if j.blocks < 2:
-        return f"{d} (one block: no interval)"
-    lo, hi = (_number(x, metric, True) for x in getattr(j, pooled + "ci95"))
-    return f"{d} [{lo} to {hi}]"  # "to": a comma would read as a thousands mark
+        return (
+            f"{_number(d, metric, True)}{unit(metric) * units} (one block: no interval)"
+        )
+    return _with_interval(d, getattr(j, pooled + "ci95"), metric, units)
 
 
 def gap(ev, better: str, worse: str, split: str, metric: str = "geoscore") -> str:
@@ -89,8 +97,7 @@ def gap(ev, better: str, worse: str, split: str, metric: str = "geoscore") -> st
     outside any claim's test)."""
     a, b = (ev.metrics(m, split)[metric] for m in (better, worse))
     reps = ev.samples(better, split)[metric] - ev.samples(worse, split)[metric]
-    lo, hi = (_number(x, metric, True) for x in stats.interval(reps))
-    return f"{_number(a - b, metric, True)}{unit(metric)} [{lo} to {hi}]"
+    return _with_interval(a - b, stats.interval(reps), metric)
 
 
 def detectable(j, metric: str) -> str:

@@ -156,15 +156,15 @@ def _neighbour_pairs(lat: bytes, lon: bytes, level: int) -> tuple:
     return i.astype(np.int32), j.astype(np.int32)
 
 
-def block_level(values, lat, lon, levels=BLOCK_LEVELS) -> int:
-    """The finest of ``levels`` whose neighbouring blocks are independent for these
-    paired differences (correlation below :data:`INDEPENDENT_R`); the coarsest where
-    none is."""
+def block_level(values, lat, lon, levels=BLOCK_LEVELS) -> tuple:
+    """(the finest of ``levels`` whose neighbouring blocks are independent for these
+    paired differences, correlation below :data:`INDEPENDENT_R`, or the coarsest where
+    none is; the neighbours' correlation at that level)."""
     for level in levels:
         r = neighbour_correlation(values, lat, lon, level)
         if not r >= INDEPENDENT_R:  # NaN: too few neighbours to share anything
-            return level
-    return levels[-1]
+            return level, r
+    return levels[-1], r
 
 
 def p_floor(n_blocks: int) -> float:

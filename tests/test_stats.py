@@ -313,10 +313,11 @@ def test_block_level_is_coarse_where_neighbours_correlate():
     rng = np.random.default_rng(0)
     lat, lon = rng.uniform(-50, 60, 1500), rng.uniform(-150, 150, 1500)
     noise = rng.normal(0, 1, 1500)
-    assert stats.block_level(noise, lat, lon) == stats.BLOCK_LEVELS[0]
+    assert stats.block_level(noise, lat, lon)[0] == stats.BLOCK_LEVELS[0]
     # a smooth field over thousands of km: neighbouring cells share it
     smooth = np.sin(np.radians(lon) * 2) + np.cos(np.radians(lat) * 3)
-    assert stats.block_level(smooth + 0.1 * noise, lat, lon) == stats.BLOCK_LEVELS[-1]
+    level, r = stats.block_level(smooth + 0.1 * noise, lat, lon)
+    assert level == stats.BLOCK_LEVELS[-1] and r >= stats.INDEPENDENT_R
     assert stats.neighbour_correlation(smooth, lat, lon, 4) > 0.5
     assert abs(stats.neighbour_correlation(noise, lat, lon, 4)) < 0.1
     assert stats.edge_km(4) == pytest.approx(576, abs=5)

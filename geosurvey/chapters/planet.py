@@ -488,8 +488,7 @@ CLAIMS = (
     ),
     _album(
         "album_750",
-        "album context beats single images at 750 km (albums made from true "
-        "locations)",
+        "album context beats single images at 750 km (albums made from true locations)",
         "album",
         "single",
         "acc@750km",
