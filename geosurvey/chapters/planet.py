@@ -488,7 +488,7 @@ CLAIMS = (
     ),
     _album(
         "album_750",
-        "album context beats single images at 750 km (albums made from true locations)",
+        "constructed albums beat single images at 750 km",
         "album",
         "single",
         "acc@750km",
