@@ -390,7 +390,7 @@ def training(ch) -> pd.DataFrame:
         r, h = plan.recipe, trained.history
         learns = sum(p.numel() for p in trained.model.parameters() if p.requires_grad)
         start = "backbone, new head" if hasattr(trained.model, "top") else "new weights"
-        lr = f"{r.lr:.0e} ({r.lr * r.top_lr_scale:.0e})"
+        lr = f"{r.lr:.0e}, top {r.lr * r.top_lr_scale:.0e}"
         spec = ch.registry.jobs[job]
         needs = "; ".join(
             ch.registry.jobs[n].description for n in spec.dependencies(ch)
@@ -401,8 +401,8 @@ def training(ch) -> pd.DataFrame:
                 type(plan.loss).__name__, type(plan.loss).__name__
             ),
             "weights trained": f"{learns:,}",
-            "learning rate (top)": lr.replace("e-0", "e-"),
-            "epochs run (of at most)": f"{len(h.epochs)} ({r.epochs})",
+            "learning rate": lr.replace("e-0", "e-"),
+            "epochs run": f"{len(h.epochs)} of {r.epochs}",
             "best epoch": ", ".join(
                 f"{BY_KEY[k].name} {b['epoch']}" for k, b in h.best.items()
             ),

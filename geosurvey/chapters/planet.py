@@ -357,6 +357,7 @@ ALBUM_METHODS = {
     "album": "LSTM over the album",
     "random": "LSTM over a random album",
     "vote": "classifier log-probabilities averaged over the album",
+    "random_vote": "classifier log-probabilities averaged over a random album",
 }
 ALBUM = {key: f"albums: {text}" for key, text in ALBUM_METHODS.items()}  # their names
 ALBUM_SUBSET = "_albums"  # their test set: "<regime's test split>_albums"
@@ -374,7 +375,7 @@ def album_logits(ctx, lstm, classifier_logits, regime) -> dict:
     """Per-photo logits of every method of :data:`ALBUM_METHODS` on ``regime``'s test
     photos: the classifier alone, the LSTM on each photo alone, on its album, on a
     random album of the same size, and the classifier's log-probabilities averaged over
-    the album."""
+    the album and over the random one."""
     f = middle_features(ctx.at(regime))[regime.test].cached
     trips, model, device = (
         test_albums(ctx, regime),
@@ -390,6 +391,7 @@ def album_logits(ctx, lstm, classifier_logits, regime) -> dict:
         "album": albums.album_logits(model, f, trips, device),
         "random": albums.album_logits(model, f, shuffled, device),
         "vote": albums.averaged(log_p, trips),
+        "random_vote": albums.averaged(log_p, shuffled),
     }
 
 

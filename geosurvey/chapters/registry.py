@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .. import timings
+from .. import display, timings
 from ..claims import Claim
 from . import data_and_metrics, pigeon, planet, scene_networks, two_stage_vit
 from .base import Chapter, ChapterSpec, Context
@@ -126,7 +126,7 @@ def start(
     pd.set_option("display.max_colwidth", None)  # a table's text is shown whole
     with timings.span("data"):
         splits = profiles.load_splits(cfg)
-    counts = ", ".join(f"{k} {len(v):,}" for k, v in splits.items())
+    counts = ", ".join(f"{display.label(k)} {len(v):,}" for k, v in splits.items())
     print(
         f"profile {cfg.name}, device {cfg.device}, seed {cfg.seed}; backbone "
         f"{cfg.backbone} at {cfg.input_px} px\nimages: {counts}{reported(splits)}"
