@@ -250,9 +250,9 @@ IDEAS = {
         "Does multiplying the probabilities of nested cells beat the finest alone?",
         "scene_networks:hier_fine",
     ),
-    "finer cells, finer answers": (
-        "Do finer cells put more answers close to the truth?",
-        "planet:fine_coarse_25",
+    "finer cells near, coarser cells far": (
+        "Do finer cells win at short distances and coarser cells at long ones?",
+        "planet:fine_coarse_25, planet:coarse_fine_2500",
     ),
     "smooth labels by distance": (
         "Do labels smoothed by distance train a better classifier than one-hot?",
@@ -313,7 +313,8 @@ def lessons_table(by_seed: dict) -> pd.DataFrame:
             js = [c["judgements"].get(about) for c in recs]
             sign = claims.direction(recs[0]["metric"])  # positive: the claim's way
             d = [sign * j["difference"] for j in js if j]
-            unit = claims.unit(recs[0]["metric"])
+            unit = claims.unit(recs[0]["metric"])  # an error's fall reads "km less"
+            unit = unit.replace(" km of ", " km less ") if sign < 0 else unit
             digits = 1 if unit == " points" else 0
             row[EFFECT] = f"{np.mean(d):+,.{digits}f}{unit}" if d else "–"
             rows[(idea, recs[0]["text"])] = row
@@ -564,10 +565,11 @@ def against_prior(groups: tuple, name: str) -> str:
         for f in learned
         if score[f] > score[PRIOR] and not set(letters[f]) & set(letters[PRIOR])
     ]
+    which = f" ({', '.join(above)})" if above else ""
     told = (
-        f"{len(above)} of {len(learned)} learned families "
-        f"{'is' if len(above) == 1 else 'are'} told apart from the prior "
-        f"({score[PRIOR]:,.0f}) above it" + (f" ({', '.join(above)})" if above else "")
+        f"{len(above)} of {len(learned)} learned families{which} "
+        f"{'scores' if len(above) == 1 else 'score'} above the prior "
+        f"({score[PRIOR]:,.0f}) by more than the interval of the difference"
     )
     return f"on {name}, {order[0]} leads ({score[order[0]]:,.0f}) and {told}"
 

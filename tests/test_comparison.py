@@ -154,8 +154,8 @@ def test_the_ranking_includes_the_prior_and_says_where_intervals_cannot_separate
     prior_score = f"{ev.metrics('prior', 'test')['geoscore']:,.0f}"
     both = pair.replace(" and ", ", ")
     assert clause.endswith(
-        f"2 of 2 learned families are told apart from the prior ({prior_score}) "
-        f"above it ({both})"
+        f"2 of 2 learned families ({both}) score above the prior ({prior_score}) "
+        "by more than the interval of the difference"
     )
 
 
@@ -212,7 +212,7 @@ def test_lessons_group_claims_by_idea_and_hold_an_idea_only_at_every_seed():
     assert list(two.index.get_level_values("idea").unique()) == [
         "classify, do not regress",
         "more evidence at test time",
-        "finer cells, finer answers",
+        "finer cells near, coarser cells far",
     ]
     untested = two.loc[("more evidence at test time", "albums")]  # no judgement at all
     assert untested["over seeds"] == cl.NOT_TESTABLE
@@ -227,7 +227,7 @@ def test_lessons_group_claims_by_idea_and_hold_an_idea_only_at_every_seed():
     assert "new places, 8 folds" not in two.columns  # no claim was judged there
     assert chords["over seeds"] == cl.INCONCLUSIVE  # judged where it is about
     assert "Held in part: classify, do not regress (1 of 2 claims)." in text
-    assert "Failed at every seed run: finer cells, finer answers." in text
+    assert "Failed at every seed run: finer cells near, coarser cells far." in text
     # the summary says the same as a list, in its own words
     stable = comparison.stability_table({s: by_seed[s] for s in (0, 1)})
     ch = types.SimpleNamespace(cfg=types.SimpleNamespace(seed=0))
@@ -261,7 +261,7 @@ def test_lessons_group_claims_by_idea_and_hold_an_idea_only_at_every_seed():
         "cells beat direct regression of the coordinates?"
     ) in comparison.idea_findings(three, n_seeds=3)
     one = comparison.lessons_table({0: by_seed[0]})
-    assert "Failed at the one seed run, not yet a finding: finer cells" in (
+    assert "Failed at the one seed run, not yet a finding: finer cells near" in (
         comparison.idea_findings(one, n_seeds=1)
     )
 
