@@ -3,6 +3,7 @@ and where a chapter's first cell gets its run from."""
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 
 from .. import display, timings
@@ -129,7 +130,9 @@ def start(
     counts = ", ".join(f"{display.label(k)} {len(v):,}" for k, v in splits.items())
     print(
         f"profile {cfg.name}, device {cfg.device}, seed {cfg.seed}; backbone "
-        f"{cfg.backbone} at {cfg.input_px} px\nimages: {counts}{reported(splits)}"
+        f"{cfg.backbone} at {cfg.input_px} px\n"
+        + textwrap.fill(f"images: {counts}", 80, subsequent_indent="  ")
+        + reported(splits)
     )
     return Chapter(
         chapter,
