@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from . import baselines, claims, folds, results, stats
+from .chapters.pigeon import AGAIN, FUSED
 from .chapters.registry import CHAPTERS as ALL_CHAPTERS
 from .chapters.registry import COMPARISON, FAMILIES
 from .metrics import THRESHOLDS_KM
@@ -372,6 +373,80 @@ def open_questions(ideas: list) -> str:
         return ""
     asked = " ".join(IDEAS[idea][0] for idea in ideas)
     return f" Open questions, which this evidence cannot decide: {asked}"
+
+
+def views_control(chapters) -> tuple | None:
+    """(chapter 3's fused views, the best of its controls, one condition rendered
+    three times) as seen-places GeoScores, or None where the run has no views."""
+    ev = chapters["pigeon"]["ev"]
+    again = [m for m in ev.methods("test") if m.endswith(AGAIN.format(""))]
+    if not again or not ev.has(FUSED, "test"):
+        return None
+    score = [ev.metrics(m, "test")["geoscore"] for m in (FUSED, *again)]
+    return score[0], max(score[1:])
+
+
+def takeaways(ideas, ranks, *, views, weak_regressors: bool, nearest_km) -> list:
+    """What a student should take from the comparison, one sentence each, from the
+    ideas that held (:func:`lessons_table`), the ranks at each seed
+    (:func:`seed_ranks`), chapter 3's control of its views (:func:`views_control`),
+    whether the regressors scored below the prior, and how far new ground lies from
+    the nearest training image (km, or None)."""
+    kinds, (_, carried) = _idea_kinds(ideas), _new_ground(ideas)
+    held, said = kinds["held"], []
+    if "classify, do not regress" in held:
+        said.append(
+            "Classify over cells rather than regress coordinates: it held at every "
+            "seed"
+            + ", though against regressors that score below the prior here"
+            * weak_regressors
+            + "."
+        )
+    if "finer cells near, coarser cells far" in held:
+        said.append(
+            "Choose the cell size for the distance that matters: finer cells won "
+            "within 25 km and coarser cells within 2,500 km at every seed."
+        )
+    fused_held = any(
+        text.startswith("fusing several views") and v == claims.REPRODUCED
+        for (_, text), v in ideas["over seeds"].items()
+    )
+    if views and fused_held:
+        fused, redrawn = views
+        said.append(
+            "Add evidence at test time: fused renderings of a place gained at every "
+            f"seed, and one condition rendered three times scores {redrawn:,.0f} "
+            f"GeoScore against the three conditions' {fused:,.0f}, so the gain is "
+            + (
+                "averaging renderings, not their variety."
+                if redrawn >= fused
+                else "partly the variety of the renderings."
+            )
+        )
+    if not carried and nearest_km is not None:
+        said.append(
+            "Expect little to carry to ground no training image shows: there the "
+            f"nearest training image lies a median {nearest_km:,.0f} km away, and no "
+            "claim about new ground held at every seed."
+        )
+    if _seen_order_holds(ranks):
+        said.append(
+            "Trust a ranking on seen places more than one on new places: the order of "
+            "the learned families on seen places is the same at every seed, while on "
+            "new places it changes."
+        )
+    return said
+
+
+def _seen_order_holds(ranks: pd.DataFrame) -> bool:
+    """Whether the learned families of a :func:`seed_ranks` table keep their ranks at
+    every seed on its first test set (seen places) but not on every other."""
+    learned = ranks.drop(index=[f for f in FLOORS if f in ranks.index])
+    steady = [
+        column.str.split(" · ").map(lambda r: len(set(r)) == 1).all()
+        for _, column in learned.items()
+    ]
+    return len(steady) > 1 and steady[0] and not all(steady)
 
 
 LOOK_UP, CLASSIFIERS = "contrastive retrieval", ("PlaNet", "PIGEON")

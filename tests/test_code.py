@@ -156,7 +156,8 @@ def test_the_tools_stand_beside_the_library_and_it_stays_small():
     34; chapter 6's ranking of every family and floor as a table with intervals: 23;
     cell maps whose touching cells differ in colour: 13; chapter 3's control of fused
     views, chapter 6's open questions, ranks at every seed, timings over the seeds and
-    a forest panel on a log scale, random albums averaged, split sizes wrapped: 147)."""
+    a forest panel on a log scale, random albums averaged, split sizes wrapped: 147;
+    chapter 6's takeaways from what held, with chapter 3's view control: 76)."""
     lines, inner = 0, 0
     for name, path in _modules():
         tree = ast.parse(path.read_text())
@@ -172,7 +173,7 @@ def test_the_tools_stand_beside_the_library_and_it_stays_small():
     assert not {"bench", "bench_gpu", "checkbook"} & {
         p.stem for p in PACKAGE.rglob("*.py")
     }
-    assert lines <= 15_705 and inner <= 96, (lines, inner)
+    assert lines <= 15_781 and inner <= 96, (lines, inner)
 
 
 def _cycles(graph: dict) -> list:

@@ -418,3 +418,44 @@ def test_cost_table_gives_each_timing_as_its_median_over_the_seeds_and_its_range
     assert (row["train_seconds"], row["images_per_s"]) == (12.0, 100.0)
     assert row["train_seconds_range"] == "10 to 30" and row["seeds_timed"] == 3
     assert row["images_per_s_range"] == "50 to 300"
+
+
+def test_takeaways_say_only_what_held_at_every_seed():
+    rows = [
+        ("classify, do not regress", "cells beat regression"),
+        ("more evidence at test time", "fusing several views beats one view"),
+        ("beat the prior", "a beats the prior"),
+    ]
+    ideas = pd.DataFrame(
+        {
+            "over seeds": [cl.REPRODUCED, cl.REPRODUCED, cl.INCONCLUSIVE],
+            "judged on": ["seen places", "seen places", "new places, 8 folds"],
+        },
+        index=pd.MultiIndex.from_tuples(rows, names=["idea", "claim"]),
+    )
+    ranks = pd.DataFrame(
+        {
+            "seen places": {"A": "1 · 1", "B": "2 · 2", "prior": "3 · 4"},
+            "new places": {"A": "1 · 2", "B": "2 · 1", "prior": "3 · 3"},
+        }
+    )
+    said = comparison.takeaways(
+        ideas, ranks, views=(3194.0, 3277.0), weak_regressors=True, nearest_km=875.0
+    )
+    assert said[0].endswith(
+        "though against regressors that score below the prior here."
+    )
+    assert "3,277 GeoScore against the three conditions' 3,194" in said[1]
+    assert said[1].endswith("averaging renderings, not their variety.")
+    assert "a median 875 km away" in said[2]
+    # the learned families keep their seen-places ranks (the prior's moves), not new
+    assert said[3].startswith("Trust a ranking on seen places")
+    ideas["over seeds"] = cl.INCONCLUSIVE
+    none = comparison.takeaways(
+        ideas,
+        ranks[["seen places"]],
+        views=None,
+        weak_regressors=False,
+        nearest_km=None,
+    )
+    assert none == []

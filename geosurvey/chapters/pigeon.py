@@ -40,6 +40,7 @@ SMOOTHINGS = (0.25, 0.5, 1.0)
 # the methods the chapter's claims compare (MAIN: the chapter's PIGEON, from its sweep)
 MAIN, S2_MAIN = "semantic, validated smoothing", "S2, validated smoothing"
 FUSED, AUX = "semantic, views fused", "semantic + auxiliary heads"
+AGAIN = "{} three times, fused"  # FUSED's control: one condition, rendered three times
 INTRA, REFINED = "semantic, intra-cell retrieval", "semantic, cluster refinement"
 
 
