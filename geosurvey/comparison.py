@@ -236,7 +236,6 @@ def lessons(table: pd.DataFrame, n_seeds: int) -> str:
     return "\n\n".join(parts)
 
 
-# the ideas the chapters test, each with the claims that isolate it (chapter:key)
 # each idea the chapters test: the question it answers, and the claims that isolate it
 IDEAS = {
     "classify, do not regress": (
