@@ -157,7 +157,7 @@ def _marks(table: pd.DataFrame, regimes) -> pd.DataFrame:
 
 
 ALL_REGIMES = ("seen", "new", "folds")
-SAME = "same at every seed"  # the stability table's column: yes, no or ONE_SEED
+SAME = "same verdict at every seed"  # the stability table's column: yes, no or ONE_SEED
 ONE_SEED = "one seed run"
 CONTROL = " (a control)"  # after a control's name
 
@@ -394,12 +394,10 @@ def takeaways(ideas, ranks, *, views, weak_regressors: bool, nearest_km) -> list
     kinds, (_, carried) = _idea_kinds(ideas), _new_ground(ideas)
     held, said = kinds["held"], []
     if "classify, do not regress" in held:
+        weak = ", though against regressors that score below the prior here"
         said.append(
             "Classify over cells rather than regress coordinates: it held at every "
-            "seed"
-            + ", though against regressors that score below the prior here"
-            * weak_regressors
-            + "."
+            f"seed{weak * weak_regressors}."
         )
     if "finer cells near, coarser cells far" in held:
         said.append(
@@ -414,8 +412,9 @@ def takeaways(ideas, ranks, *, views, weak_regressors: bool, nearest_km) -> list
         fused, redrawn = views
         said.append(
             "Add evidence at test time: fused renderings of a place gained at every "
-            f"seed, and one condition rendered three times scores {redrawn:,.0f} "
-            f"GeoScore against the three conditions' {fused:,.0f}, so the gain is "
+            "seed, and at this seed the best condition rendered three times (chosen "
+            f"on the test set, to favour it) scores {redrawn:,.0f} GeoScore against "
+            f"the three conditions' {fused:,.0f}, so the gain is "
             + (
                 "averaging renderings, not their variety."
                 if redrawn >= fused

@@ -445,7 +445,7 @@ def test_takeaways_say_only_what_held_at_every_seed():
     assert said[0].endswith(
         "though against regressors that score below the prior here."
     )
-    assert "3,277 GeoScore against the three conditions' 3,194" in said[1]
+    assert "scores 3,277 GeoScore against the three conditions' 3,194" in said[1]
     assert said[1].endswith("averaging renderings, not their variety.")
     assert "a median 875 km away" in said[2]
     # the learned families keep their seen-places ranks (the prior's moves), not new
