@@ -497,8 +497,9 @@ def cost_table(by_seed: dict, fams) -> pd.DataFrame:
     """The cost each chapter measured for its family representative at every seed of
     ``by_seed``: each timing (training seconds, images a second) as its median over
     the seeds, since the machine may have been busy during any one, beside its
-    range."""
-    rows = {}
+    range (as text, and as numbers in ``attrs["ranges"]``: ``{column: {family: (low,
+    high)}}``, for :func:`geosurvey.plots.accuracy_vs_cost`)."""
+    rows, ranges = {}, {"train_seconds": {}, "images_per_s": {}}
     for family, (chapter, method) in fams.items():
         runs = [
             cost
@@ -508,18 +509,18 @@ def cost_table(by_seed: dict, fams) -> pd.DataFrame:
         if not runs:
             continue
         rows[family] = dict(runs[0])
-        for col, digits in (("train_seconds", 0), ("images_per_s", 0)):
-            v = [r[col] for r in runs]
+        for col, v in ((c, [r[c] for r in runs]) for c in ranges):
             rows[family][col] = float(np.median(v))
-            rows[family][f"{col}_range"] = (
-                f"{min(v):,.{digits}f} to {max(v):,.{digits}f}"
-            )
+            rows[family][f"{col}_range"] = f"{min(v):,.0f} to {max(v):,.0f}"
+            ranges[col][family] = (min(v), max(v))
         rows[family]["seeds_timed"] = len(runs)
     order = ["train_seconds", "train_seconds_range", "epochs", "images_per_s"]
     order += ["images_per_s_range", "parameters_m", "database_mb", "seeds_timed"]
     table = pd.DataFrame.from_dict(rows, orient="index")
     first = [c for c in order if c in table]
-    return table[[*first, *table.columns.difference(first)]]
+    table = table[[*first, *table.columns.difference(first)]]
+    table.attrs["ranges"] = ranges
+    return table
 
 
 def published_table() -> pd.DataFrame:

@@ -498,7 +498,8 @@ def by_regime(ev, methods, regimes, *, metric="geoscore", ax=None, colours=None)
 
 def accuracy_vs_cost(cost, score, label="GeoScore (seen places)", colours=None):
     """Each family's score (in ``colours`` where given) against its training time and
-    its inference speed (log scales); one that trains nothing sits at the left edge."""
+    its inference speed (log scales), with each timing's range over the seeds where
+    ``cost.attrs["ranges"]`` has one; one that trains nothing sits at the left edge."""
     fig, axes = figure(ncols=2, height=3, sharey=True)
     for ax, col, xlabel in (
         (axes[0], "train_seconds", "training time (s, this machine)"),
@@ -510,6 +511,9 @@ def accuracy_vs_cost(cost, score, label="GeoScore (seen places)", colours=None):
             x = float(row[col]) if row[col] > 0 else low
             colour = (colours or {}).get(family, f"C{k}")
             ax.scatter(x, score[family], color=colour, label=family * (ax is axes[0]))
+            lo, hi = cost.attrs.get("ranges", {}).get(col, {}).get(family, (x, x))
+            if row[col] > 0 and hi > lo:  # the timing's range over the seeds
+                ax.hlines(score[family], lo, hi, color=colour, alpha=0.6)
         ax.set_xscale("log")
         lo, hi = ax.get_xlim()
         ticks = [

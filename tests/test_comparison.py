@@ -414,10 +414,17 @@ def test_cost_table_gives_each_timing_as_its_median_over_the_seeds_and_its_range
         return {"planet": {"cost": {"m": {**cost, "parameters_m": 1.0}}}}
 
     by_seed = {0: run(10.0, 100.0), 1: run(30.0, 300.0), 2: run(12.0, 50.0)}
-    row = comparison.cost_table(by_seed, {"PlaNet": ("planet", "m")}).loc["PlaNet"]
+    cost = comparison.cost_table(by_seed, {"PlaNet": ("planet", "m")})
+    row = cost.loc["PlaNet"]
     assert (row["train_seconds"], row["images_per_s"]) == (12.0, 100.0)
     assert row["train_seconds_range"] == "10 to 30" and row["seeds_timed"] == 3
     assert row["images_per_s_range"] == "50 to 300"
+    # the figure draws each timing's range as a bar through its median
+    assert cost.attrs["ranges"]["train_seconds"]["PlaNet"] == (10.0, 30.0)
+    fig = plots.accuracy_vs_cost(cost, pd.Series({"PlaNet": 2000.0}))
+    bars = [c for ax in fig.axes for c in ax.collections if hasattr(c, "get_segments")]
+    spans = sorted(tuple(b.get_segments()[0][:, 0]) for b in bars)
+    assert spans == [(10.0, 30.0), (50.0, 300.0)]
 
 
 def test_takeaways_say_only_what_held_at_every_seed():
