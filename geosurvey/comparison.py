@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from . import baselines, claims, folds, results, stats
-from .chapters.pigeon import AGAIN, FUSED
+from .chapters import pigeon
 from .chapters.registry import CHAPTERS as ALL_CHAPTERS
 from .chapters.registry import COMPARISON, FAMILIES
 from .metrics import THRESHOLDS_KM
@@ -355,9 +355,10 @@ def idea_findings(table: pd.DataFrame, *, n_seeds: int) -> str:
     }
     n_new, sure = _new_ground(table)
     said = [f"{words[k]}: {'; '.join(found[k])}." for k in words if found[k]]
+    asked = _questions(found["open"])
     return (
         " ".join(said)
-        + open_questions(found["open"])
+        + f" Open questions, which this evidence cannot decide: {asked}" * bool(asked)
         + f" Of the table's {n_new} claims judged on new ground (one model's discs "
         f"or the folds), {sure} {'is' if sure == 1 else 'are'} decisive "
         + ("with the same verdict at every seed" if n_seeds > 1 else "at this seed")
@@ -365,23 +366,19 @@ def idea_findings(table: pd.DataFrame, *, n_seeds: int) -> str:
     )
 
 
-def open_questions(ideas: list) -> str:
-    """`` Open questions, which ...: Does ...? Does ...?`` for the ideas this evidence
-    leaves undecided ("" where none is)."""
-    if not ideas:
-        return ""
-    asked = " ".join(IDEAS[idea][0] for idea in ideas)
-    return f" Open questions, which this evidence cannot decide: {asked}"
+def _questions(ideas: list) -> str:
+    """The questions of :data:`IDEAS` that ``ideas`` ask, one after another."""
+    return " ".join(IDEAS[idea][0] for idea in ideas)
 
 
 def views_control(chapters) -> tuple | None:
     """(chapter 3's fused views, the best of its controls, one condition rendered
     three times) as seen-places GeoScores, or None where the run has no views."""
     ev = chapters["pigeon"]["ev"]
-    again = [m for m in ev.methods("test") if m.endswith(AGAIN.format(""))]
-    if not again or not ev.has(FUSED, "test"):
+    again = [m for m in ev.methods("test") if m.endswith(pigeon.AGAIN.format(""))]
+    if not again or not ev.has(pigeon.FUSED, "test"):
         return None
-    score = [ev.metrics(m, "test")["geoscore"] for m in (FUSED, *again)]
+    score = [ev.metrics(m, "test")["geoscore"] for m in (pigeon.FUSED, *again)]
     return score[0], max(score[1:])
 
 
@@ -404,10 +401,9 @@ def takeaways(ideas, ranks, *, views, weak_regressors: bool, nearest_km) -> list
             "Choose the cell size for the distance that matters: finer cells won "
             "within 25 km and coarser cells within 2,500 km at every seed."
         )
-    fused_held = any(
-        text.startswith("fusing several views") and v == claims.REPRODUCED
-        for (_, text), v in ideas["over seeds"].items()
-    )
+    verdicts = dict(zip(ideas.index.get_level_values("claim"), ideas["over seeds"]))
+    views_claim = next(c.text for c in pigeon.CLAIMS if c.key == "views")
+    fused_held = verdicts.get(views_claim) == claims.REPRODUCED
     if views and fused_held:
         fused, redrawn = views
         said.append(
@@ -658,7 +654,7 @@ def summary(ch, groups: dict, stability, ideas, *, n_seeds: int, leaders="") -> 
     held = "; ".join(kinds["held"]) or "none"
     part = f"; in part, {'; '.join(kinds['partly'])}" * bool(kinds["partly"])
     seeds = "at every seed run" if n_seeds > 1 else "at the one seed run (provisional)"
-    asked = " ".join(IDEAS[idea][0] for idea in kinds["open"])
+    asked = _questions(kinds["open"])
     return "\n".join(
         (
             f"- **Ranking** (GeoScore at seed {ch.cfg.seed}; uncorrected intervals, "

@@ -542,12 +542,12 @@ def _wide_scale(ax, e) -> str:
     interval, linear within one typical half-width of zero, so narrow intervals stay
     readable beside wide ones; the words for its axis label ("" if linear)."""
     half = float(np.median(e.high - e.low)) / 2
-    if half <= 0 or np.abs(e[["low", "high"]].to_numpy()).max() < 20 * half:
+    top = np.abs(e[["low", "high"]].to_numpy()).max()
+    if half <= 0 or top < 20 * half:
         return ""
     step = 10 ** np.floor(np.log10(half))
     linear = step * min((m for m in (1, 2, 5, 10) if m * step >= half), default=10)
     ax.set_xscale("symlog", linthresh=linear, linscale=1.0)
-    top = np.abs(e[["low", "high"]].to_numpy()).max()
     decades = 10.0 ** np.arange(np.ceil(np.log10(10 * linear)), np.log10(top) + 1e-9)
     ax.set_xticks([*-decades[::-1], 0, *decades], minor=False)  # labels that never meet
     ax.xaxis.set_major_formatter(mpl.ticker.FuncFormatter(lambda x, _: f"{x:,g}"))

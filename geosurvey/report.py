@@ -73,9 +73,11 @@ def _number(value: float, metric: str, sign: bool = False) -> str:
 
 
 def _with_interval(d: float, ci, metric: str, units: bool = True) -> str:
-    """``+29.6 points [+17.0 to +41.7]``: a difference and its interval."""
-    lo, hi = (_number(x, metric, True) for x in ci)
+    """``+29.6 points [+17.0 to +41.7]``: a difference and its interval (or None)."""
     d_text = _number(d, metric, True) + unit(metric) * units
+    if ci is None:
+        return f"{d_text} (one block: no interval)"
+    lo, hi = (_number(x, metric, True) for x in ci)
     return f"{d_text} [{lo} to {hi}]"  # "to": a comma would read as a thousands mark
 
 
@@ -83,21 +85,22 @@ def effect(j, metric: str, *, units: bool = True) -> str:
     """``+29.6 points [+17.0 to +41.7]``: a judgement's difference, over the seeds run
     where other seeds exist, with its 95 % interval (``units``: with the unit)."""
     pooled = "" if j.pooled_difference is None else "pooled_"
-    d = getattr(j, pooled + "difference")
-    if j.blocks < 2:
-        return (
-            f"{_number(d, metric, True)}{unit(metric) * units} (one block: no interval)"
-        )
-    return _with_interval(d, getattr(j, pooled + "ci95"), metric, units)
+    ci = getattr(j, pooled + "ci95") if j.blocks >= 2 else None
+    return _with_interval(getattr(j, pooled + "difference"), ci, metric, units)
 
 
 def gap(ev, better: str, worse: str, split: str, metric: str = "geoscore") -> str:
     """``+120 GeoScore [+40 to +190]``: ``better``'s ``metric`` minus ``worse``'s on
     ``split``, with the 95 % interval of its paired block bootstrap (an estimate,
     outside any claim's test)."""
+    return _with_interval(*difference(ev, better, worse, split, metric), metric)
+
+
+def difference(ev, better: str, worse: str, split: str, metric="geoscore") -> tuple:
+    """(``better`` minus ``worse`` in ``metric`` on ``split``, its block interval)."""
     a, b = (ev.metrics(m, split)[metric] for m in (better, worse))
     reps = ev.samples(better, split)[metric] - ev.samples(worse, split)[metric]
-    return _with_interval(a - b, stats.interval(reps), metric)
+    return a - b, stats.interval(reps)
 
 
 def detectable(j, metric: str) -> str:
@@ -122,10 +125,10 @@ def _over_seeds(j) -> str:
     return j.pooled_verdict or j.verdict
 
 
-def verdict(claims, key: str) -> str:
-    """Claim ``key``'s verdict in the regime it is about, over the seeds run."""
-    j = None if claims.claims[key].untestable else claims.deciding(key)
-    return _over_seeds(j) if j else NOT_TESTABLE
+def verdict(claims, key: str, regime: str | None = None) -> str:
+    """Claim ``key``'s verdict over the seeds, in ``regime`` or where it is about."""
+    j = claims.judged.get(key, {}).get(regime) if regime else claims.deciding(key)
+    return _over_seeds(j) if j and not claims.claims[key].untestable else NOT_TESTABLE
 
 
 def claim_sentence(claims, key: str) -> str:
