@@ -704,6 +704,10 @@ def test_the_asserted_verdicts_are_those_decisive_and_alike_at_every_seed(tmp_pa
         tool.stable("x", one_seed)
     with pytest.raises(FileNotFoundError, match="data_and_metrics.json: run make book"):
         tool.measure(tmp_path)
+    # another machine's verdicts: only what both list is asserted
+    mine = {"ch": {"a": [["seen", r]], "c": [["seen", n]]}, "only": {"d": [["new", r]]}}
+    theirs = {"ch": {"a": [["seen", r]], "c": [["seen", r]]}}
+    assert tool.within(mine, theirs) == {"ch": {"a": [["seen", r]]}}
 
 
 def test_the_claims_table_is_shown_with_how_to_read_it(monkeypatch):
