@@ -20,6 +20,7 @@ import textwrap
 import IPython.display
 import pandas as pd
 from IPython.core.formatters import format_display_data
+from markdown_it import MarkdownIt
 
 from . import stats
 from .claims import (
@@ -51,6 +52,13 @@ def glue(name: str, value, display: bool = False) -> None:
     IPython.display.display(
         {prefix + k: v for k, v in bundle.items()}, raw=True, metadata=metadata
     )
+
+
+def glue_html(name: str, text: str) -> None:
+    """Glue Markdown ``text`` rendered as HTML, for another page to paste with
+    ``{glue:any}`` and its ``:doc:`` option: across pages myst-nb pastes text, HTML
+    and images, not Markdown."""
+    glue(name, IPython.display.HTML(MarkdownIt("commonmark").render(text)))
 
 
 def say(text: str) -> None:
@@ -213,7 +221,10 @@ def show_claims(claims) -> None:
         "be inconclusive (the verdict then says which side its interval lies on); "
         "*smallest detectable*: the difference that test finds four times in five "
         "(none, where it has too few blocks ever to pass); a smaller one passes less "
-        "often, so a claim can be reproduced below it."
+        "often, so a claim can be reproduced below it. *Underpowered*: an "
+        "inconclusive test whose smallest detectable difference is wider than the "
+        "widest gap between any two methods on its test images (oracles aside), so no "
+        "plausible effect could have been decided."
         + " *Blocks still correlated*: even continent-sized blocks share part of the "
         "difference (r, their neighbours' correlation), so its interval is narrower "
         "than it should be and a decisive verdict is weaker than it reads."
@@ -245,6 +256,13 @@ def claims_table(claims, keys=None) -> pd.DataFrame:
             row["verdict"] = _over_seeds(j)
             if j.detectable == float("inf") and row["verdict"] == INCONCLUSIVE:
                 row["verdict"] += ": too few blocks to decide"
+            elif row["verdict"] == INCONCLUSIVE and j.detectable > (
+                widest := widest_gap(claims.ev, c, j.regime)
+            ):
+                row["verdict"] += (
+                    ": underpowered (the widest gap between two methods here is "
+                    f"{_number(widest, c.metric)}{unit(c.metric)})"
+                )
             elif lean := _leaning(c, j):
                 row["verdict"] += f" (interval {lean} the claim)"
             if j.still_correlated is not None:
@@ -257,6 +275,19 @@ def claims_table(claims, keys=None) -> pd.DataFrame:
         .fillna("–")
         .rename_axis("claim")
     )
+
+
+def widest_gap(ev, c, regime: str) -> float:
+    """The widest difference in ``c.metric`` between any two methods (oracles aside) on
+    the test set that judges claim ``c`` in ``regime``: a yardstick for the smallest
+    difference its test can detect."""
+    split = BY_KEY[regime].test + c.subset
+    values = [
+        ev.metrics(m, split, c.region)[c.metric]
+        for m in ev.methods(split)
+        if "(oracle)" not in m
+    ]
+    return max(values) - min(values) if len(values) > 1 else 0.0
 
 
 def elsewhere_table(claims) -> pd.DataFrame:

@@ -501,6 +501,19 @@ def test_claim_sentences_give_every_regimes_verdict_with_its_interval():
     row = report.claims_table(c).loc["a beats b"]
     assert row["verdict"] == "inconclusive: too few blocks to decide"
     assert row["smallest detectable"] == f"none ({j.blocks} blocks)"
+    # a test that could not detect even the widest gap between two methods says so;
+    # one that could (b errs 300 km more than a on every image) stays plain
+    widest = report.widest_gap(c.ev, c.claims["ab"], j.regime)
+    assert widest == pytest.approx(300.0, abs=1.0)
+    j.detectable = widest + 1
+    row = report.claims_table(c).loc["a beats b"]
+    assert row["verdict"] == (
+        "inconclusive: underpowered (the widest gap between two methods here is "
+        f"{widest:,.0f} km of median error)"
+    )
+    j.detectable = widest - 1
+    verdict = report.claims_table(c).loc["a beats b", "verdict"]
+    assert verdict == "inconclusive (interval for the claim)"
     # a control is reported apart from the findings
     c.claims["ab"] = dataclasses.replace(c.claims["ab"], control=True)
     assert "**reproduced**" not in report.findings(c)
