@@ -55,9 +55,8 @@ def glue(name: str, value, display: bool = False) -> None:
 
 
 def glue_html(name: str, text: str) -> None:
-    """Glue Markdown ``text`` rendered as HTML, for another page to paste with
-    ``{glue:any}`` and its ``:doc:`` option: across pages myst-nb pastes text, HTML
-    and images, not Markdown."""
+    """Glue Markdown ``text`` as HTML: another page can paste HTML (``{glue:any}``
+    with ``:doc:``), not Markdown."""
     glue(name, IPython.display.HTML(MarkdownIt("commonmark").render(text)))
 
 
@@ -278,9 +277,8 @@ def claims_table(claims, keys=None) -> pd.DataFrame:
 
 
 def widest_gap(ev, c, regime: str) -> float:
-    """The widest difference in ``c.metric`` between any two methods (oracles aside) on
-    the test set that judges claim ``c`` in ``regime``: a yardstick for the smallest
-    difference its test can detect."""
+    """The widest gap in ``c.metric`` between two methods (oracles aside) on the test
+    set that judges claim ``c`` in ``regime``."""
     split = BY_KEY[regime].test + c.subset
     values = [
         ev.metrics(m, split, c.region)[c.metric]

@@ -158,7 +158,8 @@ def test_the_tools_stand_beside_the_library_and_it_stays_small():
     views, chapter 6's open questions, ranks at every seed, timings over the seeds and
     a forest panel on a log scale, random albums averaged, split sizes wrapped: 147;
     chapter 6's takeaways from what held, with chapter 3's view control, and the cost
-    figure's timing ranges: 79)."""
+    figure's timing ranges: 79; underpowered tests named as such, chapter 6's lessons
+    pasted into the introduction: 28)."""
     lines, inner = 0, 0
     for name, path in _modules():
         tree = ast.parse(path.read_text())
@@ -174,7 +175,7 @@ def test_the_tools_stand_beside_the_library_and_it_stays_small():
     assert not {"bench", "bench_gpu", "checkbook"} & {
         p.stem for p in PACKAGE.rglob("*.py")
     }
-    assert lines <= 15_784 and inner <= 96, (lines, inner)
+    assert lines <= 15_812 and inner <= 96, (lines, inner)
 
 
 def _cycles(graph: dict) -> list:
