@@ -313,8 +313,9 @@ def lessons_table(by_seed: dict) -> pd.DataFrame:
             js = [c["judgements"].get(about) for c in recs]
             sign = claims.direction(recs[0]["metric"])  # positive: the claim's way
             d = [sign * j["difference"] for j in js if j]
-            unit = claims.unit(recs[0]["metric"])  # an error's fall reads "km less"
-            unit = unit.replace(" km of ", " km less ") if sign < 0 else unit
+            unit = claims.unit(recs[0]["metric"])  # an error in km: less or more
+            more = "less" if np.mean(d or [0]) >= 0 else "more"
+            unit = unit.replace(" of ", f" ({more} ") + ")" if sign < 0 else unit
             digits = 1 if unit == " points" else 0
             row[EFFECT] = f"{np.mean(d):+,.{digits}f}{unit}" if d else "–"
             rows[(idea, recs[0]["text"])] = row
@@ -382,7 +383,7 @@ def views_control(chapters) -> tuple | None:
     return score[0], max(score[1:])
 
 
-def takeaways(ideas, ranks, *, views, weak_regressors: bool, nearest_km) -> list:
+def takeaways(ideas, ranks, *, views, weak_regressors: bool, nearest_km, seed) -> list:
     """What a student should take from the comparison, one sentence each, from the
     ideas that held (:func:`lessons_table`), the ranks at each seed
     (:func:`seed_ranks`), chapter 3's control of its views (:func:`views_control`),
@@ -408,14 +409,15 @@ def takeaways(ideas, ranks, *, views, weak_regressors: bool, nearest_km) -> list
         fused, redrawn = views
         said.append(
             "Add evidence at test time: fused renderings of a place gained at every "
-            "seed, and at this seed the best condition rendered three times (chosen "
+            f"seed, and at seed {seed} the best condition rendered three times (chosen "
             f"on the test set, to favour it) scores {redrawn:,.0f} GeoScore against "
-            f"the three conditions' {fused:,.0f}, so the gain is "
+            f"the three conditions' {fused:,.0f}, which suggests that the gain is "
             + (
-                "averaging renderings, not their variety."
+                "averaging renderings, not their variety"
                 if redrawn >= fused
-                else "partly the variety of the renderings."
+                else "partly the variety of the renderings"
             )
+            + " (chapter 3 gives the interval)."
         )
     if not carried and nearest_km is not None:
         said.append(
@@ -680,7 +682,7 @@ def widest_tie(judged: dict, score: dict) -> str:
     a, b = max(ties, key=lambda pair: score[pair[0]] - score[pair[1]])
     j = judged[a, b]
     gap = f"{a} and {b}, {score[a] - score[b]:,.0f} points apart, share a letter"
-    interval = f"[{j.ci95[0]:+,.0f}, {j.ci95[1]:+,.0f}]"
+    interval = f"at this page's seed, [{j.ci95[0]:+,.0f}, {j.ci95[1]:+,.0f}],"
     if j.level is None:
         return f"{gap}: their interval {interval} rests on {j.blocks} held-out discs"
     return (

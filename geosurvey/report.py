@@ -121,10 +121,12 @@ def detectable(j, metric: str) -> str:
 
 
 def _which_seeds(j, seed: int) -> str:
-    """``over seeds 0, 1, 2 (✓ ✓ ?)``, or ``at seed 0`` where it is the only one."""
-    marks = " ".join(MARK[v] for v in j.seed_verdicts)
-    seeds = ", ".join(map(str, j.seeds))
-    return f"over seeds {seeds} ({marks})" if j.seeds else f"at seed {seed}"
+    """``at each of seeds 0, 1, 2``, ``over seeds 0, 1 (reproduced, inconclusive)``,
+    or ``at seed 0`` where it is the only one."""
+    seeds, alike = ", ".join(map(str, j.seeds)), len(set(j.seed_verdicts)) == 1
+    if not j.seeds or alike:
+        return f"at each of seeds {seeds}" if j.seeds else f"at seed {seed}"
+    return f"over seeds {seeds} ({', '.join(j.seed_verdicts)})"
 
 
 def _over_seeds(j) -> str:
@@ -140,8 +142,8 @@ def verdict(claims, key: str, regime: str | None = None) -> str:
 
 def claim_sentence(claims, key: str) -> str:
     """One Markdown sentence: the claim's verdict and difference in the regime it is
-    about, e.g. "**reproduced** on seen places over seeds 0, 1, 2 (✓ ✓ ✓): +8.0
-    points [+5.9 to +9.9]." (the verdict over the seeds where several were run)."""
+    about, e.g. "**reproduced** on seen places at each of seeds 0, 1, 2: +8.0 points
+    [+5.9 to +9.9]." (the verdict over the seeds where several were run)."""
     c, j = claims.claims[key], claims.deciding(key)
     if c.untestable or j is None:
         return f"**{NOT_TESTABLE}**: {c.untestable}." if c.untestable else "not run."
@@ -280,11 +282,8 @@ def widest_gap(ev, c, regime: str) -> float:
     """The widest gap in ``c.metric`` between two methods (oracles aside) on the test
     set that judges claim ``c`` in ``regime``."""
     split = BY_KEY[regime].test + c.subset
-    values = [
-        ev.metrics(m, split, c.region)[c.metric]
-        for m in ev.methods(split)
-        if "(oracle)" not in m
-    ]
+    found = [m for m in ev.methods(split) if "oracle" not in m]
+    values = [ev.metrics(m, split, c.region)[c.metric] for m in found]
     return max(values) - min(values) if len(values) > 1 else 0.0
 
 

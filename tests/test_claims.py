@@ -458,7 +458,7 @@ def test_claim_sentences_give_every_regimes_verdict_with_its_interval():
     )
     j, seen = c.judged["ab"]["new"], c.judged["ab"]["seen"]  # about new places
     text = report.claim_sentence(c, "ab")
-    assert text.startswith("**reproduced** on new places over seeds 0, 1 (✓ ✓): ")
+    assert text.startswith("**reproduced** on new places at each of seeds 0, 1: ")
     d, (lo, hi) = j.pooled_difference, j.pooled_ci95
     assert text.endswith(f": {d:+,.0f} km of median error [{lo:+,.0f} to {hi:+,.0f}].")
     assert report.claim_sentence(c, "x") == "**not testable here**: no albums here."

@@ -447,13 +447,21 @@ def test_takeaways_say_only_what_held_at_every_seed():
         }
     )
     said = comparison.takeaways(
-        ideas, ranks, views=(3194.0, 3277.0), weak_regressors=True, nearest_km=875.0
+        ideas,
+        ranks,
+        views=(3194.0, 3277.0),
+        weak_regressors=True,
+        nearest_km=875.0,
+        seed=0,
     )
     assert said[0].endswith(
         "though against regressors that score below the prior here."
     )
+    assert "at seed 0 the best condition rendered three times" in said[1]
     assert "scores 3,277 GeoScore against the three conditions' 3,194" in said[1]
-    assert said[1].endswith("averaging renderings, not their variety.")
+    assert said[1].endswith(
+        "averaging renderings, not their variety (chapter 3 gives the interval)."
+    )
     assert "a median 875 km away" in said[2]
     # the learned families keep their seen-places ranks (the prior's moves), not new
     assert said[3].startswith("Trust a ranking on seen places")
@@ -464,5 +472,6 @@ def test_takeaways_say_only_what_held_at_every_seed():
         views=None,
         weak_regressors=False,
         nearest_km=None,
+        seed=0,
     )
     assert none == []
