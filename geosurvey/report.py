@@ -283,8 +283,8 @@ def widest_gap(ev, c, regime: str) -> float:
     set that judges claim ``c`` in ``regime``."""
     split = BY_KEY[regime].test + c.subset
     found = [m for m in ev.methods(split) if "oracle" not in m]
-    values = [ev.metrics(m, split, c.region)[c.metric] for m in found]
-    return max(values) - min(values) if len(values) > 1 else 0.0
+    values = pd.Series([ev.metrics(m, split, c.region).get(c.metric) for m in found])
+    return float(values.max() - values.min()) if values.count() > 1 else 0.0
 
 
 def elsewhere_table(claims) -> pd.DataFrame:
