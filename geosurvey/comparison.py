@@ -282,7 +282,7 @@ IDEAS = {
 }
 
 
-EFFECT = "mean effect (+: as claimed)"
+EFFECT = "mean effect [95 % interval] (+: as claimed)"
 
 
 def lessons_table(by_seed: dict) -> pd.DataFrame:
@@ -318,6 +318,10 @@ def lessons_table(by_seed: dict) -> pd.DataFrame:
             unit = unit.replace(" of ", f" ({more} ") + ")" if sign < 0 else unit
             digits = 1 if unit == " points" else 0
             row[EFFECT] = f"{np.mean(d):+,.{digits}f}{unit}" if d else "–"
+            if pooled := next((j for j in js if j and j.get("pooled_ci95")), None):
+                mean, ci = sign * pooled["pooled_difference"], pooled["pooled_ci95"]
+                low, high = (f"{x:+,.{digits}f}" for x in sorted(sign * np.asarray(ci)))
+                row[EFFECT] = f"{mean:+,.{digits}f} [{low} to {high}]{unit}"
             rows[(idea, recs[0]["text"])] = row
     table = pd.DataFrame.from_dict(rows, orient="index")
     return _marks(table.rename_axis(["idea", "claim"]), ALL_REGIMES)

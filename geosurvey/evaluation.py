@@ -205,10 +205,10 @@ class Evaluations:
         }
 
     def table(
-        self, split: str, methods=None, *, region: str = "Global", columns=None
+        self, split: str, methods=None, *, region="Global", columns=None, interval=None
     ) -> pd.DataFrame:
         """One row per method: its metrics on ``split`` in ``region`` and what it
-        recorded."""
+        recorded; metric ``interval`` as ``value [low to high]``, its 95 % interval."""
         rows = {}
         for m in methods or self.methods(split):
             if self.has(m, split) and self.sets[split].mask(region).any():
@@ -216,6 +216,11 @@ class Evaluations:
                     **self.metrics(m, split, region),
                     **self.done[(m, split)].info,
                 }
+                if interval is not None:
+                    ci = self.intervals(m, split, region)[interval]
+                    rows[m][interval] = metrics.with_interval(
+                        rows[m][interval], ci, interval
+                    )
         df = pd.DataFrame.from_dict(rows, orient="index")
         return df if columns is None else df[[c for c in columns if c in df]]
 

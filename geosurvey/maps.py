@@ -325,10 +325,10 @@ def discs(ax, lat, lon, radius_km: float, *, color="C3", linewidth=1.0, **kw):
 
 
 ERROR_BINS = (
-    (500, "#2ca02c", "<= 500 km"),
-    (1500, "#f2c80f", "<= 1500 km"),
-    (2500, "#ff7f0e", "<= 2500 km"),
-    (np.inf, "#d62728", "> 2500 km"),
+    (500, "#2ca02c", "≤ 500 km"),
+    (1500, "#f2c80f", "≤ 1,500 km"),
+    (2500, "#ff7f0e", "≤ 2,500 km"),
+    (np.inf, "#d62728", "> 2,500 km"),
 )
 
 

@@ -80,7 +80,7 @@ def summarize(d, country_hits=None) -> dict:
 
 
 def with_interval(value, ci, metric: str) -> str:
-    """``value [low, high]`` at the precision of ``metric`` (whole km, else one
+    """``value [low to high]`` at the precision of ``metric`` (whole km, else one
     decimal)."""
     digits = 0 if metric.endswith("_km") or metric == "geoscore" else 1
-    return f"{value:.{digits}f} [{ci[0]:.{digits}f}, {ci[1]:.{digits}f}]"
+    return f"{value:,.{digits}f} [{ci[0]:,.{digits}f} to {ci[1]:,.{digits}f}]"

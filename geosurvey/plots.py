@@ -163,13 +163,14 @@ def neighbours(query, found, titles, *, query_title: str = "query"):
 def accuracy_by_regime(ev, regimes, methods=None, *, styles=None, height=3.2):
     """Accuracy (%) at each threshold of ``methods`` (all, if None) on each regime's
     test set, side by side, one line per method (``styles`` maps a method to line
-    keywords), with one legend below the panels."""
+    keywords, its legend ``label`` included), with one legend below the panels."""
     styles = styles or {}
 
     def draw(ax, r):
         for name, row in ev.table(r.test, methods).iterrows():
             acc = [row[f"acc@{t}km"] for t in THRESHOLDS_KM]
-            ax.plot(THRESHOLDS_KM, acc, marker="o", label=name, **styles.get(name, {}))
+            style = {"label": name, "marker": "o", **styles.get(name, {})}
+            ax.plot(THRESHOLDS_KM, acc, **style)
 
     return _per_regime(regimes, draw, xlabel="threshold (km)", height=height)
 
@@ -180,13 +181,15 @@ def error_cdfs(ev, regimes, methods, *, styles=None, height=3.2):
     styles = styles or {}
 
     def draw(ax, r):
+        nearest = 20_000.0
         for m in (m for m in methods if ev.has(m, r.test)):
             d = np.sort(np.maximum(ev.errors(m, r.test), 1.0))
             share = 100 * np.arange(1, len(d) + 1) / len(d)
             ax.step(d, share, where="post", label=m, **styles.get(m, {}))
+            nearest = min(nearest, d[0])
         for t in THRESHOLDS_KM:
             ax.axvline(t, color="0.6", linestyle=":", linewidth=0.8)
-        ax.set_xlim(1, 20_000)
+        ax.set_xlim(10 ** np.floor(np.log10(nearest)), 20_000)  # from its decade
 
     return _per_regime(regimes, draw, xlabel="error (km)", height=height)
 
@@ -195,9 +198,9 @@ def _per_regime(regimes, draw, *, xlabel: str, height: float):
     """A panel per regime filled by ``draw(ax, regime)``; log km axis, one legend."""
     fig, axes = figure(ncols=len(regimes), height=height, sharey=True, squeeze=False)
     for ax, r in zip(axes[0], regimes):
-        draw(ax, r)
         ax.set_xscale("log")
         ax.set_xticks(THRESHOLDS_KM, [str(t) for t in THRESHOLDS_KM])
+        draw(ax, r)  # after the ticks, so that it may set the axis' range
         ax.set_xlabel(xlabel)
         ax.set_title(r.name)
         ax.grid(alpha=0.3)
@@ -365,7 +368,7 @@ def sweep(
     ax.set_ylabel(f"test {reader_name(metric)} (95 % CI)")
     ax.grid(alpha=0.3)
     ax.set_title(title or split)
-    ax.legend()
+    ax.legend(loc="lower center", ncols=len(settings))
     return ax
 
 
@@ -403,30 +406,12 @@ def label_distributions(table):
             counts = table[col].value_counts().head(8)[::-1]
             ax.barh([str(c)[:20] for c in counts.index], counts.to_numpy())
             ax.set_xlabel("training locations")
-        else:
-            ax.hist(table[col], bins=40)
-            ax.set_xlabel(reader_name(col))
+        else:  # a log count: most locations sit low and near the coast
+            ax.hist(table[col], bins=40, log=True)
             ax.set_ylabel("training locations")
         ax.set_title(reader_name(col))
     for ax in axes.ravel()[len(cols) :]:
         ax.axis("off")
-    return fig
-
-
-def error_distribution(errors: dict):
-    """Cumulative share of test images within each error distance (log scale), one line
-    per method."""
-    fig, ax = figure(height=3)
-    for name, d in errors.items():
-        d = np.sort(np.maximum(np.asarray(d), 0.1))
-        ax.plot(d, 100 * np.arange(1, len(d) + 1) / len(d), label=name)
-    for t in THRESHOLDS_KM:
-        ax.axvline(t, color="grey", lw=0.5, ls=":")
-    ax.set_xscale("log")
-    ax.set_xlabel("error (km)")
-    ax.set_ylabel("% of test images within")
-    ax.grid(alpha=0.3)
-    ax.legend()
     return fig
 
 
@@ -554,6 +539,9 @@ def _wide_scale(ax, e) -> str:
     return f"\n(log scale beyond ±{linear:,g})"
 
 
+MARKS = {"s": 16, "zorder": 3, "clip_on": False}  # an effect at the axis' end: whole
+
+
 def forest(effects, width="column"):
     """A forest plot of :func:`geosurvey.comparison.effects`: a row per claim, a panel
     per unit, its effect (right of the line: the claim's direction) with its 95 %
@@ -574,9 +562,7 @@ def forest(effects, width="column"):
             y = [shown.index(c) for c in e.claim]
             colour = [VERDICT_COLOURS[v] for v in e.verdict]
             ax.hlines(y, e.low, e.high, colors=colour, lw=1.2)
-            ax.scatter(
-                e.effect, y, c=colour, marker=shape.get(regime, "o"), s=16, zorder=3
-            )
+            ax.scatter(e.effect, y, c=colour, marker=shape.get(regime, "o"), **MARKS)
         ax.axvline(0, color="k", lw=0.8)
         ax.set_yticks(range(len(shown)), shown, fontsize=8)
         ax.set_ylim(len(shown) - 0.5, -0.5)

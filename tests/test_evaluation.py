@@ -107,12 +107,19 @@ def test_tables_and_interval_tables():
     assert list(ev.table("test", ["paris"], region="Europe").index) == ["paris"]
     shown = ev.interval_table("test")
     assert list(shown.columns) == ["acc@25km", "acc@750km", "acc@2500km", "median_km"]
-    assert shown.loc["oracle", "acc@25km"] == "100.0 [100.0, 100.0]"
-    assert shown.loc["oracle", "median_km"] == "0 [0, 0]"
+    assert shown.loc["oracle", "acc@25km"] == "100.0 [100.0 to 100.0]"
+    assert shown.loc["oracle", "median_km"] == "0 [0 to 0]"
+    scored = ev.table("test", ["paris"], columns=["geoscore"], interval="median_km")
+    assert scored.loc["paris", "geoscore"] == ev.metrics("paris", "test")["geoscore"]
+    assert ev.table("test", ["oracle"], interval="median_km").at[
+        "oracle", "median_km"
+    ] == ("0 [0 to 0]")
     ci = ev.intervals("paris", "test")
     lo, hi = ci["acc@2500km"]
     assert lo <= ev.metrics("paris", "test")["acc@2500km"] <= hi and lo < hi
-    assert metrics.with_interval(12.345, [10.0, 14.0], "acc@1km") == "12.3 [10.0, 14.0]"
+    assert (
+        metrics.with_interval(12.345, [10.0, 14.0], "acc@1km") == "12.3 [10.0 to 14.0]"
+    )
 
 
 def test_test_set_blocks_and_bootstrap_weights_are_shared_by_methods():

@@ -41,15 +41,15 @@ def test_country_accuracy_and_errors():
 
 def test_values_with_their_intervals_are_shown_at_the_metrics_precision():
     assert (
-        metrics.with_interval(41.26, [38.04, 44.9], "acc@25km") == "41.3 [38.0, 44.9]"
+        metrics.with_interval(41.26, [38.04, 44.9], "acc@25km") == "41.3 [38.0 to 44.9]"
     )
     assert (
         metrics.with_interval(1234.6, [1100.2, 1390.0], "median_km")
-        == "1235 [1100, 1390]"
+        == "1,235 [1,100 to 1,390]"
     )
     assert (
         metrics.with_interval(2871.4, [2800.0, 2950.6], "geoscore")
-        == "2871 [2800, 2951]"
+        == "2,871 [2,800 to 2,951]"
     )
 
 
