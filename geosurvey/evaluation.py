@@ -205,10 +205,11 @@ class Evaluations:
         }
 
     def table(
-        self, split: str, methods=None, *, region="Global", columns=None, interval=None
+        self, split: str, methods=None, *, region="Global", columns=None, interval=()
     ) -> pd.DataFrame:
         """One row per method: its metrics on ``split`` in ``region`` and what it
-        recorded; metric ``interval`` as ``value [low to high]``, its 95 % interval."""
+        recorded; the metrics ``interval`` names (one, or several) as ``value [low to
+        high]``, with their 95 % block-bootstrap interval."""
         rows = {}
         for m in methods or self.methods(split):
             if self.has(m, split) and self.sets[split].mask(region).any():
@@ -216,11 +217,9 @@ class Evaluations:
                     **self.metrics(m, split, region),
                     **self.done[(m, split)].info,
                 }
-                if interval is not None:
-                    ci = self.intervals(m, split, region)[interval]
-                    rows[m][interval] = metrics.with_interval(
-                        rows[m][interval], ci, interval
-                    )
+                for c in [interval] if isinstance(interval, str) else interval:
+                    ci = self.intervals(m, split, region)[c]
+                    rows[m][c] = metrics.with_interval(rows[m][c], ci, c)
         df = pd.DataFrame.from_dict(rows, orient="index")
         return df if columns is None else df[[c for c in columns if c in df]]
 
@@ -243,19 +242,3 @@ class Evaluations:
                 ]
             rows[name] = row
         return pd.DataFrame.from_dict(rows, orient="index").rename_axis("block")
-
-    def interval_table(
-        self,
-        split: str,
-        methods=None,
-        *,
-        region: str = "Global",
-        columns=("acc@25km", "acc@750km", "acc@2500km", "median_km"),
-    ):
-        """Each metric as ``value [low, high]`` with its 95 % block-bootstrap
-        interval."""
-        out = {}
-        for m in methods or self.methods(split):
-            point, ci = self.metrics(m, split, region), self.intervals(m, split, region)
-            out[m] = {c: metrics.with_interval(point[c], ci[c], c) for c in columns}
-        return pd.DataFrame.from_dict(out, orient="index")

@@ -376,7 +376,7 @@ def by_k(scores: dict, regimes, *, height: float = 2.6):
     """Each model's validation GeoScore (a line) against the number of neighbours its
     k-NN answer averages, a panel per regime (``scores[model][regime key]``: ``{k:
     GeoScore}``); the k that validation chose is circled."""
-    fig, axes = figure(ncols=len(regimes), height=height, sharey=True, squeeze=False)
+    fig, axes = figure(ncols=len(regimes), height=height, squeeze=False)
     for ax, r in zip(axes[0], regimes):
         for model, by_regime in scores.items():
             ks, values = zip(*by_regime[r.key].items())

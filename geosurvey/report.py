@@ -158,9 +158,11 @@ def claim_sentence(claims, key: str) -> str:
             if lean == "for"
             else "on the other side of zero from the claim"
         )
-        text += (
-            f" Its 95 % interval lies wholly {side}, but the test does not pass "
-            "Holm's correction."
+        split = len(set(j.seed_verdicts)) > 1  # decisive at some seeds, not all
+        text += f" Its 95 % interval lies wholly {side}, but " + (
+            "a finding needs the same decisive verdict at every seed."
+            if split
+            else "the test does not pass Holm's correction."
         )
     return text
 
@@ -222,8 +224,9 @@ def show_claims(claims) -> None:
         "be inconclusive (the verdict then says which side its interval lies on); "
         "*smallest detectable*: the difference that test finds four times in five "
         "(none, where it has too few blocks ever to pass); a smaller one passes less "
-        "often, so a claim can be reproduced below it, and a larger one is missed "
-        "one time in five, or where a seed's own difference is smaller than the mean. "
+        "often, so a claim can be reproduced below it; a larger one is still missed "
+        "one time in five, and more often where one seed's difference is smaller "
+        "than the mean over seeds. "
         "*Underpowered*: an "
         "inconclusive test whose smallest detectable difference is wider than the "
         "widest gap between any two methods on its test images (oracles aside), so no "
@@ -336,15 +339,16 @@ def findings(claims) -> str:
     run, where several were), and how many more this evidence leaves undecided; those
     of them whose interval points against the claim; then the controls, and the claims
     about new ground decided only on seen places."""
-    found, papers, controls, only, against = {}, [], [], [], []
+    found, papers, controls, only = {}, [], [], []
+    leans = {"for": [], "against": []}
     for key, c in claims.claims.items():
         j = None if c.untestable else claims.deciding(key)
         held = verdict(claims, key)
         if c.control:
             controls.append(f"{c.text}, {held}")
             continue
-        if j and _leaning(c, j) == "against":
-            against.append(f"{c.text} ({effect(j, c.metric)})")
+        if j and (lean := _leaning(c, j)):
+            leans[lean].append(f"{c.text} ({effect(j, c.metric)})")
         seen = claims.judged.get(key, {}).get("seen")
         if j and j.regime != "seen" and held not in DECISIVE and seen:
             if _over_seeds(seen) in DECISIVE:
@@ -366,11 +370,14 @@ def findings(claims) -> str:
         " Decided on seen places but not counted as findings, since each is a claim "
         f"about new ground and stays undecided there: {'; '.join(only)}."
     )
-    other_way = (
-        " Undecided, but with a 95 % interval wholly on the other side of zero, so "
-        f"here the difference went against the paper: {'; '.join(against)}."
+    side = {"for": "the claim's side of zero (a lean its way, not a finding)"}
+    side["against"] = "the other side of zero, so here the difference went against "
+    side["against"] += "the paper"
+    items = (said, _papers_share(papers)) + tuple(
+        f"Undecided, but with a 95 % interval wholly on {side[k]}: {'; '.join(v)}."
+        for k, v in leans.items()
+        if v
     )
-    items = (said, _papers_share(papers), other_way * any(against))
     items += (checks * any(controls), seen * any(only))
     return "\n\n" + "\n".join(f"- {p.strip()}" for p in items if p)
 

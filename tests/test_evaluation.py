@@ -105,8 +105,9 @@ def test_tables_and_interval_tables():
         "median_km"
     ]
     assert list(ev.table("test", ["paris"], region="Europe").index) == ["paris"]
-    shown = ev.interval_table("test")
-    assert list(shown.columns) == ["acc@25km", "acc@750km", "acc@2500km", "median_km"]
+    cols = ["acc@25km", "acc@750km", "acc@2500km", "median_km"]
+    shown = ev.table("test", columns=cols, interval=cols)
+    assert list(shown.columns) == cols
     assert shown.loc["oracle", "acc@25km"] == "100.0 [100.0 to 100.0]"
     assert shown.loc["oracle", "median_km"] == "0 [0 to 0]"
     scored = ev.table("test", ["paris"], columns=["geoscore"], interval="median_km")
