@@ -533,7 +533,7 @@ def _wide_scale(ax, e) -> str:
     step = 10 ** np.floor(np.log10(half))
     linear = step * min((m for m in (1, 2, 5, 10) if m * step >= half), default=10)
     ax.set_xscale("symlog", linthresh=linear, linscale=1.0)
-    decades = 10.0 ** np.arange(np.ceil(np.log10(10 * linear)), np.log10(top) + 1e-9)
+    decades = 10.0 ** np.arange(np.ceil(np.log10(linear)), np.log10(top) + 1e-9)
     ax.set_xticks([*-decades[::-1], 0, *decades], minor=False)  # labels that never meet
     ax.xaxis.set_major_formatter(mpl.ticker.FuncFormatter(lambda x, _: f"{x:,g}"))
     return f"\n(log scale beyond ±{linear:,g})"
