@@ -206,6 +206,12 @@ def _findings(table: pd.DataFrame, n_seeds: int) -> pd.DataFrame:
     return table[sure & (table[SAME].eq("yes") if n_seeds > 1 else True)]
 
 
+def _counted(table: pd.DataFrame) -> str:
+    """``50 claims (and 2 controls)``: the claims a finding can come from."""
+    n = int(table["control"].sum())
+    return f"{len(table) - n} claims" + f" (and {n} controls)" * bool(n)
+
+
 def lessons(table: pd.DataFrame, n_seeds: int) -> str:
     """The findings (:func:`_findings`; provisional with one seed) and the rest."""
     decisive = _findings(table, n_seeds)
@@ -213,13 +219,13 @@ def lessons(table: pd.DataFrame, n_seeds: int) -> str:
         head = (
             f"Only one seed's results exist, so no verdict is yet known to be stable "
             f"across seeds (`make book` executes seeds 1 and 2 as well). At this seed "
-            f"{len(decisive)} of {len(table)} claims are decisive in the regime they "
+            f"{len(decisive)} of {_counted(table)} are decisive in the regime they "
             "are judged on, after Holm's correction: provisional findings until other "
             "seeds agree."
         )
     else:
         head = (
-            f"Of {len(table)} claims, {len(decisive)} have the same decisive verdict "
+            f"Of {_counted(table)}, {len(decisive)} have the same decisive verdict "
             f"at all {n_seeds} seeds in the regime they are judged on, after Holm's "
             f"correction; {int((table['verdict'] == 'seed-dependent').sum())} change "
             "verdict with the seed."
@@ -259,20 +265,17 @@ IDEAS = {
         "pigeon:smooth_semantic, pigeon:smooth_s2",
     ),
     "train beyond pretrained features (new ground)": (
-        "Does training beyond pretrained features help on ground no training image "
-        "shows?",
+        "Does training beyond pretrained features help on ground no image shows?",
         "planet:finetune_frozen, comparison:PIGEON_frozen, "
         "comparison:contrastive retrieval_frozen, comparison:scene-aware_frozen",
     ),
     "contrastive stages and schedules": (
-        "Do a triplet stage, a hierarchical loss or a staged schedule improve a "
-        "contrastive embedding?",
+        "Does a triplet stage, hierarchical loss or staged schedule help retrieval?",
         "two_stage_vit:triplet_median, two_stage_vit:hierarchical, "
         "two_stage_vit:multistage",
     ),
     "route by scene": (
-        "Do specialists routed by the predicted scene, or the scene as an input, beat "
-        "one network?",
+        "Do scene-routed specialists, or the scene as an input, beat one network?",
         "scene_networks:csn, scene_networks:scene_input",
     ),
     "cells that follow geography": (
@@ -284,9 +287,11 @@ IDEAS = {
         "planet:mean_centre_median, pigeon:refine_25, pigeon:refine_200",
     ),
     "more to learn from": (
-        "Do extra targets, a learned album model, shared heads over partitions or a "
-        "new transformer help?",
-        "pigeon:aux, planet:lstm_vote, scene_networks:multi_single, "
+        "Do extra targets, a learned album model or shared heads over partitions help?",
+        "pigeon:aux, planet:lstm_vote, scene_networks:multi_single",
+    ),
+    "a transformer from scratch": (
+        "Does a transformer trained on these tiles alone beat a pretrained CNN?",
         "two_stage_vit:hybrid_cnn",
     ),
     "beat the prior": (
@@ -394,30 +399,27 @@ def _questions(ideas: list) -> str:
 
 def views_control(chapters) -> tuple | None:
     """(chapter 3's fused views, the best and the mean of its controls, one condition
-    rendered three times) as seen-places GeoScores, or None where the run has no
-    views."""
+    rendered three times, and its one view) as seen-places GeoScores, or None where
+    the run has no views."""
     ev = chapters["pigeon"]["ev"]
     again = [m for m in ev.methods("test") if m.endswith(pigeon.AGAIN.format(""))]
     if not again or not ev.has(pigeon.FUSED, "test"):
         return None
     score = [ev.metrics(m, "test")["geoscore"] for m in (pigeon.FUSED, *again)]
-    return score[0], max(score[1:]), float(np.mean(score[1:]))
+    one = ev.metrics(pigeon.MAIN, "test")["geoscore"]
+    return score[0], max(score[1:]), float(np.mean(score[1:])), one
 
 
-def _views_lesson(fused: float, best: float, mean: float, *, seed: int) -> str:
+def _views_lesson(fused, best, mean, one, *, seed: int) -> str:
     """The lesson of chapter 3's views (:func:`views_control`) where fusing held."""
     return (
         "Add evidence at test time: PIGEON's view fusion, which averages its "
         "predictions for three renderings of a tile, gained at every seed. At "
-        f"seed {seed} it scores {fused:,.0f} GeoScore on seen places, and one "
-        f"rendering drawn three times {mean:,.0f} on average, {best:,.0f} for the "
-        "best (chosen on the test set, to favour it): more images of a place are most "
-        "of the gain, "
-        + (
-            "not the variety of the renderings"
-            if best >= fused
-            else "and their variety adds to it"
-        )
+        f"seed {seed} it scores {fused:,.0f} GeoScore on seen places against one "
+        f"view's {one:,.0f}, and one rendering drawn three times {mean:,.0f} on "
+        f"average, {best:,.0f} for the best (chosen on the test set, to favour it): "
+        "more images of a place are most of the gain, "
+        + ("not the variety" if best >= fused else "and their variety adds to it")
         + " (chapter 3 gives the intervals)."
     )
 
@@ -684,16 +686,18 @@ def summary(ch, groups: dict, stability, ideas, *, n_seeds: int, leaders="") -> 
     kinds, (n_new, carried) = _idea_kinds(ideas), _new_ground(stability, "verdict")
     held = "; ".join(kinds["held"]) or "none"
     part = f"; in part, {'; '.join(kinds['partly'])}" * bool(kinds["partly"])
+    failed = f"- **Ideas that failed**: {'; '.join(kinds['failed'])}."
     seeds = "at every seed run" if n_seeds > 1 else "at the one seed run (provisional)"
     asked = _questions(kinds["open"])
     return "\n".join(
         (
             f"- **Ranking** (GeoScore at seed {ch.cfg.seed}; uncorrected intervals, "
             f"so a ranking, not a verdict): {where}. {leaders}".strip(),
-            f"- **Findings**: {len(_findings(stability, n_seeds))} of {len(stability)} "
-            "claims keep one "
+            f"- **Findings**: {len(_findings(stability, n_seeds))} of "
+            f"{_counted(stability)} keep one "
             f"decisive verdict {seeds}, after Holm's correction (listed in Lessons).",
             f"- **Ideas that held**: {held}{part}.",
+            failed if kinds["failed"] else "",
             f"- **New ground**: {carried} of the {n_new} claims judged there "
             f"{'is' if carried == 1 else 'are'} decisive"
             + ("; no idea is shown to carry there." if not carried else "."),

@@ -207,9 +207,8 @@ class Evaluations:
     def table(
         self, split: str, methods=None, *, region="Global", columns=None, interval=()
     ) -> pd.DataFrame:
-        """One row per method: its metrics on ``split`` in ``region`` and what it
-        recorded; the metrics ``interval`` names (one, or several) as ``value [low to
-        high]``, with their 95 % block-bootstrap interval."""
+        """One row per method: its metrics on ``split`` in ``region``, what it recorded;
+        the metric(s) ``interval`` names as ``value [low to high]``, a 95 % interval."""
         rows = {}
         for m in methods or self.methods(split):
             if self.has(m, split) and self.sets[split].mask(region).any():

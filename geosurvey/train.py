@@ -80,11 +80,6 @@ class History:
         return [e.get(name) for e in self.epochs]
 
     @property
-    def best_epoch(self) -> int:
-        """Best epoch of the first monitor (the seen-places one)."""
-        return next(iter(self.best.values()))["epoch"] if self.best else -1
-
-    @property
     def train_seconds(self) -> float:
         """Time the training took when it ran (also when read back from a
         checkpoint)."""

@@ -81,7 +81,7 @@ def test_training_learns_and_reports_throughput():
     # the default monitor: the validation loss, minimised
     assert list(hist.best) == ["seen"]
     losses = hist.column("val_loss")
-    assert hist.best_epoch == losses.index(min(losses)) + 1
+    assert hist.best["seen"]["epoch"] == losses.index(min(losses)) + 1
     assert hist.best["seen"]["score"] == min(losses)
 
 
@@ -135,7 +135,7 @@ def test_early_stopping_waits_until_no_monitor_improved_for_patience_epochs():
     assert (
         one.history.stopped_early
         and len(one.history.epochs) == 4
-        and one.history.best_epoch == 2
+        and one.history.best["seen"]["epoch"] == 2
     )
     two = _run(
         8,
