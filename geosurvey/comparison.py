@@ -672,7 +672,7 @@ def against_prior(groups: tuple, name: str) -> str:
     told = (
         f"{len(above)} of {len(learned)} learned families{which} "
         f"{'scores' if len(above) == 1 else 'score'} above the prior "
-        f"({score[PRIOR]:,.0f}) by more than the interval of the difference"
+        f"({score[PRIOR]:,.0f}) with a paired 95 % interval above zero at this seed"
     )
     return f"on {name}, {order[0]} leads ({score[order[0]]:,.0f}) and {told}"
 
