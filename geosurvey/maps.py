@@ -338,7 +338,7 @@ def binned_errors(ax, lat, lon, error_km, size=6, legend: bool = True):
 
     err = np.asarray(error_km)
     low = 0.0
-    for high, colour, label in ERROR_BINS:
+    for k, (high, colour, label) in enumerate(ERROR_BINS):
         m = (err > low) & (err <= high) if low else err <= high
         ax.scatter(
             np.asarray(lon)[m],
@@ -348,7 +348,7 @@ def binned_errors(ax, lat, lon, error_km, size=6, legend: bool = True):
             linewidths=0,
             transform=ccrs.PlateCarree(),
             label=label,
-            zorder=4,
+            zorder=8 - k,  # the nearer bins on top: a few far misses hide nothing
         )
         low = high
     if legend:
