@@ -293,7 +293,7 @@ def widest_gap(ev, c, regime: str) -> float:
 
 
 def elsewhere_table(claims) -> pd.DataFrame:
-    """Per claim, its difference (without the unit) and its verdict mark in each regime
+    """Per claim, its difference (no unit) and its marks at each seed in each regime
     that does not decide it: an estimate (e), or a verdict that does not count."""
     rows = {}
     for key, c in claims.claims.items():
@@ -301,7 +301,7 @@ def elsewhere_table(claims) -> pd.DataFrame:
         rows[c.text] = {
             BY_KEY[r].name: effect(o, c.metric, units=False)
             + NBSP
-            + MARK[_over_seeds(o)]
+            + NBSP.join(MARK[v] for v in o.seed_verdicts or [o.verdict])
             for r, o in claims.judged.get(key, {}).items()
             if o is not j and o.verdict != NOT_TESTABLE
         }
