@@ -9,7 +9,7 @@ import itertools
 import numpy as np
 import pandas as pd
 
-from . import baselines, claims, folds, results, stats
+from . import baselines, claims, folds, metrics, results, stats
 from .chapters import pigeon
 from .chapters.registry import CHAPTERS as ALL_CHAPTERS
 from .chapters.registry import COMPARISON, FAMILIES
@@ -340,8 +340,8 @@ def lessons_table(by_seed: dict) -> pd.DataFrame:
             row[EFFECT] = f"{np.mean(d):+,.{digits}f}{unit}" if d else "–"
             if pooled := next((j for j in js if j and j.get("pooled_ci95")), None):
                 mean, ci = sign * pooled["pooled_difference"], pooled["pooled_ci95"]
-                low, high = (f"{x:+,.{digits}f}" for x in sorted(sign * np.asarray(ci)))
-                row[EFFECT] = f"{mean:+,.{digits}f} [{low} to {high}]{unit}"
+                ci, metric = sorted(sign * np.asarray(ci)), recs[0]["metric"]
+                row[EFFECT] = metrics.with_interval(mean, ci, metric, sign=True) + unit
             rows[(idea, recs[0]["text"])] = row
     table = pd.DataFrame.from_dict(rows, orient="index")
     return _marks(table.rename_axis(["idea", "claim"]), ALL_REGIMES)

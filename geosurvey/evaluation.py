@@ -217,7 +217,7 @@ class Evaluations:
                     **self.done[(m, split)].info,
                 }
                 for c in [interval] if isinstance(interval, str) else interval:
-                    ci = self.intervals(m, split, region)[c]
+                    ci = stats.interval(self.samples(m, split, region)[c])
                     rows[m][c] = metrics.with_interval(rows[m][c], ci, c)
         df = pd.DataFrame.from_dict(rows, orient="index")
         return df if columns is None else df[[c for c in columns if c in df]]

@@ -79,8 +79,9 @@ def summarize(d, country_hits=None) -> dict:
     return out
 
 
-def with_interval(value, ci, metric: str) -> str:
-    """``value [low to high]`` at the precision of ``metric`` (whole km, else one
-    decimal)."""
+def with_interval(value, ci, metric: str, sign: bool = False) -> str:
+    """``value [low to high]``, signed where ``sign`` (a difference), at the precision
+    of ``metric``: whole km and GeoScore, else one decimal."""
     digits = 0 if metric.endswith("_km") or metric == "geoscore" else 1
-    return f"{value:,.{digits}f} [{ci[0]:,.{digits}f} to {ci[1]:,.{digits}f}]"
+    spec = f"{'+' if sign else ''},.{digits}f"
+    return f"{value:{spec}} [{ci[0]:{spec}} to {ci[1]:{spec}}]"

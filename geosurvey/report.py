@@ -158,10 +158,9 @@ def claim_sentence(claims, key: str) -> str:
             if lean == "for"
             else "on the other side of zero from the claim"
         )
-        split = len(set(j.seed_verdicts)) > 1  # decisive at some seeds, not all
         text += f" Its 95 % interval lies wholly {side}, but " + (
             "a finding needs the same decisive verdict at every seed."
-            if split
+            if len(set(j.seed_verdicts)) > 1  # decisive at some seeds, not all
             else "the test does not pass Holm's correction."
         )
     return text

@@ -51,6 +51,10 @@ def test_values_with_their_intervals_are_shown_at_the_metrics_precision():
         metrics.with_interval(2871.4, [2800.0, 2950.6], "geoscore")
         == "2,871 [2,800 to 2,951]"
     )
+    assert (  # a difference: every number signed
+        metrics.with_interval(4.26, [-1.04, 9.5], "acc@25km", sign=True)
+        == "+4.3 [-1.0 to +9.5]"
+    )
 
 
 def test_the_median_is_the_lower_median_the_bootstrap_resamples():
