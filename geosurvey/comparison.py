@@ -157,7 +157,8 @@ def _marks(table: pd.DataFrame, regimes) -> pd.DataFrame:
 
 
 ALL_REGIMES = ("seen", "new", "folds")
-SAME = "same verdict at every seed"  # the stability table's column: yes, no or ONE_SEED
+# the stability table's column: yes, "yes, undecided", no or ONE_SEED
+SAME = "same verdict at every seed"
 ONE_SEED = "one seed run"
 CONTROL = " (a control)"  # after a control's name
 
@@ -191,7 +192,8 @@ def stability_table(by_seed: dict, regimes=ALL_REGIMES) -> pd.DataFrame:
                 for s in seeds
             ]
             same = None not in about and len(set(about)) == 1
-            row[SAME] = ("yes" if same else "no") if len(seeds) > 1 else ONE_SEED
+            yes = "yes" if about[0] in claims.DECISIVE else "yes, undecided"
+            row[SAME] = (yes if same else "no") if len(seeds) > 1 else ONE_SEED
             row["verdict"] = about[0] if same or len(seeds) == 1 else "seed-dependent"
             row["control"] = first.get("control", False)
             name = first["text"] + CONTROL * row["control"]
@@ -290,12 +292,12 @@ IDEAS = {
         "Do extra targets, a learned album model or shared heads over partitions help?",
         "pigeon:aux, planet:lstm_vote, scene_networks:multi_single",
     ),
-    "a transformer from scratch": (
+    "a transformer from scratch on a few thousand tiles": (
         "Does a transformer trained on these tiles alone beat a pretrained CNN?",
         "two_stage_vit:hybrid_cnn",
     ),
     "beat the prior": (
-        "Does a learned method beat the one answer of the prior?",
+        "Does a learned method beat the prior's one answer on ground no image shows?",
         "data_and_metrics:frozen_prior_score, planet:class_prior, "
         "pigeon:semantic_prior, two_stage_vit:cnn_prior",
     ),
@@ -303,6 +305,10 @@ IDEAS = {
 
 
 EFFECT = "mean effect [95 % interval] (+: as claimed)"
+# an undecided claim whose interval over the seeds lies wholly on one side of zero
+LEANS = (", leans its way", ", leans against")
+LEAN_WORDS = {"leans": "the claims' way:", "leans against": "against the claims:"}
+LEANING = "with an interval over the seeds wholly on one side of zero, leaning"
 
 
 def lessons_table(by_seed: dict) -> pd.DataFrame:
@@ -342,6 +348,8 @@ def lessons_table(by_seed: dict) -> pd.DataFrame:
                 mean, ci = sign * pooled["pooled_difference"], pooled["pooled_ci95"]
                 ci, metric = sorted(sign * np.asarray(ci)), recs[0]["metric"]
                 row[EFFECT] = metrics.with_interval(mean, ci, metric, sign=True) + unit
+                if row["over seeds"] in (claims.INCONCLUSIVE, "seed-dependent"):
+                    row["over seeds"] += LEANS[0] * (ci[0] > 0) + LEANS[1] * (ci[1] < 0)
             rows[(idea, recs[0]["text"])] = row
     table = pd.DataFrame.from_dict(rows, orient="index")
     return _marks(table.rename_axis(["idea", "claim"]), ALL_REGIMES)
@@ -349,13 +357,17 @@ def lessons_table(by_seed: dict) -> pd.DataFrame:
 
 def _idea_kinds(table: pd.DataFrame) -> dict:
     """The ideas of a :func:`lessons_table` that held (every claim reproduced at every
-    seed, in its deciding regime), failed, held in part, or that are open."""
-    found = {"held": [], "failed": [], "partly": [], "open": []}
+    seed, in its deciding regime), failed, held in part, lean one way (undecided,
+    with intervals over the seeds on one side of zero: :data:`LEANS`), or are open."""
+    found = {k: [] for k in ("held", "failed", "partly", *LEAN_WORDS, "open")}
     alike = {(claims.REPRODUCED,): "held", (claims.NOT_REPRODUCED,): "failed"}
     for idea, rows in table.groupby(level="idea", sort=False):
         v, n = rows["over seeds"].tolist(), len(rows)
         hits = v.count(claims.REPRODUCED)
-        kind = alike.get(tuple(set(v)), "partly" if hits else "open")
+        its, against = (any(x.endswith(lean) for x in v) for lean in LEANS)
+        against |= claims.NOT_REPRODUCED in v  # a failed claim leans against too
+        lean = {(1, 0): "leans", (0, 1): "leans against"}.get((its, against), "open")
+        kind = alike.get(tuple(set(v)), "partly" if hits else lean)
         found[kind].append(
             idea + (f" ({hits} of {n} claims)" if kind == "partly" else "")
         )
@@ -378,6 +390,7 @@ def idea_findings(table: pd.DataFrame, *, n_seeds: int) -> str:
         "held": f"Held at {every}",
         "failed": f"Failed at {every}",
         "partly": "Held in part",
+        **{k: f"Undecided, but {LEANING} {w[:-1]}" for k, w in LEAN_WORDS.items()},
     }
     n_new, sure = _new_ground(table)
     said = [f"{words[k]}: {'; '.join(found[k])}." for k in words if found[k]]
@@ -689,8 +702,10 @@ def summary(ch, groups: dict, stability, ideas, *, n_seeds: int, leaders="") -> 
     failed = f"- **Ideas that failed**: {'; '.join(kinds['failed'])}."
     seeds = "at every seed run" if n_seeds > 1 else "at the one seed run (provisional)"
     asked = _questions(kinds["open"])
+    lean = [f"{w} {'; '.join(kinds[k])}" for k, w in LEAN_WORDS.items() if kinds[k]]
     return "\n".join(
-        (
+        line.strip()
+        for line in (
             f"- **Ranking** (GeoScore at seed {ch.cfg.seed}; uncorrected intervals, "
             f"so a ranking, not a verdict): {where}. {leaders}".strip(),
             f"- **Findings**: {len(_findings(stability, n_seeds))} of "
@@ -701,9 +716,11 @@ def summary(ch, groups: dict, stability, ideas, *, n_seeds: int, leaders="") -> 
             f"- **New ground**: {carried} of the {n_new} claims judged there "
             f"{'is' if carried == 1 else 'are'} decisive"
             + ("; no idea is shown to carry there." if not carried else "."),
+            f"- **Leaning, not decided**: {'; '.join(lean)}." if lean else "",
             f"- **Open questions**: {asked}" if asked else "",
         )
-    ).strip()
+        if line
+    )
 
 
 def widest_tie(judged: dict, score: dict) -> str:

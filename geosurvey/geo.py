@@ -159,30 +159,20 @@ def validate_coordinates(lat, lon, source: str = "coordinates", row_labels=None)
             f"{source}: latitude and longitude differ in shape "
             f"{lat.shape} vs {lon.shape}"
         )
-    bad = ~np.isfinite(lat) | ~np.isfinite(lon)
-    if bad.any():
-        raise CoordinateError(
-            f"{source}: missing or non-finite coordinates in rows "
-            f"{_rows(bad, row_labels)}"
-        )
-    lat_out = np.abs(lat) > 90
-    if lat_out.any():
-        hint = ""
-        if np.all(np.abs(lon) <= 90):
-            hint = (
-                " (every longitude is within +-90 and some latitudes are not: "
-                "are the columns swapped?)"
+    swapped = (  # said where latitudes are out of range
+        " (every longitude is within +-90 and some latitudes are not: are the "
+        "columns swapped?)" * bool(np.all(np.abs(lon) <= 90))
+    )
+    for bad, what in (
+        (~np.isfinite(lat) | ~np.isfinite(lon), "missing or non-finite coordinates"),
+        (np.abs(lat) > 90, "latitude outside [-90, 90]"),
+        (np.abs(lon) > 180, "longitude outside [-180, 180]"),
+    ):
+        if bad.any():
+            hint = swapped if what.startswith("latitude") else ""
+            raise CoordinateError(
+                f"{source}: {what} in rows {_rows(bad, row_labels)}{hint}"
             )
-        raise CoordinateError(
-            f"{source}: latitude outside [-90, 90] in rows "
-            f"{_rows(lat_out, row_labels)}{hint}"
-        )
-    lon_out = np.abs(lon) > 180
-    if lon_out.any():
-        raise CoordinateError(
-            f"{source}: longitude outside [-180, 180] in rows "
-            f"{_rows(lon_out, row_labels)}"
-        )
     return lat, lon
 
 

@@ -79,9 +79,15 @@ def summarize(d, country_hits=None) -> dict:
     return out
 
 
-def with_interval(value, ci, metric: str, sign: bool = False) -> str:
-    """``value [low to high]``, signed where ``sign`` (a difference), at the precision
-    of ``metric``: whole km and GeoScore, else one decimal."""
+def number(value: float, metric: str, sign: bool = False) -> str:
+    """``value`` at the precision of ``metric`` (whole km and GeoScore, else one
+    decimal), signed where ``sign`` (a difference), never "-0"."""
     digits = 0 if metric.endswith("_km") or metric == "geoscore" else 1
-    spec = f"{'+' if sign else ''},.{digits}f"
-    return f"{value:{spec}} [{ci[0]:{spec}} to {ci[1]:{spec}}]"
+    return f"{round(value, digits) + 0.0:{'+' if sign else ''},.{digits}f}"
+
+
+def with_interval(value, ci, metric: str, sign: bool = False) -> str:
+    """``value [low to high]`` (:func:`number`); "to", as a comma reads as a thousands
+    mark."""
+    low, high = (number(x, metric, sign) for x in ci)
+    return f"{number(value, metric, sign)} [{low} to {high}]"

@@ -86,15 +86,8 @@ class Profile:
         """The GeoTiles this profile renders (its sizes, tile size and seed)."""
         from .data.geotiles import GeoTilesSpec
 
-        return GeoTilesSpec(
-            n_train=self.n_train,
-            n_val=self.n_val,
-            n_test=self.n_test,
-            n_val_new=self.n_val_new,
-            n_test_new=self.n_test_new,
-            tile_px=self.tile_px,
-            seed=self.seed,
-        )
+        mine = ("n_train", "n_val", "n_test", "n_val_new", "n_test_new", "tile_px")
+        return GeoTilesSpec(**{k: getattr(self, k) for k in (*mine, "seed")})
 
 
 MEASURED_SEEDS = (0, 1, 2)  # the seeds of geosurvey/chapters/expected.json
@@ -135,10 +128,7 @@ PROFILES = {
     "photos": Profile(
         "photos",
         n_train=64,
-        n_val=16,
-        n_test=16,
-        n_val_new=16,
-        n_test_new=16,
+        **dict.fromkeys(("n_val", "n_test", "n_val_new", "n_test_new"), 16),
         backbones=("tf_efficientnet_lite0",),
         input_px=128,
         batch_size=16,
@@ -151,11 +141,7 @@ PROFILES = {
         bad_image_tolerance=0.05,
     ),
 }
-MIN_SIZES = {
-    "train": 20,
-    "val": 4,
-    "test": 4,
-}  # below these a split cannot train or be evaluated
+MIN_SIZES = {"train": 20, "val": 4, "test": 4}  # a split cannot train or test below
 
 
 def find_root() -> Path:

@@ -35,6 +35,7 @@ from .claims import (
 from .display import NBSP
 from .display import table as formatted
 from .losses import READER_NAMES
+from .metrics import number
 from .regimes import BY_KEY, FOLDS
 
 
@@ -73,19 +74,13 @@ def show(*objects) -> None:
     say("\n\n".join(blocks))
 
 
-def _number(value: float, metric: str, sign: bool = False) -> str:
-    digits = 0 if metric.endswith("_km") or metric == "geoscore" else 1
-    value = round(value, digits) + 0.0  # never "-0"
-    return f"{value:{'+' if sign else ''},.{digits}f}"
-
-
 def _with_interval(d: float, ci, metric: str, units: bool = True) -> str:
     """``+29.6 points [+17.0 to +41.7]``: a difference and its interval (or None)."""
-    d_text = _number(d, metric, True) + unit(metric) * units
+    text = number(d, metric, True) + unit(metric) * units
     if ci is None:
-        return f"{d_text} (one block: no interval)"
-    lo, hi = (_number(x, metric, True) for x in ci)
-    return f"{d_text} [{lo} to {hi}]"  # "to": a comma would read as a thousands mark
+        return f"{text} (one block: no interval)"
+    low, high = (number(x, metric, True) for x in ci)
+    return f"{text} [{low} to {high}]"
 
 
 def effect(j, metric: str, *, units: bool = True) -> str:
@@ -117,7 +112,7 @@ def detectable(j, metric: str) -> str:
         return "–"
     if j.detectable == float("inf"):
         return f"none ({j.blocks} blocks)"
-    return f"{_number(j.detectable, metric)}{unit(metric)}"
+    return f"{number(j.detectable, metric)}{unit(metric)}"
 
 
 def _which_seeds(j, seed: int) -> str:
@@ -184,7 +179,7 @@ def folds_sentence(claims, keys) -> str:
         c, j = claims.claims[key], claims.judged.get(key, {}).get(FOLDS.key)
         if j is None or j.verdict == NOT_TESTABLE:
             continue
-        own = _number(j.difference, c.metric, True) + unit(c.metric)
+        own = number(j.difference, c.metric, True) + unit(c.metric)
         pooled = j.pooled_difference is not None
         seed = f" (at seed {claims.seed} alone {own})" * pooled
         parts.append(
@@ -255,9 +250,7 @@ def claims_table(claims, keys=None) -> pd.DataFrame:
             row["verdict"] = NOT_TESTABLE if c.untestable or j else "–"
         else:
             row["difference"] = effect(j, c.metric)
-            row["at each seed"] = "\u00a0".join(
-                MARK[v] for v in j.seed_verdicts or [j.verdict]
-            )
+            row["at each seed"] = _marks(j)
             row["verdict"] = _over_seeds(j)
             if j.detectable == float("inf") and row["verdict"] == INCONCLUSIVE:
                 row["verdict"] += ": too few blocks to decide"
@@ -266,7 +259,7 @@ def claims_table(claims, keys=None) -> pd.DataFrame:
             ):
                 row["verdict"] += (
                     ": underpowered (the widest gap between two methods here is "
-                    f"{_number(widest, c.metric)}{unit(c.metric)})"
+                    f"{number(widest, c.metric)}{unit(c.metric)})"
                 )
             elif lean := _leaning(c, j):
                 row["verdict"] += f" (interval {lean} the claim)"
@@ -291,6 +284,11 @@ def widest_gap(ev, c, regime: str) -> float:
     return float(values.max() - values.min()) if values.count() > 1 else 0.0
 
 
+def _marks(j) -> str:
+    """A judgement's verdict at each seed run, as marks: ``✓ ✓ ?``."""
+    return NBSP.join(MARK[v] for v in j.seed_verdicts or [j.verdict])
+
+
 def elsewhere_table(claims) -> pd.DataFrame:
     """Per claim, its difference (no unit) and its marks at each seed in each regime
     that does not decide it: an estimate (e), or a verdict that does not count."""
@@ -298,9 +296,7 @@ def elsewhere_table(claims) -> pd.DataFrame:
     for key, c in claims.claims.items():
         j = claims.deciding(key)
         rows[c.text] = {
-            BY_KEY[r].name: effect(o, c.metric, units=False)
-            + NBSP
-            + NBSP.join(MARK[v] for v in o.seed_verdicts or [o.verdict])
+            BY_KEY[r].name: effect(o, c.metric, units=False) + NBSP + _marks(o)
             for r, o in claims.judged.get(key, {}).items()
             if o is not j and o.verdict != NOT_TESTABLE
         }
@@ -389,7 +385,7 @@ def _papers_share(verdicts: list) -> str:
     open_ = n - held - failed
     verb = "is" if open_ == 1 else "are"
     return (
-        f" Of the {n} claims that the survey documents state, {held} reproduced "
+        f" Of the {n} claims the papers themselves state, {held} reproduced "
         f"here; {failed} failed and {open_} {verb} undecided or not testable."
     )
 

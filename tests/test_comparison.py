@@ -73,7 +73,9 @@ def test_stability_table_and_lessons_read_every_seed(tmp_path):
         and steady["verdict"] == cl.REPRODUCED
     )
     assert table.loc[("2 PlaNet", "b beats a")]["verdict"] == cl.NOT_REPRODUCED
-    assert table.loc[("2 PlaNet", "albums help")]["new places"] == "n/t n/t"
+    untested = table.loc[("2 PlaNet", "albums help")]
+    assert untested["new places"] == "n/t n/t"
+    assert untested[comparison.SAME] == "yes, undecided"  # alike, but no finding
     three = comparison.stability_table(by_seed)
     assert three.loc[("2 PlaNet", "a beats b")]["seen places"] == "✓ ✓ ?"
     assert three.loc[("2 PlaNet", "a beats b")]["verdict"] == "seed-dependent"
@@ -478,3 +480,29 @@ def test_takeaways_say_only_what_held_at_every_seed():
         seed=0,
     )
     assert none == []
+
+
+def test_an_undecided_idea_leans_only_where_its_intervals_point_one_way():
+    rows = [
+        ("smooth labels by distance", "smoothing beats one-hot"),
+        ("more to learn from", "an album model beats voting"),
+        ("more to learn from", "extra targets help"),
+        ("route by scene", "specialists beat one network"),
+        ("route by scene", "the scene as an input helps"),
+    ]
+    verdicts = [
+        cl.INCONCLUSIVE + comparison.LEANS[0],
+        "seed-dependent" + comparison.LEANS[1],
+        cl.INCONCLUSIVE,
+        cl.INCONCLUSIVE + comparison.LEANS[0],
+        cl.NOT_REPRODUCED,
+    ]
+    ideas = pd.DataFrame(
+        {"over seeds": verdicts, "judged on": ["seen places"] * 5},
+        index=pd.MultiIndex.from_tuples(rows, names=["idea", "claim"]),
+    )
+    text = comparison.idea_findings(ideas, n_seeds=3)
+    assert "leaning the claims' way: smooth labels by distance." in text
+    assert "leaning against the claims: more to learn from." in text
+    # claims pointing both ways (a lean for, a failure against) leave it open
+    assert "Open questions, which this evidence cannot decide: Do scene-routed" in text

@@ -118,6 +118,9 @@ def test_pigeons_fold_classifier_answers_from_the_other_city(run):
     assert set(ch.record["folds"]) == {"S2 cells"}
 
 
+RULES = ("top-1", "weighted")  # Wu's two ways to read the neighbours
+
+
 def test_a_folds_stage_2_starts_from_that_folds_stage_1_and_never_sees_its_fold(run):
     """Chapter 4's fold models: stage 2 of a fold starts from the same fold's stage 1
     (not from the seen-places model, nor another fold's), both keep their last epoch,
@@ -137,10 +140,16 @@ def test_a_folds_stage_2_starts_from_that_folds_stage_1_and_never_sees_its_fold(
     methods = {"two-stage-cnn": "stage 1", "two-stage-triplet": "stage 2"}
     for m in methods.values():  # the k new-places validation chose, here 3
         ch.evaluations.add(
-            m, "test_new", ch.splits["test"].lat, ch.splits["test"].lon, best_k=3
+            two_stage_vit.weighted(m),
+            "test_new",
+            ch.splits["test"].lat,
+            ch.splits["test"].lon,
+            best_k=3,
         )
     two_stage_vit.add_fold_knn(ch, f, methods)
-    for m in methods.values():
+    answered = [f"{m}, {rule}" for m in methods.values() for rule in RULES]
+    assert set(ch.record["folds"]) == set(answered)
+    for m in answered:
         assert _answered_far(run, m) < 2.0, m
     stage2 = folds.trained(ctx[1], "two-stage-triplet")
     assert len(stage2.history.epochs) == ch.settings("two_stage_vit").stage2_epochs

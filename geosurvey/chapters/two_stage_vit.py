@@ -50,7 +50,7 @@ class TwoStageSettings(Settings):
         3, "epochs without a better validation GeoScore before stopping"
     )
     tau: float = knob(0.07, "temperature of the supervised contrastive loss")
-    margin: float = knob(0.2, "margin m of the triplet loss, Eq. (2)")
+    margin: float = knob(0.2, "margin m of the triplet loss (Wu's Eq. 2)")
     out_dim: int = knob(256, "embedding dimension (Wu 2025, line 54)")
     head_dropout: float = knob(
         0.3, "dropout of the two-layer projection head (Wu 2025, line 54)"
@@ -556,12 +556,12 @@ def knn_answers(ctx, trained, x: dict, regime) -> dict:
 
 
 def add_fold_knn(ch, folds_of_run, methods: dict) -> None:
-    """Train the embedding jobs of ``methods`` (``{job: method}``: stage 1 of a model,
+    """Train the embedding jobs of ``methods`` (``{job: label}``: stage 1 of a model,
     or stage 2) once per fold, on that fold's training images and cells for the
     recipe's epochs, keeping the last (stage 2 starts from the fold's stage 1), and
-    evaluate each as its method on the folds' test tiles (:mod:`geosurvey.folds`): the
-    weighted k-NN against the fold's training tiles, with the k that new-places
-    validation chose for the method."""
+    evaluate each on the folds' test tiles (:mod:`geosurvey.folds`) by both of Wu's
+    rules against the fold's training tiles: ``"<label>, top-1"``, and
+    ``"<label>, weighted"`` with the k that new-places validation chose for it."""
     by_job = {j: embedding_models(ch)[_model(ch, j)] for j in methods}
     tests = {
         j: inputs.of_images(ch.cfg, folds_of_run.tests, name=c.backbone, tap=c.tap)
@@ -570,14 +570,16 @@ def add_fold_knn(ch, folds_of_run, methods: dict) -> None:
 
     def answer(ctx, rows):
         out, train = {}, ctx.splits["train"]
-        for job, method in methods.items():
+        for job, label in methods.items():
             net = folds.trained(ctx, job).net(regimes.FOLDS.key)
             base = inputs.outputs(
                 net, embedding_inputs(ctx, by_job[job])["train"], ctx.cfg
             )
+            index = GeoIndex(base, train.lat, train.lon)
             query = inputs.outputs(net, tests[job].subset(rows), ctx.cfg)
-            k = ch.evaluations.done[method, regimes.NEW.test].info["best_k"]
-            out[method] = knn_predict(GeoIndex(base, train.lat, train.lon), query, k)
+            k = ch.evaluations.done[weighted(label), regimes.NEW.test].info["best_k"]
+            out[weighted(label)] = knn_predict(index, query, k)
+            out[f"{label}, top-1"] = knn_predict(index, query, 1)
         return out
 
     folds.add(ch, folds_of_run, answer)
