@@ -87,7 +87,6 @@ def number(value: float, metric: str, sign: bool = False) -> str:
 
 
 def with_interval(value, ci, metric: str, sign: bool = False) -> str:
-    """``value [low to high]`` (:func:`number`); "to", as a comma reads as a thousands
-    mark."""
+    """``value [low to high]`` (:func:`number`; a comma would read as a thousands)."""
     low, high = (number(x, metric, sign) for x in ci)
     return f"{number(value, metric, sign)} [{low} to {high}]"

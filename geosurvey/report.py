@@ -136,9 +136,9 @@ def verdict(claims, key: str, regime: str | None = None) -> str:
 
 
 def claim_sentence(claims, key: str) -> str:
-    """One Markdown sentence: the claim's verdict and difference in the regime it is
-    about, e.g. "**reproduced** on seen places at each of seeds 0, 1, 2: +8.0 points
-    [+5.9 to +9.9]." (the verdict over the seeds where several were run)."""
+    """The claim's verdict (over the seeds run) and difference where it is about:
+    "**reproduced** on seen places at each of seeds 0, 1, 2: +8.0 points [+5.9 to
+    +9.9], the mean over the seeds (seed 0 alone +7.1)."."""
     c, j = claims.claims[key], claims.deciding(key)
     if c.untestable or j is None:
         return f"**{NOT_TESTABLE}**: {c.untestable}." if c.untestable else "not run."
@@ -146,7 +146,9 @@ def claim_sentence(claims, key: str) -> str:
     if j.verdict == NOT_TESTABLE:
         return f"**{NOT_TESTABLE}** on {where}: {j.reason}."
     seeds = _which_seeds(j, claims.seed)
-    text = f"**{_over_seeds(j)}** on {where} {seeds}: {effect(j, c.metric)}."
+    own = f"seed {claims.seed} alone {number(j.difference, c.metric, True)}"
+    own = f", the mean over the seeds ({own})" * (j.pooled_difference is not None)
+    text = f"**{_over_seeds(j)}** on {where} {seeds}: {effect(j, c.metric)}{own}."
     if lean := _leaning(c, j):
         side = (
             "on the claim's side of zero"
@@ -332,8 +334,8 @@ def findings(claims) -> str:
     """The chapter's findings, for its summary, as a list after a blank line: by name,
     the claims whose verdict in the regime each is about is decisive (over the seeds
     run, where several were), and how many more this evidence leaves undecided; those
-    of them whose interval points against the claim; then the controls, and the claims
-    about new ground decided only on seen places."""
+    of them whose interval points against the claim; then the controls, and how the
+    claims about new ground left undecided there fare on seen places."""
     found, papers, controls, only = {}, [], [], []
     leans = {"for": [], "against": []}
     for key, c in claims.claims.items():
@@ -346,8 +348,7 @@ def findings(claims) -> str:
             leans[lean].append(f"{c.text} ({effect(j, c.metric)})")
         seen = claims.judged.get(key, {}).get("seen")
         if j and j.regime != "seen" and held not in DECISIVE and seen:
-            if _over_seeds(seen) in DECISIVE:
-                only.append(f"{c.text}, {_over_seeds(seen)} on seen places")
+            only.append(f"{c.text}, {_over_seeds(seen)} ({effect(seen, c.metric)})")
         found.setdefault(held, []).append(c.text)
         if c.source and not c.source.startswith("this book"):
             papers.append(held)
@@ -362,8 +363,8 @@ def findings(claims) -> str:
         ) + (f" The other {rest} are undecided or not testable here." if rest else "")
     checks = f" Controls, which check the set-up: {'; '.join(controls)}."
     seen = (
-        " Decided on seen places but not counted as findings, since each is a claim "
-        f"about new ground and stays undecided there: {'; '.join(only)}."
+        " The claims about new ground that stay undecided there, as they fare on seen "
+        f"places (checked there, never counted as findings): {'; '.join(only)}."
     )
     side = {"for": "the claim's side of zero (a lean its way, not a finding)"}
     side["against"] = "the other side of zero, so here the difference went against "
