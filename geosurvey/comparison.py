@@ -25,7 +25,7 @@ SEEDS = (0, 1, 2)
 PUBLISHED_IM2GPS3K = {
     "PlaNet": ("PlaNet, as reproduced in CPlaNet", (8.5, 24.8, 34.3, 48.4, 64.6)),
     "scene-aware": (
-        "Müller-Budack et al. ISN(M, f*, S3)",
+        "Müller-Budack et al. ISNs(M, f*, S3)",
         (10.5, 28.0, 36.6, 49.7, 66.0),
     ),
     "PIGEON": ("PIGEOTTO", (11.3, 36.7, 53.8, 72.4, 85.3)),
@@ -429,10 +429,12 @@ def _views_lesson(fused, best, mean, one, *, seed: int) -> str:
         "Add evidence at test time: PIGEON's view fusion, which averages its "
         "predictions for three renderings of a tile, gained at every seed. At "
         f"seed {seed} it scores {fused:,.0f} GeoScore on seen places against one "
-        f"view's {one:,.0f}, and one rendering drawn three times {mean:,.0f} on "
-        f"average, {best:,.0f} for the best (chosen on the test set, to favour it): "
-        "more images of a place are most of the gain, "
-        + ("not the variety" if best >= fused else "and their variety adds to it")
+        f"view's {one:,.0f}. Three fresh renderings under one condition, fused the "
+        f"same way, score {mean:,.0f} on average over the conditions and {best:,.0f} "
+        f"for the best (chosen on the test set, to favour it): more images of a place "
+        f"give {mean - one:+,.0f}, the variety of conditions {fused - mean:+,.0f} over "
+        "a typical condition"
+        + (", and none over the best" if best >= fused else " and more over the best")
         + " (chapter 3 gives the intervals)."
     )
 

@@ -257,22 +257,16 @@ def touching_colours(labels, ridges, n_colours: int) -> dict:
 def regions(ax, lat, lon, labels, *, extent, alpha: float = 0.8):
     """Draw a point-set partition as regions: each training point's Voronoi region (in
     the map's lon/lat plane, within ``extent``) filled with its cell's colour, no two
-    touching cells alike (:func:`touching_colours`); dropped points are left blank."""
+    touching cells alike (:func:`touching_colours`), clipped to land; dropped points
+    are left blank."""
+    sea = cfeature.NaturalEarthFeature("physical", "ocean", "50m", facecolor="white")
+    ax.add_feature(sea, edgecolor="none", zorder=2)  # over the regions, under coasts
 
     lon0, lon1, lat0, lat1 = extent
     pts = np.column_stack([lon, lat])
-    inside = (
-        (pts[:, 0] > lon0 - 10)
-        & (pts[:, 0] < lon1 + 10)
-        & (pts[:, 1] > lat0 - 10)
-        & (pts[:, 1] < lat1 + 10)
-    )
-    frame = [
-        [lon0 - 60, lat0 - 60],
-        [lon0 - 60, lat1 + 60],
-        [lon1 + 60, lat0 - 60],
-        [lon1 + 60, lat1 + 60],
-    ]
+    low, high = np.array([lon0, lat0]) - 10, np.array([lon1, lat1]) + 10
+    inside = ((pts > low) & (pts < high)).all(1)  # within 10° of the extent
+    frame = [[x, y] for x in (lon0 - 60, lon1 + 60) for y in (lat0 - 60, lat1 + 60)]
     vor = Voronoi(np.vstack([pts[inside], frame]))
     palette = plt.get_cmap("tab20").colors
     labels = np.asarray(labels)[inside]
@@ -287,7 +281,7 @@ def regions(ax, lat, lon, labels, *, extent, alpha: float = 0.8):
         PolyCollection(
             polys,
             facecolors=colours,
-            edgecolors="none",
+            edgecolors=colours,  # no seams between a cell's regions
             alpha=alpha,
             transform=ccrs.PlateCarree(),
             zorder=1,

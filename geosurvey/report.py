@@ -206,32 +206,32 @@ def show_claims(claims) -> None:
     IPython.display.display(formatted(table))
     marks = ", ".join(f"{MARK[v]} {v}" for v in (*DECISIVE, INCONCLUSIVE))
     over = f"averaged over seeds {', '.join(map(str, seeds))}" * (len(seeds) > 1)
-    say(
-        "*Judged on*: the regime whose test gives the verdict (for a claim about new "
+    legend = {
+        "Judged on": "the regime whose test gives the verdict (for a claim about new "
         "places, the eight folds where the chapter trained models in them, else one "
-        "model's held-out discs). "
-        "*Difference*: the claimed-better method's value minus the claimed-worse "
+        "model's held-out discs).",
+        "Difference": "the claimed-better method's value minus the claimed-worse "
         f"one's, {over or f'at seed {seeds[0]}'}, with its 95 % interval over blocks "
-        "and seeds (the tables above show one seed); a claim "
-        "about an error in km wants it negative, one about an accuracy or a GeoScore "
-        f"positive. *At each seed*: {marks}, e an estimate only (a regime the claim "
-        "is not about), – not run. A verdict needs the test to pass Holm's correction "
-        "for all of the chapter's claims, so an interval that excludes zero can still "
-        "be inconclusive (the verdict then says which side its interval lies on); "
-        "*smallest detectable*: the difference that test finds four times in five "
+        "and seeds (the tables above show one seed); a claim about an error in km "
+        "wants it negative, one about an accuracy or a GeoScore positive.",
+        "At each seed": f"{marks}, e an estimate only (a regime the claim is not "
+        "about), – not run. A verdict needs the test to pass Holm's correction for "
+        "all of the chapter's claims, so an interval that excludes zero can still be "
+        "inconclusive (the verdict then says which side its interval lies on).",
+        "Smallest detectable": "the difference that test finds four times in five "
         "(none, where it has too few blocks ever to pass); a smaller one passes less "
-        "often, so a claim can be reproduced below it; a larger one is still missed "
-        "one time in five, and more often where one seed's difference is smaller "
-        "than the mean over seeds. "
-        "*Underpowered*: an "
-        "inconclusive test whose smallest detectable difference is wider than the "
-        "widest gap between any two methods on its test images (oracles aside), so no "
-        "plausible effect could have been decided."
-        + " *Blocks still correlated*: even continent-sized blocks share part of the "
-        "difference (r, their neighbours' correlation), so its interval is narrower "
-        "than it should be and a decisive verdict is weaker than it reads."
-        * bool(table["verdict"].str.contains("still correlated").any())
-    )
+        "often, a larger one is still missed one time in five.",
+        "Underpowered": "an inconclusive test whose smallest detectable difference is "
+        "wider than the widest gap between any two methods on its test images "
+        "(oracles aside), so no plausible effect could have been decided.",
+    }
+    if table["verdict"].str.contains("still correlated").any():
+        legend["Blocks still correlated"] = (
+            "even continent-sized blocks share part of the difference (r, their "
+            "neighbours' correlation), so its interval is narrower than it should be "
+            "and a decisive verdict is weaker than it reads."
+        )
+    say("\n".join(f"- *{k}*: {v}" for k, v in legend.items()))
     if len(others := elsewhere_table(claims)):
         say("The same differences where they do not decide the claim (same units):")
         IPython.display.display(formatted(others))
@@ -348,7 +348,8 @@ def findings(claims) -> str:
             leans[lean].append(f"{c.text} ({effect(j, c.metric)})")
         seen = claims.judged.get(key, {}).get("seen")
         if j and j.regime != "seen" and held not in DECISIVE and seen:
-            only.append(f"{c.text}, {_over_seeds(seen)} ({effect(seen, c.metric)})")
+            said = f"{_over_seeds(seen)} ({_marks(seen)}: {effect(seen, c.metric)})"
+            only.append(f"{c.text}, {said}")
         found.setdefault(held, []).append(c.text)
         if c.source and not c.source.startswith("this book"):
             papers.append(held)

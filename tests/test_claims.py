@@ -72,8 +72,8 @@ def test_findings_name_a_new_ground_claim_decided_only_on_seen_places():
     )
     assert c.deciding("ab").regime == "new" and c.verdict("ab", "seen") == cl.REPRODUCED
     assert report.findings(c).endswith(
-        "(checked there, never counted as findings): a beats b, reproduced (-300 km "
-        "of median error [-300 to -300])."
+        "(checked there, never counted as findings): a beats b, reproduced (✓: -300 "
+        "km of median error [-300 to -300])."
     )
     assert "never counted as findings" not in report.findings(
         _claims(_evaluations(), Claim("ab", "a beats b", "a", "b", "median_km"))
