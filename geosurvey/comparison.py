@@ -620,19 +620,17 @@ def seed_ranks(by_seed: dict, groups: dict, splits: dict, *, seed: int) -> pd.Da
 
 
 def leaders_sentence(ranks: pd.DataFrame) -> str:
-    """Who ranks first on each test set of a :func:`seed_ranks` table, at every seed
-    or seed by seed where the leader changes."""
+    """Which learned family ranks first on each test set of a :func:`seed_ranks`
+    table, at every seed or seed by seed where the leader changes."""
     said = []
     for name, column in ranks.items():
-        marks = column.str.split(" · ")
-        first = [
-            " and ".join(marks.index[marks.str[k] == "1"]) or "–"
-            for k in range(len(marks.iloc[0]))
-        ]
+        marks = column.drop(list(FLOORS), errors="ignore").str.split(" · ", expand=True)
+        rank = marks.apply(pd.to_numeric, errors="coerce")  # a column per seed
+        first = [" and ".join(r.index[r == r.min()]) or "–" for _, r in rank.items()]
         said.append(
-            f"{first[0]} leads on {name} at every seed run"
+            f"{first[0]} leads the learned families on {name} at every seed run"
             if len(set(first)) == 1
-            else f"the leader on {name} changes with the seed ({', '.join(first)})"
+            else f"the learned leader on {name} changes by seed ({', '.join(first)})"
         )
     text = "; ".join(said)
     return f"{text[:1].upper()}{text[1:]}." if said else ""
@@ -673,9 +671,9 @@ def grouped(ch, fams, regime) -> tuple:
     return order, score, letters, judged, ci
 
 
-def against_prior(groups: tuple, name: str) -> str:
-    """Who leads on the test set named ``name`` and which learned families score above
-    the prior by more than the uncorrected interval of their difference (a clause)."""
+def against_prior(groups: tuple) -> str:
+    """Which learned family leads on a test set (its :func:`grouped` result) and which
+    score above the prior by more than the uncorrected interval of their difference."""
     order, score, letters, *_ = groups
     learned = [f for f in order if f not in FLOORS]
     above = [
@@ -689,7 +687,7 @@ def against_prior(groups: tuple, name: str) -> str:
         f"{'scores' if len(above) == 1 else 'score'} above the prior "
         f"({score[PRIOR]:,.0f}) with a paired 95 % interval above zero at this seed"
     )
-    return f"on {name}, {order[0]} leads ({score[order[0]]:,.0f}) and {told}"
+    return f"{learned[0]} leads the learned families ({score[learned[0]]:,.0f}); {told}"
 
 
 def summary(ch, groups: dict, stability, ideas, *, n_seeds: int, leaders="") -> str:
@@ -697,7 +695,7 @@ def summary(ch, groups: dict, stability, ideas, *, n_seeds: int, leaders="") -> 
     grouped}``) who leads and who is told apart from the prior; how many claims are
     findings; the ideas that held; what new ground decides; the questions left open.
     ``leaders``: who leads at each seed (:func:`leaders_sentence`)."""
-    where = "; ".join(against_prior(g, name) for name, g in groups.items())
+    where = "".join(f"\n  - *{n}*: {against_prior(g)}." for n, g in groups.items())
     kinds, (n_new, carried) = _idea_kinds(ideas), _new_ground(stability, "verdict")
     held = "; ".join(kinds["held"]) or "none"
     part = f"; in part, {'; '.join(kinds['partly'])}" * bool(kinds["partly"])
@@ -709,7 +707,9 @@ def summary(ch, groups: dict, stability, ideas, *, n_seeds: int, leaders="") -> 
         line.strip()
         for line in (
             f"- **Ranking** (GeoScore at seed {ch.cfg.seed}; uncorrected intervals, "
-            f"so a ranking, not a verdict): {where}. {leaders}".strip(),
+            f"so a ranking, not a verdict): {where}"
+            + f"\n  - *Over the seeds*: {leaders}"
+            * bool(leaders),
             f"- **Findings**: {len(_findings(stability, n_seeds))} of "
             f"{_counted(stability)} keep one "
             f"decisive verdict {seeds}, after Holm's correction (listed in Lessons).",

@@ -151,8 +151,8 @@ def test_the_ranking_includes_the_prior_and_says_where_intervals_cannot_separate
     why = comparison.ties({"seen places": groups})
     assert why.startswith(f"On seen places, {pair}, ") and " S2 level-" in why
     # the summary's clause: both learned families are told apart from the prior
-    clause = comparison.against_prior(groups, "seen places")
-    assert clause.startswith(f"on seen places, {first} leads (")
+    clause = comparison.against_prior(groups)
+    assert clause.startswith(f"{first} leads the learned families (")
     prior_score = f"{ev.metrics('prior', 'test')['geoscore']:,.0f}"
     both = pair.replace(" and ", ", ")
     assert clause.endswith(
@@ -400,15 +400,15 @@ def test_seed_ranks_read_other_seeds_from_their_results_and_name_a_new_leader():
         "prior": "2 · 1 · –",
         "b": "3 · 2 · 1",
     }
-    assert comparison.leaders_sentence(ranks) == (
-        "The leader on seen places changes with the seed (a, prior, b)."
+    assert comparison.leaders_sentence(ranks) == (  # floors aside: the prior led once
+        "The learned leader on seen places changes by seed (a, b, b)."
     )
     steady = comparison.seed_ranks(
         {0: {}, 1: run({"a": 5.0, "b": 1.0})}, groups, {"seen places": "test"}, seed=0
     )
     assert (
         comparison.leaders_sentence(steady)
-        == "A leads on seen places at every seed run."
+        == "A leads the learned families on seen places at every seed run."
     )
 
 
