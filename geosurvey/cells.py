@@ -71,7 +71,7 @@ class Partition:
     def assign_leaves(self, leaves: np.ndarray) -> np.ndarray:
         """Class index of the cell containing each leaf id, :data:`DROPPED` where no
         kept cell does."""
-        lo, hi = s2.range_min(self.cell_ids), s2.range_max(self.cell_ids)
+        lo, hi = s2.leaf_range(self.cell_ids)
         k = np.searchsorted(lo, leaves, side="right") - 1
         inside = (k >= 0) & (leaves <= hi[np.clip(k, 0, None)])
         return np.where(inside, k, DROPPED)
@@ -256,7 +256,7 @@ def hierarchy(lat, lon, tau_max_list, tau_min: int) -> Hierarchy:
     taus = sorted(tau_max_list, reverse=True)
     parts = [adaptive(lat, lon, t, tau_min) for t in taus]
     parents = [
-        coarse.assign_leaves(s2.range_min(fine.cell_ids))
+        coarse.assign_leaves(s2.leaf_range(fine.cell_ids)[0])
         for coarse, fine in zip(parts, parts[1:])
     ]
     return Hierarchy(parts, parents)

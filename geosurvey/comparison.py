@@ -177,20 +177,14 @@ def stability_table(by_seed: dict, regimes=ALL_REGIMES) -> pd.DataFrame:
         }
         keys = list(dict.fromkeys(k for s in seeds for k in records[s]))
         for key in keys:
-            first = next(records[s][key] for s in seeds if key in records[s])
+            recs = [records[s].get(key) for s in seeds]  # None: not run at that seed
+            first = next(c for c in recs if c)
             on = judged_on(first)
             row = {"judged on": BY_KEY[on].name}
             for r in regimes:
-                row[BY_KEY[r].name] = " ".join(
-                    claims.MARK[
-                        _verdict(records[s][key], r) if key in records[s] else None
-                    ]
-                    for s in seeds
-                )
-            about = [
-                _verdict(records[s][key], on) if key in records[s] else None
-                for s in seeds
-            ]
+                marks = (claims.MARK[_verdict(c, r) if c else None] for c in recs)
+                row[BY_KEY[r].name] = " ".join(marks)
+            about = [_verdict(c, on) if c else None for c in recs]
             same = None not in about and len(set(about)) == 1
             yes = "yes" if about[0] in claims.DECISIVE else "yes, undecided"
             row[SAME] = (yes if same else "no") if len(seeds) > 1 else ONE_SEED
@@ -346,7 +340,7 @@ def lessons_table(by_seed: dict) -> pd.DataFrame:
             row[EFFECT] = f"{np.mean(d):+,.{digits}f}{unit}" if d else "–"
             if pooled := next((j for j in js if j and j.get("pooled_ci95")), None):
                 mean, ci = sign * pooled["pooled_difference"], pooled["pooled_ci95"]
-                ci, metric = sorted(sign * np.asarray(ci)), recs[0]["metric"]
+                ci, metric = sorted(sign * float(x) for x in ci), recs[0]["metric"]
                 row[EFFECT] = metrics.with_interval(mean, ci, metric, sign=True) + unit
                 if row["over seeds"] in (claims.INCONCLUSIVE, "seed-dependent"):
                     row["over seeds"] += LEANS[0] * (ci[0] > 0) + LEANS[1] * (ci[1] < 0)
@@ -515,6 +509,10 @@ def why_sentence(ev, seen, new) -> str:
         "location of a cell, and adaptive cells sit where training images are dense, "
         "as the prior's one answer does; the share of new-places images within "
         f"2,500 km: {near}."
+    ) + (
+        " So a classifier can score above a look-up on new ground without recognising "
+        "the ground: its answers sit near dense regions, as the prior's does."
+        * bool(min(share[f] for f in CLASSIFIERS) > share[LOOK_UP])
     )
 
 
@@ -734,7 +732,7 @@ def widest_tie(judged: dict, score: dict) -> str:
     a, b = max(ties, key=lambda pair: score[pair[0]] - score[pair[1]])
     j = judged[a, b]
     apart = round(score[a]) - round(score[b])  # as the table shows them
-    gap = f"{a} and {b}, {apart:,.0f} points apart, share a letter"
+    gap = f"{a} and {b}, {apart:,.0f} GeoScore apart, share a letter"
     interval = f"at this page's seed, [{j.ci95[0]:+,.0f}, {j.ci95[1]:+,.0f}],"
     if j.level is None:
         return f"{gap}: their interval {interval} rests on {j.blocks} blocks"
@@ -767,6 +765,7 @@ def effects(found: dict, regimes=ALL_REGIMES) -> pd.DataFrame:
         for c in res.get("claims", []):
             s = claims.direction(c["metric"])
             claim = f"{TITLES[chapter][0]} · {c['text'].removesuffix(' (GeoScore)')}"
+            claim += CONTROL * bool(c.get("control"))  # a check, not a finding
             for r, j in c["judgements"].items():
                 if r not in regimes or r != judged_on(c):
                     continue

@@ -136,11 +136,8 @@ class CoordinateError(ValueError):
 
 def _rows(mask, row_labels, limit=8):
     idx = np.flatnonzero(mask)
-    labels = (
-        [row_labels[i] for i in idx[:limit]]
-        if row_labels is not None
-        else idx[:limit].tolist()
-    )
+    shown = idx[:limit].tolist()
+    labels = shown if row_labels is None else [row_labels[i] for i in shown]
     more = f" and {len(idx) - limit} more" if len(idx) > limit else ""
     return f"{labels}{more}"
 

@@ -533,13 +533,15 @@ def _wide_scale(ax, e) -> str:
     step = 10 ** np.floor(np.log10(half))
     linear = step * min((m for m in (1, 2, 5, 10) if m * step >= half), default=10)
     ax.set_xscale("symlog", linthresh=linear, linscale=1.0)
+    pad = 3  # room for the markers at the ends: half a decade on the log scale
+    ax.set_xlim(min(e.low.min(), -linear) * pad, max(e.high.max(), linear) * pad)
     decades = 10.0 ** np.arange(np.ceil(np.log10(linear)), np.log10(top) + 1e-9)
     ax.set_xticks([*-decades[::-1], 0, *decades], minor=False)  # labels that never meet
     ax.xaxis.set_major_formatter(mpl.ticker.FuncFormatter(lambda x, _: f"{x:,g}"))
     return f"\n(log scale beyond ±{linear:,g})"
 
 
-MARKS = {"s": 16, "zorder": 3, "clip_on": False}  # an effect at the axis' end: whole
+MARKS = {"s": 22, "zorder": 3, "clip_on": False}  # an effect at the axis' end: whole
 
 
 def forest(effects, width="column"):

@@ -167,16 +167,11 @@ def level_of(ids) -> np.ndarray:
     ).astype(np.int64)
 
 
-def range_min(ids) -> np.ndarray:
+def leaf_range(ids) -> tuple:
+    """The first and the last leaf id under each cell of ``ids``."""
     ids = np.asarray(ids, dtype=np.uint64)
-    lsb = ids & (~ids + U64(1))
-    return ids - (lsb - U64(1))
-
-
-def range_max(ids) -> np.ndarray:
-    ids = np.asarray(ids, dtype=np.uint64)
-    lsb = ids & (~ids + U64(1))
-    return ids + (lsb - U64(1))
+    half = (ids & (~ids + U64(1))) - U64(1)  # the lowest set bit, less one
+    return ids - half, ids + half
 
 
 def to_token(ids) -> list[str]:

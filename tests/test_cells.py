@@ -122,7 +122,7 @@ def test_adaptive_cells_are_disjoint_and_sorted(photos):
     # keep cells of one photo
     p = cells.adaptive(*photos, tau_max=300, tau_min=1, drop="below")
     assert np.all(np.diff(p.cell_ids.astype(np.float64)) > 0)
-    assert np.all(s2.range_max(p.cell_ids[:-1]) < s2.range_min(p.cell_ids[1:]))
+    assert np.all(s2.leaf_range(p.cell_ids[:-1])[1] < s2.leaf_range(p.cell_ids[1:])[0])
     assert p.n_dropped == 0
 
 
@@ -152,10 +152,10 @@ def test_hierarchy_links_fine_cells_to_enclosing_coarse_cells(photos):
     for coarse, fine, parent in zip(h.partitions, h.partitions[1:], h.parents):
         assert (parent >= 0).all()
         assert np.all(
-            s2.range_min(coarse.cell_ids[parent]) <= s2.range_min(fine.cell_ids)
+            s2.leaf_range(coarse.cell_ids[parent])[0] <= s2.leaf_range(fine.cell_ids)[0]
         )
         assert np.all(
-            s2.range_max(fine.cell_ids) <= s2.range_max(coarse.cell_ids[parent])
+            s2.leaf_range(fine.cell_ids)[1] <= s2.leaf_range(coarse.cell_ids[parent])[1]
         )
 
 

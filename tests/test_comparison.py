@@ -508,3 +508,26 @@ def test_an_undecided_idea_leans_only_where_its_intervals_point_one_way():
     assert "leaning against the claims: more to learn from." in text
     # claims pointing both ways (a lean for, a failure against) leave it open
     assert "Open questions, which this evidence cannot decide: Do scene-routed" in text
+
+
+def test_the_ideas_table_marks_an_undecided_claim_whose_interval_leans():
+    def record(ci, verdict=cl.INCONCLUSIVE):
+        judged = {"verdict": verdict, "difference": 50.0, "detectable": 400.0}
+        judged |= {"pooled_difference": 40.0, "pooled_ci95": ci}
+        return {
+            "key": "smooth_s2",
+            "text": "smoothing beats one-hot labels (S2 cells)",
+            "metric": "geoscore",
+            "about": "seen",
+            "untestable": "",
+            "judgements": {"seen": judged},
+        }
+
+    for ci, marked in (
+        ([12.0, 70.0], cl.INCONCLUSIVE + comparison.LEANS[0]),
+        ([-70.0, -12.0], cl.INCONCLUSIVE + comparison.LEANS[1]),
+        ([-12.0, 70.0], cl.INCONCLUSIVE),
+    ):
+        by_seed = {s: {"pigeon": {"claims": [record(ci)]}} for s in (0, 1)}
+        table = comparison.lessons_table(by_seed)
+        assert table["over seeds"].tolist() == [marked]

@@ -40,7 +40,7 @@ def test_hierarchical_product_equals_the_brute_force_product_over_ancestors():
     fast = cells.hierarchical_log_probs(log_probs, hier)
     fine = hier.partitions[-1]
     for c in range(len(fine)):
-        leaf = cells.s2.range_min(fine.cell_ids[c : c + 1])
+        leaf = cells.s2.leaf_range(fine.cell_ids[c : c + 1])[0]
         total = log_probs[-1][:, c].copy()
         for k, coarse in enumerate(hier.partitions[:-1]):
             # the coarse cell that contains this fine cell
