@@ -360,7 +360,7 @@ def _idea_kinds(table: pd.DataFrame) -> dict:
         hits = v.count(claims.REPRODUCED)
         its, against = (any(x.endswith(lean) for x in v) for lean in LEANS)
         against |= claims.NOT_REPRODUCED in v  # a failed claim leans against too
-        lean = {(1, 0): "leans", (0, 1): "leans against"}.get((its, against), "open")
+        lean = "open" if its == against else "leans" if its else "leans against"
         kind = alike.get(tuple(set(v)), "partly" if hits else lean)
         found[kind].append(
             idea + (f" ({hits} of {n} claims)" if kind == "partly" else "")

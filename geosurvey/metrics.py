@@ -87,6 +87,6 @@ def number(value: float, metric: str, sign: bool = False) -> str:
 
 
 def with_interval(value, ci, metric: str, sign: bool = False) -> str:
-    """``value [low to high]`` (:func:`number`; a comma would read as a thousands)."""
+    """``value [low to high]`` at :func:`number`'s precision (a comma marks 1,000s)."""
     low, high = (number(x, metric, sign) for x in ci)
     return f"{number(value, metric, sign)} [{low} to {high}]"

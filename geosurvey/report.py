@@ -136,9 +136,9 @@ def verdict(claims, key: str, regime: str | None = None) -> str:
 
 
 def claim_sentence(claims, key: str) -> str:
-    """The claim's verdict (over the seeds run) and difference where it is about:
+    """The claim's verdict (over the seeds run) and difference where it is about, as
     "**reproduced** on seen places at each of seeds 0, 1, 2: +8.0 points [+5.9 to
-    +9.9], the mean over the seeds (seed 0 alone +7.1)."."""
+    +9.9], the mean over the seeds (seed 0 alone +7.1)." """
     c, j = claims.claims[key], claims.deciding(key)
     if c.untestable or j is None:
         return f"**{NOT_TESTABLE}**: {c.untestable}." if c.untestable else "not run."
