@@ -5,10 +5,10 @@ folds. A fold's test tiles lie inside its own discs; its models train on the
 seen-places training tiles outside those discs and their buffers, so each disc is
 answered by a model that never imaged its ground, and K models give K times the
 independent blocks of one. Nothing a fold's model chooses looks at new ground: the
-k-NN floors take the k that new-places validation chose, and a trained model keeps its
-last epoch (its recipe's epochs, fixed before any run). The test set is
-:data:`~geosurvey.regimes.FOLDS`; a chapter's claims about new places are judged there
-too.
+k-NN floors answer with the k fixed for new ground (:func:`baselines.answering_k`),
+and a trained model keeps its last epoch (its recipe's epochs, fixed before any run).
+The test set is :data:`~geosurvey.regimes.FOLDS`; a chapter's claims about new places
+are judged there too.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from . import display, features, geo, plans, retrieval, stats
-from .baselines import FROZEN, ORACLE, PRIOR, RAW, prior_point, vectors
+from .baselines import FROZEN, ORACLE, PRIOR, RAW, answering_k, prior_point, vectors
 from .data import designs, geotiles
 from .data.sets import TileSet
 from .regimes import FOLDS, NEW
@@ -171,8 +171,8 @@ def show(ch, methods=()) -> None:
 
 
 def add_floors(ch, folds: Folds) -> None:
-    """The prior, the k-NN floors (each with the k new-places validation chose) and
-    the oracle on the folds."""
+    """The prior, the k-NN floors (with the k fixed for new ground) and the oracle on
+    the folds."""
     queries = {
         RAW: features.tiny_images(folds.tests, ch.settings("data_and_metrics").tiny_px),
         FROZEN: features.frozen_features(ch.cfg, folds.tests),
@@ -182,7 +182,7 @@ def add_floors(ch, folds: Folds) -> None:
         train, t = ctx.splits["train"], folds.tests.subset(rows)
         out = {PRIOR: tuple(np.full(len(rows), v) for v in prior_point(ctx))}
         for method, kind in ((RAW, "raw"), (FROZEN, "frozen")):
-            k = ch.evaluations.done[method, NEW.test].info["best_k"]
+            k = answering_k(ctx, FOLDS, 1)  # new ground: the fixed k
             base = vectors(ctx, kind)["train"]
             index = retrieval.GeoIndex(base, train.lat, train.lon)
             out[method] = retrieval.knn_predict(index, queries[method][rows], k)

@@ -91,6 +91,21 @@ class Profile:
 
 
 MEASURED_SEEDS = (0, 1, 2)  # the seeds of geosurvey/chapters/expected.json
+FULL = Profile(
+    "full",
+    n_train=20000,
+    n_val=4000,
+    n_test=4000,
+    n_val_new=2000,
+    n_test_new=4000,
+    backbones=("vit_base_patch16_clip_224.openai", "tf_efficientnet_lite0"),
+    input_px=224,
+    batch_size=256,
+    num_workers=8,
+    top_stages=2,
+    cache_trunk=False,
+    assert_claims=False,
+)
 PROFILES = {
     "ci": Profile(
         "ci",
@@ -104,29 +119,15 @@ PROFILES = {
         batch_size=128,
         num_workers=0,
         top_stages=0,
-        cache_trunk=True,
         taps=("blocks.4", "blocks.5", "blocks.6"),
     ),
-    "full": Profile(
-        "full",
-        n_train=20000,
-        n_val=4000,
-        n_test=4000,
-        n_val_new=2000,
-        n_test_new=4000,
-        backbones=("vit_base_patch16_clip_224.openai", "tf_efficientnet_lite0"),
-        input_px=224,
-        batch_size=256,
-        num_workers=8,
-        top_stages=2,
-        cache_trunk=False,
-        assert_claims=False,
-    ),
+    "full": FULL,
     # The paper-scale code path (photos decoded by DataLoader workers, the trunk
     # streamed) at a size a CPU runs in minutes per chapter: a smoke test of the full
     # profile, too small for any claim.
-    "photos": Profile(
-        "photos",
+    "photos": dataclasses.replace(
+        FULL,
+        name="photos",
         n_train=64,
         **dict.fromkeys(("n_val", "n_test", "n_val_new", "n_test_new"), 16),
         backbones=("tf_efficientnet_lite0",),
@@ -134,8 +135,6 @@ PROFILES = {
         batch_size=16,
         num_workers=2,
         top_stages=1,
-        cache_trunk=False,
-        assert_claims=False,
         # a few bad files among a small folder's hundred photos must not stop a smoke
         # test (they are replaced, listed and counted; 1 % of 80 would allow none)
         bad_image_tolerance=0.05,

@@ -11,7 +11,7 @@ from geosurvey.chapters import planet, registry
 from geosurvey.chapters.base import Chapter
 from geosurvey.data.designs import Design
 from geosurvey.data.sets import TileSet
-from geosurvey.regimes import FOLDS
+from geosurvey.regimes import FOLDS, NEW, SEEN
 
 PARIS, TOKYO = (48.85, 2.35), (35.68, 139.69)
 
@@ -54,7 +54,7 @@ def test_fold_floors_answer_each_fold_without_its_discs(run):
     """Every answer to a fold's test image comes from the training images outside
     that fold's discs and buffers: Paris is answered in Tokyo and Tokyo in Paris."""
     ch, f = run
-    baselines.add_floors(ch)  # the k new-places validation chooses
+    baselines.add_floors(ch)
     folds.add_floors(ch, f)
     assert FOLDS in ch.claims.regimes
     for m in (baselines.PRIOR, baselines.RAW, baselines.FROZEN, baselines.ORACLE):
@@ -118,9 +118,6 @@ def test_pigeons_fold_classifier_answers_from_the_other_city(run):
     assert set(ch.record["folds"]) == {"S2 cells"}
 
 
-RULES = ("top-1", "weighted")  # Wu's two ways to read the neighbours
-
-
 def test_a_folds_stage_2_starts_from_that_folds_stage_1_and_never_sees_its_fold(run):
     """Chapter 4's fold models: stage 2 of a fold starts from the same fold's stage 1
     (not from the seen-places model, nor another fold's), both keep their last epoch,
@@ -138,16 +135,8 @@ def test_a_folds_stage_2_starts_from_that_folds_stage_1_and_never_sees_its_fold(
         p.monitors == folds.LAST_EPOCH and p.val_batches is None for p in plans_of
     )
     methods = {"two-stage-cnn": "stage 1", "two-stage-triplet": "stage 2"}
-    for m in methods.values():  # the k new-places validation chose, here 3
-        ch.evaluations.add(
-            two_stage_vit.weighted(m),
-            "test_new",
-            ch.splits["test"].lat,
-            ch.splits["test"].lon,
-            best_k=3,
-        )
-    two_stage_vit.add_fold_knn(ch, f, methods)
-    answered = [f"{m}, {rule}" for m in methods.values() for rule in RULES]
+    two_stage_vit.add_fold_knn(ch, f, methods)  # with the k fixed for new ground
+    answered = [two_stage_vit.weighted(m) for m in methods.values()]
     assert set(ch.record["folds"]) == set(answered)
     for m in answered:
         assert _answered_far(run, m) < 2.0, m
@@ -171,3 +160,15 @@ def test_fold_csns_are_routed_by_the_folds_own_classifier_and_never_see_its_fold
     assert jobs["scene-classifier"].fold_plan(ctx).monitors == folds.LAST_EPOCH
     router = folds.trained(ctx, "scene-classifier")
     assert len(router.history.epochs) == ch.settings("scene_networks").scene_epochs
+
+
+def test_a_k_nn_on_new_ground_answers_with_the_k_fixed_in_advance(run):
+    """New-places validation holds too few discs to choose k: every k-NN there uses
+    the k fixed in the settings, while seen places keep validation's choice."""
+    ch, _ = run
+    baselines.add_floors(ch)
+    fixed = ch.settings("data_and_metrics").new_ground_k
+    for method in (baselines.RAW, baselines.FROZEN):
+        assert ch.evaluations.done[method, NEW.test].info["best_k"] == fixed
+    assert baselines.answering_k(ch, SEEN, 7) == 7
+    assert baselines.answering_k(ch, FOLDS, 7) == fixed

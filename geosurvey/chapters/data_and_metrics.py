@@ -23,6 +23,7 @@ class FloorSettings(Settings):
         (1, 3, 5, 10, 20, 50),
         "numbers of neighbours a k-NN floor chooses from on validation",
     )
+    new_ground_k: int = knob(1, "k of every k-NN on new ground, fixed in advance")
 
 
 CLAIMS = tuple(

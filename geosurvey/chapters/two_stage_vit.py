@@ -17,7 +17,7 @@ import pandas as pd
 import torch
 
 from .. import backbones, cells, folds, geo, inputs, losses, models, plans, regimes
-from ..baselines import PRIOR
+from ..baselines import PRIOR, answering_k
 from ..claims import Claim
 from ..plans import Init
 from ..retrieval import GeoIndex, choose_k, knn_predict
@@ -537,9 +537,9 @@ JOBS = (
 def knn_answers(ctx, trained, x: dict, regime) -> dict:
     """Wu's two inference rules for ``regime``'s test images, with that regime's
     weights: ``{"top-1": (lat, lon, 1), "weighted": (lat, lon, k)}``, k chosen on the
-    regime's validation split (the database is the regime's training split, embedded by
-    the same weights; ``x``: the inputs of every split), and ``"validation"``: the
-    validation GeoScore of every k it chose among."""
+    regime's validation split, or fixed on new ground (:func:`answering_k`; the
+    database is the regime's training split, embedded by the same weights; ``x``: the
+    inputs of every split), and ``"validation"``: the validation GeoScore of every k."""
     s, net, base = ctx.settings(NAME), trained.net(regime.key), regime.train(ctx.splits)
     emb = {
         k: inputs.outputs(net, x[k], ctx.cfg) for k in (base, regime.val, regime.test)
@@ -548,6 +548,7 @@ def knn_answers(ctx, trained, x: dict, regime) -> dict:
     index = GeoIndex(emb[base], train.lat, train.lon)
     val = ctx.splits[regime.val]
     k, scores = choose_k(index, emb[regime.val], val.lat, val.lon, s.ks)
+    k = answering_k(ctx, regime, k)
     return {
         "top-1": (*knn_predict(index, emb[regime.test], 1), 1),
         "weighted": (*knn_predict(index, emb[regime.test], k), k),
@@ -559,14 +560,16 @@ def add_fold_knn(ch, folds_of_run, methods: dict) -> None:
     """Train the embedding jobs of ``methods`` (``{job: label}``: stage 1 of a model,
     or stage 2) once per fold, on that fold's training images and cells for the
     recipe's epochs, keeping the last (stage 2 starts from the fold's stage 1), and
-    evaluate each on the folds' test tiles (:mod:`geosurvey.folds`) by both of Wu's
-    rules against the fold's training tiles: ``"<label>, top-1"``, and
-    ``"<label>, weighted"`` with the k that new-places validation chose for it."""
+    evaluate each as ``"<label>, weighted"`` on the folds' test tiles
+    (:mod:`geosurvey.folds`): the weighted k-NN against the fold's training tiles, with
+    the k fixed for new ground (:func:`answering_k`)."""
     by_job = {j: embedding_models(ch)[_model(ch, j)] for j in methods}
     tests = {
         j: inputs.of_images(ch.cfg, folds_of_run.tests, name=c.backbone, tap=c.tap)
         for j, c in by_job.items()
     }
+
+    k = answering_k(ch, regimes.FOLDS, 1)  # new ground: the k fixed in advance
 
     def answer(ctx, rows):
         out, train = {}, ctx.splits["train"]
@@ -575,11 +578,9 @@ def add_fold_knn(ch, folds_of_run, methods: dict) -> None:
             base = inputs.outputs(
                 net, embedding_inputs(ctx, by_job[job])["train"], ctx.cfg
             )
-            index = GeoIndex(base, train.lat, train.lon)
             query = inputs.outputs(net, tests[job].subset(rows), ctx.cfg)
-            k = ch.evaluations.done[weighted(label), regimes.NEW.test].info["best_k"]
+            index = GeoIndex(base, train.lat, train.lon)
             out[weighted(label)] = knn_predict(index, query, k)
-            out[f"{label}, top-1"] = knn_predict(index, query, 1)
         return out
 
     folds.add(ch, folds_of_run, answer)
