@@ -44,6 +44,7 @@ REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE = (
 NOT_TESTABLE = "not testable here"
 VERDICTS = (REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE, NOT_TESTABLE)
 ESTIMATE = "estimate only"  # measured in a regime the claim is not about
+SEED_DEPENDENT = "seed-dependent"  # decisive at some seeds, not alike at every one
 DECISIVE = (REPRODUCED, NOT_REPRODUCED)
 # a verdict in a table cell (None: the seed was not run)
 MARK = {REPRODUCED: "✓", NOT_REPRODUCED: "✗", INCONCLUSIVE: "?"}

@@ -188,7 +188,9 @@ def stability_table(by_seed: dict, regimes=ALL_REGIMES) -> pd.DataFrame:
             same = None not in about and len(set(about)) == 1
             yes = "yes" if about[0] in claims.DECISIVE else "yes, undecided"
             row[SAME] = (yes if same else "no") if len(seeds) > 1 else ONE_SEED
-            row["verdict"] = about[0] if same or len(seeds) == 1 else "seed-dependent"
+            row["verdict"] = (
+                about[0] if same or len(seeds) == 1 else claims.SEED_DEPENDENT
+            )
             row["control"] = first.get("control", False)
             name = first["text"] + CONTROL * row["control"]
             rows[(TITLES[chapter], name)] = row
@@ -223,8 +225,8 @@ def lessons(table: pd.DataFrame, n_seeds: int) -> str:
         head = (
             f"Of {_counted(table)}, {len(decisive)} have the same decisive verdict "
             f"at all {n_seeds} seeds in the regime they are judged on, after Holm's "
-            f"correction; {int((table['verdict'] == 'seed-dependent').sum())} change "
-            "verdict with the seed."
+            f"correction; {int(table['verdict'].eq(claims.SEED_DEPENDENT).sum())} "
+            "change verdict with the seed."
         )
     parts = [head]
     checks = table.loc[table["control"], "verdict"].items()
@@ -329,7 +331,7 @@ def lessons_table(by_seed: dict) -> pd.DataFrame:
                     claims.MARK[_verdict(c, r)] for c in recs
                 )
             v = [_verdict(c, about) for c in recs]
-            row["over seeds"] = v[0] if len(set(v)) == 1 else "seed-dependent"
+            row["over seeds"] = v[0] if len(set(v)) == 1 else claims.SEED_DEPENDENT
             js = [c["judgements"].get(about) for c in recs]
             sign = claims.direction(recs[0]["metric"])  # positive: the claim's way
             d = [sign * j["difference"] for j in js if j]
@@ -342,7 +344,7 @@ def lessons_table(by_seed: dict) -> pd.DataFrame:
                 mean, ci = sign * pooled["pooled_difference"], pooled["pooled_ci95"]
                 ci, metric = sorted(sign * float(x) for x in ci), recs[0]["metric"]
                 row[EFFECT] = metrics.with_interval(mean, ci, metric, sign=True) + unit
-                if row["over seeds"] in (claims.INCONCLUSIVE, "seed-dependent"):
+                if row["over seeds"] in (claims.INCONCLUSIVE, claims.SEED_DEPENDENT):
                     row["over seeds"] += LEANS[0] * (ci[0] > 0) + LEANS[1] * (ci[1] < 0)
             rows[(idea, recs[0]["text"])] = row
     table = pd.DataFrame.from_dict(rows, orient="index")

@@ -28,6 +28,7 @@ from .claims import (
     INCONCLUSIVE,
     MARK,
     NOT_TESTABLE,
+    SEED_DEPENDENT,
     direction,
     paired,
     unit,
@@ -116,17 +117,19 @@ def detectable(j, metric: str) -> str:
 
 
 def _which_seeds(j, seed: int) -> str:
-    """``at each of seeds 0, 1, 2``, ``over seeds 0, 1 (reproduced, inconclusive)``,
+    """``at each of seeds 0, 1, 2``, ``at seeds 0, 1, 2 (✓ ? ✓)`` where they differ,
     or ``at seed 0`` where it is the only one."""
-    seeds, alike = ", ".join(map(str, j.seeds)), len(set(j.seed_verdicts)) == 1
-    if not j.seeds or alike:
+    seeds = ", ".join(map(str, j.seeds))
+    if not j.seeds or len(set(j.seed_verdicts)) == 1:
         return f"at each of seeds {seeds}" if j.seeds else f"at seed {seed}"
-    return f"over seeds {seeds} ({', '.join(j.seed_verdicts)})"
+    return f"at seeds {seeds} ({_marks(j)})"
 
 
 def _over_seeds(j) -> str:
-    """The verdict over the seeds run; this seed's where it is the only one."""
-    return j.pooled_verdict or j.verdict
+    """The verdict over the seeds run (:data:`SEED_DEPENDENT` where the seeds differ
+    and one was decisive); this seed's where it is the only one."""
+    mixed = len(set(j.seed_verdicts)) > 1 and set(j.seed_verdicts) & set(DECISIVE)
+    return SEED_DEPENDENT if mixed else j.pooled_verdict or j.verdict
 
 
 def verdict(claims, key: str, regime: str | None = None) -> str:
@@ -138,7 +141,7 @@ def verdict(claims, key: str, regime: str | None = None) -> str:
 def claim_sentence(claims, key: str) -> str:
     """The claim's verdict (over the seeds run) and difference where it is about, as
     "**reproduced** on seen places at each of seeds 0, 1, 2: +8.0 points [+5.9 to
-    +9.9], the mean over the seeds (seed 0 alone +7.1)." """
+    +9.9] over the seeds, +7.1 at seed 0." """
     c, j = claims.claims[key], claims.deciding(key)
     if c.untestable or j is None:
         return f"**{NOT_TESTABLE}**: {c.untestable}." if c.untestable else "not run."
@@ -146,20 +149,14 @@ def claim_sentence(claims, key: str) -> str:
     if j.verdict == NOT_TESTABLE:
         return f"**{NOT_TESTABLE}** on {where}: {j.reason}."
     seeds = _which_seeds(j, claims.seed)
-    own = f"seed {claims.seed} alone {number(j.difference, c.metric, True)}"
-    own = f", the mean over the seeds ({own})" * (j.pooled_difference is not None)
+    own = (
+        f" over the seeds, {number(j.difference, c.metric, True)} at seed {claims.seed}"
+    )
+    own *= j.pooled_difference is not None
     text = f"**{_over_seeds(j)}** on {where} {seeds}: {effect(j, c.metric)}{own}."
     if lean := _leaning(c, j):
-        side = (
-            "on the claim's side of zero"
-            if lean == "for"
-            else "on the other side of zero from the claim"
-        )
-        text += f" Its 95 % interval lies wholly {side}, but " + (
-            "a finding needs the same decisive verdict at every seed."
-            if len(set(j.seed_verdicts)) > 1  # decisive at some seeds, not all
-            else "the test does not pass Holm's correction."
-        )
+        side = "the claim's way" if lean == "for" else "against the claim"
+        text += f" Its interval leans {side}: a hint, not a finding."
     return text
 
 
@@ -167,7 +164,11 @@ def _leaning(c, j) -> str:
     """Where an inconclusive verdict's 95 % interval lies wholly on one side of zero:
     "for" (the claim's side) or "against"; else ""."""
     lo, hi = j.pooled_ci95 or j.ci95
-    if _over_seeds(j) != INCONCLUSIVE or j.blocks < 2 or lo <= 0 <= hi:
+    if (
+        _over_seeds(j) not in (INCONCLUSIVE, SEED_DEPENDENT)
+        or j.blocks < 2
+        or lo <= 0 <= hi
+    ):
         return ""
     return "for" if (lo > 0) == (direction(c.metric) > 0) else "against"
 
@@ -367,11 +368,9 @@ def findings(claims) -> str:
         " The claims about new ground that stay undecided there, as they fare on seen "
         f"places (checked there, never counted as findings): {'; '.join(only)}."
     )
-    side = {"for": "the claim's side of zero (a lean its way, not a finding)"}
-    side["against"] = "the other side of zero, so here the difference went against "
-    side["against"] += "the paper"
+    side = {"for": "the claim's way (a hint, not a finding)", "against": "against it"}
     items = (said, _papers_share(papers)) + tuple(
-        f"Undecided, but with a 95 % interval wholly on {side[k]}: {'; '.join(v)}."
+        f"Undecided, but with an interval leaning {side[k]}: {'; '.join(v)}."
         for k, v in leans.items()
         if v
     )
@@ -387,7 +386,7 @@ def _papers_share(verdicts: list) -> str:
     open_ = n - held - failed
     verb = "is" if open_ == 1 else "are"
     return (
-        f" Of the {n} claims the papers themselves state, {held} reproduced "
+        f" Of the {n} claims quoted from the source documents, {held} reproduced "
         f"here; {failed} failed and {open_} {verb} undecided or not testable."
     )
 

@@ -439,7 +439,7 @@ def test_findings_say_how_the_papers_own_claims_fared_apart_from_the_books():
         cl.NOT_REPRODUCED,
     ]
     assert report.findings(c).endswith(
-        "\n- Of the 2 claims the papers themselves state, 1 reproduced here; "
+        "\n- Of the 2 claims quoted from the source documents, 1 reproduced here; "
         "1 failed and 0 are undecided or not testable."
     )
 
@@ -461,8 +461,8 @@ def test_claim_sentences_give_every_regimes_verdict_with_its_interval():
     assert text.startswith("**reproduced** on new places at each of seeds 0, 1: ")
     d, (lo, hi) = j.pooled_difference, j.pooled_ci95
     assert text.endswith(
-        f": {d:+,.0f} km of median error [{lo:+,.0f} to {hi:+,.0f}], the mean over "
-        f"the seeds (seed 0 alone {j.difference:+,.0f})."
+        f": {d:+,.0f} km of median error [{lo:+,.0f} to {hi:+,.0f}] over the seeds, "
+        f"{j.difference:+,.0f} at seed 0."
     )
     assert report.claim_sentence(c, "x") == "**not testable here**: no albums here."
     assert report.claim_sentence(c, "none") == "not run."
@@ -474,7 +474,7 @@ def test_claim_sentences_give_every_regimes_verdict_with_its_interval():
     row = table.loc["a beats b"]
     assert row["judged on"] == "new places" and row["verdict"] == cl.REPRODUCED
     assert row["at each seed"] == "✓\u00a0✓"
-    assert f": {row['difference']}, the mean over the seeds" in text
+    assert f": {row['difference']} over the seeds" in text
     # the regime that does not decide it: only "a beats b" was judged elsewhere
     others = report.elsewhere_table(c)
     assert list(others.index) == ["a beats b"] and list(others.columns) == [
@@ -636,22 +636,17 @@ def test_an_inconclusive_claim_whose_interval_excludes_zero_says_which_side():
         Claim("score", "a beats b", "a", "b", "geoscore"),
         Claim("km", "a is closer", "a", "b", "median_km"),
     )
-    for key, side in (
-        ("score", "on the other side of zero from the claim"),
-        ("km", "on the claim's side of zero"),
-    ):
+    for key, side in (("score", "against the claim"), ("km", "the claim's way")):
         j = c.judged[key]["seen"]
         j.verdict, j.difference, j.ci95 = cl.INCONCLUSIVE, -234.0, [-336.0, -138.0]
         text = report.claim_sentence(c, key)
         assert text.startswith("**inconclusive** on seen places at seed 0: -234")
-        assert text.endswith(
-            f"lies wholly {side}, but the test does not pass Holm's correction."
-        )
+        assert text.endswith(f"Its interval leans {side}: a hint, not a finding.")
         lean = "against" if key == "score" else "for"
         verdict = report.claims_table(c, [key])["verdict"].iloc[0]
         assert verdict == f"inconclusive (interval {lean} the claim)"
         # the summary names the claims whose difference went against the paper
-        went_against = "went against the paper: a beats b (-234 GeoScore"
+        went_against = "leaning against it: a beats b (-234 GeoScore"
         assert (went_against in report.findings(c)) == (key == "score")
         j.ci95 = [-336.0, 12.0]  # an interval across zero says nothing more
         assert report.claim_sentence(c, key).endswith("[-336 to +12].")
@@ -811,3 +806,15 @@ def test_a_difference_correlated_even_over_continents_is_flagged(monkeypatch):
     monkeypatch.setattr(IPython.display, "display", lambda obj, **k: shown.append(obj))
     report.show_claims(c)
     assert "*Blocks still correlated*" in shown[1].data
+
+
+def test_a_claim_decisive_at_some_seeds_only_reads_seed_dependent():
+    from geosurvey import report
+
+    j = cl.Judgement("seen", 1.0, 0.0, 1.0, [0.5, 1.5], 0.01, blocks=10)
+    j.seeds, j.pooled_verdict = [0, 1, 2], cl.INCONCLUSIVE
+    j.seed_verdicts = [cl.REPRODUCED, cl.INCONCLUSIVE, cl.REPRODUCED]
+    assert report._over_seeds(j) == cl.SEED_DEPENDENT
+    assert report._which_seeds(j, 0) == "at seeds 0, 1, 2 (✓\u00a0?\u00a0✓)"
+    j.seed_verdicts = [cl.INCONCLUSIVE] * 3  # alike: the verdict over the seeds
+    assert report._over_seeds(j) == cl.INCONCLUSIVE
