@@ -242,6 +242,10 @@ def lessons(table: pd.DataFrame, n_seeds: int) -> str:
 
 # each idea the chapters test: the question it answers, and the claims that isolate it
 IDEAS = {
+    "pretrained features over pixels": (
+        "Do a pretrained network's features find a place better than its raw pixels?",
+        "data_and_metrics:frozen_raw_25, data_and_metrics:frozen_raw_2500",
+    ),
     "classify, do not regress": (
         "Does a classifier over cells beat direct regression of the coordinates?",
         "planet:class_distance, planet:class_chord",
@@ -360,13 +364,18 @@ def _idea_kinds(table: pd.DataFrame) -> dict:
     for idea, rows in table.groupby(level="idea", sort=False):
         v, n = rows["over seeds"].tolist(), len(rows)
         hits = v.count(claims.REPRODUCED)
-        its, against = (any(x.endswith(lean) for x in v) for lean in LEANS)
-        against |= claims.NOT_REPRODUCED in v  # a failed claim leans against too
-        lean = "open" if its == against else "leans" if its else "leans against"
-        kind = alike.get(tuple(set(v)), "partly" if hits else lean)
-        found[kind].append(
-            idea + (f" ({hits} of {n} claims)" if kind == "partly" else "")
+        its, against = (sum(x.endswith(lean) for x in v) for lean in LEANS)
+        against += v.count(claims.NOT_REPRODUCED)  # a failed claim leans against too
+        lean = (
+            "open"
+            if bool(its) == bool(against)
+            else "leans"
+            if its
+            else "leans against"
         )
+        kind = alike.get(tuple(set(v)), "partly" if hits else lean)
+        count = {"partly": hits, "leans": its, "leans against": against}.get(kind, n)
+        found[kind].append(idea + f" ({count} of {n} claims)" * (count < n))
     return found
 
 

@@ -505,7 +505,7 @@ def test_an_undecided_idea_leans_only_where_its_intervals_point_one_way():
     )
     text = comparison.idea_findings(ideas, n_seeds=3)
     assert "leaning the claims' way: smooth labels by distance." in text
-    assert "leaning against the claims: more to learn from." in text
+    assert "leaning against the claims: more to learn from (1 of 2 claims)." in text
     # claims pointing both ways (a lean for, a failure against) leave it open
     assert "Open questions, which this evidence cannot decide: Do scene-routed" in text
 

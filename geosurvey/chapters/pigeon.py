@@ -56,15 +56,9 @@ class PigeonSettings(Settings):
         0.5,
         "semantic cells: tau_min = this x tau_max (PIGEON's band is 1000-2000 images)",
     )
-    aux_weight: float = knob(
-        0.3, "weight of each auxiliary loss beside the geolocation loss"
-    )
-    aux_smoothing: float = knob(
-        0.5, "smoothing (x spacing) of the classifier that gets auxiliary heads"
-    )
-    photos_per_cluster: int = knob(
-        10, "training images per location cluster in retrieval refinement"
-    )
+    aux_weight: float = knob(0.3, "weight of each auxiliary loss beside the cells'")
+    aux_smoothing: float = knob(0.5, "smoothing (x spacing) of the auxiliary model")
+    photos_per_cluster: int = knob(10, "training images per cluster in refinement")
     refine_top_k: tuple = knob(
         (1, 3, 5, 10),
         "numbers of top cells refinement may search, chosen on validation",

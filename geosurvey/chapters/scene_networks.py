@@ -56,18 +56,12 @@ class SceneSettings(Settings):
     RECIPE_FROM = "planet"
 
     scene_epochs: int = knob(16, "epochs of the scene classifier (at most)")
-    csn_epochs: int = knob(
-        4, "epochs of each context-specific network, from the multi-partition network"
-    )
+    csn_epochs: int = knob(4, "epochs of each context-specific network (CSN)")
     scene_threshold: float = knob(
         0.5, "tau_s: a training image belongs to a scene above this probability"
     )
-    min_csn_images: int = knob(
-        256, "fewer training images of a scene than this make no specialist"
-    )
-    crop_fraction: float = knob(
-        0.75, "side of a test-time crop, as a share of the image's shorter side"
-    )
+    min_csn_images: int = knob(256, "a scene with fewer training images has no CSN")
+    crop_fraction: float = knob(0.75, "a crop's side, a share of the shorter side")
     crops: tuple = knob((1, 3, 5), "numbers of test-time crops compared")
     augment: bool = knob(
         True,
