@@ -216,23 +216,22 @@ def show_claims(claims) -> None:
         "and seeds (the tables above show one seed); a claim about an error in km "
         "wants it negative, one about an accuracy or a GeoScore positive.",
         "At each seed": f"{marks}, e an estimate only (a regime the claim is not "
-        "about), – not run. A verdict needs the test to pass Holm's correction for "
-        "all of the chapter's claims, so an interval that excludes zero can still be "
-        "inconclusive (the verdict then says which side its interval lies on).",
+        "about), – not run. The interval pools the seeds, but a verdict needs each "
+        "seed's own test to pass Holm's correction for all the chapter's claims, so an "
+        "interval clear of zero can still be inconclusive or seed-dependent.",
         "Smallest detectable": "the difference that test finds four times in five "
         "(none, where it has too few blocks ever to pass); a smaller one passes less "
         "often, a larger one is still missed one time in five.",
         "Underpowered": "an inconclusive test whose smallest detectable difference is "
         "wider than the widest gap between any two methods on its test images "
         "(oracles aside), so no plausible effect could have been decided.",
+        "Blocks still correlated": "even continent-sized blocks share part of the "
+        "difference (r, their neighbours' correlation), so its interval is narrower "
+        "than it should be and a decisive verdict is weaker than it reads."
+        * bool(table["verdict"].str.contains("still correlated").any()),
+        "Against the prior": prior_blocks_sentence(claims),  # why it is hard to beat
     }
-    if table["verdict"].str.contains("still correlated").any():
-        legend["Blocks still correlated"] = (
-            "even continent-sized blocks share part of the difference (r, their "
-            "neighbours' correlation), so its interval is narrower than it should be "
-            "and a decisive verdict is weaker than it reads."
-        )
-    say("\n".join(f"- *{k}*: {v}" for k, v in legend.items()))
+    say("\n".join(f"- *{k}*: {v}" for k, v in legend.items() if v))
     if len(others := elsewhere_table(claims)):
         say("The same differences where they do not decide the claim (same units):")
         IPython.display.display(formatted(others))
