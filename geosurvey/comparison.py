@@ -399,7 +399,7 @@ def idea_findings(table: pd.DataFrame, *, n_seeds: int) -> str:
     }
     n_new, sure = _new_ground(table)
     said = [f"{words[k]}: {'; '.join(found[k])}." for k in words if found[k]]
-    asked = _questions(found["open"])
+    asked = " ".join(IDEAS[idea][0] for idea in found["open"])  # their questions
     return (
         " ".join(said)
         + f" Open questions, which this evidence cannot decide: {asked}" * bool(asked)
@@ -408,11 +408,6 @@ def idea_findings(table: pd.DataFrame, *, n_seeds: int) -> str:
         + ("with the same verdict at every seed" if n_seeds > 1 else "at this seed")
         + (": no idea is shown to carry to new ground." if not sure else ".")
     )
-
-
-def _questions(ideas: list) -> str:
-    """The questions of :data:`IDEAS` that ``ideas`` ask, one after another."""
-    return " ".join(IDEAS[idea][0] for idea in ideas)
 
 
 def views_control(chapters) -> tuple | None:
@@ -471,8 +466,9 @@ def takeaways(ideas, ranks, *, views, weak_regressors: bool, nearest_km, seed) -
     if not carried and nearest_km is not None:
         said.append(
             "Claims about ground no training image shows stay open at this scale: "
-            f"there the nearest training image lies a median {nearest_km:,.0f} km "
-            "away, and no claim about new ground was decisive at every seed. That "
+            f"on one model's held-out discs the nearest training image lies a median "
+            f"{nearest_km:,.0f} km away, and no claim about new ground was decisive "
+            "at every seed. That "
             "is no evidence that nothing carries: tests on a few dozen blocks detect "
             "only large gaps (each chapter's claims table gives the smallest)."
         )
@@ -710,8 +706,9 @@ def summary(ch, groups: dict, stability, ideas, *, n_seeds: int, leaders="") -> 
     part = f"; in part, {'; '.join(kinds['partly'])}" * bool(kinds["partly"])
     failed = f"- **Ideas that failed**: {'; '.join(kinds['failed'])}."
     seeds = "at every seed run" if n_seeds > 1 else "at the one seed run (provisional)"
-    asked = _questions(kinds["open"])
+    asked = " ".join(IDEAS[idea][0] for idea in kinds["open"])  # their questions
     lean = [f"{w} {'; '.join(kinds[k])}" for k, w in LEAN_WORDS.items() if kinds[k]]
+    against = [c for (_, c), v in ideas["over seeds"].items() if v.endswith(LEANS[1])]
     return "\n".join(
         line.strip()
         for line in (
@@ -728,6 +725,7 @@ def summary(ch, groups: dict, stability, ideas, *, n_seeds: int, leaders="") -> 
             f"{'is' if carried == 1 else 'are'} decisive"
             + ("; no idea is shown to carry there." if not carried else "."),
             f"- **Leaning, not decided**: {'; '.join(lean)}." if lean else "",
+            f"- **Claims leaning against**: {'; '.join(against)}." if against else "",
             f"- **Open questions**: {asked}" if asked else "",
         )
         if line

@@ -254,7 +254,7 @@ def touching_colours(labels, ridges, n_colours: int) -> dict:
     return colour
 
 
-def regions(ax, lat, lon, labels, *, extent, alpha: float = 0.8):
+def regions(ax, lat, lon, labels, *, extent, alpha: float = 1.0):
     """Draw a point-set partition as regions: each training point's Voronoi region (in
     the map's lon/lat plane, within ``extent``) filled with its cell's colour, no two
     touching cells alike (:func:`touching_colours`), clipped to land; dropped points

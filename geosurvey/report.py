@@ -156,7 +156,8 @@ def claim_sentence(claims, key: str) -> str:
     text = f"**{_over_seeds(j)}** on {where} {seeds}: {effect(j, c.metric)}{own}."
     if lean := _leaning(c, j):
         side = "the claim's way" if lean == "for" else "against the claim"
-        text += f" Its interval leans {side}: a hint, not a finding."
+        text += f" Its interval leans {side}: a hint, not a finding, since each seed's "
+        text += "own test must pass Holm's correction."
     return text
 
 
@@ -404,9 +405,9 @@ def prior_blocks_sentence(claims) -> str:
     j = found[0][1]
     least = "; ".join(f"{c.text}, {detectable(j, c.metric)}" for c, j in found)
     return (
-        "The prior answers every image with one point, so how far a method beats it "
-        "goes together over whole continents: neighbouring blocks of this difference "
-        f"stay correlated down to S2 level {j.level} (about "
+        "On seen places the prior answers every image with one point, so how far a "
+        "method beats it goes together over whole continents: neighbouring blocks "
+        f"of this difference stay correlated down to S2 level {j.level} (about "
         f"{stats.edge_km(j.level):,.0f} km across). On {j.blocks} such blocks the "
         f"smallest differences the tests can detect are large: {least}."
     )

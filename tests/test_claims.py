@@ -641,7 +641,7 @@ def test_an_inconclusive_claim_whose_interval_excludes_zero_says_which_side():
         j.verdict, j.difference, j.ci95 = cl.INCONCLUSIVE, -234.0, [-336.0, -138.0]
         text = report.claim_sentence(c, key)
         assert text.startswith("**inconclusive** on seen places at seed 0: -234")
-        assert text.endswith(f"Its interval leans {side}: a hint, not a finding.")
+        assert f"Its interval leans {side}: a hint, not a finding" in text
         lean = "against" if key == "score" else "for"
         verdict = report.claims_table(c, [key])["verdict"].iloc[0]
         assert verdict == f"inconclusive (interval {lean} the claim)"

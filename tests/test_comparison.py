@@ -508,6 +508,12 @@ def test_an_undecided_idea_leans_only_where_its_intervals_point_one_way():
     assert "leaning against the claims: more to learn from (1 of 2 claims)." in text
     # claims pointing both ways (a lean for, a failure against) leave it open
     assert "Open questions, which this evidence cannot decide: Do scene-routed" in text
+    stable = pd.DataFrame(
+        {"verdict": [cl.INCONCLUSIVE], "control": [False], comparison.SAME: ["no"]}
+    ).assign(**{"judged on": "seen places"})
+    ch = types.SimpleNamespace(cfg=types.SimpleNamespace(seed=0))
+    said = comparison.summary(ch, {}, stable, ideas, n_seeds=3)
+    assert "- **Claims leaning against**: an album model beats voting." in said
 
 
 def test_the_ideas_table_marks_an_undecided_claim_whose_interval_leans():
