@@ -434,7 +434,7 @@ def _views_lesson(fused, best, mean, one, *, seed: int) -> str:
         f"for the best (chosen on the test set, to favour it): more images of a place "
         f"give {mean - one:+,.0f}, the variety of conditions {fused - mean:+,.0f} over "
         "a typical condition"
-        + (", and none over the best" if best >= fused else " and more over the best")
+        + (f", {best - fused:,.0f} below the best" if best >= fused else " and more")
         + " (chapter 3 gives the intervals)."
     )
 

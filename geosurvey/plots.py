@@ -189,6 +189,7 @@ def error_cdfs(ev, regimes, methods, *, styles=None, height=3.2):
             nearest = min(nearest, d[0])
         for t in THRESHOLDS_KM:
             ax.axvline(t, color="0.6", linestyle=":", linewidth=0.8)
+        ax.set_xticks([*THRESHOLDS_KM, 1e4], [*map(str, THRESHOLDS_KM), "10000"])
         ax.set_xlim(10 ** np.floor(np.log10(nearest)), 20_000)  # from its decade
 
     return _per_regime(regimes, draw, xlabel="error (km)", height=height)

@@ -468,7 +468,7 @@ def test_takeaways_say_only_what_held_at_every_seed():
     assert "2,940 on average over the conditions and 3,277 for the best" in said[1]
     # the split stated outright: more images +670, variety +254 over a typical one
     assert "more images of a place give +670, the variety of conditions +254" in said[1]
-    assert said[1].endswith("and none over the best (chapter 3 gives the intervals).")
+    assert said[1].endswith(", 83 below the best (chapter 3 gives the intervals).")
     assert "a median 875 km away" in said[2]
     # the learned families keep their seen-places ranks (the prior's moves), not new
     assert said[3].startswith("Trust a ranking on seen places")
