@@ -61,7 +61,7 @@ def knn_floor(ctx, kind: str, regime):
     return (*retrieval.knn_predict(index, vec[regime.test], k), k)
 
 
-def answering_k(ctx, regime, chosen: int) -> int:
+def answering_k(ctx, regime, chosen: int | None = None) -> int:
     """The k a k-NN answers ``regime`` with: validation's ``chosen`` on seen places, on
     new ground the one fixed in advance (4 validation discs cannot tell k's apart)."""
     fixed = ctx.settings("data_and_metrics").new_ground_k

@@ -366,13 +366,8 @@ def _idea_kinds(table: pd.DataFrame) -> dict:
         hits = v.count(claims.REPRODUCED)
         its, against = (sum(x.endswith(lean) for x in v) for lean in LEANS)
         against += v.count(claims.NOT_REPRODUCED)  # a failed claim leans against too
-        lean = (
-            "open"
-            if bool(its) == bool(against)
-            else "leans"
-            if its
-            else "leans against"
-        )
+        ways = {(True, False): "leans", (False, True): "leans against"}
+        lean = ways.get((its > 0, against > 0), "open")
         kind = alike.get(tuple(set(v)), "partly" if hits else lean)
         count = {"partly": hits, "leans": its, "leans against": against}.get(kind, n)
         found[kind].append(idea + f" ({count} of {n} claims)" * (count < n))
@@ -399,7 +394,7 @@ def idea_findings(table: pd.DataFrame, *, n_seeds: int) -> str:
     }
     n_new, sure = _new_ground(table)
     said = [f"{words[k]}: {'; '.join(found[k])}." for k in words if found[k]]
-    asked = " ".join(IDEAS[idea][0] for idea in found["open"])  # their questions
+    asked = _questions(found["open"])
     return (
         " ".join(said)
         + f" Open questions, which this evidence cannot decide: {asked}" * bool(asked)
@@ -408,6 +403,11 @@ def idea_findings(table: pd.DataFrame, *, n_seeds: int) -> str:
         + ("with the same verdict at every seed" if n_seeds > 1 else "at this seed")
         + (": no idea is shown to carry to new ground." if not sure else ".")
     )
+
+
+def _questions(ideas: list) -> str:
+    """The questions of :data:`IDEAS` that ``ideas`` ask, one after another."""
+    return " ".join(IDEAS[idea][0] for idea in ideas)
 
 
 def views_control(chapters) -> tuple | None:
@@ -706,7 +706,7 @@ def summary(ch, groups: dict, stability, ideas, *, n_seeds: int, leaders="") -> 
     part = f"; in part, {'; '.join(kinds['partly'])}" * bool(kinds["partly"])
     failed = f"- **Ideas that failed**: {'; '.join(kinds['failed'])}."
     seeds = "at every seed run" if n_seeds > 1 else "at the one seed run (provisional)"
-    asked = " ".join(IDEAS[idea][0] for idea in kinds["open"])  # their questions
+    asked = _questions(kinds["open"])
     lean = [f"{w} {'; '.join(kinds[k])}" for k, w in LEAN_WORDS.items() if kinds[k]]
     against = [c for (_, c), v in ideas["over seeds"].items() if v.endswith(LEANS[1])]
     return "\n".join(

@@ -182,7 +182,7 @@ def add_floors(ch, folds: Folds) -> None:
         train, t = ctx.splits["train"], folds.tests.subset(rows)
         out = {PRIOR: tuple(np.full(len(rows), v) for v in prior_point(ctx))}
         for method, kind in ((RAW, "raw"), (FROZEN, "frozen")):
-            k = answering_k(ctx, FOLDS, 1)  # new ground: the fixed k
+            k = answering_k(ctx, FOLDS)  # new ground: the k fixed in advance
             base = vectors(ctx, kind)["train"]
             index = retrieval.GeoIndex(base, train.lat, train.lon)
             out[method] = retrieval.knn_predict(index, queries[method][rows], k)

@@ -156,17 +156,17 @@ def validate_coordinates(lat, lon, source: str = "coordinates", row_labels=None)
             f"{source}: latitude and longitude differ in shape "
             f"{lat.shape} vs {lon.shape}"
         )
-    swapped = (  # said where latitudes are out of range
-        " (every longitude is within +-90 and some latitudes are not: are the "
-        "columns swapped?)" * bool(np.all(np.abs(lon) <= 90))
-    )
     for bad, what in (
         (~np.isfinite(lat) | ~np.isfinite(lon), "missing or non-finite coordinates"),
         (np.abs(lat) > 90, "latitude outside [-90, 90]"),
         (np.abs(lon) > 180, "longitude outside [-180, 180]"),
     ):
         if bad.any():
-            hint = swapped if what.startswith("latitude") else ""
+            swapped = what.startswith("latitude") and np.all(np.abs(lon) <= 90)
+            hint = (
+                " (every longitude is within +-90 and some latitudes are not: are the "
+                "columns swapped?)" * bool(swapped)
+            )
             raise CoordinateError(
                 f"{source}: {what} in rows {_rows(bad, row_labels)}{hint}"
             )

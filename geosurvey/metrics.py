@@ -86,7 +86,8 @@ def number(value: float, metric: str, sign: bool = False) -> str:
     return f"{round(value, digits) + 0.0:{'+' if sign else ''},.{digits}f}"
 
 
-def with_interval(value, ci, metric: str, sign: bool = False) -> str:
-    """``value [low to high]`` at :func:`number`'s precision (a comma marks 1,000s)."""
+def with_interval(value, ci, metric: str, sign: bool = False, unit: str = "") -> str:
+    """``value<unit> [low to high]`` at :func:`number`'s precision ("to": a comma
+    marks 1,000s)."""
     low, high = (number(x, metric, sign) for x in ci)
-    return f"{number(value, metric, sign)} [{low} to {high}]"
+    return f"{number(value, metric, sign)}{unit} [{low} to {high}]"

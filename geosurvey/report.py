@@ -36,7 +36,7 @@ from .claims import (
 from .display import NBSP
 from .display import table as formatted
 from .losses import READER_NAMES
-from .metrics import number
+from .metrics import number, with_interval
 from .regimes import BY_KEY, FOLDS
 
 
@@ -77,11 +77,10 @@ def show(*objects) -> None:
 
 def _with_interval(d: float, ci, metric: str, units: bool = True) -> str:
     """``+29.6 points [+17.0 to +41.7]``: a difference and its interval (or None)."""
-    text = number(d, metric, True) + unit(metric) * units
+    suffix = unit(metric) * units
     if ci is None:
-        return f"{text} (one block: no interval)"
-    low, high = (number(x, metric, True) for x in ci)
-    return f"{text} [{low} to {high}]"
+        return f"{number(d, metric, True)}{suffix} (one block: no interval)"
+    return with_interval(d, ci, metric, sign=True, unit=suffix)
 
 
 def effect(j, metric: str, *, units: bool = True) -> str:
@@ -149,10 +148,8 @@ def claim_sentence(claims, key: str) -> str:
     if j.verdict == NOT_TESTABLE:
         return f"**{NOT_TESTABLE}** on {where}: {j.reason}."
     seeds = _which_seeds(j, claims.seed)
-    own = (
-        f" over the seeds, {number(j.difference, c.metric, True)} at seed {claims.seed}"
-    )
-    own *= j.pooled_difference is not None
+    alone = f"{number(j.difference, c.metric, True)} at seed {claims.seed}"
+    own = f" over the seeds, {alone}" * (j.pooled_difference is not None)
     text = f"**{_over_seeds(j)}** on {where} {seeds}: {effect(j, c.metric)}{own}."
     if lean := _leaning(c, j):
         side = "the claim's way" if lean == "for" else "against the claim"
@@ -165,11 +162,8 @@ def _leaning(c, j) -> str:
     """Where an inconclusive verdict's 95 % interval lies wholly on one side of zero:
     "for" (the claim's side) or "against"; else ""."""
     lo, hi = j.pooled_ci95 or j.ci95
-    if (
-        _over_seeds(j) not in (INCONCLUSIVE, SEED_DEPENDENT)
-        or j.blocks < 2
-        or lo <= 0 <= hi
-    ):
+    undecided = _over_seeds(j) in (INCONCLUSIVE, SEED_DEPENDENT)
+    if not undecided or j.blocks < 2 or lo <= 0 <= hi:
         return ""
     return "for" if (lo > 0) == (direction(c.metric) > 0) else "against"
 

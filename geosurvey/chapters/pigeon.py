@@ -56,7 +56,7 @@ class PigeonSettings(Settings):
         0.5,
         "semantic cells: tau_min = this x tau_max (PIGEON's band is 1000-2000 images)",
     )
-    aux_weight: float = knob(0.3, "weight of each auxiliary loss beside the cells'")
+    aux_weight: float = knob(0.3, "weight of each auxiliary loss (the cell loss's: 1)")
     aux_smoothing: float = knob(0.5, "smoothing (x spacing) of the auxiliary model")
     photos_per_cluster: int = knob(10, "training images per cluster in refinement")
     refine_top_k: tuple = knob(

@@ -569,7 +569,7 @@ def add_fold_knn(ch, folds_of_run, methods: dict) -> None:
         for j, c in by_job.items()
     }
 
-    k = answering_k(ch, regimes.FOLDS, 1)  # new ground: the k fixed in advance
+    k = answering_k(ch, regimes.FOLDS)  # new ground: the k fixed in advance
 
     def answer(ctx, rows):
         out, train = {}, ctx.splits["train"]
