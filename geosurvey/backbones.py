@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 
 from . import compat, packaged
 
@@ -230,6 +231,19 @@ def accept_uint8(module, mean, std):
     return module
 
 
+class _CnnTop(torch.nn.Sequential):
+    """A CNN's last stages, 1x1 head convolution, batch norm and average pool; the last
+    three as one matrix product and a batch norm over every position: the modules'
+    function (to rounding), twice as fast to train on the ``ci`` profile's maps."""
+
+    def forward(self, x):
+        *stages, conv, bn, _ = self
+        x = torch.nn.Sequential(*stages)(x)
+        (n, c, h, w), weight = x.shape, conv.weight.flatten(1)
+        y = F.linear(x.permute(0, 2, 3, 1).reshape(-1, c), weight, conv.bias)
+        return bn(y[:, :, None, None]).view(n, h * w, -1).mean(1)
+
+
 def split(model, top_stages: int):
     """Cut a timm backbone into ``(trunk, top)`` with ``top(trunk(x))`` = its pooled
     features.
@@ -249,9 +263,9 @@ def split(model, top_stages: int):
     k = n - top_stages
     if hasattr(model, "conv_stem"):  # EfficientNet / MobileNet family
         trunk = torch.nn.Sequential(model.conv_stem, model.bn1, *model.blocks[:k])
-        top = torch.nn.Sequential(
-            *model.blocks[k:], model.conv_head, model.bn2, model.global_pool
-        )
+        head = (model.conv_head, model.bn2, model.global_pool)
+        fast = model.conv_head.kernel_size == (1, 1) and head[2].pool_type == "avg"
+        top = (_CnnTop if fast else torch.nn.Sequential)(*model.blocks[k:], *head)
     elif hasattr(model, "patch_embed"):
         trunk, top = _vit_halves(model, k)
     else:

@@ -123,12 +123,6 @@ def _batches(data, epoch):
     return data(epoch) if callable(data) else data
 
 
-def _autocast(device: str):
-    return torch.autocast(
-        device_type="cuda", dtype=torch.bfloat16, enabled=device.startswith("cuda")
-    )
-
-
 def run_epoch(model, data, loss_fn, device, optimizer=None, desc=""):
     """One pass over ``data``; trains when an ``optimizer`` is given. (mean loss,
     images/s)."""
@@ -139,7 +133,9 @@ def run_epoch(model, data, loss_fn, device, optimizer=None, desc=""):
         for x, y in progress:
             x = x.to(device, non_blocking=True)
             y = y.to(device, non_blocking=True) if hasattr(y, "to") else y
-            with _autocast(device):
+            with torch.autocast(
+                "cuda", torch.bfloat16, enabled=device.startswith("cuda")
+            ):
                 loss = loss_fn(model, x, y)
             if optimizer is not None:
                 optimizer.zero_grad(set_to_none=True)
@@ -387,5 +383,5 @@ def optimizer(model, recipe: Recipe):
         {"params": rest, "lr": recipe.lr},
     ]
     return torch.optim.AdamW(
-        [g for g in groups if g["params"]], weight_decay=recipe.weight_decay
+        [g for g in groups if g["params"]], weight_decay=recipe.weight_decay, fused=True
     )

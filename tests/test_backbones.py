@@ -1,3 +1,5 @@
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -71,3 +73,23 @@ def test_describe_matches_create_without_loading_weights():
     )
     assert backbones.trunk_tap("tf_efficientnet_lite0", 0) == "blocks.6"
     assert backbones.trunk_tap("tf_efficientnet_lite0", 2) == "blocks.4"
+
+
+@pytest.mark.parametrize("top_stages", [0, 1])
+def test_split_top_computes_its_modules_in_turn(top_stages):
+    """The top's pointwise path (one matrix product and a batch norm over positions)
+    gives the outputs, gradients and running statistics of its modules run in turn."""
+    trunk, top = backbones.split(
+        backbones.create("tf_efficientnet_lite0")[0], top_stages
+    )
+    assert type(top) is not torch.nn.Sequential  # the fast path is the one tested
+    twin = copy.deepcopy(top)
+    plain = torch.nn.Sequential(*twin)  # the same modules, run one after another
+    x = trunk(torch.rand(8, 3, 64, 64)).detach()
+    out, ref = top.train()(x), plain.train()(x)
+    torch.testing.assert_close(out, ref, rtol=1e-4, atol=1e-5)
+    out.square().sum().backward()
+    ref.square().sum().backward()
+    for a, b in zip(top.parameters(), twin.parameters()):
+        torch.testing.assert_close(a.grad, b.grad, rtol=1e-3, atol=1e-4)
+    torch.testing.assert_close(top[-2].running_var, twin[-2].running_var)
