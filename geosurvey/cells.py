@@ -55,17 +55,12 @@ class Partition:
     def levels(self) -> np.ndarray:
         return s2.level_of(self.cell_ids)
 
-    @property
-    def center_lat_lon(self):
-        """Geometric centres of the cells (the alternative to the member mean)."""
-        return s2.cell_center(self.cell_ids)
-
     def centers(self, kind: str = "mean"):
         """Class centres to predict: ``"mean"`` of members or geometric ``"center"``."""
         if kind == "mean":
             return self.mean_lat, self.mean_lon
         if kind == "center":
-            return self.center_lat_lon
+            return s2.cell_center(self.cell_ids)
         raise ValueError(f"unknown centre kind {kind!r}: use 'mean' or 'center'")
 
     def assign_leaves(self, leaves: np.ndarray) -> np.ndarray:

@@ -115,10 +115,7 @@ def elevation(lat, lon) -> np.ndarray:
 def coast_distance(lat, lon) -> np.ndarray:
     """Distance (km) to the nearest coastline, from a 0.2-degree grid computed once and
     cached."""
-    return _lookup_grid(_coast_grid(), lat, lon)
-
-
-def _lookup_grid(grid, lat, lon):
+    grid = _coast_grid()
     row, col = _pixel(lat, lon, grid.shape[1], grid.shape[0])
     return grid[row, col].astype(np.float64)
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib.util
+from pathlib import Path
 
 import numpy as np
 
@@ -240,15 +241,12 @@ def classify(images, device: str = "cpu", batch_size: int = 64) -> np.ndarray:
     return np.concatenate(out) if out else np.zeros((0, 365), np.float32)
 
 
-def file_digest(path) -> str:
-    with open(path, "rb") as f:
-        return hashlib.sha1(f.read()).hexdigest()
-
-
 def scene_probabilities(images, cfg) -> np.ndarray:
     """Places365 probabilities of every photo, computed once per file content
     (cached)."""
-    digests = [file_digest(p) for p in images.meta["path"]]
+    digests = [
+        hashlib.sha1(Path(p).read_bytes()).hexdigest() for p in images.meta["path"]
+    ]
     folder = cache.entry("places365", {"weights": packaged.SHA256["places365_weights"]})
     folder.mkdir(parents=True, exist_ok=True)
     todo = [i for i, d in enumerate(digests) if not (folder / f"{d}.npy").exists()]

@@ -140,7 +140,7 @@ def verdict(claims, key: str, regime: str | None = None) -> str:
 def claim_sentence(claims, key: str) -> str:
     """The claim's verdict (over the seeds run) and difference where it is about, as
     "**reproduced** on seen places at each of seeds 0, 1, 2: +8.0 points [+5.9 to
-    +9.9] over the seeds, +7.1 at seed 0." """
+    +9.9] over the seeds (+7.1 at seed 0)." """
     c, j = claims.claims[key], claims.deciding(key)
     if c.untestable or j is None:
         return f"**{NOT_TESTABLE}**: {c.untestable}." if c.untestable else "not run."
@@ -149,13 +149,12 @@ def claim_sentence(claims, key: str) -> str:
         return f"**{NOT_TESTABLE}** on {where}: {j.reason}."
     seeds = _which_seeds(j, claims.seed)
     alone = f"{number(j.difference, c.metric, True)} at seed {claims.seed}"
-    own = f" over the seeds, {alone}" * (j.pooled_difference is not None)
-    text = f"**{_over_seeds(j)}** on {where} {seeds}: {effect(j, c.metric)}{own}."
-    if lean := _leaning(c, j):
-        side = "the claim's way" if lean == "for" else "against the claim"
-        text += f" Its interval leans {side}: a hint, not a finding, since each seed's "
-        text += "own test must pass Holm's correction."
-    return text
+    own = f" over the seeds ({alone})" * (j.pooled_difference is not None)
+    text = f"**{_over_seeds(j)}** on {where} {seeds}: {effect(j, c.metric)}{own}"
+    side = {"for": "the claim's way", "against": "against the claim"}.get(
+        _leaning(c, j)
+    )
+    return text + f"; its interval leans {side}" * bool(side) + "."
 
 
 def _leaning(c, j) -> str:
@@ -389,7 +388,7 @@ def prior_blocks_sentence(claims) -> str:
     """Why the claims against the prior decide little on seen places: the blocks their
     differences are judged on, and the smallest difference each can detect there."""
     found = [  # the prior, or its family in chapter 6
-        (c, j)
+        (c, j, claims.deciding(key).regime != "seen")
         for key, c in claims.claims.items()
         if (j := claims.judged.get(key, {}).get("seen")) and j.level is not None
         if any(m.startswith("prior") for m in (c.better, c.worse))
@@ -397,14 +396,17 @@ def prior_blocks_sentence(claims) -> str:
     if not found:
         return ""
     j = found[0][1]
-    least = "; ".join(f"{c.text}, {detectable(j, c.metric)}" for c, j in found)
+    least = "; ".join(f"{c.text}, {detectable(j, c.metric)}" for c, j, _ in found)
+    elsewhere = (
+        " A claim judged on another regime is decided there, on its row's blocks."
+    )
     return (
         "On seen places the prior answers every image with one point, so how far a "
         "method beats it goes together over whole continents: neighbouring blocks "
         f"of this difference stay correlated down to S2 level {j.level} (about "
         f"{stats.edge_km(j.level):,.0f} km across). On {j.blocks} such blocks the "
-        f"smallest differences the tests can detect are large: {least}."
-    )
+        f"smallest differences the seen-places tests can detect are large: {least}."
+    ) + elsewhere * any(other for *_, other in found)
 
 
 def training(ch) -> pd.DataFrame:

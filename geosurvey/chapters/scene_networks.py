@@ -395,17 +395,12 @@ def scene_features(ctx) -> dict:
             for k, x in ctx.inputs.items()
         }
         scene = {
-            k: _softmax(inputs.head_outputs(clf, x, ctx.cfg)["coarse"])
+            k: softmax(inputs.head_outputs(clf, x, ctx.cfg)["coarse"], axis=1)
             for k, x in pooled(ctx).items()
         }
         return feats, scene
 
     return ctx.memo("scenes:features", make)
-
-
-def _softmax(logits):
-    e = np.exp(logits - logits.max(1, keepdims=True))
-    return e / e.sum(1, keepdims=True)
 
 
 def scene_inputs(ctx, job: str) -> dict:

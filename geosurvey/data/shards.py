@@ -36,10 +36,6 @@ def shard_files(folder) -> list:
     return [p for _, p in sorted(found)]
 
 
-def _text(value) -> str:
-    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
-
-
 def _records(shard: Path):
     """``(id, offset, size)`` of every record of one shard, in file order."""
     import msgpack
@@ -51,7 +47,9 @@ def _records(shard: Path):
             for record in unpacker:
                 end = unpacker.tell()
                 if isinstance(record, dict) and ID_KEY in record:
-                    yield _text(record[ID_KEY]), start, end - start
+                    key = record[ID_KEY]
+                    key = key.decode() if isinstance(key, bytes) else str(key)
+                    yield key, start, end - start
                 start = end
         except (ValueError, msgpack.UnpackException) as exc:
             raise ImageDecodeError(
