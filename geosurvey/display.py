@@ -162,7 +162,8 @@ def table(
     if by_row:
         return table(df.T, formats).T
     formats = dict(formats or {})
-    unknown = [c for c in formats if c not in df.columns and not _is_last_level(c, df)]
+    last = df.columns.get_level_values(-1)  # a MultiIndex's innermost names count too
+    unknown = [c for c in formats if c not in df.columns and c not in last]
     if unknown:
         raise KeyError(
             f"formats names columns the table does not have: {unknown}; "
@@ -195,12 +196,6 @@ def header(name):
         return tuple(map(header, name))
     name = label(name)
     return re.sub("([@_])", "\\1" + ZWSP, name) if isinstance(name, str) else name
-
-
-def _is_last_level(name, df: pd.DataFrame) -> bool:
-    return isinstance(
-        df.columns, pd.MultiIndex
-    ) and name in df.columns.get_level_values(-1)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ What the top reads, cached trunk activations or streamed images, is
 
 from __future__ import annotations
 
+import copy
 import functools
 from dataclasses import dataclass
 
@@ -147,12 +148,18 @@ class HybridViT(nn.Module):
 
 def backbone_parts(cfg, name: str | None = None, top_stages: int | None = None):
     """``(trunk, top, info)`` of the backbone cut at ``top_stages`` (default: the
-    profile's); the trunk is ``None`` when the profile trains on cached activations."""
-    model, info = backbones.create(name or cfg.backbone)
-    trunk, top = backbones.split(
-        model, cfg.top_stages if top_stages is None else top_stages
-    )
-    return (None if cfg.cache_trunk else trunk), top, info
+    profile's); the trunk is ``None`` when the profile trains on cached activations.
+    Fresh copies of parts built and loaded once a process."""
+    stages = cfg.top_stages if top_stages is None else top_stages
+    trunk, top, info = _parts(name or cfg.backbone, stages, not cfg.cache_trunk)
+    return (*copy.deepcopy((trunk, top)), info)
+
+
+@functools.lru_cache(maxsize=8)
+def _parts(name: str, top_stages: int, with_trunk: bool):
+    model, info = backbones.create(name)
+    trunk, top = backbones.split(model, top_stages)
+    return (trunk if with_trunk else None), top, info
 
 
 class AlbumLSTM(nn.Module):

@@ -141,15 +141,11 @@ def leaf_ids(lat, lon) -> np.ndarray:
     return _face_ij_to_id(face, _st_to_ij(_uv_to_st(u)), _st_to_ij(_uv_to_st(v)))
 
 
-def lsb_for_level(level) -> np.ndarray:
-    """Lowest set bit of every id at ``level`` (uint64)."""
-    return U64(1) << (U64(2) * (U64(MAX_LEVEL) - np.asarray(level, dtype=np.uint64)))
-
-
 def parent(ids, level) -> np.ndarray:
     """Ancestors of ``ids`` at ``level`` (which must not exceed their own level)."""
     ids = np.asarray(ids, dtype=np.uint64)
-    lsb = lsb_for_level(level)
+    level = np.asarray(level, dtype=np.uint64)
+    lsb = U64(1) << (U64(2) * (U64(MAX_LEVEL) - level))  # the lowest set bit at level
     return (ids & (~lsb + U64(1))) | lsb
 
 

@@ -301,13 +301,6 @@ def _epoch(loop: _Loop, net, epoch: int, label: str) -> dict:
     return _agree({**row, "seconds": time.perf_counter() - t0})
 
 
-def _barrier() -> None:
-    """Under torchrun: rank 0 has written the last checkpoint before any process
-    returns."""
-    if distributed()[1] > 1:
-        dist.barrier()
-
-
 def fit(
     model,
     train_data,
@@ -350,7 +343,8 @@ def fit(
             _save(loop, ckpt, epoch, meta)
         if loop.history.stopped_early:
             break
-    _barrier()
+    if distributed()[1] > 1:  # under torchrun: rank 0 has saved before any returns
+        dist.barrier()
     return loop.finish(ckpt)
 
 

@@ -14,6 +14,7 @@ from scipy.special import softmax
 from torch import nn
 
 from .. import (
+    cache,
     cells,
     features,
     folds,
@@ -147,17 +148,24 @@ def training_cells(ctx, parts: dict, meta, rows, within_km) -> np.ndarray:
     labels = cells.partition_labels(parts, meta)
     if within_km <= 0:
         return labels
-    looks = pooled(ctx)["train"].cached
-    looks = looks if rows is None else looks[rows]
-    return np.stack(
-        [
-            cells.reassign_dropped(
-                labels[:, j], meta.lat, meta.lon, p, looks, within_km=within_km
-            )
-            for j, p in enumerate(parts.values())
-        ],
-        1,
+
+    def reassigned():
+        looks = pooled(ctx)["train"].cached
+        looks = looks if rows is None else looks[rows]
+        return np.stack(
+            [
+                cells.reassign_dropped(
+                    labels[:, j], meta.lat, meta.lon, p, looks, within_km=within_km
+                )
+                for j, p in enumerate(parts.values())
+            ],
+            1,
+        )
+
+    which = cache.fingerprint(
+        np.c_[labels, np.arange(len(labels)) if rows is None else rows]
     )
+    return ctx.memo(f"scenes:cells:{within_km}:{which}", reassigned)  # once per context
 
 
 def scene_classifier(
