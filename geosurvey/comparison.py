@@ -278,7 +278,8 @@ IDEAS = {
     ),
     "route by scene": (
         "Do scene-routed specialists, or the scene as an input, beat one network?",
-        "scene_networks:csn, scene_networks:scene_input",
+        "scene_networks:csn, scene_networks:csn_1, scene_networks:csn_2, "
+        "scene_networks:csn_3, scene_networks:scene_input",
     ),
     "cells that follow geography": (
         "Do cells along borders and clusters beat S2 squares?",
@@ -431,11 +432,12 @@ def _views_lesson(fused, best, mean, one, *, seed: int) -> str:
         f"seed {seed} it scores {fused:,.0f} GeoScore on seen places against one "
         f"view's {one:,.0f}. Three fresh renderings under one condition, fused the "
         f"same way, score {mean:,.0f} on average over the conditions and {best:,.0f} "
-        f"for the best (chosen on the test set, to favour it): more images of a place "
-        f"give {mean - one:+,.0f}, the variety of conditions {fused - mean:+,.0f} over "
-        "a typical condition"
-        + (f", {best - fused:,.0f} below the best" if best >= fused else " and more")
-        + " (chapter 3 gives the intervals)."
+        f"for the best (chosen on the test set, to favour it). More renderings of one "
+        f"place add {mean - one:+,.0f}; mixing the conditions adds "
+        f"{fused - mean:+,.0f} over a typical one"
+        + (f" but falls {best - fused:,.0f} short of the best" if best >= fused else "")
+        + " (chapter 3 gives the intervals). A street photo has no other renderings, "
+        "so this speaks for test-time augmentation more than for PIGEON's views."
     )
 
 
@@ -707,8 +709,11 @@ def summary(ch, groups: dict, stability, ideas, *, n_seeds: int, leaders="") -> 
     failed = f"- **Ideas that failed**: {'; '.join(kinds['failed'])}."
     seeds = "at every seed run" if n_seeds > 1 else "at the one seed run (provisional)"
     asked = _questions(kinds["open"])
-    lean = [f"{w} {'; '.join(kinds[k])}" for k, w in LEAN_WORDS.items() if kinds[k]]
-    against = [c for (_, c), v in ideas["over seeds"].items() if v.endswith(LEANS[1])]
+    verdicts = list(ideas["over seeds"].items())  # the undecided claims that lean
+    toward, against = (
+        [f"{k[1]} ({ideas.loc[k, EFFECT]})" for k, v in verdicts if v.endswith(lean)]
+        for lean in LEANS
+    )
     return "\n".join(
         line.strip()
         for line in (
@@ -724,7 +729,7 @@ def summary(ch, groups: dict, stability, ideas, *, n_seeds: int, leaders="") -> 
             f"- **New ground**: {carried} of the {n_new} claims judged there "
             f"{'is' if carried == 1 else 'are'} decisive"
             + ("; no idea is shown to carry there." if not carried else "."),
-            f"- **Leaning, not decided**: {'; '.join(lean)}." if lean else "",
+            f"- **Claims leaning their way**: {'; '.join(toward)}." if toward else "",
             f"- **Claims leaning against**: {'; '.join(against)}." if against else "",
             f"- **Open questions**: {asked}" if asked else "",
         )

@@ -36,18 +36,10 @@ def evaluate(
 ) -> dict:
     """Accuracy (%) within each threshold, median/mean km, GeoScore, country accuracy
     (%)."""
-    return summarize(
-        haversine(pred_lat, pred_lon, true_lat, true_lon),
-        _hits(pred_country, true_country),
-    )
-
-
-def _hits(pred_country, true_country):
-    if pred_country is None or true_country is None:
-        return None
-    return np.asarray(pred_country, dtype=object) == np.asarray(
-        true_country, dtype=object
-    )
+    hits = None  # country hits, where both countries are known
+    if pred_country is not None and true_country is not None:
+        hits = np.asarray(pred_country, object) == np.asarray(true_country, object)
+    return summarize(haversine(pred_lat, pred_lon, true_lat, true_lon), hits)
 
 
 def summarize(d, country_hits=None) -> dict:

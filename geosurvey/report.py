@@ -154,7 +154,9 @@ def claim_sentence(claims, key: str) -> str:
     side = {"for": "the claim's way", "against": "against the claim"}.get(
         _leaning(c, j)
     )
-    return text + f"; its interval leans {side}" * bool(side) + "."
+    worst = f"{j.pooled_p_adjusted or j.p_adjusted:.2g} (a verdict needs every seed's"
+    lean = f"; its interval leans {side}, but its corrected p reaches {worst} below "
+    return text + (lean + f"{stats.ALPHA:g})") * bool(side) + "."
 
 
 def _leaning(c, j) -> str:
@@ -258,7 +260,8 @@ def claims_table(claims, keys=None) -> pd.DataFrame:
                     f"{number(widest, c.metric)}{unit(c.metric)})"
                 )
             elif lean := _leaning(c, j):
-                row["verdict"] += f" (interval {lean} the claim)"
+                p = j.pooled_p_adjusted or j.p_adjusted
+                row["verdict"] += f" (interval {lean} the claim; corrected p {p:.2g})"
             if j.still_correlated is not None:
                 row["verdict"] += f"; blocks still correlated (r {j.still_correlated})"
         row["smallest detectable"] = detectable(j, c.metric)

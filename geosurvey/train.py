@@ -184,18 +184,13 @@ class _Loop:
                 self.history.best[key] = {"epoch": epoch + 1, "score": float(row[name])}
                 self.states[key] = trainable_state(self.model)
 
-    def should_stop(self, epoch: int, patience) -> bool:
-        if patience is None:
-            return False
-        return all(
-            epoch + 1 - b["epoch"] >= patience for b in self.history.best.values()
-        )
-
     def record(self, row: dict, epoch: int, patience) -> None:
         """Keep the epoch's values, each monitor's best weights, and whether to stop."""
         self.history.epochs.append(row)
         self.select(row, epoch)
-        self.history.stopped_early = self.should_stop(epoch, patience)
+        since = [epoch + 1 - b["epoch"] for b in self.history.best.values()]
+        stop = patience is not None and all(s >= patience for s in since)
+        self.history.stopped_early = stop
 
     def finish(self, path) -> Trained:
         load_trainable(self.model, next(iter(self.states.values())))

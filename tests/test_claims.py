@@ -515,7 +515,8 @@ def test_claim_sentences_give_every_regimes_verdict_with_its_interval():
     )
     j.detectable = widest - 1
     verdict = report.claims_table(c).loc["a beats b", "verdict"]
-    assert verdict == "inconclusive (interval for the claim)"
+    p = j.pooled_p_adjusted or j.p_adjusted
+    assert verdict == f"inconclusive (interval for the claim; corrected p {p:.2g})"
     # a control is reported apart from the findings
     c.claims["ab"] = dataclasses.replace(c.claims["ab"], control=True)
     assert "**reproduced**" not in report.findings(c)
@@ -641,10 +642,14 @@ def test_an_inconclusive_claim_whose_interval_excludes_zero_says_which_side():
         j.verdict, j.difference, j.ci95 = cl.INCONCLUSIVE, -234.0, [-336.0, -138.0]
         text = report.claim_sentence(c, key)
         assert text.startswith("**inconclusive** on seen places at seed 0: -234")
-        assert text.endswith(f"; its interval leans {side}.")
+        p = f"{j.p_adjusted:.2g}"
+        assert text.endswith(
+            f"leans {side}, but its corrected p reaches {p} (a verdict needs every "
+            "seed's below 0.05)."
+        )
         lean = "against" if key == "score" else "for"
         verdict = report.claims_table(c, [key])["verdict"].iloc[0]
-        assert verdict == f"inconclusive (interval {lean} the claim)"
+        assert verdict == f"inconclusive (interval {lean} the claim; corrected p {p})"
         # the summary names the claims whose difference went against the paper
         went_against = "leaning against it: a beats b (-234 GeoScore"
         assert (went_against in report.findings(c)) == (key == "score")

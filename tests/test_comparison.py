@@ -467,8 +467,10 @@ def test_takeaways_say_only_what_held_at_every_seed():
     )
     assert "2,940 on average over the conditions and 3,277 for the best" in said[1]
     # the split stated outright: more images +670, variety +254 over a typical one
-    assert "more images of a place give +670, the variety of conditions +254" in said[1]
-    assert said[1].endswith(", 83 below the best (chapter 3 gives the intervals).")
+    assert (
+        "place add +670; mixing the conditions adds +254 over a typical one" in said[1]
+    )
+    assert "but falls 83 short of the best (chapter 3 gives the intervals)." in said[1]
     assert "a median 875 km away" in said[2]
     # the learned families keep their seen-places ranks (the prior's moves), not new
     assert said[3].startswith("Trust a ranking on seen places")
@@ -499,10 +501,11 @@ def test_an_undecided_idea_leans_only_where_its_intervals_point_one_way():
         cl.INCONCLUSIVE + comparison.LEANS[0],
         cl.NOT_REPRODUCED,
     ]
+    effects = ["+40 GeoScore", "-262 GeoScore", "+1", "+96 GeoScore", "-5"]
     ideas = pd.DataFrame(
         {"over seeds": verdicts, "judged on": ["seen places"] * 5},
         index=pd.MultiIndex.from_tuples(rows, names=["idea", "claim"]),
-    )
+    ).assign(**{comparison.EFFECT: effects})
     text = comparison.idea_findings(ideas, n_seeds=3)
     assert "leaning the claims' way: smooth labels by distance." in text
     assert "leaning against the claims: more to learn from (1 of 2 claims)." in text
@@ -513,7 +516,10 @@ def test_an_undecided_idea_leans_only_where_its_intervals_point_one_way():
     ).assign(**{"judged on": "seen places"})
     ch = types.SimpleNamespace(cfg=types.SimpleNamespace(seed=0))
     said = comparison.summary(ch, {}, stable, ideas, n_seeds=3)
-    assert "- **Claims leaning against**: an album model beats voting." in said
+    # every leaning claim, with its effect, whatever its idea's other claims do
+    assert "- **Claims leaning against**: an album model beats voting (-262 Geo" in said
+    toward = "smoothing beats one-hot (+40 GeoScore); specialists beat one network (+96"
+    assert f"- **Claims leaning their way**: {toward}" in said
 
 
 def test_the_ideas_table_marks_an_undecided_claim_whose_interval_leans():
