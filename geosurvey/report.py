@@ -154,7 +154,7 @@ def claim_sentence(claims, key: str) -> str:
     side = {"for": "the claim's way", "against": "against the claim"}.get(
         _leaning(c, j)
     )
-    worst = f"{j.pooled_p_adjusted or j.p_adjusted:.2g} (a verdict needs every seed's"
+    worst = f"{j.pooled_p_adjusted or j.p_adjusted:#.2g} (a verdict needs every seed's"
     lean = f"; its interval leans {side}, but its corrected p reaches {worst} below "
     return text + (lean + f"{stats.ALPHA:g})") * bool(side) + "."
 
@@ -261,7 +261,7 @@ def claims_table(claims, keys=None) -> pd.DataFrame:
                 )
             elif lean := _leaning(c, j):
                 p = j.pooled_p_adjusted or j.p_adjusted
-                row["verdict"] += f" (interval {lean} the claim; corrected p {p:.2g})"
+                row["verdict"] += f" (interval {lean} the claim; corrected p {p:#.2g})"
             if j.still_correlated is not None:
                 row["verdict"] += f"; blocks still correlated (r {j.still_correlated})"
         row["smallest detectable"] = detectable(j, c.metric)

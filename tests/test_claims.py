@@ -516,7 +516,7 @@ def test_claim_sentences_give_every_regimes_verdict_with_its_interval():
     j.detectable = widest - 1
     verdict = report.claims_table(c).loc["a beats b", "verdict"]
     p = j.pooled_p_adjusted or j.p_adjusted
-    assert verdict == f"inconclusive (interval for the claim; corrected p {p:.2g})"
+    assert verdict == f"inconclusive (interval for the claim; corrected p {p:#.2g})"
     # a control is reported apart from the findings
     c.claims["ab"] = dataclasses.replace(c.claims["ab"], control=True)
     assert "**reproduced**" not in report.findings(c)
@@ -642,7 +642,7 @@ def test_an_inconclusive_claim_whose_interval_excludes_zero_says_which_side():
         j.verdict, j.difference, j.ci95 = cl.INCONCLUSIVE, -234.0, [-336.0, -138.0]
         text = report.claim_sentence(c, key)
         assert text.startswith("**inconclusive** on seen places at seed 0: -234")
-        p = f"{j.p_adjusted:.2g}"
+        p = f"{j.p_adjusted:#.2g}"
         assert text.endswith(
             f"leans {side}, but its corrected p reaches {p} (a verdict needs every "
             "seed's below 0.05)."
