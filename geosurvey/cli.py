@@ -42,19 +42,8 @@ from .regimes import FOLDS
 
 def _cmd_data(args) -> None:
     """Prepare (render or read) the splits a run of the chapters uses."""
-    from . import profiles
-
-    cfg = profiles.get(
-        args.profile,
-        "cpu",
-        args.data_root,
-        args.seed,
-        _sizes(args),
-        args.eval_root,
-        **_photo_options(args),
-    )
     t0 = time.perf_counter()
-    splits = profiles.load_splits(cfg)
+    _, splits = _loaded(args, "cpu")
     from .chapters.registry import reported
 
     sizes = ", ".join(f"{k} {len(v):,}" for k, v in splits.items())
@@ -168,6 +157,16 @@ def _sizes(args) -> dict | None:
     profile's."""
     splits = ("train", "val", "test", "val_new", "test_new")
     return {k: n for k in splits if (n := getattr(args, f"n_{k}"))} or None
+
+
+def _loaded(args, device: str) -> tuple:
+    """The run configuration the command line asks for, on ``device``, and its
+    splits."""
+    from . import profiles
+
+    options = (args.data_root, args.seed, _sizes(args), args.eval_root)
+    cfg = profiles.get(args.profile, device, *options, **_photo_options(args))
+    return cfg, profiles.load_splits(cfg)
 
 
 def _photo_options(args) -> dict:
@@ -367,18 +366,7 @@ def _list_jobs(args) -> None:
     jobs = registry().jobs
     ctx = None
     if args.keys:
-        from . import profiles
-
-        cfg = profiles.get(
-            args.profile,
-            args.device,
-            args.data_root,
-            args.seed,
-            _sizes(args),
-            args.eval_root,
-            **_photo_options(args),
-        )
-        ctx = context(cfg, profiles.load_splits(cfg))
+        ctx = context(*_loaded(args, args.device))
     chapter = None
     for name, job in jobs.items():
         if job.chapter != chapter:
@@ -418,7 +406,7 @@ def _cmd_fit(args) -> None:
     the checkpoint is the one the chapter looks up."""
     import torch.distributed as dist
 
-    from . import folds, profiles
+    from . import folds
     from .chapters import context, registry
 
     if args.list or not args.job:
@@ -428,19 +416,10 @@ def _cmd_fit(args) -> None:
     device, world = _join_processes(args.device)
     rank = dist.get_rank() if world > 1 else 0
     try:
-        cfg = profiles.get(
-            args.profile,
-            device,
-            args.data_root,
-            args.seed,
-            _sizes(args),
-            args.eval_root,
-            **_photo_options(args),
-        )
         if rank > 0:
             # rank 0 prepares the data and its caches first; then the others
             dist.barrier()
-        ctx = context(cfg, profiles.load_splits(cfg))
+        ctx = context(*_loaded(args, device))
         runs = folds.contexts(ctx, args.fold) if args.fold else []
         if not runs:
             for leaf in ctx.leaves():  # one model per training split

@@ -508,7 +508,7 @@ def why_sentence(ev, seen, new) -> str:
     gain = {r: m[r][LOOK_UP]["geoscore"] - m[r][FROZEN]["geoscore"] for r in m}
     share = {f: m[new.key][f]["acc@2500km"] for f in (*CLASSIFIERS, PRIOR, LOOK_UP)}
     near = ", ".join(f"{f} {v:.0f} %" for f, v in share.items())
-    return (
+    text = (
         "A look-up answers with the location of a training image, and on new places "
         "the nearest one lies a median "
         f"{m[new.key][ORACLE]['median_km']:,.0f} km away (the oracle's error). "
@@ -518,11 +518,19 @@ def why_sentence(ev, seen, new) -> str:
         "location of a cell, and adaptive cells sit where training images are dense, "
         "as the prior's one answer does; the share of new-places images within "
         f"2,500 km: {near}."
-    ) + (
-        " So a classifier can score above a look-up on new ground without recognising "
-        "the ground: its answers sit near dense regions, as the prior's does."
-        * bool(min(share[f] for f in CLASSIFIERS) > share[LOOK_UP])
     )
+    if min(share[f] for f in CLASSIFIERS) > share[LOOK_UP]:
+        text += (
+            " So a classifier can score above a look-up on new ground without "
+            "recognising the ground: its answers sit near dense regions, as the "
+            "prior's does."
+        )
+    if max(share[f] for f in CLASSIFIERS) <= share[PRIOR]:
+        text += (
+            " No classifier puts more of them within 2,500 km than the prior's one "
+            "answer does: on new ground the cells add little to where the photos are."
+        )
+    return text
 
 
 def blocks_sentence(by_block: pd.DataFrame, fams) -> str:
@@ -639,6 +647,9 @@ def leaders_sentence(ranks: pd.DataFrame) -> str:
             if len(set(first)) == 1
             else f"the learned leader on {name} changes by seed ({', '.join(first)})"
         )
+        prior = pd.to_numeric(pd.Series(column.get(PRIOR, "").split(" · ")), "coerce")
+        if (won := int((prior.to_numpy() < rank.min().to_numpy()).sum())) > 0:
+            said[-1] += f", and the prior outranks every one at {won} of the seeds"
     text = "; ".join(said)
     return f"{text[:1].upper()}{text[1:]}." if said else ""
 
@@ -723,7 +734,8 @@ def summary(ch, groups: dict, stability, ideas, *, n_seeds: int, leaders="") -> 
             * bool(leaders),
             f"- **Findings**: {len(_findings(stability, n_seeds))} of "
             f"{_counted(stability)} keep one "
-            f"decisive verdict {seeds}, after Holm's correction (listed in Lessons).",
+            f"decisive verdict {seeds}, after Holm's correction (listed in chapter 6's "
+            "Lessons).",
             f"- **Ideas that held**: {held}{part}.",
             failed if kinds["failed"] else "",
             f"- **New ground**: {carried} of the {n_new} claims judged there "
@@ -790,5 +802,10 @@ def effects(found: dict, regimes=ALL_REGIMES) -> pd.DataFrame:
                 row = {"claim": claim, "regime": BY_KEY[r].name}
                 row |= {"unit": claims.unit(c["metric"]).strip(), "low": low}
                 row |= {"effect": s * j[pooled + "difference"], "high": high}
-                rows.append({**row, "verdict": j[pooled + "verdict"]})
+                seeds = set(
+                    j.get("seed_verdicts") or []
+                )  # decisive at some seeds only:
+                mixed = len(seeds) > 1 and seeds & set(claims.DECISIVE)
+                verdict = claims.SEED_DEPENDENT if mixed else j[pooled + "verdict"]
+                rows.append({**row, "verdict": verdict})
     return pd.DataFrame(rows)

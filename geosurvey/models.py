@@ -307,4 +307,4 @@ def _projection(dropout: float):
 def _top_words(top_stages: int, unit: str) -> str:
     if top_stages == 0:
         return "final 1x1 conv head" if unit == "stage" else "final norm"
-    return f"last {top_stages} {unit}{'s' * (top_stages != 1)}"
+    return f"last {top_stages} {unit}s" if top_stages > 1 else f"last {unit}"

@@ -520,7 +520,7 @@ def accuracy_vs_cost(cost, score, label="GeoScore (seen places)", colours=None):
 
 
 VERDICT_COLOURS = {"reproduced": "C2", "not reproduced": "C3", "inconclusive": "0.5"}
-VERDICT_COLOURS |= {"estimate only": "C0"}
+VERDICT_COLOURS |= {"estimate only": "C0", "seed-dependent": "C1"}
 
 
 def _wide_scale(ax, e) -> str:

@@ -309,6 +309,11 @@ def test_effects_point_the_claims_way_and_skip_what_cannot_be_tested():
     assert steady["unit"] == "km of median error" and not any(
         "albums" in c for c, _ in e.index
     )
+    # seeds that disagree, one of them decisive, are drawn as seed-dependent
+    record = found["planet"]["claims"][0]["judgements"]["seen"]
+    record["seed_verdicts"] = [cl.REPRODUCED, cl.INCONCLUSIVE]
+    e = comparison.effects(found).set_index(["claim", "regime"])
+    assert e.loc[("2 · a beats b", "seen places"), "verdict"] == cl.SEED_DEPENDENT
     fig = plots.forest(e.reset_index())
     assert [ax.get_ylim() for ax in fig.axes] == [(1.5, -0.5)]
 
@@ -365,7 +370,9 @@ def test_the_why_sentence_reads_look_ups_and_classifiers_from_their_errors():
     said = f"gains {gain:+,.0f} GeoScore over the frozen k-NN on seen places and +0 on"
     assert said in text
     shares = "PlaNet 100 %, PIGEON 0 %, prior 100 %, contrastive retrieval 0 %."
-    assert text.endswith(f"within 2,500 km: {shares}")
+    assert f"within 2,500 km: {shares}" in text
+    # no classifier above the prior's share (100 %): said so
+    assert text.endswith("on new ground the cells add little to where the photos are.")
     ev.done.pop(("PIGEON", "test_new"))  # a family not evaluated: nothing to say
     assert comparison.why_sentence(ev, regimes.SEEN, regimes.NEW) == ""
 
@@ -400,8 +407,9 @@ def test_seed_ranks_read_other_seeds_from_their_results_and_name_a_new_leader():
         "prior": "2 · 1 · –",
         "b": "3 · 2 · 1",
     }
-    assert comparison.leaders_sentence(ranks) == (  # floors aside: the prior led once
-        "The learned leader on seen places changes by seed (a, b, b)."
+    assert comparison.leaders_sentence(ranks) == (  # floors aside, said apart
+        "The learned leader on seen places changes by seed (a, b, b), and the prior "
+        "outranks every one at 1 of the seeds."
     )
     steady = comparison.seed_ranks(
         {0: {}, 1: run({"a": 5.0, "b": 1.0})}, groups, {"seen places": "test"}, seed=0
