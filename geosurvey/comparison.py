@@ -802,10 +802,8 @@ def effects(found: dict, regimes=ALL_REGIMES) -> pd.DataFrame:
                 row = {"claim": claim, "regime": BY_KEY[r].name}
                 row |= {"unit": claims.unit(c["metric"]).strip(), "low": low}
                 row |= {"effect": s * j[pooled + "difference"], "high": high}
-                seeds = set(
-                    j.get("seed_verdicts") or []
-                )  # decisive at some seeds only:
-                mixed = len(seeds) > 1 and seeds & set(claims.DECISIVE)
+                seeds = set(j.get("seed_verdicts") or [])
+                mixed = len(seeds) > 1 and seeds & set(claims.DECISIVE)  # some only
                 verdict = claims.SEED_DEPENDENT if mixed else j[pooled + "verdict"]
                 rows.append({**row, "verdict": verdict})
     return pd.DataFrame(rows)

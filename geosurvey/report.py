@@ -154,9 +154,9 @@ def claim_sentence(claims, key: str) -> str:
     side = {"for": "the claim's way", "against": "against the claim"}.get(
         _leaning(c, j)
     )
-    worst = f"{j.pooled_p_adjusted or j.p_adjusted:#.2g} (a verdict needs every seed's"
-    lean = f"; its interval leans {side}, but its corrected p reaches {worst} below "
-    return text + (lean + f"{stats.ALPHA:g})") * bool(side) + "."
+    p, needs = j.pooled_p_adjusted or j.p_adjusted, f"below {stats.ALPHA:g}"
+    lean = f"; its interval leans {side}, but its corrected p reaches {p:#.2g} "
+    return text + f"{lean}(a verdict needs every seed's {needs})" * bool(side) + "."
 
 
 def _leaning(c, j) -> str:

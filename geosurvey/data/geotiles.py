@@ -118,13 +118,14 @@ def render(
     half = extent_km / 2
     offs = (np.arange(tile_px) + 0.5) / tile_px * extent_km - half
     east, north = np.meshgrid(offs, -offs)  # image rows go southwards
+    radius, angle = np.hypot(east, north)[None], np.degrees(np.arctan2(east, north))
     lat, lon, rotation_deg, scale = map(np.asarray, (lat, lon, rotation_deg, scale))
     out = np.empty((len(lat), tile_px, tile_px, 3))
     for i in range(0, len(lat), 64):
         s = slice(i, i + 64)
-        dist = np.hypot(east, north)[None] * scale[s, None, None]
-        bearing = (
-            np.degrees(np.arctan2(east, north))[None] + rotation_deg[s, None, None]
+        dist, bearing = (
+            radius * scale[s, None, None],
+            angle + rotation_deg[s, None, None],
         )
         lat2, lon2 = destination(lat[s, None, None], lon[s, None, None], bearing, dist)
         out[s] = sample_bilinear(earth, lat2, lon2)
