@@ -514,10 +514,10 @@ def why_sentence(ev, seen, new) -> str:
         f"{m[new.key][ORACLE]['median_km']:,.0f} km away (the oracle's error). "
         f"Contrastive retrieval, a look-up in a learned embedding, gains "
         f"{gain[seen.key]:+,.0f} GeoScore over the frozen k-NN on seen places and "
-        f"{gain[new.key]:+,.0f} on new places. A classifier answers with the mean "
-        "location of a cell, and adaptive cells sit where training images are dense, "
-        "as the prior's one answer does; the share of new-places images within "
-        f"2,500 km: {near}."
+        f"{gain[new.key]:+,.0f} on new places at this page's seed. A classifier "
+        "answers with the mean location of a cell, and adaptive cells sit where "
+        "training images are dense, as the prior's one answer does; the share of "
+        f"new-places images within 2,500 km: {near}."
     )
     if min(share[f] for f in CLASSIFIERS) > share[LOOK_UP]:
         text += (
