@@ -53,6 +53,13 @@ LOWER_IS_BETTER = ("median_km", "mean_km", "q1_km", "q3_km")
 NAMED = ("text", "better", "worse", "region")  # a claim's fields that take {names}
 
 
+def over_seeds(seed_verdicts, pooled: str) -> str:
+    """The verdict over the seeds run: :data:`SEED_DEPENDENT` where they differ and
+    one was decisive, else ``pooled``."""
+    mixed = len(set(seed_verdicts)) > 1 and set(seed_verdicts) & set(DECISIVE)
+    return SEED_DEPENDENT if mixed else pooled
+
+
 @dataclass(frozen=True)
 class Claim:
     """``better`` beats ``worse`` on ``metric`` in ``region`` (of the true

@@ -160,8 +160,7 @@ def _sizes(args) -> dict | None:
 
 
 def _loaded(args, device: str) -> tuple:
-    """The run configuration the command line asks for, on ``device``, and its
-    splits."""
+    """The run configuration the command line asks for on ``device``, and its splits."""
     from . import profiles
 
     options = (args.data_root, args.seed, _sizes(args), args.eval_root)

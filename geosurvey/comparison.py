@@ -639,16 +639,16 @@ def leaders_sentence(ranks: pd.DataFrame) -> str:
     table, at every seed or seed by seed where the leader changes."""
     said = []
     for name, column in ranks.items():
-        marks = column.drop(list(FLOORS), errors="ignore").str.split(" · ", expand=True)
-        rank = marks.apply(pd.to_numeric, errors="coerce")  # a column per seed
+        marks = column.str.split(" · ", expand=True)
+        every = marks.apply(pd.to_numeric, errors="coerce")  # a column per seed
+        rank = every.drop(list(FLOORS), errors="ignore")
         first = [" and ".join(r.index[r == r.min()]) or "–" for _, r in rank.items()]
         said.append(
             f"{first[0]} leads the learned families on {name} at every seed run"
             if len(set(first)) == 1
             else f"the learned leader on {name} changes by seed ({', '.join(first)})"
         )
-        prior = pd.to_numeric(pd.Series(column.get(PRIOR, "").split(" · ")), "coerce")
-        if (won := int((prior.to_numpy() < rank.min().to_numpy()).sum())) > 0:
+        if PRIOR in every.index and (won := int((every.loc[PRIOR] < rank.min()).sum())):
             said[-1] += f", and the prior outranks every one at {won} of the seeds"
     text = "; ".join(said)
     return f"{text[:1].upper()}{text[1:]}." if said else ""
@@ -802,8 +802,6 @@ def effects(found: dict, regimes=ALL_REGIMES) -> pd.DataFrame:
                 row = {"claim": claim, "regime": BY_KEY[r].name}
                 row |= {"unit": claims.unit(c["metric"]).strip(), "low": low}
                 row |= {"effect": s * j[pooled + "difference"], "high": high}
-                seeds = set(j.get("seed_verdicts") or [])
-                mixed = len(seeds) > 1 and seeds & set(claims.DECISIVE)  # some only
-                verdict = claims.SEED_DEPENDENT if mixed else j[pooled + "verdict"]
+                verdict = claims.over_seeds(j["seed_verdicts"], j[pooled + "verdict"])
                 rows.append({**row, "verdict": verdict})
     return pd.DataFrame(rows)

@@ -30,6 +30,7 @@ from .claims import (
     NOT_TESTABLE,
     SEED_DEPENDENT,
     direction,
+    over_seeds,
     paired,
     unit,
 )
@@ -125,10 +126,8 @@ def _which_seeds(j, seed: int) -> str:
 
 
 def _over_seeds(j) -> str:
-    """The verdict over the seeds run (:data:`SEED_DEPENDENT` where the seeds differ
-    and one was decisive); this seed's where it is the only one."""
-    mixed = len(set(j.seed_verdicts)) > 1 and set(j.seed_verdicts) & set(DECISIVE)
-    return SEED_DEPENDENT if mixed else j.pooled_verdict or j.verdict
+    """A judgement's verdict over the seeds run (:func:`claims.over_seeds`)."""
+    return over_seeds(j.seed_verdicts, j.pooled_verdict or j.verdict)
 
 
 def verdict(claims, key: str, regime: str | None = None) -> str:
@@ -400,9 +399,7 @@ def prior_blocks_sentence(claims) -> str:
         return ""
     j = found[0][1]
     least = "; ".join(f"{c.text}, {detectable(j, c.metric)}" for c, j, _ in found)
-    elsewhere = (
-        " A claim judged on another regime is decided there, on its row's blocks."
-    )
+    elsewhere = " A claim judged elsewhere is decided there, on its row's blocks."
     return (
         "On seen places the prior answers every image with one point, so how far a "
         "method beats it goes together over whole continents: neighbouring blocks "

@@ -144,8 +144,7 @@ def leaf_ids(lat, lon) -> np.ndarray:
 def parent(ids, level) -> np.ndarray:
     """Ancestors of ``ids`` at ``level`` (which must not exceed their own level)."""
     ids = np.asarray(ids, dtype=np.uint64)
-    level = np.asarray(level, dtype=np.uint64)
-    lsb = U64(1) << (U64(2) * (U64(MAX_LEVEL) - level))  # the lowest set bit at level
+    lsb = U64(1) << (U64(2) * (U64(MAX_LEVEL) - np.asarray(level, U64)))  # lowest bit
     return (ids & (~lsb + U64(1))) | lsb
 
 
