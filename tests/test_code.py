@@ -159,7 +159,8 @@ def test_the_tools_stand_beside_the_library_and_it_stays_small():
     a forest panel on a log scale, random albums averaged, split sizes wrapped: 147;
     chapter 6's takeaways from what held, with chapter 3's view control, and the cost
     figure's timing ranges: 79; underpowered tests named as such, chapter 6's lessons
-    pasted into the introduction, each seed's verdict in words: 29)."""
+    pasted into the introduction, each seed's verdict in words: 29; one fine-tuned
+    classifier on each candidate design of new ground, its masked renderings: 104)."""
     lines, inner = 0, 0
     for name, path in _modules():
         tree = ast.parse(path.read_text())
@@ -175,7 +176,7 @@ def test_the_tools_stand_beside_the_library_and_it_stays_small():
     assert not {"bench", "bench_gpu", "checkbook"} & {
         p.stem for p in PACKAGE.rglob("*.py")
     }
-    assert lines <= 15_800 and inner <= 96, (lines, inner)
+    assert lines <= 15_904 and inner <= 96, (lines, inner)
 
 
 def _cycles(graph: dict) -> list:

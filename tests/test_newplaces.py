@@ -288,6 +288,40 @@ def test_a_design_with_neither_buffer_nor_mask_shares_ground_with_training():
     assert row["test tiles sharing over 5 % of ground, %"] >= 10
 
 
+def test_a_masked_trial_greys_held_out_ground_and_tests_inside_its_discs(
+    monkeypatch, tmp_path
+):
+    """A design's trial renders its first fold: test tiles from the discs' cores, and
+    in a masked design grey exactly where a training tile reaches held-out ground."""
+    locs, spec = _synthetic_locations(), geotiles.GeoTilesSpec(scale_jitter=0.0)
+    design = designs.Design("masked", 250, 450, 0, 2, 3, masked=True, max_scale=1.0)
+    monkeypatch.setenv("GEOSURVEY_CACHE", str(tmp_path))
+    train, test = designs.trial(locs, design, spec, seed=0, n_train=400, n_test=40)
+    (run,), _ = designs._runs(locs, design, [0], seed=0, n_train=400, n_test=40)
+    discs = run["held_out"]
+    d = haversine(test.lat[:, None], test.lon[:, None], discs["lat"], discs["lon"])
+    assert len(train) == 400 and (d.min(1) <= 450 - design.reach_km).all()
+    # pixel by pixel: grey where the ground lies in a disc, the rendering elsewhere
+    pixels = geotiles.ground(
+        train.lat,
+        train.lon,
+        train.meta["rotation"],
+        train.meta["scale"],
+        tile_px=64,
+        extent_km=250,
+    )
+    inside = np.concatenate(
+        [
+            haversine(la[..., None], lo[..., None], discs["lat"], discs["lon"]).min(-1)
+            <= 450
+            for _, la, lo in pixels
+        ]
+    )
+    grey = (train.tiles == 128).all(-1)
+    assert inside.sum() > 1000  # training tiles do reach into the discs
+    assert grey[inside].all() and grey[~inside].mean() < 0.01
+
+
 def test_fold_discs_cover_every_continent_and_never_share_ground():
     d = designs.fold_discs(geotiles.labelled_locations(), designs.FOLDS, 0)
     assert len(d) == 48 and d.groupby("fold").size().eq(6).all()  # 8 folds of 6

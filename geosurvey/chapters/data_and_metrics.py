@@ -5,10 +5,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..baselines import FROZEN, PRIOR, RAW
+import numpy as np
+
+from .. import cells, folds, geo, inputs
+from ..baselines import FROZEN, PRIOR, RAW, prior_point
 from ..claims import Claim
+from ..data import designs, geotiles
 from ..display import label
-from .base import ChapterSpec, Settings, knob
+from ..regimes import FOLDS
+from . import planet
+from .base import ChapterSpec, Context, Settings, knob
 
 NAME = "data_and_metrics"
 
@@ -43,6 +49,32 @@ CLAIMS = tuple(
         ("raw_prior_2500", PRIOR, RAW, "acc@2500km"),
     )
 )
+
+
+def design_trial(ch, design: designs.Design) -> dict:
+    """One fine-tuned classifier on ``design``: PlaNet's classifier over middle cells
+    (chapter 2's recipe, its last epoch) trained on the design's first fold
+    (:func:`~geosurvey.data.designs.trial`); its GeoScore beside the prior's and the
+    nearest-training oracle's on the same test tiles."""
+    train, test = designs.trial(
+        geotiles.labelled_locations(),
+        design,
+        ch.cfg.geotiles_spec(),
+        seed=ch.cfg.seed,
+    )
+    ctx = Context(ch.cfg, {"train": train}, ch.registry)
+    net = folds.trained(ctx, "planet-middle").net(FOLDS.key)
+    logits = inputs.outputs(net, inputs.of_images(ch.cfg, test), ch.cfg)
+    lat, lon = cells.decode(logits, planet.partitions(ctx)[0]["middle"])
+    oracle, _ = geo.nearest(test.lat, test.lon, train.lat, train.lon)
+    errors = {
+        "prior": geo.haversine(*prior_point(ctx), test.lat, test.lon),
+        "classifier": geo.haversine(lat, lon, test.lat, test.lon),
+        "oracle": oracle,
+    }
+    row = {f"{k} GeoScore": float(np.mean(geo.geoscore(v))) for k, v in errors.items()}
+    return {"training tiles": len(train), "test tiles": len(test), **row}
+
 
 CHAPTER = ChapterSpec(
     name=NAME,

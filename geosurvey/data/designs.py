@@ -12,15 +12,17 @@ K models (spatial K-fold cross-validation), so K models give K times the blocks 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
-from .. import cells
+from .. import cache, cells, files
 from ..geo import geoscore, haversine, km_chord, nearest, to_xyz
+from . import geotiles
 from .newplaces import reach_km, shared_ground
+from .sets import TileSet
 
 # discs per continent for every 48 held out (the share of MP-16 photos, at least 4)
 CONTINENT_WEIGHTS = (
@@ -150,12 +152,36 @@ def _fold(locs, design, centres, *, held_out, tree, xyz, rng, n_train, n_test):
         else None,
     )
     d, _ = nearest(test["lat"], test["lon"], train["lat"], train["lon"])
+    fold = {"train": train, "test": test, "nearest": d, "held_out": discs}
     coarse = cells.uniform(train["lat"], train["lon"], level=3)
     top = int(np.argmax(coarse.counts))
     prior = haversine(
         coarse.mean_lat[top], coarse.mean_lon[top], test["lat"], test["lon"]
     )
-    return {"lost": out.mean(), "share": share, "nearest": d, "prior": geoscore(prior)}
+    return {**fold, "lost": out.mean(), "share": share, "prior": geoscore(prior)}
+
+
+def _runs(locs, design: Design, folds, *, seed: int, n_train: int, n_test: int):
+    """:func:`_fold` of each of ``folds`` (fold numbers) of ``design``, ``n_train``
+    training tiles and ``n_test`` test tiles each; and how many test discs it drew."""
+    xyz = to_xyz(locs["lat"].to_numpy(), locs["lon"].to_numpy())
+    tree, rng = cKDTree(xyz), np.random.default_rng([seed, 5])
+    val, centres = _centres(locs, design, rng, seed)
+    fold_of = np.arange(len(centres)) % design.folds
+    return [
+        _fold(
+            locs,
+            design,
+            centres[fold_of == k],
+            held_out=np.concatenate([centres[fold_of == k], val]),
+            tree=tree,
+            xyz=xyz,
+            rng=rng,
+            n_train=n_train,
+            n_test=n_test,
+        )
+        for k in folds
+    ], len(centres)
 
 
 def measure(
@@ -168,30 +194,16 @@ def measure(
 ) -> dict:
     """What ``design`` costs and measures (see the module doc), over its folds:
     ``n_train`` training tiles per fold and ``n_test`` test tiles in all."""
-    xyz = to_xyz(locs["lat"].to_numpy(), locs["lon"].to_numpy())
-    tree, rng = cKDTree(xyz), np.random.default_rng([seed, 5])
-    val, centres = _centres(locs, design, rng, seed)
-    fold_of = np.arange(len(centres)) % design.folds
-    runs = [
-        _fold(
-            locs,
-            design,
-            centres[fold_of == k],
-            held_out=np.concatenate([centres[fold_of == k], val]),
-            tree=tree,
-            xyz=xyz,
-            rng=rng,
-            n_train=n_train,
-            n_test=max(1, n_test // design.folds),
-        )
-        for k in range(design.folds)
-    ]
+    per = max(1, n_test // design.folds)
+    runs, discs = _runs(
+        locs, design, range(design.folds), seed=seed, n_train=n_train, n_test=per
+    )
     share = np.concatenate([r["share"] for r in runs])
     near = np.concatenate([r["nearest"] for r in runs])
     return {
         "models": design.folds,
-        "held-out discs": len(centres),
-        "smallest p a sign flip can give": 2.0 ** (1 - len(centres)),
+        "held-out discs": discs,
+        "smallest p a sign flip can give": 2.0 ** (1 - discs),
         "photo locations out of training, per model %": 100
         * np.mean([r["lost"] for r in runs]),
         "test ground shared, mean %": 100 * share.mean(),
@@ -201,6 +213,57 @@ def measure(
         "prior GeoScore": float(np.mean(np.concatenate([r["prior"] for r in runs]))),
         "oracle GeoScore": float(np.mean(geoscore(near))),
     }
+
+
+def _mask(tiles, lat, lon, shown: pd.DataFrame, spec, discs, radius_km: float):
+    """Paint grey, in place, every pixel of ``tiles`` (rendered at ``lat``, ``lon``
+    with ``shown``'s rotation and scale) that lies within ``radius_km`` of a disc."""
+    reach = reach_km(spec.extent_km, 1 + spec.scale_jitter)
+    d = haversine(lat[:, None], lon[:, None], discs["lat"].to_numpy(), discs["lon"])
+    rows = np.flatnonzero(d.min(1) <= radius_km + reach)
+    pixels = geotiles.ground(
+        lat[rows],
+        lon[rows],
+        shown["rotation"].to_numpy()[rows],
+        shown["scale"].to_numpy()[rows],
+        tile_px=spec.tile_px,
+        extent_km=spec.extent_km,
+    )
+    for s, plat, plon in pixels:
+        d = haversine(plat[..., None], plon[..., None], discs["lat"], discs["lon"])
+        some = tiles[rows[s]]
+        some[d.min(-1) <= radius_km] = 128
+        tiles[rows[s]] = some
+
+
+def trial(locs, design: Design, spec, *, seed: int, n_train=3000, n_test=300):
+    """The first fold of ``design`` rendered as GeoTiles are (``spec``'s conditions
+    and jitter, at the design's footprint; in its training tiles held-out ground is
+    grey where the design masks): ``(train, test)`` tile sets, cached."""
+    params = {**spec.cache_params(), "design": asdict(design), "trial": seed}
+    folder = cache.entry("geotiles-design", {**params, "n": [n_train, n_test]})
+    if not folder.exists():
+        (run,), _ = _runs(locs, design, [0], seed=seed, n_train=n_train, n_test=n_test)
+        one, rng = replace(spec, extent_km=design.tile_km), np.random.default_rng(seed)
+        with files.atomic_folder(folder) as tmp:
+            for split in ("train", "test"):
+                lat, lon = run[split]["lat"].to_numpy(), run[split]["lon"].to_numpy()
+                tiles, shown = geotiles.render_split(lat, lon, one, rng, desc=split)
+                if design.masked and split == "train":
+                    _mask(
+                        tiles, lat, lon, shown, one, run["held_out"], design.radius_km
+                    )
+                np.save(tmp / f"{split}_tiles.npy", tiles)
+                meta = pd.concat([run[split][["lat", "lon"]], shown], axis=1)
+                meta.to_csv(tmp / f"{split}_meta.csv", index=False)
+    return tuple(
+        TileSet(
+            pd.read_csv(folder / f"{s}_meta.csv"),
+            np.load(folder / f"{s}_tiles.npy"),
+            name=f"{folder.name}-{s}",
+        )
+        for s in ("train", "test")
+    )
 
 
 FOLDS = Design("8 folds: 500-km tiles, 625-km buffer", 500, 250, 625, 8, 6)

@@ -110,24 +110,33 @@ def sample_bilinear(earth: np.ndarray, lat: np.ndarray, lon: np.ndarray) -> np.n
     return top * (1 - fy) + bottom * fy
 
 
-def render(
-    earth: np.ndarray, lat, lon, rotation_deg, scale, *, tile_px: int, extent_km: float
-) -> np.ndarray:
-    """Tiles (n, px, px, 3) float in [0, 255] centred on each (lat, lon), north rotated
-    by ``rotation_deg``; 64 tiles at a time, whose arrays stay in the CPU's cache."""
+def ground(lat, lon, rotation_deg, scale, *, tile_px: int, extent_km: float):
+    """Where each pixel of tiles centred on (lat, lon), north rotated by
+    ``rotation_deg``, lies: ``(slice, lat, lon)`` of 64 tiles at a time, each (k, px,
+    px)."""
     half = extent_km / 2
     offs = (np.arange(tile_px) + 0.5) / tile_px * extent_km - half
     east, north = np.meshgrid(offs, -offs)  # image rows go southwards
     radius, angle = np.hypot(east, north)[None], np.degrees(np.arctan2(east, north))
     lat, lon, rotation_deg, scale = map(np.asarray, (lat, lon, rotation_deg, scale))
-    out = np.empty((len(lat), tile_px, tile_px, 3))
     for i in range(0, len(lat), 64):
         s = slice(i, i + 64)
         dist, bearing = (
             radius * scale[s, None, None],
             angle + rotation_deg[s, None, None],
         )
-        lat2, lon2 = destination(lat[s, None, None], lon[s, None, None], bearing, dist)
+        yield (s, *destination(lat[s, None, None], lon[s, None, None], bearing, dist))
+
+
+def render(
+    earth: np.ndarray, lat, lon, rotation_deg, scale, *, tile_px: int, extent_km: float
+) -> np.ndarray:
+    """Tiles (n, px, px, 3) float in [0, 255] centred on each (lat, lon), north rotated
+    by ``rotation_deg``; 64 tiles at a time, whose arrays stay in the CPU's cache."""
+    out = np.empty((len(lat), tile_px, tile_px, 3))
+    for s, lat2, lon2 in ground(
+        lat, lon, rotation_deg, scale, tile_px=tile_px, extent_km=extent_km
+    ):
         out[s] = sample_bilinear(earth, lat2, lon2)
     return out
 
