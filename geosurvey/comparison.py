@@ -703,7 +703,9 @@ def against_prior(groups: tuple) -> str:
     told = (
         f"{len(above)} of {len(learned)} learned families{which} "
         f"{'scores' if len(above) == 1 else 'score'} above the prior "
-        f"({score[PRIOR]:,.0f}) with a paired 95 % interval above zero at this seed"
+        f"({score[PRIOR]:,.0f}) by more than the uncorrected 95 % interval of the "
+        "difference at this seed, a description: only the claims' corrected tests "
+        "decide"
     )
     return f"{learned[0]} leads the learned families ({score[learned[0]]:,.0f}); {told}"
 
