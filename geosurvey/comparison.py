@@ -188,8 +188,10 @@ def stability_table(by_seed: dict, regimes=ALL_REGIMES) -> pd.DataFrame:
             same = None not in about and len(set(about)) == 1
             yes = "yes" if about[0] in claims.DECISIVE else "yes, undecided"
             row[SAME] = (yes if same else "no") if len(seeds) > 1 else ONE_SEED
-            row["verdict"] = (
-                about[0] if same or len(seeds) == 1 else claims.SEED_DEPENDENT
+            row["verdict"] = (  # as the forest plot and the claims tables say it
+                about[0]
+                if same or len(seeds) == 1
+                else claims.over_seeds(about, claims.INCONCLUSIVE)
             )
             row["control"] = first.get("control", False)
             name = first["text"] + CONTROL * row["control"]
@@ -336,7 +338,8 @@ def lessons_table(by_seed: dict) -> pd.DataFrame:
                     claims.MARK[_verdict(c, r)] for c in recs
                 )
             v = [_verdict(c, about) for c in recs]
-            row["over seeds"] = v[0] if len(set(v)) == 1 else claims.SEED_DEPENDENT
+            mixed = claims.over_seeds(v, claims.INCONCLUSIVE)
+            row["over seeds"] = v[0] if len(set(v)) == 1 else mixed
             js = [c["judgements"].get(about) for c in recs]
             sign = claims.direction(recs[0]["metric"])  # positive: the claim's way
             d = [sign * j["difference"] for j in js if j]
@@ -703,9 +706,7 @@ def against_prior(groups: tuple) -> str:
     told = (
         f"{len(above)} of {len(learned)} learned families{which} "
         f"{'scores' if len(above) == 1 else 'score'} above the prior "
-        f"({score[PRIOR]:,.0f}) by more than the uncorrected 95 % interval of the "
-        "difference at this seed, a description: only the claims' corrected tests "
-        "decide"
+        f"({score[PRIOR]:,.0f}) beyond the uncorrected 95 % interval of the difference"
     )
     return f"{learned[0]} leads the learned families ({score[learned[0]]:,.0f}); {told}"
 

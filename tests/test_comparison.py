@@ -157,7 +157,7 @@ def test_the_ranking_includes_the_prior_and_says_where_intervals_cannot_separate
     both = pair.replace(" and ", ", ")
     assert clause.endswith(
         f"2 of 2 learned families ({both}) score above the prior ({prior_score}) "
-        "with a paired 95 % interval above zero at this seed"
+        "beyond the uncorrected 95 % interval of the difference"
     )
 
 
