@@ -188,11 +188,8 @@ def stability_table(by_seed: dict, regimes=ALL_REGIMES) -> pd.DataFrame:
             same = None not in about and len(set(about)) == 1
             yes = "yes" if about[0] in claims.DECISIVE else "yes, undecided"
             row[SAME] = (yes if same else "no") if len(seeds) > 1 else ONE_SEED
-            row["verdict"] = (  # as the forest plot and the claims tables say it
-                about[0]
-                if same or len(seeds) == 1
-                else claims.over_seeds(about, claims.INCONCLUSIVE)
-            )
+            mixed = claims.over_seeds(about, claims.INCONCLUSIVE)  # as the forest plot
+            row["verdict"] = about[0] if same or len(seeds) == 1 else mixed
             row["control"] = first.get("control", False)
             name = first["text"] + CONTROL * row["control"]
             rows[(TITLES[chapter], name)] = row

@@ -502,16 +502,10 @@ def accuracy_vs_cost(cost, score, label="GeoScore (seen places)", colours=None):
                 ax.hlines(score[family], lo, hi, color=colour, alpha=0.6)
         ax.set_xscale("log")
         lo, hi = ax.get_xlim()
+        decades = range(int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi))) + 1)
         for ms in ((1, 2, 5), range(1, 10)):  # 1, 2, 5 times a power of ten, or 1-9
-            ticks = [
-                m * 10.0**e
-                for e in range(
-                    int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi))) + 1
-                )
-                for m in ms
-                if lo <= m * 10.0**e <= hi
-            ]  # inside the axis only
-            if len(ticks) >= 3:
+            ticks = [t for e in decades for m in ms if lo <= (t := m * 10.0**e) <= hi]
+            if len(ticks) >= 3:  # inside the axis only
                 break
         if len(ticks) < 2:  # a narrow range: its ends, to two figures
             ticks = [float(f"{lo * 1.05:.2g}"), float(f"{hi / 1.05:.2g}")]
