@@ -153,9 +153,17 @@ def claim_sentence(claims, key: str) -> str:
     side = {"for": "the claim's way", "against": "against the claim"}.get(
         _leaning(c, j)
     )
-    p, needs = j.pooled_p_adjusted or j.p_adjusted, f"below {stats.ALPHA:g}"
-    lean = f"; its interval leans {side}, but its corrected p reaches {p:#.2g} "
-    return text + f"{lean}(a verdict needs every seed's {needs})" * bool(side) + "."
+    pooled = j.pooled_p_adjusted is not None
+    p = j.pooled_p_adjusted if pooled else j.p_adjusted
+    tests, worst = (
+        ("every seed's own test", "the worst seed's") if pooled else ("the test", "it")
+    )
+    lean = (
+        f". The interval{', pooled over the seeds,' * pooled} lies {side}; but a "
+        f"verdict needs {tests}, corrected for the chapter's other claims, below "
+        f"{stats.ALPHA:g}, and {worst} gives {p:#.2g}"
+    )
+    return text + lean * bool(side) + "."
 
 
 def _leaning(c, j) -> str:
@@ -213,7 +221,8 @@ def show_claims(claims) -> None:
         "At each seed": f"{marks}, e an estimate only (a regime the claim is not "
         "about), – not run. The interval pools the seeds, but a verdict needs each "
         "seed's own test to pass Holm's correction for all the chapter's claims, so an "
-        "interval clear of zero can still be inconclusive or seed-dependent.",
+        "interval clear of zero can still be inconclusive or seed-dependent (its "
+        "Holm p: the largest of the seeds' corrected p-values).",
         "Smallest detectable": "the difference that test finds four times in five "
         "(none, where it has too few blocks ever to pass); a smaller one passes less "
         "often, a larger one is still missed one time in five.",
@@ -260,7 +269,8 @@ def claims_table(claims, keys=None) -> pd.DataFrame:
                 )
             elif lean := _leaning(c, j):
                 p = j.pooled_p_adjusted or j.p_adjusted
-                row["verdict"] += f" (interval {lean} the claim; corrected p {p:#.2g})"
+                side = "the claim's way" if lean == "for" else "against it"
+                row["verdict"] += f" (interval leans {side}; Holm p {p:#.2g})"
             if j.still_correlated is not None:
                 row["verdict"] += f"; blocks still correlated (r {j.still_correlated})"
         row["smallest detectable"] = detectable(j, c.metric)

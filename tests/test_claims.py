@@ -516,7 +516,7 @@ def test_claim_sentences_give_every_regimes_verdict_with_its_interval():
     j.detectable = widest - 1
     verdict = report.claims_table(c).loc["a beats b", "verdict"]
     p = j.pooled_p_adjusted or j.p_adjusted
-    assert verdict == f"inconclusive (interval for the claim; corrected p {p:#.2g})"
+    assert verdict == f"inconclusive (interval leans the claim's way; Holm p {p:#.2g})"
     # a control is reported apart from the findings
     c.claims["ab"] = dataclasses.replace(c.claims["ab"], control=True)
     assert "**reproduced**" not in report.findings(c)
@@ -644,12 +644,12 @@ def test_an_inconclusive_claim_whose_interval_excludes_zero_says_which_side():
         assert text.startswith("**inconclusive** on seen places at seed 0: -234")
         p = f"{j.p_adjusted:#.2g}"
         assert text.endswith(
-            f"leans {side}, but its corrected p reaches {p} (a verdict needs every "
-            "seed's below 0.05)."
+            f". The interval lies {side}; but a verdict needs the test, corrected "
+            f"for the chapter's other claims, below 0.05, and it gives {p}."
         )
-        lean = "against" if key == "score" else "for"
+        lean = "against it" if key == "score" else "the claim's way"
         verdict = report.claims_table(c, [key])["verdict"].iloc[0]
-        assert verdict == f"inconclusive (interval {lean} the claim; corrected p {p})"
+        assert verdict == f"inconclusive (interval leans {lean}; Holm p {p})"
         # the summary names the claims whose difference went against the paper
         went_against = "leaning against it: a beats b (-234 GeoScore"
         assert (went_against in report.findings(c)) == (key == "score")
