@@ -150,20 +150,16 @@ def claim_sentence(claims, key: str) -> str:
     alone = f"{number(j.difference, c.metric, True)} at seed {claims.seed}"
     own = f" over the seeds ({alone})" * (j.pooled_difference is not None)
     text = f"**{_over_seeds(j)}** on {where} {seeds}: {effect(j, c.metric)}{own}"
-    side = {"for": "the claim's way", "against": "against the claim"}.get(
-        _leaning(c, j)
-    )
-    pooled = j.pooled_p_adjusted is not None
-    p = j.pooled_p_adjusted if pooled else j.p_adjusted
-    tests, worst = (
-        ("every seed's own test", "the worst seed's") if pooled else ("the test", "it")
-    )
+    side, p = SIDES.get(_leaning(c, j)), j.pooled_p_adjusted or j.p_adjusted
     lean = (
-        f". The interval{', pooled over the seeds,' * pooled} lies {side}; but a "
-        f"verdict needs {tests}, corrected for the chapter's other claims, below "
-        f"{stats.ALPHA:g}, and {worst} gives {p:#.2g}"
+        f". The interval lies {side}; but a verdict needs each seed's own test, "
+        f"corrected for the chapter's other claims, below {stats.ALPHA:g}, and the "
+        f"largest such p is {p:#.2g}"
     )
     return text + lean * bool(side) + "."
+
+
+SIDES = {"for": "the claim's way", "against": "against the claim"}
 
 
 def _leaning(c, j) -> str:
@@ -269,8 +265,7 @@ def claims_table(claims, keys=None) -> pd.DataFrame:
                 )
             elif lean := _leaning(c, j):
                 p = j.pooled_p_adjusted or j.p_adjusted
-                side = "the claim's way" if lean == "for" else "against it"
-                row["verdict"] += f" (interval leans {side}; Holm p {p:#.2g})"
+                row["verdict"] += f" (interval leans {SIDES[lean]}; Holm p {p:#.2g})"
             if j.still_correlated is not None:
                 row["verdict"] += f"; blocks still correlated (r {j.still_correlated})"
         row["smallest detectable"] = detectable(j, c.metric)

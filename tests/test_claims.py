@@ -644,10 +644,11 @@ def test_an_inconclusive_claim_whose_interval_excludes_zero_says_which_side():
         assert text.startswith("**inconclusive** on seen places at seed 0: -234")
         p = f"{j.p_adjusted:#.2g}"
         assert text.endswith(
-            f". The interval lies {side}; but a verdict needs the test, corrected "
-            f"for the chapter's other claims, below 0.05, and it gives {p}."
+            f". The interval lies {side}; but a verdict needs each seed's own test, "
+            f"corrected for the chapter's other claims, below 0.05, and the largest "
+            f"such p is {p}."
         )
-        lean = "against it" if key == "score" else "the claim's way"
+        lean = "against the claim" if key == "score" else "the claim's way"
         verdict = report.claims_table(c, [key])["verdict"].iloc[0]
         assert verdict == f"inconclusive (interval leans {lean}; Holm p {p})"
         # the summary names the claims whose difference went against the paper

@@ -328,3 +328,22 @@ def test_teaching_cells_are_short(path):
             if n > 20:
                 long.append(f"cell {k}: {n} lines")
     assert not long, long
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_no_shown_cell_writes_the_prose(path):
+    """A cell a reader sees computes and shows; the sentences a page glues in, and
+    what a run records, are written by cells whose input is hidden (a figure glued
+    to show here and elsewhere is allowed)."""
+    writing = []
+    for k, c in enumerate(_cells(path)):
+        tags = set(c.get("metadata", {}).get("tags", []))
+        if c["cell_type"] != "code" or {"remove-input", "remove-cell"} & tags:
+            continue
+        for node in ast.walk(ast.parse("".join(c["source"]))):
+            name = ast.unparse(node.func) if isinstance(node, ast.Call) else ""
+            figure = any(k.arg == "display" for k in getattr(node, "keywords", []))
+            if (name == "glue" and not figure) or "ch.record" in ast.unparse(node):
+                writing.append(f"cell {k}: {ast.unparse(node)[:60]}")
+                break
+    assert not writing, writing

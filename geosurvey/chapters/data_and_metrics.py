@@ -56,12 +56,8 @@ def design_trial(ch, design: designs.Design) -> dict:
     (chapter 2's recipe, its last epoch) trained on the design's first fold
     (:func:`~geosurvey.data.designs.trial`); its GeoScore beside the prior's and the
     nearest-training oracle's on the same test tiles."""
-    train, test = designs.trial(
-        geotiles.labelled_locations(),
-        design,
-        ch.cfg.geotiles_spec(),
-        seed=ch.cfg.seed,
-    )
+    locs, spec = geotiles.labelled_locations(), ch.cfg.geotiles_spec()
+    train, test = designs.trial(locs, design, spec, seed=ch.cfg.seed)
     ctx = Context(ch.cfg, {"train": train}, ch.registry)
     net = folds.trained(ctx, "planet-middle").net(FOLDS.key)
     logits = inputs.outputs(net, inputs.of_images(ch.cfg, test), ch.cfg)
