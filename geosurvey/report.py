@@ -386,7 +386,7 @@ def _papers_share(verdicts: list) -> str:
     open_ = n - held - failed
     verb = "is" if open_ == 1 else "are"
     return (
-        f" Of the {n} claims quoted from the source documents, {held} reproduced "
+        f" Of the {n} claims quoted from the papers, {held} reproduced "
         f"here; {failed} failed and {open_} {verb} undecided or not testable."
     )
 

@@ -489,7 +489,7 @@ JOBS = (
     Job(
         "two-stage-vit",
         NAME,
-        "stage 1, Model 2: the ViT (pretrained, or a from-scratch hybrid offline)",
+        "stage 1, Model 2: the ViT (pretrained, else a hybrid trained from scratch)",
         _stage1("ViT"),
         fold_plan=_stage1("ViT", fold=True),
     ),
@@ -614,7 +614,7 @@ CLAIMS = (
         VIT,
         CNN,
         "geoscore",
-        source="this book: the offline stand-in for Model 2",
+        source="this book: the from-scratch stand-in for Model 2",
     ),
     Claim(
         "triplet_median",
