@@ -190,6 +190,10 @@ def cells(
     return coll
 
 
+PLATE = ccrs.PlateCarree()
+LABEL = {"textcoords": "offset points", "fontsize": 8, "annotation_clip": True}
+
+
 def cell_probabilities(
     ax, partition, probs, k: int = 10, true=None, title=None, *, labelled: int = 3
 ):
@@ -199,16 +203,11 @@ def cell_probabilities(
     what a classifier believes, not just its argmax."""
 
     top = np.argsort(probs)[::-1][:k]
-    for i in top[:labelled][probs[top[:labelled]] >= 0.005]:  # no "0.00"
-        ax.text(
-            partition.mean_lon[i],
-            partition.mean_lat[i],
-            f"  {probs[i]:.2f}",
-            fontsize=8,
-            transform=ccrs.PlateCarree(),
-            clip_on=True,
-            zorder=6,
-        )
+    shown = top[:labelled][probs[top[:labelled]] >= 0.005]  # no "0.00"
+    for rank, i in enumerate(shown):  # each a line above the next: never overprinted
+        xy = (partition.mean_lon[i], partition.mean_lat[i])
+        xy, dy = ax.projection.transform_point(*xy, PLATE), 9 * (len(shown) // 2 - rank)
+        ax.annotate(f"{probs[i]:.2f}", xy, xytext=(5, dy), **LABEL)
     cells(
         ax,
         partition.cell_ids[top],

@@ -292,3 +292,25 @@ def test_touching_cells_get_different_colours():
     assert touching.sum() > 40 and set(colour) == set(labels[labels >= 0])
     assert all(colour[x] != colour[y] for x, y in zip(a[touching], b[touching]))
     assert max(colour.values()) <= 8  # greedy: at most one more than the neighbours
+
+
+def test_the_likeliest_cells_labels_never_overprint():
+    """Three likely cells whose member means lie a few kilometres apart: their
+    probabilities are written one above the other, not on top of each other."""
+    import cartopy.crs as ccrs
+    import matplotlib.pyplot as plt
+
+    from geosurvey import cells
+
+    lat, lon = np.array([48.0, 48.01, 48.02]), np.array([2.0, 2.03, 2.06])
+    part = cells.uniform(lat, lon, level=12)
+    assert len(part) == 3
+    probs = np.array([0.5, 0.3, 0.2])[np.argsort(np.argsort(part.mean_lon))]
+    fig, ax = plt.subplots(subplot_kw={"projection": ccrs.Robinson()})
+    ax.set_extent((-10, 15, 40, 55), crs=ccrs.PlateCarree())
+    maps.cell_probabilities(ax, part, probs, k=3)
+    fig.canvas.draw()
+    boxes = [t.get_window_extent() for t in ax.texts]
+    assert len(boxes) == 3
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
+    plt.close(fig)
