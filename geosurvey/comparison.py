@@ -514,7 +514,8 @@ def why_sentence(ev, seen, new) -> str:
         f"{m[new.key][ORACLE]['median_km']:,.0f} km away (the oracle's error). "
         f"Contrastive retrieval, a look-up in a learned embedding, gains "
         f"{gain[seen.key]:+,.0f} GeoScore over the frozen k-NN on seen places and "
-        f"{gain[new.key]:+,.0f} on new places at this page's seed. A classifier "
+        f"{gain[new.key]:+,.0f} on new places at this page's seed (one seed's "
+        "difference, not a finding). A classifier "
         "answers with the mean location of a cell, and adaptive cells sit where "
         "training images are dense, as the prior's one answer does; the share of "
         f"new-places images within 2,500 km: {near}."
@@ -570,7 +571,8 @@ def cost_table(by_seed: dict, fams) -> pd.DataFrame:
         rows[family] = dict(runs[0])
         for col, v in ((c, [r[c] for r in runs]) for c in ranges):
             rows[family][col] = float(np.median(v))
-            rows[family][f"{col}_range"] = f"{min(v):,.0f} to {max(v):,.0f}"
+            d = 1 if max(v) < 100 else 0  # "2.3 to 2.8", not "2 to 2"
+            rows[family][f"{col}_range"] = f"{min(v):,.{d}f} to {max(v):,.{d}f}"
             ranges[col][family] = (min(v), max(v))
         rows[family]["seeds_timed"] = len(runs)
     order = ["train_seconds", "train_seconds_range", "epochs", "images_per_s"]

@@ -429,8 +429,12 @@ def test_cost_table_gives_each_timing_as_its_median_over_the_seeds_and_its_range
     cost = comparison.cost_table(by_seed, {"PlaNet": ("planet", "m")})
     row = cost.loc["PlaNet"]
     assert (row["train_seconds"], row["images_per_s"]) == (12.0, 100.0)
-    assert row["train_seconds_range"] == "10 to 30" and row["seeds_timed"] == 3
+    assert row["train_seconds_range"] == "10.0 to 30.0" and row["seeds_timed"] == 3
     assert row["images_per_s_range"] == "50 to 300"
+    short = comparison.cost_table(
+        {0: run(2.3, 9.0), 1: run(2.8, 9.0)}, {"p": ("planet", "m")}
+    )
+    assert short.loc["p", "train_seconds_range"] == "2.3 to 2.8"  # not "2 to 3"
     # the figure draws each timing's range as a bar through its median
     assert cost.attrs["ranges"]["train_seconds"]["PlaNet"] == (10.0, 30.0)
     fig = plots.accuracy_vs_cost(cost, pd.Series({"PlaNet": 2000.0}))

@@ -221,14 +221,9 @@ def _mask(tiles, lat, lon, shown: pd.DataFrame, spec, discs, radius_km: float):
     reach = reach_km(spec.extent_km, 1 + spec.scale_jitter)
     d = haversine(lat[:, None], lon[:, None], discs["lat"].to_numpy(), discs["lon"])
     rows = np.flatnonzero(d.min(1) <= radius_km + reach)
-    pixels = geotiles.ground(
-        lat[rows],
-        lon[rows],
-        shown["rotation"].to_numpy()[rows],
-        shown["scale"].to_numpy()[rows],
-        tile_px=spec.tile_px,
-        extent_km=spec.extent_km,
-    )
+    turn, scale = (shown[c].to_numpy()[rows] for c in ("rotation", "scale"))
+    size = {"tile_px": spec.tile_px, "extent_km": spec.extent_km}
+    pixels = geotiles.ground(lat[rows], lon[rows], turn, scale, **size)
     for s, plat, plon in pixels:
         d = haversine(plat[..., None], plon[..., None], discs["lat"], discs["lon"])
         some = tiles[rows[s]]
