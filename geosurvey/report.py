@@ -181,16 +181,18 @@ def folds_sentence(claims, keys) -> str:
         c, j = claims.claims[key], claims.judged.get(key, {}).get(FOLDS.key)
         if j is None or j.verdict == NOT_TESTABLE:
             continue
-        own = number(j.difference, c.metric, True) + unit(c.metric)
-        pooled = j.pooled_difference is not None
-        seed = f" (at seed {claims.seed} alone {own})" * pooled
+        own = number(j.difference, c.metric, True)
+        seed = f" ({own} at seed {claims.seed})" * (j.pooled_difference is not None)
         parts.append(
-            f"the claim that {c.text} measures {effect(j, c.metric)}{seed} over "
-            f"{j.blocks} blocks (smallest detectable {detectable(j, c.metric)}), "
-            f"**{_over_seeds(j)}** "
-            f"{_which_seeds(j, claims.seed)}"
+            f"*{c.text}* is **{_over_seeds(j)}** {_which_seeds(j, claims.seed)}: "
+            f"{effect(j, c.metric)}{seed} over {j.blocks} blocks, where the test finds "
+            + (
+                f"{detectable(j, c.metric)} four times in five."
+                if j.detectable < float("inf")
+                else "none."
+            )
         )
-    return f"On the folds, {'; '.join(parts)}." if parts else ""
+    return f"On the folds: {' '.join(parts)}" if parts else ""
 
 
 CLAIM_COLUMNS = ("paper", "judged on", "difference", "at each seed", "verdict")
