@@ -1,5 +1,5 @@
-"""Chapter 1, data and metrics: the settings of the floors every chapter reports (it
-trains no model)."""
+"""Chapter 1, data and metrics: the settings of the floors every chapter reports, and
+the one classifier that measures each candidate design of new ground."""
 
 from __future__ import annotations
 

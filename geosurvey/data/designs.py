@@ -219,15 +219,16 @@ def _mask(tiles, lat, lon, shown: pd.DataFrame, spec, discs, radius_km: float):
     """Paint grey, in place, every pixel of ``tiles`` (rendered at ``lat``, ``lon``
     with ``shown``'s rotation and scale) that lies within ``radius_km`` of a disc."""
     reach = reach_km(spec.extent_km, 1 + spec.scale_jitter)
-    d = haversine(lat[:, None], lon[:, None], discs["lat"].to_numpy(), discs["lon"])
-    rows = np.flatnonzero(d.min(1) <= radius_km + reach)
+    dlat, dlon = discs["lat"].to_numpy(), discs["lon"].to_numpy()
+    d = haversine(lat[:, None], lon[:, None], dlat, dlon).min(1)
+    rows = np.flatnonzero(d <= radius_km + reach)
     turn, scale = (shown[c].to_numpy()[rows] for c in ("rotation", "scale"))
     size = {"tile_px": spec.tile_px, "extent_km": spec.extent_km}
     pixels = geotiles.ground(lat[rows], lon[rows], turn, scale, **size)
     for s, plat, plon in pixels:
-        d = haversine(plat[..., None], plon[..., None], discs["lat"], discs["lon"])
+        d = haversine(plat[..., None], plon[..., None], dlat, dlon).min(-1)
         some = tiles[rows[s]]
-        some[d.min(-1) <= radius_km] = 128
+        some[d <= radius_km] = 128
         tiles[rows[s]] = some
 
 
