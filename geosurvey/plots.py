@@ -503,7 +503,7 @@ def accuracy_vs_cost(cost, score, label="GeoScore (seen places)", colours=None):
         ax.set_xscale("log")
         lo, hi = ax.get_xlim()
         decades = range(int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi))) + 1)
-        for ms in ((1, 2, 5), range(1, 10)):  # 1, 2, 5 times a power of ten, or 1-9
+        for ms in ((1, 2, 5), (1, 1.5, 2, 3, 5, 7)):  # times a power of ten
             ticks = [t for e in decades for m in ms if lo <= (t := m * 10.0**e) <= hi]
             if len(ticks) >= 3:  # inside the axis only
                 break
