@@ -183,16 +183,15 @@ def folds_sentence(claims, keys) -> str:
             continue
         own = number(j.difference, c.metric, True)
         seed = f" ({own} at seed {claims.seed})" * (j.pooled_difference is not None)
+        finite = j.detectable < float("inf")
+        finds = f"{detectable(j, c.metric)} four times in five" * finite or "none"
         parts.append(
-            f"*{c.text}* is **{_over_seeds(j)}** {_which_seeds(j, claims.seed)}: "
-            f"{effect(j, c.metric)}{seed} over {j.blocks} blocks, where the test finds "
-            + (
-                f"{detectable(j, c.metric)} four times in five."
-                if j.detectable < float("inf")
-                else "none."
-            )
+            f"*{c.text[0].upper()}{c.text[1:]}* is **{_over_seeds(j)}** "
+            f"{_which_seeds(j, claims.seed)}: {effect(j, c.metric)}{seed} over "
+            f"{j.blocks} blocks, where the test finds {finds}."
         )
-    return f"On the folds: {' '.join(parts)}" if parts else ""
+    merged = " (discs whose tiles could share ground count as one block; chapter 1)"
+    return f"On the folds{merged}: {' '.join(parts)}" if parts else ""
 
 
 CLAIM_COLUMNS = ("paper", "judged on", "difference", "at each seed", "verdict")

@@ -332,7 +332,7 @@ def refined(ctx, trained, clusters, regime):
 
 SMOOTHING_LINES, NOT_IN_FALDE = (
     "Falde 2025, lines 77-79",
-    "this book: from the PIGEON paper, not in Falde 2025",
+    "Haas et al. 2024, the PIGEON paper (not in Falde 2025)",
 )
 CLAIMS = (
     Claim(
