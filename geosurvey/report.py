@@ -152,9 +152,9 @@ def claim_sentence(claims, key: str) -> str:
     text = f"**{_over_seeds(j)}** on {where} {seeds}: {effect(j, c.metric)}{own}"
     side, p = SIDES.get(_leaning(c, j)), j.pooled_p_adjusted or j.p_adjusted
     lean = (
-        f". The interval lies {side}; but a verdict needs each seed's own test, "
-        f"corrected for the chapter's other claims, below {stats.ALPHA:g}, and the "
-        f"largest such p is {p:#.2g}"
+        f". The interval lies {side}; but a verdict needs each seed's own two-sided "
+        f"test, corrected for the chapter's other claims, below {stats.ALPHA:g}, and "
+        f"the largest such p is {p:#.2g}"
     )
     return text + lean * bool(side) + "."
 
