@@ -644,9 +644,9 @@ def test_an_inconclusive_claim_whose_interval_excludes_zero_says_which_side():
         assert text.startswith("**inconclusive** on seen places at seed 0: -234")
         p = f"{j.p_adjusted:#.2g}"
         assert text.endswith(
-            f". The interval lies {side}; but a verdict needs each seed's own two-sided "
-            f"test, corrected for the chapter's other claims, below 0.05, and the "
-            f"largest such p is {p}."
+            f". The interval lies {side}; but a verdict needs each seed's own "
+            "two-sided test, corrected for the chapter's other claims, below 0.05, and "
+            f"the largest such p is {p}."
         )
         lean = "against the claim" if key == "score" else "the claim's way"
         verdict = report.claims_table(c, [key])["verdict"].iloc[0]
