@@ -736,7 +736,7 @@ def summary(ch, groups: dict, stability, ideas, *, n_seeds: int, leaders="") -> 
             * bool(leaders),
             f"- **Findings**: {len(_findings(stability, n_seeds))} of "
             f"{_counted(stability)} keep one "
-            f"decisive verdict {seeds}, after Holm's correction (listed in chapter 6's "
+            f"decisive verdict {seeds}, after Holm's correction (listed under "
             "Lessons).",
             f"- **Ideas that held**: {held}{part}.",
             failed if kinds["failed"] else "",

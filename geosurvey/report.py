@@ -184,11 +184,11 @@ def folds_sentence(claims, keys) -> str:
         own = number(j.difference, c.metric, True)
         seed = f" ({own} at seed {claims.seed})" * (j.pooled_difference is not None)
         finite = j.detectable < float("inf")
-        finds = f"{detectable(j, c.metric)} four times in five" * finite or "none"
+        finds = f"would find a true {detectable(j, c.metric)} four times in five"
         parts.append(
             f"*{c.text[0].upper()}{c.text[1:]}* is **{_over_seeds(j)}** "
             f"{_which_seeds(j, claims.seed)}: {effect(j, c.metric)}{seed} over "
-            f"{j.blocks} blocks, where the test finds {finds}."
+            f"{j.blocks} blocks, where the test {finds * finite or 'can pass nothing'}."
         )
     merged = " (discs whose tiles could share ground count as one block; chapter 1)"
     return f"On the folds{merged}: {' '.join(parts)}" if parts else ""
