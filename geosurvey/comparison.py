@@ -436,8 +436,9 @@ def _views_lesson(fused, best, mean, one, *, seed: int) -> str:
         f"place add {mean - one:+,.0f}; mixing the conditions adds "
         f"{fused - mean:+,.0f} over a typical one"
         + (f" but falls {best - fused:,.0f} short of the best" if best >= fused else "")
-        + " (chapter 3 gives the intervals). A street photo has no other renderings, "
-        "so this speaks for test-time augmentation more than for PIGEON's views."
+        + " (chapter 3 gives the intervals). PIGEON's views are street images of one "
+        "place; these are renderings of one tile, so this speaks for test-time "
+        "augmentation as much as for PIGEON's views."
     )
 
 
@@ -765,9 +766,9 @@ def widest_tie(judged: dict, score: dict) -> str:
     if j.level is None:
         return f"{gap}: their interval {interval} rests on {j.blocks} blocks"
     return (
-        f"{gap} because their paired differences vary together over whole regions, so "
-        f"their interval {interval} rests on {j.blocks} S2 level-{j.level} blocks "
-        f"(about {stats.edge_km(j.level):,.0f} km across)"
+        f"{gap}: their paired differences vary together over whole regions, so their "
+        f"interval {interval} rests on only {j.blocks} S2 level-{j.level} blocks "
+        f"(about {stats.edge_km(j.level):,.0f} km across), and few blocks make it wide"
     )
 
 
