@@ -141,6 +141,9 @@ def _defects() -> nbformat.NotebookNode:
             "say(text)",
             outputs=[_markdown("drawn in {numref}`fig-clean` as it is")],
         ),
+        nbformat.v4.new_code_cell(
+            "say(verdict)", outputs=[_markdown("a verdict: {term}`seed-dependent`")]
+        ),
     ]
     return nbformat.v4.new_notebook(cells=cells)
 
@@ -204,6 +207,7 @@ def test_every_defect_is_named(checked):
     assert "did not load: missing.png" in _found(out, "defects", "image")
     shown = _found(out, "defects", "reference")
     assert "role shown as text: drawn in {numref}" in shown
+    assert "role shown as text: a verdict: {term}" in shown
     width = _found(out, "defects", "width")
     assert "table 1 in " in width and "it has 676 px" in width
     assert "code block 2 in " in width and "longest line: 241 characters" in width
@@ -223,7 +227,7 @@ def test_every_defect_is_named(checked):
     figure = _found(out, "defects", "figure")
     assert "image 2 in " in figure and "without a number and a caption" in figure
     assert "resolves to nothing: fig-none" in figure
-    assert "failures by kind: 19 (" in out
+    assert "failures by kind: 20 (" in out
 
 
 @needs_chromium

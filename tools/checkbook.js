@@ -163,7 +163,7 @@ async (keys) => {
     const where = `text in "${section(node.parentElement)}"`;
     if (/\{glue[:}]/.test(t)) add("glue", where, `unresolved glue: ${snippet(t)}`);
     if (/\{cite(:[a-z]+)?\}/.test(t)) add("citation", where, `unresolved citation role: ${snippet(t)}`);
-    if (/\{(numref|ref|doc|eq)\}/.test(t)) add("reference", where, `role shown as text: ${snippet(t)}`);
+    if (/\{(numref|ref|doc|eq|term)\}/.test(t)) add("reference", where, `role shown as text: ${snippet(t)}`);
     const key = keyPattern && !node.parentElement.closest("a") && t.match(keyPattern);
     if (key) add("citation", where, `citation key ${key[1]} shown as text, not as a reference`);
   }
