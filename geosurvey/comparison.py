@@ -572,7 +572,7 @@ def cost_table(by_seed: dict, fams) -> pd.DataFrame:
         rows[family] = dict(runs[0])
         for col, v in ((c, [r[c] for r in runs]) for c in ranges):
             rows[family][col] = float(np.median(v))
-            d = 1 if max(v) < 100 else 0  # "2.3 to 2.8", not "2 to 2"
+            d = 2 if max(v) < 10 else int(max(v) < 100)  # "2.31 to 2.84", not "2 to 3"
             rows[family][f"{col}_range"] = f"{min(v):,.{d}f} to {max(v):,.{d}f}"
             ranges[col][family] = (min(v), max(v))
         rows[family]["seeds_timed"] = len(runs)

@@ -434,7 +434,7 @@ def test_cost_table_gives_each_timing_as_its_median_over_the_seeds_and_its_range
     short = comparison.cost_table(
         {0: run(2.3, 9.0), 1: run(2.8, 9.0)}, {"p": ("planet", "m")}
     )
-    assert short.loc["p", "train_seconds_range"] == "2.3 to 2.8"  # not "2 to 3"
+    assert short.loc["p", "train_seconds_range"] == "2.30 to 2.80"  # not "2 to 3"
     # the figure draws each timing's range as a bar through its median
     assert cost.attrs["ranges"]["train_seconds"]["PlaNet"] == (10.0, 30.0)
     fig = plots.accuracy_vs_cost(cost, pd.Series({"PlaNet": 2000.0}))
