@@ -168,7 +168,7 @@ def _check_taus(tau_max: int, tau_min: int, drop: str) -> None:
         raise ValueError(f"drop must be one of {DROP_RULES}, not {drop!r}")
 
 
-def _quadtree(leaves, tau_max: int, min_level: int, max_level: int):
+def quadtree(leaves, tau_max: int, min_level: int, max_level: int):
     """Cells and counts of the quadtree that splits every cell above ``tau_max``
     points."""
     active, out_cells, out_counts = leaves, [], []
@@ -208,7 +208,7 @@ def adaptive(
     _check_taus(tau_max, tau_min, drop)
     lat, lon = validate_coordinates(lat, lon, "partition points")
     leaves = s2.leaf_ids(lat, lon)
-    cells, counts = _quadtree(leaves, tau_max, min_level, max_level)
+    cells, counts = quadtree(leaves, tau_max, min_level, max_level)
     params = {
         "kind": "adaptive",
         "tau_max": tau_max,
