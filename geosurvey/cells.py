@@ -350,8 +350,8 @@ def semantic(
     """
     lat, lon = validate_coordinates(lat, lon, "semantic partition points")
     country, admin1 = (np.asarray(a, dtype=object) for a in (country, admin1))
-    regions = _merge_small(lat, lon, country, admin1, tau_min)
-    labels, names = _split_large(lat, lon, regions, tau_max)
+    regions = merge_small(lat, lon, country, admin1, tau_min)
+    labels, names = split_large(lat, lon, regions, tau_max)
     bound = tau_min if drop_below is None else drop_below
     params = {
         "kind": "semantic",
@@ -385,7 +385,7 @@ def _point_cells(lat, lon, labels, names, bound: int, params) -> SemanticPartiti
     )
 
 
-def _merge_small(lat, lon, country, admin1, tau_min):
+def merge_small(lat, lon, country, admin1, tau_min):
     """Region key of every point after merging small regions within their country."""
     region = np.array([f"{c}/{a}" for c, a in zip(country, admin1)], dtype=object)
     xyz = to_xyz(lat, lon)
@@ -405,7 +405,7 @@ def _merge_small(lat, lon, country, admin1, tau_min):
     return region
 
 
-def _split_large(lat, lon, region, tau_max):
+def split_large(lat, lon, region, tau_max):
     """Integer cell labels and cell names after splitting every region above ``tau_max``
     points."""
     xyz = to_xyz(lat, lon)
