@@ -184,7 +184,7 @@ def folds_sentence(claims, keys) -> str:
         own = number(j.difference, c.metric, True)
         seed = f" ({own} at seed {claims.seed})" * (j.pooled_difference is not None)
         finite = j.detectable < float("inf")
-        finds = f"would find a true {detectable(j, c.metric)} four times in five"
+        finds = f"would find a true gap of {detectable(j, c.metric)} 4 times in 5"
         parts.append(
             f"*{c.text[0].upper()}{c.text[1:]}* is **{_over_seeds(j)}** "
             f"{_which_seeds(j, claims.seed)}: {effect(j, c.metric)}{seed} over "
