@@ -342,7 +342,7 @@ def test_no_shown_cell_writes_the_prose(path):
             continue
         for node in ast.walk(ast.parse("".join(c["source"]))):
             name = ast.unparse(node.func) if isinstance(node, ast.Call) else ""
-            figure = any(k.arg == "display" for k in getattr(node, "keywords", []))
+            figure = any(kw.arg == "display" for kw in getattr(node, "keywords", []))
             if (name == "glue" and not figure) or "ch.record" in ast.unparse(node):
                 writing.append(f"cell {k}: {ast.unparse(node)[:60]}")
                 break
