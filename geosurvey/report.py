@@ -208,6 +208,9 @@ def show_claims(claims) -> None:
     marks = ", ".join(f"{MARK[v]} {v}" for v in (*DECISIVE, INCONCLUSIVE))
     over = f"averaged over seeds {', '.join(map(str, seeds))}" * (len(seeds) > 1)
     legend = {
+        "Paper": "the survey and the lines of its text that state the claim, each "
+        "quoted with its section in the appendix *Sources of the claims*, or this "
+        "book for a question the book asks itself.",
         "Judged on": "the regime whose test gives the verdict (for a claim about new "
         "places, the eight folds where the chapter trained models in them, else one "
         "model's held-out discs).",
