@@ -426,19 +426,17 @@ def views_control(chapters) -> tuple | None:
 
 def _views_lesson(fused, best, mean, one, *, seed: int) -> str:
     """The lesson of chapter 3's views (:func:`views_control`) where fusing held."""
+    short = f" ({best - fused:,.0f} short of the best single one)" * (best >= fused)
     return (
-        "Add evidence at test time: PIGEON's view fusion, which averages its "
-        "predictions for three renderings of a tile, gained at every seed. At "
-        f"seed {seed} it scores {fused:,.0f} GeoScore on seen places against one "
-        f"view's {one:,.0f}. Three fresh renderings under one condition, fused the "
-        f"same way, score {mean:,.0f} on average over the conditions and {best:,.0f} "
-        f"for the best (chosen on the test set, to favour it). More renderings of one "
-        f"place add {mean - one:+,.0f}; mixing the conditions adds "
-        f"{fused - mean:+,.0f} over a typical one"
-        + (f" but falls {best - fused:,.0f} short of the best" if best >= fused else "")
-        + " (chapter 3 gives the intervals). PIGEON's views are street images of one "
-        "place; these are renderings of one tile, so this speaks for test-time "
-        "augmentation as much as for PIGEON's views."
+        "Add evidence of the place at test time: PIGEON's view fusion, which "
+        "averages its predictions for three separate renderings of a tile, gained at "
+        f"every seed (at seed {seed}, {fused:,.0f} GeoScore on seen places against "
+        f"one view's {one:,.0f}). Chapter 3's control splits the gain: "
+        f"{mean - one:+,.0f} from more renderings of the place, "
+        f"{fused - mean:+,.0f} from mixing their conditions{short}. Crops cut from "
+        "one rendering add no new view of the place (chapter 5 judges them). "
+        "PIGEON's views are street images of one place, these renderings of one "
+        "tile, so this speaks for test-time augmentation as much as for PIGEON."
     )
 
 
@@ -515,8 +513,8 @@ def why_sentence(ev, seen, new) -> str:
         f"{m[new.key][ORACLE]['median_km']:,.0f} km away (the oracle's error). "
         f"Contrastive retrieval, a look-up in a learned embedding, gains "
         f"{gain[seen.key]:+,.0f} GeoScore over the frozen k-NN on seen places and "
-        f"{gain[new.key]:+,.0f} on new places at this page's seed (one seed's "
-        "difference, not a finding). A classifier "
+        f"{gain[new.key]:+,.0f} on new places at one seed (a difference, "
+        "not a finding). A classifier "
         "answers with the mean location of a cell, and adaptive cells sit where "
         "training images are dense, as the prior's one answer does; the share of "
         f"new-places images within 2,500 km: {near}."
@@ -762,7 +760,7 @@ def widest_tie(judged: dict, score: dict) -> str:
     j = judged[a, b]
     apart = round(score[a]) - round(score[b])  # as the table shows them
     gap = f"{a} and {b}, {apart:,.0f} GeoScore apart, share a letter"
-    interval = f"at this page's seed, [{j.ci95[0]:+,.0f}, {j.ci95[1]:+,.0f}],"
+    interval = f"at one seed, [{j.ci95[0]:+,.0f}, {j.ci95[1]:+,.0f}],"
     if j.level is None:
         return f"{gap}: their interval {interval} rests on {j.blocks} blocks"
     return (

@@ -273,7 +273,7 @@ def claims_table(claims, keys=None) -> pd.DataFrame:
             if j.still_correlated is not None:
                 row["verdict"] += f"; blocks still correlated (r {j.still_correlated})"
         row["smallest detectable"] = detectable(j, c.metric)
-        rows[c.text] = row
+        rows[c.text + " (a control)" * c.control] = row
     return (
         pd.DataFrame.from_dict(rows, orient="index", columns=CLAIM_COLUMNS)
         .replace("", "–")
@@ -337,28 +337,22 @@ def block_sizes(claims, regime: str = "seen") -> pd.DataFrame:
 
 def findings(claims) -> str:
     """The chapter's findings, for its summary, as a list after a blank line: by name,
-    the claims whose verdict in the regime each is about is decisive (over the seeds
-    run, where several were), and how many more this evidence leaves undecided; those
-    of them whose interval points against the claim; then the controls, and how the
-    claims about new ground left undecided there fare on seen places."""
-    found, papers, controls, only = {}, [], [], []
-    leans = {"for": [], "against": []}
+    the claims decided in the regime each is about (at every seed run) and those whose
+    seeds disagree, with their marks; how many more stay undecided; how the papers' own
+    claims fared; the controls. Every claim's difference is in the claims table."""
+    found, papers, controls = {}, [], []
     for key, c in claims.claims.items():
-        j = None if c.untestable else claims.deciding(key)
         held = verdict(claims, key)
         if c.control:
             controls.append(f"{c.text}, {held}")
             continue
-        if j and (lean := _leaning(c, j)):
-            leans[lean].append(f"{c.text} ({effect(j, c.metric)})")
-        seen = claims.judged.get(key, {}).get("seen")
-        if j and j.regime != "seen" and held not in DECISIVE and seen:
-            said = f"{_over_seeds(seen)} ({_marks(seen)}: {effect(seen, c.metric)})"
-            only.append(f"{c.text}, {said}")
-        found.setdefault(held, []).append(c.text)
+        split = held == SEED_DEPENDENT  # named with the marks of its seeds
+        name = f"{c.text} ({_marks(claims.deciding(key))})" if split else c.text
+        found.setdefault(held, []).append(name)
         if c.source and not c.source.startswith("this book"):
             papers.append(held)
-    parts = [f"**{v}**: {'; '.join(found.pop(v))}." for v in DECISIVE if v in found]
+    named = (*DECISIVE, SEED_DEPENDENT)
+    parts = [f"**{v}**: {'; '.join(found.pop(v))}." for v in named if v in found]
     rest = sum(map(len, found.values()))
     if not parts:
         said = f"After Holm's correction none of the {rest} claims is decided."
@@ -367,18 +361,8 @@ def findings(claims) -> str:
             "After Holm's correction, in the regime each claim is about and at every "
             "seed run: " + " ".join(parts)
         ) + (f" The other {rest} are undecided or not testable here." if rest else "")
-    checks = f" Controls, which check the set-up: {'; '.join(controls)}."
-    seen = (
-        " The claims about new ground that stay undecided there, as they fare on seen "
-        f"places (checked there, never counted as findings): {'; '.join(only)}."
-    )
-    side = {"for": "the claim's way (a hint, not a finding)", "against": "against it"}
-    items = (said, _papers_share(papers)) + tuple(
-        f"Undecided, but with an interval leaning {side[k]}: {'; '.join(v)}."
-        for k, v in leans.items()
-        if v
-    )
-    items += (checks * any(controls), seen * any(only))
+    checks = f"Controls, which check the set-up: {'; '.join(controls)}."
+    items = (said, _papers_share(papers), checks * any(controls))
     return "\n\n" + "\n".join(f"- {p.strip()}" for p in items if p)
 
 

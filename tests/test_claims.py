@@ -71,11 +71,11 @@ def test_findings_name_a_new_ground_claim_decided_only_on_seen_places():
         generalisation=("ab",),
     )
     assert c.deciding("ab").regime == "new" and c.verdict("ab", "seen") == cl.REPRODUCED
-    assert report.findings(c).endswith(
-        "(checked there, never counted as findings): a beats b, reproduced (✓: -300 "
-        "km of median error [-300 to -300])."
+    # the summary counts it undecided: seen places never decide a new-ground claim
+    assert report.findings(c) == (
+        "\n\n- After Holm's correction none of the 1 claims is decided."
     )
-    assert "never counted as findings" not in report.findings(
+    assert "**reproduced**: a beats b." in report.findings(
         _claims(_evaluations(), Claim("ab", "a beats b", "a", "b", "median_km"))
     )
 
@@ -519,6 +519,7 @@ def test_claim_sentences_give_every_regimes_verdict_with_its_interval():
     assert verdict == f"inconclusive (interval leans the claim's way; Holm p {p:#.2g})"
     # a control is reported apart from the findings
     c.claims["ab"] = dataclasses.replace(c.claims["ab"], control=True)
+    assert "a beats b (a control)" in report.claims_table(c).index
     assert "**reproduced**" not in report.findings(c)
     assert report.findings(c).endswith(
         "\n- Controls, which check the set-up: a beats b, inconclusive."
@@ -651,9 +652,8 @@ def test_an_inconclusive_claim_whose_interval_excludes_zero_says_which_side():
         lean = "against the claim" if key == "score" else "the claim's way"
         verdict = report.claims_table(c, [key])["verdict"].iloc[0]
         assert verdict == f"inconclusive (interval leans {lean}; Holm p {p})"
-        # the summary names the claims whose difference went against the paper
-        went_against = "leaning against it: a beats b (-234 GeoScore"
-        assert (went_against in report.findings(c)) == (key == "score")
+        # the summary names only what was decided: the table holds the leanings
+        assert "a beats b" not in report.findings(c)
         j.ci95 = [-336.0, 12.0]  # an interval across zero says nothing more
         assert report.claim_sentence(c, key).endswith("[-336 to +12].")
         assert report.claims_table(c, [key])["verdict"].iloc[0] == "inconclusive"
@@ -822,5 +822,10 @@ def test_a_claim_decisive_at_some_seeds_only_reads_seed_dependent():
     j.seed_verdicts = [cl.REPRODUCED, cl.INCONCLUSIVE, cl.REPRODUCED]
     assert report._over_seeds(j) == cl.SEED_DEPENDENT
     assert report._which_seeds(j, 0) == "at seeds 0, 1, 2 (✓\u00a0?\u00a0✓)"
+    # the summary names it with its seeds' marks, apart from the undecided
+    c = _claims(_evaluations(), Claim("ab", "a beats b", "a", "b", "median_km"))
+    j.seed_verdicts = [cl.NOT_REPRODUCED, cl.INCONCLUSIVE, cl.NOT_REPRODUCED]
+    c.judged["ab"]["seen"] = j
+    assert "**seed-dependent**: a beats b (✗\u00a0?\u00a0✗)." in report.findings(c)
     j.seed_verdicts = [cl.INCONCLUSIVE] * 3  # alike: the verdict over the seeds
     assert report._over_seeds(j) == cl.INCONCLUSIVE

@@ -27,7 +27,9 @@ SURVEYS = {
     "Wu": ("002", "wu2025twostage"),
     "Lo": ("003", "lo2025scene"),
 }
-CITED = re.compile(r"^(?P<author>\w+) (?P<year>\d{4}), lines? (?P<a>\d+)(?:-(?P<b>\d+))?")
+CITED = re.compile(
+    r"^(?P<author>\w+) (?P<year>\d{4}), lines? (?P<a>\d+)(?:-(?P<b>\d+))?"
+)
 HEADING = re.compile(
     r"^(#+ .+|Table \d+\..+|\d+(\.\d+)*\.? [A-Z][^.]{2,90}|[A-Z][\w ,'&-]{2,60}:?)$"
 )
@@ -81,17 +83,21 @@ def passage(lines: list[str], first: int, last: int) -> str:
     return "\n>\n".join(f"> {line}" for line in kept if line)
 
 
+def _link(spec) -> str:
+    """A link to a chapter: ``chapter 2, PlaNet``."""
+    return f"{{doc}}`chapter {spec.label.replace(' ', ', ', 1)} <{spec.notebook}>`"
+
+
 def page(seeds: Path) -> str:
     parts = [INTRO]
     for (author, year, first, last), claims in cited().items():
         lines = _text(author, seeds)
         where = f"line {first}" if first == last else f"lines {first}-{last}"
         parts.append(f"## {author} {year}, {where}\n")
-        parts.append(f"In *{section(lines, first)}*:\n\n{passage(lines, first, last)}\n")
-        said = "\n".join(
-            f"- {text} ({{doc}}`chapter {c.label.replace(' ', ', ', 1)} <{c.notebook}>`)"
-            for c, text in claims
+        parts.append(
+            f"In *{section(lines, first)}*:\n\n{passage(lines, first, last)}\n"
         )
+        said = "\n".join(f"- {text} ({_link(spec)})" for spec, text in claims)
         parts.append(f"Cited by:\n\n{said}\n")
     return "\n".join(parts)
 
