@@ -27,7 +27,9 @@ from .claims import (
     DECISIVE,
     INCONCLUSIVE,
     MARK,
+    NOT_REPRODUCED,
     NOT_TESTABLE,
+    REPRODUCED,
     SEED_DEPENDENT,
     direction,
     over_seeds,
@@ -137,26 +139,40 @@ def verdict(claims, key: str, regime: str | None = None) -> str:
 
 
 def claim_sentence(claims, key: str) -> str:
-    """The claim's verdict (over the seeds run) and difference where it is about, as
-    "**reproduced** on seen places at each of seeds 0, 1, 2: +8.0 points [+5.9 to
-    +9.9] over the seeds (+7.1 at seed 0)." """
+    """The claim's verdict over the seeds run where it is about, then what decided it:
+    "**reproduced** on seen places, where over seeds 0, 1 and 2 the difference is +8.0
+    points [+5.9 to +9.9] (+7.1 at seed 0), and every seed's own test passes Holm's
+    correction." """
     c, j = claims.claims[key], claims.deciding(key)
     if c.untestable or j is None:
         return f"**{NOT_TESTABLE}**: {c.untestable}." if c.untestable else "not run."
     where = BY_KEY[j.regime].name
     if j.verdict == NOT_TESTABLE:
         return f"**{NOT_TESTABLE}** on {where}: {j.reason}."
-    seeds = _which_seeds(j, claims.seed)
-    alone = f"{number(j.difference, c.metric, True)} at seed {claims.seed}"
-    own = f" over the seeds ({alone})" * (j.pooled_difference is not None)
-    text = f"**{_over_seeds(j)}** on {where} {seeds}: {effect(j, c.metric)}{own}"
+    several = j.pooled_difference is not None
+    *rest, last = map(str, j.seeds if several else [claims.seed])
+    alone = f" ({number(j.difference, c.metric, True)} at seed {claims.seed})"
+    said = f"over seeds {', '.join(rest)} and {last}" if several else f"at seed {last}"
+    said += f" the difference is {effect(j, c.metric)}" + alone * several
+    return f"**{_over_seeds(j)}** on {where}, where {said}{_decided_by(c, j)}."
+
+
+def _decided_by(c, j) -> str:
+    """What the seeds' own tests said, after Holm's correction, of judgement ``j``."""
+    several = j.pooled_difference is not None
+    tests = "every seed's own test" if several else "its test"
+    said = {
+        REPRODUCED: f", and {tests} passes Holm's correction",
+        NOT_REPRODUCED: f", and {tests} finds the reverse after Holm's correction",
+        SEED_DEPENDENT: f"; the seeds' own tests disagree ({_marks(j)})",
+    }.get(_over_seeds(j))
     side, p = SIDES.get(_leaning(c, j)), j.pooled_p_adjusted or j.p_adjusted
-    lean = (
-        f". The interval lies {side}; but a verdict needs each seed's own two-sided "
-        f"test, corrected for the chapter's other claims, below {stats.ALPHA:g}, and "
-        f"the largest such p is {p:#.2g}"
+    if said or not side:
+        return said or ""
+    fails = "no seed's own test passes" if several else "its test does not pass"
+    return f"; the interval lies {side}, but {fails} Holm's correction " + (
+        f"(corrected p {'up to ' * several}{p:#.2g})"
     )
-    return text + lean * bool(side) + "."
 
 
 SIDES = {"for": "the claim's way", "against": "against the claim"}

@@ -458,11 +458,12 @@ def test_claim_sentences_give_every_regimes_verdict_with_its_interval():
     )
     j, seen = c.judged["ab"]["new"], c.judged["ab"]["seen"]  # about new places
     text = report.claim_sentence(c, "ab")
-    assert text.startswith("**reproduced** on new places at each of seeds 0, 1: ")
     d, (lo, hi) = j.pooled_difference, j.pooled_ci95
-    assert text.endswith(
-        f": {d:+,.0f} km of median error [{lo:+,.0f} to {hi:+,.0f}] over the seeds "
-        f"({j.difference:+,.0f} at seed 0)."
+    assert text == (
+        "**reproduced** on new places, where over seeds 0 and 1 the difference is "
+        f"{d:+,.0f} km of median error [{lo:+,.0f} to {hi:+,.0f}] "
+        f"({j.difference:+,.0f} at seed 0), and every seed's own test passes Holm's "
+        "correction."
     )
     assert report.claim_sentence(c, "x") == "**not testable here**: no albums here."
     assert report.claim_sentence(c, "none") == "not run."
@@ -474,7 +475,7 @@ def test_claim_sentences_give_every_regimes_verdict_with_its_interval():
     row = table.loc["a beats b"]
     assert row["judged on"] == "new places" and row["verdict"] == cl.REPRODUCED
     assert row["at each seed"] == "✓\u00a0✓"
-    assert f": {row['difference']} over the seeds" in text
+    assert f" the difference is {row['difference']} (" in text
     # the regime that does not decide it: only "a beats b" was judged elsewhere
     others = report.elsewhere_table(c)
     assert list(others.index) == ["a beats b"] and list(others.columns) == [
@@ -642,12 +643,12 @@ def test_an_inconclusive_claim_whose_interval_excludes_zero_says_which_side():
         j = c.judged[key]["seen"]
         j.verdict, j.difference, j.ci95 = cl.INCONCLUSIVE, -234.0, [-336.0, -138.0]
         text = report.claim_sentence(c, key)
-        assert text.startswith("**inconclusive** on seen places at seed 0: -234")
         p = f"{j.p_adjusted:#.2g}"
-        assert text.endswith(
-            f". The interval lies {side}; but a verdict needs each seed's own "
-            "two-sided test, corrected for the chapter's other claims, below 0.05, and "
-            f"the largest such p is {p}."
+        assert text == (
+            "**inconclusive** on seen places, where at seed 0 the difference is -234 "
+            f"{'GeoScore' if key == 'score' else 'km of median error'} [-336 to -138]; "
+            f"the interval lies {side}, but its test does not pass Holm's correction "
+            f"(corrected p {p})."
         )
         lean = "against the claim" if key == "score" else "the claim's way"
         verdict = report.claims_table(c, [key])["verdict"].iloc[0]
@@ -827,5 +828,7 @@ def test_a_claim_decisive_at_some_seeds_only_reads_seed_dependent():
     j.seed_verdicts = [cl.NOT_REPRODUCED, cl.INCONCLUSIVE, cl.NOT_REPRODUCED]
     c.judged["ab"]["seen"] = j
     assert "**seed-dependent**: a beats b (✗\u00a0?\u00a0✗)." in report.findings(c)
+    said = report.claim_sentence(c, "ab")
+    assert said.endswith("; the seeds' own tests disagree (✗\u00a0?\u00a0✗).")
     j.seed_verdicts = [cl.INCONCLUSIVE] * 3  # alike: the verdict over the seeds
     assert report._over_seeds(j) == cl.INCONCLUSIVE
