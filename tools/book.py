@@ -33,12 +33,14 @@ def chapter_entries(root: Path) -> list:
 def show_run_parameters_only(notebook: Path) -> None:
     """Hide the chapter's default ``parameters`` cell in the rendered page: the cell
     papermill injected after it holds the values this run used, and showing both reads
-    as a duplicate."""
+    as a duplicate. That one stays on the page, folded behind its toggle."""
     nb = nbformat.read(notebook, as_version=4)
     for cell in nb.cells:
         tags = cell.metadata.get("tags", [])
         if "parameters" in tags and "remove-cell" not in tags:
             cell.metadata["tags"] = tags + ["remove-cell"]
+        elif "injected-parameters" in tags and "hide-input" not in tags:
+            cell.metadata["tags"] = tags + ["hide-input"]
     nbformat.write(nb, notebook)
 
 

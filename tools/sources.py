@@ -5,7 +5,7 @@
 A claim's source names a survey and the lines of its text that state it ("Wu 2025,
 line 226"). This reads those lines from the surveys' plain-text copies and writes
 them, with the section they stand in and the claims that cite them, so a reader can
-find each one in any copy of the survey. ``tests/test_sources.py`` checks that the
+find each one in any copy of the survey. ``tests/test_book_pages.py`` checks that the
 page is current and quotes every source a claim names.
 """
 

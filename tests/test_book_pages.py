@@ -1,4 +1,5 @@
-"""The appendix that quotes each claim's source (``tools.sources``)."""
+"""What the book tools write into the rendered pages: the appendix quoting each claim's
+source (``tools.sources``) and a chapter's run parameters (``tools.book``)."""
 
 import pytest
 
@@ -34,3 +35,29 @@ def test_a_passage_is_quoted_with_its_section_and_a_table_row_with_its_header():
     assert sources.section(lines, 5) == "Table 2. Errors"
     quoted = sources.passage(lines, 5, 5)
     assert quoted == "> Model · Best k · Median\n>\n> ResNet · 10 · 120.5"
+
+
+def test_a_rendered_chapter_shows_its_run_parameters_folded_and_not_its_defaults(
+    tmp_path,
+):
+    import nbformat
+
+    from tools import book
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell('profile = "ci"', metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell(
+            'profile = "full"', metadata={"tags": ["injected-parameters"]}
+        ),
+        nbformat.v4.new_code_cell("x = 1"),
+    ]
+    path = tmp_path / "chapter.ipynb"
+    nbformat.write(nb, path)
+    book.show_run_parameters_only(path)
+    tags = [c.metadata.get("tags", []) for c in nbformat.read(path, as_version=4).cells]
+    assert tags == [
+        ["parameters", "remove-cell"],
+        ["injected-parameters", "hide-input"],
+        [],
+    ]
