@@ -160,14 +160,15 @@ def counts(ch) -> dict:
     return {"new_blocks": n[0], "new_p_floor": stats.p_floor(n[0]), "fold_blocks": n[1]}
 
 
-def show(ch, methods=()) -> None:
+def show(ch, methods=(), names=None) -> None:
     """Every method's measures on the folds' test set, then ``methods``' GeoScore fold
-    by fold (:func:`by_fold`); nothing where the run has no folds."""
+    by fold (:func:`by_fold`), under ``names`` where given; nothing without folds."""
     if FOLDS.test in ch.evaluations.sets:
         columns = ["acc@750km", "acc@2500km", "median_km", "geoscore"]
-        display.show(ch.evaluations.table(FOLDS.test, columns=columns))
+        table = ch.evaluations.table(FOLDS.test, columns=columns)
+        display.show(table.rename(index=names or {}))
         if methods:
-            display.show(by_fold(ch, methods))
+            display.show(by_fold(ch, methods).rename(columns=names or {}))
 
 
 def add_floors(ch, folds: Folds) -> None:

@@ -170,9 +170,8 @@ def _decided_by(c, j) -> str:
     if said or not side:
         return said or ""
     fails = "no seed's own test passes" if several else "its test does not pass"
-    return f"; the interval lies {side}, but {fails} Holm's correction " + (
-        f"(corrected p {'up to ' * several}{p:#.2g})"
-    )
+    tail = f"(corrected p {'up to ' * several}{p:#.2g})"
+    return f"; the interval lies {side}, but {fails} Holm's correction {tail}"
 
 
 SIDES = {"for": "the claim's way", "against": "against the claim"}

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from test_baselines import _splits
 
-from geosurvey import baselines, folds, plans, profiles
+from geosurvey import baselines, display, folds, plans, profiles
 from geosurvey.chapters import planet, registry
 from geosurvey.chapters.base import Chapter
 from geosurvey.data.designs import Design
@@ -81,7 +81,7 @@ def test_a_fold_classifier_never_sees_its_fold_and_keeps_its_last_epoch(run):
     assert trained.history.best[FOLDS.key]["epoch"] == epochs
 
 
-def test_the_fold_hierarchy_answers_each_fold_from_the_other_city(run):
+def test_the_fold_hierarchy_answers_each_fold_from_the_other_city(run, monkeypatch):
     """One multi-partition network per fold answers as two methods; the per-fold
     table counts every test tile once."""
     from geosurvey.chapters import scene_networks
@@ -95,6 +95,12 @@ def test_the_fold_hierarchy_answers_each_fold_from_the_other_city(run):
     assert table["images"].sum() == len(f.tests)
     scores = ch.record["folds"]["product"]["geoscore by fold"]
     assert table["product"].tolist() == [round(scores["0"]), round(scores["1"])]
+    # the tables show the methods under the names a chapter gives them there
+    shown = []
+    monkeypatch.setattr(display, "show", shown.append)
+    folds.show(ch, ["product"], names={"product": "product, fixed"})
+    assert "product, fixed" in shown[0].index and "product" not in shown[0].index
+    assert list(shown[1].columns) == ["product, fixed", "images"]
 
 
 def test_only_jobs_with_a_fold_plan_train_in_folds(run):
