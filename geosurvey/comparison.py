@@ -742,8 +742,10 @@ def summary(ch, groups: dict, stability, ideas, *, n_seeds: int, leaders="") -> 
             f"- **New ground**: {carried} of the {n_new} claims judged there "
             f"{'is' if carried == 1 else 'are'} decisive"
             + ("; no idea is shown to carry there." if not carried else "."),
-            f"- **Claims leaning their way**: {'; '.join(toward)}." if toward else "",
-            f"- **Claims leaning against**: {'; '.join(against)}." if against else "",
+            f"- **Ideas' claims leaning their way**: {'; '.join(toward)}."
+            * any(toward),
+            f"- **Ideas' claims leaning against**: {'; '.join(against)}."
+            * any(against),
             f"- **Open questions**: {asked}" if asked else "",
         )
         if line

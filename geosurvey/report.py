@@ -224,8 +224,8 @@ def show_claims(claims) -> None:
     over = f"averaged over seeds {', '.join(map(str, seeds))}" * (len(seeds) > 1)
     legend = {
         "Paper": "the survey and the lines of its text that state the claim, each "
-        "quoted with its section in the appendix *Sources of the claims*, or this "
-        "book for a question the book asks itself.",
+        "quoted with its section in the appendix *Sources of the claims*; the paper "
+        "itself where no survey states the claim; or this book.",
         "Judged on": "the regime whose test gives the verdict (for a claim about new "
         "places, the eight folds where the chapter trained models in them, else one "
         "model's held-out discs).",
@@ -361,9 +361,8 @@ def findings(claims) -> str:
         if c.control:
             controls.append(f"{c.text}, {held}")
             continue
-        split = held == SEED_DEPENDENT  # named with the marks of its seeds
-        name = f"{c.text} ({_marks(claims.deciding(key))})" if split else c.text
-        found.setdefault(held, []).append(name)
+        marks = f" ({_marks(claims.deciding(key))})" if held == SEED_DEPENDENT else ""
+        found.setdefault(held, []).append(c.text + marks)  # split seeds: their marks
         if c.source and not c.source.startswith("this book"):
             papers.append(held)
     named = (*DECISIVE, SEED_DEPENDENT)
@@ -389,7 +388,7 @@ def _papers_share(verdicts: list) -> str:
     open_ = n - held - failed
     verb = "is" if open_ == 1 else "are"
     return (
-        f" Of the {n} claims quoted from the papers, {held} reproduced "
+        f" Of the {n} claims taken from the surveys and papers, {held} reproduced "
         f"here; {failed} failed and {open_} {verb} undecided or not testable."
     )
 

@@ -10,6 +10,8 @@ def test_every_survey_line_a_claim_cites_is_quoted_in_the_appendix():
     page = sources.PAGE.read_text()
     cited = sources.cited()
     assert len(cited) >= 12  # the three surveys' claims
+    # a line the text of a chapter cites, across a line break, is quoted too
+    assert cited["Lo", "2025", 219, 219][0][1] is None
     for author, year, first, last in cited:
         where = f"line {first}" if first == last else f"lines {first}-{last}"
         assert f"## {author} {year}, {where}\n" in page, (author, first)

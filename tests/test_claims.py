@@ -439,7 +439,7 @@ def test_findings_say_how_the_papers_own_claims_fared_apart_from_the_books():
         cl.NOT_REPRODUCED,
     ]
     assert report.findings(c).endswith(
-        "\n- Of the 2 claims quoted from the papers, 1 reproduced here; "
+        "\n- Of the 2 claims taken from the surveys and papers, 1 reproduced here; "
         "1 failed and 0 are undecided or not testable."
     )
 

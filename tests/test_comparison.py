@@ -528,9 +528,12 @@ def test_an_undecided_idea_leans_only_where_its_intervals_point_one_way():
     ch = types.SimpleNamespace(cfg=types.SimpleNamespace(seed=0))
     said = comparison.summary(ch, {}, stable, ideas, n_seeds=3)
     # every leaning claim, with its effect, whatever its idea's other claims do
-    assert "- **Claims leaning against**: an album model beats voting (-262 Geo" in said
+    assert (
+        "- **Ideas' claims leaning against**: an album model beats voting (-262 Geo"
+        in said
+    )
     toward = "smoothing beats one-hot (+40 GeoScore); specialists beat one network (+96"
-    assert f"- **Claims leaning their way**: {toward}" in said
+    assert f"- **Ideas' claims leaning their way**: {toward}" in said
 
 
 def test_the_ideas_table_marks_an_undecided_claim_whose_interval_leans():

@@ -16,6 +16,8 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
+import nbformat
+
 from geosurvey.chapters.registry import CHAPTERS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,8 +29,8 @@ SURVEYS = {
     "Wu": ("002", "wu2025twostage"),
     "Lo": ("003", "lo2025scene"),
 }
-CITED = re.compile(
-    r"^(?P<author>\w+) (?P<year>\d{4}), lines? (?P<a>\d+)(?:-(?P<b>\d+))?"
+CITED = re.compile(  # also across a line break of a chapter's text
+    r"(?P<author>Falde|Wu|Lo) (?P<year>\d{4}),\s+lines?\s+(?P<a>\d+)(?:-(?P<b>\d+))?"
 )
 HEADING = re.compile(
     r"^(#+ .+|Table \d+\..+|\d+(\.\d+)*\.? [A-Z][^.]{2,90}|[A-Z][\w ,'&-]{2,60}:?)$"
@@ -39,23 +41,32 @@ INTRO = """\
 Every claim a chapter judges names where it comes from: one of the three surveys this
 book reproduces, {cite}`falde2025survey`, {cite}`wu2025twostage` and
 {cite}`lo2025scene`, and the lines of its text that state it, or "this book" for a
-question the book asks itself (a floor, a control, an ingredient no survey isolates).
-Line numbers count the lines of each survey's plain text; each passage is quoted below
-with the section or table it stands in, so that it can be found in any copy.
+question the book asks itself (a floor, a control, an ingredient no survey isolates);
+the chapters' text cites further lines. Line numbers count the lines of each survey's
+plain text; each passage is quoted below with the section or table it stands in, so
+that it can be found in any copy.
 """
 
 
 def cited() -> dict:
-    """``{(author, year, first, last): [(chapter spec, claim text), ...]}`` of every
-    claim whose source names survey lines."""
+    """``{(author, year, first, last): [(chapter spec, claim text or None), ...]}`` of
+    every claim whose source names survey lines, and of every chapter whose text cites
+    survey lines (``None``: the chapter's text)."""
     out = defaultdict(list)
     for spec in CHAPTERS.values():
         for claim in spec.claims:
             if m := CITED.match(claim.source):
-                first = int(m["a"])
-                key = (m["author"], m["year"], first, int(m["b"] or first))
-                out[key].append((spec, claim.text))
+                out[_key(m)].append((spec, claim.text))
+        cells = nbformat.read(ROOT / "book" / f"{spec.notebook}.ipynb", as_version=4)
+        text = "\n".join(c.source for c in cells.cells if c.cell_type == "markdown")
+        for key in dict.fromkeys(map(_key, CITED.finditer(text))):
+            out[key].append((spec, None))
     return dict(sorted(out.items()))
+
+
+def _key(m) -> tuple:
+    first = int(m["a"])
+    return m["author"], m["year"], first, int(m["b"] or first)
 
 
 def _text(author: str, seeds: Path) -> list[str]:
@@ -97,7 +108,10 @@ def page(seeds: Path) -> str:
         parts.append(
             f"In *{section(lines, first)}*:\n\n{passage(lines, first, last)}\n"
         )
-        said = "\n".join(f"- {text} ({_link(spec)})" for spec, text in claims)
+        said = "\n".join(
+            f"- {text} ({_link(spec)})" if text else f"- the text of {_link(spec)}"
+            for spec, text in claims
+        )
         parts.append(f"Cited by:\n\n{said}\n")
     return "\n".join(parts)
 

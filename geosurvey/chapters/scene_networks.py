@@ -581,7 +581,7 @@ def routed_logits(ctx, regime, scene_probs, n_crops: int = 1) -> dict:
     }
 
 
-LO_225 = "Lo 2025, line 225: {} vs {} %"
+LO_225 = "Lo 2025, lines 219-225: {} vs {} %"
 CLAIMS = (
     Claim(
         "multi_single",

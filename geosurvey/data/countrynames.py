@@ -74,8 +74,7 @@ def code(value) -> str | None:
     """The ISO 3166 alpha-2 code of a written country (code or name), None if none
     matches."""
     text = str(value).strip()
-    found = _codes().get(text.lower())
-    return found or _names().get(fold(text))
+    return _codes().get(text.lower()) or _names().get(fold(text))
 
 
 def name(alpha_2: str) -> str:

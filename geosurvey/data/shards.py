@@ -108,8 +108,7 @@ def read_image_bytes(shard, offset: int, size: int) -> bytes:
     try:
         with open(shard, "rb") as f:
             f.seek(offset)
-            data = f.read(size)
-        record = msgpack.unpackb(data, raw=True)
+            record = msgpack.unpackb(f.read(size), raw=True)
         return record[IMAGE_KEY]
     except FileNotFoundError:
         raise ImageDecodeError(where, "shard not found") from None
