@@ -94,5 +94,4 @@ def random_like(album_list, seed: int = 0) -> list:
     together."""
     rows = np.concatenate(album_list)
     rows = rows[np.random.default_rng(seed).permutation(len(rows))]
-    cuts = np.cumsum([len(a) for a in album_list])[:-1]
-    return np.split(rows, cuts)
+    return np.split(rows, np.cumsum([len(a) for a in album_list])[:-1])

@@ -355,12 +355,14 @@ def findings(claims) -> str:
     the claims decided in the regime each is about (at every seed run) and those whose
     seeds disagree, with their marks; how many more stay undecided; how the papers' own
     claims fared; the controls. Every claim's difference is in the claims table."""
-    found, papers, controls = {}, [], []
+    found, papers, controls, seen_only = {}, [], [], []
     for key, c in claims.claims.items():
         held = verdict(claims, key)
         if c.control:
             controls.append(f"{c.text}, {held}")
             continue
+        if held not in DECISIVE and (seen := verdict(claims, key, "seen")) in DECISIVE:
+            seen_only.append(f"{c.text} ({seen} there)")
         marks = f" ({_marks(claims.deciding(key))})" if held == SEED_DEPENDENT else ""
         found.setdefault(held, []).append(c.text + marks)  # split seeds: their marks
         if c.source and not c.source.startswith("this book"):
@@ -376,7 +378,9 @@ def findings(claims) -> str:
             "seed run: " + " ".join(parts)
         ) + (f" The other {rest} are undecided or not testable here." if rest else "")
     checks = f"Controls, which check the set-up: {'; '.join(controls)}."
+    seen = "Decided on seen places, which check them but do not judge them: "
     items = (said, _papers_share(papers), checks * any(controls))
+    items += (f"{seen}{'; '.join(seen_only)}." * any(seen_only),)
     return "\n\n" + "\n".join(f"- {p.strip()}" for p in items if p)
 
 

@@ -71,9 +71,12 @@ def test_findings_name_a_new_ground_claim_decided_only_on_seen_places():
         generalisation=("ab",),
     )
     assert c.deciding("ab").regime == "new" and c.verdict("ab", "seen") == cl.REPRODUCED
-    # the summary counts it undecided: seen places never decide a new-ground claim
+    # the summary counts it undecided (seen places never decide a new-ground claim)
+    # and says, apart, that it held where it was checked
     assert report.findings(c) == (
-        "\n\n- After Holm's correction none of the 1 claims is decided."
+        "\n\n- After Holm's correction none of the 1 claims is decided.\n- Decided on "
+        "seen places, which check them but do not judge them: a beats b (reproduced "
+        "there)."
     )
     assert "**reproduced**: a beats b." in report.findings(
         _claims(_evaluations(), Claim("ab", "a beats b", "a", "b", "median_km"))

@@ -523,8 +523,7 @@ CROP_SETS = {3: (0, 2, 4), 5: (0, 1, 2, 3, 4)}  # of the 5 crops: the diagonal, 
 
 def five_crops(ctx, regime):
     """The inputs of the five crops of ``regime``'s test images (computed once)."""
-    fraction = ctx.settings(NAME).crop_fraction
-    images = Crops(ctx.splits[regime.test], 5, fraction)
+    images = Crops(ctx.splits[regime.test], 5, ctx.settings(NAME).crop_fraction)
     return ctx.memo(
         f"scenes:crops:{regime.test}", lambda: inputs.of_images(ctx.cfg, images)
     )

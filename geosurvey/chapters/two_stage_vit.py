@@ -588,8 +588,7 @@ def add_fold_knn(ch, folds_of_run, methods: dict) -> None:
 
 def _model(ctx, job: str) -> str:
     """The embedding model (CNN or ViT) ``job`` trains."""
-    stage1 = {j: name for name, j in STAGE1.items()}
-    return stage1.get(job) or stage2_base(ctx)
+    return {j: name for name, j in STAGE1.items()}.get(job) or stage2_base(ctx)
 
 
 def weighted(method: str) -> str:

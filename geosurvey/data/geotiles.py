@@ -238,8 +238,7 @@ def labelled_locations() -> pd.DataFrame:
     """:func:`mp16_locations` with country, admin-1, nearest place and continent of
     each."""
     locs = mp16_locations()
-    labels = geocode(locs["lat"], locs["lon"])
-    out = pd.concat([locs, labels], axis=1)
+    out = pd.concat([locs, geocode(locs["lat"], locs["lon"])], axis=1)
     out["continent"] = continents(out["country"])
     return out
 
