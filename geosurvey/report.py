@@ -353,8 +353,8 @@ def block_sizes(claims, regime: str = "seen") -> pd.DataFrame:
 def findings(claims) -> str:
     """The chapter's findings, for its summary, as a list after a blank line: by name,
     the claims decided in the regime each is about (at every seed run) and those whose
-    seeds disagree, with their marks; how many more stay undecided; how the papers' own
-    claims fared; the controls. Every claim's difference is in the claims table."""
+    seeds disagree, with their marks; how many more stay undecided; how the papers'
+    claims fared; the controls; new-ground claims decided on seen places only."""
     found, papers, controls, seen_only = {}, [], [], []
     for key, c in claims.claims.items():
         held = verdict(claims, key)

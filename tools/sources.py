@@ -23,14 +23,10 @@ from geosurvey.chapters.registry import CHAPTERS
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT.parent / "shared" / "seeds"
 PAGE = ROOT / "book" / "sources.md"
-# the surveys a claim may cite: author, their text's file prefix and reference key
-SURVEYS = {
-    "Falde": ("001", "falde2025survey"),
-    "Wu": ("002", "wu2025twostage"),
-    "Lo": ("003", "lo2025scene"),
-}
+SURVEYS = {"Falde": "001", "Wu": "002", "Lo": "003"}  # author: their text's prefix
 CITED = re.compile(  # also across a line break of a chapter's text
-    r"(?P<author>Falde|Wu|Lo) (?P<year>\d{4}),\s+lines?\s+(?P<a>\d+)(?:-(?P<b>\d+))?"
+    rf"(?P<author>{'|'.join(SURVEYS)}) (?P<year>\d{{4}}),\s+lines?\s+(?P<a>\d+)"
+    r"(?:-(?P<b>\d+))?"
 )
 HEADING = re.compile(
     r"^(#+ .+|Table \d+\..+|\d+(\.\d+)*\.? [A-Z][^.]{2,90}|[A-Z][\w ,'&-]{2,60}:?)$"
@@ -70,8 +66,7 @@ def _key(m) -> tuple:
 
 
 def _text(author: str, seeds: Path) -> list[str]:
-    prefix = SURVEYS[author][0]
-    (path,) = seeds.glob(f"{prefix}_*.txt")
+    (path,) = seeds.glob(f"{SURVEYS[author]}_*.txt")
     return path.read_text(encoding="utf-8").splitlines()
 
 
