@@ -45,14 +45,15 @@ def show_run_parameters_only(notebook: Path) -> None:
 
 
 def stage(root: Path, folder: Path) -> Path:
-    """``folder``, emptied, with the book's configuration, bibliography and static
-    files (``html_static_path``)."""
+    """``folder``, emptied, with the book's configuration, bibliography, static files
+    (``html_static_path``) and the partials several pages include."""
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
     for name in ("_config.yml", "_toc.yml", "references.bib"):
         shutil.copy(root / name, folder / name)
-    shutil.copytree(root / "book" / "_static", folder / "book" / "_static")
+    for shared in ("_static", "_partials"):  # what several pages show or include
+        shutil.copytree(root / "book" / shared, folder / "book" / shared)
     return folder
 
 
