@@ -118,15 +118,6 @@ def detectable(j, metric: str) -> str:
     return f"{number(j.detectable, metric)}{unit(metric)}"
 
 
-def _which_seeds(j, seed: int) -> str:
-    """``at each of seeds 0, 1, 2``, ``at seeds 0, 1, 2 (✓ ? ✓)`` where they differ,
-    or ``at seed 0`` where it is the only one."""
-    seeds = ", ".join(map(str, j.seeds))
-    if not j.seeds or len(set(j.seed_verdicts)) == 1:
-        return f"at each of seeds {seeds}" if j.seeds else f"at seed {seed}"
-    return f"at seeds {seeds} ({_marks(j)})"
-
-
 def _over_seeds(j) -> str:
     """A judgement's verdict over the seeds run (:func:`claims.over_seeds`)."""
     return over_seeds(j.seed_verdicts, j.pooled_verdict or j.verdict)
@@ -146,25 +137,37 @@ def claim_sentence(claims, key: str) -> str:
     c, j = claims.claims[key], claims.deciding(key)
     if c.untestable or j is None:
         return f"**{NOT_TESTABLE}**: {c.untestable}." if c.untestable else "not run."
+    return _judged(c, j, claims.seed) + "."
+
+
+def _judged(c, j, seed: int) -> str:
+    """Judgement ``j`` of claim ``c`` in words (:func:`claim_sentence`)."""
     where = BY_KEY[j.regime].name
     if j.verdict == NOT_TESTABLE:
-        return f"**{NOT_TESTABLE}** on {where}: {j.reason}."
+        return f"**{NOT_TESTABLE}** on {where}: {j.reason}"
     several = j.pooled_difference is not None
-    *rest, last = map(str, j.seeds if several else [claims.seed])
-    alone = f" ({number(j.difference, c.metric, True)} at seed {claims.seed})"
+    *rest, last = map(str, j.seeds if several else [seed])
+    alone = f" ({number(j.difference, c.metric, True)} at seed {seed})"
     said = f"over seeds {', '.join(rest)} and {last}" if several else f"at seed {last}"
     said += f" the difference is {effect(j, c.metric)}" + alone * several
-    return f"**{_over_seeds(j)}** on {where}, where {said}{_decided_by(c, j)}."
+    return f"**{_over_seeds(j)}** on {where}, where {said}{_decided_by(c, j)}"
 
 
 def _decided_by(c, j) -> str:
     """What the seeds' own tests said, after Holm's correction, of judgement ``j``."""
     several = j.pooled_difference is not None
     tests = "every seed's own test" if several else "its test"
+    order = dict.fromkeys(j.seed_verdicts)  # each verdict once, by the seeds' order
+    at = {
+        v: [str(s) for s, w in zip(j.seeds, j.seed_verdicts) if w == v] for v in order
+    }
+    split = [
+        f"{v} at seed{'s' * (len(s) > 1)} {' and '.join(s)}" for v, s in at.items()
+    ]
     said = {
         REPRODUCED: f", and {tests} passes Holm's correction",
         NOT_REPRODUCED: f", and {tests} finds the reverse after Holm's correction",
-        SEED_DEPENDENT: f"; the seeds' own tests disagree ({_marks(j)})",
+        SEED_DEPENDENT: "; the seeds' own tests disagree: " + ", ".join(split),
     }.get(_over_seeds(j))
     side, p = SIDES.get(_leaning(c, j)), j.pooled_p_adjusted or j.p_adjusted
     if said or not side:
@@ -196,14 +199,11 @@ def folds_sentence(claims, keys) -> str:
         c, j = claims.claims[key], claims.judged.get(key, {}).get(FOLDS.key)
         if j is None or j.verdict == NOT_TESTABLE:
             continue
-        own = number(j.difference, c.metric, True)
-        seed = f" ({own} at seed {claims.seed})" * (j.pooled_difference is not None)
-        finite = j.detectable < float("inf")
         finds = f"would find a true gap of {detectable(j, c.metric)} 4 times in 5"
+        finds = finds if j.detectable < float("inf") else "can pass nothing"
         parts.append(
-            f"*{c.text[0].upper()}{c.text[1:]}* is **{_over_seeds(j)}** "
-            f"{_which_seeds(j, claims.seed)}: {effect(j, c.metric)}{seed} over "
-            f"{j.blocks} blocks, where the test {finds * finite or 'can pass nothing'}."
+            f"*{c.text[0].upper()}{c.text[1:]}*: {_judged(c, j, claims.seed)}. Its "
+            f"test has {j.blocks} blocks and {finds}."
         )
     merged = " (discs whose tiles could share ground count as one block; chapter 1)"
     return f"On the folds{merged}: {' '.join(parts)}" if parts else ""

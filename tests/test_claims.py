@@ -825,13 +825,16 @@ def test_a_claim_decisive_at_some_seeds_only_reads_seed_dependent():
     j.seeds, j.pooled_verdict = [0, 1, 2], cl.INCONCLUSIVE
     j.seed_verdicts = [cl.REPRODUCED, cl.INCONCLUSIVE, cl.REPRODUCED]
     assert report._over_seeds(j) == cl.SEED_DEPENDENT
-    assert report._which_seeds(j, 0) == "at seeds 0, 1, 2 (✓\u00a0?\u00a0✓)"
     # the summary names it with its seeds' marks, apart from the undecided
     c = _claims(_evaluations(), Claim("ab", "a beats b", "a", "b", "median_km"))
     j.seed_verdicts = [cl.NOT_REPRODUCED, cl.INCONCLUSIVE, cl.NOT_REPRODUCED]
     c.judged["ab"]["seen"] = j
     assert "**seed-dependent**: a beats b (✗\u00a0?\u00a0✗)." in report.findings(c)
+    # its sentence says in words which seeds decided what
     said = report.claim_sentence(c, "ab")
-    assert said.endswith("; the seeds' own tests disagree (✗\u00a0?\u00a0✗).")
+    assert said.endswith(
+        "; the seeds' own tests disagree: not reproduced at seeds 0 and 2, "
+        "inconclusive at seed 1."
+    )
     j.seed_verdicts = [cl.INCONCLUSIVE] * 3  # alike: the verdict over the seeds
     assert report._over_seeds(j) == cl.INCONCLUSIVE
