@@ -248,8 +248,7 @@ def hierarchy(lat, lon, tau_max_list, tau_min: int) -> Hierarchy:
     finer partitions refine the coarser ones: every fine cell lies inside exactly one
     coarse cell.
     """
-    taus = sorted(tau_max_list, reverse=True)
-    parts = [adaptive(lat, lon, t, tau_min) for t in taus]
+    parts = [adaptive(lat, lon, t, tau_min) for t in sorted(tau_max_list, reverse=True)]
     parents = [
         coarse.assign_leaves(s2.leaf_range(fine.cell_ids)[0])
         for coarse, fine in zip(parts, parts[1:])

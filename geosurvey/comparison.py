@@ -13,6 +13,7 @@ from . import baselines, claims, folds, metrics, results, stats
 from .chapters import pigeon
 from .chapters.registry import CHAPTERS as ALL_CHAPTERS
 from .chapters.registry import COMPARISON, FAMILIES
+from .claims import CONTROL
 from .metrics import THRESHOLDS_KM
 from .regimes import BY_KEY, FOLDS
 
@@ -160,7 +161,6 @@ ALL_REGIMES = ("seen", "new", "folds")
 # the stability table's column: yes, "yes, undecided", no or ONE_SEED
 SAME = "same verdict at every seed"
 ONE_SEED = "one seed run"
-CONTROL = " (a control)"  # after a control's name
 
 
 def stability_table(by_seed: dict, regimes=ALL_REGIMES) -> pd.DataFrame:

@@ -251,8 +251,7 @@ def scene_probabilities(images, cfg) -> np.ndarray:
     folder.mkdir(parents=True, exist_ok=True)
     todo = [i for i, d in enumerate(digests) if not (folder / f"{d}.npy").exists()]
     if todo:
-        probs = classify(images.subset(todo), cfg.device)
-        for i, p in zip(todo, probs):
+        for i, p in zip(todo, classify(images.subset(todo), cfg.device)):
             with files.atomic_path(folder / f"{digests[i]}.npy") as tmp:
                 with open(tmp, "wb") as f:
                     np.save(f, p.astype(np.float32))

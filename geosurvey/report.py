@@ -24,6 +24,7 @@ from markdown_it import MarkdownIt
 
 from . import stats
 from .claims import (
+    CONTROL,
     DECISIVE,
     INCONCLUSIVE,
     MARK,
@@ -288,7 +289,7 @@ def claims_table(claims, keys=None) -> pd.DataFrame:
             if j.still_correlated is not None:
                 row["verdict"] += f"; blocks still correlated (r {j.still_correlated})"
         row["smallest detectable"] = detectable(j, c.metric)
-        rows[c.text + " (a control)" * c.control] = row
+        rows[c.text + CONTROL * c.control] = row
     return (
         pd.DataFrame.from_dict(rows, orient="index", columns=CLAIM_COLUMNS)
         .replace("", "–")
