@@ -96,6 +96,17 @@ def _clean() -> nbformat.NotebookNode:
         ),
         nbformat.v4.new_code_cell("x = 1", outputs=[glued]),
         nbformat.v4.new_code_cell("table", outputs=[_html(display.table(metrics))]),
+        nbformat.v4.new_code_cell(  # p-values keep two significant digits
+            "p-values",
+            outputs=[
+                _html(
+                    pd.DataFrame(
+                        {"p": ["0.058"], "verdict": ["Holm p 0.0016"]},
+                        index=pd.Index([1], name="i"),  # a second header row
+                    )
+                )
+            ],
+        ),
         nbformat.v4.new_code_cell(
             "fig",
             outputs=[_figure("column")],

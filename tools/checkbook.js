@@ -92,15 +92,30 @@ async (keys) => {
   const tab = numbered("table");
   const tables = [...article.querySelectorAll("table")];
   const nan = /(^|[^A-Za-z])nan([^A-Za-z]|$)/i;
-  const decimals = /(?<![\d.])\d+\.\d{3,}(?![\d.])/;
+  const decimals = /(?<![\d.])\d+\.\d{3,}(?![\d.])/g;
+  // a p-value keeps two significant digits (0.058): in a column headed "p", or after "p"
+  const pColumn = /(^|\s)p$/i;
+  const afterP = /\bp\s*(=|up to)?\s*$/i;
+  const tooPrecise = (t, header) =>
+    !pColumn.test(header) && [...t.matchAll(decimals)].some((m) => !afterP.test(t.slice(0, m.index)));
   for (const el of tables) {
     const where = tab(el, "table");
     if (tooWide(el)) {
       add("width", where, exceeds(el, Math.max(el.getBoundingClientRect().width, el.scrollWidth)));
     }
-    const cells = [...el.querySelectorAll("td, tbody th")].map((c) => c.textContent.trim());
+    const headRows = [...el.querySelectorAll("thead tr")].map((r) =>
+      [...r.querySelectorAll("th")].map((c) => c.textContent.trim())
+    );
+    const width = Math.max(0, ...headRows.map((r) => r.length));
+    const headers = [...Array(width).keys()].map((i) =>
+      headRows.map((r) => (r.length === width ? r[i] : "")).join(" ").trim()
+    );
+    const rows = [...el.querySelectorAll("tbody tr")].map((r) => [...r.querySelectorAll("td, th")]);
+    const cells = rows.flat().map((c) => c.textContent.trim());
     const nans = cells.filter((t) => nan.test(t));
-    const long = cells.filter((t) => decimals.test(t));
+    const long = rows.flatMap((r) =>
+      r.map((c, i) => [c.textContent.trim(), r.length === headers.length ? headers[i] : ""])
+    ).filter(([t, header]) => tooPrecise(t, header)).map(([t]) => t);
     if (nans.length) add("number", where, `${nans.length} cell(s) show NaN, e.g. "${snippet(nans[0])}"`);
     if (long.length) {
       add("number", where, `${long.length} cell(s) show more than 2 decimals, e.g. "${snippet(long[0])}"`);
