@@ -428,10 +428,12 @@ def training(ch) -> pd.DataFrame:
     validation chose."""
     rows = {}
     for job in (j for j, spec in ch.registry.jobs.items() if spec.chapter == ch.name):
-        if not all(path.exists() for path in ch.checkpoints(job)):
+        have = [c for c, p in zip(ch.leaves(), ch.checkpoints(job)) if p.exists()]
+        if not have:
             continue  # not trained by this run (e.g. a scene too small for its own)
-        plan, trained = ch.plan(job), ch.fit(job)
-        r, h = plan.recipe, trained.history
+        plan = have[0].plan(job)  # where a split lacks it, the runs that have it
+        trained = ch.fit(job) if len(have) == len(ch.leaves()) else have[0].fit(job)
+        r, h, loss = plan.recipe, trained.history, type(plan.loss).__name__
         learns = sum(p.numel() for p in trained.model.parameters() if p.requires_grad)
         start = "backbone, new head" if hasattr(trained.model, "top") else "new weights"
         lr = f"{r.lr:.0e}, top {r.lr * r.top_lr_scale:.0e}"
@@ -441,9 +443,7 @@ def training(ch) -> pd.DataFrame:
         )
         rows[spec.description] = {
             "starts from": needs if plan.init else start,
-            "loss": READER_NAMES.get(
-                type(plan.loss).__name__, type(plan.loss).__name__
-            ),
+            "loss": READER_NAMES.get(loss, loss),
             "weights trained": f"{learns:,}",
             "learning rate": lr.replace("e-0", "e-"),
             "epochs run": f"{len(h.epochs)} of {r.epochs}",
