@@ -424,16 +424,17 @@ def views_control(chapters) -> tuple | None:
     return score[0], max(score[1:]), float(np.mean(score[1:])), one
 
 
-def _views_lesson(fused, mean, one, *, seed: int) -> str:
+def _views_lesson(fused, best, mean, one, *, seed: int) -> str:
     """The lesson of chapter 3's views (:func:`views_control`) where fusing held."""
     return (
         "Add evidence of the place at test time: PIGEON's view fusion, which "
         "averages its predictions for three separate renderings of a tile, gained at "
         f"every seed (at seed {seed}, {fused:,.0f} GeoScore on seen places against "
         f"one view's {one:,.0f}). Chapter 3's control splits the gain: "
-        f"{mean - one:+,.0f} from more renderings of the place, "
-        f"{fused - mean:+,.0f} from mixing their conditions. Crops cut from "
-        "one rendering add no new view of the place (chapter 5 judges them). "
+        f"{mean - one:+,.0f} from more renderings of the place, {fused - mean:+,.0f} "
+        "from mixing their conditions, against one condition rendered three times on "
+        f"average ({fused - best:+,.0f} against the best such condition). Crops cut "
+        "from one rendering add no new view of the place (chapter 5 judges them). "
         "PIGEON's views are street images of one place, these renderings of one "
         "tile, so this speaks for test-time augmentation as much as for PIGEON."
     )
@@ -462,8 +463,7 @@ def takeaways(ideas, ranks, *, views, weak_regressors: bool, nearest_km, seed) -
     views_claim = next(c.text for c in pigeon.CLAIMS if c.key == "views")
     fused_held = verdicts.get(views_claim) == claims.REPRODUCED
     if views and fused_held:
-        fused, _, mean, one = views  # the best condition's score is chapter 3's
-        said.append(_views_lesson(fused, mean, one, seed=seed))
+        said.append(_views_lesson(*views, seed=seed))
     if not carried and nearest_km is not None:
         said.append(
             "Claims about ground no training image shows stay open at this scale: "
@@ -493,7 +493,7 @@ def _seen_order_holds(ranks: pd.DataFrame) -> bool:
     return len(steady) > 1 and steady[0] and not all(steady)
 
 
-LOOK_UP, CLASSIFIERS = "contrastive retrieval", ("PlaNet", "PIGEON")
+LOOK_UP, CLASSIFIERS = "contrastive retrieval", ("PlaNet", "PIGEON", "scene-aware")
 
 
 def why_sentence(ev, seen, new) -> str:

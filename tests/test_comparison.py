@@ -356,6 +356,7 @@ def test_the_why_sentence_reads_look_ups_and_classifiers_from_their_errors():
         "prior": (4000.0, 2000.0),
         "PlaNet": (600.0, 2400.0),
         "PIGEON": (600.0, 2600.0),
+        "scene-aware": (700.0, 2450.0),
     }
     for method, (seen_km, new_km) in km.items():
         for split, d in (("test", seen_km), ("test_new", new_km)):
@@ -369,7 +370,8 @@ def test_the_why_sentence_reads_look_ups_and_classifiers_from_their_errors():
     assert "the nearest one lies a median 900 km away" in text
     said = f"gains {gain:+,.0f} GeoScore over the frozen k-NN on seen places and +0 on"
     assert said in text
-    shares = "PlaNet 100 %, PIGEON 0 %, prior 100 %, contrastive retrieval 0 %."
+    shares = "PlaNet 100 %, PIGEON 0 %, scene-aware 100 %, prior 100 %, contrastive "
+    shares += "retrieval 0 %."
     assert f"within 2,500 km: {shares}" in text
     # no classifier above the prior's share (100 %): said so
     assert text.endswith("on new ground the cells add little to where the photos are.")
@@ -480,7 +482,8 @@ def test_takeaways_say_only_what_held_at_every_seed():
     # the split stated outright: more images +670, variety +254 over a typical one
     assert (
         "splits the gain: +670 from more renderings of the place, +254 from mixing "
-        "their conditions. Crops" in said[1]
+        "their conditions, against one condition rendered three times on average "
+        "(-83 against the best such condition). Crops" in said[1]
     )
     assert "a median 875 km away" in said[2]
     # the learned families keep their seen-places ranks (the prior's moves), not new
