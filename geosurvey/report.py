@@ -61,22 +61,19 @@ def glue(name: str, value, display: bool = False) -> None:
 
 
 def glue_html(name: str, text: str) -> None:
-    """Glue Markdown ``text`` as HTML: another page can paste HTML (``{glue:any}``
-    with ``:doc:``), not Markdown."""
+    """Glue Markdown ``text`` as HTML, which other pages paste (``{glue:any}``)."""
     glue(name, IPython.display.HTML(MarkdownIt("commonmark").render(text)))
 
 
 def say(text: str) -> None:
-    """Show generated Markdown (a sentence or paragraph built from this run's
-    numbers)."""
+    """Show generated Markdown (a sentence or paragraph from this run's numbers)."""
     IPython.display.display(IPython.display.Markdown(text))
 
 
 def show(*objects) -> None:
     """Show the source of library functions or classes, highlighted, one block each."""
     source = (textwrap.dedent(inspect.getsource(obj)).rstrip() for obj in objects)
-    blocks = [f"```python\n{text}\n```" for text in source]  # a method unindented
-    say("\n\n".join(blocks))
+    say("\n\n".join(f"```python\n{text}\n```" for text in source))  # unindented
 
 
 def _with_interval(d: float, ci, metric: str, units: bool = True) -> str:
@@ -239,6 +236,9 @@ def show_claims(claims) -> None:
         "seed's own test to pass Holm's correction for all the chapter's claims, so an "
         "interval clear of zero can still be inconclusive or seed-dependent (its "
         "Holm p: the largest of the seeds' corrected p-values).",
+        "Verdict": "the seeds' common verdict where every seed's own test gives it; "
+        "seed-dependent where one seed decides and another does not; an undecided "
+        "claim whose interval lies wholly on one side of zero leans that way.",
         "Smallest detectable": "the difference that test finds four times in five "
         "(none, where it has too few blocks ever to pass); a smaller one passes less "
         "often, a larger one is still missed one time in five.",
