@@ -11,7 +11,8 @@ is wrong on it, by kind:
 * ``image``: an image that did not load;
 * ``width``: a table, code block, figure or image wider than the content column (inside
   a scrolling wrapper too), or a figure shown scaled down (its text shrinks with it);
-* ``number``: a table cell showing NaN or a number with more than 2 decimals;
+* ``number``: a table cell showing NaN or a number with more than 2 decimals (a p-value,
+  in a column headed p or after "p", keeps two significant digits: 0.058);
 * ``output``: a traceback, a warning, stderr or a bare Python repr in a cell's output;
 * ``figure``: a cell's figure without a number and a caption, or a figure reference
   that resolves to nothing;
