@@ -218,7 +218,7 @@ def show_claims(claims) -> None:
     seeds = sorted({s for j in judged for s in j.seeds}) or [claims.seed]
     table = claims_table(claims)
     IPython.display.display(formatted(table))
-    marks = ", ".join(f"{MARK[v]} {v}" for v in (*DECISIVE, INCONCLUSIVE))
+    symbols = ", ".join(f"{MARK[v]} {v}" for v in (*DECISIVE, INCONCLUSIVE))
     over = f"averaged over seeds {', '.join(map(str, seeds))}" * (len(seeds) > 1)
     legend = {
         "Paper": "the survey and the lines of its text that state the claim, each "
@@ -231,7 +231,7 @@ def show_claims(claims) -> None:
         f"one's, {over or f'at seed {seeds[0]}'}, with its 95 % interval over blocks "
         "and seeds (the tables above show one seed); a claim about an error in km "
         "wants it negative, one about an accuracy or a GeoScore positive.",
-        "At each seed": f"{marks}, e an estimate only (a regime the claim is not "
+        "At each seed": f"{symbols}, e an estimate only (a regime the claim is not "
         "about), – not run. The interval pools the seeds, but a verdict needs each "
         "seed's own test to pass Holm's correction for all the chapter's claims, so an "
         "interval clear of zero can still be inconclusive or seed-dependent (its "
@@ -272,7 +272,7 @@ def claims_table(claims, keys=None) -> pd.DataFrame:
             row["verdict"] = NOT_TESTABLE if c.untestable or j else "–"
         else:
             row["difference"] = effect(j, c.metric)
-            row["at each seed"] = _marks(j)
+            row["at each seed"] = marks(j)
             row["verdict"] = _over_seeds(j)
             if j.detectable == float("inf") and row["verdict"] == INCONCLUSIVE:
                 row["verdict"] += ": too few blocks to decide"
@@ -307,7 +307,7 @@ def widest_gap(ev, c, regime: str) -> float:
     return float(values.max() - values.min()) if values.count() > 1 else 0.0
 
 
-def _marks(j) -> str:
+def marks(j) -> str:
     """A judgement's verdict at each seed run, as marks: ``✓ ✓ ?``."""
     return NBSP.join(MARK[v] for v in j.seed_verdicts or [j.verdict])
 
@@ -319,7 +319,7 @@ def elsewhere_table(claims) -> pd.DataFrame:
     for key, c in claims.claims.items():
         j = claims.deciding(key)
         rows[c.text] = {
-            BY_KEY[r].name: effect(o, c.metric, units=False) + NBSP + _marks(o)
+            BY_KEY[r].name: effect(o, c.metric, units=False) + NBSP + marks(o)
             for r, o in claims.judged.get(key, {}).items()
             if o is not j and o.verdict != NOT_TESTABLE
         }
@@ -364,8 +364,8 @@ def findings(claims) -> str:
             continue
         if held not in DECISIVE and (seen := verdict(claims, key, "seen")) in DECISIVE:
             seen_only.append(f"{c.text} ({seen} there)")
-        marks = f" ({_marks(claims.deciding(key))})" if held == SEED_DEPENDENT else ""
-        found.setdefault(held, []).append(c.text + marks)  # split seeds: their marks
+        split = f" ({marks(claims.deciding(key))})" if held == SEED_DEPENDENT else ""
+        found.setdefault(held, []).append(c.text + split)  # split seeds: their marks
         if c.source and not c.source.startswith("this book"):
             papers.append(held)
     named = (*DECISIVE, SEED_DEPENDENT)
