@@ -427,16 +427,15 @@ def views_control(chapters) -> tuple | None:
 def _views_lesson(fused, best, mean, one, *, seed: int) -> str:
     """The lesson of chapter 3's views (:func:`views_control`) where fusing held."""
     return (
-        "Add evidence of the place at test time: PIGEON's view fusion, which "
-        "averages its predictions for three separate renderings of a tile, gained at "
-        f"every seed (at seed {seed}, {fused:,.0f} GeoScore on seen places against "
-        f"one view's {one:,.0f}). Chapter 3's control splits the gain: "
-        f"{mean - one:+,.0f} from more renderings of the place, {fused - mean:+,.0f} "
-        "from mixing their conditions, against one condition rendered three times on "
-        f"average ({fused - best:+,.0f} against the best such condition). Crops cut "
-        "from one rendering add no new view of the place (chapter 5 judges them). "
-        "PIGEON's views are street images of one place, these renderings of one "
-        "tile, so this speaks for test-time augmentation as much as for PIGEON."
+        "Add evidence of the place at test time where the input offers it. GeoTiles "
+        "render each place three ways, and PIGEON's view fusion, which averages the "
+        f"predictions for the three, gained at every seed (at seed {seed}, "
+        f"{fused:,.0f} GeoScore on seen places against one view's {one:,.0f}). Of "
+        f"that gain {mean - one:+,.0f} comes from more renderings of one condition "
+        f"and {fused - mean:+,.0f} from mixing them ({fused - best:+,.0f} against the "
+        "best single condition). This is test-time augmentation of one place: a "
+        "single photo has no second rendering, and crops cut from one image add no "
+        "new view of the place (chapter 5 judges them)."
     )
 
 
@@ -451,8 +450,8 @@ def takeaways(ideas, ranks, *, views, weak_regressors: bool, nearest_km, seed) -
     if "classify, do not regress" in held:
         weak = ", though against regressors that score below the prior here"
         said.append(
-            "Classify over cells rather than regress coordinates: it held at every "
-            f"seed{weak * weak_regressors}."
+            "Classify over cells rather than regress coordinates: it held by GeoScore "
+            f"on seen places at every seed{weak * weak_regressors}."
         )
     if "finer cells near, coarser cells far" in held:
         said.append(
@@ -494,6 +493,7 @@ def _seen_order_holds(ranks: pd.DataFrame) -> bool:
 
 
 LOOK_UP, CLASSIFIERS = "contrastive retrieval", ("PlaNet", "PIGEON", "scene-aware")
+APART = 0.05  # a ranking's pair differs where the verdicts' test gives p below it
 
 
 def why_sentence(ev, seen, new) -> str:
@@ -600,9 +600,8 @@ def ranking_table(groups: dict) -> pd.DataFrame:
     """The families and floors of ``groups`` (``{test set: grouped}``) ranked by
     GeoScore on each test set: the score, its 95 % block-bootstrap interval and the
     letters of the groups it belongs to (families that share a letter are not told
-    apart: the interval of their difference, blocks sized as for a claim, includes
-    zero). The intervals are not corrected for the many pairs: a ranking, not a
-    verdict."""
+    apart by the paired test the claims use, blocks sized as for a claim). The tests
+    are not corrected for the many pairs: a ranking, not a verdict."""
     rows = {}
     for name, (order, score, letters, _, ci) in groups.items():
         for f in order:
@@ -666,22 +665,19 @@ def ties(groups: dict) -> str:
 
 
 def grouped(ch, fams, regime) -> tuple:
-    """(the families and floors but the oracle, best first; their scores; letters;
-    the pairs judged; each one's 95 % interval)."""
-    shown = [
-        f
-        for f in dict.fromkeys([*fams, PRIOR])
-        if f != ORACLE and ch.evaluations.has(f, regime.test)
-    ]
-    score = {f: ch.evaluations.metrics(f, regime.test)["geoscore"] for f in shown}
-    ci = {f: ch.evaluations.intervals(f, regime.test)["geoscore"] for f in shown}
+    """(the families and floors but the oracle, best first; their scores; letters
+    (:func:`ranking_table`); the pairs judged; each one's 95 % interval)."""
+    ev, names = ch.evaluations, dict.fromkeys([*fams, PRIOR])
+    shown = [f for f in names if f != ORACLE and ev.has(f, regime.test)]
+    score = {f: ev.metrics(f, regime.test)["geoscore"] for f in shown}
+    ci = {f: ev.intervals(f, regime.test)["geoscore"] for f in shown}
     order = sorted(shown, key=lambda f: -score[f])
     judged = {}
 
     def apart(a, b) -> bool:
         step = claims.Claim(f"{a} > {b}", "", a, b, "geoscore")
-        judged[a, b] = claims.measure(ch.evaluations, step, regime)[0]
-        return judged[a, b].ci95[0] > 0
+        judged[a, b] = claims.measure(ev, step, regime)[0]
+        return judged[a, b].p < APART
 
     letters = {f: "" for f in order}
     for letter, group in zip("abcdefghij", letter_groups(order, apart)):
@@ -692,19 +688,16 @@ def grouped(ch, fams, regime) -> tuple:
 
 def against_prior(groups: tuple) -> str:
     """Which learned family leads on a test set (its :func:`grouped` result) and which
-    score above the prior by more than the uncorrected interval of their difference."""
+    score above the prior by the paired test the verdicts use, uncorrected."""
     order, score, letters, *_ = groups
     learned = [f for f in order if f not in FLOORS]
-    above = [
-        f
-        for f in learned
-        if score[f] > score[PRIOR] and not set(letters[f]) & set(letters[PRIOR])
-    ]
+    low, prior = score[PRIOR], set(letters[PRIOR])
+    above = [f for f in learned if score[f] > low and not set(letters[f]) & prior]
     which = f" ({', '.join(above)})" if above else ""
     told = (
         f"{len(above)} of {len(learned)} learned families{which} "
         f"{'scores' if len(above) == 1 else 'score'} above the prior "
-        f"({score[PRIOR]:,.0f}) beyond the uncorrected 95 % interval of the difference"
+        f"({score[PRIOR]:,.0f}) by the paired test at p < {APART}, uncorrected"
     )
     return f"{learned[0]} leads the learned families ({score[learned[0]]:,.0f}); {told}"
 
@@ -754,21 +747,21 @@ def summary(ch, groups: dict, stability, ideas, *, n_seeds: int, leaders="") -> 
 
 def widest_tie(judged: dict, score: dict) -> str:
     """Why the pair furthest apart that shares a letter is not told apart: how many
-    blocks its interval rests on, and how large they are."""
-    ties = [pair for pair, j in judged.items() if j.ci95[0] <= 0]
+    blocks its test rests on, and how large they are."""
+    ties = [pair for pair, j in judged.items() if j.p >= APART]
     if not ties:
         return ""
     a, b = max(ties, key=lambda pair: score[pair[0]] - score[pair[1]])
     j = judged[a, b]
     apart = round(score[a]) - round(score[b])  # as the table shows them
     gap = f"{a} and {b}, {apart:,.0f} GeoScore apart, share a letter"
-    interval = f"at one seed, [{j.ci95[0]:+,.0f}, {j.ci95[1]:+,.0f}],"
+    test = f"test at one seed (p {j.p:.2f})"
     if j.level is None:
-        return f"{gap}: their interval {interval} rests on {j.blocks} blocks"
+        return f"{gap}: their {test} rests on {j.blocks} blocks"
     return (
         f"{gap}: their paired differences vary together over whole regions, so their "
-        f"interval {interval} rests on only {j.blocks} S2 level-{j.level} blocks "
-        f"(about {stats.edge_km(j.level):,.0f} km across), and few blocks make it wide"
+        f"{test} rests on only {j.blocks} S2 level-{j.level} blocks (about "
+        f"{stats.edge_km(j.level):,.0f} km across), and few blocks give it little power"
     )
 
 

@@ -39,11 +39,8 @@ class Convention:
     strict: bool  # a hit at threshold t when d < t (else d <= t)
     # each image's GeoScore rounded to a whole point before averaging
     round_geoscore: bool
-    country: (
-        str | None
-        # how a point's country is found: "reverse_geocoding" (GeoNames), "polygons", or
-        # None
-    )
+    # how a point's country is found: "reverse_geocoding" (GeoNames), "polygons", None
+    country: str | None
     # country accuracy over rows whose true country is known
     known_countries_only: bool = False
 

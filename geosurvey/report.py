@@ -129,9 +129,8 @@ def verdict(claims, key: str, regime: str | None = None) -> str:
 
 def claim_sentence(claims, key: str) -> str:
     """The claim's verdict over the seeds run where it is about, then what decided it:
-    "**reproduced** on seen places, where over seeds 0, 1 and 2 the difference is +8.0
-    points [+5.9 to +9.9] (+7.1 at seed 0), and every seed's own test passes Holm's
-    correction." """
+    "**reproduced** on seen places: +8.0 points [+5.9 to +9.9] over seeds 0, 1 and 2
+    (+7.1 at seed 0). Every seed's own test passes Holm's correction." """
     c, j = claims.claims[key], claims.deciding(key)
     if c.untestable or j is None:
         return f"**{NOT_TESTABLE}**: {c.untestable}." if c.untestable else "not run."
@@ -147,32 +146,30 @@ def _judged(c, j, seed: int) -> str:
     *rest, last = map(str, j.seeds if several else [seed])
     alone = f" ({number(j.difference, c.metric, True)} at seed {seed})"
     said = f"over seeds {', '.join(rest)} and {last}" if several else f"at seed {last}"
-    said += f" the difference is {effect(j, c.metric)}" + alone * several
-    return f"**{_over_seeds(j)}** on {where}, where {said}{_decided_by(c, j)}"
+    said = f"{effect(j, c.metric)} {said}" + alone * several
+    return f"**{_over_seeds(j)}** on {where}: {said}{_decided_by(c, j)}"
 
 
 def _decided_by(c, j) -> str:
     """What the seeds' own tests said, after Holm's correction, of judgement ``j``."""
     several = j.pooled_difference is not None
-    tests = "every seed's own test" if several else "its test"
-    order = dict.fromkeys(j.seed_verdicts)  # each verdict once, by the seeds' order
-    at = {
-        v: [str(s) for s, w in zip(j.seeds, j.seed_verdicts) if w == v] for v in order
-    }
-    split = [
-        f"{v} at seed{'s' * (len(s) > 1)} {' and '.join(s)}" for v, s in at.items()
-    ]
+    tests = "Every seed's own test" if several else "Its test"
+    at = {v: [] for v in j.seed_verdicts}  # each verdict once, by the seeds' order
+    for s, v in zip(j.seeds, j.seed_verdicts):
+        at[v].append(str(s))
+    by = [f"{v} at seed{'s' * (len(s) > 1)} {' and '.join(s)}" for v, s in at.items()]
     said = {
-        REPRODUCED: f", and {tests} passes Holm's correction",
-        NOT_REPRODUCED: f", and {tests} finds the reverse after Holm's correction",
-        SEED_DEPENDENT: "; the seeds' own tests disagree: " + ", ".join(split),
+        REPRODUCED: f". {tests} passes Holm's correction",
+        NOT_REPRODUCED: f". {tests} finds the reverse after Holm's correction",
+        SEED_DEPENDENT: ". The seeds' own tests disagree: " + ", ".join(by),
     }.get(_over_seeds(j))
     side, p = SIDES.get(_leaning(c, j)), j.pooled_p_adjusted or j.p_adjusted
     if said or not side:
         return said or ""
     fails = "no seed's own test passes" if several else "its test does not pass"
     tail = f"(corrected p {'up to ' * several}{p:#.2g})"
-    return f"; the interval lies {side}, but {fails} Holm's correction {tail}"
+    pooled = "pooled " * several
+    return f". The {pooled}interval lies {side}, but {fails} Holm's correction {tail}"
 
 
 SIDES = {"for": "the claim's way", "against": "against the claim"}
@@ -209,11 +206,12 @@ def folds_sentence(claims, keys) -> str:
 
 CLAIM_COLUMNS = ("paper", "judged on", "difference", "at each seed", "verdict")
 CLAIM_COLUMNS += ("smallest detectable",)
+LEGEND = "01_data_and_metrics.html#claims-legend"  # where the full legend is
 
 
-def show_claims(claims) -> None:
-    """The claims table (:func:`claims_table`), how to read it, and the same claims in
-    the regimes that do not decide them (:func:`elsewhere_table`)."""
+def show_claims(claims, *, full_legend: bool = False) -> None:
+    """The claims table (:func:`claims_table`), how to read it (in full in chapter 1),
+    and the same claims in the regimes that do not decide them (elsewhere_table)."""
     judged = [j for js in claims.judged.values() for j in js.values()]
     seeds = sorted({s for j in judged for s in j.seeds}) or [claims.seed]
     table = claims_table(claims)
@@ -245,6 +243,10 @@ def show_claims(claims) -> None:
         "Underpowered": "an inconclusive test whose smallest detectable difference is "
         "wider than the widest gap between any two methods on its test images "
         "(oracles aside), so no plausible effect could have been decided.",
+    }
+    read = "the columns and verdict words of [chapter 1's claims table]"
+    legend = legend if full_legend else {"How to read it": f"{read}({LEGEND})."}
+    legend |= {
         "Blocks still correlated": "even continent-sized blocks share part of the "
         "difference (r, their neighbours' correlation), so its interval is narrower "
         "than it should be and a decisive verdict is weaker than it reads."
@@ -356,7 +358,7 @@ def findings(claims) -> str:
     the claims decided in the regime each is about (at every seed run) and those whose
     seeds disagree, with their marks; how many more stay undecided; how the papers'
     claims fared; the controls; new-ground claims decided on seen places only."""
-    found, papers, controls, seen_only = {}, [], [], []
+    found, papers, controls, seen_only, against = {}, [], [], [], []
     for key, c in claims.claims.items():
         held = verdict(claims, key)
         if c.control:
@@ -368,6 +370,9 @@ def findings(claims) -> str:
         found.setdefault(held, []).append(c.text + split)  # split seeds: their marks
         if c.source and not c.source.startswith("this book"):
             papers.append(held)
+            undecided = held in (INCONCLUSIVE, SEED_DEPENDENT)
+            if undecided and _leaning(c, j := claims.deciding(key)) == "against":
+                against.append(f"{c.text} ({effect(j, c.metric)})")
     named = (*DECISIVE, SEED_DEPENDENT)
     parts = [f"**{v}**: {'; '.join(found.pop(v))}." for v in named if v in found]
     rest = sum(map(len, found.values()))
@@ -380,22 +385,24 @@ def findings(claims) -> str:
         ) + (f" The other {rest} are undecided or not testable here." if rest else "")
     checks = f"Controls, which check the set-up: {'; '.join(controls)}."
     seen = "Decided on seen places, which check them but do not judge them: "
-    items = (said, _papers_share(papers), checks * any(controls))
+    items = (said, _papers_share(papers, against), checks * any(controls))
     items += (f"{seen}{'; '.join(seen_only)}." * any(seen_only),)
     return "\n\n" + "\n".join(f"- {p.strip()}" for p in items if p)
 
 
-def _papers_share(verdicts: list) -> str:
-    """How the claims a paper states (not this book's own) fared, in a sentence."""
+def _papers_share(verdicts: list, against: list) -> str:
+    """How the claims a paper states (not this book's own) fared, in a sentence, with
+    the undecided ones whose interval lies ``against`` the claim."""
     n, held, failed = len(verdicts), *map(verdicts.count, DECISIVE)
     if not n:
         return ""
     open_ = n - held - failed
     verb = "is" if open_ == 1 else "are"
+    lean = f" Undecided, but leaning against the paper: {'; '.join(against)}."
     return (
         f" Of the {n} claims taken from the surveys and papers, {held} reproduced "
         f"here; {failed} failed and {open_} {verb} undecided or not testable."
-    )
+    ) + lean * any(against)
 
 
 def prior_blocks_sentence(claims) -> str:
@@ -436,7 +443,7 @@ def training(ch) -> pd.DataFrame:
         r, h, loss = plan.recipe, trained.history, type(plan.loss).__name__
         learns = sum(p.numel() for p in trained.model.parameters() if p.requires_grad)
         start = "backbone, new head" if hasattr(trained.model, "top") else "new weights"
-        lr = f"{r.lr:.0e}, top {r.lr * r.top_lr_scale:.0e}"
+        lr = f"{r.lr:.0e}, backbone top {r.lr * r.top_lr_scale:.0e}"
         spec = ch.registry.jobs[job]
         needs = "; ".join(
             ch.registry.jobs[n].description for n in spec.dependencies(ch)

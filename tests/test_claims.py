@@ -445,6 +445,13 @@ def test_findings_say_how_the_papers_own_claims_fared_apart_from_the_books():
         "\n- Of the 2 claims taken from the surveys and papers, 1 reproduced here; "
         "1 failed and 0 are undecided or not testable."
     )
+    # an undecided paper claim whose interval lies against it is named
+    j = c.judged["ba"]["seen"]
+    j.verdict, j.difference, j.ci95 = cl.INCONCLUSIVE, 200.0, [100.0, 300.0]
+    assert report.findings(c).endswith(
+        "1 is undecided or not testable. Undecided, but leaning against the paper: "
+        "b beats a (+200 km of mean error [+100 to +300])."
+    )
 
 
 def test_claim_sentences_give_every_regimes_verdict_with_its_interval():
@@ -463,10 +470,9 @@ def test_claim_sentences_give_every_regimes_verdict_with_its_interval():
     text = report.claim_sentence(c, "ab")
     d, (lo, hi) = j.pooled_difference, j.pooled_ci95
     assert text == (
-        "**reproduced** on new places, where over seeds 0 and 1 the difference is "
-        f"{d:+,.0f} km of median error [{lo:+,.0f} to {hi:+,.0f}] "
-        f"({j.difference:+,.0f} at seed 0), and every seed's own test passes Holm's "
-        "correction."
+        f"**reproduced** on new places: {d:+,.0f} km of median error [{lo:+,.0f} to "
+        f"{hi:+,.0f}] over seeds 0 and 1 ({j.difference:+,.0f} at seed 0). Every "
+        "seed's own test passes Holm's correction."
     )
     assert report.claim_sentence(c, "x") == "**not testable here**: no albums here."
     assert report.claim_sentence(c, "none") == "not run."
@@ -478,7 +484,7 @@ def test_claim_sentences_give_every_regimes_verdict_with_its_interval():
     row = table.loc["a beats b"]
     assert row["judged on"] == "new places" and row["verdict"] == cl.REPRODUCED
     assert row["at each seed"] == "✓\u00a0✓"
-    assert f" the difference is {row['difference']} (" in text
+    assert f": {row['difference']} over seeds 0 and 1 (" in text
     # the regime that does not decide it: only "a beats b" was judged elsewhere
     others = report.elsewhere_table(c)
     assert list(others.index) == ["a beats b"] and list(others.columns) == [
@@ -648,10 +654,10 @@ def test_an_inconclusive_claim_whose_interval_excludes_zero_says_which_side():
         text = report.claim_sentence(c, key)
         p = f"{j.p_adjusted:#.2g}"
         assert text == (
-            "**inconclusive** on seen places, where at seed 0 the difference is -234 "
-            f"{'GeoScore' if key == 'score' else 'km of median error'} [-336 to -138]; "
-            f"the interval lies {side}, but its test does not pass Holm's correction "
-            f"(corrected p {p})."
+            "**inconclusive** on seen places: -234 "
+            f"{'GeoScore' if key == 'score' else 'km of median error'} [-336 to -138] "
+            f"at seed 0. The interval lies {side}, but its test does not pass Holm's "
+            f"correction (corrected p {p})."
         )
         lean = "against the claim" if key == "score" else "the claim's way"
         verdict = report.claims_table(c, [key])["verdict"].iloc[0]
@@ -659,7 +665,7 @@ def test_an_inconclusive_claim_whose_interval_excludes_zero_says_which_side():
         # the summary names only what was decided: the table holds the leanings
         assert "a beats b" not in report.findings(c)
         j.ci95 = [-336.0, 12.0]  # an interval across zero says nothing more
-        assert report.claim_sentence(c, key).endswith("[-336 to +12].")
+        assert report.claim_sentence(c, key).endswith("[-336 to +12] at seed 0.")
         assert report.claims_table(c, [key])["verdict"].iloc[0] == "inconclusive"
 
 
@@ -740,13 +746,16 @@ def test_the_claims_table_is_shown_with_how_to_read_it(monkeypatch):
         Claim("ab", "a beats b", "a", "b", "median_km"),
         others={1: _evaluations(seed=5)},
     )
-    report.show_claims(c)
+    report.show_claims(c, full_legend=True)
     table, key, intro, others = shown
     assert "do not decide" in intro.data
     assert others.loc["a beats b", "new places"].endswith("\u00a0e")  # an estimate
     assert "a beats b" in table.index
     assert "averaged over seeds 0, 1" in key.data and "✓ reproduced" in key.data
     assert "still correlated" not in key.data  # no row is flagged
+    shown.clear()  # later chapters point to that legend instead of repeating it
+    report.show_claims(c)
+    assert f"]({report.LEGEND})" in shown[1].data and "✓" not in shown[1].data
 
 
 def test_an_effect_reads_its_interval_with_to_and_never_minus_zero():
@@ -833,7 +842,7 @@ def test_a_claim_decisive_at_some_seeds_only_reads_seed_dependent():
     # its sentence says in words which seeds decided what
     said = report.claim_sentence(c, "ab")
     assert said.endswith(
-        "; the seeds' own tests disagree: not reproduced at seeds 0 and 2, "
+        ". The seeds' own tests disagree: not reproduced at seeds 0 and 2, "
         "inconclusive at seed 1."
     )
     j.seed_verdicts = [cl.INCONCLUSIVE] * 3  # alike: the verdict over the seeds

@@ -146,7 +146,10 @@ def test_the_ranking_includes_the_prior_and_says_where_intervals_cannot_separate
     prior = ev.metrics("prior", "test")["geoscore"]
     lo, hi = ev.intervals("prior", "test")["geoscore"]
     assert table["prior"] == f"{prior:,.0f} [{lo:,.0f} to {hi:,.0f}] b"
-    # the tie is explained by the blocks its interval rests on
+    # the letters follow the verdicts' paired test, uncorrected
+    assert groups[3][first, "prior"].p < comparison.APART
+    assert groups[3][first, second].p >= comparison.APART
+    # the tie is explained by the blocks its test rests on
     pair = f"{first} and {second}"
     why = comparison.ties({"seen places": groups})
     assert why.startswith(f"On seen places, {pair}, ") and " S2 level-" in why
@@ -157,7 +160,7 @@ def test_the_ranking_includes_the_prior_and_says_where_intervals_cannot_separate
     both = pair.replace(" and ", ", ")
     assert clause.endswith(
         f"2 of 2 learned families ({both}) score above the prior ({prior_score}) "
-        "beyond the uncorrected 95 % interval of the difference"
+        "by the paired test at p < 0.05, uncorrected"
     )
 
 
@@ -481,9 +484,9 @@ def test_takeaways_say_only_what_held_at_every_seed():
     )
     # the split stated outright: more images +670, variety +254 over a typical one
     assert (
-        "splits the gain: +670 from more renderings of the place, +254 from mixing "
-        "their conditions, against one condition rendered three times on average "
-        "(-83 against the best such condition). Crops" in said[1]
+        "Of that gain +670 comes from more renderings of one condition and +254 "
+        "from mixing them (-83 against the best single condition). This is "
+        "test-time augmentation" in said[1]
     )
     assert "a median 875 km away" in said[2]
     # the learned families keep their seen-places ranks (the prior's moves), not new
