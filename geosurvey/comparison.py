@@ -288,9 +288,13 @@ IDEAS = {
         "Does answering with the predicted cell's photos beat its centre or mean?",
         "planet:mean_centre_median, pigeon:refine_25, pigeon:refine_200",
     ),
-    "more to learn from": (
-        "Do extra targets, a learned album model or shared heads over partitions help?",
-        "pigeon:aux, planet:lstm_vote, scene_networks:multi_single",
+    "extra training targets": (
+        "Do targets trained beside the cells (geography, coarser cells) help?",
+        "pigeon:aux, scene_networks:multi_single",
+    ),
+    "a learned album model": (
+        "Does a learned album model beat averaging its photos' predictions?",
+        "planet:lstm_vote",
     ),
     "a transformer from scratch on a few thousand tiles": (
         "Does a transformer trained on these tiles alone beat a pretrained CNN?",
@@ -714,16 +718,12 @@ def summary(ch, groups: dict, stability, ideas, *, n_seeds: int, leaders="") -> 
     failed = f"- **Ideas that failed**: {'; '.join(kinds['failed'])}."
     seeds = "at every seed run" if n_seeds > 1 else "at the one seed run (provisional)"
     asked = _questions(kinds["open"])
-    verdicts = list(ideas["over seeds"].items())  # the undecided claims that lean
-    toward, against = (
-        [f"{k[1]} ({ideas.loc[k, EFFECT]})" for k, v in verdicts if v.endswith(lean)]
-        for lean in LEANS
-    )
+    toward, against = (ideas["over seeds"].str.endswith(lean).sum() for lean in LEANS)
     return "\n".join(
         line.strip()
         for line in (
-            f"- **Ranking** (GeoScore at seed {ch.cfg.seed}; uncorrected intervals, "
-            f"so a ranking, not a verdict): {where}"
+            f"- **Ranking** (GeoScore at seed {ch.cfg.seed}; uncorrected tests, so a "
+            f"ranking, not a verdict): {where}"
             + f"\n  - *Over the seeds*: {leaders}"
             * bool(leaders),
             f"- **Findings**: {len(_findings(stability, n_seeds))} of "
@@ -735,10 +735,9 @@ def summary(ch, groups: dict, stability, ideas, *, n_seeds: int, leaders="") -> 
             f"- **New ground**: {carried} of the {n_new} claims judged there "
             f"{'is' if carried == 1 else 'are'} decisive"
             + ("; no idea is shown to carry there." if not carried else "."),
-            f"- **Ideas' claims leaning their way**: {'; '.join(toward)}."
-            * any(toward),
-            f"- **Ideas' claims leaning against**: {'; '.join(against)}."
-            * any(against),
+            f"- **Undecided, leaning**: {toward} of the ideas' claims lean their way "
+            f"and {against} against it (the table of ideas marks them)."
+            * bool(toward + against),
             f"- **Open questions**: {asked}" if asked else "",
         )
         if line

@@ -21,7 +21,8 @@ from .geo import haversine_torch, safe_sqrt
 
 
 def supcon(z, labels, tau: float = 0.07):
-    """Supervised contrastive loss (Khosla et al. 2020, the "L_out" form).
+    """Supervised contrastive loss (Khosla et al. 2020: the mean over positives taken
+    outside the logarithm, their "L_out").
 
     For each anchor with at least one other sample of its class in the batch: ``-mean_p
     log( exp(z.z_p / tau) / sum_{a != anchor} exp(z.z_a / tau) )``; anchors without a

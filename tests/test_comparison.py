@@ -451,7 +451,7 @@ def test_cost_table_gives_each_timing_as_its_median_over_the_seeds_and_its_range
 def test_takeaways_say_only_what_held_at_every_seed():
     rows = [
         ("classify, do not regress", "cells beat regression"),
-        ("more evidence at test time", "fusing several views beats one view"),
+        ("more evidence at test time", "fusing three renderings beats one view"),
         ("beat the prior", "a beats the prior"),
     ]
     ideas = pd.DataFrame(
@@ -533,13 +533,10 @@ def test_an_undecided_idea_leans_only_where_its_intervals_point_one_way():
     ).assign(**{"judged on": "seen places"})
     ch = types.SimpleNamespace(cfg=types.SimpleNamespace(seed=0))
     said = comparison.summary(ch, {}, stable, ideas, n_seeds=3)
-    # every leaning claim, with its effect, whatever its idea's other claims do
+    # every leaning claim is counted, whatever its idea's other claims do
     assert (
-        "- **Ideas' claims leaning against**: an album model beats voting (-262 Geo"
-        in said
+        "- **Undecided, leaning**: 2 of the ideas' claims lean their way and 1 " in said
     )
-    toward = "smoothing beats one-hot (+40 GeoScore); specialists beat one network (+96"
-    assert f"- **Ideas' claims leaning their way**: {toward}" in said
 
 
 def test_the_ideas_table_marks_an_undecided_claim_whose_interval_leans():

@@ -54,7 +54,7 @@ class PigeonSettings(Settings):
     )
     semantic_min_ratio: float = knob(
         0.5,
-        "semantic cells: tau_min = this x tau_max (PIGEON's band is 1000-2000 images)",
+        "semantic cells: merge target n_min = this x tau_max (PIGEON: 1000 to 2000)",
     )
     aux_weight: float = knob(0.3, "weight of each auxiliary loss (the cell loss's: 1)")
     aux_smoothing: float = knob(0.5, "smoothing (x spacing) of the auxiliary model")
@@ -361,7 +361,7 @@ CLAIMS = (
     ),
     Claim(
         "views",
-        "fusing several views beats one view",
+        "fusing three renderings beats one view",
         FUSED,
         MAIN,
         "geoscore",
