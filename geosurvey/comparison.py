@@ -638,24 +638,25 @@ def seed_ranks(by_seed: dict, groups: dict, splits: dict, *, seed: int) -> pd.Da
     return pd.DataFrame.from_dict(table, orient="index").rename_axis("family")
 
 
-def leaders_sentence(ranks: pd.DataFrame) -> str:
+def leaders_sentence(ranks: pd.DataFrame, seeds: list) -> str:
     """Which learned family ranks first on each test set of a :func:`seed_ranks`
-    table, at every seed or seed by seed where the leader changes."""
+    table (ranks at ``seeds``, in order), at every seed or seed by seed."""
     said = []
     for name, column in ranks.items():
         marks = column.str.split(" · ", expand=True)
         every = marks.apply(pd.to_numeric, errors="coerce")  # a column per seed
         rank = every.drop(list(FLOORS), errors="ignore")
         first = [" and ".join(r.index[r == r.min()]) or "–" for _, r in rank.items()]
+        at = ", ".join(f"{f} at seed {s}" for f, s in zip(first, seeds))
         said.append(
-            f"{first[0]} leads the learned families on {name} at every seed run"
+            f"On {name}, {first[0]} leads the learned families at every seed run"
             if len(set(first)) == 1
-            else f"the learned leader on {name} changes by seed ({', '.join(first)})"
+            else f"On {name}, the learned leader changes with the seed: {at}"
         )
-        if PRIOR in every.index and (won := int((every.loc[PRIOR] < rank.min()).sum())):
-            said[-1] += f", and the prior outranks every one at {won} of the seeds"
-    text = "; ".join(said)
-    return f"{text[:1].upper()}{text[1:]}." if said else ""
+        won = every.loc[PRIOR] < rank.min() if PRIOR in every.index else []
+        if at := " and ".join(str(s) for s, w in zip(seeds, won) if w):
+            said[-1] += f"; the prior outranks every one at seed {at}"
+    return " ".join(f"{s}." for s in said)
 
 
 def ties(groups: dict) -> str:

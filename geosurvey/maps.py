@@ -121,14 +121,14 @@ def errors(ax, lat, lon, error_km, size=6, label="error (km)"):
 
 
 def answers(ax, lat, lon, pred_lat, pred_lon, error_km):
-    """Each image's great-circle line from its true location (dot) to its answer
-    (cross), coloured by error on the scale of :func:`errors`."""
+    """Each image's great-circle line from its true location (black dot) to its
+    answer (a larger cross), line and cross coloured by error as in :func:`errors`."""
     norm, cmap = mcolors.LogNorm(10, 20000), plt.get_cmap("RdYlGn_r")
     for a, b, c, d, e in zip(lat, lon, pred_lat, pred_lon, error_km):
         colour = cmap(norm(max(e, 10)))
         ax.plot([b, d], [a, c], color=colour, linewidth=1, transform=ccrs.Geodetic())
-        ax.plot(b, a, "o", color=colour, ms=3, transform=ccrs.PlateCarree())
-        ax.plot(d, c, "x", color=colour, ms=4, transform=ccrs.PlateCarree())
+        ax.plot(b, a, "o", color="black", ms=3, transform=ccrs.PlateCarree())
+        ax.plot(d, c, "x", color=colour, ms=7, mew=2, transform=ccrs.PlateCarree())
     scale = plt.cm.ScalarMappable(norm=norm, cmap=cmap)
     plt.colorbar(scale, ax=ax, shrink=0.7, label="error (km)")
 

@@ -210,12 +210,11 @@ LEGEND = "01_data_and_metrics.html#claims-legend"  # where the full legend is
 
 
 def show_claims(claims, *, full_legend: bool = False) -> None:
-    """The claims table (:func:`claims_table`), how to read it (in full in chapter 1),
+    """How to read the claims table (in full in chapter 1), the table (claims_table)
     and the same claims in the regimes that do not decide them (elsewhere_table)."""
     judged = [j for js in claims.judged.values() for j in js.values()]
     seeds = sorted({s for j in judged for s in j.seeds}) or [claims.seed]
     table = claims_table(claims)
-    IPython.display.display(formatted(table))
     symbols = ", ".join(f"{MARK[v]} {v}" for v in (*DECISIVE, INCONCLUSIVE))
     over = f"averaged over seeds {', '.join(map(str, seeds))}" * (len(seeds) > 1)
     legend = {
@@ -244,8 +243,8 @@ def show_claims(claims, *, full_legend: bool = False) -> None:
         "wider than the widest gap between any two methods on its test images "
         "(oracles aside), so no plausible effect could have been decided.",
     }
-    read = "the columns and verdict words of [chapter 1's claims table]"
-    legend = legend if full_legend else {"How to read it": f"{read}({LEGEND})."}
+    read = f"{symbols}, e an estimate only, a mark per seed; the rest as [chapter 1]"
+    legend = legend if full_legend else {"How to read it": f"{read}({LEGEND}) says."}
     legend |= {
         "Blocks still correlated": "even continent-sized blocks share part of the "
         "difference (r, their neighbours' correlation), so its interval is narrower "
@@ -253,7 +252,8 @@ def show_claims(claims, *, full_legend: bool = False) -> None:
         * bool(table["verdict"].str.contains("still correlated").any()),
         "Against the prior": prior_blocks_sentence(claims),  # why it is hard to beat
     }
-    say("\n".join(f"- *{k}*: {v}" for k, v in legend.items() if v))
+    say("\n".join(f"- *{k}*: {v}" for k, v in legend.items() if v))  # then the table
+    IPython.display.display(formatted(table))
     if len(others := elsewhere_table(claims)):
         say("The same differences where they do not decide the claim (same units):")
         IPython.display.display(formatted(others))
@@ -442,12 +442,13 @@ def training(ch) -> pd.DataFrame:
         trained = ch.fit(job) if len(have) == len(ch.leaves()) else have[0].fit(job)
         r, h, loss = plan.recipe, trained.history, type(plan.loss).__name__
         learns = sum(p.numel() for p in trained.model.parameters() if p.requires_grad)
-        start = "backbone, new head" if hasattr(trained.model, "top") else "new weights"
-        lr = f"{r.lr:.0e}, backbone top {r.lr * r.top_lr_scale:.0e}"
-        spec = ch.registry.jobs[job]
-        needs = "; ".join(
-            ch.registry.jobs[n].description for n in spec.dependencies(ch)
-        )
+        top = getattr(trained.model, "top", None)  # a backbone's top, fine-tuned or not
+        tuned = top is not None and any(p.requires_grad for p in top.parameters())
+        start = "frozen features, new head" if top is not None else "new weights"
+        start = "backbone, new head" if tuned else start
+        lr = f"{r.lr:.0e}" + f", backbone top {r.lr * r.top_lr_scale:.0e}" * tuned
+        spec = (jobs := ch.registry.jobs)[job]
+        needs = "; ".join(jobs[n].description for n in spec.dependencies(ch))
         rows[spec.description] = {
             "starts from": needs if plan.init else start,
             "loss": READER_NAMES.get(loss, loss),

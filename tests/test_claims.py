@@ -747,7 +747,7 @@ def test_the_claims_table_is_shown_with_how_to_read_it(monkeypatch):
         others={1: _evaluations(seed=5)},
     )
     report.show_claims(c, full_legend=True)
-    table, key, intro, others = shown
+    key, table, intro, others = shown  # how to read it, then the table
     assert "do not decide" in intro.data
     assert others.loc["a beats b", "new places"].endswith("\u00a0e")  # an estimate
     assert "a beats b" in table.index
@@ -755,7 +755,8 @@ def test_the_claims_table_is_shown_with_how_to_read_it(monkeypatch):
     assert "still correlated" not in key.data  # no row is flagged
     shown.clear()  # later chapters point to that legend instead of repeating it
     report.show_claims(c)
-    assert f"]({report.LEGEND})" in shown[1].data and "✓" not in shown[1].data
+    assert f"]({report.LEGEND})" in shown[0].data and "✓ reproduced" in shown[0].data
+    assert "*Smallest detectable*" not in shown[0].data  # the rest: chapter 1's
 
 
 def test_an_effect_reads_its_interval_with_to_and_never_minus_zero():
@@ -824,7 +825,7 @@ def test_a_difference_correlated_even_over_continents_is_flagged(monkeypatch):
     shown = []
     monkeypatch.setattr(IPython.display, "display", lambda obj, **k: shown.append(obj))
     report.show_claims(c)
-    assert "*Blocks still correlated*" in shown[1].data
+    assert "*Blocks still correlated*" in shown[0].data
 
 
 def test_a_claim_decisive_at_some_seeds_only_reads_seed_dependent():

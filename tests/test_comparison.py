@@ -412,16 +412,16 @@ def test_seed_ranks_read_other_seeds_from_their_results_and_name_a_new_leader():
         "prior": "2 · 1 · –",
         "b": "3 · 2 · 1",
     }
-    assert comparison.leaders_sentence(ranks) == (  # floors aside, said apart
-        "The learned leader on seen places changes by seed (a, b, b), and the prior "
-        "outranks every one at 1 of the seeds."
+    assert comparison.leaders_sentence(ranks, [0, 1, 2]) == (  # floors aside
+        "On seen places, the learned leader changes with the seed: a at seed 0, b at "
+        "seed 1, b at seed 2; the prior outranks every one at seed 1."
     )
     steady = comparison.seed_ranks(
         {0: {}, 1: run({"a": 5.0, "b": 1.0})}, groups, {"seen places": "test"}, seed=0
     )
     assert (
-        comparison.leaders_sentence(steady)
-        == "A leads the learned families on seen places at every seed run."
+        comparison.leaders_sentence(steady, [0, 1])
+        == "On seen places, a leads the learned families at every seed run."
     )
 
 

@@ -365,7 +365,7 @@ CLAIMS = (
         FUSED,
         MAIN,
         "geoscore",
-        source=NOT_IN_FALDE,
+        source="this book: PIGEON's fusion of views, on three renderings of one tile",
     ),
     # against the classifier of the same smoothing without the heads (a setting)
     Claim(
