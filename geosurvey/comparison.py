@@ -272,13 +272,18 @@ IDEAS = {
     ),
     "contrastive stages and schedules": (
         "Does a triplet stage, hierarchical loss or staged schedule help retrieval?",
-        "two_stage_vit:triplet_median, two_stage_vit:hierarchical, "
+        "two_stage_vit:triplet_median, two_stage_vit:triplet_25, "
+        "two_stage_vit:triplet_europe, two_stage_vit:hierarchical, "
         "two_stage_vit:multistage",
     ),
     "route by scene": (
         "Do scene-routed specialists, or the scene as an input, beat one network?",
         "scene_networks:csn, scene_networks:csn_1, scene_networks:csn_2, "
         "scene_networks:csn_3, scene_networks:scene_input",
+    ),
+    "the whole scene-aware model": (
+        "Does Lo et al.'s whole scene-aware model beat one classifier at 2,500 km?",
+        "scene_networks:full_basic_2500",
     ),
     "cells that follow geography": (
         "Do cells along borders and clusters beat S2 squares?",
@@ -430,16 +435,17 @@ def views_control(chapters) -> tuple | None:
 
 def _views_lesson(fused, best, mean, one, *, seed: int) -> str:
     """The lesson of chapter 3's views (:func:`views_control`) where fusing held."""
+    most = "more renderings" if mean - one > fused - mean else "mixing conditions"
     return (
         "Add evidence of the place at test time where the input offers it. GeoTiles "
-        "render each place three ways, and PIGEON's view fusion, which averages the "
-        f"predictions for the three, gained at every seed (at seed {seed}, "
-        f"{fused:,.0f} GeoScore on seen places against one view's {one:,.0f}). Of "
-        f"that gain {mean - one:+,.0f} comes from more renderings of one condition "
-        f"and {fused - mean:+,.0f} from mixing them ({fused - best:+,.0f} against the "
-        "best single condition). This is test-time augmentation of one place: a "
-        "single photo has no second rendering, and crops cut from one image add no "
-        "new view of the place (chapter 5 judges them)."
+        "render each place in three conditions (true colour, relief, topography), and "
+        "PIGEON's view fusion, which averages the predictions for the three, gained "
+        f"at every seed. At seed {seed}, on seen places: one view {one:,.0f} GeoScore; "
+        f"one condition rendered three times {mean:,.0f} on average over the "
+        f"conditions, {best:,.0f} for the best; the three conditions mixed "
+        f"{fused:,.0f}. Most of the gain comes from {most}. This is test-time "
+        "augmentation of one place: a single photo has no second rendering, and crops "
+        "cut from one image add no new view of the place (chapter 5 judges them)."
     )
 
 
@@ -723,8 +729,8 @@ def summary(ch, groups: dict, stability, ideas, *, n_seeds: int, leaders="") -> 
     return "\n".join(
         line.strip()
         for line in (
-            f"- **Ranking** (GeoScore at seed {ch.cfg.seed}; uncorrected tests, so a "
-            f"ranking, not a verdict): {where}"
+            f"- **Ranking** (GeoScore at seed {ch.cfg.seed}; uncorrected paired tests "
+            f"on blocks sized for each pair: a ranking, not a verdict): {where}"
             + f"\n  - *Over the seeds*: {leaders}"
             * bool(leaders),
             f"- **Findings**: {len(_findings(stability, n_seeds))} of "

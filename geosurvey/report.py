@@ -287,7 +287,10 @@ def claims_table(claims, keys=None) -> pd.DataFrame:
                 )
             elif lean := _leaning(c, j):
                 p = j.pooled_p_adjusted or j.p_adjusted
-                row["verdict"] += f" (interval leans {SIDES[lean]}; Holm p {p:#.2g})"
+                most = "largest " * (j.pooled_p_adjusted is not None)  # of the seeds'
+                row["verdict"] += (
+                    f" (interval leans {SIDES[lean]}; {most}Holm p {p:#.2g})"
+                )
             if j.still_correlated is not None:
                 row["verdict"] += f"; blocks still correlated (r {j.still_correlated})"
         row["smallest detectable"] = detectable(j, c.metric)

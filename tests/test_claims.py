@@ -526,7 +526,11 @@ def test_claim_sentences_give_every_regimes_verdict_with_its_interval():
     j.detectable = widest - 1
     verdict = report.claims_table(c).loc["a beats b", "verdict"]
     p = j.pooled_p_adjusted or j.p_adjusted
-    assert verdict == f"inconclusive (interval leans the claim's way; Holm p {p:#.2g})"
+    most = "largest " * (j.pooled_p_adjusted is not None)
+    assert (
+        verdict
+        == f"inconclusive (interval leans the claim's way; {most}Holm p {p:#.2g})"
+    )
     # a control is reported apart from the findings
     c.claims["ab"] = dataclasses.replace(c.claims["ab"], control=True)
     assert "a beats b (a control)" in report.claims_table(c).index

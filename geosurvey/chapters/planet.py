@@ -450,7 +450,7 @@ CLAIMS = (
     ),
     Claim(
         "class_distance",
-        "classification beats distance-loss regression (GeoScore)",
+        "classification beats an untuned distance-loss regressor (GeoScore)",
         MEAN,
         DISTANCE,
         "geoscore",
@@ -458,7 +458,7 @@ CLAIMS = (
     ),
     Claim(
         "class_chord",
-        "classification beats chord-loss regression (GeoScore)",
+        "classification beats an untuned chord-loss regressor (GeoScore)",
         MEAN,
         CHORD,
         "geoscore",
