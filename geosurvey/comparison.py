@@ -713,11 +713,10 @@ def against_prior(groups: tuple) -> str:
     return f"{learned[0]} leads the learned families ({score[learned[0]]:,.0f}); {told}"
 
 
-def summary(ch, groups: dict, stability, ideas, *, n_seeds: int, leaders="") -> str:
+def summary(ch, groups: dict, stability, ideas, *, n_seeds: int) -> str:
     """The chapter's summary, as a list: on each test set of ``groups`` (``{name:
     grouped}``) who leads and who is told apart from the prior; how many claims are
-    findings; the ideas that held; what new ground decides; the questions left open.
-    ``leaders``: who leads at each seed (:func:`leaders_sentence`)."""
+    findings; the ideas that held; what new ground decides; the questions left open."""
     where = "".join(f"\n  - *{n}*: {against_prior(g)}." for n, g in groups.items())
     kinds, (n_new, carried) = _idea_kinds(ideas), _new_ground(stability, "verdict")
     held = "; ".join(kinds["held"]) or "none"
@@ -730,9 +729,7 @@ def summary(ch, groups: dict, stability, ideas, *, n_seeds: int, leaders="") -> 
         line.strip()
         for line in (
             f"- **Ranking** (GeoScore at seed {ch.cfg.seed}; uncorrected paired tests "
-            f"on blocks sized for each pair: a ranking, not a verdict): {where}"
-            + f"\n  - *Over the seeds*: {leaders}"
-            * bool(leaders),
+            f"on blocks sized for each pair: a ranking, not a verdict): {where}",
             f"- **Findings**: {len(_findings(stability, n_seeds))} of "
             f"{_counted(stability)} keep one "
             f"decisive verdict {seeds}, after Holm's correction (listed under "

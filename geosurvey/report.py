@@ -285,7 +285,7 @@ def claims_table(claims, keys=None) -> pd.DataFrame:
                     ": underpowered (the widest gap between two methods here is "
                     f"{number(widest, c.metric)}{unit(c.metric)})"
                 )
-            elif lean := _leaning(c, j):
+            if (lean := _leaning(c, j)) and "too few" not in row["verdict"]:
                 p = j.pooled_p_adjusted or j.p_adjusted
                 most = "largest " * (j.pooled_p_adjusted is not None)  # of the seeds'
                 row["verdict"] += (
@@ -420,7 +420,7 @@ def prior_blocks_sentence(claims) -> str:
     if not found:
         return ""
     j = found[0][1]
-    least = "; ".join(f"{c.text}, {detectable(j, c.metric)}" for c, j, _ in found)
+    least = "; ".join(f"{detectable(j, c.metric)} for “{c.text}”" for c, j, _ in found)
     elsewhere = " A claim judged elsewhere is decided there, on its row's blocks."
     return (
         "On seen places the prior answers every image with one point, so how far a "
