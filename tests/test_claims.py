@@ -793,7 +793,9 @@ def test_the_prior_blocks_sentence_gives_each_prior_claims_detectable_difference
     j = c.judged["ap"]["seen"]
     text = report.prior_blocks_sentence(c)
     assert f"down to S2 level {j.level} " in text and f"On {j.blocks} such" in text
-    assert text.endswith(f"a beats the prior, {report.detectable(j, 'median_km')}.")
+    assert text.endswith(
+        f"{report.detectable(j, 'median_km')} for “a beats the prior”."
+    )
     assert "a beats b" not in text
     assert (
         report.prior_blocks_sentence(
