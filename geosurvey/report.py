@@ -276,7 +276,7 @@ def claims_table(claims, keys=None) -> pd.DataFrame:
             row["difference"] = effect(j, c.metric)
             row["at each seed"] = marks(j)
             row["verdict"] = _over_seeds(j)
-            if j.detectable == float("inf") and row["verdict"] == INCONCLUSIVE:
+            if few := j.detectable == float("inf") and row["verdict"] == INCONCLUSIVE:
                 row["verdict"] += ": too few blocks to decide"
             elif row["verdict"] == INCONCLUSIVE and j.detectable > (
                 widest := widest_gap(claims.ev, c, j.regime)
@@ -285,7 +285,7 @@ def claims_table(claims, keys=None) -> pd.DataFrame:
                     ": underpowered (the widest gap between two methods here is "
                     f"{number(widest, c.metric)}{unit(c.metric)})"
                 )
-            if (lean := _leaning(c, j)) and "too few" not in row["verdict"]:
+            if (lean := _leaning(c, j)) and not few:
                 p = j.pooled_p_adjusted or j.p_adjusted
                 most = "largest " * (j.pooled_p_adjusted is not None)  # of the seeds'
                 row["verdict"] += (
