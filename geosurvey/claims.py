@@ -105,6 +105,7 @@ class Judgement:
     reason: str = ""  # why it is not testable here
     seeds: list = field(default_factory=list)
     seed_verdicts: list = field(default_factory=list)  # at each of ``seeds``
+    seed_differences: list = field(default_factory=list)  # at each of ``seeds``
     pooled_difference: float | None = None
     pooled_ci95: list | None = None
     pooled_p_adjusted: float | None = None  # the largest of the seeds' corrected p
@@ -118,6 +119,7 @@ def _pool(j: Judgement, found: list) -> None:
     verdicts = {o.verdict for _, o, _ in found}
     j.seeds = [s for s, _, _ in found]
     j.seed_verdicts = [o.verdict for _, o, _ in found]
+    j.seed_differences = [o.difference for _, o, _ in found]
     j.pooled_difference = float(np.mean([o.difference for _, o, _ in found]))
     j.pooled_ci95 = stats.interval(
         stats.pooled([r for _, _, r in found], seed=len(found))

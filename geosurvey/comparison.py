@@ -370,18 +370,50 @@ def _idea_kinds(table: pd.DataFrame) -> dict:
     seed, in its deciding regime), failed, held in part, lean one way (undecided,
     with intervals over the seeds on one side of zero: :data:`LEANS`), or are open."""
     found = {k: [] for k in ("held", "failed", "partly", *LEAN_WORDS, "open")}
-    alike = {(claims.REPRODUCED,): "held", (claims.NOT_REPRODUCED,): "failed"}
     for idea, rows in table.groupby(level="idea", sort=False):
-        v, n = rows["over seeds"].tolist(), len(rows)
-        hits = v.count(claims.REPRODUCED)
-        its, against = (sum(x.endswith(lean) for x in v) for lean in LEANS)
-        against += v.count(claims.NOT_REPRODUCED)  # a failed claim leans against too
-        ways = {(True, False): "leans", (False, True): "leans against"}
-        lean = ways.get((its > 0, against > 0), "open")
-        kind = alike.get(tuple(set(v)), "partly" if hits else lean)
-        count = {"partly": hits, "leans": its, "leans against": against}.get(kind, n)
+        kind, count, n = _idea_kind(rows["over seeds"].tolist())
         found[kind].append(idea + f" ({count} of {n} claims)" * (count < n))
     return found
+
+
+def _idea_kind(v: list) -> tuple:
+    """(kind, how many claims it rests on, how many claims) of an idea whose claims
+    have the verdicts over seeds ``v`` (:func:`_idea_kinds`)."""
+    n, hits = len(v), v.count(claims.REPRODUCED)
+    its, against = (sum(x.endswith(lean) for x in v) for lean in LEANS)
+    against += v.count(claims.NOT_REPRODUCED)  # a failed claim leans against too
+    ways = {(True, False): "leans", (False, True): "leans against"}
+    lean = ways.get((its > 0, against > 0), "open")
+    alike = {(claims.REPRODUCED,): "held", (claims.NOT_REPRODUCED,): "failed"}
+    kind = alike.get(tuple(set(v)), "partly" if hits else lean)
+    count = {"partly": hits, "leans": its, "leans against": against}.get(kind, n)
+    return kind, count, n
+
+
+# how sure an idea's evidence is, by its kind (:func:`_idea_kind`)
+SURE = {
+    "held": "held at every seed: a finding",
+    "failed": "failed at every seed: a finding against it",
+    "partly": "held in part, at every seed: a finding",
+    "leans": "undecided, leaning its way: a hint",
+    "leans against": "undecided, leaning against it: a hint",
+    "open": "undecided either way",
+}
+
+
+def how_sure(ideas: pd.DataFrame) -> pd.DataFrame:
+    """Per idea of a :func:`lessons_table`: its question, how many claims test it,
+    where they are judged and how sure their verdicts over the seeds make it."""
+    rows = {}
+    for idea, group in ideas.groupby(level="idea", sort=False):
+        kind, count, n = _idea_kind(group["over seeds"].tolist())
+        rows[idea] = {
+            "question": IDEAS[idea][0],
+            "claims": n,
+            "judged on": ", ".join(dict.fromkeys(group["judged on"])),
+            "how sure": SURE[kind] + f" ({count} of {n} claims)" * (count < n),
+        }
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("idea")
 
 
 def _new_ground(table: pd.DataFrame, verdict: str = "over seeds") -> tuple:
@@ -401,13 +433,12 @@ def idea_findings(table: pd.DataFrame, *, n_seeds: int) -> str:
         "failed": f"Failed at {every}",
         "partly": "Held in part",
         **{k: f"Undecided, but {LEANING} {w[:-1]}" for k, w in LEAN_WORDS.items()},
+        "open": "Open (the summary asks them as questions)",
     }
     n_new, sure = _new_ground(table)
     said = [f"{words[k]}: {'; '.join(found[k])}." for k in words if found[k]]
-    asked = _questions(found["open"])
     return (
         " ".join(said)
-        + f" Open questions, which this evidence cannot decide: {asked}" * bool(asked)
         + f" Of the table's {n_new} claims judged on new ground (one model's discs "
         f"or the folds), {sure} {'is' if sure == 1 else 'are'} decisive "
         + ("with the same verdict at every seed" if n_seeds > 1 else "at this seed")
@@ -443,7 +474,13 @@ def _views_lesson(fused, best, mean, one, *, seed: int) -> str:
         f"at every seed. At seed {seed}, on seen places: one view {one:,.0f} GeoScore; "
         f"one condition rendered three times {mean:,.0f} on average over the "
         f"conditions, {best:,.0f} for the best; the three conditions mixed "
-        f"{fused:,.0f}. Most of the gain comes from {most}. This is test-time "
+        f"{fused:,.0f}. Most of the gain comes from {most}"
+        + (
+            ", and mixing the conditions did not beat the best one alone "
+            f"({fused:,.0f} against {best:,.0f})"
+        )
+        * (best > fused)
+        + ". This is test-time "
         "augmentation of one place: a single photo has no second rendering, and crops "
         "cut from one image add no new view of the place (chapter 5 judges them)."
     )

@@ -228,8 +228,8 @@ def show_claims(claims, *, full_legend: bool = False) -> None:
         f"one's, {over or f'at seed {seeds[0]}'}, with its 95 % interval over blocks "
         "and seeds (the tables above show one seed); a claim about an error in km "
         "wants it negative, one about an accuracy or a GeoScore positive.",
-        "At each seed": f"{symbols}, e an estimate only (a regime the claim is not "
-        "about), – not run. The interval pools the seeds, but a verdict needs each "
+        "At each seed": f"the verdict ({symbols}) and the difference at each seed "
+        "run, in order. The interval pools the seeds, but a verdict needs each "
         "seed's own test to pass Holm's correction for all the chapter's claims, so an "
         "interval clear of zero can still be inconclusive or seed-dependent (its "
         "Holm p: the largest of the seeds' corrected p-values).",
@@ -243,7 +243,7 @@ def show_claims(claims, *, full_legend: bool = False) -> None:
         "wider than the widest gap between any two methods on its test images "
         "(oracles aside), so no plausible effect could have been decided.",
     }
-    read = f"{symbols}, e an estimate only, a mark per seed; the rest as [chapter 1]"
+    read = f"each seed's verdict ({symbols}) and difference; the rest as [chapter 1]"
     legend = legend if full_legend else {"How to read it": f"{read}({LEGEND}) says."}
     legend |= {
         "Blocks still correlated": "even continent-sized blocks share part of the "
@@ -274,7 +274,7 @@ def claims_table(claims, keys=None) -> pd.DataFrame:
             row["verdict"] = NOT_TESTABLE if c.untestable or j else "–"
         else:
             row["difference"] = effect(j, c.metric)
-            row["at each seed"] = marks(j)
+            row["at each seed"] = marks(j, c.metric)
             row["verdict"] = _over_seeds(j)
             if few := j.detectable == float("inf") and row["verdict"] == INCONCLUSIVE:
                 row["verdict"] += ": too few blocks to decide"
@@ -312,9 +312,16 @@ def widest_gap(ev, c, regime: str) -> float:
     return float(values.max() - values.min()) if values.count() > 1 else 0.0
 
 
-def marks(j) -> str:
-    """A judgement's verdict at each seed run, as marks: ``✓ ✓ ?``."""
-    return NBSP.join(MARK[v] for v in j.seed_verdicts or [j.verdict])
+def marks(j, metric: str = "") -> str:
+    """A judgement's verdict at each seed run, as marks: ``✓ ✓ ?``; with ``metric``,
+    each followed by that seed's difference: ``✓ +6.9, ✓ +8.1, ? +4.2``."""
+    verdicts = j.seed_verdicts or [j.verdict]
+    if not metric:
+        return NBSP.join(MARK[v] for v in verdicts)
+    found = j.seed_differences or [j.difference]
+    return ", ".join(
+        f"{MARK[v]}{NBSP}{number(d, metric, True)}" for v, d in zip(verdicts, found)
+    )
 
 
 def elsewhere_table(claims) -> pd.DataFrame:
@@ -369,8 +376,14 @@ def findings(claims) -> str:
             continue
         if held not in DECISIVE and (seen := verdict(claims, key, "seen")) in DECISIVE:
             seen_only.append(f"{c.text} ({seen} there)")
-        split = f" ({marks(claims.deciding(key))})" if held == SEED_DEPENDENT else ""
-        found.setdefault(held, []).append(c.text + split)  # split seeds: their marks
+        said = [marks(claims.deciding(key))] if held == SEED_DEPENDENT else []
+        said += ["this book's claim"] * c.source.startswith("this book")
+        text = (
+            c.text.removesuffix(")") + "; " if c.text.endswith(")") else c.text + " ("
+        )
+        found.setdefault(held, []).append(
+            text + f"{'; '.join(said)})" if said else c.text
+        )
         if c.source and not c.source.startswith("this book"):
             papers.append(held)
             undecided = held in (INCONCLUSIVE, SEED_DEPENDENT)

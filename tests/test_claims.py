@@ -445,6 +445,10 @@ def test_findings_say_how_the_papers_own_claims_fared_apart_from_the_books():
         "\n- Of the 2 claims taken from the surveys and papers, 1 reproduced here; "
         "1 failed and 0 are undecided or not testable."
     )
+    # the book's own claims are named as such where the decided ones are listed
+    assert "**reproduced**: a beats b; a beats b too (this book's claim)." in (
+        report.findings(c)
+    )
     # an undecided paper claim whose interval lies against it is named
     j = c.judged["ba"]["seen"]
     j.verdict, j.difference, j.ci95 = cl.INCONCLUSIVE, 200.0, [100.0, 300.0]
@@ -483,7 +487,9 @@ def test_claim_sentences_give_every_regimes_verdict_with_its_interval():
     assert table.loc["c beats a", "verdict"] == "–"
     row = table.loc["a beats b"]
     assert row["judged on"] == "new places" and row["verdict"] == cl.REPRODUCED
-    assert row["at each seed"] == "✓\u00a0✓"
+    by_seed = [f"✓\u00a0{d:+,.0f}" for d in j.seed_differences]
+    assert row["at each seed"] == ", ".join(by_seed)
+    assert np.mean(j.seed_differences) == pytest.approx(j.pooled_difference)
     assert f": {row['difference']} over seeds 0 and 1 (" in text
     # the regime that does not decide it: only "a beats b" was judged elsewhere
     others = report.elsewhere_table(c)

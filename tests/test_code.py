@@ -160,7 +160,9 @@ def test_the_tools_stand_beside_the_library_and_it_stays_small():
     chapter 6's takeaways from what held, with chapter 3's view control, and the cost
     figure's timing ranges: 79; underpowered tests named as such, chapter 6's lessons
     pasted into the introduction, each seed's verdict in words: 29; one fine-tuned
-    classifier on each candidate design of new ground, its masked renderings: 104)."""
+    classifier on each candidate design of new ground, its masked renderings: 104;
+    each seed's difference in the claims tables, chapter 6's table of how sure each
+    idea is and chapter 2's regressors' own recipe: 65)."""
     lines, inner = 0, 0
     for name, path in _modules():
         tree = ast.parse(path.read_text())
@@ -176,7 +178,7 @@ def test_the_tools_stand_beside_the_library_and_it_stays_small():
     assert not {"bench", "bench_gpu", "checkbook"} & {
         p.stem for p in PACKAGE.rglob("*.py")
     }
-    assert lines <= 15_908 and inner <= 96, (lines, inner)
+    assert lines <= 15_973 and inner <= 96, (lines, inner)
 
 
 def _cycles(graph: dict) -> list:

@@ -264,8 +264,7 @@ def test_lessons_group_claims_by_idea_and_hold_an_idea_only_at_every_seed():
         cl.NOT_TESTABLE,
     }
     assert (
-        "Open questions, which this evidence cannot decide: Does a classifier over "
-        "cells beat direct regression of the coordinates?"
+        "Open (the summary asks them as questions): classify, do not regress; "
     ) in comparison.idea_findings(three, n_seeds=3)
     one = comparison.lessons_table({0: by_seed[0]})
     assert "Failed at the one seed run, not yet a finding: finer cells near" in (
@@ -482,7 +481,8 @@ def test_takeaways_say_only_what_held_at_every_seed():
     assert (
         "one view 2,270 GeoScore; one condition rendered three times 2,940 on "
         "average over the conditions, 3,277 for the best; the three conditions mixed "
-        "3,194. Most of the gain comes from more renderings." in said[1]
+        "3,194. Most of the gain comes from more renderings, and mixing the "
+        "conditions did not beat the best one alone (3,194 against 3,277)." in said[1]
     )
     assert "a median 875 km away" in said[2]
     # the learned families keep their seen-places ranks (the prior's moves), not new
@@ -523,7 +523,7 @@ def test_an_undecided_idea_leans_only_where_its_intervals_point_one_way():
     assert "leaning the claims' way: smooth labels by distance." in text
     assert "leaning against the claims: more to learn from (1 of 2 claims)." in text
     # claims pointing both ways (a lean for, a failure against) leave it open
-    assert "Open questions, which this evidence cannot decide: Do scene-routed" in text
+    assert "Open (the summary asks them as questions): route by scene." in text
     stable = pd.DataFrame(
         {"verdict": [cl.INCONCLUSIVE], "control": [False], comparison.SAME: ["no"]}
     ).assign(**{"judged on": "seen places"})
@@ -533,6 +533,40 @@ def test_an_undecided_idea_leans_only_where_its_intervals_point_one_way():
     assert (
         "- **Undecided, leaning**: 2 of the ideas' claims lean their way and 1 " in said
     )
+
+
+def test_how_sure_gives_each_idea_its_claims_regimes_and_strength():
+    rows = [
+        ("classify, do not regress", "cells beat regression"),
+        ("classify, do not regress", "cells beat chords"),
+        ("route by scene", "specialists beat one network"),
+        ("beat the prior", "PlaNet beats the prior"),
+    ]
+    verdicts = [cl.REPRODUCED, cl.INCONCLUSIVE, cl.INCONCLUSIVE + comparison.LEANS[1]]
+    ideas = pd.DataFrame(
+        {
+            "over seeds": [*verdicts, cl.INCONCLUSIVE],
+            "judged on": ["seen places", "new places", "seen places", "new places"],
+        },
+        index=pd.MultiIndex.from_tuples(rows, names=["idea", "claim"]),
+    )
+    table = comparison.how_sure(ideas)
+    assert list(table.index) == [
+        "classify, do not regress",
+        "route by scene",
+        "beat the prior",
+    ]
+    assert table["claims"].tolist() == [2, 1, 1]
+    classify = table.loc["classify, do not regress"]
+    assert classify["judged on"] == "seen places, new places"
+    assert (
+        classify["how sure"] == "held in part, at every seed: a finding (1 of 2 claims)"
+    )
+    assert classify["question"] == comparison.IDEAS["classify, do not regress"][0]
+    assert table.loc["route by scene", "how sure"] == (
+        "undecided, leaning against it: a hint"
+    )
+    assert table.loc["beat the prior", "how sure"] == "undecided either way"
 
 
 def test_the_ideas_table_marks_an_undecided_claim_whose_interval_leans():
