@@ -423,9 +423,10 @@ def _papers_share(verdicts: list, against: list) -> str:
 
 def prior_blocks_sentence(claims) -> str:
     """Why the claims against the prior decide little on seen places: the blocks their
-    differences are judged on, and the smallest difference each can detect there."""
+    differences are judged on, and the smallest difference each can detect there (and,
+    for a claim judged elsewhere, there)."""
     found = [  # the prior, or its family in chapter 6
-        (c, j, claims.deciding(key).regime != "seen")
+        (c, j, claims.deciding(key))
         for key, c in claims.claims.items()
         if (j := claims.judged.get(key, {}).get("seen")) and j.level is not None
         if any(m.startswith("prior") for m in (c.better, c.worse))
@@ -433,15 +434,24 @@ def prior_blocks_sentence(claims) -> str:
     if not found:
         return ""
     j = found[0][1]
-    least = "; ".join(f"{detectable(j, c.metric)} for “{c.text}”" for c, j, _ in found)
-    elsewhere = " A claim judged elsewhere is decided there, on its row's blocks."
+    least = "; ".join(_prior_detectable(*f) for f in found)
     return (
         "On seen places the prior answers every image with one point, so how far a "
         "method beats it goes together over whole continents: neighbouring blocks "
         f"of this difference stay correlated down to S2 level {j.level} (about "
-        f"{stats.edge_km(j.level):,.0f} km across). On {j.blocks} such blocks the "
-        f"smallest differences the seen-places tests can detect are large: {least}."
-    ) + elsewhere * any(other for *_, other in found)
+        f"{stats.edge_km(j.level):,.0f} km across). On {j.blocks} such blocks a "
+        f"seen-places test detects only large differences: {least}."
+    )
+
+
+def _prior_detectable(c, seen, deciding) -> str:
+    """What the seen-places test of claim ``c`` can detect, and where the claim is
+    judged when that is elsewhere (:func:`prior_blocks_sentence`)."""
+    here = f"{detectable(seen, c.metric)} for “{c.text}”"
+    if deciding is None or deciding is seen:
+        return here
+    there = detectable(deciding, c.metric)
+    return f"{here}, judged instead on {BY_KEY[deciding.regime].name} ({there} there)"
 
 
 def training(ch) -> pd.DataFrame:

@@ -803,6 +803,20 @@ def test_the_prior_blocks_sentence_gives_each_prior_claims_detectable_difference
         f"{report.detectable(j, 'median_km')} for “a beats the prior”."
     )
     assert "a beats b" not in text
+    # a claim about new ground says where it is judged instead, and what it detects
+    ev.done[("prior", "test_new")] = ev.done[("b", "test_new")]
+    c = _claims(ev, Claim("ap", "a beats the prior", "a", "prior", "median_km"))
+    c2 = _claims(
+        ev,
+        Claim("ap", "a beats the prior", "a", "prior", "median_km"),
+        generalisation=("ap",),
+    )
+    new = c2.judged["ap"]["new"]
+    assert report.prior_blocks_sentence(c2).endswith(
+        "“a beats the prior”, judged instead on new places "
+        f"({report.detectable(new, 'median_km')} there)."
+    )
+    assert report.prior_blocks_sentence(c).endswith("for “a beats the prior”.")
     assert (
         report.prior_blocks_sentence(
             _claims(ev, Claim("ab", "x", "a", "b", "median_km"))

@@ -162,7 +162,8 @@ def test_the_tools_stand_beside_the_library_and_it_stays_small():
     pasted into the introduction, each seed's verdict in words: 29; one fine-tuned
     classifier on each candidate design of new ground, its masked renderings: 104;
     each seed's difference in the claims tables, chapter 6's table of how sure each
-    idea is and chapter 2's regressors' own recipe: 65)."""
+    idea is and chapter 2's regressors' own recipe: 65; a claim against the prior that
+    is judged elsewhere says where: 10)."""
     lines, inner = 0, 0
     for name, path in _modules():
         tree = ast.parse(path.read_text())
@@ -178,7 +179,7 @@ def test_the_tools_stand_beside_the_library_and_it_stays_small():
     assert not {"bench", "bench_gpu", "checkbook"} & {
         p.stem for p in PACKAGE.rglob("*.py")
     }
-    assert lines <= 15_973 and inner <= 96, (lines, inner)
+    assert lines <= 15_983 and inner <= 96, (lines, inner)
 
 
 def _cycles(graph: dict) -> list:
