@@ -402,18 +402,21 @@ SURE = {
 
 
 def how_sure(ideas: pd.DataFrame) -> pd.DataFrame:
-    """Per idea of a :func:`lessons_table`: its question, how many claims test it,
+    """Per idea of a :func:`lessons_table`, findings first: its question, its claims,
     where they are judged and how sure their verdicts over the seeds make it."""
-    rows = {}
+    rows, order = {}, list(SURE)
     for idea, group in ideas.groupby(level="idea", sort=False):
         kind, count, n = _idea_kind(group["over seeds"].tolist())
         rows[idea] = {
             "question": IDEAS[idea][0],
             "claims": n,
-            "judged on": ", ".join(dict.fromkeys(group["judged on"])),
+            "judged on": "; ".join(dict.fromkeys(group["judged on"])),
             "how sure": SURE[kind] + f" ({count} of {n} claims)" * (count < n),
+            "kind": order.index(kind),
         }
-    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("idea")
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table = table.sort_values("kind", kind="stable").drop(columns="kind")
+    return table.rename_axis("idea")
 
 
 def _new_ground(table: pd.DataFrame, verdict: str = "over seeds") -> tuple:

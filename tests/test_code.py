@@ -13,7 +13,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "geosurvey"
-CHAPTERS = sorted((ROOT / "book").glob("0*.ipynb"))
+CHAPTERS = sorted((ROOT / "book").glob("*.ipynb"))  # the appendix too
 MAX_LINES = 50
 
 # the methods each chapter must show from the library's own source
@@ -163,7 +163,7 @@ def test_the_tools_stand_beside_the_library_and_it_stays_small():
     classifier on each candidate design of new ground, its masked renderings: 104;
     each seed's difference in the claims tables, chapter 6's table of how sure each
     idea is and chapter 2's regressors' own recipe: 65; a claim against the prior that
-    is judged elsewhere says where: 10)."""
+    is judged elsewhere says where, the ideas sorted by how sure they are: 13)."""
     lines, inner = 0, 0
     for name, path in _modules():
         tree = ast.parse(path.read_text())
@@ -179,7 +179,7 @@ def test_the_tools_stand_beside_the_library_and_it_stays_small():
     assert not {"bench", "bench_gpu", "checkbook"} & {
         p.stem for p in PACKAGE.rglob("*.py")
     }
-    assert lines <= 15_983 and inner <= 96, (lines, inner)
+    assert lines <= 15_986 and inner <= 96, (lines, inner)
 
 
 def _cycles(graph: dict) -> list:

@@ -537,28 +537,28 @@ def test_an_undecided_idea_leans_only_where_its_intervals_point_one_way():
 
 def test_how_sure_gives_each_idea_its_claims_regimes_and_strength():
     rows = [
+        ("beat the prior", "PlaNet beats the prior"),
+        ("route by scene", "specialists beat one network"),
         ("classify, do not regress", "cells beat regression"),
         ("classify, do not regress", "cells beat chords"),
-        ("route by scene", "specialists beat one network"),
-        ("beat the prior", "PlaNet beats the prior"),
     ]
-    verdicts = [cl.REPRODUCED, cl.INCONCLUSIVE, cl.INCONCLUSIVE + comparison.LEANS[1]]
+    verdicts = [cl.INCONCLUSIVE, cl.INCONCLUSIVE + comparison.LEANS[1], cl.REPRODUCED]
     ideas = pd.DataFrame(
         {
             "over seeds": [*verdicts, cl.INCONCLUSIVE],
-            "judged on": ["seen places", "new places", "seen places", "new places"],
+            "judged on": ["new places", "seen places", "seen places", "new places"],
         },
         index=pd.MultiIndex.from_tuples(rows, names=["idea", "claim"]),
     )
     table = comparison.how_sure(ideas)
-    assert list(table.index) == [
+    assert list(table.index) == [  # findings first, the open questions last
         "classify, do not regress",
         "route by scene",
         "beat the prior",
     ]
     assert table["claims"].tolist() == [2, 1, 1]
     classify = table.loc["classify, do not regress"]
-    assert classify["judged on"] == "seen places, new places"
+    assert classify["judged on"] == "seen places; new places"
     assert (
         classify["how sure"] == "held in part, at every seed: a finding (1 of 2 claims)"
     )
