@@ -80,6 +80,27 @@ class Claim:
     control: bool = False  # a check of the set-up: judged, reported apart from findings
     # judged on the test set "<regime's test split><subset>" (e.g. "_albums")
     subset: str = ""
+    # the key of a paper's claim, judged on seen places, that this one asks of new
+    # ground (:func:`on_new_ground`): it is measured on new places only
+    extends: str = ""
+
+
+def on_new_ground(claims: tuple, *keys: str) -> tuple:
+    """The book's twins of the paper's claims ``keys`` (of ``claims``): the same
+    comparison asked of ground no model trained on, keyed ``<key>_new``. The paper's
+    claim stays on seen places, where its paper measured it; a chapter names the twin
+    among its generalisation claims."""
+    found = {c.key: c for c in claims}
+    return tuple(
+        replace(
+            found[k],
+            key=f"{k}_new",
+            text=f"{found[k].text} on new ground",
+            source=f"this book: {found[k].source}, asked of new ground",
+            extends=k,
+        )
+        for k in keys
+    )
 
 
 @dataclass
@@ -320,6 +341,8 @@ class Claims:
                 continue
             judged[c.key] = {}
             for r in self.regimes:
+                if c.extends and r.about == "seen":
+                    continue  # the paper's claim it extends is judged there
                 got = measure(ev, c, r, reach)
                 if got is None:
                     continue

@@ -158,7 +158,7 @@ def _marks(table: pd.DataFrame, regimes) -> pd.DataFrame:
 
 
 ALL_REGIMES = ("seen", "new", "folds")
-# the stability table's column: yes, "yes, undecided", no or ONE_SEED
+# the stability table's column: yes, "yes, undecided", no, not testable or ONE_SEED
 SAME = "same verdict at every seed"
 ONE_SEED = "one seed run"
 
@@ -186,7 +186,8 @@ def stability_table(by_seed: dict, regimes=ALL_REGIMES) -> pd.DataFrame:
                 row[BY_KEY[r].name] = " ".join(marks)
             about = [_verdict(c, on) if c else None for c in recs]
             same = None not in about and len(set(about)) == 1
-            yes = "yes" if about[0] in claims.DECISIVE else "yes, undecided"
+            yes = {claims.NOT_TESTABLE: claims.NOT_TESTABLE}.get(about[0], "yes")
+            yes += ", undecided" * (about[0] in (claims.INCONCLUSIVE, claims.ESTIMATE))
             row[SAME] = (yes if same else "no") if len(seeds) > 1 else ONE_SEED
             mixed = claims.over_seeds(about, claims.INCONCLUSIVE)  # as the forest plot
             row["verdict"] = about[0] if same or len(seeds) == 1 else mixed
@@ -255,7 +256,7 @@ IDEAS = {
     ),
     "combine a cell hierarchy": (
         "Does multiplying the probabilities of nested cells beat the finest alone?",
-        "scene_networks:hier_fine",
+        "scene_networks:hier_fine, scene_networks:hier_fine_new",
     ),
     "finer cells near, coarser cells far": (
         "Do finer cells win at short distances and coarser cells at long ones?",
@@ -272,14 +273,14 @@ IDEAS = {
     ),
     "contrastive stages and schedules": (
         "Does a triplet stage, hierarchical loss or staged schedule help retrieval?",
-        "two_stage_vit:triplet_median, two_stage_vit:triplet_25, "
-        "two_stage_vit:triplet_europe, two_stage_vit:hierarchical, "
-        "two_stage_vit:multistage",
+        "two_stage_vit:triplet_median, two_stage_vit:triplet_median_new, "
+        "two_stage_vit:triplet_25, two_stage_vit:triplet_europe, "
+        "two_stage_vit:hierarchical, two_stage_vit:multistage",
     ),
     "route by scene": (
         "Do scene-routed specialists, or the scene as an input, beat one network?",
-        "scene_networks:csn, scene_networks:csn_1, scene_networks:csn_2, "
-        "scene_networks:csn_3, scene_networks:scene_input",
+        "scene_networks:csn, scene_networks:csn_new, scene_networks:csn_1, "
+        "scene_networks:csn_2, scene_networks:csn_3, scene_networks:scene_input",
     ),
     "the whole scene-aware model": (
         "Does Lo et al.'s whole scene-aware model beat one classifier at 2,500 km?",
@@ -287,7 +288,7 @@ IDEAS = {
     ),
     "cells that follow geography": (
         "Do cells along borders and clusters beat S2 squares?",
-        "pigeon:semantic_s2",
+        "pigeon:semantic_s2, pigeon:semantic_s2_new",
     ),
     "answer from inside the cell": (
         "Does answering with the predicted cell's photos beat its centre or mean?",
@@ -744,11 +745,15 @@ def against_prior(groups: tuple) -> str:
     learned = [f for f in order if f not in FLOORS]
     low, prior = score[PRIOR], set(letters[PRIOR])
     above = [f for f in learned if score[f] > low and not set(letters[f]) & prior]
-    which = f" ({', '.join(above)})" if above else ""
+    test = f"by the paired test at p < {APART}, uncorrected"
     told = (
-        f"{len(above)} of {len(learned)} learned families{which} "
+        f"{len(above)} of {len(learned)} learned families ({', '.join(above)}) "
         f"{'scores' if len(above) == 1 else 'score'} above the prior "
-        f"({score[PRIOR]:,.0f}) by the paired test at p < {APART}, uncorrected"
+        f"({score[PRIOR]:,.0f}) {test}"
+        if above
+        else f"none of the {len(learned)} learned families is told apart from the "
+        f"prior ({score[PRIOR]:,.0f}) {test}: too few independent blocks to decide, "
+        "not evidence against them"
     )
     return f"{learned[0]} leads the learned families ({score[learned[0]]:,.0f}); {told}"
 

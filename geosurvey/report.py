@@ -207,6 +207,10 @@ def folds_sentence(claims, keys) -> str:
 CLAIM_COLUMNS = ("paper", "judged on", "difference", "at each seed", "verdict")
 CLAIM_COLUMNS += ("smallest detectable",)
 LEGEND = "01_data_and_metrics.html#claims-legend"  # where the full legend is
+ELSEWHERE = (  # what the second claims table shows
+    "The same differences where they do not decide the claim (same units; e an "
+    "estimate only, not judged; – not run; n/t not testable here):"
+)
 
 
 def show_claims(claims, *, full_legend: bool = False) -> None:
@@ -255,7 +259,7 @@ def show_claims(claims, *, full_legend: bool = False) -> None:
     say("\n".join(f"- *{k}*: {v}" for k, v in legend.items() if v))  # then the table
     IPython.display.display(formatted(table))
     if len(others := elsewhere_table(claims)):
-        say("The same differences where they do not decide the claim (same units):")
+        say(ELSEWHERE)
         IPython.display.display(formatted(others))
 
 

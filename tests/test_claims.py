@@ -62,6 +62,24 @@ def _claims(ev, *claims, regs=regimes.REGIMES, **kw):
     return c
 
 
+def test_a_papers_claim_stays_on_seen_places_and_its_twin_asks_new_ground():
+    paper = Claim("ab", "a beats b", "a", "b", "mean_km", source="Wu 2025, line 1")
+    (twin,) = cl.on_new_ground((paper,), "ab")
+    assert (twin.key, twin.text, twin.extends) == (
+        "ab_new",
+        "a beats b on new ground",
+        "ab",
+    )
+    assert twin.source == "this book: Wu 2025, line 1, asked of new ground"
+    c = _claims(_evaluations(), paper, twin, generalisation=("ab_new",))
+    assert set(c.judged["ab_new"]) == {"new"}  # never measured on seen places
+    assert c.judged["ab"]["new"].verdict == cl.ESTIMATE  # the paper's, on new places
+    assert c.deciding("ab").regime == "seen" and c.deciding("ab_new").regime == "new"
+    # one judgement per regime and comparison: the Holm family holds two, not three
+    judged = [j for js in c.judged.values() for j in js.values()]
+    assert sum(j.verdict != cl.ESTIMATE for j in judged) == 2
+
+
 def test_findings_name_a_new_ground_claim_decided_only_on_seen_places():
     from geosurvey import report
 

@@ -75,7 +75,7 @@ def test_stability_table_and_lessons_read_every_seed(tmp_path):
     assert table.loc[("2 PlaNet", "b beats a")]["verdict"] == cl.NOT_REPRODUCED
     untested = table.loc[("2 PlaNet", "albums help")]
     assert untested["new places"] == "n/t n/t"
-    assert untested[comparison.SAME] == "yes, undecided"  # alike, but no finding
+    assert untested[comparison.SAME] == cl.NOT_TESTABLE  # never measured: not "same"
     three = comparison.stability_table(by_seed)
     assert three.loc[("2 PlaNet", "a beats b")]["seen places"] == "✓ ✓ ?"
     assert three.loc[("2 PlaNet", "a beats b")]["verdict"] == "seed-dependent"
@@ -161,6 +161,12 @@ def test_the_ranking_includes_the_prior_and_says_where_intervals_cannot_separate
     assert clause.endswith(
         f"2 of 2 learned families ({both}) score above the prior ({prior_score}) "
         "by the paired test at p < 0.05, uncorrected"
+    )
+    # told apart from none: the clause says the test could not, not that they lose
+    order, score, letters, *rest = groups
+    tied = ({f: "a" for f in letters}, *rest)
+    assert comparison.against_prior((order, score, *tied)).endswith(
+        "too few independent blocks to decide, not evidence against them"
     )
 
 

@@ -26,7 +26,7 @@ from .. import (
     regimes,
     scenes,
 )
-from ..claims import Claim
+from ..claims import Claim, on_new_ground
 from ..data.geotiles import GeoTilesSpec
 from ..data.sets import Crops, TileSet
 from ..plans import Init
@@ -670,12 +670,14 @@ CLAIMS = (
     ),
 )
 
+CLAIMS += on_new_ground(CLAIMS, "hier_fine", "csn")  # asked of new ground too
+
 CHAPTER = ChapterSpec(
     name=NAME,
     title="Scene networks",
     notebook="05_scene_networks",
     settings=SceneSettings,
     jobs=JOBS,
-    generalisation=("hier_fine", "csn"),
+    generalisation=("hier_fine_new", "csn_new"),
     claims=CLAIMS,
 )
