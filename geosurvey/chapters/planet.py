@@ -69,9 +69,7 @@ class PlanetSettings(Settings):
         "learning rate of the regressors: the best of 1e-4 to 3e-2 on seen-places "
         "validation (seed 0); the classifiers' 1e-3 leaves them below the prior",
     )
-    regression_epochs: int = knob(
-        30, "epochs of the regressors (at most); their validation score still rises"
-    )
+    regression_epochs: int = knob(30, "epochs of the regressors (at most)")
     regression_patience: int = knob(8, "the regressors' patience, in epochs")
 
     PROFILES = {
