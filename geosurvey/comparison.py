@@ -500,7 +500,7 @@ def takeaways(ideas, ranks, *, views, weak_regressors: bool, nearest_km, seed) -
     kinds, (_, carried) = _idea_kinds(ideas), _new_ground(ideas)
     held, said = kinds["held"], []
     if "classify, do not regress" in held:
-        weak = ", though against regressors that score below the prior here"
+        weak = ", though against regressors little better than the prior here"
         said.append(
             "Classify over cells rather than regress coordinates: it held by GeoScore "
             f"on seen places at every seed{weak * weak_regressors}."
@@ -739,9 +739,10 @@ def grouped(ch, fams, regime) -> tuple:
     return order, score, letters, judged, ci
 
 
-def against_prior(groups: tuple) -> str:
-    """Which learned family leads on a test set (its :func:`grouped` result) and which
-    score above the prior by the paired test the verdicts use, uncorrected."""
+def against_prior(groups: tuple, seed: int) -> str:
+    """Which learned family leads on a test set (its :func:`grouped` result) at
+    ``seed`` and which score above the prior by the paired test the verdicts use,
+    uncorrected."""
     order, score, letters, *_ = groups
     learned = [f for f in order if f not in FLOORS]
     low, prior = score[PRIOR], set(letters[PRIOR])
@@ -756,14 +757,18 @@ def against_prior(groups: tuple) -> str:
         f"prior ({score[PRIOR]:,.0f}) {test}: too few independent blocks to decide, "
         "not evidence against them"
     )
-    return f"{learned[0]} leads the learned families ({score[learned[0]]:,.0f}); {told}"
+    lead = f"{learned[0]} leads the learned families at seed {seed}"
+    return f"{lead} ({score[learned[0]]:,.0f}); {told}"
 
 
 def summary(ch, groups: dict, stability, ideas, *, n_seeds: int) -> str:
     """The chapter's summary, as a list: on each test set of ``groups`` (``{name:
     grouped}``) who leads and who is told apart from the prior; how many claims are
     findings; the ideas that held; what new ground decides; the questions left open."""
-    where = "".join(f"\n  - *{n}*: {against_prior(g)}." for n, g in groups.items())
+    seed = ch.cfg.seed
+    where = "".join(
+        f"\n  - *{n}*: {against_prior(g, seed)}." for n, g in groups.items()
+    )
     kinds, (n_new, carried) = _idea_kinds(ideas), _new_ground(stability, "verdict")
     held = "; ".join(kinds["held"]) or "none"
     part = f"; in part, {'; '.join(kinds['partly'])}" * bool(kinds["partly"])
@@ -774,8 +779,8 @@ def summary(ch, groups: dict, stability, ideas, *, n_seeds: int) -> str:
     return "\n".join(
         line.strip()
         for line in (
-            f"- **Ranking** (GeoScore at seed {ch.cfg.seed}; uncorrected paired tests "
-            f"on blocks sized for each pair: a ranking, not a verdict): {where}",
+            "- **Ranking** (GeoScore; uncorrected paired tests on blocks sized for "
+            f"each pair: a ranking, not a verdict): {where}",
             f"- **Findings**: {len(_findings(stability, n_seeds))} of "
             f"{_counted(stability)} keep one "
             f"decisive verdict {seeds}, after Holm's correction (listed under "

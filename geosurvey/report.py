@@ -200,13 +200,23 @@ def folds_sentence(claims, keys) -> str:
             f"*{c.text[0].upper()}{c.text[1:]}*: {_judged(c, j, claims.seed)}. Its "
             f"test has {j.blocks} blocks and {finds}."
         )
-    merged = " (discs whose tiles could share ground count as one block; chapter 1)"
+    merged = (
+        " (discs whose tiles could share ground count as one block; the folds' discs "
+        "lean to sparser continents, so their scores do not compare with one model's "
+        "discs; chapter 1)"
+    )
     return f"On the folds{merged}: {' '.join(parts)}" if parts else ""
 
 
 CLAIM_COLUMNS = ("paper", "judged on", "difference", "at each seed", "verdict")
 CLAIM_COLUMNS += ("smallest detectable",)
 LEGEND = "01_data_and_metrics.html#claims-legend"  # where the full legend is
+SYMBOLS = ", ".join(f"{MARK[v]} {v}" for v in (*DECISIVE, INCONCLUSIVE))
+SHORT_LEGEND = (  # later chapters' legend line
+    f"each seed's verdict ({SYMBOLS}) and difference; the smallest detectable "
+    f"difference is the test's at the page's seed; the rest as [chapter 1]({LEGEND}) "
+    "says."
+)
 ELSEWHERE = (  # what the second claims table shows
     "The same differences where they do not decide the claim (same units; e an "
     "estimate only, not judged; – not run; n/t not testable here):"
@@ -219,7 +229,7 @@ def show_claims(claims, *, full_legend: bool = False) -> None:
     judged = [j for js in claims.judged.values() for j in js.values()]
     seeds = sorted({s for j in judged for s in j.seeds}) or [claims.seed]
     table = claims_table(claims)
-    symbols = ", ".join(f"{MARK[v]} {v}" for v in (*DECISIVE, INCONCLUSIVE))
+    symbols = SYMBOLS
     over = f"averaged over seeds {', '.join(map(str, seeds))}" * (len(seeds) > 1)
     legend = {
         "Paper": "the survey and the lines of its text that state the claim, each "
@@ -240,15 +250,15 @@ def show_claims(claims, *, full_legend: bool = False) -> None:
         "Verdict": "the seeds' common verdict where every seed's own test gives it; "
         "seed-dependent where one seed decides and another does not; an undecided "
         "claim whose interval lies wholly on one side of zero leans that way.",
-        "Smallest detectable": "the difference that test finds four times in five "
-        "(none, where it has too few blocks ever to pass); a smaller one passes less "
-        "often, a larger one is still missed one time in five.",
+        "Smallest detectable": "the difference the test of the page's seed finds four "
+        "times in five (none, where it has too few blocks ever to pass); a smaller one "
+        "passes less often, so one seed's test may pass and another's not, and a "
+        "larger one is still missed one time in five.",
         "Underpowered": "an inconclusive test whose smallest detectable difference is "
         "wider than the widest gap between any two methods on its test images "
         "(oracles aside), so no plausible effect could have been decided.",
     }
-    read = f"each seed's verdict ({symbols}) and difference; the rest as [chapter 1]"
-    legend = legend if full_legend else {"How to read it": f"{read}({LEGEND}) says."}
+    legend = legend if full_legend else {"How to read it": SHORT_LEGEND}
     legend |= {
         "Blocks still correlated": "even continent-sized blocks share part of the "
         "difference (r, their neighbours' correlation), so its interval is narrower "
@@ -330,14 +340,16 @@ def marks(j, metric: str = "") -> str:
 
 def elsewhere_table(claims) -> pd.DataFrame:
     """Per claim, its difference (no unit) and its marks at each seed in each regime
-    that does not decide it: an estimate (e), or a verdict that does not count."""
-    rows = {}
+    that does not decide it: an estimate (e), or a verdict that does not count. A
+    paper's claim whose twin asks it of new ground leaves new places to the twin."""
+    rows, twinned = {}, {c.extends for c in claims.claims.values()}
     for key, c in claims.claims.items():
         j = claims.deciding(key)
         rows[c.text] = {
             BY_KEY[r].name: effect(o, c.metric, units=False) + NBSP + marks(o)
             for r, o in claims.judged.get(key, {}).items()
             if o is not j and o.verdict != NOT_TESTABLE
+            if not (key in twinned and BY_KEY[r].about == "new")
         }
     table = pd.DataFrame.from_dict(rows, orient="index").dropna(how="all")
     table = table[[r.name for r in BY_KEY.values() if r.name in table]]

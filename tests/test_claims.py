@@ -63,6 +63,8 @@ def _claims(ev, *claims, regs=regimes.REGIMES, **kw):
 
 
 def test_a_papers_claim_stays_on_seen_places_and_its_twin_asks_new_ground():
+    from geosurvey import report
+
     paper = Claim("ab", "a beats b", "a", "b", "mean_km", source="Wu 2025, line 1")
     (twin,) = cl.on_new_ground((paper,), "ab")
     assert (twin.key, twin.text, twin.extends) == (
@@ -75,6 +77,8 @@ def test_a_papers_claim_stays_on_seen_places_and_its_twin_asks_new_ground():
     assert set(c.judged["ab_new"]) == {"new"}  # never measured on seen places
     assert c.judged["ab"]["new"].verdict == cl.ESTIMATE  # the paper's, on new places
     assert c.deciding("ab").regime == "seen" and c.deciding("ab_new").regime == "new"
+    # the second claims table leaves new ground to the twin's row
+    assert "a beats b" not in report.elsewhere_table(c).index  # its only row: new
     # one judgement per regime and comparison: the Holm family holds two, not three
     judged = [j for js in c.judged.values() for j in js.values()]
     assert sum(j.verdict != cl.ESTIMATE for j in judged) == 2

@@ -165,8 +165,9 @@ def test_the_tools_stand_beside_the_library_and_it_stays_small():
     idea is and chapter 2's regressors' own recipe: 65; a claim against the prior that
     is judged elsewhere says where, the ideas sorted by how sure they are: 13; a paper's
     claim judged on seen places with the book's twin asking it of new ground: 29;
-    the legend of every table's marks, a summary that says when a test cannot decide:
-    10)."""
+    the legend of every table's marks, a summary that says when a test cannot decide,
+    a paper's row that leaves new ground to its twin, the seed of a leader: 17; why
+    fold scores do not compare, whose test the smallest detectable difference is: 9)."""
     lines, inner = 0, 0
     for name, path in _modules():
         tree = ast.parse(path.read_text())
@@ -182,7 +183,7 @@ def test_the_tools_stand_beside_the_library_and_it_stays_small():
     assert not {"bench", "bench_gpu", "checkbook"} & {
         p.stem for p in PACKAGE.rglob("*.py")
     }
-    assert lines <= 16_025 and inner <= 96, (lines, inner)
+    assert lines <= 16_041 and inner <= 96, (lines, inner)
 
 
 def _cycles(graph: dict) -> list:

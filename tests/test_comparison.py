@@ -154,8 +154,8 @@ def test_the_ranking_includes_the_prior_and_says_where_intervals_cannot_separate
     why = comparison.ties({"seen places": groups})
     assert why.startswith(f"On seen places, {pair}, ") and " S2 level-" in why
     # the summary's clause: both learned families are told apart from the prior
-    clause = comparison.against_prior(groups)
-    assert clause.startswith(f"{first} leads the learned families (")
+    clause = comparison.against_prior(groups, 0)
+    assert clause.startswith(f"{first} leads the learned families at seed 0 (")
     prior_score = f"{ev.metrics('prior', 'test')['geoscore']:,.0f}"
     both = pair.replace(" and ", ", ")
     assert clause.endswith(
@@ -165,7 +165,7 @@ def test_the_ranking_includes_the_prior_and_says_where_intervals_cannot_separate
     # told apart from none: the clause says the test could not, not that they lose
     order, score, letters, *rest = groups
     tied = ({f: "a" for f in letters}, *rest)
-    assert comparison.against_prior((order, score, *tied)).endswith(
+    assert comparison.against_prior((order, score, *tied), 0).endswith(
         "too few independent blocks to decide, not evidence against them"
     )
 
@@ -481,7 +481,7 @@ def test_takeaways_say_only_what_held_at_every_seed():
         seed=0,
     )
     assert said[0].endswith(
-        "though against regressors that score below the prior here."
+        "though against regressors little better than the prior here."
     )
     # the split stated outright: more images +670, variety +254 over a typical one
     assert (
