@@ -218,8 +218,9 @@ SHORT_LEGEND = (  # later chapters' legend line
     "says."
 )
 ELSEWHERE = (  # what the second claims table shows
-    "The same differences where they do not decide the claim (same units; e an "
-    "estimate only, not judged; – not run; n/t not testable here):"
+    "The same differences where they do not decide the claim, averaged over the seeds "
+    "run (same units; e an estimate only, not judged; – not run; n/t not testable "
+    "here):"
 )
 
 

@@ -167,7 +167,8 @@ def test_the_tools_stand_beside_the_library_and_it_stays_small():
     claim judged on seen places with the book's twin asking it of new ground: 29;
     the legend of every table's marks, a summary that says when a test cannot decide,
     a paper's row that leaves new ground to its twin, the seed of a leader: 17; why
-    fold scores do not compare, whose test the smallest detectable difference is: 9)."""
+    fold scores do not compare, whose test the smallest detectable difference is,
+    that the second claims table pools the seeds: 10)."""
     lines, inner = 0, 0
     for name, path in _modules():
         tree = ast.parse(path.read_text())
@@ -183,7 +184,7 @@ def test_the_tools_stand_beside_the_library_and_it_stays_small():
     assert not {"bench", "bench_gpu", "checkbook"} & {
         p.stem for p in PACKAGE.rglob("*.py")
     }
-    assert lines <= 16_041 and inner <= 96, (lines, inner)
+    assert lines <= 16_042 and inner <= 96, (lines, inner)
 
 
 def _cycles(graph: dict) -> list:
