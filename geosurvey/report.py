@@ -230,7 +230,6 @@ def show_claims(claims, *, full_legend: bool = False) -> None:
     judged = [j for js in claims.judged.values() for j in js.values()]
     seeds = sorted({s for j in judged for s in j.seeds}) or [claims.seed]
     table = claims_table(claims)
-    symbols = SYMBOLS
     over = f"averaged over seeds {', '.join(map(str, seeds))}" * (len(seeds) > 1)
     legend = {
         "Paper": "the survey and the lines of its text that state the claim, each "
@@ -243,7 +242,7 @@ def show_claims(claims, *, full_legend: bool = False) -> None:
         f"one's, {over or f'at seed {seeds[0]}'}, with its 95 % interval over blocks "
         "and seeds (the tables above show one seed); a claim about an error in km "
         "wants it negative, one about an accuracy or a GeoScore positive.",
-        "At each seed": f"the verdict ({symbols}) and the difference at each seed "
+        "At each seed": f"the verdict ({SYMBOLS}) and the difference at each seed "
         "run, in order. The interval pools the seeds, but a verdict needs each "
         "seed's own test to pass Holm's correction for all the chapter's claims, so an "
         "interval clear of zero can still be inconclusive or seed-dependent (its "
