@@ -505,7 +505,7 @@ def accuracy_vs_cost(cost, score, label="GeoScore (seen places)", colours=None):
         decades = range(int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi))) + 1)
         for ms in ((1, 2, 5), (1, 1.5, 2, 3, 5, 7)):  # times a power of ten
             ticks = [t for e in decades for m in ms if lo <= (t := m * 10.0**e) <= hi]
-            if len(ticks) >= 3:  # inside the axis only
+            if len(ticks) >= 4:  # inside the axis only
                 break
         if len(ticks) < 2:  # a narrow range: its ends, to two figures
             ticks = [float(f"{lo * 1.05:.2g}"), float(f"{hi / 1.05:.2g}")]
@@ -536,7 +536,10 @@ def _wide_scale(ax, e) -> str:
     pad = 3  # room for the markers at the ends: half a decade on the log scale
     ax.set_xlim(min(e.low.min(), -linear) * pad, max(e.high.max(), linear) * pad)
     decades = 10.0 ** np.arange(np.ceil(np.log10(linear)), np.log10(top) + 1e-9)
-    ax.set_xticks([*-decades[::-1], 0, *decades], minor=False)  # labels that never meet
+    # labelled ticks a decade apart and none at ±linthresh, so labels never meet
+    labelled = decades[1:] if len(decades) > 1 else decades
+    ax.set_xticks([*-labelled[::-1], 0, *labelled], minor=False)
+    ax.set_xticks([-decades[0], decades[0]], minor=True)
     ax.xaxis.set_major_formatter(mpl.ticker.FuncFormatter(lambda x, _: f"{x:,g}"))
     return f"\n(log scale beyond ±{linear:,g})"
 

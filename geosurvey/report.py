@@ -266,8 +266,12 @@ def show_claims(claims, *, full_legend: bool = False) -> None:
         * bool(table["verdict"].str.contains("still correlated").any()),
         "Against the prior": prior_blocks_sentence(claims),  # why it is hard to beat
     }
-    say("\n".join(f"- *{k}*: {v}" for k, v in legend.items() if v))  # then the table
+    said = "\n".join(f"- *{k}*: {v}" for k, v in legend.items() if v)
+    if not full_legend:  # a line to read the table by, then the table
+        say(said)
     IPython.display.display(formatted(table))
+    if full_legend:  # the table first, then each column in words
+        say("How to read the table, column by column:\n\n" + said)
     if len(others := elsewhere_table(claims)):
         say(ELSEWHERE)
         IPython.display.display(formatted(others))

@@ -779,12 +779,13 @@ def test_the_claims_table_is_shown_with_how_to_read_it(monkeypatch):
         others={1: _evaluations(seed=5)},
     )
     report.show_claims(c, full_legend=True)
-    key, table, intro, others = shown  # how to read it, then the table
+    table, key, intro, others = shown  # the table, then how to read it
     assert "do not decide" in intro.data
     assert others.loc["a beats b", "new places"].endswith("\u00a0e")  # an estimate
     assert "a beats b" in table.index
     assert "averaged over seeds 0, 1" in key.data and "✓ reproduced" in key.data
     assert "still correlated" not in key.data  # no row is flagged
+    assert key.data.startswith("How to read the table, column by column")
     shown.clear()  # later chapters point to that legend instead of repeating it
     report.show_claims(c)
     assert f"]({report.LEGEND})" in shown[0].data and "✓ reproduced" in shown[0].data

@@ -9,6 +9,7 @@ import pandas as pd
 
 from geosurvey import claims as cl
 from geosurvey import comparison, plots, regimes, results
+from geosurvey.chapters.registry import CHAPTERS
 from geosurvey.claims import Claim, Claims
 from geosurvey.evaluation import Evaluations
 from geosurvey.geo import destination
@@ -154,20 +155,24 @@ def test_the_ranking_includes_the_prior_and_says_where_intervals_cannot_separate
     why = comparison.ties({"seen places": groups})
     assert why.startswith(f"On seen places, {pair}, ") and " S2 level-" in why
     # the summary's clause: both learned families are told apart from the prior
-    clause = comparison.against_prior(groups, 0)
-    assert clause.startswith(f"{first} leads the learned families at seed 0 (")
+    clause = comparison.against_prior({"seen places": groups}, 0)
+    assert clause.startswith(
+        f"{first} leads the learned families at seed 0 on *seen places* ("
+    )
     prior_score = f"{ev.metrics('prior', 'test')['geoscore']:,.0f}"
     both = pair.replace(" and ", ", ")
     assert clause.endswith(
-        f"2 of 2 learned families ({both}) score above the prior ({prior_score}) "
+        f"on *seen places*, 2 of 2 ({both}) score above the prior ({prior_score}), "
         "by the paired test at p < 0.05, uncorrected"
     )
     # told apart from none: the clause says the test could not, not that they lose
     order, score, letters, *rest = groups
-    tied = ({f: "a" for f in letters}, *rest)
-    assert comparison.against_prior((order, score, *tied), 0).endswith(
-        "too few independent blocks to decide, not evidence against them"
-    )
+    tied = (order, score, {f: "a" for f in letters}, *rest)
+    clause = comparison.against_prior({"seen places": tied, "new places": tied}, 0)
+    assert clause.startswith(f"{first} leads the learned families at seed 0 on *seen")
+    told = "none of the 2 learned families is told apart from the prior"
+    assert f"{told} ({prior_score} and {prior_score})" in clause
+    assert clause.endswith("too few to decide, not evidence against the families")
 
 
 def test_the_blocks_sentence_says_where_the_prior_scores_and_who_beats_it():
@@ -244,24 +249,20 @@ def test_lessons_group_claims_by_idea_and_hold_an_idea_only_at_every_seed():
     ch = types.SimpleNamespace(cfg=types.SimpleNamespace(seed=0))
     listed = comparison.summary(ch, {}, stable, two, n_seeds=2).split("\n")
     assert [line.split("**")[1] for line in listed] == [
-        "Ranking",
         "Findings",
         "Ideas that held",
         "Ideas that failed",  # finer cells near, coarser far: not reproduced
         "New ground",
-        "Open questions",  # an idea left undecided is asked as its question
+        "Not testable here",  # albums: no judgement at any seed
     ]
-    assert listed[3] == "- **Ideas that failed**: finer cells near, coarser cells far."
-    assert listed[1].startswith("- **Findings**: 2 of 4 claims keep one decisive")
-    assert listed[2] == (
+    assert listed[2] == "- **Ideas that failed**: finer cells near, coarser cells far."
+    assert listed[0].startswith("- **Findings**: 2 of 4 claims keep one decisive")
+    assert listed[1] == (
         "- **Ideas that held**: none; in part, classify, do not regress "
         "(1 of 2 claims)."
     )
-    assert listed[4].startswith("- **New ground**: 0 of the 1 claims judged there")
-    assert listed[5] == (
-        "- **Open questions**: Do more views, crops or photos of a place, seen at "
-        "test time, help?"
-    )
+    assert listed[3].startswith("- **New ground**: 0 of the 1 claims judged there")
+    assert listed[4] == "- **Not testable here**: more evidence at test time."
     # seed 2 has no gap: nothing is decided at every seed any more
     three = comparison.lessons_table(by_seed)
     assert set(three["over seeds"]) == {
@@ -485,11 +486,19 @@ def test_takeaways_say_only_what_held_at_every_seed():
     )
     # the split stated outright: more images +670, variety +254 over a typical one
     assert (
-        "one view 2,270 GeoScore; one condition rendered three times 2,940 on "
-        "average over the conditions, 3,277 for the best; the three conditions mixed "
-        "3,194. Most of the gain comes from more renderings, and mixing the "
-        "conditions did not beat the best one alone (3,194 against 3,277)." in said[1]
+        "seen places, 2,270 against 3,194 GeoScore. Most of the gain comes from "
+        "re-rendering: one condition rendered three times already gives 2,940 on "
+        "average (3,277 for the best)." in said[1]
     )
+    mixing = comparison.takeaways(
+        ideas,
+        ranks,
+        views=(3194.0, 3277.0, 2400.0, 2270.0),
+        weak_regressors=True,
+        nearest_km=875.0,
+        seed=0,
+    )
+    assert "comes from mixing conditions: one condition rendered" in mixing[1]
     assert "a median 875 km away" in said[2]
     # the learned families keep their seen-places ranks (the prior's moves), not new
     assert said[3].startswith("Trust a ranking on seen places")
@@ -596,3 +605,14 @@ def test_the_ideas_table_marks_an_undecided_claim_whose_interval_leans():
         by_seed = {s: {"pigeon": {"claims": [record(ci)]}} for s in (0, 1)}
         table = comparison.lessons_table(by_seed)
         assert table["over seeds"].tolist() == [marked]
+
+
+def test_every_claim_but_the_controls_belongs_to_exactly_one_idea():
+    listed = [key for _, keys in comparison.IDEAS.values() for key in keys.split(", ")]
+    assert len(listed) == len(set(listed))  # no claim counts for two ideas
+    claimed = {
+        f"{name}:{c.key}": c.control
+        for name, chapter in CHAPTERS.items()
+        for c in chapter.claims
+    }
+    assert set(listed) == {key for key, control in claimed.items() if not control}

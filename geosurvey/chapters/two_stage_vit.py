@@ -614,7 +614,6 @@ CLAIMS = (
         CNN,
         "geoscore",
         source="this book: the from-scratch stand-in for Model 2",
-        control=True,  # checks the stand-in, not a finding about pretrained ViTs
     ),
     Claim(
         "triplet_median",
