@@ -501,7 +501,7 @@ CLAIMS = (
     ),
     _album(
         "album_750",
-        "constructed albums beat single images at 750 km",
+        "an LSTM over constructed albums beats single images at 750 km",
         "album",
         "single",
         "acc@750km",
