@@ -333,8 +333,6 @@ IDEAS = {
 EFFECT = "mean effect [95 % interval] (+: as claimed)"
 # an undecided claim whose interval over the seeds lies wholly on one side of zero
 LEANS = (", leans its way", ", leans against")
-LEAN_WORDS = {"leans": "the claims' way:", "leans against": "against the claims:"}
-LEANING = "with an interval over the seeds wholly on one side of zero, leaning"
 
 
 def lessons_table(by_seed: dict) -> pd.DataFrame:
@@ -446,30 +444,6 @@ def _new_ground(table: pd.DataFrame, verdict: str = "over seeds") -> tuple:
     ``verdict="verdict"``, judged on new ground, how many decisive)."""
     new = table[table["judged on"] != BY_KEY["seen"].name]
     return len(new), int(new[verdict].isin(claims.DECISIVE).sum())
-
-
-def idea_findings(table: pd.DataFrame, *, n_seeds: int) -> str:
-    """A sentence each for the ideas that held (every claim reproduced at every seed, in
-    its deciding regime), failed, held in part, or that this evidence cannot decide."""
-    found = _idea_kinds(table)
-    every = "every seed run" if n_seeds > 1 else "the one seed run, not yet a finding"
-    words = {
-        "held": f"Held at {every}",
-        "failed": f"Failed at {every}",
-        "partly": "Held in part",
-        **{k: f"Undecided, but {LEANING} {w[:-1]}" for k, w in LEAN_WORDS.items()},
-        "open": "Open (the summary asks them as questions)",
-        "untestable": "Not testable here",
-    }
-    n_new, sure = _new_ground(table)
-    said = [f"{words[k]}: {'; '.join(found[k])}." for k in words if found[k]]
-    return (
-        " ".join(said)
-        + f" Of the table's {n_new} claims judged on new ground (one model's discs "
-        f"or the folds), {sure} {'is' if sure == 1 else 'are'} decisive "
-        + ("with the same verdict at every seed" if n_seeds > 1 else "at this seed")
-        + (": no idea is shown to carry to new ground." if not sure else ".")
-    )
 
 
 def _questions(ideas: list) -> str:

@@ -224,14 +224,10 @@ ELSEWHERE = (  # what the second claims table shows
 )
 
 
-def show_claims(claims, *, full_legend: bool = False) -> None:
-    """How to read the claims table (in full in chapter 1), the table (claims_table)
-    and the same claims in the regimes that do not decide them (elsewhere_table)."""
-    judged = [j for js in claims.judged.values() for j in js.values()]
-    seeds = sorted({s for j in judged for s in j.seeds}) or [claims.seed]
-    table = claims_table(claims)
+def _full_legend(seeds: list) -> dict:
+    """Each column of the claims table in words (chapter 1 gives it in full)."""
     over = f"averaged over seeds {', '.join(map(str, seeds))}" * (len(seeds) > 1)
-    legend = {
+    return {
         "Paper": "the survey and the lines of its text that state the claim, each "
         "quoted with its section in the appendix *Sources of the claims*; the paper "
         "itself where no survey states the claim; or this book.",
@@ -258,7 +254,16 @@ def show_claims(claims, *, full_legend: bool = False) -> None:
         "wider than the widest gap between any two methods on its test images "
         "(oracles aside), so no plausible effect could have been decided.",
     }
-    legend = legend if full_legend else {"How to read it": SHORT_LEGEND}
+
+
+def show_claims(claims, *, full_legend: bool = False) -> None:
+    """The claims table (claims_table) with how to read it (after it and in full in
+    chapter 1, else a line before it), and the same claims in the regimes that do not
+    decide them (elsewhere_table)."""
+    judged = [j for js in claims.judged.values() for j in js.values()]
+    seeds = sorted({s for j in judged for s in j.seeds}) or [claims.seed]
+    table = claims_table(claims)
+    legend = _full_legend(seeds) if full_legend else {"How to read it": SHORT_LEGEND}
     legend |= {
         "Blocks still correlated": "even continent-sized blocks share part of the "
         "difference (r, their neighbours' correlation), so its interval is narrower "

@@ -237,13 +237,13 @@ def test_lessons_group_claims_by_idea_and_hold_an_idea_only_at_every_seed():
     assert row["seen places"] == "✓ ✓" and row["over seeds"] == cl.REPRODUCED
     # a fall in km error is an effect the claim's way: positive
     assert row[comparison.EFFECT].startswith("+") and row["new places"] == "e e"
-    text = comparison.idea_findings(two, n_seeds=2)
+    kinds = comparison._idea_kinds(two)
     chords = two.loc[("classify, do not regress", "cells beat chords")]
     assert chords["judged on"] == "new places" and chords["seen places"] == "✓ ✓"
     assert "new places, 8 folds" not in two.columns  # no claim was judged there
     assert chords["over seeds"] == cl.INCONCLUSIVE  # judged where it is about
-    assert "Held in part: classify, do not regress (1 of 2 claims)." in text
-    assert "Failed at every seed run: finer cells near, coarser cells far." in text
+    assert kinds["partly"] == ["classify, do not regress (1 of 2 claims)"]
+    assert kinds["failed"] == ["finer cells near, coarser cells far"]
     # the summary says the same as a list, in its own words
     stable = comparison.stability_table({s: by_seed[s] for s in (0, 1)})
     ch = types.SimpleNamespace(cfg=types.SimpleNamespace(seed=0))
@@ -270,13 +270,11 @@ def test_lessons_group_claims_by_idea_and_hold_an_idea_only_at_every_seed():
         cl.INCONCLUSIVE,
         cl.NOT_TESTABLE,
     }
-    assert (
-        "Open (the summary asks them as questions): classify, do not regress; "
-    ) in comparison.idea_findings(three, n_seeds=3)
-    one = comparison.lessons_table({0: by_seed[0]})
-    assert "Failed at the one seed run, not yet a finding: finer cells near" in (
-        comparison.idea_findings(one, n_seeds=1)
-    )
+    assert "classify, do not regress" in comparison._idea_kinds(three)["open"]
+    one = comparison.lessons_table({0: by_seed[0]})  # one seed: failed, provisional
+    assert comparison._idea_kinds(one)["failed"] == [
+        "finer cells near, coarser cells far"
+    ]
 
 
 def test_a_claim_is_read_in_the_regime_that_can_detect_the_least():
@@ -534,11 +532,11 @@ def test_an_undecided_idea_leans_only_where_its_intervals_point_one_way():
         {"over seeds": verdicts, "judged on": ["seen places"] * 5},
         index=pd.MultiIndex.from_tuples(rows, names=["idea", "claim"]),
     ).assign(**{comparison.EFFECT: effects})
-    text = comparison.idea_findings(ideas, n_seeds=3)
-    assert "leaning the claims' way: smooth labels by distance." in text
-    assert "leaning against the claims: more to learn from (1 of 2 claims)." in text
+    kinds = comparison._idea_kinds(ideas)
+    assert kinds["leans"] == ["smooth labels by distance"]
+    assert kinds["leans against"] == ["more to learn from (1 of 2 claims)"]
     # claims pointing both ways (a lean for, a failure against) leave it open
-    assert "Open (the summary asks them as questions): route by scene." in text
+    assert kinds["open"] == ["route by scene"]
     stable = pd.DataFrame(
         {"verdict": [cl.INCONCLUSIVE], "control": [False], comparison.SAME: ["no"]}
     ).assign(**{"judged on": "seen places"})
