@@ -413,7 +413,7 @@ def _idea_kind(v: list) -> tuple:
 SURE = {
     "held": "held at every seed: a finding",
     "failed": "failed at every seed: a finding against it",
-    "partly": "held in part, at every seed: a finding",
+    "partly": "held in part: {count} of {n} claims a finding at every seed",
     "leans": "undecided, leaning its way: a hint",
     "leans against": "undecided, leaning against it: a hint",
     "open": "undecided either way",
@@ -431,7 +431,8 @@ def how_sure(ideas: pd.DataFrame) -> pd.DataFrame:
             "question": IDEAS[idea][0],
             "claims": n,
             "judged on": "; ".join(dict.fromkeys(group["judged on"])),
-            "how sure": SURE[kind] + f" ({count} of {n} claims)" * (count < n),
+            "how sure": SURE[kind].format(count=count, n=n)
+            + f" ({count} of {n} claims)" * (count < n and kind != "partly"),
             "kind": order.index(kind),
         }
     table = pd.DataFrame.from_dict(rows, orient="index")
@@ -466,20 +467,20 @@ def views_control(chapters) -> tuple | None:
 
 def _views_lesson(fused, best, mean, one, *, seed: int) -> str:
     """The lesson of chapter 3's views (:func:`views_control`) where fusing held."""
-    more = mean - one > fused - mean
     cause = (
-        f"re-rendering: one condition rendered three times already gives {mean:,.0f} "
-        f"on average ({best:,.0f} for the best)"
-        if more
-        else f"mixing conditions: one condition rendered three times gives {mean:,.0f}"
+        "re-rendering, not mixing the conditions: one condition rendered three times "
+        f"already gives {mean:,.0f} on average and {best:,.0f} for the best"
+        if mean - one > fused - mean
+        else "mixing the conditions: one condition rendered three times gives "
+        f"{mean:,.0f} on average"
     )
     return (
         "Add evidence of the place at test time where the input offers it. Averaging "
-        "the predictions for a place's three renderings (true colour, relief, "
-        "topography; chapter 3, section 3) beat one view at every seed: at seed "
-        f"{seed} on seen places, {one:,.0f} against {fused:,.0f} GeoScore. Most of the "
-        f"gain comes from {cause}. This is test-time augmentation of one place, not "
-        "PIGEON's four street views: a single photo has no second rendering."
+        "the predictions for three renderings of a place beat one view at every seed "
+        f"(chapter 3, section 3; at seed {seed} on seen places, {fused:,.0f} GeoScore "
+        f"against one view's {one:,.0f}). Most of the gain comes from {cause}. This is "
+        "test-time augmentation of one place, not PIGEON's four street views: a single "
+        "photo has no second rendering."
     )
 
 

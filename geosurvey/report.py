@@ -314,8 +314,9 @@ def claims_table(claims, keys=None) -> pd.DataFrame:
                 row["verdict"] += (
                     f" (interval leans {SIDES[lean]}; {most}Holm p {p:#.2g})"
                 )
-            if j.still_correlated is not None:
+            if j.still_correlated is not None:  # its interval is too narrow: say so
                 row["verdict"] += f"; blocks still correlated (r {j.still_correlated})"
+                row["difference"] += " (interval too narrow)"
         row["smallest detectable"] = detectable(j, c.metric)
         rows[c.text + CONTROL * c.control] = row
     return (

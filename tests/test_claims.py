@@ -868,9 +868,13 @@ def test_a_difference_correlated_even_over_continents_is_flagged(monkeypatch):
     smooth, noise = c.judged["smooth"]["seen"], c.judged["noise"]["seen"]
     assert smooth.level == stats.BLOCK_LEVELS[-1] and smooth.still_correlated > 0.1
     assert noise.still_correlated is None
-    verdicts = report.claims_table(c)["verdict"]
+    table = report.claims_table(c)
+    verdicts = table["verdict"]
     assert "blocks still correlated (r " in verdicts["a beats b"]
     assert "still correlated" not in verdicts["a beats c"]
+    # the interval itself says it is too narrow, not only the verdict beside it
+    assert table.at["a beats b", "difference"].endswith("(interval too narrow)")
+    assert "too narrow" not in table.at["a beats c", "difference"]
     shown = []
     monkeypatch.setattr(IPython.display, "display", lambda obj, **k: shown.append(obj))
     report.show_claims(c)
