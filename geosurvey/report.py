@@ -168,6 +168,7 @@ def _decided_by(c, j) -> str:
         return said or ""
     fails = "no seed's own test passes" if several else "its test does not pass"
     tail = f"(corrected p {'up to ' * several}{p:#.2g})"
+    tail += ": a hint, not a finding" * (side == SIDES["for"])
     pooled = "pooled " * several
     return f". The {pooled}interval lies {side}, but {fails} Holm's correction {tail}"
 

@@ -689,7 +689,8 @@ def test_an_inconclusive_claim_whose_interval_excludes_zero_says_which_side():
             "**inconclusive** on seen places: -234 "
             f"{'GeoScore' if key == 'score' else 'km of median error'} [-336 to -138] "
             f"at seed 0. The interval lies {side}, but its test does not pass Holm's "
-            f"correction (corrected p {p})."
+            f"correction (corrected p {p})"
+            + (": a hint, not a finding." if side == "the claim's way" else ".")
         )
         lean = "against the claim" if key == "score" else "the claim's way"
         verdict = report.claims_table(c, [key])["verdict"].iloc[0]
