@@ -551,7 +551,7 @@ def why_sentence(ev, seen, new) -> str:
     m = {r.key: {f: ev.metrics(f, r.test) for f in names} for r in (seen, new)}
     gain = {r: m[r][LOOK_UP]["geoscore"] - m[r][FROZEN]["geoscore"] for r in m}
     share = {f: m[new.key][f]["acc@2500km"] for f in (*CLASSIFIERS, PRIOR, LOOK_UP)}
-    near = ", ".join(f"{f} {v:.0f} %" for f, v in share.items())
+    near = ", ".join(f"{f} {v:.1f} %" for f, v in share.items())
     text = (
         "A look-up answers with the location of a training image, and on new places "
         "the nearest one lies a median "

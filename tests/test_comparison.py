@@ -377,8 +377,8 @@ def test_the_why_sentence_reads_look_ups_and_classifiers_from_their_errors():
     assert "the nearest one lies a median 900 km away" in text
     said = f"gains {gain:+,.0f} GeoScore over the frozen k-NN on seen places and +0 on"
     assert said in text
-    shares = "PlaNet 100 %, PIGEON 0 %, scene-aware 100 %, prior 100 %, contrastive "
-    shares += "retrieval 0 %."
+    shares = "PlaNet 100.0 %, PIGEON 0.0 %, scene-aware 100.0 %, prior 100.0 %, "
+    shares += "contrastive retrieval 0.0 %."
     assert f"within 2,500 km: {shares}" in text
     # no classifier above the prior's share (100 %): said so
     assert text.endswith("on new ground the cells add little to where the photos are.")
