@@ -508,6 +508,14 @@ def takeaways(ideas, ranks, *, views, weak_regressors: bool, nearest_km, seed) -
     fused_held = verdicts.get(views_claim) == claims.REPRODUCED
     if views and fused_held:
         said.append(_views_lesson(*views, seed=seed))
+        crops = [  # the evidence one photo allows: crops of it
+            verdicts.get(c.text)
+            for c in ALL_CHAPTERS["scene_networks"].claims
+            if c.key.startswith("crops")
+        ]
+        if crops and None not in crops and claims.REPRODUCED not in crops:
+            said[-1] += " Crops cut from one image, which a single photo allows, "
+            said[-1] += "did not reproduce at every seed (chapter 5)."
     if not carried and nearest_km is not None:
         said.append(
             "Claims about ground no training image shows stay open at this scale: "
@@ -867,7 +875,8 @@ def effects(found: dict, regimes=ALL_REGIMES) -> pd.DataFrame:
     """Every judged claim of ``found`` (``{chapter: results}`` of one seed) in the
     regime that decides it (:func:`judged_on`): its effect signed so that positive
     favours the claim, the 95 % interval and the verdict over the seeds run (this
-    seed's where it is the only one), for :func:`geosurvey.plots.forest`."""
+    seed's where it is the only one), for :func:`geosurvey.plots.forest`; claims
+    against the prior, whose intervals are the widest, in units of their own."""
     rows = []
     for chapter, res in found.items():
         for c in res.get("claims", []):
@@ -881,8 +890,13 @@ def effects(found: dict, regimes=ALL_REGIMES) -> pd.DataFrame:
                     continue
                 pooled = "" if j["pooled_difference"] is None else "pooled_"
                 low, high = sorted(s * np.asarray(j[pooled + "ci95"]))
-                row = {"claim": claim, "regime": BY_KEY[r].name}
-                row |= {"unit": claims.unit(c["metric"]).strip(), "low": low}
+                narrow = " (interval too narrow)" * (
+                    j.get("still_correlated") is not None
+                )
+                row = {"claim": claim + narrow, "regime": BY_KEY[r].name}
+                floor = any(PRIOR in str(c.get(k, "")) for k in ("better", "worse"))
+                unit = claims.unit(c["metric"]).strip() + ", against the prior" * floor
+                row |= {"unit": unit, "low": low}
                 row |= {"effect": s * j[pooled + "difference"], "high": high}
                 verdict = claims.over_seeds(j["seed_verdicts"], j[pooled + "verdict"])
                 rows.append({**row, "verdict": verdict})

@@ -201,12 +201,8 @@ def folds_sentence(claims, keys) -> str:
             f"*{c.text[0].upper()}{c.text[1:]}*: {_judged(c, j, claims.seed)}. Its "
             f"test has {j.blocks} blocks and {finds}."
         )
-    merged = (
-        " (discs whose tiles could share ground count as one block; the folds' discs "
-        "lean to sparser continents, so their scores do not compare with one model's "
-        "discs; chapter 1)"
-    )
-    return f"On the folds{merged}: {' '.join(parts)}" if parts else ""
+    apart = " (chapter 1; their scores do not compare with one model's discs)"
+    return f"On the eight folds{apart}: {' '.join(parts)}" if parts else ""
 
 
 CLAIM_COLUMNS = ("paper", "judged on", "difference", "at each seed", "verdict")
@@ -248,9 +244,9 @@ def _full_legend(seeds: list) -> dict:
         "seed-dependent where one seed decides and another does not; an undecided "
         "claim whose interval lies wholly on one side of zero leans that way.",
         "Smallest detectable": "the difference the test of the page's seed finds four "
-        "times in five (none, where it has too few blocks ever to pass); a smaller one "
-        "passes less often, so one seed's test may pass and another's not, and a "
-        "larger one is still missed one time in five.",
+        "times in five (none, where it has too few blocks ever to pass): a difference "
+        "of this size is still missed one time in five, a larger one less often, and "
+        "a smaller one more often, so one seed's test may pass and another's not.",
         "Underpowered": "an inconclusive test whose smallest detectable difference is "
         "wider than the widest gap between any two methods on its test images "
         "(oracles aside), so no plausible effect could have been decided.",

@@ -323,6 +323,13 @@ def test_effects_point_the_claims_way_and_skip_what_cannot_be_tested():
     assert e.loc[("2 · a beats b", "seen places"), "verdict"] == cl.SEED_DEPENDENT
     fig = plots.forest(e.reset_index())
     assert [ax.get_ylim() for ax in fig.axes] == [(1.5, -0.5)]
+    # a claim against the prior gets a panel of its own; a too-narrow interval says so
+    record |= {"still_correlated": 0.4}
+    found["planet"]["claims"][1] |= {"worse": "prior"}
+    e = comparison.effects(found).set_index(["claim", "regime"])
+    assert ("2 · a beats b (interval too narrow)", "seen places") in e.index
+    against = e.loc[("2 · b beats a", "seen places"), "unit"]
+    assert against == "km of median error, against the prior"
 
 
 def test_a_family_is_read_on_the_folds_by_the_model_its_chapter_replicated():
@@ -497,6 +504,28 @@ def test_takeaways_say_only_what_held_at_every_seed():
         seed=0,
     )
     assert "comes from mixing the conditions: one condition rendered" in mixing[1]
+    assert "Crops cut from one image" not in said[1]  # crops were not judged here
+    crops = [
+        ("more evidence at test time", t) for t in ("3 crops beat 1", "5 crops beat 3")
+    ]
+    cropped = pd.concat(
+        [
+            ideas,
+            ideas.iloc[[1, 1]].set_axis(
+                pd.MultiIndex.from_tuples(crops, names=["idea", "claim"])
+            ),
+        ]
+    )
+    cropped.iloc[-2:, 0] = cl.INCONCLUSIVE  # neither number of crops held
+    with_crops = comparison.takeaways(
+        cropped,
+        ranks,
+        views=(3194.0, 3277.0, 2940.0, 2270.0),
+        weak_regressors=True,
+        nearest_km=875.0,
+        seed=0,
+    )
+    assert with_crops[1].endswith("did not reproduce at every seed (chapter 5).")
     assert "a median 875 km away" in said[2]
     # the learned families keep their seen-places ranks (the prior's moves), not new
     assert said[3].startswith("Trust a ranking on seen places")
