@@ -746,10 +746,8 @@ def _against_prior(groups: tuple) -> tuple:
     leader's test against the prior rests on) of one :func:`grouped` result."""
     order, score, letters, judged, _ = groups
     learned = [f for f in order if f not in FLOORS]
-    prior, lead = set(letters[PRIOR]), learned[0]
-    above = [
-        f for f in learned if score[f] > score[PRIOR] and not set(letters[f]) & prior
-    ]
+    prior, lead, low = set(letters[PRIOR]), learned[0], score[PRIOR]
+    above = [f for f in learned if score[f] > low and not set(letters[f]) & prior]
     test = judged.get((lead, PRIOR)) or judged.get((PRIOR, lead))
     return lead, score[lead], score[PRIOR], above, len(learned), test and test.blocks
 
@@ -771,12 +769,13 @@ def against_prior(groups: dict, seed: int) -> str:
     test = f"by the paired test at p < {APART}, uncorrected"
     if not any(g[3] for g in got.values()):
         n, blocks = max(g[4] for g in got.values()), [g[5] for g in got.values()]
+        rests = f" (the leader's rests on {_and(list(map(str, blocks)))})"
         told = (
             f"none of the {n} learned families is told apart from the prior "
             f"({_and([f'{g[2]:,.0f}' for g in got.values()])}) {test}. The prior "
             "errs alike over whole regions, so these tests count whole regions as "
-            f"blocks (the leader's rests on {_and(list(map(str, blocks)))}): too few "
-            "to decide, not evidence against the families"
+            f"blocks{rests * all(blocks)}: too few to decide, not evidence against "
+            "the families"
         )
     else:
         told = (
