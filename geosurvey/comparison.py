@@ -373,7 +373,9 @@ def lessons_table(by_seed: dict) -> pd.DataFrame:
                 mean, ci = sign * pooled["pooled_difference"], pooled["pooled_ci95"]
                 ci, metric = sorted(sign * float(x) for x in ci), recs[0]["metric"]
                 row[EFFECT] = metrics.with_interval(mean, ci, metric, sign=True) + unit
-                if row["over seeds"] in (claims.INCONCLUSIVE, claims.SEED_DEPENDENT):
+                narrow = pooled.get("still_correlated") is not None  # no hint
+                undecided = (claims.INCONCLUSIVE, claims.SEED_DEPENDENT)
+                if row["over seeds"] in undecided and not narrow:
                     row["over seeds"] += LEANS[0] * (ci[0] > 0) + LEANS[1] * (ci[1] < 0)
             rows[(idea, recs[0]["text"])] = row
     table = pd.DataFrame.from_dict(rows, orient="index")
@@ -515,7 +517,8 @@ def takeaways(ideas, ranks, *, views, weak_regressors: bool, nearest_km, seed) -
         ]
         if crops and None not in crops and claims.REPRODUCED not in crops:
             said[-1] += " Crops cut from one image, which a single photo allows, "
-            said[-1] += "did not reproduce at every seed (chapter 5)."
+            said[-1] += "did not reproduce at every seed, though the network never "
+            said[-1] += "trained on crops (chapter 5)."
     if not carried and nearest_km is not None:
         said.append(
             "Claims about ground no training image shows stay open at this scale: "

@@ -171,7 +171,8 @@ def test_the_tools_stand_beside_the_library_and_it_stays_small():
     that the second claims table pools the seeds: 10; every claim but the controls
     in one idea, ideas not testable here, chapter 6's ranking said once, an
     interval too narrow marked as such, claims against the prior in a forest panel
-    of their own, the crops beside the lesson of the views: 54)."""
+    of their own, the crops beside the lesson of the views, no hint from an interval
+    too narrow: 56)."""
     lines, inner = 0, 0
     for name, path in _modules():
         tree = ast.parse(path.read_text())
@@ -187,7 +188,7 @@ def test_the_tools_stand_beside_the_library_and_it_stays_small():
     assert not {"bench", "bench_gpu", "checkbook"} & {
         p.stem for p in PACKAGE.rglob("*.py")
     }
-    assert lines <= 16_096 and inner <= 96, (lines, inner)
+    assert lines <= 16_098 and inner <= 96, (lines, inner)
 
 
 def _cycles(graph: dict) -> list:
