@@ -478,14 +478,13 @@ def test_takeaways_say_only_what_held_at_every_seed():
             "new places": {"A": "1 · 2", "B": "2 · 1", "prior": "3 · 3"},
         }
     )
-    said = comparison.takeaways(
-        ideas,
-        ranks,
-        views=(3194.0, 3277.0, 2940.0, 2270.0),
-        weak_regressors=True,
-        nearest_km=875.0,
-        seed=0,
-    )
+
+    def take(table, views=(3194.0, 3277.0, 2940.0, 2270.0)):
+        return comparison.takeaways(
+            table, ranks, views=views, weak_regressors=True, nearest_km=875.0, seed=0
+        )
+
+    said = take(ideas)
     assert said[0].endswith(
         "though against regressors little better than the prior here."
     )
@@ -495,14 +494,7 @@ def test_takeaways_say_only_what_held_at_every_seed():
         "comes from re-rendering, not mixing the conditions: one condition rendered "
         "three times already gives 2,940 on average and 3,277 for the best." in said[1]
     )
-    mixing = comparison.takeaways(
-        ideas,
-        ranks,
-        views=(3194.0, 3277.0, 2400.0, 2270.0),
-        weak_regressors=True,
-        nearest_km=875.0,
-        seed=0,
-    )
+    mixing = take(ideas, views=(3194.0, 3277.0, 2400.0, 2270.0))
     assert "comes from mixing the conditions: one condition rendered" in mixing[1]
     assert "Crops cut from one image" not in said[1]  # crops were not judged here
     crops = [
@@ -517,14 +509,7 @@ def test_takeaways_say_only_what_held_at_every_seed():
         ]
     )
     cropped.iloc[-2:, 0] = cl.INCONCLUSIVE  # neither number of crops held
-    with_crops = comparison.takeaways(
-        cropped,
-        ranks,
-        views=(3194.0, 3277.0, 2940.0, 2270.0),
-        weak_regressors=True,
-        nearest_km=875.0,
-        seed=0,
-    )
+    with_crops = take(cropped)
     assert with_crops[1].endswith("never trained on crops (chapter 5).")
     assert "a median 875 km away" in said[2]
     # the learned families keep their seen-places ranks (the prior's moves), not new
