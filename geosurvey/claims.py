@@ -47,6 +47,7 @@ ESTIMATE = "estimate only"  # measured in a regime the claim is not about
 SEED_DEPENDENT = "seed-dependent"  # decisive at some seeds, not alike at every one
 DECISIVE = (REPRODUCED, NOT_REPRODUCED)
 CONTROL = " (a control)"  # after a control's name in a table
+TOO_NARROW = " (interval too narrow)"  # after an interval its blocks leave too narrow
 # a verdict in a table cell (None: the seed was not run)
 MARK = {REPRODUCED: "✓", NOT_REPRODUCED: "✗", INCONCLUSIVE: "?"}
 MARK |= {NOT_TESTABLE: "n/t", ESTIMATE: "e", None: "–"}

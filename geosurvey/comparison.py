@@ -892,9 +892,7 @@ def effects(found: dict, regimes=ALL_REGIMES) -> pd.DataFrame:
                     continue
                 pooled = "" if j["pooled_difference"] is None else "pooled_"
                 low, high = sorted(s * np.asarray(j[pooled + "ci95"]))
-                narrow = " (interval too narrow)" * (
-                    j.get("still_correlated") is not None
-                )
+                narrow = claims.TOO_NARROW * (j.get("still_correlated") is not None)
                 row = {"claim": claim + narrow, "regime": BY_KEY[r].name}
                 floor = any(PRIOR in str(c.get(k, "")) for k in ("better", "worse"))
                 unit = claims.unit(c["metric"]).strip() + ", against the prior" * floor

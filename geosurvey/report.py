@@ -32,6 +32,7 @@ from .claims import (
     NOT_TESTABLE,
     REPRODUCED,
     SEED_DEPENDENT,
+    TOO_NARROW,
     direction,
     over_seeds,
     paired,
@@ -313,7 +314,7 @@ def claims_table(claims, keys=None) -> pd.DataFrame:
                 )
             if j.still_correlated is not None:  # its interval is too narrow: say so
                 row["verdict"] += f"; blocks still correlated (r {j.still_correlated})"
-                row["difference"] += " (interval too narrow)"
+                row["difference"] += TOO_NARROW
         row["smallest detectable"] = detectable(j, c.metric)
         rows[c.text + CONTROL * c.control] = row
     return (
