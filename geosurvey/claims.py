@@ -223,11 +223,15 @@ def measure(ev, claim: Claim, regime, reach=None):
     a = ev.metrics(claim.better, split, claim.region)[m]
     b = ev.metrics(claim.worse, split, claim.region)[m]
     mask, x = ts.mask(claim.region), paired(ev, claim, split)
-    level = still = None
+    level, meta = None, ts.meta[mask]
     if ts.block is None:  # seen places: blocks as coarse as the differences need
-        meta = ts.meta[mask]
         level, r = stats.block_level(x, meta["lat"], meta["lon"])
-        still = round(r, 2) if r >= stats.INDEPENDENT_R else None
+    else:  # new ground's fixed blocks (discs): do neighbours a continent apart share?
+        far = stats.edge_km(stats.BLOCK_LEVELS[-1])
+        r = stats.blocks_correlation(
+            x, meta["lat"], meta["lon"], ts.blocks(claim.region), far
+        )
+    still = round(r, 2) if r >= stats.INDEPENDENT_R else None
     reps = (
         ev.samples(claim.better, split, claim.region, level)[m]
         - ev.samples(claim.worse, split, claim.region, level)[m]

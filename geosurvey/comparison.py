@@ -315,8 +315,9 @@ IDEAS = {
         "planet:lstm_vote",
     ),
     "a transformer from scratch on a few thousand tiles": (
-        "Does a transformer trained on these tiles alone beat a pretrained CNN?",
-        "two_stage_vit:hybrid_cnn",
+        "Does a transformer trained from scratch on frozen CNN features beat the CNN, "
+        "and does its attention help?",
+        "two_stage_vit:hybrid_cnn, two_stage_vit:attention",
     ),
     "a pretrained transformer over a CNN": (
         "Does a pretrained ViT beat a pretrained CNN?",
@@ -399,7 +400,11 @@ def _idea_kind(v: list) -> tuple:
     n, hits = len(v), v.count(claims.REPRODUCED)
     its, against = (sum(x.endswith(lean) for x in v) for lean in LEANS)
     against += v.count(claims.NOT_REPRODUCED)  # a failed claim leans against too
-    ways = {(True, False): "leans", (False, True): "leans against"}
+    ways = {
+        (True, False): "leans",
+        (False, True): "leans against",
+        (True, True): "mixed",
+    }
     lean = ways.get((its > 0, against > 0), "open")
     alike = {
         (claims.REPRODUCED,): "held",
@@ -408,6 +413,7 @@ def _idea_kind(v: list) -> tuple:
     }
     kind = alike.get(tuple(set(v)), "partly" if hits else lean)
     count = {"partly": hits, "leans": its, "leans against": against}.get(kind, n)
+    count = its + against if kind == "mixed" else count
     return kind, count, n
 
 
@@ -418,15 +424,33 @@ SURE = {
     "partly": "held in part: {count} of {n} claims a finding at every seed",
     "leans": "undecided, leaning its way: a hint",
     "leans against": "undecided, leaning against it: a hint",
+    "mixed": "undecided, with hints both ways",
     "open": "undecided either way",
     "untestable": "not testable here",
 }
 
 
-def how_sure(ideas: pd.DataFrame) -> pd.DataFrame:
+REGRESSOR = "direct regression"  # the family classification is judged against
+
+
+def weak_regressor(ev, tests) -> dict:
+    """``{regime name: (direct regression's GeoScore, the prior's)}`` on each regime of
+    ``tests`` where the regressor has answers, when it scores below 1.25 times the
+    prior on every one (a weak baseline for "classify, do not regress"), else ``{}``."""
+    found = {
+        r.name: tuple(ev.metrics(f, r.test)["geoscore"] for f in (REGRESSOR, PRIOR))
+        for r in tests
+        if ev.has(REGRESSOR, r.test)
+    }
+    return found if found and all(a < 1.25 * b for a, b in found.values()) else {}
+
+
+def how_sure(ideas: pd.DataFrame, *, weak_regression: bool = False) -> pd.DataFrame:
     """Per idea of a :func:`lessons_table`, findings first: its question, its claims,
-    where they are judged and how sure their verdicts over the seeds make it."""
+    where they are judged and how sure their verdicts over the seeds make it (with
+    ``weak_regression``, classification's against a regressor near the prior)."""
     rows, order = {}, list(SURE)
+    weak = {"classify, do not regress": ", against regressors near the prior"}
     for idea, group in ideas.groupby(level="idea", sort=False):
         kind, count, n = _idea_kind(group["over seeds"].tolist())
         rows[idea] = {
@@ -434,7 +458,8 @@ def how_sure(ideas: pd.DataFrame) -> pd.DataFrame:
             "claims": n,
             "judged on": "; ".join(dict.fromkeys(group["judged on"])),
             "how sure": SURE[kind].format(count=count, n=n)
-            + f" ({count} of {n} claims)" * (count < n and kind != "partly"),
+            + f" ({count} of {n} claims)" * (count < n and kind != "partly")
+            + weak.get(idea, "") * weak_regression,
             "kind": order.index(kind),
         }
     table = pd.DataFrame.from_dict(rows, orient="index")
@@ -810,7 +835,7 @@ def summary(ch, groups: dict, stability, ideas, *, n_seeds: int) -> str:
     part = f"; in part, {'; '.join(kinds['partly'])}" * bool(kinds["partly"])
     failed = f"- **Ideas that failed**: {'; '.join(kinds['failed'])}."
     seeds = "at every seed run" if n_seeds > 1 else "at the one seed run (provisional)"
-    asked = _questions(kinds["open"])
+    asked = _questions(kinds["mixed"] + kinds["open"])
     toward, against = (ideas["over seeds"].str.endswith(lean).sum() for lean in LEANS)
     return "\n".join(
         line.strip()

@@ -146,6 +146,38 @@ class HybridViT(nn.Module):
         return self.norm(self.encoder(x))[:, 0]
 
 
+class TokenMLP(nn.Module):
+    """The :class:`HybridViT` without attention, the control that tells what attention
+    adds: the same tokens with the same position embeddings, each through the same
+    pre-norm MLP blocks on its own (no token sees another), then averaged."""
+
+    def __init__(
+        self, in_channels: int, n_tokens: int, *, dim: int, depth: int, dropout=0.1
+    ):
+        super().__init__()
+        self.embed = nn.Conv2d(in_channels, dim, 1)
+        self.pos = nn.Parameter(torch.randn(1, n_tokens, dim) * 0.02)
+        self.blocks = nn.ModuleList(
+            nn.Sequential(
+                nn.LayerNorm(dim),
+                nn.Linear(dim, 4 * dim),
+                nn.GELU(),
+                nn.Dropout(dropout),
+                nn.Linear(4 * dim, dim),
+                nn.Dropout(dropout),
+            )
+            for _ in range(depth)
+        )
+        self.norm = nn.LayerNorm(dim)
+        self.num_features = dim
+
+    def forward(self, fmap):
+        x = self.embed(fmap).flatten(2).transpose(1, 2) + self.pos
+        for block in self.blocks:
+            x = x + block(x)
+        return self.norm(x.mean(1))
+
+
 def backbone_parts(cfg, name: str | None = None, top_stages: int | None = None):
     """``(trunk, top, info)`` of the backbone cut at ``top_stages`` (default: the
     profile's); the trunk is ``None`` when the profile trains on cached activations.
@@ -276,27 +308,39 @@ def vit_embedding_model(
             f"{info.title}; {_top_words(stages, 'block')} fine-tuned",
             True,
         )
+    return hybrid_embedding_model(
+        cfg, out_dim, dim=dim, depth=depth, heads=heads, dropout=dropout
+    )
+
+
+def hybrid_embedding_model(
+    cfg, out_dim: int, *, dim, depth, dropout, heads: int = 2, attention: bool = True
+) -> EmbeddingModel:
+    """Model 2's stand-in, a :class:`HybridViT` trained from scratch on a stride-16
+    feature map of the frozen CNN; without ``attention``, its control, a
+    :class:`TokenMLP` of the same width and depth on the same tokens."""
     cnn = bundled_cnn(cfg)
     model, _ = backbones.create(cnn)
     token_trunk, _ = backbones.split(
         model, len(model.blocks) - 1 - int(cfg.token_tap.split(".")[1])
     )
     channels, h, w = backbones.output_shape(token_trunk, cfg.input_px)
+    top, extra = (HybridViT, {"heads": heads}) if attention else (TokenMLP, {})
 
     def build():
-        vit = seeded(
-            cfg.seed, HybridViT, channels, h * w, dim=dim, depth=depth, heads=heads
-        )
+        vit = seeded(cfg.seed, top, channels, h * w, dim=dim, depth=depth, **extra)
         head = seeded(cfg.seed, _projection(dropout), vit.num_features, out_dim)
         return Network(vit, head, None if cfg.cache_trunk else token_trunk)
 
     title = backbones.describe(cnn).title.split(" ImageNet")[0]
+    what = "hybrid ViT" if attention else "MLP blocks without attention, averaged"
     text = (
-        f"hybrid ViT ({depth} blocks, dim {dim}, trained from scratch) whose "
+        f"{what} ({depth} blocks, dim {dim}, trained from scratch) whose "
         f"{h * w} tokens are the frozen {title}'s {h}×{w}×{channels} feature map "
         f"(after its block {int(cfg.token_tap.split('.')[1]) + 1})"
     )
-    return EmbeddingModel("ViT", build, cnn, cfg.token_tap, text, False)
+    name = "ViT" if attention else "no attention"
+    return EmbeddingModel(name, build, cnn, cfg.token_tap, text, False)
 
 
 def _projection(dropout: float):

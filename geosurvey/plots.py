@@ -465,14 +465,15 @@ def confusion(true, pred, names, title: str = "Scene classifier (test split)"):
 
 def by_regime(ev, methods, regimes, *, metric="geoscore", ax=None, colours=None):
     """``metric`` with its 95 % interval for each method (in ``colours`` where given)
-    on each regime's test set (x); points, not lines: a method's models may differ
-    between regimes."""
+    on each regime's test set (x) that has it; points, not lines: a method's models may
+    differ between regimes."""
     if ax is None:
         _, ax = figure(height=3)
     for k, m in enumerate(methods):
-        ys = [ev.metrics(m, r.test)[metric] for r in regimes]
-        ci = [ev.intervals(m, r.test)[metric] for r in regimes]
-        xs = np.arange(len(regimes)) + 0.04 * (k - len(methods) / 2)
+        at = [r for r in regimes if ev.has(m, r.test)]
+        ys = [ev.metrics(m, r.test)[metric] for r in at]
+        ci = [ev.intervals(m, r.test)[metric] for r in at]
+        xs = np.array([regimes.index(r) for r in at]) + 0.04 * (k - len(methods) / 2)
         colour = (colours or {}).get(m)
         _errorbars(ax, xs, ys, ci, capsize=2, ls="none", label=m, color=colour)
     ax.set_xticks(range(len(regimes)), [r.name for r in regimes])

@@ -175,6 +175,7 @@ def _decided_by(c, j) -> str:
 
 
 SIDES = {"for": "the claim's way", "against": "against the claim"}
+LEANS_TO = {"for": "its way", "against": "against it"}  # in a claims table's cell
 
 
 def _leaning(c, j) -> str:
@@ -239,18 +240,20 @@ def _full_legend(seeds: list) -> dict:
         "At each seed": f"the verdict ({SYMBOLS}) and the difference at each seed "
         "run, in order. The interval pools the seeds, but a verdict needs each "
         "seed's own test to pass Holm's correction for all the chapter's claims, so an "
-        "interval clear of zero can still be inconclusive or seed-dependent (its "
-        "Holm p: the largest of the seeds' corrected p-values).",
+        "interval clear of zero can still be inconclusive or seed-dependent.",
         "Verdict": "the seeds' common verdict where every seed's own test gives it; "
         "seed-dependent where one seed decides and another does not; an undecided "
-        "claim whose interval lies wholly on one side of zero leans that way.",
+        "claim whose interval lies wholly on one side of zero leans that way (its "
+        "Holm p: the largest of the seeds' corrected p-values).",
         "Smallest detectable": "the difference the test of the page's seed finds four "
-        "times in five (none, where it has too few blocks ever to pass): a difference "
+        "times in five, and the blocks it rests on (none, where it has too few blocks "
+        "ever to pass): a difference "
         "of this size is still missed one time in five, a larger one less often, and "
         "a smaller one more often, so one seed's test may pass and another's not.",
         "Underpowered": "an inconclusive test whose smallest detectable difference is "
         "wider than the widest gap between any two methods on its test images "
-        "(oracles aside), so no plausible effect could have been decided.",
+        "(oracles aside; given beside it), so no plausible effect could have been "
+        "decided.",
     }
 
 
@@ -263,10 +266,10 @@ def show_claims(claims, *, full_legend: bool = False) -> None:
     table = claims_table(claims)
     legend = _full_legend(seeds) if full_legend else {"How to read it": SHORT_LEGEND}
     legend |= {
-        "Blocks still correlated": "even continent-sized blocks share part of the "
+        "Blocks correlated": "even continent-sized blocks share part of the "
         "difference (r, their neighbours' correlation), so its interval is narrower "
         "than it should be and a decisive verdict is weaker than it reads."
-        * bool(table["verdict"].str.contains("still correlated").any()),
+        * bool(table["verdict"].str.contains("blocks correlated").any()),
         "Against the prior": prior_blocks_sentence(claims),  # why it is hard to beat
     }
     said = "\n".join(f"- *{k}*: {v}" for k, v in legend.items() if v)
@@ -288,7 +291,7 @@ def claims_table(claims, keys=None) -> pd.DataFrame:
     negative difference, for an accuracy or a GeoScore by a positive one."""
     rows = {}
     for key in keys or claims.claims:
-        c, j = claims.claims[key], claims.deciding(key)
+        c, j, gap = claims.claims[key], claims.deciding(key), ""
         row = {"paper": c.source, "judged on": BY_KEY[j.regime if j else c.about].name}
         if c.untestable or j is None or j.verdict == NOT_TESTABLE:
             row["difference"] = c.untestable or (j.reason if j else "not run")
@@ -302,20 +305,17 @@ def claims_table(claims, keys=None) -> pd.DataFrame:
             elif row["verdict"] == INCONCLUSIVE and j.detectable > (
                 widest := widest_gap(claims.ev, c, j.regime)
             ):
-                row["verdict"] += (
-                    ": underpowered (the widest gap between two methods here is "
-                    f"{number(widest, c.metric)}{unit(c.metric)})"
-                )
+                row["verdict"] += ": underpowered"
+                gap = f"; widest gap here {number(widest, c.metric)}"
             if (lean := _leaning(c, j)) and not few:
-                p = j.pooled_p_adjusted or j.p_adjusted
-                most = "largest " * (j.pooled_p_adjusted is not None)  # of the seeds'
-                row["verdict"] += (
-                    f" (interval leans {SIDES[lean]}; {most}Holm p {p:#.2g})"
-                )
+                p = j.pooled_p_adjusted or j.p_adjusted  # the largest of the seeds'
+                row["verdict"] += f", leans {LEANS_TO[lean]} (Holm p {p:#.2g})"
             if j.still_correlated is not None:  # its interval is too narrow: say so
-                row["verdict"] += f"; blocks still correlated (r {j.still_correlated})"
+                row["verdict"] += f"; blocks correlated (r {j.still_correlated})"
                 row["difference"] += TOO_NARROW
         row["smallest detectable"] = detectable(j, c.metric)
+        if j is not None and 0 < j.detectable < float("inf"):  # what it rests on
+            row["smallest detectable"] += f" ({j.blocks} blocks{gap})"
         rows[c.text + CONTROL * c.control] = row
     return (
         pd.DataFrame.from_dict(rows, orient="index", columns=CLAIM_COLUMNS)
@@ -475,6 +475,8 @@ def _prior_detectable(c, seen, deciding) -> str:
     if deciding is None or deciding is seen:
         return here
     there = detectable(deciding, c.metric)
+    if (r := deciding.still_correlated) is not None:  # discs a continent apart share
+        there += f", optimistic: neighbouring blocks there share part of it, r {r}"
     return f"{here}, judged instead on {BY_KEY[deciding.regime].name} ({there} there)"
 
 

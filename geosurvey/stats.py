@@ -133,26 +133,35 @@ def neighbour_correlation(values, lat, lon, level: int, seed: int = 0) -> float:
     """The correlation of ``values`` (centred) between images in *different* S2 cells
     of ``level`` that lie within one cell side of each other: how much neighbouring
     blocks still share. NaN where fewer than 20 such pairs exist."""
+    cells = s2.cell_ids(np.asarray(lat, np.float64), np.asarray(lon, np.float64), level)
+    return blocks_correlation(values, lat, lon, cells, edge_km(level), seed=seed)
+
+
+def blocks_correlation(values, lat, lon, block, km: float, seed: int = 0) -> float:
+    """The correlation of ``values`` (centred) between images in *different* blocks
+    (``block``: each image's) that lie within ``km`` of each other: how much
+    neighbouring blocks still share. NaN where fewer than 20 such pairs exist."""
     values, lat, lon = (np.asarray(a, np.float64) for a in (values, lat, lon))
-    keep = np.arange(len(values))
+    block, keep = np.asarray(block, np.int64), np.arange(len(values))
     if len(values) > CORRELOGRAM_ROWS:
         keep = np.random.default_rng([seed, 17]).choice(
             len(values), CORRELOGRAM_ROWS, replace=False
         )
     x = values[keep] - values[keep].mean()
-    i, j = _neighbour_pairs(lat[keep].tobytes(), lon[keep].tobytes(), level)
+    args = (lat[keep], lon[keep], block[keep])
+    i, j = _pairs_apart(*(a.tobytes() for a in args), km)
     if len(i) < 20 or x.var() == 0:
         return float("nan")
     return float(np.mean(x[i] * x[j]) / x.var())
 
 
 @functools.lru_cache(maxsize=32)
-def _neighbour_pairs(lat: bytes, lon: bytes, level: int) -> tuple:
-    """(i, j), i < j: points in other S2 cells of ``level`` within a cell side."""
+def _pairs_apart(lat: bytes, lon: bytes, block: bytes, km: float) -> tuple:
+    """(i, j), i < j: points in different blocks within ``km`` of each other."""
     lat, lon = np.frombuffer(lat), np.frombuffer(lon)
-    cell = s2.cell_ids(lat, lon, level)
-    near = haversine(lat[:, None], lon[:, None], lat[None], lon[None]) <= edge_km(level)
-    i, j = np.nonzero(np.triu(near & (cell[:, None] != cell[None]), 1))
+    block = np.frombuffer(block, np.int64)
+    near = haversine(lat[:, None], lon[:, None], lat[None], lon[None]) <= km
+    i, j = np.nonzero(np.triu(near & (block[:, None] != block[None]), 1))
     return i.astype(np.int32), j.astype(np.int32)
 
 

@@ -523,7 +523,10 @@ def test_claim_sentences_give_every_regimes_verdict_with_its_interval():
         == report.effect(seen, "median_km", units=False) + "\u00a0✓\u00a0✓"
     )
     mde = j.detectable
-    assert row["smallest detectable"] == f"{mde:,.0f} km of median error"
+    assert (
+        row["smallest detectable"]
+        == f"{mde:,.0f} km of median error ({j.blocks} blocks)"
+    )
     assert 0 < mde < 300  # a 300 km gain is found
     assert report.findings(c) == (
         "\n\n- After Holm's correction, in the regime each claim is about and at every "
@@ -548,17 +551,16 @@ def test_claim_sentences_give_every_regimes_verdict_with_its_interval():
     j.detectable = widest + 1
     row = report.claims_table(c).loc["a beats b"]
     assert row["verdict"].startswith(
-        "inconclusive: underpowered (the widest gap between two methods here is "
-        f"{widest:,.0f} km of median error) (interval leans the claim's way"
+        "inconclusive: underpowered, leans its way"
     )  # an underpowered test's interval still says where it lies
-    j.detectable = widest - 1
-    verdict = report.claims_table(c).loc["a beats b", "verdict"]
-    p = j.pooled_p_adjusted or j.p_adjusted
-    most = "largest " * (j.pooled_p_adjusted is not None)
-    assert (
-        verdict
-        == f"inconclusive (interval leans the claim's way; {most}Holm p {p:#.2g})"
+    assert row["smallest detectable"].endswith(
+        f" ({j.blocks} blocks; widest gap here {widest:,.0f})"
     )
+    j.detectable = widest - 1
+    row = report.claims_table(c).loc["a beats b"]
+    p = j.pooled_p_adjusted or j.p_adjusted
+    assert row["verdict"] == f"inconclusive, leans its way (Holm p {p:#.2g})"
+    assert "widest" not in row["smallest detectable"]
     # a control is reported apart from the findings
     c.claims["ab"] = dataclasses.replace(c.claims["ab"], control=True)
     assert "a beats b (a control)" in report.claims_table(c).index
@@ -692,9 +694,9 @@ def test_an_inconclusive_claim_whose_interval_excludes_zero_says_which_side():
             f"correction (corrected p {p})"
             + (": a hint, not a finding." if side == "the claim's way" else ".")
         )
-        lean = "against the claim" if key == "score" else "the claim's way"
+        lean = "against it" if key == "score" else "its way"
         verdict = report.claims_table(c, [key])["verdict"].iloc[0]
-        assert verdict == f"inconclusive (interval leans {lean}; Holm p {p})"
+        assert verdict == f"inconclusive, leans {lean} (Holm p {p})"
         # the summary names only what was decided: the table holds the leanings
         assert "a beats b" not in report.findings(c)
         j.ci95 = [-336.0, 12.0]  # an interval across zero says nothing more
@@ -785,7 +787,7 @@ def test_the_claims_table_is_shown_with_how_to_read_it(monkeypatch):
     assert others.loc["a beats b", "new places"].endswith("\u00a0e")  # an estimate
     assert "a beats b" in table.index
     assert "averaged over seeds 0, 1" in key.data and "✓ reproduced" in key.data
-    assert "still correlated" not in key.data  # no row is flagged
+    assert "blocks correlated" not in key.data  # no row is flagged
     assert key.data.startswith("How to read the table, column by column")
     shown.clear()  # later chapters point to that legend instead of repeating it
     report.show_claims(c)
@@ -871,15 +873,15 @@ def test_a_difference_correlated_even_over_continents_is_flagged(monkeypatch):
     assert noise.still_correlated is None
     table = report.claims_table(c)
     verdicts = table["verdict"]
-    assert "blocks still correlated (r " in verdicts["a beats b"]
-    assert "still correlated" not in verdicts["a beats c"]
+    assert "blocks correlated (r " in verdicts["a beats b"]
+    assert "blocks correlated" not in verdicts["a beats c"]
     # the interval itself says it is too narrow, not only the verdict beside it
     assert table.at["a beats b", "difference"].endswith("(interval too narrow)")
     assert "too narrow" not in table.at["a beats c", "difference"]
     shown = []
     monkeypatch.setattr(IPython.display, "display", lambda obj, **k: shown.append(obj))
     report.show_claims(c)
-    assert "*Blocks still correlated*" in shown[0].data
+    assert "*Blocks correlated*" in shown[0].data
 
 
 def test_a_claim_decisive_at_some_seeds_only_reads_seed_dependent():

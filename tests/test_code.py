@@ -172,7 +172,10 @@ def test_the_tools_stand_beside_the_library_and_it_stays_small():
     in one idea, ideas not testable here, chapter 6's ranking said once, an
     interval too narrow marked as such, claims against the prior in a forest panel
     of their own, the crops beside the lesson of the views, no hint from an interval
-    too narrow: 56)."""
+    too narrow: 56; the hybrid ViT's twin without attention and its claim: 82; the
+    blocks a test rests on beside its smallest detectable difference, hints both ways,
+    the weak regressor in the how-sure table, new ground's blocks checked for
+    correlation, the CSNs' own learning rate, the folds in chapter 6's figure: 45)."""
     lines, inner = 0, 0
     for name, path in _modules():
         tree = ast.parse(path.read_text())
@@ -188,7 +191,7 @@ def test_the_tools_stand_beside_the_library_and_it_stays_small():
     assert not {"bench", "bench_gpu", "checkbook"} & {
         p.stem for p in PACKAGE.rglob("*.py")
     }
-    assert lines <= 16_098 and inner <= 96, (lines, inner)
+    assert lines <= 16_225 and inner <= 96, (lines, inner)
 
 
 def _cycles(graph: dict) -> list:

@@ -549,8 +549,9 @@ def test_an_undecided_idea_leans_only_where_its_intervals_point_one_way():
     kinds = comparison._idea_kinds(ideas)
     assert kinds["leans"] == ["smooth labels by distance"]
     assert kinds["leans against"] == ["more to learn from (1 of 2 claims)"]
-    # claims pointing both ways (a lean for, a failure against) leave it open
-    assert kinds["open"] == ["route by scene"]
+    # claims pointing both ways (a lean for, a failure against) are mixed hints
+    assert kinds["mixed"] == ["route by scene"]
+    assert kinds["open"] == []
     stable = pd.DataFrame(
         {"verdict": [cl.INCONCLUSIVE], "control": [False], comparison.SAME: ["no"]}
     ).assign(**{"judged on": "seen places"})

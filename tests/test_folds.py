@@ -142,7 +142,7 @@ def test_a_folds_stage_2_starts_from_that_folds_stage_1_and_never_sees_its_fold(
     )
     methods = {"two-stage-cnn": "stage 1", "two-stage-triplet": "stage 2"}
     two_stage_vit.add_fold_knn(ch, f, methods)  # with the k fixed for new ground
-    answered = [two_stage_vit.weighted(m) for m in methods.values()]
+    answered = [two_stage_vit.voted(m) for m in methods.values()]
     assert set(ch.record["folds"]) == set(answered)
     for m in answered:
         assert _answered_far(run, m) < 2.0, m

@@ -349,3 +349,20 @@ def test_holm_is_monotone_at_least_the_raw_p_and_at_most_one():
         assert np.all(np.diff(adj[order]) >= 0)
         assert np.all(adj >= p) and np.all(adj <= 1.0)
         assert adj.min() == pytest.approx(min(1.0, p.min() * len(p)))
+
+
+def test_fixed_blocks_that_share_a_smooth_field_are_flagged_as_correlated():
+    rng = np.random.default_rng(1)
+    centres = rng.uniform([-40, -120], [60, 120], (30, 2))  # 30 discs
+    disc = rng.integers(0, 30, 1500)
+    lat = centres[disc, 0] + rng.normal(0, 1, 1500)
+    lon = centres[disc, 1] + rng.normal(0, 1, 1500)
+    smooth = np.sin(np.radians(lon) * 2) + np.cos(np.radians(lat) * 3)
+    far = stats.edge_km(stats.BLOCK_LEVELS[-1])
+    assert stats.blocks_correlation(smooth, lat, lon, disc, far) > 0.3
+    # noise shared only within a disc is no correlation between discs
+    own = rng.normal(0, 1, 30)[disc] + 0.1 * rng.normal(0, 1, 1500)
+    assert abs(stats.blocks_correlation(own, lat, lon, disc, far)) < 0.1
+    # one block, or blocks farther apart than the distance, give no pairs at all
+    assert np.isnan(stats.blocks_correlation(smooth, lat, lon, np.zeros(1500), far))
+    assert np.isnan(stats.blocks_correlation(smooth, lat, lon, disc, 1.0))

@@ -58,6 +58,9 @@ class SceneSettings(Settings):
 
     scene_epochs: int = knob(16, "epochs of the scene classifier (at most)")
     csn_epochs: int = knob(4, "epochs of each context-specific network (CSN)")
+    csn_lr_scale: float = knob(
+        1.0, "a CSN's learning rate, relative to the recipe's (it fine-tunes a network)"
+    )
     scene_threshold: float = knob(
         0.5, "tau_s: a training image belongs to a scene above this probability"
     )
@@ -342,10 +345,11 @@ def _context_network(k: int, fold: bool = False):
         _, hier = partitions(ctx)
         s, multi = ctx.settings(NAME), "scene-multi-partition"
         init = folds.init(ctx, multi) if fold else ctx.start_from(multi)
+        lr = ctx.recipe(NAME).lr * s.csn_lr_scale
         return multi_partition(
             ctx,
             f"scene-csn-{k + 1}" + "-fold" * fold,
-            ctx.recipe(NAME, epochs=s.csn_epochs),
+            ctx.recipe(NAME, epochs=s.csn_epochs, lr=lr),
             s,
             hier,
             LEVELS,

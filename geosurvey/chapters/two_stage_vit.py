@@ -25,10 +25,20 @@ from .base import ChapterSpec, Job, Settings, knob
 from .planet import partitions, regressed, regression
 
 NAME = "two_stage_vit"
-STAGE1 = {"CNN": "two-stage-cnn", "ViT": "two-stage-vit"}  # stage 1's job per model
+# stage 1's job per model; "no attention" is the hybrid ViT's control, trained only
+# where Model 2 is the hybrid
+STAGE1 = {
+    "CNN": "two-stage-cnn",
+    "ViT": "two-stage-vit",
+    "no attention": "two-stage-no-attention",
+}
 # the methods the chapter's claims compare, answered by k-NN ("<method>, top-1" and
-# "<method>, weighted"); {base} is the model stage 2 starts from, CNN or ViT
-LABELS = {name: f"stage 1 {name}" for name in STAGE1}
+# "<method>, k-NN"); {base} is the model stage 2 starts from, CNN or ViT
+LABELS = {
+    "CNN": "stage 1 CNN",
+    "ViT": "stage 1 ViT",
+    "no attention": "stage 1 ViT without attention",
+}
 TRIPLET, CONTROL = "two-stage {base}", "stage 1 {base}, continued"
 HIER, MULTI = "stage 1 CNN, hierarchical", "multi-stage"
 
@@ -202,24 +212,36 @@ def embedding(
 
 def embedding_models(ctx) -> dict:
     """``{"CNN": EmbeddingModel, "ViT": EmbeddingModel}``: Wu's Model 1 and
-    Model 2."""
+    Model 2, and where Model 2 is the hybrid ViT, its control without attention
+    (``"no attention"``)."""
+    return ctx.memo("two_stage:candidates", lambda: _embedding_models(ctx))
+
+
+def _embedding_models(ctx) -> dict:
     s = ctx.settings(NAME)
-    return ctx.memo(
-        "two_stage:candidates",
-        lambda: {
-            "CNN": models.cnn_embedding_model(
-                ctx.cfg, s.out_dim, top_stages=s.cnn_top, dropout=s.head_dropout
-            ),
-            "ViT": models.vit_embedding_model(
-                ctx.cfg,
-                s.out_dim,
-                dim=s.vit_dim,
-                depth=s.vit_depth,
-                top_stages=s.vit_top,
-                dropout=s.head_dropout,
-            ),
-        },
-    )
+    found = {
+        "CNN": models.cnn_embedding_model(
+            ctx.cfg, s.out_dim, top_stages=s.cnn_top, dropout=s.head_dropout
+        ),
+        "ViT": models.vit_embedding_model(
+            ctx.cfg,
+            s.out_dim,
+            dim=s.vit_dim,
+            depth=s.vit_depth,
+            top_stages=s.vit_top,
+            dropout=s.head_dropout,
+        ),
+    }
+    if not found["ViT"].pretrained:
+        found["no attention"] = models.hybrid_embedding_model(
+            ctx.cfg,
+            s.out_dim,
+            dim=s.vit_dim,
+            depth=s.vit_depth,
+            dropout=s.head_dropout,
+            attention=False,
+        )
+    return found
 
 
 def stage2_base(ctx) -> str:
@@ -494,6 +516,13 @@ JOBS = (
         fold_plan=_stage1("ViT", fold=True),
     ),
     Job(
+        "two-stage-no-attention",
+        NAME,
+        "control for the hybrid ViT: its tokens through MLP blocks without "
+        "attention, averaged",
+        _stage1("no attention"),
+    ),
+    Job(
         "two-stage-triplet",
         NAME,
         "stage 2: the stage-1 model fine-tuned with the squared triplet loss",
@@ -536,7 +565,7 @@ JOBS = (
 
 def knn_answers(ctx, trained, x: dict, regime) -> dict:
     """Wu's two inference rules for ``regime``'s test images, with that regime's
-    weights: ``{"top-1": (lat, lon, 1), "weighted": (lat, lon, k)}``, k chosen on the
+    weights: ``{"top-1": (lat, lon, 1), "k-NN": (lat, lon, k)}``, k chosen on the
     regime's validation split, or fixed on new ground (:func:`answering_k`; the
     database is the regime's training split, embedded by the same weights; ``x``: the
     inputs of every split), and ``"validation"``: the validation GeoScore of every k."""
@@ -551,7 +580,7 @@ def knn_answers(ctx, trained, x: dict, regime) -> dict:
     k = answering_k(ctx, regime, k)
     return {
         "top-1": (*knn_predict(index, emb[regime.test], 1), 1),
-        "weighted": (*knn_predict(index, emb[regime.test], k), k),
+        "k-NN": (*knn_predict(index, emb[regime.test], k), k),
         "validation": scores,
     }
 
@@ -560,7 +589,7 @@ def add_fold_knn(ch, folds_of_run, methods: dict) -> None:
     """Train the embedding jobs of ``methods`` (``{job: label}``: stage 1 of a model,
     or stage 2) once per fold, on that fold's training images and cells for the
     recipe's epochs, keeping the last (stage 2 starts from the fold's stage 1), and
-    evaluate each as ``"<label>, weighted"`` on the folds' test tiles
+    evaluate each as ``"<label>, k-NN"`` on the folds' test tiles
     (:mod:`geosurvey.folds`): the weighted k-NN against the fold's training tiles, with
     the k fixed for new ground (:func:`answering_k`)."""
     by_job = {j: embedding_models(ch)[_model(ch, j)] for j in methods}
@@ -580,7 +609,7 @@ def add_fold_knn(ch, folds_of_run, methods: dict) -> None:
             )
             query = inputs.outputs(net, tests[job].subset(rows), ctx.cfg)
             index = GeoIndex(base, train.lat, train.lon)
-            out[weighted(label)] = knn_predict(index, query, k)
+            out[voted(label)] = knn_predict(index, query, k)
         return out
 
     folds.add(ch, folds_of_run, answer)
@@ -591,13 +620,14 @@ def _model(ctx, job: str) -> str:
     return {j: name for name, j in STAGE1.items()}.get(job) or stage2_base(ctx)
 
 
-def weighted(method: str) -> str:
-    """The name of ``method`` answered by the distance-weighted k-NN vote."""
-    return f"{method}, weighted"
+def voted(method: str) -> str:
+    """The name of ``method`` answered by the similarity-weighted vote of its k nearest
+    neighbours (k chosen on validation, or fixed on new ground)."""
+    return f"{method}, k-NN"
 
 
-CNN, VIT = weighted(LABELS["CNN"]), weighted(LABELS["ViT"])
-STAGE1_BASE, TWO_STAGE = weighted("stage 1 {base}"), weighted(TRIPLET)
+CNN, VIT, NO_ATTENTION = (voted(LABELS[m]) for m in ("CNN", "ViT", "no attention"))
+STAGE1_BASE, TWO_STAGE = voted("stage 1 {base}"), voted(TRIPLET)
 CLAIMS = (
     Claim(
         "vit_cnn",
@@ -614,6 +644,14 @@ CLAIMS = (
         CNN,
         "geoscore",
         source="this book: the from-scratch stand-in for Model 2",
+    ),
+    Claim(
+        "attention",
+        "the hybrid ViT's attention helps: it beats its twin without attention",
+        VIT,
+        NO_ATTENTION,
+        "geoscore",
+        source="this book: a control for the stand-in",
     ),
     Claim(
         "triplet_median",
@@ -653,14 +691,14 @@ CLAIMS = (
         "triplet_control",
         "the triplet stage beats stage 1 trained as long",
         TWO_STAGE,
-        weighted(CONTROL),
+        voted(CONTROL),
         "median_km",
         source="this book: an epoch-matched control",
     ),
     Claim(
         "hierarchical",
         "the hierarchical loss beats the single level",
-        weighted(HIER),
+        voted(HIER),
         CNN,
         "median_km",
         source="this book: Wu 2025 never isolates the hierarchical loss",
@@ -668,7 +706,7 @@ CLAIMS = (
     Claim(
         "multistage",
         "the multi-stage model beats the single-stage model",
-        weighted(MULTI),
+        voted(MULTI),
         CNN,
         "median_km",
         source="Wu 2025, lines 282-286",
