@@ -230,13 +230,16 @@ def lessons(table: pd.DataFrame, n_seeds: int) -> str:
         )
     parts = [head]
     checks = table.loc[table["control"], "verdict"].items()
-    if said := "; ".join(f"{c.removesuffix(CONTROL)}, {v}" for (_, c), v in checks):
-        parts.append(f"Controls, which check the set-up and are not findings: {said}.")
+    if said := [f"- {c.removesuffix(CONTROL)}: {v}" for (_, c), v in checks]:
+        parts.append("Controls check the set-up; they are not findings:")
+        parts.append("\n".join(said))
     for verdict in (claims.REPRODUCED, claims.NOT_REPRODUCED):
         found = decisive[decisive["verdict"] == verdict]
         names = found.index.get_level_values("claim").tolist()
         if names:
-            parts.append(f"**{verdict}** ({len(names)}): " + "; ".join(names) + ".")
+            every = " at every seed" * (n_seeds > 1)
+            parts.append(f"**{verdict}**{every} ({len(names)}):")
+            parts.append("\n".join(f"- {name}" for name in names))
     return "\n\n".join(parts)
 
 
@@ -445,10 +448,13 @@ def weak_regressor(ev, tests) -> dict:
     return found if found and all(a < 1.25 * b for a, b in found.values()) else {}
 
 
-def how_sure(ideas: pd.DataFrame, *, weak_regression: bool = False) -> pd.DataFrame:
+def how_sure(
+    ideas: pd.DataFrame, *, weak_regression: bool = False, decided: bool = False
+) -> pd.DataFrame:
     """Per idea of a :func:`lessons_table`, findings first: its question, its claims,
     where they are judged and how sure their verdicts over the seeds make it (with
-    ``weak_regression``, classification's against a regressor near the prior)."""
+    ``weak_regression``, classification's against a regressor near the prior;
+    ``decided``: only the ideas with a finding)."""
     rows, order = {}, list(SURE)
     weak = {"classify, do not regress": ", against regressors near the prior"}
     for idea, group in ideas.groupby(level="idea", sort=False):
@@ -463,6 +469,8 @@ def how_sure(ideas: pd.DataFrame, *, weak_regression: bool = False) -> pd.DataFr
             "kind": order.index(kind),
         }
     table = pd.DataFrame.from_dict(rows, orient="index")
+    if decided:  # held, failed or held in part
+        table = table[table["kind"] < order.index("leans")]
     table = table.sort_values("kind", kind="stable").drop(columns="kind")
     return table.rename_axis("idea")
 
@@ -595,10 +603,10 @@ def why_sentence(ev, seen, new) -> str:
         f"Contrastive retrieval, a look-up in a learned embedding, gains "
         f"{gain[seen.key]:+,.0f} GeoScore over the frozen k-NN on seen places and "
         f"{gain[new.key]:+,.0f} on new places at one seed (a difference, "
-        "not a finding). A classifier "
-        "answers with the mean location of a cell, and adaptive cells sit where "
-        "training images are dense, as the prior's one answer does; the share of "
-        f"new-places images within 2,500 km: {near}."
+        "not a finding). A classifier answers with the mean location of a cell. "
+        "Adaptive cells sit where training images are dense, as the prior's one "
+        "answer does. The share of new-places images each answers within 2,500 km: "
+        f"{near}."
     )
     if min(share[f] for f in CLASSIFIERS) > share[LOOK_UP]:
         text += (
@@ -799,11 +807,11 @@ def against_prior(groups: dict, seed: int) -> str:
         n, blocks = max(g[4] for g in got.values()), [g[5] for g in got.values()]
         rests = f" (the leader's rests on {_and(list(map(str, blocks)))})"
         told = (
-            f"none of the {n} learned families is told apart from the prior "
+            f"None of the {n} learned families is told apart from the prior "
             f"({_and([f'{g[2]:,.0f}' for g in got.values()])}) {test}. The prior "
             "errs alike over whole regions, so these tests count whole regions as "
-            f"blocks{rests * all(blocks)}: too few to decide, not evidence against "
-            "the families"
+            f"blocks{rests * all(blocks)}. That is too few to decide, and no "
+            "evidence against the families"
         )
     else:
         told = (
@@ -817,7 +825,8 @@ def against_prior(groups: dict, seed: int) -> str:
             )
             + f", {test}"
         )
-    return f"{lead}; {told}"
+        told = told[0].upper() + told[1:]
+    return f"{lead}. {told}"
 
 
 def _and(items: list) -> str:
@@ -875,14 +884,14 @@ def widest_tie(judged: dict, score: dict) -> str:
     a, b = max(ties, key=lambda pair: score[pair[0]] - score[pair[1]])
     j = judged[a, b]
     apart = round(score[a]) - round(score[b])  # as the table shows them
-    gap = f"{a} and {b}, {apart:,.0f} GeoScore apart, share a letter"
+    gap = f"{a} and {b} are {apart:,.0f} GeoScore apart yet share a letter"
     test = f"test at one seed (p {j.p:.2f})"
     if j.level is None:
         return f"{gap}: their {test} rests on {j.blocks} blocks"
     return (
-        f"{gap}: their paired differences vary together over whole regions, so their "
-        f"{test} rests on only {j.blocks} S2 level-{j.level} blocks (about "
-        f"{stats.edge_km(j.level):,.0f} km across), and few blocks give it little power"
+        f"{gap}. Their paired differences vary together over whole regions. So their "
+        f"{test} rests on only {j.blocks} S2 level-{j.level} blocks, each about "
+        f"{stats.edge_km(j.level):,.0f} km across, and few blocks give it little power"
     )
 
 

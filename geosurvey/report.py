@@ -276,11 +276,25 @@ def show_claims(claims, *, full_legend: bool = False) -> None:
     if not full_legend:  # a line to read the table by, then the table
         say(said)
     IPython.display.display(formatted(table))
+    if why := untestable_notes(claims):
+        say(why)
     if full_legend:  # the table first, then each column in words
         say("How to read the table, column by column:\n\n" + said)
     if len(others := elsewhere_table(claims)):
         say(ELSEWHERE)
         IPython.display.display(formatted(others))
+
+
+def untestable_notes(claims) -> str:
+    """Why each claim the claims table marks not testable here cannot be tested, a
+    line each (empty where every claim was tested)."""
+    lines = []
+    for key, c in claims.claims.items():
+        j = claims.deciding(key)
+        why = c.untestable or (j.reason if j and j.verdict == NOT_TESTABLE else "")
+        if why:
+            lines.append(f"- *{c.text}*: {why.rstrip('.')}.")
+    return "Not testable here:\n\n" + "\n".join(lines) if lines else ""
 
 
 def claims_table(claims, keys=None) -> pd.DataFrame:
@@ -294,7 +308,7 @@ def claims_table(claims, keys=None) -> pd.DataFrame:
         c, j, gap = claims.claims[key], claims.deciding(key), ""
         row = {"paper": c.source, "judged on": BY_KEY[j.regime if j else c.about].name}
         if c.untestable or j is None or j.verdict == NOT_TESTABLE:
-            row["difference"] = c.untestable or (j.reason if j else "not run")
+            row["difference"] = "–" if j or c.untestable else "not run"
             row["verdict"] = NOT_TESTABLE if c.untestable or j else "–"
         else:
             row["difference"] = effect(j, c.metric)
@@ -416,13 +430,14 @@ def findings(claims) -> str:
     named = (*DECISIVE, SEED_DEPENDENT)
     parts = [f"**{v}**: {'; '.join(found.pop(v))}." for v in named if v in found]
     rest = sum(map(len, found.values()))
+    parts += [f"undecided or not testable here: {rest} more."] * bool(parts and rest)
     if not parts:
         said = f"After Holm's correction none of the {rest} claims is decided."
-    else:
+    else:  # a list within the list
         said = (
             "After Holm's correction, in the regime each claim is about and at every "
-            "seed run: " + " ".join(parts)
-        ) + (f" The other {rest} are undecided or not testable here." if rest else "")
+            "seed run:\n" + "\n".join(f"  - {p}" for p in parts)
+        )
     checks = f"Controls, which check the set-up: {'; '.join(controls)}."
     seen = "Decided on seen places, which check them but do not judge them: "
     items = (said, _papers_share(papers, against), checks * any(controls))

@@ -506,6 +506,10 @@ def test_claim_sentences_give_every_regimes_verdict_with_its_interval():
     assert list(table.index) == ["a beats b", "albums help", "c beats a"]
     assert list(table.columns) == list(report.CLAIM_COLUMNS)
     assert table.loc["albums help", "verdict"] == cl.NOT_TESTABLE
+    assert table.loc["albums help", "difference"] == "–"  # its reason goes below
+    assert report.untestable_notes(c) == (
+        "Not testable here:\n\n- *albums help*: no albums here."
+    )
     assert table.loc["c beats a", "verdict"] == "–"
     row = table.loc["a beats b"]
     assert row["judged on"] == "new places" and row["verdict"] == cl.REPRODUCED
@@ -530,8 +534,8 @@ def test_claim_sentences_give_every_regimes_verdict_with_its_interval():
     assert 0 < mde < 300  # a 300 km gain is found
     assert report.findings(c) == (
         "\n\n- After Holm's correction, in the regime each claim is about and at every "
-        "seed run: **reproduced**: a beats b. The other 2 are undecided or not "
-        "testable here."
+        "seed run:\n  - **reproduced**: a beats b.\n  - undecided or not testable "
+        "here: 2 more."
     )
     assert (
         cl.unit("acc@25km") == " points"

@@ -175,7 +175,10 @@ def test_the_tools_stand_beside_the_library_and_it_stays_small():
     too narrow: 56; the hybrid ViT's twin without attention and its claim: 82; the
     blocks a test rests on beside its smallest detectable difference, hints both ways,
     the weak regressor in the how-sure table, new ground's blocks checked for
-    correlation, the CSNs' own learning rate, the folds in chapter 6's figure: 45)."""
+    correlation, the CSNs' own learning rate, the folds in chapter 6's figure: 45;
+    why a claim is not testable, below the table, and chapter 5's shuffled-scene
+    control: 23; the introduction's short table of decided ideas, findings and
+    controls as lists: 10)."""
     lines, inner = 0, 0
     for name, path in _modules():
         tree = ast.parse(path.read_text())
@@ -191,7 +194,7 @@ def test_the_tools_stand_beside_the_library_and_it_stays_small():
     assert not {"bench", "bench_gpu", "checkbook"} & {
         p.stem for p in PACKAGE.rglob("*.py")
     }
-    assert lines <= 16_225 and inner <= 96, (lines, inner)
+    assert lines <= 16_258 and inner <= 96, (lines, inner)
 
 
 def _cycles(graph: dict) -> list:

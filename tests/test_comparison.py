@@ -53,8 +53,9 @@ def test_a_control_is_named_as_one_and_never_listed_as_a_finding(tmp_path):
     table = comparison.stability_table(found)
     assert ("2 PlaNet", "a beats b (a control)") in table.index
     text = comparison.lessons(table, 1)
-    assert "**reproduced**" not in text and "**not reproduced** (1): b beats a." in text
-    assert "not findings: a beats b, reproduced." in text
+    assert "**reproduced**" not in text
+    assert "**not reproduced** (1):\n\n- b beats a" in text
+    assert "they are not findings:\n\n- a beats b: reproduced" in text
 
 
 def test_stability_table_and_lessons_read_every_seed(tmp_path):
@@ -86,15 +87,15 @@ def test_stability_table_and_lessons_read_every_seed(tmp_path):
         "Of 3 claims, 2 have the same decisive verdict at all 2 seeds"
     )
     assert (
-        "**reproduced** (1): a beats b." in text
-        and "**not reproduced** (1): b beats a." in text
+        "**reproduced** at every seed (1):\n\n- a beats b" in text
+        and "**not reproduced** at every seed (1):\n\n- b beats a" in text
     )
     assert "0 have the same decisive verdict" in comparison.lessons(three, 3)
     assert "2 change verdict" in comparison.lessons(three, 3)
     one = comparison.lessons(comparison.stability_table({0: by_seed[0]}), 1)
     assert one.startswith("Only one seed") and "2 of 3 claims are decisive" in one
     assert one.endswith(
-        "**reproduced** (1): a beats b.\n\n**not reproduced** (1): b beats a."
+        "**reproduced** (1):\n\n- a beats b\n\n**not reproduced** (1):\n\n- b beats a"
     )
 
 
@@ -153,7 +154,7 @@ def test_the_ranking_includes_the_prior_and_says_where_intervals_cannot_separate
     # the tie is explained by the blocks its test rests on
     pair = f"{first} and {second}"
     why = comparison.ties({"seen places": groups})
-    assert why.startswith(f"On seen places, {pair}, ") and " S2 level-" in why
+    assert why.startswith(f"On seen places, {pair} are ") and " S2 level-" in why
     # the summary's clause: both learned families are told apart from the prior
     clause = comparison.against_prior({"seen places": groups}, 0)
     assert clause.startswith(
@@ -162,7 +163,7 @@ def test_the_ranking_includes_the_prior_and_says_where_intervals_cannot_separate
     prior_score = f"{ev.metrics('prior', 'test')['geoscore']:,.0f}"
     both = pair.replace(" and ", ", ")
     assert clause.endswith(
-        f"on *seen places*, 2 of 2 ({both}) score above the prior ({prior_score}), "
+        f"On *seen places*, 2 of 2 ({both}) score above the prior ({prior_score}), "
         "by the paired test at p < 0.05, uncorrected"
     )
     # told apart from none: the clause says the test could not, not that they lose
@@ -170,9 +171,9 @@ def test_the_ranking_includes_the_prior_and_says_where_intervals_cannot_separate
     tied = (order, score, {f: "a" for f in letters}, *rest)
     clause = comparison.against_prior({"seen places": tied, "new places": tied}, 0)
     assert clause.startswith(f"{first} leads the learned families at seed 0 on *seen")
-    told = "none of the 2 learned families is told apart from the prior"
+    told = "None of the 2 learned families is told apart from the prior"
     assert f"{told} ({prior_score} and {prior_score})" in clause
-    assert clause.endswith("too few to decide, not evidence against the families")
+    assert clause.endswith("too few to decide, and no evidence against the families")
 
 
 def test_the_blocks_sentence_says_where_the_prior_scores_and_who_beats_it():
@@ -593,6 +594,11 @@ def test_how_sure_gives_each_idea_its_claims_regimes_and_strength():
         "undecided, leaning against it: a hint"
     )
     assert table.loc["beat the prior", "how sure"] == "undecided either way"
+    # the introduction's short table keeps the ideas with a finding, qualified where
+    # classification only beat a regressor near the prior
+    short = comparison.how_sure(ideas, weak_regression=True, decided=True)
+    assert list(short.index) == ["classify, do not regress"]
+    assert short.iloc[0]["how sure"].endswith(", against regressors near the prior")
 
 
 def test_the_ideas_table_marks_an_undecided_claim_whose_interval_leans():

@@ -636,6 +636,15 @@ CLAIMS = (
         control=True,  # a bound that checks the router, not a finding
     ),
     Claim(
+        "oracle_shuffled",
+        "routing by the true location's scene beats a shuffled true scene",
+        ORACLE,
+        SHUFFLED,
+        "geoscore",
+        source="this book: does the scene tell the CSNs anything?",
+        control=True,  # the same scene mix, nothing about where an image is
+    ),
+    Claim(
         "scene_input",
         "the scene as an extra input helps",
         WITH,
