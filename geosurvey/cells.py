@@ -335,27 +335,27 @@ def semantic(
     admin1,
     *,
     tau_max: int,
-    tau_min: int,
+    n_min: int,
     drop_below: int | None = None,
 ) -> SemanticPartition:
     """Semantic geocells from the first-level regions (admin-1) of the training points.
 
     1. One region per (country, admin-1).
-    2. Regions with fewer than ``tau_min`` points merge into the nearest region of the
+    2. Regions with fewer than ``n_min`` points merge into the nearest region of the
        same country, smallest first, until none is too small or the country is one.
     3. Regions with more than ``tau_max`` points are cut in two at the median of their
        widest direction while a piece is too large (PIGEON used OPTICS clustering).
-    4. Cells with fewer than ``drop_below`` points (default ``tau_min``) are dropped.
+    4. Cells with fewer than ``drop_below`` points (default ``n_min``) are dropped.
     """
     lat, lon = validate_coordinates(lat, lon, "semantic partition points")
     country, admin1 = (np.asarray(a, dtype=object) for a in (country, admin1))
-    regions = merge_small(lat, lon, country, admin1, tau_min)
+    regions = merge_small(lat, lon, country, admin1, n_min)
     labels, names = split_large(lat, lon, regions, tau_max)
-    bound = tau_min if drop_below is None else drop_below
+    bound = n_min if drop_below is None else drop_below
     params = {
         "kind": "semantic",
         "tau_max": tau_max,
-        "tau_min": tau_min,
+        "n_min": n_min,
         "drop_below": drop_below,
     }
     return _point_cells(
@@ -384,8 +384,9 @@ def _point_cells(lat, lon, labels, names, bound: int, params) -> SemanticPartiti
     )
 
 
-def merge_small(lat, lon, country, admin1, tau_min):
-    """Region key of every point after merging small regions within their country."""
+def merge_small(lat, lon, country, admin1, n_min):
+    """Region key of every point after merging regions of fewer than ``n_min`` points
+    into the nearest region of their country, smallest first."""
     region = np.array([f"{c}/{a}" for c, a in zip(country, admin1)], dtype=object)
     xyz = to_xyz(lat, lon)
     for c in np.unique(country):
@@ -394,7 +395,7 @@ def merge_small(lat, lon, country, admin1, tau_min):
             keys, inv, counts = np.unique(
                 region[in_c], return_inverse=True, return_counts=True
             )
-            if len(keys) == 1 or counts.min() >= tau_min:
+            if len(keys) == 1 or counts.min() >= n_min:
                 break
             small = int(np.argmin(counts))
             centres = np.stack([xyz[in_c][inv == k].mean(0) for k in range(len(keys))])

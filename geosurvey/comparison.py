@@ -248,7 +248,8 @@ IDEAS = {
     "beat the floors where the ground was seen": (
         "Do the learned families beat the prior and the frozen k-NN on seen places?",
         "comparison:PlaNet_frozen, comparison:PlaNet_prior, comparison:PIGEON_prior, "
-        "comparison:contrastive retrieval_prior, comparison:scene-aware_prior",
+        "comparison:contrastive retrieval_prior, comparison:scene-aware_prior, "
+        "two_stage_vit:cnn_frozen",
     ),
     "one constant answer as a floor": (
         "Does a k-NN beat the prior's one answer within 2,500 km, on features and on "
@@ -519,6 +520,24 @@ def _views_lesson(fused, best, mean, one, *, seed: int) -> str:
     )
 
 
+def _crops_lesson(verdicts: dict) -> str:
+    """What chapter 5's crops, the evidence one photo allows, add to the lesson of the
+    views, where neither number of crops held (``verdicts``: claim -> over seeds)."""
+    crops = [
+        verdicts.get(c.text)
+        for c in ALL_CHAPTERS["scene_networks"].claims
+        if c.key.startswith("crops")
+    ]
+    if not crops or None in crops or claims.REPRODUCED in crops:
+        return ""
+    undecided = all(v.startswith(claims.INCONCLUSIVE) for v in crops)
+    return (
+        " Crops cut from one image, which a single photo allows, "
+        f"{'stayed undecided' if undecided else 'did not hold'} at every seed, perhaps "
+        "because the network never trained on crops (chapter 5)."
+    )
+
+
 def takeaways(ideas, ranks, *, views, weak_regressors: bool, nearest_km, seed) -> list:
     """What a student should take from the comparison, one sentence each, from the
     ideas that held (:func:`lessons_table`), the ranks at each seed
@@ -542,16 +561,7 @@ def takeaways(ideas, ranks, *, views, weak_regressors: bool, nearest_km, seed) -
     views_claim = next(c.text for c in pigeon.CLAIMS if c.key == "views")
     fused_held = verdicts.get(views_claim) == claims.REPRODUCED
     if views and fused_held:
-        said.append(_views_lesson(*views, seed=seed))
-        crops = [  # the evidence one photo allows: crops of it
-            verdicts.get(c.text)
-            for c in ALL_CHAPTERS["scene_networks"].claims
-            if c.key.startswith("crops")
-        ]
-        if crops and None not in crops and claims.REPRODUCED not in crops:
-            said[-1] += " Crops cut from one image, which a single photo allows, "
-            said[-1] += "did not reproduce at every seed, though the network never "
-            said[-1] += "trained on crops (chapter 5)."
+        said.append(_views_lesson(*views, seed=seed) + _crops_lesson(verdicts))
     if not carried and nearest_km is not None:
         said.append(
             "Claims about ground no training image shows stay open at this scale: "
@@ -829,6 +839,17 @@ def against_prior(groups: dict, seed: int) -> str:
     return f"{lead}. {told}"
 
 
+def new_ground_sentence(stability) -> str:
+    """How many of the claims judged on new ground (a :func:`stability_table`'s) keep a
+    decisive verdict at every seed."""
+    n_new, carried = _new_ground(stability, "verdict")
+    return (
+        f"{carried} of the {n_new} claims judged there "
+        f"{'is' if carried == 1 else 'are'} decisive"
+        + ("; no idea is shown to carry there" if not carried else "")
+    )
+
+
 def _and(items: list) -> str:
     """``a, b and c``."""
     return ", ".join(items[:-1]) + " and " * (len(items) > 1) + items[-1]
@@ -839,7 +860,7 @@ def summary(ch, groups: dict, stability, ideas, *, n_seeds: int) -> str:
     grouped}``) who leads and who is told apart from the prior; how many claims are
     findings; the ideas that held; what new ground decides; the questions left open."""
     seed = ch.cfg.seed
-    kinds, (n_new, carried) = _idea_kinds(ideas), _new_ground(stability, "verdict")
+    kinds = _idea_kinds(ideas)
     held = "; ".join(kinds["held"]) or "none"
     part = f"; in part, {'; '.join(kinds['partly'])}" * bool(kinds["partly"])
     failed = f"- **Ideas that failed**: {'; '.join(kinds['failed'])}."
@@ -861,9 +882,7 @@ def summary(ch, groups: dict, stability, ideas, *, n_seeds: int) -> str:
             "Lessons).",
             f"- **Ideas that held**: {held}{part}.",
             failed if kinds["failed"] else "",
-            f"- **New ground**: {carried} of the {n_new} claims judged there "
-            f"{'is' if carried == 1 else 'are'} decisive"
-            + ("; no idea is shown to carry there." if not carried else "."),
+            f"- **New ground**: {new_ground_sentence(stability)}.",
             f"- **Undecided, leaning**: {toward} of the ideas' claims lean their way "
             f"and {against} against them (the table of ideas marks them)."
             * bool(toward + against),

@@ -151,6 +151,16 @@ def by_fold(ch, methods) -> pd.DataFrame:
     return out.round().astype(int).assign(images=counts.rename(str)[out.index])
 
 
+def higher_on(per: pd.DataFrame, a: str, b: str) -> str:
+    """On how many folds of ``per`` (a :func:`by_fold` table, rounded as shown) method
+    ``a`` scores higher than ``b``, with the lower and level ones: ``"4 of 8 folds (3
+    lower, 1 level)"``."""
+    up, down = int((per[a] > per[b]).sum()), int((per[a] < per[b]).sum())
+    level = len(per) - up - down
+    rest = [f"{down} lower"] + [f"{level} level"] * bool(level)
+    return f"{up} of {len(per)} folds ({', '.join(rest)})"
+
+
 def counts(ch) -> dict:
     """The blocks of the new-places test (``new_blocks``) and of the folds'
     (``fold_blocks``), and the smallest p-value a test on the new-places blocks can

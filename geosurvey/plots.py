@@ -473,7 +473,7 @@ def by_regime(ev, methods, regimes, *, metric="geoscore", ax=None, colours=None)
         at = [r for r in regimes if ev.has(m, r.test)]
         ys = [ev.metrics(m, r.test)[metric] for r in at]
         ci = [ev.intervals(m, r.test)[metric] for r in at]
-        xs = np.array([regimes.index(r) for r in at]) + 0.04 * (k - len(methods) / 2)
+        xs = np.array([regimes.index(r) for r in at]) + 0.06 * (k - len(methods) / 2)
         colour = (colours or {}).get(m)
         _errorbars(ax, xs, ys, ci, capsize=2, ls="none", label=m, color=colour)
     ax.set_xticks(range(len(regimes)), [r.name for r in regimes])

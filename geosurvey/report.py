@@ -213,8 +213,9 @@ LEGEND = "01_data_and_metrics.html#claims-legend"  # where the full legend is
 SYMBOLS = ", ".join(f"{MARK[v]} {v}" for v in (*DECISIVE, INCONCLUSIVE))
 SHORT_LEGEND = (  # later chapters' legend line
     f"each seed's verdict ({SYMBOLS}) and difference; the smallest detectable "
-    f"difference is the test's at the page's seed; the rest as [chapter 1]({LEGEND}) "
-    "says."
+    "difference is the test's at the page's seed; an undecided claim *leans* where its "
+    "interval over the seeds lies on one side of zero, and its Holm p is the largest "
+    f"of the seeds' corrected p-values; the rest as [chapter 1]({LEGEND}) says."
 )
 ELSEWHERE = (  # what the second claims table shows
     "The same differences where they do not decide the claim, averaged over the seeds "
@@ -306,7 +307,8 @@ def claims_table(claims, keys=None) -> pd.DataFrame:
     rows = {}
     for key in keys or claims.claims:
         c, j, gap = claims.claims[key], claims.deciding(key), ""
-        row = {"paper": c.source, "judged on": BY_KEY[j.regime if j else c.about].name}
+        paper = "this book" if c.source.startswith("this book") else c.source
+        row = {"paper": paper, "judged on": BY_KEY[j.regime if j else c.about].name}
         if c.untestable or j is None or j.verdict == NOT_TESTABLE:
             row["difference"] = "–" if j or c.untestable else "not run"
             row["verdict"] = NOT_TESTABLE if c.untestable or j else "–"
@@ -321,7 +323,8 @@ def claims_table(claims, keys=None) -> pd.DataFrame:
             ):
                 row["verdict"] += ": underpowered"
                 gap = f"; widest gap here {number(widest, c.metric)}"
-            if (lean := _leaning(c, j)) and not few:
+            undecided = row["verdict"].startswith(INCONCLUSIVE)  # not seed-dependent
+            if undecided and (lean := _leaning(c, j)) and not few:
                 p = j.pooled_p_adjusted or j.p_adjusted  # the largest of the seeds'
                 row["verdict"] += f", leans {LEANS_TO[lean]} (Holm p {p:#.2g})"
             if j.still_correlated is not None:  # its interval is too narrow: say so

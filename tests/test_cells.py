@@ -233,9 +233,7 @@ def _admin_points():
 
 def test_semantic_cells_never_mix_countries_and_respect_the_bounds():
     lat, lon, country, admin1 = _admin_points()
-    part = cells.semantic(
-        lat, lon, country, admin1, tau_max=50, tau_min=10, drop_below=5
-    )
+    part = cells.semantic(lat, lon, country, admin1, tau_max=50, n_min=10, drop_below=5)
     kept = part.labels >= 0
     for c in range(len(part)):
         assert len(set(country[part.labels == c])) == 1

@@ -703,6 +703,10 @@ def test_an_inconclusive_claim_whose_interval_excludes_zero_says_which_side():
         assert verdict == f"inconclusive, leans {lean} (Holm p {p})"
         # the summary names only what was decided: the table holds the leanings
         assert "a beats b" not in report.findings(c)
+        # a seed-dependent claim was decided at some seed: it does not "lean"
+        j.seed_verdicts = [cl.REPRODUCED, cl.INCONCLUSIVE]
+        assert report.claims_table(c, [key])["verdict"].iloc[0] == cl.SEED_DEPENDENT
+        j.seed_verdicts = []
         j.ci95 = [-336.0, 12.0]  # an interval across zero says nothing more
         assert report.claim_sentence(c, key).endswith("[-336 to +12] at seed 0.")
         assert report.claims_table(c, [key])["verdict"].iloc[0] == "inconclusive"

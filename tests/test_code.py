@@ -178,7 +178,9 @@ def test_the_tools_stand_beside_the_library_and_it_stays_small():
     correlation, the CSNs' own learning rate, the folds in chapter 6's figure: 45;
     why a claim is not testable, below the table, and chapter 5's shuffled-scene
     control: 23; the introduction's short table of decided ideas, findings and
-    controls as lists: 10)."""
+    controls as lists: 10; chapter 4's first question as a claim, the folds each way
+    in one helper, the new-ground line for the introduction, the crops lesson in a
+    function of its own: 41)."""
     lines, inner = 0, 0
     for name, path in _modules():
         tree = ast.parse(path.read_text())
@@ -194,7 +196,7 @@ def test_the_tools_stand_beside_the_library_and_it_stays_small():
     assert not {"bench", "bench_gpu", "checkbook"} & {
         p.stem for p in PACKAGE.rglob("*.py")
     }
-    assert lines <= 16_258 and inner <= 96, (lines, inner)
+    assert lines <= 16_299 and inner <= 96, (lines, inner)
 
 
 def _cycles(graph: dict) -> list:

@@ -511,7 +511,12 @@ def test_takeaways_say_only_what_held_at_every_seed():
     )
     cropped.iloc[-2:, 0] = cl.INCONCLUSIVE  # neither number of crops held
     with_crops = take(cropped)
-    assert with_crops[1].endswith("never trained on crops (chapter 5).")
+    assert with_crops[1].endswith(
+        "stayed undecided at every seed, perhaps because the network never trained "
+        "on crops (chapter 5)."
+    )
+    cropped.iloc[-1, 0] = cl.SEED_DEPENDENT  # five crops held at one seed
+    assert "did not hold at every seed" in take(cropped)[1]
     assert "a median 875 km away" in said[2]
     # the learned families keep their seen-places ranks (the prior's moves), not new
     assert said[3].startswith("Trust a ranking on seen places")

@@ -178,3 +178,9 @@ def test_a_k_nn_on_new_ground_answers_with_the_k_fixed_in_advance(run):
         assert ch.evaluations.done[method, NEW.test].info["best_k"] == fixed
     assert baselines.answering_k(ch, SEEN, 7) == 7
     assert baselines.answering_k(ch, FOLDS, 7) == fixed
+
+
+def test_higher_on_counts_the_folds_each_way_and_the_level_ones():
+    per = pd.DataFrame({"a": [300, 200, 150, 90], "b": [250, 200, 160, 80]})
+    assert folds.higher_on(per, "a", "b") == "2 of 4 folds (1 lower, 1 level)"
+    assert folds.higher_on(per.iloc[[0, 2]], "a", "b") == "1 of 2 folds (1 lower)"

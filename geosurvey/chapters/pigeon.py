@@ -108,7 +108,7 @@ def semantic_cells(ctx):
 
     def make():
         train, s = ctx.splits["train"], ctx.settings(NAME)
-        tau_max, tau_min = ctx.settings("planet").taus(len(train))["middle"]
+        tau_max, drop_bound = ctx.settings("planet").taus(len(train))["middle"]
         admin = with_admin(train.meta)
         return semantic(
             train.lat,
@@ -116,8 +116,8 @@ def semantic_cells(ctx):
             admin["country"],
             admin["admin1"],
             tau_max=tau_max,
-            tau_min=int(tau_max * s.semantic_min_ratio),
-            drop_below=tau_min + 1,
+            n_min=int(tau_max * s.semantic_min_ratio),
+            drop_below=drop_bound + 1,  # as chapter 2's cells drop theirs
         )
 
     return ctx.memo("pigeon:semantic", make)

@@ -42,7 +42,7 @@ LEVEL = {
 
 @dataclass(frozen=True)
 class PlanetSettings(Settings):
-    epochs: int = knob(8, "epochs of every cell classifier and regressor (at most)")
+    epochs: int = knob(8, "epochs of every cell classifier (at most)")
     lr: float = knob(1e-3, "learning rate of a new head (AdamW, cosine schedule)")
     top_lr_scale: float = knob(
         1.0, "the pretrained top's learning rate, relative to the head's"

@@ -17,7 +17,7 @@ import pandas as pd
 import torch
 
 from .. import backbones, cells, folds, geo, inputs, losses, models, plans, regimes
-from ..baselines import PRIOR, answering_k
+from ..baselines import FROZEN, PRIOR, answering_k
 from ..claims import Claim, on_new_ground
 from ..plans import Init
 from ..retrieval import GeoIndex, choose_k, knn_predict
@@ -710,6 +710,14 @@ CLAIMS = (
         CNN,
         "median_km",
         source="Wu 2025, lines 282-286",
+    ),
+    Claim(
+        "cnn_frozen",
+        "the stage-1 CNN beats the frozen k-NN it starts from (GeoScore)",
+        CNN,
+        FROZEN,
+        "geoscore",
+        source="this book: the chapter's first question",
     ),
     Claim(
         "cnn_prior",
