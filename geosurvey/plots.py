@@ -265,15 +265,19 @@ def embedding_projection(
     return ax
 
 
-def histories(named: dict, panels: dict, height: float = 2.8, *, rows=None):
+def histories(
+    named: dict, panels: dict, height: float = 2.8, *, rows=None, colours=None
+):
     """One panel per epoch value (``{"train_loss": "title", ...}``), one line per named
-    history, the legend below the panels. ``rows`` groups the names into rows of
-    panels, each row with its own y scale (losses of different kinds); default one."""
+    history (in ``colours[name]`` where given, so a method keeps the colour an earlier
+    figure gave it), the legend below the panels. ``rows`` groups the names into rows
+    of panels, each row with its own y scale (losses of different kinds); default
+    one."""
     rows = rows or [list(named)]
     fig, axes = figure(
         height=height * len(rows), nrows=len(rows), ncols=len(panels), squeeze=False
     )
-    colour = {name: f"C{k}" for k, name in enumerate(named)}
+    colour = {n: (colours or {}).get(n, f"C{k}") for k, n in enumerate(named)}
     for row, names in zip(axes, rows):
         for ax, (key, title) in zip(row, panels.items()):
             for name in names:

@@ -324,7 +324,8 @@ def claims_table(claims, keys=None) -> pd.DataFrame:
                 row["verdict"] += ": underpowered"
                 gap = f"; widest gap here {number(widest, c.metric)}"
             undecided = row["verdict"].startswith(INCONCLUSIVE)  # not seed-dependent
-            if undecided and (lean := _leaning(c, j)) and not few:
+            sure = j.still_correlated is None  # an interval too narrow leans nowhere
+            if undecided and sure and (lean := _leaning(c, j)) and not few:
                 p = j.pooled_p_adjusted or j.p_adjusted  # the largest of the seeds'
                 row["verdict"] += f", leans {LEANS_TO[lean]} (Holm p {p:#.2g})"
             if j.still_correlated is not None:  # its interval is too narrow: say so

@@ -882,6 +882,7 @@ def test_a_difference_correlated_even_over_continents_is_flagged(monkeypatch):
     table = report.claims_table(c)
     verdicts = table["verdict"]
     assert "blocks correlated (r " in verdicts["a beats b"]
+    assert "leans" not in verdicts["a beats b"]  # an interval too narrow hints nothing
     assert "blocks correlated" not in verdicts["a beats c"]
     # the interval itself says it is too narrow, not only the verdict beside it
     assert table.at["a beats b", "difference"].endswith("(interval too narrow)")
