@@ -267,9 +267,10 @@ def show_claims(claims, *, full_legend: bool = False) -> None:
     table = claims_table(claims)
     legend = _full_legend(seeds) if full_legend else {"How to read it": SHORT_LEGEND}
     legend |= {
-        "Blocks correlated": "even continent-sized blocks share part of the "
-        "difference (r, their neighbours' correlation), so its interval is narrower "
-        "than it should be and a decisive verdict is weaker than it reads."
+        "Blocks correlated": "the test's blocks (continent-sized cells on seen "
+        "places, held-out discs on new ground) still share part of the difference "
+        "(r, their neighbours' correlation), so its interval is narrower than it "
+        "should be and a decisive verdict is weaker than it reads."
         * bool(table["verdict"].str.contains("blocks correlated").any()),
         "Against the prior": prior_blocks_sentence(claims),  # why it is hard to beat
     }

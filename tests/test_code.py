@@ -181,7 +181,7 @@ def test_the_tools_stand_beside_the_library_and_it_stays_small():
     controls as lists: 10; chapter 4's first question as a claim, the folds each way
     in one helper, the new-ground line for the introduction, the crops lesson in a
     function of its own: 41; colours a figure keeps from an earlier one, no hint from
-    an interval too narrow in the claims table: 5)."""
+    an interval too narrow in the claims table, held-out discs in its legend: 6)."""
     lines, inner = 0, 0
     for name, path in _modules():
         tree = ast.parse(path.read_text())
@@ -197,7 +197,7 @@ def test_the_tools_stand_beside_the_library_and_it_stays_small():
     assert not {"bench", "bench_gpu", "checkbook"} & {
         p.stem for p in PACKAGE.rglob("*.py")
     }
-    assert lines <= 16_304 and inner <= 96, (lines, inner)
+    assert lines <= 16_305 and inner <= 96, (lines, inner)
 
 
 def _cycles(graph: dict) -> list:
