@@ -226,17 +226,15 @@ def measure(ev, claim: Claim, regime, reach=None):
     level, meta = None, ts.meta[mask]
     if ts.block is None:  # seen places: blocks as coarse as the differences need
         level, r = stats.block_level(x, meta["lat"], meta["lon"])
-    else:  # new ground's fixed blocks (discs): do neighbours a continent apart share?
+    block = ts.blocks(claim.region, level)
+    if ts.block is not None:  # new ground's discs: do those a continent apart share?
         far = stats.edge_km(stats.BLOCK_LEVELS[-1])
-        r = stats.blocks_correlation(
-            x, meta["lat"], meta["lon"], ts.blocks(claim.region), far
-        )
+        r = stats.blocks_correlation(x, meta["lat"], meta["lon"], block, far)
     still = round(r, 2) if r >= stats.INDEPENDENT_R else None
     reps = (
         ev.samples(claim.better, split, claim.region, level)[m]
         - ev.samples(claim.worse, split, claim.region, level)[m]
     )
-    block = ts.blocks(claim.region, level)
     n_blocks = int(block.max(initial=-1)) + 1
     additive = ev.per_image(claim.better, split, m, claim.region) is not None
     sums = np.bincount(block, x, n_blocks) if additive else None

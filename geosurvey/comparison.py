@@ -416,8 +416,8 @@ def _idea_kind(v: list) -> tuple:
         (claims.NOT_TESTABLE,): "untestable",
     }
     kind = alike.get(tuple(set(v)), "partly" if hits else lean)
-    count = {"partly": hits, "leans": its, "leans against": against}.get(kind, n)
-    count = its + against if kind == "mixed" else count
+    rests = {"partly": hits, "leans": its, "leans against": against}
+    count = (rests | {"mixed": its + against}).get(kind, n)
     return kind, count, n
 
 
